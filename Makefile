@@ -1,0 +1,63 @@
+# Atelier's commands. `make help` lists them; every target creates .venv first when it is missing.
+SHELL := bash
+.DEFAULT_GOAL := help
+
+# pyenv (where present) exposes every Python the project uses: 3.13 for the app and the Lambda build.
+export PYENV_VERSION ?= 3.11.7:3.12.1:3.13.0
+export UV_PYTHON ?= 3.13
+export UV_PYTHON_DOWNLOADS := never
+export SAM_CLI_TELEMETRY := 0
+export AWS_DEFAULT_REGION ?= us-east-1
+
+UV_VERSION := 0.13.9
+UV := .uv/bin/uv
+VENV := .venv
+TOOLS := .venv-tools
+APP := $(VENV)/.installed
+
+.PHONY: help install dev test lint typecheck unit build clean
+
+help: ## list the targets
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+
+$(UV):
+	@echo "bootstrapping uv $(UV_VERSION) into .uv/"
+	@python3 -m venv .uv && .uv/bin/pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
+
+$(APP): pyproject.toml uv.lock | $(UV)
+	$(UV) sync --frozen --quiet
+	@touch $@
+
+# SAM CLI and cfn-lint pin their own versions of libraries the app also uses, so they live apart.
+$(TOOLS)/.installed: tools/requirements.txt | $(UV)
+	$(UV) venv --quiet --allow-existing $(TOOLS)
+	VIRTUAL_ENV=$(TOOLS) $(UV) pip sync --quiet tools/requirements.txt
+	@touch $@
+
+install: $(APP) ## create or update .venv (and nothing else)
+
+dev: $(APP) ## run the local stack on embedded defaults: Postgres, migrated and seeded (Ctrl-C stops)
+	$(VENV)/bin/atelier dev
+
+test: lint typecheck ## lint, type-check, then run every test against real Postgres
+	$(VENV)/bin/pytest --cov-fail-under=85
+
+unit: $(APP) ## only the tests that need no database
+	$(VENV)/bin/pytest tests/unit
+
+lint: $(APP) $(TOOLS)/.installed ## ruff, then sam validate --lint and cfn-lint on template.yaml
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(TOOLS)/bin/sam validate --lint --template template.yaml
+	$(TOOLS)/bin/cfn-lint template.yaml
+
+typecheck: $(APP) ## mypy: strict on shared/atelier, checked on tests
+	$(VENV)/bin/mypy
+	$(VENV)/bin/mypy tests
+
+build: $(TOOLS)/.installed $(UV) ## sam build for the production runtime (python3.13, arm64)
+	$(TOOLS)/bin/sam build --template template.yaml
+	@du -sh .aws-sam/build/*/ | sed 's|.aws-sam/build/||'
+
+clean: ## remove build output and virtual environments (keeps .atelier data)
+	rm -rf .aws-sam .venv .venv-tools .uv .mypy_cache .ruff_cache .pytest_cache

@@ -1,0 +1,1 @@
+"""Atelier: the shared package behind every Lambda function of the studio."""

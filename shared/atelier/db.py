@@ -1,0 +1,163 @@
+"""The `rpc` port: every business write is one Postgres function, called through one small interface.
+
+Two adapters stand behind it: psycopg (local runs, tests, or Supavisor in production) and supabase-py
+(PostgREST). Both map Postgres' SQLSTATE, which PostgREST passes through as `code`, to the same exceptions.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, Protocol
+
+from atelier.errors import (
+    DatabaseError,
+    DatabaseUnavailable,
+    IntegrityViolation,
+    InvalidData,
+    PermissionDenied,
+    RpcFunctionNotFound,
+)
+from atelier.settings import DatabaseSettings, secret
+
+if TYPE_CHECKING:
+    import psycopg
+
+_FUNCTION_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
+
+# Exact codes first, then by SQLSTATE class (the first two characters).
+_BY_CODE: dict[str, type[DatabaseError]] = {
+    "42501": PermissionDenied,
+    "42883": RpcFunctionNotFound,
+    "P0001": InvalidData,
+    "40001": DatabaseUnavailable,
+    "40P01": DatabaseUnavailable,
+    "PGRST202": RpcFunctionNotFound,
+    "PGRST301": PermissionDenied,
+    "PGRST302": PermissionDenied,
+}
+_BY_CLASS: dict[str, type[DatabaseError]] = {
+    "08": DatabaseUnavailable,
+    "22": InvalidData,
+    "23": IntegrityViolation,
+    "53": DatabaseUnavailable,
+    "57": DatabaseUnavailable,
+}
+
+
+def error_for_code(code: str | None, message: str, detail: str | None = None) -> DatabaseError:
+    """The package exception for a SQLSTATE or PostgREST error code."""
+    cls = _BY_CODE.get(code or "") or _BY_CLASS.get((code or "")[:2], DatabaseError)
+    return cls(message, sqlstate=code, detail=detail)
+
+
+class Rpc(Protocol):
+    """Calls one database function in one transaction and returns its JSON result."""
+
+    def rpc(self, function: str, /, **args: Any) -> Any: ...
+
+
+def check_function_name(function: str) -> str:
+    if not _FUNCTION_NAME.match(function):
+        raise ValueError(f"not a database function name: {function!r}")
+    return function
+
+
+class PsycopgRpc:
+    """`rpc` over a direct connection. Safe behind Supavisor's transaction pooler (port 6543):
+    it never prepares statements, and each call is its own transaction."""
+
+    def __init__(self, dsn: str, *, connect_timeout: int = 5) -> None:
+        self._dsn = dsn
+        self._connect_timeout = connect_timeout
+        self._conn: psycopg.Connection[Any] | None = None
+        self._lock = threading.Lock()
+
+    def _connection(self) -> psycopg.Connection[Any]:
+        import psycopg
+
+        if self._conn is None or self._conn.closed:
+            try:
+                self._conn = psycopg.connect(
+                    self._dsn,
+                    autocommit=True,
+                    prepare_threshold=None,
+                    connect_timeout=self._connect_timeout,
+                    application_name="atelier",
+                )
+            except psycopg.OperationalError as exc:
+                raise DatabaseUnavailable(f"cannot connect to the database: {_first_line(exc)}") from exc
+        return self._conn
+
+    def rpc(self, function: str, /, **args: Any) -> Any:
+        import psycopg
+        from psycopg import sql
+        from psycopg.types.json import Jsonb
+
+        check_function_name(function)
+        call = sql.SQL("select public.{}({})").format(
+            sql.Identifier(function),
+            sql.SQL(", ").join(
+                sql.SQL("{} => {}").format(sql.Identifier(name), sql.Placeholder(name)) for name in args
+            ),
+        )
+        params = {k: Jsonb(v) if isinstance(v, Mapping | list) else v for k, v in args.items()}
+        with self._lock:
+            conn = self._connection()
+            try:
+                with conn.transaction(), conn.cursor() as cur:
+                    cur.execute(call, params)
+                    row = cur.fetchone()
+            except psycopg.Error as exc:
+                if conn.broken or isinstance(exc, psycopg.OperationalError):
+                    self.close()
+                diag = exc.diag
+                raise error_for_code(
+                    exc.sqlstate, diag.message_primary or _first_line(exc), diag.message_detail
+                ) from exc
+        return None if row is None else row[0]
+
+    def close(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+
+
+class PostgrestRpc:
+    """`rpc` through supabase-py, i.e. PostgREST's `POST /rest/v1/rpc/<function>`."""
+
+    def __init__(self, supabase_url: str, service_key: str) -> None:
+        self._url = supabase_url
+        self._key = service_key
+        self._client: Any = None
+
+    def rpc(self, function: str, /, **args: Any) -> Any:
+        import httpx
+        from postgrest.exceptions import APIError
+
+        check_function_name(function)
+        if self._client is None:
+            from supabase import create_client
+
+            self._client = create_client(self._url, self._key)
+        try:
+            return self._client.rpc(function, args).execute().data
+        except APIError as exc:
+            raise error_for_code(exc.code, exc.message or "PostgREST refused the call", exc.details) from exc
+        except httpx.TransportError as exc:
+            raise DatabaseUnavailable(f"cannot reach PostgREST: {_first_line(exc)}") from exc
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+def rpc_from_settings(settings: DatabaseSettings) -> Rpc:
+    """The adapter the settings ask for: PostgREST when only SUPABASE_URL is given, else psycopg."""
+    if settings.uses_postgrest:
+        assert settings.supabase_url is not None
+        key = secret(settings.supabase_service_key, settings.supabase_service_key_secret, "SUPABASE_SERVICE_KEY")
+        return PostgrestRpc(settings.supabase_url, key)
+    return PsycopgRpc(secret(settings.database_url, settings.database_url_secret, "DATABASE_URL"))

@@ -1,0 +1,119 @@
+"""Settings: typed, validated at cold start, with secrets fetched through Powertools Parameters in AWS.
+
+Locally a command whose settings are not in the environment reads them from `.atelier/dev.json`,
+which `atelier dev` writes, so every CLI verb works against a running `make dev` with no set-up.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, TypeVar
+
+from pydantic import SecretStr, ValidationError
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from atelier.errors import ConfigurationError
+
+DEV_STATE_FILE = Path(".atelier") / "dev.json"
+BaseSettingsT = TypeVar("BaseSettingsT", bound=BaseSettings)
+SECRET_CACHE_SECONDS = 300
+
+# Keys of .atelier/dev.json (a stable interface) and the environment variables they stand for.
+DEV_STATE_ENV = {
+    "api_url": "ATELIER_API_URL",
+    "database_url": "DATABASE_URL",
+    "notion_base_url": "NOTION_BASE_URL",
+    "notion_token": "NOTION_TOKEN",
+    "notion_human_token": "NOTION_HUMAN_TOKEN",
+    "notion_parent_page_id": "NOTION_PARENT_PAGE_ID",
+    "s3_endpoint_url": "S3_ENDPOINT_URL",
+    "deliverables_bucket": "DELIVERABLES_BUCKET",
+    "stripe_webhook_secret": "STRIPE_WEBHOOK_SECRET",
+    "supabase_webhook_secret": "SUPABASE_WEBHOOK_SECRET",
+}
+
+
+def fetch_secret(name: str) -> str:
+    """A secret's value: SSM parameters are named `ssm:/path`, anything else is a Secrets Manager id."""
+    from aws_lambda_powertools.utilities import parameters
+
+    try:
+        if name.startswith("ssm:"):
+            value = parameters.get_parameter(name[4:], decrypt=True, max_age=SECRET_CACHE_SECONDS)
+        else:
+            value = parameters.get_secret(name, max_age=SECRET_CACHE_SECONDS)
+    except parameters.exceptions.GetParameterError as exc:
+        # The SDK's message can echo request details; name only the secret.
+        raise ConfigurationError(f"cannot read secret {name!r}: check its name and the IAM policy") from exc
+    if not isinstance(value, str) or not value:
+        raise ConfigurationError(f"secret {name!r} is empty or not a string")
+    return value
+
+
+def secret(value: SecretStr | None, secret_name: str | None, setting: str) -> str:
+    """A secret given directly (local runs) or by name (AWS); the name wins, so nothing sits in env in AWS."""
+    if secret_name:
+        return fetch_secret(secret_name)
+    if value is not None and value.get_secret_value():
+        return value.get_secret_value()
+    raise ConfigurationError(
+        f"{setting} is not set: export {setting}, or {setting}_SECRET with the name of a Secrets Manager "
+        f"secret (or ssm:/parameter) that holds it, or start `make dev` so .atelier/dev.json provides it"
+    )
+
+
+class DatabaseSettings(BaseSettings):
+    """How the backend reaches Postgres: a direct DSN (psycopg) or Supabase's REST API (PostgREST)."""
+
+    model_config = SettingsConfigDict(extra="ignore")
+
+    database_url: SecretStr | None = None
+    database_url_secret: str | None = None
+    supabase_url: str | None = None
+    supabase_service_key: SecretStr | None = None
+    supabase_service_key_secret: str | None = None
+
+    @property
+    def uses_postgrest(self) -> bool:
+        has_dsn = self.database_url is not None or self.database_url_secret is not None
+        return not has_dsn and self.supabase_url is not None
+
+
+def load[BaseSettingsT: BaseSettings](model: type[BaseSettingsT], **overrides: Any) -> BaseSettingsT:
+    """Build a settings model, turning pydantic's error into one that names the variables to fix."""
+    try:
+        return model(**overrides)
+    except ValidationError as exc:
+        fields = ", ".join(str(err["loc"][0]).upper() for err in exc.errors() if err["loc"])
+        raise ConfigurationError(f"invalid settings for {model.__name__}: check {fields}") from exc
+
+
+def read_dev_state(path: Path = DEV_STATE_FILE) -> dict[str, Any]:
+    """The last `atelier dev`'s state file, or {} when there is none."""
+    try:
+        data = json.loads(path.read_text())
+    except FileNotFoundError:
+        return {}
+    except (OSError, json.JSONDecodeError) as exc:
+        raise ConfigurationError(f"{path} is unreadable ({exc}); delete it and start `make dev` again") from exc
+    return data if isinstance(data, dict) else {}
+
+
+def apply_dev_state(path: Path = DEV_STATE_FILE) -> list[str]:
+    """Fill unset environment variables from the dev state file; return the names it filled."""
+    state = read_dev_state(path)
+    filled = []
+    for key, env in DEV_STATE_ENV.items():
+        value = state.get(key) if env not in os.environ else None
+        if isinstance(value, str) and value:
+            os.environ[env] = value
+            filled.append(env)
+    return filled
+
+
+@lru_cache(maxsize=1)
+def database_settings() -> DatabaseSettings:
+    return load(DatabaseSettings)

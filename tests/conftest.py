@@ -1,0 +1,73 @@
+"""Shared fixtures: one real Postgres per test session, and a fresh migrated database per test."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+from psycopg import sql
+from psycopg.conninfo import make_conninfo
+
+from atelier.localdb import EmbeddedPostgres
+from atelier.migrate import migrate
+
+TEMPLATE_DB = "atelier_test_template"
+
+
+@pytest.fixture(scope="session")
+def postgres_admin_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A server to test against: DATABASE_URL when given (it must allow CREATE DATABASE), else embedded."""
+    given = os.environ.get("DATABASE_URL")
+    if given:
+        yield given
+        return
+    with EmbeddedPostgres(tmp_path_factory.mktemp("pg") / "data", delete_on_close=True) as server:
+        yield server.dsn()
+
+
+@pytest.fixture(scope="session")
+def template_database(postgres_admin_url: str) -> str:
+    """A database migrated once per session; each test clones it, which takes milliseconds."""
+    with psycopg.connect(postgres_admin_url, autocommit=True) as conn:
+        conn.execute(sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(TEMPLATE_DB)))
+        conn.execute(sql.SQL("create database {}").format(sql.Identifier(TEMPLATE_DB)))
+    migrate(make_conninfo(postgres_admin_url, dbname=TEMPLATE_DB))
+    return TEMPLATE_DB
+
+
+@pytest.fixture
+def database_url(postgres_admin_url: str, template_database: str) -> Iterator[str]:
+    """A fresh, migrated and seeded database of this test's own, dropped afterwards."""
+    name = f"atelier_test_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(postgres_admin_url, autocommit=True) as conn:
+        conn.execute(
+            sql.SQL("create database {} template {}").format(sql.Identifier(name), sql.Identifier(template_database))
+        )
+    yield make_conninfo(postgres_admin_url, dbname=name)
+    with psycopg.connect(postgres_admin_url, autocommit=True) as conn:
+        conn.execute(sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(name)))
+
+
+@pytest.fixture
+def empty_database_url(postgres_admin_url: str) -> Iterator[str]:
+    """A fresh database with nothing in it, for tests of the migrator itself."""
+    name = f"atelier_empty_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(postgres_admin_url, autocommit=True) as conn:
+        conn.execute(sql.SQL("create database {}").format(sql.Identifier(name)))
+    yield make_conninfo(postgres_admin_url, dbname=name)
+    with psycopg.connect(postgres_admin_url, autocommit=True) as conn:
+        conn.execute(sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(name)))
+
+
+@pytest.fixture
+def db(database_url: str) -> Iterator[psycopg.Connection[tuple[object, ...]]]:
+    """A superuser connection to this test's database, for arranging and asserting."""
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        yield conn
+
+
+REPO_ROOT = Path(__file__).resolve().parents[1]

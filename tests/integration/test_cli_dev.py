@@ -1,0 +1,80 @@
+"""`atelier dev --once`: the local stack starts, migrates, and leaves a state file other commands read."""
+
+from __future__ import annotations
+
+import json
+import stat
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from atelier.cli import main
+from atelier.settings import DEV_STATE_ENV
+
+
+def _state(state_dir: Path) -> dict[str, object]:
+    data = json.loads((state_dir / "dev.json").read_text())
+    assert isinstance(data, dict)
+    return data
+
+
+def test_dev_once_on_embedded_defaults_starts_postgres_and_writes_dev_json(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    state_dir = tmp_path / ".atelier"
+
+    assert main(["dev", "--once", "--state-dir", str(state_dir)]) == 0
+
+    out = capsys.readouterr().out
+    assert "postgres: starting the embedded server" in out
+    assert "migrate: applied 2 migration(s)" in out
+    state = _state(state_dir)
+    assert set(state) == set(DEV_STATE_ENV), "dev.json keys are a stable interface"
+    assert (state_dir / "pg" / "PG_VERSION").exists()
+    # The file holds connection strings and webhook secrets: owner-only.
+    assert stat.S_IMODE((state_dir / "dev.json").stat().st_mode) == 0o600
+
+    # A second start reuses the data directory and changes nothing.
+    assert main(["dev", "--once", "--state-dir", str(state_dir)]) == 0
+    assert "migrate: up to date (2 migration(s) already applied)" in capsys.readouterr().out
+
+
+def test_dev_once_uses_database_url_when_given(
+    empty_database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("DATABASE_URL", empty_database_url)
+    monkeypatch.setenv("STRIPE_WEBHOOK_SECRET", "whsec_test_value")
+
+    assert main(["dev", "--once", "--state-dir", str(tmp_path)]) == 0
+
+    assert "embedded" not in capsys.readouterr().out
+    state = _state(tmp_path)
+    assert state["database_url"] == empty_database_url
+    assert state["stripe_webhook_secret"] == "whsec_test_value"
+    with psycopg.connect(empty_database_url) as conn:
+        assert conn.execute("select count(*) from tiers").fetchone() == (4,)
+
+
+def test_migrate_in_process_reads_dev_json(
+    empty_database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("DATABASE_URL", "placeholder")
+    monkeypatch.delenv("DATABASE_URL")
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / ".atelier").mkdir()
+    (tmp_path / ".atelier" / "dev.json").write_text(json.dumps({"database_url": empty_database_url}))
+
+    assert main(["db", "migrate"]) == 0
+    assert "migrate: applied 2 migration(s)" in capsys.readouterr().out
+
+
+def test_a_configuration_error_exits_2_with_the_fix(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("DATABASE_URL", "placeholder")
+    monkeypatch.delenv("DATABASE_URL")
+    monkeypatch.chdir(tmp_path)
+    assert main(["db", "migrate"]) == 2
+    assert "atelier: DATABASE_URL is not set" in capsys.readouterr().err

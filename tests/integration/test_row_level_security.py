@@ -1,0 +1,261 @@
+"""Row Level Security, cell by cell: every table x every actor x every operation, against a written table."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from dataclasses import dataclass
+
+import psycopg
+import pytest
+from psycopg import errors
+
+Conn = psycopg.Connection[tuple[object, ...]]
+
+ACTORS = ("anon", "client_a", "client_b", "team", "admin", "service_role")
+OPS = ("select", "insert", "update", "delete")
+
+Rules = dict[str, dict[str, object]]
+
+# What each actor may do. select: "all" rows, only their "own" rows, or "none"; writes: True/False.
+CATALOGUE: Rules = {
+    "select": dict.fromkeys(ACTORS, "all"),
+    "insert": {
+        "anon": False,
+        "client_a": False,
+        "client_b": False,
+        "team": True,
+        "admin": True,
+        "service_role": True,
+    },
+    "update": {
+        "anon": False,
+        "client_a": False,
+        "client_b": False,
+        "team": True,
+        "admin": True,
+        "service_role": True,
+    },
+    "delete": {
+        "anon": False,
+        "client_a": False,
+        "client_b": False,
+        "team": False,
+        "admin": True,
+        "service_role": True,
+    },
+}
+CLIENT_OWNED: Rules = {
+    **CATALOGUE,
+    "select": {
+        "anon": "none",
+        "client_a": "own",
+        "client_b": "own",
+        "team": "all",
+        "admin": "all",
+        "service_role": "all",
+    },
+}
+STAFF_ONLY: Rules = {
+    **CATALOGUE,
+    "select": {
+        "anon": "none",
+        "client_a": "none",
+        "client_b": "none",
+        "team": "all",
+        "admin": "all",
+        "service_role": "all",
+    },
+}
+APPEND_ONLY: Rules = {
+    **STAFF_ONLY,
+    "update": {
+        "anon": False,
+        "client_a": False,
+        "client_b": False,
+        "team": False,
+        "admin": True,
+        "service_role": True,
+    },
+}
+
+EXPECTED: dict[str, Rules] = {
+    "tiers": CATALOGUE,
+    "milestone_templates": CATALOGUE,
+    "users": CLIENT_OWNED,
+    "clients": CLIENT_OWNED,
+    "projects": CLIENT_OWNED,
+    "milestones": CLIENT_OWNED,
+    "deliverables": CLIENT_OWNED,
+    "payments": CLIENT_OWNED,
+    "leads": STAFF_ONLY,
+    "audit_log": APPEND_ONLY,
+    "inbound_events": STAFF_ONLY,
+    "sync_outbox": STAFF_ONLY,
+    "sync_state": STAFF_ONLY,
+}  # fmt: skip
+
+
+@dataclass
+class World:
+    users: dict[str, str]
+    owned: dict[str, dict[str, set[str]]]  # table -> actor -> ids of the rows that are theirs
+    target: dict[str, str]  # table -> the row that update/delete aim at (client A's, where it has one)
+
+
+def _one(conn: Conn, statement: str, params: dict[str, object] | None = None) -> str:
+    row = conn.execute(statement.encode(), params or {}).fetchone()
+    assert row is not None
+    return str(row[0])
+
+
+@pytest.fixture
+def world(db: Conn) -> World:
+    users = {
+        actor: _one(db, "insert into users (email, user_type) values (%(e)s, %(t)s) returning id",
+                    {"e": f"{actor}@example.com", "t": kind})
+        for actor, kind in [("client_a", "kaa_client"), ("client_b", "sage_client"),
+                            ("team", "team"), ("admin", "admin")]
+    }  # fmt: skip
+    owned: dict[str, dict[str, set[str]]] = {t: {"client_a": set(), "client_b": set()} for t in EXPECTED}
+    for actor in ("client_a", "client_b"):
+        uid = users[actor]
+        owned["users"][actor].add(uid)
+        client = _one(db, "insert into clients (user_id, tier) values (%(u)s, 2) returning id", {"u": uid})
+        project = _one(db, "insert into projects (client_id, tier, name) values (%(c)s, 2, %(n)s) returning id",
+                       {"c": client, "n": f"{actor} house"})  # fmt: skip
+        milestone = _one(db, "insert into milestones (project_id, tier, name, \"order\")"
+                             " values (%(p)s, 2, 'Design', 1) returning id", {"p": project})  # fmt: skip
+        deliverable = _one(db, "insert into deliverables (project_id, name, file_path, file_size, s3_bucket)"
+                               " values (%(p)s, 'plan.pdf', %(k)s, 10, 'b') returning id",
+                           {"p": project, "k": f"projects/{project}/Document/plan.pdf"})  # fmt: skip
+        payment = _one(
+            db,
+            "insert into payments (project_id, stripe_payment_intent_id, amount)"
+            " values (%(p)s, %(pi)s, 750000) returning id",
+            {"p": project, "pi": f"pi_{actor}"},
+        )
+        for table, row in [("clients", client), ("projects", project), ("milestones", milestone),
+                           ("deliverables", deliverable), ("payments", payment)]:  # fmt: skip
+            owned[table][actor].add(row)
+    lead = _one(db, "insert into leads (submission_key, email, name, project_type, recommended_tier,"
+                    " routing_reason) values ('key-00000001', 'l@example.com', 'L', 'new_build', 3, 'r')"
+                    " returning id")  # fmt: skip
+    target = {
+        "tiers": "1",
+        "milestone_templates": _one(db, "select id from milestone_templates order by tier, \"order\" limit 1"),
+        "leads": lead,
+        "audit_log": _one(db, "insert into audit_log (action, resource_type) values ('seen', 'lead') returning id"),
+        "inbound_events": _one(db, "insert into inbound_events (source, event_id, event_type)"
+                                   " values ('stripe', 'evt_1', 'x') returning id"),
+        "sync_outbox": _one(db, "insert into sync_outbox (entity, entity_id) values ('lead', %(l)s) returning id",
+                            {"l": lead}),
+        "sync_state": _one(db, "insert into sync_state (data_source_id, entity) values ('ds_1', 'lead')"
+                               " returning data_source_id"),
+    }  # fmt: skip
+    for table, rows in owned.items():
+        if rows["client_a"]:
+            target[table] = next(iter(rows["client_a"]))
+    return World(users, owned, target)
+
+
+def _key(table: str) -> str:
+    return "data_source_id" if table == "sync_state" else "id"
+
+
+def _insert_statement(table: str, world: World) -> tuple[str, dict[str, object]]:
+    a_project = next(iter(world.owned["projects"]["client_a"]))
+    a_client = next(iter(world.owned["clients"]["client_a"]))
+    new = uuid.uuid4().hex[:10]
+    statements = {
+        "tiers": "insert into tiers (id, name, min_budget_cents, routing, price_cents) values (4, 'x', 0, 'auto', 1)",
+        "milestone_templates": "insert into milestone_templates (tier, \"order\", name, due_offset_days)"
+                               " values (1, 99, 'Extra', 1)",
+        "users": "insert into users (email) values (%(email)s)",
+        "clients": "insert into clients (user_id, tier) values (%(team)s, 1)",
+        "projects": "insert into projects (client_id, tier, name) values (%(client)s, 2, 'Annex')",
+        "milestones": "insert into milestones (project_id, tier, name, \"order\") values (%(project)s, 2, 'x', 9)",
+        "deliverables": "insert into deliverables (project_id, name, file_path, file_size, s3_bucket)"
+                        " values (%(project)s, 'x.png', %(new)s, 1, 'b')",
+        "payments": "insert into payments (project_id, stripe_payment_intent_id, amount)"
+                    " values (%(project)s, 'pi_' || %(new)s, 1)",
+        "leads": "insert into leads (submission_key, email, name, project_type, recommended_tier, routing_reason)"
+                 " values (%(new)s, 'n@example.com', 'N', 'new_build', 3, 'r')",
+        "audit_log": "insert into audit_log (action, resource_type) values ('x', 'y')",
+        "inbound_events": "insert into inbound_events (source, event_id, event_type) values ('s3', %(new)s, 'x')",
+        "sync_outbox": "insert into sync_outbox (entity, entity_id) values ('lead', gen_random_uuid())",
+        "sync_state": "insert into sync_state (data_source_id, entity) values (%(new)s, 'lead')",
+    }  # fmt: skip
+    params: dict[str, object] = {"email": f"{new}@example.com", "team": world.users["team"], "client": a_client,
+              "project": a_project, "new": new}  # fmt: skip
+    return statements[table], params
+
+
+def _as(conn: Conn, actor: str, world: World) -> None:
+    if actor in ("anon", "service_role"):
+        conn.execute(f"set local role {actor}".encode())
+        return
+    conn.execute(b"set local role authenticated")
+    claims = json.dumps({"sub": world.users[actor], "role": "authenticated"})
+    conn.execute("select set_config('request.jwt.claims', %s, true)", (claims,))
+
+
+def _attempt(conn: Conn, actor: str, table: str, op: str, world: World) -> object:
+    """Run one cell inside a transaction that is always rolled back; return what the actor got."""
+    key = _key(table)
+    try:
+        with conn.transaction(force_rollback=True):
+            _as(conn, actor, world)
+            if op == "select":
+                rows = conn.execute(f"select {key}::text from public.{table}".encode()).fetchall()
+                return {str(r[0]) for r in rows}
+            if op == "insert":
+                statement, params = _insert_statement(table, world)
+                conn.execute(statement.encode(), params)
+                return True
+            column = "created_at"  # every table has it; assigning it to itself changes nothing
+            sql = (
+                f"update public.{table} set {column} = {column} where {key}::text = %s"
+                if op == "update"
+                else f"delete from public.{table} where {key}::text = %s"
+            )
+            return conn.execute(sql.encode(), (world.target[table],)).rowcount == 1
+    except errors.InsufficientPrivilege:
+        return False
+    except errors.IntegrityError:
+        return True  # RLS let the write through; the schema's own constraint stopped it afterwards
+
+
+def _expected_rows(table: str, actor: str, visibility: object, world: World, every_row: set[str]) -> set[str]:
+    if visibility == "all":
+        return every_row
+    if visibility == "own":
+        return world.owned[table][actor]
+    return set()
+
+
+@pytest.mark.integration
+def test_rls_matrix(db: Conn, world: World) -> None:
+    mismatches = []
+    cells = 0
+    for table, rules in EXPECTED.items():
+        every_row = {str(r[0]) for r in db.execute(f"select {_key(table)}::text from public.{table}".encode())}
+        for actor in ACTORS:
+            for op in OPS:
+                cells += 1
+                got = _attempt(db, actor, table, op, world)
+                rule = rules[op][actor]
+                want = _expected_rows(table, actor, rule, world, every_row) if op == "select" else rule
+                if got != want:
+                    mismatches.append(f"{table:20} {actor:12} {op:6} expected {want!r}, got {got!r}")
+    assert cells == len(EXPECTED) * len(ACTORS) * len(OPS)
+    assert not mismatches, "RLS matrix mismatches:\n" + "\n".join(mismatches)
+
+
+def test_own_rows_are_a_real_subset(world: World) -> None:
+    # Guards the matrix against a vacuous "own": each client owns rows, and not the other's.
+    for table in ("users", "clients", "projects", "milestones", "deliverables", "payments"):
+        a, b = world.owned[table]["client_a"], world.owned[table]["client_b"]
+        assert a, table
+        assert b, table
+        assert not a & b, table
