@@ -3,17 +3,15 @@
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import signal
 import sys
-import time
+import threading
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
 from atelier.errors import AtelierError, ConfigurationError
-from atelier.settings import DEV_STATE_ENV, DEV_STATE_FILE, apply_dev_state
+from atelier.settings import DEV_STATE_FILE, apply_dev_state
 
 
 def _database_url() -> str:
@@ -34,45 +32,47 @@ def cmd_dev(args: argparse.Namespace) -> int:
     from atelier.localdb import EmbeddedPostgres
     from atelier.migrate import migrate
 
+    try:
+        from atelier_local.stack import LocalStack
+    except ImportError as exc:
+        raise ConfigurationError("the local stack is not installed: run `make install`") from exc
+
     state_dir = Path(args.state_dir)
-    state: dict[str, Any] = {key: None for key in DEV_STATE_ENV}
     server = None
     database_url = os.environ.get("DATABASE_URL")
     if not database_url:
-        print(f"postgres: starting the embedded server (data in {state_dir / 'pg'}) ...", flush=True)
+        print(f"postgres:   starting the embedded server (data in {state_dir / 'pg'}) ...", flush=True)
         server = EmbeddedPostgres(state_dir / "pg")
         database_url = server.dsn()
-    migrate(database_url, say=print)
-    state["database_url"] = database_url
-    for key in ("stripe_webhook_secret", "supabase_webhook_secret"):
-        state[key] = os.environ.get(DEV_STATE_ENV[key]) or None
+    migrate(database_url, say=lambda line: print(f"            {line}"))
+    port = int(os.environ.get("PORT", "3000")) if args.port is None else args.port
+    stack = LocalStack(database_url, port=port).start()
     state_file = state_dir / DEV_STATE_FILE.name
-    state_dir.mkdir(parents=True, exist_ok=True)
-    state_file.write_text(json.dumps(state, indent=2) + "\n")
-    state_file.chmod(0o600)
-    print(f"postgres: ready at {database_url}")
-    print(f"state:    {state_file} (other atelier commands read their settings from it)")
-    if args.once:
+    stack.write_dev_state(state_file)
+    url = stack.dev_state()["api_url"]
+    print(f"postgres:   {database_url}")
+    print(f"front door: {url}  (every HTTP function, as API Gateway v2 events)")
+    print(f"            {url}/intake  - the intake form")
+    stripe = "the local stand-in (set STRIPE_SECRET_KEY for real Stripe)" if stack.stripe else "real Stripe"
+    print(f"stripe:     {stripe}")
+    print(f"state:      {state_file} (other atelier commands read their settings from it)")
+    try:
+        if args.once:
+            return 0
+        print("running:    press Ctrl-C to stop", flush=True)
+        stop = threading.Event()
+        signal.signal(signal.SIGTERM, lambda *_: stop.set())
+        try:
+            while not stop.wait(0.5):
+                pass
+        except KeyboardInterrupt:
+            pass
+        print("stopping ...")
+        return 0
+    finally:
+        stack.stop()
         if server:
             server.close()
-        return 0
-    print("running: press Ctrl-C to stop", flush=True)
-    stop = False
-
-    def _stop(*_: object) -> None:
-        nonlocal stop
-        stop = True
-
-    signal.signal(signal.SIGTERM, _stop)
-    try:
-        while not stop:
-            time.sleep(0.5)
-    except KeyboardInterrupt:
-        pass
-    print("stopping ...")
-    if server:
-        server.close()
-    return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -88,6 +88,7 @@ def build_parser() -> argparse.ArgumentParser:
     dev = verbs.add_parser("dev", help="run the whole stack locally on embedded defaults")
     dev.add_argument("--state-dir", default=str(DEV_STATE_FILE.parent), help="where data and dev.json live")
     dev.add_argument("--once", action="store_true", help="start, migrate, write dev.json, then stop")
+    dev.add_argument("--port", type=int, default=None, help="port of the front door (default: $PORT or 3000)")
     dev.set_defaults(run=cmd_dev)
     return parser
 

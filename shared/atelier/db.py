@@ -102,7 +102,8 @@ class PsycopgRpc:
                 sql.SQL("{} => {}").format(sql.Identifier(name), sql.Placeholder(name)) for name in args
             ),
         )
-        params = {k: Jsonb(v) if isinstance(v, Mapping | list) else v for k, v in args.items()}
+        # A mapping is a jsonb argument; a list is a Postgres array (as PostgREST reads a JSON array).
+        params = {k: Jsonb(v) if isinstance(v, Mapping) else v for k, v in args.items()}
         with self._lock:
             conn = self._connection()
             try:

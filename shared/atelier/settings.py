@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import os
-from functools import lru_cache
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -114,6 +113,26 @@ def apply_dev_state(path: Path = DEV_STATE_FILE) -> list[str]:
     return filled
 
 
-@lru_cache(maxsize=1)
-def database_settings() -> DatabaseSettings:
-    return load(DatabaseSettings)
+class IntakeSettings(BaseSettings):
+    """Settings of the lead_intake function."""
+
+    model_config = SettingsConfigDict(extra="ignore")
+
+    # Comma-separated origins that may post from a browser on another site, e.g. https://studio.example.
+    allowed_origins: str = ""
+    stripe_secret_key: SecretStr | None = None
+    stripe_secret_key_secret: str | None = None
+    # Points the Stripe client elsewhere: the local stack's Stripe stand-in.
+    stripe_api_base: str | None = None
+    checkout_success_url: str = "http://127.0.0.1:3000/intake?paid={CHECKOUT_SESSION_ID}"
+    checkout_cancel_url: str = "http://127.0.0.1:3000/intake?cancelled=1"
+
+    @property
+    def origins(self) -> list[str]:
+        return [o.strip().rstrip("/") for o in self.allowed_origins.split(",") if o.strip()]
+
+    @property
+    def stripe_configured(self) -> bool:
+        return bool(
+            self.stripe_secret_key_secret or (self.stripe_secret_key and self.stripe_secret_key.get_secret_value())
+        )

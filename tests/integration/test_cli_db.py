@@ -7,7 +7,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+from atelier.migrate import SchemaFiles
+
 ATELIER = Path(sys.executable).with_name("atelier")
+
+MIGRATIONS = len(SchemaFiles.default().migrations())
 
 
 def _run(args: list[str], cwd: Path, **env: str) -> subprocess.CompletedProcess[str]:
@@ -20,12 +24,12 @@ def test_db_migrate_applies_then_reports_up_to_date(empty_database_url: str, tmp
     first = _run(["db", "migrate"], tmp_path, DATABASE_URL=empty_database_url)
     assert first.returncode == 0, first.stderr
     assert "bootstrap: recreating Supabase roles" in first.stdout
-    assert "migrate: applied 2 migration(s)" in first.stdout
+    assert f"migrate: applied {MIGRATIONS} migration(s)" in first.stdout
 
     second = _run(["db", "migrate"], tmp_path, DATABASE_URL=empty_database_url)
     assert second.returncode == 0, second.stderr
     assert "bootstrap" not in second.stdout
-    assert "migrate: up to date (2 migration(s) already applied)" in second.stdout
+    assert f"migrate: up to date ({MIGRATIONS} migration(s) already applied)" in second.stdout
 
 
 def test_db_migrate_reads_the_database_from_dev_json(empty_database_url: str, tmp_path: Path) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import stat
 from pathlib import Path
 
@@ -10,7 +11,10 @@ import psycopg
 import pytest
 
 from atelier.cli import main
+from atelier.migrate import SchemaFiles
 from atelier.settings import DEV_STATE_ENV
+
+MIGRATIONS = len(SchemaFiles.default().migrations())
 
 
 def _state(state_dir: Path) -> dict[str, object]:
@@ -25,11 +29,11 @@ def test_dev_once_on_embedded_defaults_starts_postgres_and_writes_dev_json(
     monkeypatch.delenv("DATABASE_URL", raising=False)
     state_dir = tmp_path / ".atelier"
 
-    assert main(["dev", "--once", "--state-dir", str(state_dir)]) == 0
+    assert main(["dev", "--once", "--port", "0", "--state-dir", str(state_dir)]) == 0
 
     out = capsys.readouterr().out
-    assert "postgres: starting the embedded server" in out
-    assert "migrate: applied 2 migration(s)" in out
+    assert "postgres:   starting the embedded server" in out
+    assert f"migrate: applied {MIGRATIONS} migration(s)" in out
     state = _state(state_dir)
     assert set(state) == set(DEV_STATE_ENV), "dev.json keys are a stable interface"
     assert (state_dir / "pg" / "PG_VERSION").exists()
@@ -37,8 +41,9 @@ def test_dev_once_on_embedded_defaults_starts_postgres_and_writes_dev_json(
     assert stat.S_IMODE((state_dir / "dev.json").stat().st_mode) == 0o600
 
     # A second start reuses the data directory and changes nothing.
-    assert main(["dev", "--once", "--state-dir", str(state_dir)]) == 0
-    assert "migrate: up to date (2 migration(s) already applied)" in capsys.readouterr().out
+    assert main(["dev", "--once", "--port", "0", "--state-dir", str(state_dir)]) == 0
+    assert "DATABASE_URL" not in os.environ, "the stopped stack left its environment behind"
+    assert f"migrate: up to date ({MIGRATIONS} migration(s) already applied)" in capsys.readouterr().out
 
 
 def test_dev_once_uses_database_url_when_given(
@@ -47,10 +52,13 @@ def test_dev_once_uses_database_url_when_given(
     monkeypatch.setenv("DATABASE_URL", empty_database_url)
     monkeypatch.setenv("STRIPE_WEBHOOK_SECRET", "whsec_test_value")
 
-    assert main(["dev", "--once", "--state-dir", str(tmp_path)]) == 0
+    assert main(["dev", "--once", "--port", "0", "--state-dir", str(tmp_path)]) == 0
 
-    assert "embedded" not in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "embedded" not in out
     state = _state(tmp_path)
+    assert f"front door: {state['api_url']}" in out
+    assert str(state["api_url"]).startswith("http://127.0.0.1:")
     assert state["database_url"] == empty_database_url
     assert state["stripe_webhook_secret"] == "whsec_test_value"
     with psycopg.connect(empty_database_url) as conn:
@@ -67,7 +75,7 @@ def test_migrate_in_process_reads_dev_json(
     (tmp_path / ".atelier" / "dev.json").write_text(json.dumps({"database_url": empty_database_url}))
 
     assert main(["db", "migrate"]) == 0
-    assert "migrate: applied 2 migration(s)" in capsys.readouterr().out
+    assert f"migrate: applied {MIGRATIONS} migration(s)" in capsys.readouterr().out
 
 
 def test_a_configuration_error_exits_2_with_the_fix(

@@ -1,0 +1,92 @@
+"""The whole local stack in one object: Postgres, the front door, and the stand-ins for Stripe.
+
+`atelier dev` runs it until Ctrl-C; tests and benchmarks start it on a free port against their own database.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from atelier_local.frontdoor import Extra, FrontDoor
+from atelier_local.stripe_standin import API_PREFIX, LOCAL_API_KEY, StripeStandIn
+
+
+@dataclass
+class LocalStack:
+    database_url: str
+    host: str = "127.0.0.1"
+    port: int = 3000
+    log_level: str = "WARNING"
+    environ: dict[str, str] = field(default_factory=lambda: dict(os.environ))
+    front_door: FrontDoor | None = None
+    stripe: StripeStandIn | None = None
+    settings: dict[str, str] = field(default_factory=dict)
+    _saved_environ: dict[str, str | None] = field(default_factory=dict)
+
+    def start(self) -> LocalStack:
+        self.stripe = None
+        extras: list[Extra] = []
+        real_stripe = bool(self.environ.get("STRIPE_SECRET_KEY"))
+        if not real_stripe:
+            self.stripe = StripeStandIn()
+            extras.append(self.stripe.handle)
+        self.front_door = FrontDoor(self.host, self.port, extras=extras)
+        url = self.front_door.url
+        if self.stripe:
+            self.stripe.base_url = url
+        env = {
+            "DATABASE_URL": self.database_url,
+            "POWERTOOLS_SERVICE_NAME": "atelier",
+            "POWERTOOLS_METRICS_NAMESPACE": "AtelierLocal",
+            "POWERTOOLS_METRICS_DISABLED": "true",
+            "POWERTOOLS_TRACE_DISABLED": "true",
+            "POWERTOOLS_LOG_LEVEL": self.log_level,
+            "CHECKOUT_SUCCESS_URL": f"{url}/intake?paid={{CHECKOUT_SESSION_ID}}",
+            "CHECKOUT_CANCEL_URL": f"{url}/intake?cancelled=1",
+            "STRIPE_WEBHOOK_SECRET": self.environ.get("STRIPE_WEBHOOK_SECRET") or f"whsec_{secrets.token_hex(16)}",
+            "SUPABASE_WEBHOOK_SECRET": self.environ.get("SUPABASE_WEBHOOK_SECRET") or secrets.token_urlsafe(24),
+        }
+        if self.stripe:
+            env |= {"STRIPE_SECRET_KEY": LOCAL_API_KEY, "STRIPE_API_BASE": f"{url}{API_PREFIX}"}
+        # The handlers run in this process and read their settings from the environment, as in Lambda.
+        self._saved_environ = {name: os.environ.get(name) for name in env}
+        os.environ.update(env)
+        self.settings = env
+        self.front_door.start()
+        return self
+
+    def stop(self) -> None:
+        if self.front_door:
+            self.front_door.stop()
+        for name, value in self._saved_environ.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+        self._saved_environ = {}
+
+    def dev_state(self) -> dict[str, Any]:
+        """The keys of .atelier/dev.json (a stable interface); parts not started yet are null."""
+        assert self.front_door is not None
+        return {
+            "api_url": self.front_door.url,
+            "database_url": self.database_url,
+            "notion_base_url": None,
+            "notion_token": None,
+            "notion_human_token": None,
+            "notion_parent_page_id": None,
+            "s3_endpoint_url": None,
+            "deliverables_bucket": None,
+            "stripe_webhook_secret": self.settings["STRIPE_WEBHOOK_SECRET"],
+            "supabase_webhook_secret": self.settings["SUPABASE_WEBHOOK_SECRET"],
+        }
+
+    def write_dev_state(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(self.dev_state(), indent=2) + "\n")
+        path.chmod(0o600)

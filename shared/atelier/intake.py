@@ -1,0 +1,235 @@
+"""Lead intake: turn a posted form into a stored, routed lead and the answer the client sees.
+
+Parsing refuses bad input with an `HttpProblem` before anything is written; `IntakeService.submit`
+then writes the lead in one `rpc` call and, for auto-routed tiers, attaches a Stripe Checkout link.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import parse_qsl
+
+from pydantic import ValidationError
+
+from atelier.checkout import CheckoutGateway, CheckoutUnavailable, TierPrice
+from atelier.db import Rpc
+from atelier.http import HttpProblem, media_type
+from atelier.models import LeadForm, ProjectType
+from atelier.routing import TierRecommendation, route
+
+JSON = "application/json"
+FORM = "application/x-www-form-urlencoded"
+HONEYPOT_FIELD = "leave_blank"
+SUBMISSION_KEY_FIELD = "submission_key"
+_KEY = re.compile(r"^[A-Za-z0-9._:\-]{8,200}$")
+
+
+@dataclass(frozen=True)
+class LeadSubmission:
+    form: LeadForm
+    submission_key: str
+    source_ip: str | None = None
+
+    @property
+    def request_hash(self) -> str:
+        return form_hash(self.form)
+
+
+def form_hash(form: LeadForm) -> str:
+    """A fingerprint of what the client asked for, to tell a replay from a different form."""
+    canonical = json.dumps(form.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class LeadAnswer:
+    lead_id: str
+    answer: dict[str, Any]
+    replayed: bool
+
+    def body(self) -> dict[str, Any]:
+        return {"lead_id": self.lead_id, **self.answer}
+
+
+def read_fields(body: bytes, content_type: str | None) -> dict[str, Any]:
+    """The posted fields, from JSON or a form; 415 for other types, 400 for a body that does not parse."""
+    kind = media_type(content_type)
+    if kind == JSON:
+        try:
+            data = json.loads(body)
+        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise HttpProblem(400, "invalid_json", f"The body is not valid JSON: {exc}.") from exc
+        if not isinstance(data, dict):
+            raise HttpProblem(400, "invalid_json", "The body must be a JSON object of form fields.")
+        return data
+    if kind == FORM:
+        try:
+            text = body.decode("utf-8")
+            pairs = parse_qsl(text, keep_blank_values=True, errors="strict")
+        except (UnicodeDecodeError, ValueError) as exc:
+            raise HttpProblem(400, "invalid_form", "The form body is not valid UTF-8 form encoding.") from exc
+        fields: dict[str, Any] = {}
+        for name, value in pairs:
+            fields.setdefault(name, value)  # the first of repeated names wins
+        return fields
+    shown = kind or "no Content-Type"
+    raise HttpProblem(415, "unsupported_media_type", f"Send {JSON} or {FORM}, not {shown}.")
+
+
+_MESSAGES = {
+    "missing": "This field is required.",
+    "string_too_short": "This field is required.",
+    "string_too_long": "Use at most {max_length} characters.",
+    "int_parsing": "Enter a whole number of weeks.",
+    "int_from_float": "Enter a whole number of weeks.",
+    "int_type": "Enter a whole number of weeks.",
+    "greater_than_equal": "Enter at least {ge}.",
+    "less_than_equal": "Enter at most {le}.",
+    "bool_parsing": "Answer yes or no.",
+    "bool_type": "Answer yes or no.",
+    "string_type": "Enter text.",
+    "enum": "Choose one of: " + ", ".join(t.value for t in ProjectType) + ".",
+}
+
+
+def field_errors(exc: ValidationError) -> dict[str, str]:
+    errors: dict[str, str] = {}
+    for error in exc.errors():
+        name = str(error["loc"][0]) if error["loc"] else "body"
+        template = _MESSAGES.get(error["type"])
+        if template:
+            message = template.format(**(error.get("ctx") or {}))
+        else:
+            message = str(error["msg"]).removeprefix("Value error, ")
+            message = message[:1].upper() + message[1:]
+            message = message if message.endswith(".") else message + "."
+        errors.setdefault(name, message)
+    return errors
+
+
+def parse_submission(
+    body: bytes, content_type: str | None, *, idempotency_key: str | None = None, source_ip: str | None = None
+) -> LeadSubmission:
+    """Validate a posted lead. Raises HttpProblem (400/415/422) naming each field that needs attention."""
+    fields = read_fields(body, content_type)
+    problems: dict[str, str] = {}
+    if str(fields.get(HONEYPOT_FIELD) or "").strip():
+        problems[HONEYPOT_FIELD] = "Leave this field empty."
+    try:
+        form = LeadForm.model_validate(fields)
+    except ValidationError as exc:
+        problems = {**field_errors(exc), **problems}
+        form = None
+    key = (idempotency_key or str(fields.get(SUBMISSION_KEY_FIELD) or "")).strip()
+    if key and not _KEY.match(key):
+        problems[SUBMISSION_KEY_FIELD] = "Use 8 to 200 letters, digits or . _ : - (a UUID is ideal)."
+    if problems or form is None:
+        raise HttpProblem(422, "validation_failed", "Some fields need attention.", problems)
+    # Without a key, identical content is the same submission: a double click files one lead.
+    return LeadSubmission(form, key or f"auto:{form_hash(form)[:40]}", source_ip)
+
+
+NEXT_STEP_PAY = "pay"
+NEXT_STEP_LINK_TO_FOLLOW = "wait_for_payment_link"
+NEXT_STEP_CONTACT = "wait_for_contact"
+
+
+def build_answer(rec: TierRecommendation, checkout_url: str | None, *, checkout_failed: bool) -> dict[str, Any]:
+    if rec.auto_route and checkout_url:
+        next_step = {"action": NEXT_STEP_PAY, "checkout_url": checkout_url,
+                     "message": f"Pay for {rec.tier_name} to start your project."}  # fmt: skip
+    elif rec.auto_route and checkout_failed:
+        next_step = {
+            "action": NEXT_STEP_LINK_TO_FOLLOW,
+            "message": "We could not open a payment page just now; we will email you a payment link.",
+        }
+    else:
+        next_step = {"action": NEXT_STEP_CONTACT,
+                     "message": "The team will contact you within two business days to talk it through."}  # fmt: skip
+    return {
+        "tier": rec.tier,
+        "tier_name": rec.tier_name,
+        "reason": rec.reason,
+        "confidence": rec.confidence.value,
+        "needs_review": rec.needs_review,
+        "red_flags": [flag.value for flag in rec.red_flags],
+        "alternative_tiers": list(rec.alternative_tiers),
+        "next_step": next_step,
+        "checkout_url": next_step.get("checkout_url"),
+    }
+
+
+class IntakeService:
+    def __init__(self, rpc: Rpc, checkout: CheckoutGateway) -> None:
+        self._rpc = rpc
+        self._checkout = checkout
+        self.checkout_failures = 0
+
+    def submit(self, submission: LeadSubmission) -> LeadAnswer:
+        form = submission.form
+        rec = route(form)
+        request_hash = submission.request_hash
+        # Leads that need no checkout are answered in the same transaction that stores them.
+        answer = None if rec.auto_route else build_answer(rec, None, checkout_failed=False)
+        stored = self._rpc.rpc(
+            "record_lead",
+            p_submission_key=submission.submission_key,
+            p_request_hash=request_hash,
+            p_email=form.email,
+            p_name=form.name,
+            p_project_address=form.project_address,
+            p_budget_range=form.budget.text or None,
+            p_budget_min_cents=None if form.budget.min_dollars is None else form.budget.min_dollars * 100,
+            p_budget_max_cents=None if form.budget.max_dollars is None else form.budget.max_dollars * 100,
+            p_timeline_weeks=form.timeline_weeks,
+            p_project_type=form.project_type.value,
+            p_has_survey=form.has_survey,
+            p_has_drawings=form.has_drawings,
+            p_notes=form.notes,
+            p_recommended_tier=rec.tier,
+            p_routing_reason=rec.reason,
+            p_confidence=rec.confidence.value,
+            p_needs_review=rec.needs_review,
+            p_red_flags=[flag.value for flag in rec.red_flags],
+            p_routing=_routing_details(rec),
+            p_answer=answer,
+            p_ip_address=submission.source_ip,
+        )
+        lead_id = str(stored["lead_id"])
+        if not stored["created"] and stored["request_hash"] != request_hash:
+            raise HttpProblem(
+                409, "submission_key_reused",
+                "This form was already sent with different answers. Reload the form to send a new request.",
+            )  # fmt: skip
+        if stored["answer"] is not None:
+            return LeadAnswer(lead_id, stored["answer"], replayed=not stored["created"])
+        # An auto-routed lead (or a replay of one whose first try stopped short): attach a checkout link.
+        tier = stored["tier"]
+        price = TierPrice(int(tier["id"]), str(tier["name"]), int(tier["price_cents"]), str(tier["currency"]),
+                          tier.get("stripe_price_id"))  # fmt: skip
+        try:
+            link = self._checkout.create_session(lead_id=lead_id, email=form.email, price=price)
+            session_id, url = link.session_id, link.url
+        except CheckoutUnavailable:
+            self.checkout_failures += 1
+            session_id, url = None, None
+        final = build_answer(rec, url, checkout_failed=url is None)
+        kept = self._rpc.rpc("record_lead_answer", p_lead_id=lead_id, p_answer=final,
+                             p_checkout_session_id=session_id, p_checkout_url=url)  # fmt: skip
+        return LeadAnswer(lead_id, kept, replayed=not stored["created"])
+
+
+def _routing_details(rec: TierRecommendation) -> dict[str, Any]:
+    return {
+        "factors": [
+            {"name": f.name, "weight": f.weight, "suggested_tier": f.suggested_tier, "evidence": f.evidence}
+            for f in rec.factors
+        ],
+        "rules_applied": list(rec.rules_applied),
+        "auto_route": rec.auto_route,
+        "alternative_tiers": list(rec.alternative_tiers),
+    }

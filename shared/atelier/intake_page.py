@@ -1,0 +1,132 @@
+"""The intake form and its result page: plain HTML that works without JavaScript.
+
+Every value a client typed is escaped before it is shown, so markup in a field stays text.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping
+from html import escape
+from typing import Any
+
+from atelier.intake import HONEYPOT_FIELD, SUBMISSION_KEY_FIELD
+from atelier.models import ProjectType
+
+PROJECT_TYPE_LABELS = {
+    ProjectType.simple_renovation: "Simple renovation",
+    ProjectType.standard_renovation: "Standard renovation",
+    ProjectType.small_addition: "Small addition",
+    ProjectType.standard_addition: "Standard addition",
+    ProjectType.major_renovation: "Major renovation",
+    ProjectType.new_build: "New build",
+    ProjectType.complex_project: "Complex project",
+    ProjectType.multiple_properties: "Multiple properties",
+}
+
+_STYLE = """
+body{font:16px/1.5 system-ui,sans-serif;max-width:40rem;margin:2rem auto;padding:0 1rem;color:#1d1d1f}
+label{display:block;font-weight:600;margin-top:1rem}
+input[type=text],input[type=email],input[type=number],select,textarea{width:100%;padding:.5rem;font:inherit}
+.req{color:#a00}.hint{color:#555;font-size:.9rem;margin:0}
+.error{color:#a00;font-weight:600;margin:.25rem 0 0}
+[aria-invalid=true]{border:2px solid #a00}
+.summary{border:2px solid #a00;padding:.5rem 1rem;margin:1rem 0}
+.hp{position:absolute;left:-10000px;width:1px;height:1px;overflow:hidden}
+button,.button{margin-top:1.5rem;padding:.6rem 1.2rem;font:inherit;background:#1d1d1f;color:#fff;border:0;
+text-decoration:none;display:inline-block}
+"""
+
+
+def _page(title: str, body: str) -> str:
+    return (
+        '<!doctype html>\n<html lang="en"><head><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        f"<title>{escape(title)}</title><style>{_STYLE}</style></head>"
+        f"<body><main>{body}</main></body></html>\n"
+    )
+
+
+def _error(name: str, errors: Mapping[str, str]) -> tuple[str, str]:
+    """The attributes and the message element for a field's error, if it has one."""
+    if name not in errors:
+        return "", ""
+    attrs = f' aria-invalid="true" aria-describedby="{name}-error"'
+    return attrs, f'<p class="error" id="{name}-error">{escape(errors[name])}</p>'
+
+
+def _text_field(name: str, label: str, values: Mapping[str, Any], errors: Mapping[str, str], *,
+                kind: str = "text", required: bool = False, hint: str = "", extra: str = "") -> str:  # fmt: skip
+    attrs, message = _error(name, errors)
+    marker = ' <span class="req">(required)</span>' if required else ""
+    req = " required" if required else ""
+    value = escape(str(values.get(name) or ""))
+    hint_html = f'<p class="hint" id="{name}-hint">{escape(hint)}</p>' if hint else ""
+    return (
+        f'<label for="{name}">{escape(label)}{marker}</label>{hint_html}'
+        f'<input type="{kind}" id="{name}" name="{name}" value="{value}"{req}{attrs}{extra}>{message}'
+    )
+
+
+def render_form(values: Mapping[str, Any] | None = None, errors: Mapping[str, str] | None = None,
+                *, action: str = "/leads") -> str:  # fmt: skip
+    values = values or {}
+    errors = errors or {}
+    key = str(values.get(SUBMISSION_KEY_FIELD) or uuid.uuid4())
+    summary = ""
+    if errors:
+        items = "".join(f'<li><a href="#{escape(name)}">{escape(message)}</a></li>' for name, message in errors.items())
+        summary = (
+            '<div class="summary" role="alert" tabindex="-1" id="error-summary">'
+            f"<h2>Some answers need attention</h2><ul>{items}</ul></div>"
+        )
+    type_attrs, type_message = _error("project_type", errors)
+    options = "".join(
+        f'<option value="{t.value}"{" selected" if values.get("project_type") == t.value else ""}>{label}</option>'
+        for t, label in PROJECT_TYPE_LABELS.items()
+    )
+    notes_attrs, notes_message = _error("notes", errors)
+    checks = ""
+    for name, label in (("has_survey", "I have a survey of the property"),
+                        ("has_drawings", "I have existing drawings")):  # fmt: skip
+        checked = " checked" if str(values.get(name, "")).lower() in ("on", "true", "yes", "1") else ""
+        checks += f'<p><input type="checkbox" id="{name}" name="{name}"{checked}> <label for="{name}" ' \
+                  f'style="display:inline;font-weight:400">{label}</label></p>'  # fmt: skip
+    body = f"""
+<h1>Start a project with the studio</h1>
+<p>Tell us about your project. We will recommend the right service tier straight away.</p>
+{summary}
+<form method="post" action="{escape(action)}" novalidate>
+<input type="hidden" name="{SUBMISSION_KEY_FIELD}" value="{escape(key)}">
+{_text_field("name", "Your name", values, errors, required=True, extra=' autocomplete="name"')}
+{_text_field("email", "Email", values, errors, kind="email", required=True, extra=' autocomplete="email"')}
+{_text_field("project_address", "Project address", values, errors, extra=' autocomplete="street-address"')}
+{_text_field("budget", "Budget", values, errors, hint="A figure or a range, such as 12000 or $10k-15k.")}
+{_text_field("timeline_weeks", "Timeline in weeks", values, errors, kind="number", extra=' min="1" max="520"')}
+<label for="project_type">Project type <span class="req">(required)</span></label>
+<select id="project_type" name="project_type" required{type_attrs}>
+<option value="">Choose one</option>{options}</select>{type_message}
+<fieldset style="margin-top:1rem"><legend>What do you already have?</legend>{checks}</fieldset>
+<label for="notes">Anything else we should know?</label>
+<textarea id="notes" name="notes" rows="4"{notes_attrs}>{escape(str(values.get("notes") or ""))}</textarea>
+{notes_message}
+<div class="hp" aria-hidden="true"><label for="{HONEYPOT_FIELD}">Leave this field empty</label>
+<input type="text" id="{HONEYPOT_FIELD}" name="{HONEYPOT_FIELD}" tabindex="-1" autocomplete="off"></div>
+{_error(HONEYPOT_FIELD, errors)[1]}
+<button type="submit">Get my recommendation</button>
+</form>"""
+    return _page("Start a project", body)
+
+
+def render_result(answer: Mapping[str, Any]) -> str:
+    step = answer.get("next_step") or {}
+    url = step.get("checkout_url")
+    action = f'<p><a class="button" href="{escape(url)}">Continue to payment</a></p>' if url else ""
+    body = f"""
+<h1>Thank you. We recommend {escape(str(answer["tier_name"]))}.</h1>
+<p id="reason">{escape(str(answer["reason"]))}</p>
+<h2>Next step</h2>
+<p id="next-step">{escape(str(step.get("message", "")))}</p>
+{action}
+<p class="hint">Your reference: {escape(str(answer["lead_id"]))}</p>"""
+    return _page(f"We recommend {answer['tier_name']}", body)

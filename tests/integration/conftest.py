@@ -1,0 +1,37 @@
+"""The local stack on a free port, against this test's own database."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+
+import httpx
+import pytest
+
+from atelier_local.stack import LocalStack
+
+
+@pytest.fixture
+def stack_env() -> dict[str, str]:
+    """Extra environment for the stack's functions; a test adds to it before asking for `stack`."""
+    return {}
+
+
+@pytest.fixture
+def stack(database_url: str, stack_env: dict[str, str]) -> Iterator[LocalStack]:
+    saved = dict(os.environ)
+    os.environ.update(stack_env)
+    running = LocalStack(database_url, port=0, environ=dict(os.environ)).start()
+    try:
+        yield running
+    finally:
+        running.stop()
+        os.environ.clear()
+        os.environ.update(saved)
+
+
+@pytest.fixture
+def api(stack: LocalStack) -> Iterator[httpx.Client]:
+    assert stack.front_door is not None
+    with httpx.Client(base_url=stack.front_door.url, timeout=30) as client:
+        yield client
