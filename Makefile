@@ -15,7 +15,7 @@ VENV := .venv
 TOOLS := .venv-tools
 APP := $(VENV)/.installed
 
-.PHONY: help install dev test lint typecheck unit build clean
+.PHONY: help install dev test lint typecheck unit build bench clean
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -53,11 +53,14 @@ lint: $(APP) $(TOOLS)/.installed ## ruff, then sam validate --lint and cfn-lint 
 
 typecheck: $(APP) ## mypy: strict on shared/atelier, checked on tests
 	$(VENV)/bin/mypy
-	$(VENV)/bin/mypy tests
+	$(VENV)/bin/mypy tests bench
 
 build: $(TOOLS)/.installed $(UV) ## sam build for the production runtime (python3.13, arm64)
 	$(TOOLS)/bin/sam build --template template.yaml
 	@du -sh .aws-sam/build/*/ | sed 's|.aws-sam/build/||'
+
+bench: $(APP) ## benchmarks: cold starts, throughput; one table, each figure beside its reference
+	$(VENV)/bin/python -m bench
 
 clean: ## remove build output and virtual environments (keeps .atelier data)
 	rm -rf .aws-sam .venv .venv-tools .uv .mypy_cache .ruff_cache .pytest_cache

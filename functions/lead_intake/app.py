@@ -6,7 +6,7 @@ import json
 from functools import lru_cache
 from typing import Any
 
-from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, CORSConfig, Response
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -24,8 +24,9 @@ JSON = "application/json"
 
 settings = load(IntakeSettings)
 logger = Logger()
-tracer = Tracer()
 metrics = Metrics()
+# No Powertools Tracer here: it loads the X-Ray SDK and botocore, which more than doubles this
+# function's cold start (bench/cold_start.py). Lambda's active tracing still traces each invocation.
 _origins = settings.origins
 app = APIGatewayHttpResolver(
     cors=CORSConfig(allow_origin=_origins[0], extra_origins=_origins[1:], allow_headers=["Idempotency-Key"])
@@ -78,6 +79,7 @@ def post_lead() -> Response[str]:
 
 @app.exception_handler(HttpProblem)
 def bad_input(problem: HttpProblem) -> Response[str]:
+    metrics.add_metric(name="LeadRefused", unit=MetricUnit.Count, value=1)
     logger.info("refused", extra={"status": problem.status, "error": problem.code, "fields": sorted(problem.fields)})
     if problem.status == 422 and _wants_html():
         values: dict[str, Any] = {}
@@ -99,7 +101,6 @@ def database_down(error: DatabaseError) -> Response[str]:
 
 
 @logger.inject_lambda_context(clear_state=True)
-@tracer.capture_lambda_handler
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return app.resolve(event, context)

@@ -46,7 +46,7 @@ def cmd_dev(args: argparse.Namespace) -> int:
         database_url = server.dsn()
     migrate(database_url, say=lambda line: print(f"            {line}"))
     port = int(os.environ.get("PORT", "3000")) if args.port is None else args.port
-    stack = LocalStack(database_url, port=port).start()
+    stack = LocalStack(database_url, port=port, log_dir=state_dir / "logs").start()
     state_file = state_dir / DEV_STATE_FILE.name
     stack.write_dev_state(state_file)
     url = stack.dev_state()["api_url"]
@@ -56,6 +56,7 @@ def cmd_dev(args: argparse.Namespace) -> int:
     stripe = "the local stand-in (set STRIPE_SECRET_KEY for real Stripe)" if stack.stripe else "real Stripe"
     print(f"stripe:     {stripe}")
     print(f"state:      {state_file} (other atelier commands read their settings from it)")
+    print(f"logs:       {state_dir / 'logs'}/<function>.log (what CloudWatch Logs would hold)")
     try:
         if args.once:
             return 0

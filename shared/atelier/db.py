@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 import threading
 from collections.abc import Mapping
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any, Protocol
 
 from atelier.errors import (
@@ -92,22 +93,16 @@ class PsycopgRpc:
 
     def rpc(self, function: str, /, **args: Any) -> Any:
         import psycopg
-        from psycopg import sql
         from psycopg.types.json import Jsonb
 
-        check_function_name(function)
-        call = sql.SQL("select public.{}({})").format(
-            sql.Identifier(function),
-            sql.SQL(", ").join(
-                sql.SQL("{} => {}").format(sql.Identifier(name), sql.Placeholder(name)) for name in args
-            ),
-        )
+        call = self._call(function, tuple(args))
         # A mapping is a jsonb argument; a list is a Postgres array (as PostgREST reads a JSON array).
         params = {k: Jsonb(v) if isinstance(v, Mapping) else v for k, v in args.items()}
         with self._lock:
             conn = self._connection()
             try:
-                with conn.transaction(), conn.cursor() as cur:
+                # One statement in autocommit is its own transaction: one round trip, no BEGIN/COMMIT.
+                with conn.cursor() as cur:
                     cur.execute(call, params)
                     row = cur.fetchone()
             except psycopg.Error as exc:
@@ -118,6 +113,21 @@ class PsycopgRpc:
                     exc.sqlstate, diag.message_primary or _first_line(exc), diag.message_detail
                 ) from exc
         return None if row is None else row[0]
+
+    @staticmethod
+    @lru_cache(maxsize=256)
+    def _call(function: str, names: tuple[str, ...]) -> bytes:
+        """`select public."fn"("a" => %(a)s, ...)`, composed once per function and argument names."""
+        from psycopg import sql
+
+        check_function_name(function)
+        for name in names:
+            check_function_name(name)
+        composed = sql.SQL("select public.{}({})").format(
+            sql.Identifier(function),
+            sql.SQL(", ").join(sql.SQL("{} => {}").format(sql.Identifier(n), sql.Placeholder(n)) for n in names),
+        )
+        return composed.as_bytes(None)
 
     def close(self) -> None:
         if self._conn is not None:

@@ -178,6 +178,9 @@ class FrontDoor:
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
             server_version = "atelier-frontdoor"
+            # Headers and body go out in separate writes; without this, Nagle's algorithm and delayed
+            # ACKs add ~40 ms to every keep-alive request.
+            disable_nagle_algorithm = True
 
             def _serve(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)

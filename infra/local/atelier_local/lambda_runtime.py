@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import importlib.util
+import io
+import os
 import sys
 import threading
 import time
@@ -10,7 +12,7 @@ import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
-from typing import Any
+from typing import Any, TextIO
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
 FUNCTIONS_DIR = REPO_ROOT / "functions"
@@ -37,13 +39,52 @@ class LocalContext:
         return max(0, int((self._deadline - time.monotonic()) * 1000))
 
 
-class LocalLambdas:
-    """One module per function directory, imported on first use (a cold start) and reused after."""
+class _FunctionOutput(io.TextIOBase):
+    """Stands in for sys.stdout: what a function prints while it runs goes to that function's log
+    (as Lambda sends it to CloudWatch Logs); everything else goes to the real stdout."""
 
-    def __init__(self, functions_dir: Path = FUNCTIONS_DIR) -> None:
+    def __init__(self, real: TextIO) -> None:
+        self.real = real
+        self.local = threading.local()
+
+    def write(self, text: str) -> int:
+        sink: TextIO | None = getattr(self.local, "sink", None)
+        return (sink or self.real).write(text)
+
+    def flush(self) -> None:
+        sink: TextIO | None = getattr(self.local, "sink", None)
+        (sink or self.real).flush()
+
+
+def _function_output() -> _FunctionOutput:
+    if not isinstance(sys.stdout, _FunctionOutput):
+        sys.stdout = _FunctionOutput(sys.stdout)
+    return sys.stdout
+
+
+class LocalLambdas:
+    """One module per function directory, imported on first use (a cold start) and reused after.
+
+    Each function's output (Powertools logs and metrics) goes to `<log_dir>/<function>.log`, or nowhere
+    when there is no log_dir, so that a local run's terminal stays readable."""
+
+    def __init__(self, functions_dir: Path = FUNCTIONS_DIR, log_dir: Path | None = None) -> None:
         self._dir = functions_dir
         self._modules: dict[str, ModuleType] = {}
         self._lock = threading.Lock()
+        self._output = _function_output()
+        self._log_dir = log_dir
+        self._logs: dict[str, TextIO] = {}
+        if log_dir:
+            log_dir.mkdir(parents=True, exist_ok=True)
+
+    def _log(self, function: str) -> TextIO:
+        if function not in self._logs:
+            if self._log_dir is None:
+                self._logs[function] = open(os.devnull, "w")  # noqa: SIM115 - kept open for the process
+            else:
+                self._logs[function] = open(self._log_dir / f"{function}.log", "a", buffering=1)  # noqa: SIM115
+        return self._logs[function]
 
     def module(self, function: str) -> ModuleType:
         with self._lock:
@@ -60,5 +101,9 @@ class LocalLambdas:
             return self._modules[function]
 
     def invoke(self, function: str, event: dict[str, Any], *, timeout_seconds: float = 30.0) -> Any:
-        handler = self.module(function).lambda_handler
-        return handler(event, LocalContext(function_name=function, timeout_seconds=timeout_seconds))
+        self._output.local.sink = self._log(function)
+        try:
+            handler = self.module(function).lambda_handler
+            return handler(event, LocalContext(function_name=function, timeout_seconds=timeout_seconds))
+        finally:
+            self._output.local.sink = None

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from atelier_local.frontdoor import Extra, FrontDoor
+from atelier_local.lambda_runtime import LocalLambdas
 from atelier_local.stripe_standin import API_PREFIX, LOCAL_API_KEY, StripeStandIn
 
 
@@ -21,7 +22,8 @@ class LocalStack:
     database_url: str
     host: str = "127.0.0.1"
     port: int = 3000
-    log_level: str = "WARNING"
+    log_level: str = "INFO"
+    log_dir: Path | None = None
     environ: dict[str, str] = field(default_factory=lambda: dict(os.environ))
     front_door: FrontDoor | None = None
     stripe: StripeStandIn | None = None
@@ -35,7 +37,7 @@ class LocalStack:
         if not real_stripe:
             self.stripe = StripeStandIn()
             extras.append(self.stripe.handle)
-        self.front_door = FrontDoor(self.host, self.port, extras=extras)
+        self.front_door = FrontDoor(self.host, self.port, lambdas=LocalLambdas(log_dir=self.log_dir), extras=extras)
         url = self.front_door.url
         if self.stripe:
             self.stripe.base_url = url
@@ -43,7 +45,6 @@ class LocalStack:
             "DATABASE_URL": self.database_url,
             "POWERTOOLS_SERVICE_NAME": "atelier",
             "POWERTOOLS_METRICS_NAMESPACE": "AtelierLocal",
-            "POWERTOOLS_METRICS_DISABLED": "true",
             "POWERTOOLS_TRACE_DISABLED": "true",
             "POWERTOOLS_LOG_LEVEL": self.log_level,
             "CHECKOUT_SUCCESS_URL": f"{url}/intake?paid={{CHECKOUT_SESSION_ID}}",

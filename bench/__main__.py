@@ -1,0 +1,29 @@
+"""`make bench`: every benchmark in one run, printed as one table, each figure next to its reference."""
+
+from __future__ import annotations
+
+import sys
+import time
+
+from bench import cold_start, intake_throughput
+
+
+def main() -> int:
+    rows: list[tuple[str, str, str, str]] = []
+    started = time.perf_counter()
+    print("bench: cold starts (fresh interpreters, interleaved) ...", file=sys.stderr, flush=True)
+    rows += cold_start.report(cold_start.run())
+    print("bench: 1,000 leads through the front door, then 1,000 plain inserts ...", file=sys.stderr, flush=True)
+    rows += intake_throughput.report(*intake_throughput.run())
+    widths = [max(len(row[i]) for row in [*rows, ("figure", "value", "detail", "verdict")]) for i in range(4)]
+    line = "  ".join("{:<%d}" % w for w in widths)  # noqa: UP031 - a format built from widths
+    print(line.format("figure", "value", "detail", "verdict"))
+    print(line.format(*("-" * w for w in widths)))
+    for row in rows:
+        print(line.format(*row))
+    print(f"\n{len(rows)} figures in {time.perf_counter() - started:.0f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

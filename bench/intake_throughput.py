@@ -1,0 +1,154 @@
+"""1,000 leads through the local front door against embedded Postgres, next to plain psycopg inserts.
+
+Reports leads/s and p50/p99 per lead, and the cost per lead as a multiple of inserting the same row
+with psycopg directly (one statement, one round trip, no HTTP, no routing).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import psycopg
+from psycopg.conninfo import make_conninfo
+
+from atelier.localdb import EmbeddedPostgres
+from atelier.migrate import migrate
+from atelier_local.stack import LocalStack
+
+# Tier 3 with no red flags: routed, stored and answered in one rpc, no checkout call.
+LEAD = {
+    "email": "bench@example.com", "name": "Bench Client", "project_address": "1 Bench St",
+    "budget": "$20k-30k", "timeline_weeks": 16, "project_type": "major_renovation",
+    "has_survey": True, "has_drawings": True, "notes": "Throughput run.",
+}  # fmt: skip
+
+INSERT = """
+insert into leads (submission_key, request_hash, email, name, project_address, budget_range, budget_min_cents,
+  budget_max_cents, timeline, timeline_weeks, project_type, has_survey, has_drawings, notes, recommended_tier,
+  routing_reason, confidence, needs_review, red_flags, routing, answer, status)
+values (%s, 'h', 'bench@example.com', 'Bench Client', '1 Bench St', '$20k-30k', 2000000, 3000000, '16 weeks', 16,
+  'major_renovation', true, true, 'Throughput run.', 3, 'reason', 'high', false, '{}', '{}', '{}', 'qualified')
+"""
+
+
+@dataclass(frozen=True)
+class Timing:
+    name: str
+    count: int
+    total_s: float
+    p50_ms: float
+    p99_ms: float
+
+    @property
+    def per_item_ms(self) -> float:
+        return self.total_s * 1000 / self.count
+
+    @property
+    def per_second(self) -> float:
+        return self.count / self.total_s
+
+
+def _timing(name: str, samples: list[float], total: float) -> Timing:
+    ordered = sorted(samples)
+    return Timing(name, len(samples), total, statistics.median(ordered) * 1000,
+                  ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))] * 1000)  # fmt: skip
+
+
+@contextmanager
+def database() -> Iterator[str]:
+    given = os.environ.get("DATABASE_URL")
+    if given:
+        yield given
+        return
+    with tempfile.TemporaryDirectory() as tmp, EmbeddedPostgres(Path(tmp) / "pg", delete_on_close=True) as pg:
+        with psycopg.connect(pg.dsn(), autocommit=True) as conn:
+            conn.execute("create database bench")
+        yield make_conninfo(pg.dsn(), dbname="bench")
+
+
+CLIENT = """
+import json, sys, time, uuid
+import httpx
+url, count, lead = sys.argv[1], int(sys.argv[2]), json.loads(sys.argv[3])
+samples = []
+with httpx.Client(base_url=url, timeout=30) as client:
+    for _ in range(20):  # warm: the cold start and the connection are not throughput
+        client.post("/leads", json=lead, headers={"Idempotency-Key": f"warm-{uuid.uuid4()}"})
+    started = time.perf_counter()
+    for i in range(count):
+        t0 = time.perf_counter()
+        response = client.post("/leads", json={**lead, "name": f"Bench Client {i}"},
+                               headers={"Idempotency-Key": f"bench-{uuid.uuid4()}"})
+        samples.append(time.perf_counter() - t0)
+        if response.status_code != 201:
+            sys.exit(f"lead {i} got {response.status_code}: {response.text}")
+    print(json.dumps({"samples": samples, "total": time.perf_counter() - started}))
+"""
+
+
+def through_front_door(url: str, count: int) -> Timing:
+    """The load comes from another process, as it would from a browser: no shared GIL with the server."""
+    out = subprocess.run([sys.executable, "-c", CLIENT, url, str(count), json.dumps(LEAD)],
+                         capture_output=True, text=True, check=True)  # fmt: skip
+    result = json.loads(out.stdout)
+    return _timing("front door", result["samples"], result["total"])
+
+
+def plain_inserts(dsn: str, count: int) -> Timing:
+    samples = []
+    with psycopg.connect(dsn, autocommit=True, prepare_threshold=None) as conn:
+        for _ in range(20):
+            conn.execute(INSERT, (f"warm-insert-{uuid.uuid4()}",))
+        started = time.perf_counter()
+        for _ in range(count):
+            t0 = time.perf_counter()
+            conn.execute(INSERT, (f"insert-{uuid.uuid4()}",))
+            samples.append(time.perf_counter() - t0)
+        return _timing("plain insert", samples, time.perf_counter() - started)
+
+
+def run(count: int = 1000) -> tuple[Timing, Timing, Timing]:
+    with database() as dsn:
+        migrate(dsn)
+        stack = LocalStack(dsn, port=0).start()
+        try:
+            assert stack.front_door is not None
+            door = through_front_door(stack.front_door.url, count)
+            handler_samples = [seconds for _, seconds in stack.front_door.timings[-count:]]
+        finally:
+            stack.stop()
+        handler = _timing("handler", handler_samples, sum(handler_samples))
+        return door, handler, plain_inserts(dsn, count)
+
+
+def report(door: Timing, handler: Timing, insert: Timing) -> list[tuple[str, str, str, str]]:
+    ratio = door.per_item_ms / insert.per_item_ms
+    handler_ratio = handler.per_item_ms / insert.per_item_ms
+    return [
+        ("intake: leads through the front door (HTTP)", f"{door.per_second:.0f} leads/s",
+         f"p50 {door.p50_ms:.2f} ms, p99 {door.p99_ms:.2f} ms", f"{door.count} leads, 0 failed"),
+        ("intake: handler's own time per lead", f"{handler.per_item_ms:.2f} ms",
+         f"p50 {handler.p50_ms:.2f} ms, p99 {handler.p99_ms:.2f} ms", "1 round trip to Postgres"),
+        ("intake: plain psycopg insert (reference)", f"{insert.per_item_ms:.2f} ms",
+         f"p50 {insert.p50_ms:.2f} ms, p99 {insert.p99_ms:.2f} ms", "reference"),
+        ("intake: handler cost per lead vs plain insert", f"{handler_ratio:.1f}x", "goal <= 3x",
+         "ok" if handler_ratio <= 3 else "OVER 3x"),
+        ("intake: HTTP cost per lead vs plain insert", f"{ratio:.1f}x", "goal <= 3x",
+         "ok" if ratio <= 3 else "OVER 3x"),
+    ]  # fmt: skip
+
+
+if __name__ == "__main__":
+    for row in report(*run()):
+        print(" | ".join(row))
