@@ -41,19 +41,28 @@ class LocalContext:
 
 class _FunctionOutput(io.TextIOBase):
     """Stands in for sys.stdout: what a function prints while it runs goes to that function's log
-    (as Lambda sends it to CloudWatch Logs); everything else goes to the real stdout."""
+    (as Lambda sends it to CloudWatch Logs); anything else goes to the stdout it replaced."""
 
-    def __init__(self, real: TextIO) -> None:
-        self.real = real
+    def __init__(self, previous: TextIO) -> None:
+        self.previous = previous
         self.local = threading.local()
 
-    def write(self, text: str) -> int:
+    def _target(self) -> TextIO:
         sink: TextIO | None = getattr(self.local, "sink", None)
-        return (sink or self.real).write(text)
+        if sink is not None:
+            return sink
+        # A test runner may close the stream we replaced; fall back to the process's own.
+        if not getattr(self.previous, "closed", False):
+            return self.previous
+        return sys.__stdout__ or self.previous
+
+    def write(self, text: str) -> int:
+        return self._target().write(text)
 
     def flush(self) -> None:
-        sink: TextIO | None = getattr(self.local, "sink", None)
-        (sink or self.real).flush()
+        target = self._target()
+        if not getattr(target, "closed", False):
+            target.flush()
 
 
 def _function_output() -> _FunctionOutput:
@@ -79,6 +88,8 @@ class LocalLambdas:
             log_dir.mkdir(parents=True, exist_ok=True)
 
     def _log(self, function: str) -> TextIO:
+        """The function's log; Powertools' Logger binds the stream it is given when the module loads,
+        so the module must first see our output object as sys.stdout."""
         if function not in self._logs:
             if self._log_dir is None:
                 self._logs[function] = open(os.devnull, "w")  # noqa: SIM115 - kept open for the process
