@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import signal
 import sys
@@ -76,6 +77,45 @@ def cmd_dev(args: argparse.Namespace) -> int:
             server.close()
 
 
+def cmd_stripe_replay(args: argparse.Namespace) -> int:
+    from datetime import UTC, datetime
+
+    from atelier.db import rpc_from_settings
+    from atelier.settings import DatabaseSettings, PaymentSettings, load, read_dev_state
+    from atelier.stripe_events import StripeEventService
+    from atelier.stripe_replay import events_from_file, events_since, replay
+
+    if bool(args.file) == bool(args.since):
+        raise ConfigurationError("give a FILE of events, or --since TIME to list them from Stripe (not both)")
+    service = StripeEventService(
+        rpc_from_settings(load(DatabaseSettings)), livemode=load(PaymentSettings).stripe_livemode
+    )
+    if args.file:
+        events = events_from_file(Path(args.file))
+        outcomes = replay(events, service, total=len(events))
+    else:
+        try:
+            since = datetime.fromisoformat(args.since)
+        except ValueError:
+            raise ConfigurationError(
+                f"--since {args.since!r} is not a time such as 2026-11-20T00:00:00+00:00"
+            ) from None
+        since = since if since.tzinfo else since.replace(tzinfo=UTC)
+        key = os.environ.get("STRIPE_SECRET_KEY")
+        api_base = os.environ.get("STRIPE_API_BASE")
+        api_url = read_dev_state().get("api_url")
+        if not key and api_url:  # a running `make dev`: its Stripe stand-in
+            from atelier_local.stripe_standin import API_PREFIX, LOCAL_API_KEY
+
+            key, api_base = LOCAL_API_KEY, f"{api_url}{API_PREFIX}"
+        if not key:
+            raise ConfigurationError("STRIPE_SECRET_KEY is not set: export it to list events from Stripe")
+        listed = list(events_since(key, since, api_base=api_base))
+        outcomes = replay(listed, service, total=len(listed))
+    print(json.dumps(dict(sorted(outcomes.items()))))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="atelier", description="Run and operate the Atelier studio backend.")
     verbs = parser.add_subparsers(dest="verb", required=True, metavar="COMMAND")
@@ -91,6 +131,15 @@ def build_parser() -> argparse.ArgumentParser:
     dev.add_argument("--once", action="store_true", help="start, migrate, write dev.json, then stop")
     dev.add_argument("--port", type=int, default=None, help="port of the front door (default: $PORT or 3000)")
     dev.set_defaults(run=cmd_dev)
+
+    stripe = verbs.add_parser("stripe", help="Stripe payments")
+    stripe_verbs = stripe.add_subparsers(dest="stripe_verb", required=True, metavar="ACTION")
+    replay = stripe_verbs.add_parser(
+        "replay", help="re-apply events through the webhook's path; safe to run any number of times"
+    )
+    replay.add_argument("file", nargs="?", help="a JSON file: an event, a list of events, or a Stripe list")
+    replay.add_argument("--since", help="list events created since this ISO time from Stripe, delivered or not")
+    replay.set_defaults(run=cmd_stripe_replay)
     return parser
 
 

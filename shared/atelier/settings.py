@@ -11,7 +11,7 @@ import os
 from pathlib import Path
 from typing import Any, TypeVar
 
-from pydantic import SecretStr, ValidationError
+from pydantic import Field, SecretStr, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from atelier.errors import ConfigurationError
@@ -136,3 +136,15 @@ class IntakeSettings(BaseSettings):
         return bool(
             self.stripe_secret_key_secret or (self.stripe_secret_key and self.stripe_secret_key.get_secret_value())
         )
+
+
+class PaymentSettings(BaseSettings):
+    """Settings of the payment_succeeded function (the Stripe webhook)."""
+
+    model_config = SettingsConfigDict(extra="ignore")
+
+    stripe_webhook_secret: SecretStr | None = None
+    stripe_webhook_secret_secret: str | None = None
+    # Whether this deployment takes live events; test-mode events are then acknowledged, not applied.
+    stripe_livemode: bool = False
+    stripe_signature_tolerance: int = Field(default=300, ge=1, le=3600)

@@ -39,8 +39,6 @@ class LocalStack:
             extras.append(self.stripe.handle)
         self.front_door = FrontDoor(self.host, self.port, lambdas=LocalLambdas(log_dir=self.log_dir), extras=extras)
         url = self.front_door.url
-        if self.stripe:
-            self.stripe.base_url = url
         env = {
             "DATABASE_URL": self.database_url,
             "POWERTOOLS_SERVICE_NAME": "atelier",
@@ -58,6 +56,9 @@ class LocalStack:
         self._saved_environ = {name: os.environ.get(name) for name in env}
         os.environ.update(env)
         self.settings = env
+        if self.stripe:
+            self.stripe.base_url = url
+            self.stripe.webhook_secret = env["STRIPE_WEBHOOK_SECRET"]
         self.front_door.start()
         return self
 

@@ -11,6 +11,8 @@ import json
 import secrets
 import threading
 import time
+import urllib.error
+import urllib.request
 from dataclasses import dataclass, field
 from html import escape
 from http.server import BaseHTTPRequestHandler
@@ -35,12 +37,64 @@ def _nest(pairs: list[tuple[str, str]]) -> dict[str, Any]:
     return root
 
 
+def signed_delivery(url: str, event: dict[str, Any], webhook_secret: str) -> int:
+    """POST an event to a webhook endpoint the way Stripe does, signed with the endpoint's secret."""
+    import stripe
+
+    payload = json.dumps(event)
+    signature = stripe.WebhookSignature.generate_signature_header(payload, webhook_secret)
+    request = urllib.request.Request(  # noqa: S310 - the local front door
+        url, data=payload.encode(), method="POST",
+        headers={"Content-Type": "application/json; charset=utf-8", "User-Agent": "Stripe/1.0 (+local stand-in)",
+                 "Stripe-Signature": signature},
+    )  # fmt: skip
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310
+            return int(response.status)
+    except urllib.error.HTTPError as exc:
+        return int(exc.code)
+
+
 @dataclass
 class StripeStandIn:
     base_url: str = "http://127.0.0.1:3000"
+    webhook_secret: str = ""
     sessions: dict[str, dict[str, Any]] = field(default_factory=dict)
     by_idempotency_key: dict[str, str] = field(default_factory=dict)
+    events: list[dict[str, Any]] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def pay(self, session_id: str) -> dict[str, Any]:
+        """Complete a session as a card payment would: the event is recorded, then delivered signed."""
+        with self._lock:
+            session = self.sessions[session_id]
+            if session["payment_status"] != "paid":
+                suffix = secrets.token_hex(8)
+                session.update(status="complete", payment_status="paid", payment_intent=f"pi_test_{suffix}",
+                               customer=f"cus_test_{suffix}",
+                               customer_details={"email": session["customer_email"], "name": None})  # fmt: skip
+                event = {
+                    "id": f"evt_test_{secrets.token_hex(12)}", "object": "event", "api_version": "2025-09-30.clover",
+                    "created": int(time.time()), "data": {"object": dict(session)}, "livemode": False,
+                    "pending_webhooks": 1, "request": {"id": None, "idempotency_key": None},
+                    "type": "checkout.session.completed",
+                }  # fmt: skip
+                self.events.append(event)
+            event = next(e for e in reversed(self.events) if e["data"]["object"]["id"] == session_id)
+        signed_delivery(f"{self.base_url}/webhooks/stripe", event, self.webhook_secret)
+        return session
+
+    def list_events(self, query: dict[str, str]) -> dict[str, Any]:
+        """`GET /v1/events`: newest first, `created[gte]`, `limit` and `starting_after`, as Stripe pages."""
+        since = int(query.get("created[gte]", "0") or 0)
+        limit = max(1, min(100, int(query.get("limit", "10") or 10)))
+        newest_first = [e for e in reversed(self.events) if e["created"] >= since]
+        after = query.get("starting_after")
+        if after:
+            ids = [e["id"] for e in newest_first]
+            newest_first = newest_first[ids.index(after) + 1 :] if after in ids else []
+        page = newest_first[:limit]
+        return {"object": "list", "url": "/v1/events", "has_more": len(newest_first) > limit, "data": page}
 
     def create_session(self, params: dict[str, Any], idempotency_key: str | None) -> dict[str, Any]:
         with self._lock:
@@ -85,6 +139,10 @@ class StripeStandIn:
             params = _nest(parse_qsl(body.decode(), keep_blank_values=True))
             self._json(request, 200, self.create_session(params, request.headers.get("Idempotency-Key")))
             return True
+        if path == f"{API_PREFIX}/v1/events" and method == "GET":
+            query = dict(parse_qsl(urlsplit(request.path).query))
+            self._json(request, 200, self.list_events(query))
+            return True
         if path.startswith(API_PREFIX):
             self._json(
                 request,
@@ -105,7 +163,21 @@ class StripeStandIn:
             amount = f"{session['amount_total'] / 100:,.2f} {str(session['currency']).upper()}"
             self._html(request, 200, f"<h1>Test checkout</h1><p>Session {escape(session['id'])} for "
                                      f"{escape(str(session['customer_email']))}: {escape(amount)}.</p>"
-                                     "<p>This is the local stand-in for Stripe Checkout.</p>")  # fmt: skip
+                                     "<p>This is the local stand-in for Stripe Checkout.</p>"
+                                     f'<form method="post" action="{escape(path)}/pay">'
+                                     '<button type="submit">Pay (test card)</button></form>')  # fmt: skip
+            return True
+        if path.startswith(PAGE_PREFIX) and path.endswith("/pay") and method == "POST":
+            session_id = path.removeprefix(PAGE_PREFIX).removesuffix("/pay")
+            if session_id not in self.sessions:
+                self._html(request, 404, "<h1>No such checkout session</h1>")
+                return True
+            session = self.pay(session_id)
+            location = str(session.get("success_url") or "/").replace("{CHECKOUT_SESSION_ID}", session_id)
+            request.send_response(303)
+            request.send_header("Location", location)
+            request.send_header("Content-Length", "0")
+            request.end_headers()
             return True
         return False
 

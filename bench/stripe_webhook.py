@@ -1,0 +1,103 @@
+"""Signed checkout.session.completed events through the front door: the handler's own time per event,
+and Postgres round trips per event (target: p99 <= 100 ms, one round trip)."""
+
+from __future__ import annotations
+
+import json
+import statistics
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+from typing import Any
+
+from atelier.db import PsycopgRpc
+from atelier.migrate import migrate
+from atelier_local.stack import LocalStack
+from bench.intake_throughput import database
+
+EVENT = json.loads(
+    (Path(__file__).resolve().parents[1] / "tests/events/stripe_checkout_session_completed.json").read_text()
+)
+
+CLIENT = """
+import json, sys
+import httpx, stripe
+url, secret = sys.argv[1], sys.argv[2]
+events = json.loads(sys.stdin.read())
+with httpx.Client(base_url=url, timeout=30) as client:
+    for event in events:
+        body = json.dumps(event)
+        r = client.post("/webhooks/stripe", content=body.encode(),
+                        headers={"Stripe-Signature": stripe.WebhookSignature.generate_signature_header(body, secret)})
+        if r.status_code != 200:
+            sys.exit(f"{event['id']}: {r.status_code} {r.text}")
+"""
+
+
+def _lead(rpc: PsycopgRpc, i: int) -> str:
+    result = rpc.rpc(
+        "record_lead", p_submission_key=f"bench-lead-{i}-{uuid.uuid4()}", p_request_hash="h",
+        p_email=f"client{i}@example.com", p_name=f"Client {i}", p_project_address=f"{i} Bench St",
+        p_budget_range="$10k-15k", p_budget_min_cents=1_000_000, p_budget_max_cents=1_500_000, p_timeline_weeks=8,
+        p_project_type="standard_renovation", p_has_survey=True, p_has_drawings=True, p_notes=None,
+        p_recommended_tier=2, p_routing_reason="bench", p_confidence="high", p_needs_review=False, p_red_flags=[],
+        p_routing={}, p_answer={"tier": 2}, p_ip_address=None,
+    )  # fmt: skip
+    return str(result["lead_id"])
+
+
+def _event(lead_id: str) -> dict[str, Any]:
+    event: dict[str, Any] = json.loads(json.dumps(EVENT))
+    event["id"] = f"evt_{uuid.uuid4().hex[:24]}"
+    obj = event["data"]["object"]
+    obj.update(id=f"cs_test_{uuid.uuid4().hex[:24]}", payment_intent=f"pi_{uuid.uuid4().hex[:24]}",
+               client_reference_id=lead_id, metadata={"lead_id": lead_id, "tier": "2"})  # fmt: skip
+    return event
+
+
+def run(count: int = 300) -> dict[str, float]:
+    calls = 0
+    original = PsycopgRpc.rpc
+
+    def counted(self: PsycopgRpc, function: str, /, **args: Any) -> Any:
+        nonlocal calls
+        calls += 1
+        return original(self, function, **args)
+
+    with database() as dsn:
+        migrate(dsn)
+        setup = PsycopgRpc(dsn)
+        events = [_event(_lead(setup, i)) for i in range(count + 20)]
+        setup.close()
+        stack = LocalStack(dsn, port=0).start()
+        PsycopgRpc.rpc = counted  # type: ignore[method-assign]
+        try:
+            assert stack.front_door is not None
+            secret = stack.settings["STRIPE_WEBHOOK_SECRET"]
+            subprocess.run([sys.executable, "-c", CLIENT, stack.front_door.url, secret],
+                           input=json.dumps(events), text=True, check=True)  # fmt: skip
+            samples = sorted(seconds for _, seconds in stack.front_door.timings[20:])
+        finally:
+            PsycopgRpc.rpc = original  # type: ignore[method-assign]
+            stack.stop()
+    return {
+        "events": float(len(samples)),
+        "p50_ms": statistics.median(samples) * 1000,
+        "p99_ms": samples[int(len(samples) * 0.99) - 1] * 1000,
+        "round_trips_per_event": calls / len(events),
+    }
+
+
+def report(result: dict[str, float]) -> list[tuple[str, str, str, str]]:
+    return [
+        ("stripe: handler time per paid checkout", f"p99 {result['p99_ms']:.1f} ms", f"p50 {result['p50_ms']:.1f} ms",
+         "ok (<= 100 ms)" if result["p99_ms"] <= 100 else "OVER 100 ms"),
+        ("stripe: Postgres round trips per event", f"{result['round_trips_per_event']:.2f}", "target 1",
+         "ok" if result["round_trips_per_event"] <= 1 else "OVER"),
+    ]  # fmt: skip
+
+
+if __name__ == "__main__":
+    for row in report(run()):
+        print(" | ".join(row))
