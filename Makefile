@@ -34,12 +34,18 @@ $(TOOLS)/.installed: tools/requirements.txt | $(UV)
 	VIRTUAL_ENV=$(TOOLS) $(UV) pip sync --quiet tools/requirements.txt
 	@touch $@
 
+# tsc and @notionhq/client, to type-check the Notion emulator's responses (tests only).
+TS := tests/spec/ts
+$(TS)/node_modules/.installed: $(TS)/package-lock.json
+	npm ci --prefix $(TS) --no-audit --no-fund --silent
+	@touch $@
+
 install: $(APP) ## create or update .venv (and nothing else)
 
 dev: $(APP) ## run the local stack on embedded defaults: Postgres, migrated and seeded (Ctrl-C stops)
 	$(VENV)/bin/atelier dev
 
-test: lint typecheck ## lint, type-check, then run every test against real Postgres
+test: lint typecheck $(TS)/node_modules/.installed ## lint, type-check, then run every test against real Postgres
 	$(VENV)/bin/pytest --cov-fail-under=85
 
 unit: $(APP) ## only the tests that need no database
@@ -63,4 +69,4 @@ bench: $(APP) ## benchmarks: cold starts, throughput; one table, each figure bes
 	$(VENV)/bin/python -m bench
 
 clean: ## remove build output and virtual environments (keeps .atelier data)
-	rm -rf .aws-sam .venv .venv-tools .uv .mypy_cache .ruff_cache .pytest_cache
+	rm -rf .aws-sam .venv .venv-tools .uv .mypy_cache .ruff_cache .pytest_cache $(TS)/node_modules

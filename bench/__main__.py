@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 import time
 
-from bench import cold_start, intake_throughput, stripe_webhook
+from bench import cold_start, intake_throughput, notion_backlog, stripe_webhook
 
 
 def main() -> int:
@@ -17,6 +17,8 @@ def main() -> int:
     rows += intake_throughput.report(*intake_throughput.run())
     print("bench: 300 signed Stripe checkout events through the front door ...", file=sys.stderr, flush=True)
     rows += stripe_webhook.report(stripe_webhook.run())
+    print("bench: 1,000 Notion page updates at a scaled rate limit ...", file=sys.stderr, flush=True)
+    rows += notion_backlog.report(notion_backlog.run())
     widths = [max(len(row[i]) for row in [*rows, ("figure", "value", "detail", "verdict")]) for i in range(4)]
     line = "  ".join("{:<%d}" % w for w in widths)  # noqa: UP031 - a format built from widths
     print(line.format("figure", "value", "detail", "verdict"))

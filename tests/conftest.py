@@ -14,8 +14,12 @@ from psycopg.conninfo import make_conninfo
 
 from atelier.localdb import EmbeddedPostgres
 from atelier.migrate import migrate
+from atelier.notion import NotionGateway, RequestBudget
+from atelier_local.notion_emulator import Faults, NotionEmulator
+from atelier_local.openapi_check import OpenApiCheck
 
 TEMPLATE_DB = "atelier_test_template"
+REPO_ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(scope="session")
@@ -70,4 +74,31 @@ def db(database_url: str) -> Iterator[psycopg.Connection[tuple[object, ...]]]:
         yield conn
 
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
+# --- Notion: the emulator, checking every request against Notion's OpenAPI file -------------------
+
+SPEC = REPO_ROOT / "tests" / "spec" / "notion-openapi.json"
+
+
+@pytest.fixture(scope="session")
+def spec_check() -> OpenApiCheck:
+    return OpenApiCheck(SPEC)
+
+
+@pytest.fixture
+def notion(spec_check: OpenApiCheck) -> Iterator[NotionEmulator]:
+    """A fresh emulator with a scaled-up rate limit; a request that breaks the spec gets a 400."""
+    emulator = NotionEmulator(validator=spec_check, faults=Faults(rate_per_second=2000, burst=2000)).start()
+    yield emulator
+    emulator.stop()
+    assert emulator.spec_violations == []
+
+
+@pytest.fixture
+def gateway(notion: NotionEmulator) -> NotionGateway:
+    return NotionGateway(notion.state.bot_token, base_url=notion.url, budget=RequestBudget(rate=2000), timeout_s=5)
+
+
+@pytest.fixture
+def human(notion: NotionEmulator) -> NotionGateway:
+    """The team, editing through the ordinary API with the emulator's person token."""
+    return NotionGateway(notion.state.human_token, base_url=notion.url, budget=RequestBudget(rate=2000), timeout_s=5)

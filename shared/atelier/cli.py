@@ -10,6 +10,7 @@ import sys
 import threading
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from atelier.errors import AtelierError, ConfigurationError
 from atelier.settings import DEV_STATE_FILE, apply_dev_state
@@ -48,12 +49,15 @@ def cmd_dev(args: argparse.Namespace) -> int:
     migrate(database_url, say=lambda line: print(f"            {line}"))
     port = int(os.environ.get("PORT", "3000")) if args.port is None else args.port
     stack = LocalStack(database_url, port=port, log_dir=state_dir / "logs").start()
+    stack.setup_notion(say=lambda line: print(f"            {line}"))
     state_file = state_dir / DEV_STATE_FILE.name
     stack.write_dev_state(state_file)
     url = stack.dev_state()["api_url"]
     print(f"postgres:   {database_url}")
     print(f"front door: {url}  (every HTTP function, as API Gateway v2 events)")
     print(f"            {url}/intake  - the intake form")
+    notion = f"the emulator at {stack.notion.url}" if stack.notion else "real Notion (NOTION_TOKEN)"
+    print(f"notion:     {notion}")
     stripe = "the local stand-in (set STRIPE_SECRET_KEY for real Stripe)" if stack.stripe else "real Stripe"
     print(f"stripe:     {stripe}")
     print(f"state:      {state_file} (other atelier commands read their settings from it)")
@@ -116,6 +120,51 @@ def cmd_stripe_replay(args: argparse.Namespace) -> int:
     return 0
 
 
+def _notion() -> tuple[Any, Any]:
+    from atelier.notion import gateway_from_settings
+    from atelier.settings import NotionSettings, load
+
+    settings = load(NotionSettings)
+    return gateway_from_settings(settings), settings
+
+
+def cmd_notion_setup(args: argparse.Namespace) -> int:
+    from atelier.notion_setup import setup
+
+    gateway, settings = _notion()
+    parent = args.parent_page or settings.notion_parent_page_id
+    if not parent:
+        raise ConfigurationError("give --parent-page PAGE_ID (a page shared with the integration)")
+    result = setup(gateway, parent, say=lambda line: print(line, file=sys.stderr))
+    for line in result.env_lines():
+        print(line)
+    if args.ssm_prefix:
+        import boto3
+
+        ssm = boto3.client("ssm")
+        for line in result.env_lines():
+            name, _, value = line.partition("=")
+            ssm.put_parameter(Name=f"{args.ssm_prefix.rstrip('/')}/{name}", Value=value, Type="String", Overwrite=True)
+        print(f"notion: stored {len(result.env_lines())} ids under {args.ssm_prefix}", file=sys.stderr)
+    return 0
+
+
+def cmd_notion_check(args: argparse.Namespace) -> int:
+    from atelier.notion_setup import check, find_existing, format_table
+
+    gateway, settings = _notion()
+    parent = args.parent_page or settings.notion_parent_page_id
+    if not parent:
+        raise ConfigurationError("give --parent-page PAGE_ID, or set NOTION_PARENT_PAGE_ID")
+    drift = check(gateway, find_existing(gateway, parent))
+    if not drift:
+        print("notion: no drift - every data source and property matches the mapping")
+        return 0
+    print(format_table(drift))
+    print(f"\nnotion: {len(drift)} difference(s) from the mapping", file=sys.stderr)
+    return 1
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="atelier", description="Run and operate the Atelier studio backend.")
     verbs = parser.add_subparsers(dest="verb", required=True, metavar="COMMAND")
@@ -140,6 +189,16 @@ def build_parser() -> argparse.ArgumentParser:
     replay.add_argument("file", nargs="?", help="a JSON file: an event, a list of events, or a Stripe list")
     replay.add_argument("--since", help="list events created since this ISO time from Stripe, delivered or not")
     replay.set_defaults(run=cmd_stripe_replay)
+
+    notion = verbs.add_parser("notion", help="Notion databases")
+    notion_verbs = notion.add_subparsers(dest="notion_verb", required=True, metavar="ACTION")
+    notion_setup = notion_verbs.add_parser("setup", help="create the five databases under a page (idempotent)")
+    notion_setup.add_argument("--parent-page", help="the page to create them under (default NOTION_PARENT_PAGE_ID)")
+    notion_setup.add_argument("--ssm-prefix", help="also store the ids as SSM parameters under this path")
+    notion_setup.set_defaults(run=cmd_notion_setup)
+    notion_check = notion_verbs.add_parser("check", help="report drift from the mapping; exit 1 on drift")
+    notion_check.add_argument("--parent-page", help="where the databases live (default NOTION_PARENT_PAGE_ID)")
+    notion_check.set_defaults(run=cmd_notion_check)
     return parser
 
 

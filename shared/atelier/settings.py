@@ -148,3 +148,19 @@ class PaymentSettings(BaseSettings):
     # Whether this deployment takes live events; test-mode events are then acknowledged, not applied.
     stripe_livemode: bool = False
     stripe_signature_tolerance: int = Field(default=300, ge=1, le=3600)
+
+
+class NotionSettings(BaseSettings):
+    """How Atelier reaches Notion; the data-source ids come from `atelier notion setup`."""
+
+    model_config = SettingsConfigDict(extra="ignore")
+
+    notion_token: SecretStr | None = None
+    notion_token_secret: str | None = None
+    notion_base_url: str | None = None
+    notion_parent_page_id: str | None = None
+    # Requests per second for this process; the sync worker runs alone, so this is the deployment's.
+    notion_rate: float = Field(default=3.0, gt=0, le=1000)
+
+    def token(self) -> str:
+        return secret(self.notion_token, self.notion_token_secret, "NOTION_TOKEN")

@@ -8,12 +8,14 @@ from __future__ import annotations
 import json
 import os
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from atelier_local.frontdoor import Extra, FrontDoor
 from atelier_local.lambda_runtime import LocalLambdas
+from atelier_local.notion_emulator import Faults, NotionEmulator
 from atelier_local.stripe_standin import API_PREFIX, LOCAL_API_KEY, StripeStandIn
 
 
@@ -28,6 +30,8 @@ class LocalStack:
     front_door: FrontDoor | None = None
     stripe: StripeStandIn | None = None
     settings: dict[str, str] = field(default_factory=dict)
+    notion_rate: float = 3.0  # the emulator's limit and the gateway's budget; tests scale it up
+    notion: NotionEmulator | None = None
     _saved_environ: dict[str, str | None] = field(default_factory=dict)
 
     def start(self) -> LocalStack:
@@ -52,6 +56,13 @@ class LocalStack:
         }
         if self.stripe:
             env |= {"STRIPE_SECRET_KEY": LOCAL_API_KEY, "STRIPE_API_BASE": f"{url}{API_PREFIX}"}
+        if not self.environ.get("NOTION_TOKEN"):
+            self.notion = NotionEmulator(self.host, 0, faults=Faults(rate_per_second=self.notion_rate,
+                                                                     burst=self.notion_rate * 3)).start()  # fmt: skip
+            env |= {"NOTION_TOKEN": self.notion.state.bot_token, "NOTION_BASE_URL": self.notion.url,
+                    "NOTION_HUMAN_TOKEN": self.notion.state.human_token,
+                    "NOTION_PARENT_PAGE_ID": self.notion.parent_page_id}  # fmt: skip
+        env["NOTION_RATE"] = str(self.notion_rate)
         # The handlers run in this process and read their settings from the environment, as in Lambda.
         self._saved_environ = {name: os.environ.get(name) for name in env}
         os.environ.update(env)
@@ -62,9 +73,27 @@ class LocalStack:
         self.front_door.start()
         return self
 
+    def setup_notion(self, say: Callable[[str], None] = lambda _: None) -> dict[str, str]:
+        """Create the five databases (in the emulator, or under NOTION_PARENT_PAGE_ID in real Notion)."""
+        from atelier.notion import gateway_from_settings
+        from atelier.notion_setup import setup
+        from atelier.settings import NotionSettings, load
+
+        settings = load(NotionSettings)
+        if not settings.notion_parent_page_id:
+            say("notion: NOTION_PARENT_PAGE_ID is not set, so no databases were set up")
+            return {}
+        result = setup(gateway_from_settings(settings), settings.notion_parent_page_id, say=say)
+        ids = dict(line.split("=", 1) for line in result.env_lines())
+        os.environ.update(ids)
+        self._saved_environ |= {name: None for name in ids if name not in self._saved_environ}
+        return ids
+
     def stop(self) -> None:
         if self.front_door:
             self.front_door.stop()
+        if self.notion:
+            self.notion.stop()
         for name, value in self._saved_environ.items():
             if value is None:
                 os.environ.pop(name, None)
@@ -78,10 +107,11 @@ class LocalStack:
         return {
             "api_url": self.front_door.url,
             "database_url": self.database_url,
-            "notion_base_url": None,
-            "notion_token": None,
-            "notion_human_token": None,
-            "notion_parent_page_id": None,
+            "notion_base_url": self.settings.get("NOTION_BASE_URL") or self.environ.get("NOTION_BASE_URL"),
+            "notion_token": self.settings.get("NOTION_TOKEN") or self.environ.get("NOTION_TOKEN"),
+            "notion_human_token": self.settings.get("NOTION_HUMAN_TOKEN"),
+            "notion_parent_page_id": self.settings.get("NOTION_PARENT_PAGE_ID")
+            or self.environ.get("NOTION_PARENT_PAGE_ID"),
             "s3_endpoint_url": None,
             "deliverables_bucket": None,
             "stripe_webhook_secret": self.settings["STRIPE_WEBHOOK_SECRET"],

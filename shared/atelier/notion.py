@@ -1,0 +1,438 @@
+"""The Notion gateway: every call Atelier makes to Notion, kept to Notion's rules.
+
+- API version 2025-09-03 (data sources, `parent: {data_source_id}`, `in_trash`).
+- One request budget per process (about 3 requests/s); `Retry-After` honoured on 429 and 529.
+- Never sleeps past the caller's deadline: it raises `RetryLater` instead.
+- Errors are classed by Notion's codes and HTTP status as permanent, transient or ambiguous. A write
+  that failed ambiguously (5xx, timeout) is retried only once we know it did not take effect.
+
+`notion_client` is imported here only, when the gateway is built.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from enum import StrEnum
+from functools import partial
+from typing import Any
+
+from atelier.errors import AtelierError
+from atelier.notion_schema import ATELIER_ID
+from atelier.settings import NotionSettings
+
+NOTION_VERSION = "2025-09-03"
+MAX_PAGE_SIZE = 100
+MAX_BLOCKS_PER_APPEND = 100
+DEFAULT_RATE = 3.0  # requests per second, for the whole deployment (the sync worker runs alone)
+SINGLE_PART_UPLOAD_BYTES = 20 * 1024 * 1024
+
+# Every endpoint the gateway calls, for the spec-coverage test.
+ENDPOINTS = (
+    ("GET", "/v1/users/me"),
+    ("GET", "/v1/pages/{page_id}"),
+    ("POST", "/v1/pages"),
+    ("PATCH", "/v1/pages/{page_id}"),
+    ("GET", "/v1/databases/{database_id}"),
+    ("POST", "/v1/databases"),
+    ("GET", "/v1/data_sources/{data_source_id}"),
+    ("PATCH", "/v1/data_sources/{data_source_id}"),
+    ("POST", "/v1/data_sources/{data_source_id}/query"),
+    ("GET", "/v1/blocks/{block_id}/children"),
+    ("PATCH", "/v1/blocks/{block_id}/children"),
+    ("POST", "/v1/search"),
+    ("POST", "/v1/file_uploads"),
+    ("POST", "/v1/file_uploads/{file_upload_id}/send"),
+)
+
+PERMANENT_CODES = {
+    "unauthorized",
+    "restricted_resource",
+    "object_not_found",
+    "invalid_json",
+    "invalid_request_url",
+    "invalid_request",
+    "validation_error",
+    "missing_version",
+}
+TRANSIENT_CODES = {"rate_limited", "conflict_error", "service_unavailable"}
+AMBIGUOUS_CODES = {"internal_server_error", "gateway_timeout", "notionhq_client_request_timeout"}
+
+
+class Failure(StrEnum):
+    permanent = "permanent"  # the request is wrong: retrying cannot help
+    transient = "transient"  # it did not take effect: safe to retry after a wait
+    ambiguous = "ambiguous"  # it may have taken effect: check before repeating a write
+
+
+class NotionError(AtelierError):
+    def __init__(
+        self, message: str, *, code: str, status: int | None, failure: Failure, retry_after: float | None = None
+    ) -> None:
+        super().__init__(message)
+        self.code = code
+        self.status = status
+        self.failure = failure
+        self.retry_after = retry_after
+
+
+class RetryLater(NotionError):
+    """Waiting for Notion would run past the caller's deadline; the work should be retried later."""
+
+
+def classify(status: int | None, code: str | None) -> Failure:
+    if status in (429, 529) or code in TRANSIENT_CODES:
+        return Failure.transient
+    if code in AMBIGUOUS_CODES or (status is not None and status >= 500) or status is None:
+        return Failure.ambiguous
+    if code in PERMANENT_CODES or (status is not None and 400 <= status < 500):
+        return Failure.permanent
+    return Failure.ambiguous
+
+
+class RequestBudget:
+    """A token bucket shared by every gateway in the process."""
+
+    def __init__(
+        self,
+        rate: float = DEFAULT_RATE,
+        burst: float | None = None,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.rate = rate
+        self.capacity = burst if burst is not None else max(1.0, rate)
+        self.tokens = self.capacity
+        self.clock = clock
+        self.sleep = sleep
+        self.updated = clock()
+        self.not_before = 0.0  # set by Retry-After: nobody sends before this
+        self._lock = threading.Lock()
+
+    def acquire(self, deadline: float | None) -> None:
+        while True:
+            with self._lock:
+                now = self.clock()
+                self.tokens = min(self.capacity, self.tokens + (now - self.updated) * self.rate)
+                self.updated = now
+                wait = max(self.not_before - now, 0.0 if self.tokens >= 1 else (1 - self.tokens) / self.rate)
+                if wait <= 0:
+                    self.tokens -= 1
+                    return
+            if deadline is not None and self.clock() + wait > deadline:
+                raise RetryLater(
+                    f"Notion's request budget frees up in {wait:.1f} s, past the deadline",
+                    code="deadline",
+                    status=None,
+                    failure=Failure.transient,
+                    retry_after=wait,
+                )
+            self.sleep(wait)
+
+    def hold(self, seconds: float) -> None:
+        with self._lock:
+            self.not_before = max(self.not_before, self.clock() + seconds)
+
+
+_PROCESS_BUDGET = RequestBudget()
+
+
+def gateway_from_settings(settings: NotionSettings) -> NotionGateway:
+    if settings.notion_rate != _PROCESS_BUDGET.rate:
+        _PROCESS_BUDGET.rate = settings.notion_rate
+        _PROCESS_BUDGET.capacity = max(1.0, settings.notion_rate)
+    return NotionGateway(settings.token(), base_url=settings.notion_base_url)
+
+
+@dataclass(frozen=True)
+class Created:
+    page: dict[str, Any]
+    found_existing: bool  # an earlier, ambiguous attempt had in fact created it
+
+
+class NotionGateway:
+    def __init__(
+        self,
+        token: str,
+        *,
+        base_url: str | None = None,
+        budget: RequestBudget | None = None,
+        timeout_s: float = 30.0,
+        max_attempts: int = 5,
+        http_client: Any = None,
+    ) -> None:
+        from notion_client import Client
+
+        options: dict[str, Any] = {
+            # notion_client's default logger adds a console handler per client; ours just propagates.
+            "logger": logging.getLogger("atelier.notion.client"),
+            "auth": token,
+            "notion_version": NOTION_VERSION,
+            "retry": False,
+            "timeout_ms": int(timeout_s * 1000),
+        }
+        if base_url:
+            options["base_url"] = base_url.rstrip("/")
+        if http_client is not None:
+            options["client"] = http_client
+        self._client = Client(**options)
+        self.budget = budget or _PROCESS_BUDGET
+        self.max_attempts = max_attempts
+        self.calls = 0
+
+    # -- the one place requests are sent -------------------------------------------------------
+
+    def _send(self, fn: Callable[[], Any], *, safe: bool, deadline: float | None) -> Any:
+        """Send, retrying what is safe to retry. `safe`: repeating the request cannot duplicate anything."""
+        from notion_client.errors import HTTPResponseError, RequestTimeoutError
+
+        attempt = 0
+        while True:
+            attempt += 1
+            self.budget.acquire(deadline)
+            self.calls += 1
+            try:
+                return fn()
+            except (HTTPResponseError, RequestTimeoutError) as exc:
+                error = self._error(exc)
+            except OSError as exc:  # connection refused or reset
+                error = NotionError(
+                    f"cannot reach Notion: {exc}", code="connection", status=None, failure=Failure.ambiguous
+                )
+            if error.retry_after:
+                self.budget.hold(error.retry_after)
+            retryable = error.failure is Failure.transient or (error.failure is Failure.ambiguous and safe)
+            if not retryable or attempt >= self.max_attempts:
+                raise error
+            wait = error.retry_after or min(8.0, 0.25 * 2 ** (attempt - 1)) * (0.5 + random.random() / 2)  # noqa: S311
+            if deadline is not None and self.budget.clock() + wait > deadline:
+                raise RetryLater(
+                    f"Notion asked us to wait {wait:.1f} s, past the deadline",
+                    code=error.code,
+                    status=error.status,
+                    failure=Failure.transient,
+                    retry_after=wait,
+                ) from error
+            self.budget.sleep(wait)
+
+    @staticmethod
+    def _error(exc: Exception) -> NotionError:
+        from notion_client.errors import HTTPResponseError
+
+        if isinstance(exc, HTTPResponseError):
+            code = getattr(exc.code, "value", exc.code)
+            retry_after = None
+            raw = exc.headers.get("retry-after") if exc.headers else None
+            if raw:
+                try:
+                    retry_after = float(raw)
+                except ValueError:
+                    retry_after = 1.0
+            failure = classify(exc.status, str(code))
+            return NotionError(
+                f"Notion answered {exc.status} {code}: {exc}",
+                code=str(code),
+                status=exc.status,
+                failure=failure,
+                retry_after=retry_after,
+            )
+        return NotionError(
+            "Notion did not answer in time",
+            code="notionhq_client_request_timeout",
+            status=None,
+            failure=Failure.ambiguous,
+        )
+
+    # -- reads ---------------------------------------------------------------------------------
+
+    def me(self, *, deadline: float | None = None) -> dict[str, Any]:
+        return dict(self._send(lambda: self._client.users.me(), safe=True, deadline=deadline))
+
+    def retrieve_page(self, page_id: str, *, deadline: float | None = None) -> dict[str, Any]:
+        return dict(self._send(lambda: self._client.pages.retrieve(page_id), safe=True, deadline=deadline))
+
+    def retrieve_database(self, database_id: str, *, deadline: float | None = None) -> dict[str, Any]:
+        return dict(self._send(lambda: self._client.databases.retrieve(database_id), safe=True, deadline=deadline))
+
+    def retrieve_data_source(self, data_source_id: str, *, deadline: float | None = None) -> dict[str, Any]:
+        call = lambda: self._client.data_sources.retrieve(data_source_id)  # noqa: E731
+        return dict(self._send(call, safe=True, deadline=deadline))
+
+    def query_page(
+        self,
+        data_source_id: str,
+        *,
+        filter: dict[str, Any] | None = None,
+        sorts: list[dict[str, Any]] | None = None,
+        cursor: str | None = None,
+        page_size: int = MAX_PAGE_SIZE,
+        deadline: float | None = None,
+    ) -> dict[str, Any]:
+        body: dict[str, Any] = {"page_size": min(page_size, MAX_PAGE_SIZE)}
+        if filter:
+            body["filter"] = filter
+        if sorts:
+            body["sorts"] = sorts
+        if cursor:
+            body["start_cursor"] = cursor
+        # A query changes nothing, so it is safe to repeat.
+        return dict(
+            self._send(lambda: self._client.data_sources.query(data_source_id, **body), safe=True, deadline=deadline)
+        )
+
+    def query(
+        self,
+        data_source_id: str,
+        *,
+        filter: dict[str, Any] | None = None,
+        sorts: list[dict[str, Any]] | None = None,
+        deadline: float | None = None,
+    ) -> Iterator[dict[str, Any]]:
+        """Every matching page, following `next_cursor`."""
+        cursor = None
+        while True:
+            result = self.query_page(data_source_id, filter=filter, sorts=sorts, cursor=cursor, deadline=deadline)
+            yield from result.get("results") or []
+            if not result.get("has_more"):
+                return
+            cursor = result.get("next_cursor")
+
+    def find_by_atelier_id(
+        self, data_source_id: str, atelier_id: str, *, deadline: float | None = None
+    ) -> dict[str, Any] | None:
+        found = self.query_page(
+            data_source_id,
+            filter={"property": ATELIER_ID, "rich_text": {"equals": atelier_id}},
+            page_size=2,
+            deadline=deadline,
+        )
+        results = found.get("results") or []
+        return dict(results[0]) if results else None
+
+    def list_blocks(self, block_id: str, *, deadline: float | None = None) -> list[dict[str, Any]]:
+        blocks: list[dict[str, Any]] = []
+        cursor = None
+        while True:
+            kwargs: dict[str, Any] = {"page_size": MAX_PAGE_SIZE}
+            if cursor:
+                kwargs["start_cursor"] = cursor
+            result = self._send(
+                partial(self._client.blocks.children.list, block_id, **kwargs), safe=True, deadline=deadline
+            )
+            blocks += result.get("results") or []
+            if not result.get("has_more"):
+                return blocks
+            cursor = result.get("next_cursor")
+
+    def search(
+        self, query: str, *, object_type: str | None = None, deadline: float | None = None
+    ) -> list[dict[str, Any]]:
+        body: dict[str, Any] = {"query": query, "page_size": MAX_PAGE_SIZE}
+        if object_type:
+            body["filter"] = {"property": "object", "value": object_type}
+        return list(self._send(lambda: self._client.search(**body), safe=True, deadline=deadline).get("results") or [])
+
+    # -- writes --------------------------------------------------------------------------------
+
+    def create_page(
+        self,
+        data_source_id: str,
+        atelier_id: str,
+        properties: dict[str, Any],
+        *,
+        children: list[dict[str, Any]] | None = None,
+        deadline: float | None = None,
+    ) -> Created:
+        """Create a page once. After an ambiguous failure, look the page up by its Atelier ID before retrying."""
+        body: dict[str, Any] = {
+            "parent": {"type": "data_source_id", "data_source_id": data_source_id},
+            "properties": properties,
+        }
+        if children:
+            body["children"] = children[:MAX_BLOCKS_PER_APPEND]
+        for _ in range(self.max_attempts):
+            try:
+                page = dict(self._send(lambda: self._client.pages.create(**body), safe=False, deadline=deadline))
+            except NotionError as error:
+                if error.failure is not Failure.ambiguous or isinstance(error, RetryLater):
+                    raise
+                existing = self.find_by_atelier_id(data_source_id, atelier_id, deadline=deadline)
+                if existing is not None:
+                    return Created(existing, found_existing=True)
+                continue  # it did not take effect: creating again is safe
+            if children and len(children) > MAX_BLOCKS_PER_APPEND:
+                self.append_blocks(str(page["id"]), children[MAX_BLOCKS_PER_APPEND:], deadline=deadline)
+            return Created(page, found_existing=False)
+        raise NotionError(
+            f"could not create the page for {atelier_id} after {self.max_attempts} attempts",
+            code="exhausted",
+            status=None,
+            failure=Failure.transient,
+        )
+
+    def update_page(
+        self,
+        page_id: str,
+        properties: dict[str, Any] | None = None,
+        *,
+        in_trash: bool | None = None,
+        deadline: float | None = None,
+    ) -> dict[str, Any]:
+        body: dict[str, Any] = {}
+        if properties:
+            body["properties"] = properties
+        if in_trash is not None:
+            body["in_trash"] = in_trash
+        # Setting the same values twice leaves the page as once: safe to repeat.
+        return dict(self._send(lambda: self._client.pages.update(page_id, **body), safe=True, deadline=deadline))
+
+    def append_blocks(self, block_id: str, children: list[dict[str, Any]], *, deadline: float | None = None) -> None:
+        """Append in batches of 100. Appending twice would duplicate, so an ambiguous failure is raised."""
+        for start in range(0, len(children), MAX_BLOCKS_PER_APPEND):
+            batch = children[start : start + MAX_BLOCKS_PER_APPEND]
+            self._send(
+                partial(self._client.blocks.children.append, block_id, children=batch), safe=False, deadline=deadline
+            )
+
+    def create_database(
+        self, parent_page_id: str, title: str, properties: dict[str, Any], *, deadline: float | None = None
+    ) -> dict[str, Any]:
+        body = {
+            "parent": {"type": "page_id", "page_id": parent_page_id},
+            "title": [{"type": "text", "text": {"content": title}}],
+            "initial_data_source": {"properties": properties},
+        }
+        return dict(self._send(lambda: self._client.databases.create(**body), safe=False, deadline=deadline))
+
+    def update_data_source(
+        self, data_source_id: str, properties: dict[str, Any], *, deadline: float | None = None
+    ) -> dict[str, Any]:
+        call = lambda: self._client.data_sources.update(data_source_id, properties=properties)  # noqa: E731
+        return dict(self._send(call, safe=True, deadline=deadline))
+
+    def upload_file(self, filename: str, content_type: str, data: bytes, *, deadline: float | None = None) -> str:
+        """Single-part File Upload: returns the upload's id, to reference from a file or image block."""
+        if len(data) > SINGLE_PART_UPLOAD_BYTES:
+            raise NotionError(
+                f"{filename} is larger than a single-part upload ({SINGLE_PART_UPLOAD_BYTES} bytes)",
+                code="validation_error",
+                status=None,
+                failure=Failure.permanent,
+            )
+        created = self._send(
+            lambda: self._client.file_uploads.create(mode="single_part", filename=filename, content_type=content_type),
+            safe=False,
+            deadline=deadline,
+        )
+        upload_id = str(created["id"])
+        self._send(
+            lambda: self._client.file_uploads.send(upload_id, file=(filename, data, content_type)),
+            safe=False,
+            deadline=deadline,
+        )
+        return upload_id

@@ -1,0 +1,214 @@
+"""The one declarative mapping between Postgres records and Notion pages.
+
+For each entity: its data source, and for each field the Notion property (name, type) and the side that
+owns it. The sync engine pushes Postgres-owned fields and pulls Notion-owned ones; converters turn Python
+values into Notion property values and back, one pair per property type.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from enum import StrEnum
+from typing import Any
+
+RICH_TEXT_CHUNK = 2000
+RICH_TEXT_ITEMS = 100
+SELECT_NAME_MAX = 100
+
+ATELIER_ID = "Atelier ID"
+LAST_SYNCED = "Last Synced"
+
+
+class Owner(StrEnum):
+    postgres = "postgres"
+    notion = "notion"  # Notion owns the field once the page exists; Postgres sets its first value
+
+
+# --- converters -------------------------------------------------------------------------------
+
+
+def rich_text(text: str | None) -> list[dict[str, Any]]:
+    """Text as Notion's rich text: 2,000-character chunks, at most 100 of them."""
+    if not text:
+        return []
+    chunks = [text[i : i + RICH_TEXT_CHUNK] for i in range(0, len(text), RICH_TEXT_CHUNK)][:RICH_TEXT_ITEMS]
+    return [{"type": "text", "text": {"content": chunk}} for chunk in chunks]
+
+
+def plain_text(items: list[dict[str, Any]] | None) -> str | None:
+    if not items:
+        return None
+    return "".join(str(item.get("plain_text") or (item.get("text") or {}).get("content") or "") for item in items)
+
+
+def select_name(value: str) -> str:
+    """Notion refuses commas in select option names, and caps their length."""
+    return " ".join(value.replace(",", " ").split())[:SELECT_NAME_MAX]
+
+
+def _date_to_notion(value: date | datetime | None) -> dict[str, Any] | None:
+    return None if value is None else {"start": value.isoformat()}
+
+
+def _date_from_notion(value: dict[str, Any] | None) -> date | datetime | None:
+    if not value or not value.get("start"):
+        return None
+    start = str(value["start"])
+    return date.fromisoformat(start) if len(start) == 10 else datetime.fromisoformat(start.replace("Z", "+00:00"))
+
+
+@dataclass(frozen=True)
+class PropertyType:
+    """How one Notion property type is written, read, and declared in a data source's schema."""
+
+    name: str
+    to_notion: Callable[[Any], Any]
+    from_notion: Callable[[Any], Any]
+
+
+TYPES: dict[str, PropertyType] = {
+    "title": PropertyType("title", rich_text, plain_text),
+    "rich_text": PropertyType("rich_text", rich_text, plain_text),
+    "number": PropertyType("number", lambda v: v, lambda v: v),
+    "select": PropertyType("select", lambda v: None if v is None else {"name": select_name(str(v))},
+                           lambda v: None if not v else v.get("name")),
+    "status": PropertyType("status", lambda v: None if v is None else {"name": str(v)},
+                           lambda v: None if not v else v.get("name")),
+    "checkbox": PropertyType("checkbox", bool, bool),
+    "date": PropertyType("date", _date_to_notion, _date_from_notion),
+    "url": PropertyType("url", lambda v: v or None, lambda v: v or None),
+    "email": PropertyType("email", lambda v: v or None, lambda v: v or None),
+    "relation": PropertyType("relation", lambda ids: [{"id": i} for i in (ids or [])],
+                             lambda v: [str(item["id"]) for item in (v or [])]),
+}  # fmt: skip
+
+
+def to_property(kind: str, value: Any) -> dict[str, Any]:
+    return {kind: TYPES[kind].to_notion(value)}
+
+
+def from_property(kind: str, prop: dict[str, Any]) -> Any:
+    return TYPES[kind].from_notion(prop.get(kind))
+
+
+# --- the mapping ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Field:
+    column: str  # the record's key
+    property: str  # the Notion property name
+    kind: str  # a key of TYPES
+    owner: Owner = Owner.postgres
+    options: tuple[str, ...] = ()  # select/status option names
+    relation_to: str | None = None  # the entity a relation points at
+    # Postgres value <-> Notion value, where they differ (e.g. milestone status names)
+    out: dict[str, str] = field(default_factory=dict)
+
+    def to_notion_value(self, value: Any) -> Any:
+        if self.out and value is not None:
+            value = self.out.get(str(value), value)
+        return value
+
+    def from_notion_value(self, value: Any) -> Any:
+        if self.out and value is not None:
+            back = {v: k for k, v in self.out.items()}
+            value = back.get(str(value), value)
+        return value
+
+
+@dataclass(frozen=True)
+class Entity:
+    name: str  # as in sync_outbox.entity
+    table: str
+    data_source_title: str
+    fields: tuple[Field, ...]
+
+    @property
+    def title_field(self) -> Field:
+        return next(f for f in self.fields if f.kind == "title")
+
+    def owned_by(self, owner: Owner) -> tuple[Field, ...]:
+        return tuple(f for f in self.fields if f.owner is owner)
+
+    def schema(self, data_source_ids: dict[str, str]) -> dict[str, Any]:
+        """The data source's properties as `databases.create` takes them."""
+        props: dict[str, Any] = {ATELIER_ID: {"rich_text": {}}, LAST_SYNCED: {"date": {}}}
+        for f in self.fields:
+            if f.kind in ("select", "status") and f.options:
+                config: dict[str, Any] = {"options": [{"name": select_name(o)} for o in f.options]}
+            elif f.kind == "relation":
+                target = data_source_ids.get(f.relation_to or "")
+                config = {"data_source_id": target, "single_property": {}} if target else {}
+            else:
+                config = {}
+            props[f.property] = {f.kind: config}
+        return props
+
+    def properties(self, record: dict[str, Any], *, fields: tuple[Field, ...] | None = None) -> dict[str, Any]:
+        """Notion property values for a record's fields (all, or the given ones)."""
+        return {f.property: to_property(f.kind, f.to_notion_value(record.get(f.column))) for f in fields or self.fields}
+
+    def values(self, page: dict[str, Any], *, fields: tuple[Field, ...] | None = None) -> dict[str, Any]:
+        """A page's values by column, for the fields given (all by default)."""
+        props = page.get("properties") or {}
+        return {
+            f.column: f.from_notion_value(from_property(f.kind, props[f.property]))
+            for f in fields or self.fields
+            if f.property in props
+        }
+
+
+PROJECT_STATUSES = ("onboarding", "in_progress", "awaiting_feedback", "revisions", "delivered", "closed")
+# Milestones use Notion's own status property, whose default options are these.
+MILESTONE_STATUS_NAMES = {"pending": "Not started", "in_progress": "In progress", "completed": "Done"}
+TIER_NAMES = ("The Concept", "The Builder", "The Concierge", "KAA White Glove")
+
+LEAD = Entity("lead", "leads", "Leads", (
+    Field("name", "Name", "title"),
+    Field("email", "Email", "email"),
+    Field("tier_name", "Tier", "select", options=TIER_NAMES),
+    Field("status", "Status", "select", options=("new", "qualified", "needs_review", "converted", "closed")),
+    Field("budget_range", "Budget", "rich_text"),
+    Field("timeline_weeks", "Timeline (weeks)", "number"),
+    Field("project_type", "Project Type", "select"),
+    Field("needs_review", "Needs Review", "checkbox"),
+    Field("routing_reason", "Reason", "rich_text"),
+))  # fmt: skip
+CLIENT = Entity("client", "clients", "Clients", (
+    Field("name", "Name", "title"),
+    Field("email", "Email", "email"),
+    Field("tier_name", "Tier", "select", options=TIER_NAMES),
+    Field("status", "Status", "select", options=("onboarding", "active", "completed", "closed")),
+    Field("project_address", "Project Address", "rich_text"),
+))  # fmt: skip
+PROJECT = Entity("project", "projects", "Projects", (
+    Field("name", "Name", "title"),
+    Field("tier_name", "Tier", "select", options=TIER_NAMES),
+    Field("client_page", "Client", "relation", relation_to="client"),
+    Field("status", "Status", "select", owner=Owner.notion, options=PROJECT_STATUSES),
+    Field("payment_status", "Payment", "select", options=("pending", "paid", "refunded")),
+    Field("needs_review", "Needs Review", "checkbox"),
+))  # fmt: skip
+MILESTONE = Entity("milestone", "milestones", "Milestones", (
+    Field("name", "Name", "title"),
+    Field("project_page", "Project", "relation", relation_to="project"),
+    Field("order", "Order", "number"),
+    Field("due_date", "Due", "date"),
+    Field("status", "Status", "status", owner=Owner.notion, out=MILESTONE_STATUS_NAMES),
+    Field("completed_at", "Completed", "date", owner=Owner.notion),
+))  # fmt: skip
+DELIVERABLE = Entity("deliverable", "deliverables", "Deliverables", (
+    Field("name", "Name", "title"),
+    Field("project_page", "Project", "relation", relation_to="project"),
+    Field("category", "Category", "select", options=("Document", "Photo", "Drawing", "Render", "Invoice",
+                                                     "Contract", "Other")),
+    Field("uploaded_on", "Uploaded", "date"),
+    Field("file_url", "File", "url"),
+))  # fmt: skip
+
+# Parents before children: a relation needs the page it points at.
+ENTITIES: tuple[Entity, ...] = (LEAD, CLIENT, PROJECT, MILESTONE, DELIVERABLE)
+BY_NAME = {e.name: e for e in ENTITIES}

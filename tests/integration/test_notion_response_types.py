@@ -1,0 +1,74 @@
+"""The emulator's responses, type-checked with `tsc --strict` against @notionhq/client's response types.
+
+Notion's OpenAPI file describes requests but not responses, so the official JS SDK's types are the
+reference here. Each kind of response the gateway reads is recorded and declared as its full type.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from atelier.notion import NotionGateway
+from atelier.notion_schema import ATELIER_ID, rich_text
+from atelier.notion_setup import setup
+from atelier_local.notion_emulator import NotionEmulator
+
+TS_DIR = Path(__file__).resolve().parents[1] / "spec" / "ts"
+TSC = TS_DIR / "node_modules" / ".bin" / "tsc"
+PNG = bytes.fromhex("89504e470d0a1a0a")
+
+
+def _tsc() -> Path:
+    if TSC.exists():
+        return TSC
+    if os.environ.get("CI") == "true":
+        pytest.fail(f"no tsc at {TSC}: `make test` runs `npm ci --prefix tests/spec/ts` first")
+    pytest.skip(f"no tsc at {TSC}: run `npm ci --prefix tests/spec/ts` (needs node and npm)")
+
+
+def test_every_response_the_gateway_reads_has_notions_own_type(
+    gateway: NotionGateway, notion: NotionEmulator, tmp_path: Path
+) -> None:
+    tsc = _tsc()
+    ids = setup(gateway, notion.parent_page_id, say=lambda _: None).ids
+    source = ids["milestone"].data_source_id
+    props = {"Name": {"title": rich_text("Design")}, ATELIER_ID: {"rich_text": rich_text("m-1")},
+             "Status": {"status": {"name": "Not started"}}, "Due": {"date": {"start": "2026-12-01"}},
+             "Order": {"number": 1}}  # fmt: skip
+    upload = gateway.upload_file("p.png", "image/png", PNG)
+    created = gateway.create_page(source, "m-1", props, children=[
+        {"type": "paragraph", "paragraph": {"rich_text": rich_text("Notes")}},
+        {"type": "image", "image": {"type": "file_upload", "file_upload": {"id": upload}}},
+    ]).page  # fmt: skip
+    recorded = {
+        "me": ("UserObjectResponse", gateway.me()),
+        "created": ("PageObjectResponse", created),
+        "retrieved": ("PageObjectResponse", gateway.retrieve_page(created["id"])),
+        "updated": ("PageObjectResponse", gateway.update_page(created["id"], {"Order": {"number": 2}})),
+        "database": ("DatabaseObjectResponse", gateway.retrieve_database(ids["milestone"].database_id)),
+        "dataSource": ("DataSourceObjectResponse", gateway.retrieve_data_source(source)),
+        "updatedSource": ("DataSourceObjectResponse", gateway.update_data_source(source, {"Notes": {"rich_text": {}}})),
+        "query": ("QueryDataSourceResponse & { results: PageObjectResponse[] }", gateway.query_page(source)),
+        "blocks": ("ListBlockChildrenResponse & { results: BlockObjectResponse[] }",
+                   {"object": "list", "results": gateway.list_blocks(created["id"]), "next_cursor": None,
+                    "has_more": False, "type": "block", "block": {}}),
+        "search": ("SearchResponse", {"object": "list", "results": gateway.search("Design"), "next_cursor": None,
+                                      "has_more": False, "type": "page_or_data_source", "page_or_data_source": {}}),
+    }  # fmt: skip
+    types = sorted({t.split(" ")[0] for t, _ in recorded.values()} | {"PageObjectResponse", "BlockObjectResponse"})
+    lines = [f"import type {{ {', '.join(types)} }} from '@notionhq/client';"]
+    lines += [
+        f"export const {name}: {kind} = {json.dumps(value, indent=1)};" for name, (kind, value) in recorded.items()
+    ]
+    source_file = tmp_path / "responses.ts"
+    source_file.write_text("\n".join(lines) + "\n")
+    shutil.copy(TS_DIR / "tsconfig.json", tmp_path / "tsconfig.json")
+    (tmp_path / "node_modules").symlink_to(TS_DIR / "node_modules")
+    result = subprocess.run([str(tsc), "-p", str(tmp_path)], capture_output=True, text=True, timeout=300, check=False)
+    assert result.returncode == 0, result.stdout[-4000:]
