@@ -17,6 +17,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from functools import partial
 from typing import Any
@@ -140,6 +141,10 @@ class RequestBudget:
 
 
 _PROCESS_BUDGET = RequestBudget()
+
+
+def _iso(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
 def gateway_from_settings(settings: NotionSettings) -> NotionGateway:
@@ -300,6 +305,32 @@ class NotionGateway:
             yield from result.get("results") or []
             if not result.get("has_more"):
                 return
+            cursor = result.get("next_cursor")
+
+    def edited_between(self, data_source_id: str, since: datetime, until: datetime, *,
+                       deadline: float | None = None) -> list[dict[str, Any]]:  # fmt: skip
+        """Every page last edited in [since, until). A window that reports itself incomplete (Notion stops at
+        10,000 results) is split in two by time, down to Notion's one-minute resolution."""
+        window = {"and": [
+            {"timestamp": "last_edited_time", "last_edited_time": {"on_or_after": _iso(since)}},
+            {"timestamp": "last_edited_time", "last_edited_time": {"before": _iso(until)}},
+        ]}  # fmt: skip
+        pages: list[dict[str, Any]] = []
+        cursor = None
+        while True:
+            result = self.query_page(data_source_id, filter=window, cursor=cursor, deadline=deadline,
+                                     sorts=[{"timestamp": "last_edited_time", "direction": "ascending"}])  # fmt: skip
+            pages += result.get("results") or []
+            if (result.get("request_status") or {}).get("type") == "incomplete":
+                if until - since <= timedelta(minutes=1):
+                    raise NotionError(f"more than Notion's query limit edited within one minute in {data_source_id}",
+                                      code="incomplete", status=None, failure=Failure.permanent)  # fmt: skip
+                middle = since + (until - since) / 2
+                return self.edited_between(data_source_id, since, middle, deadline=deadline) + self.edited_between(
+                    data_source_id, middle, until, deadline=deadline
+                )
+            if not result.get("has_more"):
+                return pages
             cursor = result.get("next_cursor")
 
     def find_by_atelier_id(

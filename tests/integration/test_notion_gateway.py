@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -182,3 +183,25 @@ def test_every_endpoint_the_gateway_calls_is_checked_against_the_spec(
     covered = spec_check.checked | spec_check.unspecified | file_uploads
     assert set(ENDPOINTS) <= covered, set(ENDPOINTS) - covered
     assert ("POST", "/v1/databases") in spec_check.unspecified
+
+
+def test_a_query_past_the_result_limit_is_split_by_time_and_completes(
+    gateway: NotionGateway, notion: NotionEmulator, leads: str
+) -> None:
+    # Given 120 pages edited over two hours, and a query limit of 50 results
+    start = datetime(2026, 11, 20, 8, 0, tzinfo=UTC)
+    for i in range(120):
+        notion.state.clock = lambda i=i: start + timedelta(minutes=i)  # type: ignore[misc]
+        gateway.create_page(leads, f"w{i}", _lead(f"Lead {i}", f"w{i}"))
+    notion.state.clock = lambda: datetime.now(UTC)
+    notion.set_faults(max_query_results=50)
+    # A plain query stops at the limit and says so
+    first = gateway.query_page(leads, page_size=100)
+    assert len(first["results"]) == 50
+    assert first["request_status"]["type"] == "incomplete"
+
+    # When the poller asks by time window, the window is split until each half completes
+    pages = gateway.edited_between(leads, start, start + timedelta(hours=3))
+
+    assert sorted(p["properties"][ATELIER_ID]["rich_text"][0]["plain_text"] for p in pages) == sorted(
+        f"w{i}" for i in range(120))  # fmt: skip

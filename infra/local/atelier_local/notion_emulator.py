@@ -87,6 +87,7 @@ class Faults:
     timeout_seconds: float = 35.0
     commit_then_fail_rate: float = 0.0
     retry_after: float = 1.0  # what an injected 529 asks for; benchmarks and tests scale time down
+    max_query_results: int = 10_000  # past this a query stops and reports itself incomplete
     seed: int | None = None
 
 
@@ -800,10 +801,12 @@ class NotionEmulator:
                 key=lambda p, k=key: str(p.get(k) or p["properties"].get(k, {})),  # type: ignore[misc]
                 reverse=sort.get("direction") == "descending",
             )
-        return self._paginate(pages, body.get("start_cursor"), body.get("page_size")) | {
-            "type": "page_or_data_source",
-            "page_or_data_source": {},
-        }
+        limit = self.faults.max_query_results
+        result = self._paginate(pages[:limit], body.get("start_cursor"), body.get("page_size"))
+        if len(pages) > limit and not result["has_more"]:
+            # Notion stops at 10,000 results and says so, rather than paging on.
+            result["request_status"] = {"type": "incomplete", "incomplete_reason": "query_result_limit_reached"}
+        return result | {"type": "page_or_data_source", "page_or_data_source": {}}
 
     def _search(self, body: dict[str, Any]) -> dict[str, Any]:
         text = str(body.get("query") or "").lower()

@@ -30,6 +30,16 @@ DATA_SOURCE_PARENT = {
     "additionalProperties": False,
 }
 
+TIMESTAMP_SORT = {
+    "type": "object",
+    "required": ["timestamp", "direction"],
+    "properties": {
+        "timestamp": {"enum": ["last_edited_time", "created_time"]},
+        "direction": {"enum": ["ascending", "descending"]},
+    },
+    "additionalProperties": False,
+}
+
 # Requests Notion takes that the published file does not describe, with the reference each follows.
 NOT_IN_SPEC = {
     ("POST", "/v1/databases"): "https://developers.notion.com/reference/database-create",
@@ -39,6 +49,8 @@ DEVIATIONS = {
     "(https://developers.notion.com/reference/post-page)",
     "parentRequest": "the file's data-source parent still takes a database_id; version 2025-09-03 creates pages "
     "under `{type: data_source_id, data_source_id}` (https://developers.notion.com/docs/upgrade-guide-2025-09-03)",
+    "sortObject": "the file requires `property`; a sort by `timestamp` (last_edited_time, created_time) is also "
+    "taken (https://developers.notion.com/reference/sort-data-source-entries)",
     "blockObjectRequest": "the file lists only paragraph and bulleted list blocks; image, file and pdf blocks "
     "follow https://developers.notion.com/reference/block#image",
 }
@@ -56,6 +68,8 @@ def _patched(spec: dict[str, Any]) -> dict[str, Any]:
     post_page["properties"]["children"]["items"] = {"$ref": "#/components/schemas/blockObjectRequest"}
     spec["components"]["schemas"]["blockObjectRequest"]["anyOf"].append(MEDIA_BLOCK)
     spec["components"]["schemas"]["parentRequest"]["oneOf"].append(DATA_SOURCE_PARENT)
+    property_sort = spec["components"]["schemas"]["sortObject"]
+    spec["components"]["schemas"]["sortObject"] = {"anyOf": [property_sort, TIMESTAMP_SORT]}
     return spec
 
 
