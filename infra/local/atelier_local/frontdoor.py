@@ -7,14 +7,13 @@ from __future__ import annotations
 
 import base64
 import re
-import threading
 import time
 import traceback
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
@@ -22,6 +21,7 @@ from urllib.parse import parse_qsl, urlsplit
 import yaml
 
 from atelier_local.lambda_runtime import REPO_ROOT, LocalLambdas
+from atelier_local.loopback import LoopbackServer
 
 TEXT_TYPES = ("text/", "application/json", "application/x-www-form-urlencoded", "application/xml",
               "application/javascript")  # fmt: skip
@@ -140,23 +140,18 @@ class FrontDoor:
         self.routes = routes if routes is not None else routes_from_template()
         self.extras = list(extras or [])
         self.timings: list[tuple[str, float]] = []
-        self._server = ThreadingHTTPServer((host, port), self._handler_class())
-        self._server.daemon_threads = True
-        self._thread: threading.Thread | None = None
+        self._http = LoopbackServer(host, port, self._handler_class())
 
     @property
     def url(self) -> str:
-        host, port = self._server.server_address[:2]
-        return f"http://{host!s}:{port}"
+        return self._http.url
 
     def start(self) -> FrontDoor:
-        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.1,), daemon=True)
-        self._thread.start()
+        self._http.start_serving()
         return self
 
     def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
+        self._http.stop()
 
     def match(self, method: str, path: str) -> tuple[Route, dict[str, str]] | None:
         """The route for a request and its path parameters. A CORS preflight (OPTIONS) goes to the function

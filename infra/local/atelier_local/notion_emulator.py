@@ -25,9 +25,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.parser import BytesParser
 from email.policy import HTTP
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
+
+from atelier_local.loopback import LoopbackServer
 
 BOT_ID = "a1b2c3d4-0000-4000-8000-00000000b07a"
 PERSON_ID = "a1b2c3d4-0000-4000-8000-0000000ea5ed"
@@ -175,29 +177,24 @@ class NotionEmulator:
         self._tokens = self.faults.burst
         self._refilled = time.monotonic()
         self._random = random.Random(self.faults.seed)  # noqa: S311 - fault injection, not security
-        self._server = ThreadingHTTPServer((host, port), self._handler())
-        self._server.daemon_threads = True
-        self._thread: threading.Thread | None = None
+        self._http = LoopbackServer(host, port, self._handler())
 
     # -- lifecycle -------------------------------------------------------------------------------
 
     @property
     def url(self) -> str:
-        host, port = self._server.server_address[:2]
-        return f"http://{host!s}:{port}"
+        return self._http.url
 
     @property
     def parent_page_id(self) -> str:
         return self.state.parent_page_id
 
     def start(self) -> NotionEmulator:
-        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.1,), daemon=True)
-        self._thread.start()
+        self._http.start_serving()
         return self
 
     def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
+        self._http.stop()
 
     def set_faults(self, **changes: Any) -> None:
         with self._lock:
