@@ -59,7 +59,7 @@ lint: $(APP) $(TOOLS)/.installed ## ruff, then sam validate --lint and cfn-lint 
 
 typecheck: $(APP) ## mypy: strict on shared/atelier, checked on tests
 	$(VENV)/bin/mypy
-	$(VENV)/bin/mypy tests bench
+	$(VENV)/bin/mypy tests bench functions
 
 build: $(TOOLS)/.installed $(UV) ## sam build for the production runtime (python3.13, arm64)
 	$(TOOLS)/bin/sam build --template template.yaml

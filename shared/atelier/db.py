@@ -96,8 +96,7 @@ class PsycopgRpc:
         from psycopg.types.json import Jsonb
 
         call = self._call(function, tuple(args))
-        # A mapping is a jsonb argument; a list is a Postgres array (as PostgREST reads a JSON array).
-        params = {k: Jsonb(v) if isinstance(v, Mapping) else v for k, v in args.items()}
+        params = {k: Jsonb(v) if _is_json_document(v) else v for k, v in args.items()}
         with self._lock:
             conn = self._connection()
             try:
@@ -158,6 +157,14 @@ class PostgrestRpc:
             raise error_for_code(exc.code, exc.message or "PostgREST refused the call", exc.details) from exc
         except httpx.TransportError as exc:
             raise DatabaseUnavailable(f"cannot reach PostgREST: {_first_line(exc)}") from exc
+
+
+def _is_json_document(value: Any) -> bool:
+    """A mapping, or a list of mappings, is a jsonb argument; a list of scalars is a Postgres array
+    (text[], uuid[]), as PostgREST reads them."""
+    if isinstance(value, Mapping):
+        return True
+    return isinstance(value, list) and bool(value) and all(isinstance(item, Mapping) for item in value)
 
 
 def _first_line(exc: BaseException) -> str:

@@ -32,7 +32,7 @@ class HttpProblem(Exception):
         return json.dumps(self.body())
 
 
-def raw_body(body: str | None, is_base64: bool, *, limit: int = MAX_BODY_BYTES) -> bytes:
+def raw_body(body: str | None, is_base64: bool | None, *, limit: int = MAX_BODY_BYTES) -> bytes:
     """The request body as bytes, exactly as the client sent it, refusing what is too large."""
     if body is None:
         return b""

@@ -48,8 +48,11 @@ def select_name(value: str) -> str:
     return " ".join(value.replace(",", " ").split())[:SELECT_NAME_MAX]
 
 
-def _date_to_notion(value: date | datetime | None) -> dict[str, Any] | None:
-    return None if value is None else {"start": value.isoformat()}
+def _date_to_notion(value: date | datetime | str | None) -> dict[str, Any] | None:
+    """A date, a datetime, or an ISO string as Postgres' JSON gives them."""
+    if value is None or value == "":
+        return None
+    return {"start": value if isinstance(value, str) else value.isoformat()}
 
 
 def _date_from_notion(value: dict[str, Any] | None) -> date | datetime | None:

@@ -164,3 +164,25 @@ class NotionSettings(BaseSettings):
 
     def token(self) -> str:
         return secret(self.notion_token, self.notion_token_secret, "NOTION_TOKEN")
+
+
+class SyncSettings(BaseSettings):
+    """The Notion data sources the sync engine writes to, as `atelier notion setup` printed them."""
+
+    model_config = SettingsConfigDict(extra="ignore")
+
+    notion_lead_data_source_id: str | None = None
+    notion_client_data_source_id: str | None = None
+    notion_project_data_source_id: str | None = None
+    notion_milestone_data_source_id: str | None = None
+    notion_deliverable_data_source_id: str | None = None
+    supabase_webhook_secret: SecretStr | None = None
+    supabase_webhook_secret_secret: str | None = None
+
+    def data_sources(self) -> dict[str, str]:
+        ids = {name: getattr(self, f"notion_{name}_data_source_id") for name in
+               ("lead", "client", "project", "milestone", "deliverable")}  # fmt: skip
+        missing = [f"NOTION_{name.upper()}_DATA_SOURCE_ID" for name, value in ids.items() if not value]
+        if missing:
+            raise ConfigurationError(f"{', '.join(missing)} not set: run `atelier notion setup` and export its output")
+        return {name: str(value) for name, value in ids.items()}

@@ -21,7 +21,7 @@ def stack_env() -> dict[str, str]:
 def stack(database_url: str, stack_env: dict[str, str]) -> Iterator[LocalStack]:
     saved = dict(os.environ)
     os.environ.update(stack_env)
-    running = LocalStack(database_url, port=0, environ=dict(os.environ)).start()
+    running = LocalStack(database_url, port=0, environ=dict(os.environ), notion_rate=1000).start()
     try:
         yield running
     finally:

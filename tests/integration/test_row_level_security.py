@@ -148,8 +148,8 @@ def world(db: Conn) -> World:
         "audit_log": _one(db, "insert into audit_log (action, resource_type) values ('seen', 'lead') returning id"),
         "inbound_events": _one(db, "insert into inbound_events (source, event_id, event_type)"
                                    " values ('stripe', 'evt_1', 'x') returning id"),
-        "sync_outbox": _one(db, "insert into sync_outbox (entity, entity_id) values ('lead', %(l)s) returning id",
-                            {"l": lead}),
+        "sync_outbox": _one(db, "select id from sync_outbox where entity = 'lead' and entity_id = %(l)s",
+                            {"l": lead}),  # queued by the trigger
         "sync_state": _one(db, "insert into sync_state (data_source_id, entity) values ('ds_1', 'lead')"
                                " returning data_source_id"),
     }  # fmt: skip

@@ -1,0 +1,164 @@
+"""Postgres -> Notion: the outbox pushed through the gateway to the emulator, against real Postgres."""
+
+from __future__ import annotations
+
+import uuid
+from collections import Counter
+from typing import Any
+
+import psycopg
+import pytest
+
+from atelier.db import PsycopgRpc
+from atelier.notion import NotionGateway, RequestBudget
+from atelier.notion_schema import ATELIER_ID, plain_text
+from atelier.notion_setup import setup
+from atelier.sync import OutboxPusher, SweepReport
+from atelier_local.notion_emulator import NotionEmulator
+
+Conn = psycopg.Connection[tuple[object, ...]]
+
+
+def _lead(rpc: PsycopgRpc, i: int = 0) -> str:
+    return str(rpc.rpc(
+        "record_lead", p_submission_key=f"sync-lead-{i}-{uuid.uuid4()}", p_request_hash="h",
+        p_email=f"client{i}@example.com", p_name=f"Client {i}", p_project_address=f"{i} Sync St",
+        p_budget_range="$10k-15k", p_budget_min_cents=1_000_000, p_budget_max_cents=1_500_000, p_timeline_weeks=8,
+        p_project_type="standard_renovation", p_has_survey=True, p_has_drawings=True, p_notes=None,
+        p_recommended_tier=2, p_routing_reason="test", p_confidence="high", p_needs_review=False, p_red_flags=[],
+        p_routing={}, p_answer={"tier": 2}, p_ip_address=None,
+    )["lead_id"])  # fmt: skip
+
+
+def _pay(rpc: PsycopgRpc, lead_id: str) -> str:
+    result = rpc.rpc(
+        "apply_stripe_event", p_event_id=f"evt_{uuid.uuid4().hex}", p_event_type="checkout.session.completed",
+        p_kind="fulfil", p_reason=None, p_lead_id=lead_id, p_tier=2, p_checkout_session_id=f"cs_{uuid.uuid4().hex}",
+        p_payment_intent_id=f"pi_{uuid.uuid4().hex}", p_customer_id="cus_1", p_email=None, p_amount=750000,
+        p_amount_refunded=0, p_currency="usd",
+    )  # fmt: skip
+    return str(result["project_id"])
+
+
+@pytest.fixture
+def rpc(database_url: str) -> PsycopgRpc:
+    return PsycopgRpc(database_url)
+
+
+@pytest.fixture
+def sources(gateway: NotionGateway, notion: NotionEmulator) -> dict[str, str]:
+    ids = setup(gateway, notion.parent_page_id, say=lambda _: None).ids
+    return {name: i.data_source_id for name, i in ids.items()}
+
+
+@pytest.fixture
+def pusher(rpc: PsycopgRpc, gateway: NotionGateway, sources: dict[str, str]) -> OutboxPusher:
+    return OutboxPusher(rpc, gateway, sources)
+
+
+def _pages(gateway: NotionGateway, source: str) -> list[dict[str, Any]]:
+    return list(gateway.query(source))
+
+
+def _ids(pages: list[dict[str, Any]]) -> Counter[str]:
+    return Counter(plain_text(p["properties"][ATELIER_ID]["rich_text"]) or "" for p in pages)
+
+
+def test_a_paid_project_appears_with_its_client_milestones_and_relations(
+    pusher: OutboxPusher, rpc: PsycopgRpc, gateway: NotionGateway, sources: dict[str, str], db: Conn
+) -> None:
+    project_id = _pay(rpc, _lead(rpc))
+
+    report = pusher.sweep()
+
+    assert (report.created, report.failed) == (8, 0)  # lead, client, project, 5 milestones
+    (project,) = _pages(gateway, sources["project"])
+    (client,) = _pages(gateway, sources["client"])
+    milestones = _pages(gateway, sources["milestone"])
+    assert project["properties"]["Client"]["relation"] == [{"id": client["id"]}]
+    assert project["properties"]["Status"]["select"]["name"] == "onboarding"
+    assert len(milestones) == 5
+    assert all(m["properties"]["Project"]["relation"] == [{"id": project["id"]}] for m in milestones)
+    assert {m["properties"]["Status"]["status"]["name"] for m in milestones} == {"Not started"}
+    assert db.execute("select notion_page_id, last_synced_at is not null from projects where id = %s",
+                      (project_id,)).fetchone() == (project["id"], True)  # fmt: skip
+    assert db.execute("select count(*) from sync_outbox where status <> 'done'").fetchone() == (0,)
+
+
+def test_an_unchanged_record_costs_no_call_and_a_change_sends_only_what_changed(
+    pusher: OutboxPusher, rpc: PsycopgRpc, gateway: NotionGateway, notion: NotionEmulator, db: Conn
+) -> None:
+    project_id = _pay(rpc, _lead(rpc))
+    pusher.sweep()
+    db.execute("select app_private.enqueue_sync('project', %s)", (project_id,))
+    before = len(notion.requests)
+    report = pusher.sweep()
+    assert (report.claimed, report.unchanged, len(notion.requests) - before) == (1, 1, 0)
+
+    db.execute("update projects set payment_status = 'refunded' where id = %s", (project_id,))
+    before = len(notion.requests)
+    pusher.sweep()
+    (patch,) = notion.requests[before:]
+    assert patch["method"] == "PATCH"
+    assert set(patch["body"]["properties"]) == {"Payment", "Last Synced"}
+
+
+def test_a_change_during_a_push_is_not_lost(
+    pusher: OutboxPusher, rpc: PsycopgRpc, gateway: NotionGateway, sources: dict[str, str], db: Conn
+) -> None:
+    lead_id = _lead(rpc)
+    claimed = rpc.rpc("claim_outbox", p_limit=10, p_lease_seconds=120, p_project_id=None)
+    db.execute("update leads set name = 'Renamed while pushing' where id = %s", (lead_id,))
+    results = [{"outbox_id": row["outbox_id"], "ok": True, "page_id": None, "pushed_hash": None} for row in claimed]
+    rpc.rpc("complete_outbox", p_results=results, p_max_attempts=8)
+    assert db.execute("select status::text from sync_outbox").fetchall() == [("pending",)]
+    pusher.sweep()
+    (page,) = _pages(gateway, sources["lead"])
+    assert page["properties"]["Name"]["title"][0]["plain_text"] == "Renamed while pushing"
+
+
+def test_a_crash_after_the_push_before_marking_done_leaves_one_page(
+    pusher: OutboxPusher, rpc: PsycopgRpc, gateway: NotionGateway, sources: dict[str, str], db: Conn
+) -> None:
+    _lead(rpc)
+    # The worker claims, pushes, and dies before complete_outbox.
+    (row,) = rpc.rpc("claim_outbox", p_limit=10, p_lease_seconds=120, p_project_id=None)
+    doomed = OutboxPusher(rpc, gateway, sources)
+    doomed._push(row, SweepReport(), None)
+    db.execute("update sync_outbox set next_attempt_at = now()")  # the lease runs out
+    pusher.sweep()
+    assert _ids(_pages(gateway, sources["lead"])).most_common(1)[0][1] == 1
+    assert db.execute("select count(*) from leads where notion_page_id is not null").fetchone() == (1,)
+
+
+def test_a_crash_after_commit_before_push_is_swept_up(
+    pusher: OutboxPusher, rpc: PsycopgRpc, gateway: NotionGateway, sources: dict[str, str], db: Conn
+) -> None:
+    _lead(rpc)
+    rpc.rpc("claim_outbox", p_limit=10, p_lease_seconds=120, p_project_id=None)  # claimed, then the worker died
+    assert pusher.sweep().claimed == 0  # leased: not due yet
+    db.execute("update sync_outbox set next_attempt_at = now()")
+    pusher.sweep()
+    assert len(_pages(gateway, sources["lead"])) == 1
+
+
+def test_notion_failures_lose_nothing_and_duplicate_nothing(
+    rpc: PsycopgRpc, notion: NotionEmulator, sources: dict[str, str], gateway: NotionGateway, db: Conn
+) -> None:
+    for i in range(500):
+        _lead(rpc, i)
+    notion.set_faults(error_rate=0.2, error_statuses=[429, 503, 500], timeout_rate=0.05, timeout_seconds=0.3,
+                      commit_then_fail_rate=0.05, retry_after=0.01, seed=11)  # fmt: skip
+    flaky = NotionGateway(notion.state.bot_token, base_url=notion.url, budget=RequestBudget(rate=5000),
+                          timeout_s=0.2, max_attempts=2)  # fmt: skip
+    worker = OutboxPusher(rpc, flaky, sources)
+    for _ in range(30):
+        worker.sweep(batch=100)
+        if db.execute("select count(*) from sync_outbox where status = 'pending'").fetchone() == (0,):
+            break
+        db.execute("update sync_outbox set next_attempt_at = now() where status = 'pending'")  # time passes
+    notion.set_faults(error_rate=0.0, timeout_rate=0.0, commit_then_fail_rate=0.0)
+    ids = _ids(_pages(gateway, sources["lead"]))
+    assert len(ids) == 500
+    assert max(ids.values()) == 1
+    assert db.execute("select count(*) from sync_outbox where status <> 'done'").fetchone() == (0,)
