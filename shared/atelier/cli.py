@@ -165,6 +165,60 @@ def cmd_notion_check(args: argparse.Namespace) -> int:
     return 1
 
 
+def _sync_ports() -> tuple[Any, Any, dict[str, str]]:
+    from atelier.db import rpc_from_settings
+    from atelier.settings import DatabaseSettings, SyncSettings, load
+
+    gateway, _ = _notion()
+    return rpc_from_settings(load(DatabaseSettings)), gateway, load(SyncSettings).data_sources()
+
+
+def cmd_sync_run(args: argparse.Namespace) -> int:
+    import uuid
+
+    from atelier.sync import run_cycle
+
+    rpc, gateway, sources = _sync_ports()
+    cycle = run_cycle(rpc, gateway, sources, holder=f"cli-{uuid.uuid4()}", budget_seconds=args.budget)
+    if not cycle.ran or cycle.sweep is None or cycle.poll is None:
+        print("sync: another run holds the lease; try again in a minute", file=sys.stderr)
+        return 1
+    sweep, poll = cycle.sweep, cycle.poll
+    print(f"push: {sweep.claimed} claimed, {sweep.created} created, {sweep.updated} updated, "
+          f"{sweep.unchanged} unchanged, {sweep.failed} failed {json.dumps(sweep.outcome)}")  # fmt: skip
+    print(f"poll: {poll.applied} applied, {poll.deleted} deleted, {poll.restored} restored, "
+          f"{poll.overridden} put back, {poll.echoes} of our own edits skipped")  # fmt: skip
+    return 0
+
+
+def cmd_outbox_list(args: argparse.Namespace) -> int:
+    from atelier.db import rpc_from_settings
+    from atelier.settings import DatabaseSettings, load
+
+    rows = rpc_from_settings(load(DatabaseSettings)).rpc("outbox_rows", p_status="dead" if args.dead else None,
+                                                         p_limit=args.limit)  # fmt: skip
+    if not rows:
+        print("outbox: empty" if not args.dead else "outbox: no dead rows")
+        return 0
+    print(f"{'id':>6}  {'entity':11} {'record':36}  {'status':7} {'tries':>5}  last error")
+    for row in rows:
+        error = (row.get("last_error") or "").splitlines()[0][:60] if row.get("last_error") else ""
+        print(
+            f"{row['id']:>6}  {row['entity']:11} {row['entity_id']:36}  {row['status']:7} {row['attempts']:>5}  {error}"
+        )
+    return 0
+
+
+def cmd_outbox_retry(args: argparse.Namespace) -> int:
+    from atelier.db import rpc_from_settings
+    from atelier.settings import DatabaseSettings, load
+
+    ids = [int(i) for i in args.ids] or None
+    result = rpc_from_settings(load(DatabaseSettings)).rpc("retry_outbox", p_ids=ids, p_dead=args.dead)
+    print(f"outbox: {result['retried']} row(s) queued again; `atelier sync run` pushes them now")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="atelier", description="Run and operate the Atelier studio backend.")
     verbs = parser.add_subparsers(dest="verb", required=True, metavar="COMMAND")
@@ -199,6 +253,23 @@ def build_parser() -> argparse.ArgumentParser:
     notion_check = notion_verbs.add_parser("check", help="report drift from the mapping; exit 1 on drift")
     notion_check.add_argument("--parent-page", help="where the databases live (default NOTION_PARENT_PAGE_ID)")
     notion_check.set_defaults(run=cmd_notion_check)
+
+    sync = verbs.add_parser("sync", help="Postgres <-> Notion")
+    sync_verbs = sync.add_subparsers(dest="sync_verb", required=True, metavar="ACTION")
+    sync_run = sync_verbs.add_parser("run", help="one cycle: push the outbox, then poll Notion for edits")
+    sync_run.add_argument("--budget", type=float, default=240.0, help="seconds to spend at most (default 240)")
+    sync_run.set_defaults(run=cmd_sync_run)
+
+    outbox = verbs.add_parser("outbox", help="the queue of records waiting for Notion")
+    outbox_verbs = outbox.add_subparsers(dest="outbox_verb", required=True, metavar="ACTION")
+    outbox_list = outbox_verbs.add_parser("list", help="rows not yet done (or --dead ones)")
+    outbox_list.add_argument("--dead", action="store_true", help="only rows that gave up")
+    outbox_list.add_argument("--limit", type=int, default=100)
+    outbox_list.set_defaults(run=cmd_outbox_list)
+    outbox_retry = outbox_verbs.add_parser("retry", help="send rows again now (all due, or the IDs given)")
+    outbox_retry.add_argument("--dead", action="store_true", help="retry dead rows")
+    outbox_retry.add_argument("ids", nargs="*", metavar="ID", type=int)
+    outbox_retry.set_defaults(run=cmd_outbox_retry)
     return parser
 
 

@@ -189,6 +189,7 @@ class NotionGateway:
         self.budget = budget or _PROCESS_BUDGET
         self.max_attempts = max_attempts
         self.calls = 0
+        self._bot_id: str | None = None
 
     # -- the one place requests are sent -------------------------------------------------------
 
@@ -258,6 +259,12 @@ class NotionGateway:
     def me(self, *, deadline: float | None = None) -> dict[str, Any]:
         return dict(self._send(lambda: self._client.users.me(), safe=True, deadline=deadline))
 
+    def bot_id(self, *, deadline: float | None = None) -> str:
+        """Our integration's user id, asked once per gateway: the author of our own edits."""
+        if self._bot_id is None:
+            self._bot_id = str(self.me(deadline=deadline)["id"])
+        return self._bot_id
+
     def retrieve_page(self, page_id: str, *, deadline: float | None = None) -> dict[str, Any]:
         return dict(self._send(lambda: self._client.pages.retrieve(page_id), safe=True, deadline=deadline))
 
@@ -276,9 +283,12 @@ class NotionGateway:
         sorts: list[dict[str, Any]] | None = None,
         cursor: str | None = None,
         page_size: int = MAX_PAGE_SIZE,
+        in_trash: bool = False,
         deadline: float | None = None,
     ) -> dict[str, Any]:
         body: dict[str, Any] = {"page_size": min(page_size, MAX_PAGE_SIZE)}
+        if in_trash:
+            body["in_trash"] = True  # trashed pages too, so the poller sees deletions
         if filter:
             body["filter"] = filter
         if sorts:
@@ -307,8 +317,15 @@ class NotionGateway:
                 return
             cursor = result.get("next_cursor")
 
-    def edited_between(self, data_source_id: str, since: datetime, until: datetime, *,
-                       deadline: float | None = None) -> list[dict[str, Any]]:  # fmt: skip
+    def edited_between(
+        self,
+        data_source_id: str,
+        since: datetime,
+        until: datetime,
+        *,
+        include_trashed: bool = False,
+        deadline: float | None = None,
+    ) -> list[dict[str, Any]]:
         """Every page last edited in [since, until). A window that reports itself incomplete (Notion stops at
         10,000 results) is split in two by time, down to Notion's one-minute resolution."""
         window = {"and": [
@@ -319,6 +336,7 @@ class NotionGateway:
         cursor = None
         while True:
             result = self.query_page(data_source_id, filter=window, cursor=cursor, deadline=deadline,
+                                     in_trash=include_trashed,
                                      sorts=[{"timestamp": "last_edited_time", "direction": "ascending"}])  # fmt: skip
             pages += result.get("results") or []
             if (result.get("request_status") or {}).get("type") == "incomplete":
@@ -326,9 +344,10 @@ class NotionGateway:
                     raise NotionError(f"more than Notion's query limit edited within one minute in {data_source_id}",
                                       code="incomplete", status=None, failure=Failure.permanent)  # fmt: skip
                 middle = since + (until - since) / 2
-                return self.edited_between(data_source_id, since, middle, deadline=deadline) + self.edited_between(
-                    data_source_id, middle, until, deadline=deadline
-                )
+                halves = ((since, middle), (middle, until))
+                return [page for start, end in halves
+                        for page in self.edited_between(data_source_id, start, end, include_trashed=include_trashed,
+                                                        deadline=deadline)]  # fmt: skip
             if not result.get("has_more"):
                 return pages
             cursor = result.get("next_cursor")

@@ -12,13 +12,27 @@ from __future__ import annotations
 import hashlib
 import json
 import time
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from dataclasses import dataclass
+from dataclasses import field as dataclass_field
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from atelier.db import Rpc
 from atelier.notion import NotionError, NotionGateway, RetryLater
-from atelier.notion_schema import ATELIER_ID, BY_NAME, LAST_SYNCED, Entity, Owner, rich_text, to_property
+from atelier.notion_schema import (
+    ATELIER_ID,
+    BY_NAME,
+    ENTITIES,
+    LAST_SYNCED,
+    PROJECT_STATUSES,
+    Entity,
+    Field,
+    Owner,
+    from_property,
+    plain_text,
+    rich_text,
+    to_property,
+)
 
 LEASE_SECONDS = 120
 MAX_ATTEMPTS = 8
@@ -52,7 +66,7 @@ class SweepReport:
     updated: int = 0
     unchanged: int = 0
     failed: int = 0
-    outcome: dict[str, int] = field(default_factory=dict)
+    outcome: dict[str, int] = dataclass_field(default_factory=dict)
 
 
 class OutboxPusher:
@@ -140,3 +154,151 @@ class OutboxPusher:
             if exc.retry_after:
                 result["retry_in"] = exc.retry_after
         return result
+
+
+# --- Notion -> Postgres ------------------------------------------------------------------------
+
+OVERLAP = timedelta(minutes=2)  # Notion rounds last_edited_time down to the minute
+EPOCH = datetime(2020, 1, 1, tzinfo=UTC)
+ALLOWED_VALUES = {
+    ("project", "status"): set(PROJECT_STATUSES),
+    ("milestone", "status"): {"pending", "in_progress", "completed"},
+}
+
+
+def _hash(value: Any) -> str:
+    return hashlib.sha256(json.dumps(value, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+def _page_field_hash(f: Field, page: dict[str, Any]) -> str | None:
+    """The hash of a page's property in the form we push it, comparable with `field_hashes`."""
+    prop = (page.get("properties") or {}).get(f.property)
+    if prop is None:
+        return None
+    return hashlib.sha256(
+        json.dumps(to_property(f.kind, from_property(f.kind, prop)), sort_keys=True, default=str).encode()
+    ).hexdigest()[:16]
+
+
+@dataclass
+class PollReport:
+    queried: dict[str, int] = dataclass_field(default_factory=dict)
+    applied: int = 0
+    deleted: int = 0
+    restored: int = 0
+    overridden: int = 0
+    echoes: int = 0
+
+
+class NotionPoller:
+    """Reads the team's edits back: Notion-owned fields, trash and restore. Postgres-owned fields a person
+    changed are put back (and their Notion values kept in the audit log)."""
+
+    def __init__(self, rpc: Rpc, gateway: NotionGateway, data_sources: dict[str, str]) -> None:
+        self._rpc = rpc
+        self._gateway = gateway
+        self._data_sources = data_sources
+
+    def poll(self, *, deadline: float | None = None, now: datetime | None = None) -> PollReport:
+        report = PollReport()
+        now = now or datetime.now(UTC)
+        bot_id = self._gateway.bot_id(deadline=deadline)
+        watermarks = self._rpc.rpc("sync_watermarks")
+        for entity in ENTITIES:
+            source = self._data_sources[entity.name]
+            mark = watermarks.get(source)
+            since = (datetime.fromisoformat(mark) if mark else EPOCH) - OVERLAP
+            pages = self._gateway.edited_between(source, since, now + timedelta(minutes=1), include_trashed=True,
+                                                 deadline=deadline)  # fmt: skip
+            report.queried[entity.name] = len(pages)
+            if not pages:
+                continue
+            changes = self._changes(entity, pages, bot_id, report, deadline)
+            watermark = max(str(p["last_edited_time"]) for p in pages)
+            outcome = self._rpc.rpc("apply_notion_changes", p_entity=entity.name, p_data_source_id=source,
+                                    p_changes={"changes": changes}, p_watermark=watermark)  # fmt: skip
+            report.applied += int(outcome["applied"])
+            report.deleted += int(outcome["deleted"])
+            report.restored += int(outcome["restored"])
+            report.overridden += int(outcome["overridden"])
+        return report
+
+    def _changes(self, entity: Entity, pages: list[dict[str, Any]], bot_id: str, report: PollReport,
+                 deadline: float | None) -> list[dict[str, Any]]:  # fmt: skip
+        prefix = f"{entity.name}:"
+        by_id: dict[str, dict[str, Any]] = {}
+        for page in pages:
+            atelier_id = plain_text((page.get("properties") or {}).get(ATELIER_ID, {}).get("rich_text")) or ""
+            if atelier_id.startswith(prefix):
+                by_id[atelier_id.removeprefix(prefix)] = page
+        if not by_id:
+            return []
+        state = self._rpc.rpc("sync_pull_state", p_entity=entity.name, p_ids=list(by_id))
+        owned = entity.owned_by(Owner.notion)
+        ours = entity.owned_by(Owner.postgres)
+        changes = []
+        for record_id, page in by_id.items():
+            known = state.get(record_id)
+            if known is None or known.get("page_id") != page.get("id"):
+                continue
+            change: dict[str, Any] = {"id": record_id}
+            trashed = bool(page.get("in_trash"))
+            if trashed != bool(known.get("deleted")):
+                change["trashed"] = self._confirm_trashed(str(page["id"]), deadline) if trashed else False
+            pushed = _pushed({"pushed": known.get("pushed")})
+            by_bot = (page.get("last_edited_by") or {}).get("id") == bot_id
+            if owned:
+                # A value the schema cannot hold (an option typed in by hand) is left out, not applied.
+                values = {
+                    k: v
+                    for k, v in entity.values(page, fields=owned).items()
+                    if v in ALLOWED_VALUES.get((entity.name, k), {v})
+                }
+                values = {k: v.isoformat() if isinstance(v, date) else v for k, v in values.items()}
+                pulled = _hash(values)
+                echo = by_bot and all(_page_field_hash(f, page) == pushed.get(f.property) for f in owned)
+                if echo:
+                    report.echoes += 1
+                elif pulled != known.get("pulled"):
+                    change.update(values=values, pulled_hash=pulled)
+            if not by_bot and pushed:
+                lost = {f.property: entity.values(page, fields=(f,)).get(f.column) for f in ours
+                        if f.property in pushed and _page_field_hash(f, page) != pushed[f.property]}  # fmt: skip
+                if lost:
+                    change.update(repush=sorted(lost), lost={k: str(v) for k, v in lost.items()})
+            if len(change) > 1:
+                changes.append(change)
+        return changes
+
+    def _confirm_trashed(self, page_id: str, deadline: float | None) -> bool:
+        """One retrieve before a soft delete: the page is in the trash, or gone altogether."""
+        try:
+            return bool(self._gateway.retrieve_page(page_id, deadline=deadline).get("in_trash"))
+        except NotionError as exc:
+            return exc.code == "object_not_found"
+
+
+# --- one cycle ----------------------------------------------------------------------------------
+
+LEASE_NAME = "notion-sync"
+
+
+@dataclass
+class CycleReport:
+    ran: bool
+    sweep: SweepReport | None = None
+    poll: PollReport | None = None
+
+
+def run_cycle(rpc: Rpc, gateway: NotionGateway, data_sources: dict[str, str], *, holder: str,
+              budget_seconds: float, clock: Any = time.monotonic) -> CycleReport:  # fmt: skip
+    """Sweep the outbox, then poll Notion, holding the sync lease so that two runs never overlap."""
+    if not rpc.rpc("take_sync_lease", p_name=LEASE_NAME, p_holder=holder, p_seconds=int(budget_seconds) + 60):
+        return CycleReport(ran=False)
+    try:
+        deadline = clock() + budget_seconds
+        swept = OutboxPusher(rpc, gateway, data_sources, clock=clock).sweep(deadline=deadline)
+        polled = NotionPoller(rpc, gateway, data_sources).poll(deadline=deadline)
+        return CycleReport(ran=True, sweep=swept, poll=polled)
+    finally:
+        rpc.rpc("release_sync_lease", p_name=LEASE_NAME, p_holder=holder)

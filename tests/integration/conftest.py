@@ -8,6 +8,11 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
+from atelier.db import PsycopgRpc
+from atelier.notion import NotionGateway
+from atelier.notion_setup import setup
+from atelier.sync import OutboxPusher
+from atelier_local.notion_emulator import NotionEmulator
 from atelier_local.stack import LocalStack
 
 
@@ -35,3 +40,19 @@ def api(stack: LocalStack) -> Iterator[httpx.Client]:
     assert stack.front_door is not None
     with httpx.Client(base_url=stack.front_door.url, timeout=30) as client:
         yield client
+
+
+@pytest.fixture
+def rpc(database_url: str) -> PsycopgRpc:
+    return PsycopgRpc(database_url)
+
+
+@pytest.fixture
+def sources(gateway: NotionGateway, notion: NotionEmulator) -> dict[str, str]:
+    ids = setup(gateway, notion.parent_page_id, say=lambda _: None).ids
+    return {name: i.data_source_id for name, i in ids.items()}
+
+
+@pytest.fixture
+def pusher(rpc: PsycopgRpc, gateway: NotionGateway, sources: dict[str, str]) -> OutboxPusher:
+    return OutboxPusher(rpc, gateway, sources)

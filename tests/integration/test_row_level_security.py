@@ -93,6 +93,7 @@ EXPECTED: dict[str, Rules] = {
     "inbound_events": STAFF_ONLY,
     "sync_outbox": STAFF_ONLY,
     "sync_state": STAFF_ONLY,
+    "sync_lease": {**STAFF_ONLY, "insert": APPEND_ONLY["update"], "update": APPEND_ONLY["update"]},
 }  # fmt: skip
 
 
@@ -150,6 +151,8 @@ def world(db: Conn) -> World:
                                    " values ('stripe', 'evt_1', 'x') returning id"),
         "sync_outbox": _one(db, "select id from sync_outbox where entity = 'lead' and entity_id = %(l)s",
                             {"l": lead}),  # queued by the trigger
+        "sync_lease": _one(db, "insert into sync_lease (name, holder, expires_at) values ('sync', 'w', now())"
+                               " returning name"),
         "sync_state": _one(db, "insert into sync_state (data_source_id, entity) values ('ds_1', 'lead')"
                                " returning data_source_id"),
     }  # fmt: skip
@@ -160,7 +163,7 @@ def world(db: Conn) -> World:
 
 
 def _key(table: str) -> str:
-    return "data_source_id" if table == "sync_state" else "id"
+    return {"sync_state": "data_source_id", "sync_lease": "name"}.get(table, "id")
 
 
 def _insert_statement(table: str, world: World) -> tuple[str, dict[str, object]]:
@@ -185,6 +188,7 @@ def _insert_statement(table: str, world: World) -> tuple[str, dict[str, object]]
         "inbound_events": "insert into inbound_events (source, event_id, event_type) values ('s3', %(new)s, 'x')",
         "sync_outbox": "insert into sync_outbox (entity, entity_id) values ('lead', gen_random_uuid())",
         "sync_state": "insert into sync_state (data_source_id, entity) values (%(new)s, 'lead')",
+        "sync_lease": "insert into sync_lease (name, holder, expires_at) values (%(new)s, 'x', now())",
     }  # fmt: skip
     params: dict[str, object] = {"email": f"{new}@example.com", "team": world.users["team"], "client": a_client,
               "project": a_project, "new": new}  # fmt: skip

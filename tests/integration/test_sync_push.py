@@ -7,12 +7,10 @@ from collections import Counter
 from typing import Any
 
 import psycopg
-import pytest
 
 from atelier.db import PsycopgRpc
 from atelier.notion import NotionGateway, RequestBudget
 from atelier.notion_schema import ATELIER_ID, plain_text
-from atelier.notion_setup import setup
 from atelier.sync import OutboxPusher, SweepReport
 from atelier_local.notion_emulator import NotionEmulator
 
@@ -38,22 +36,6 @@ def _pay(rpc: PsycopgRpc, lead_id: str) -> str:
         p_amount_refunded=0, p_currency="usd",
     )  # fmt: skip
     return str(result["project_id"])
-
-
-@pytest.fixture
-def rpc(database_url: str) -> PsycopgRpc:
-    return PsycopgRpc(database_url)
-
-
-@pytest.fixture
-def sources(gateway: NotionGateway, notion: NotionEmulator) -> dict[str, str]:
-    ids = setup(gateway, notion.parent_page_id, say=lambda _: None).ids
-    return {name: i.data_source_id for name, i in ids.items()}
-
-
-@pytest.fixture
-def pusher(rpc: PsycopgRpc, gateway: NotionGateway, sources: dict[str, str]) -> OutboxPusher:
-    return OutboxPusher(rpc, gateway, sources)
 
 
 def _pages(gateway: NotionGateway, source: str) -> list[dict[str, Any]]:

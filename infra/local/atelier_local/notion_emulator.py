@@ -788,7 +788,7 @@ class NotionEmulator:
         pages = [
             p
             for p in self.state.pages.values()
-            if p["parent"].get("data_source_id") == data_source_id and not p["in_trash"]
+            if p["parent"].get("data_source_id") == data_source_id and (body.get("in_trash") or not p["in_trash"])
         ]
         if body.get("filter"):
             pages = [p for p in pages if self._matches(p, body["filter"], source["properties"])]

@@ -1,0 +1,71 @@
+"""`atelier sync run` and `atelier outbox list|retry`, as an operator runs them."""
+
+from __future__ import annotations
+
+import psycopg
+import pytest
+
+from atelier.cli import main
+from atelier.db import PsycopgRpc
+from atelier.notion import NotionGateway
+from atelier_local.notion_emulator import NotionEmulator
+from tests.integration.test_sync_push import _lead, _pay
+
+Conn = psycopg.Connection[tuple[object, ...]]
+
+
+@pytest.fixture
+def operator(
+    monkeypatch: pytest.MonkeyPatch,
+    notion: NotionEmulator,
+    sources: dict[str, str],
+    database_url: str,
+    tmp_path: object,
+) -> None:
+    monkeypatch.chdir(str(tmp_path))
+    monkeypatch.setenv("DATABASE_URL", database_url)
+    monkeypatch.setenv("NOTION_TOKEN", notion.state.bot_token)
+    monkeypatch.setenv("NOTION_BASE_URL", notion.url)
+    monkeypatch.setenv("NOTION_RATE", "1000")
+    for name, source in sources.items():
+        monkeypatch.setenv(f"NOTION_{name.upper()}_DATA_SOURCE_ID", source)
+
+
+def test_sync_run_pushes_then_reads_back_a_team_edit(
+    operator: None, rpc: PsycopgRpc, human: NotionGateway, db: Conn, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _pay(rpc, _lead(rpc))
+    assert main(["sync", "run"]) == 0
+    assert "8 created" in capsys.readouterr().out
+    page = db.execute('select notion_page_id from milestones order by "order" limit 1').fetchone()
+    assert page is not None
+    human.update_page(str(page[0]), {"Status": {"status": {"name": "Done"}}})
+    assert main(["sync", "run"]) == 0
+    assert "poll: 1 applied" in capsys.readouterr().out
+    assert db.execute("select count(*) from milestones where status = 'completed'").fetchone() == (1,)
+
+
+def test_a_second_run_waits_while_the_lease_is_held(
+    operator: None, rpc: PsycopgRpc, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert rpc.rpc("take_sync_lease", p_name="notion-sync", p_holder="other-run", p_seconds=300)
+    assert main(["sync", "run"]) == 1
+    assert "another run holds the lease" in capsys.readouterr().err
+    assert rpc.rpc("release_sync_lease", p_name="notion-sync", p_holder="other-run")
+    assert main(["sync", "run"]) == 0
+
+
+def test_outbox_list_and_retry_dead_rows(
+    operator: None, rpc: PsycopgRpc, db: Conn, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _lead(rpc)
+    db.execute("update sync_outbox set status = 'dead', attempts = 8, last_error = 'permanent: validation_error'")
+    assert main(["outbox", "list", "--dead"]) == 0
+    listing = capsys.readouterr().out
+    assert "dead" in listing
+    assert "permanent: validation_error" in listing
+    assert main(["outbox", "retry", "--dead"]) == 0
+    assert "1 row(s) queued again" in capsys.readouterr().out
+    assert db.execute("select status::text, attempts from sync_outbox").fetchall() == [("pending", 0)]
+    assert main(["outbox", "list", "--dead"]) == 0
+    assert "no dead rows" in capsys.readouterr().out

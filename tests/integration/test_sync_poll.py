@@ -1,0 +1,134 @@
+"""Notion -> Postgres: the team's edits read back by polling, minute-safe, echo-free, applied once."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import psycopg
+import pytest
+
+from atelier.db import PsycopgRpc
+from atelier.notion import NotionGateway
+from atelier.notion_schema import rich_text
+from atelier.sync import NotionPoller, OutboxPusher
+from atelier_local.notion_emulator import NotionEmulator
+from tests.integration.test_sync_push import _lead, _pay
+
+Conn = psycopg.Connection[tuple[object, ...]]
+
+
+@pytest.fixture
+def synced(rpc: PsycopgRpc, pusher: OutboxPusher, db: Conn) -> str:
+    """A paid project, pushed to Notion; returns its id."""
+    project_id = _pay(rpc, _lead(rpc))
+    pusher.sweep()
+    return project_id
+
+
+@pytest.fixture
+def poller(rpc: PsycopgRpc, gateway: NotionGateway, sources: dict[str, str]) -> NotionPoller:
+    return NotionPoller(rpc, gateway, sources)
+
+
+def _page(db: Conn, table: str, where: str = "true") -> str:
+    row = db.execute(
+        f"select notion_page_id from {table} where {where} order by created_at limit 1".encode()
+    ).fetchone()
+    assert row is not None
+    return str(row[0])
+
+
+def _first_milestone(db: Conn) -> tuple[str, str]:
+    row = db.execute('select id::text, notion_page_id from milestones order by "order" limit 1').fetchone()
+    assert row is not None
+    return str(row[0]), str(row[1])
+
+
+def test_a_milestone_marked_done_by_the_team_is_completed_in_postgres(
+    synced: str, poller: NotionPoller, human: NotionGateway, db: Conn
+) -> None:
+    milestone_id, page_id = _first_milestone(db)
+    human.update_page(page_id, {"Status": {"status": {"name": "Done"}}})
+
+    report = poller.poll()
+
+    assert report.applied == 1
+    row = db.execute("select status::text, completed_at is not null from milestones where id = %s", (milestone_id,))
+    assert row.fetchone() == ("completed", True)
+    audit = db.execute("select details from audit_log where action = 'notion.changed'").fetchone()
+    assert audit is not None
+    details: Any = audit[0]
+    assert (details["old"]["status"], details["new"]["status"]) == ("pending", "completed")
+
+
+def test_our_own_writes_are_not_read_back_but_a_same_minute_human_edit_is(
+    synced: str, poller: NotionPoller, pusher: OutboxPusher, human: NotionGateway, db: Conn
+) -> None:
+    assert poller.poll().applied == 0  # only our own pushes so far: echoes
+    milestone_id, page_id = _first_milestone(db)
+    human.update_page(page_id, {"Status": {"status": {"name": "In progress"}}})
+    # Within the same minute, our bot writes the page again (a due date moved in Postgres).
+    db.execute("update milestones set due_date = due_date + 1 where id = %s", (milestone_id,))
+    pusher.sweep()
+
+    poller.poll()
+
+    assert db.execute("select status::text from milestones where id = %s", (milestone_id,)).fetchone() == (
+        "in_progress",)  # fmt: skip
+
+
+def test_overlapping_poll_windows_apply_an_edit_once(
+    synced: str, poller: NotionPoller, human: NotionGateway, db: Conn
+) -> None:
+    human.update_page(_page(db, "projects"), {"Status": {"select": {"name": "in_progress"}}})
+    assert poller.poll().applied == 1
+    assert poller.poll().applied == 0  # the same page is in the overlapping window again
+    assert db.execute("select count(*) from audit_log where action = 'notion.changed'").fetchone() == (1,)
+    assert db.execute("select status::text from projects").fetchone() == ("in_progress",)
+
+
+def test_trash_then_restore(synced: str, poller: NotionPoller, human: NotionGateway, db: Conn) -> None:
+    page_id = _page(db, "projects")
+    human.update_page(page_id, in_trash=True)
+    assert poller.poll().deleted == 1
+    assert db.execute("select deleted_at is not null from projects").fetchone() == (True,)
+
+    human.update_page(page_id, in_trash=False)
+    assert poller.poll().restored == 1
+    assert db.execute("select deleted_at is null from projects").fetchone() == (True,)
+    actions = [
+        r[0] for r in db.execute("select action from audit_log where action like 'notion.%' order by created_at")
+    ]
+    assert actions == ["notion.deleted", "notion.restored"]
+
+
+def test_a_field_postgres_owns_is_put_back_and_the_teams_value_kept(
+    synced: str, poller: NotionPoller, pusher: OutboxPusher, human: NotionGateway, gateway: NotionGateway, db: Conn
+) -> None:
+    page_id = _page(db, "projects")
+    human.update_page(page_id, {"Name": {"title": rich_text("Renamed in Notion")}})
+    assert poller.poll().overridden == 1
+    pusher.sweep()
+    title = gateway.retrieve_page(page_id)["properties"]["Name"]["title"][0]["plain_text"]
+    assert title == db.execute("select name from projects").fetchone()[0]  # type: ignore[index]
+    audit = db.execute("select details from audit_log where action = 'notion.overridden'").fetchone()
+    assert audit is not None
+    assert audit[0] == {"notion_values": {"Name": "Renamed in Notion"}}
+
+
+def test_a_value_the_schema_cannot_hold_is_not_applied(
+    synced: str, poller: NotionPoller, human: NotionGateway, db: Conn
+) -> None:
+    human.update_page(_page(db, "projects"), {"Status": {"select": {"name": "Blocked by the council"}}})
+    poller.poll()
+    assert db.execute("select status::text from projects").fetchone() == ("onboarding",)
+
+
+def test_a_poll_of_unchanged_data_sources_costs_one_query_each(
+    synced: str, poller: NotionPoller, notion: NotionEmulator
+) -> None:
+    poller.poll()
+    before = len(notion.requests)
+    poller.poll()
+    calls = [(r["method"], r["path"].rsplit("/", 1)[-1]) for r in notion.requests[before:]]
+    assert calls == [("POST", "query")] * 5
