@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 import time
 
-from bench import cold_start, intake_throughput, notion_backlog, stripe_webhook
+from bench import cold_start, intake_throughput, notion_backlog, stripe_webhook, sync_drain
 
 
 def main() -> int:
@@ -19,6 +19,8 @@ def main() -> int:
     rows += stripe_webhook.report(stripe_webhook.run())
     print("bench: 1,000 Notion page updates at a scaled rate limit ...", file=sys.stderr, flush=True)
     rows += notion_backlog.report(notion_backlog.run())
+    print("bench: the sync engine: a 300-record outbox, unchanged records, idle polls ...", file=sys.stderr, flush=True)
+    rows += sync_drain.report(sync_drain.run())
     widths = [max(len(row[i]) for row in [*rows, ("figure", "value", "detail", "verdict")]) for i in range(4)]
     line = "  ".join("{:<%d}" % w for w in widths)  # noqa: UP031 - a format built from widths
     print(line.format("figure", "value", "detail", "verdict"))

@@ -36,6 +36,7 @@ with httpx.Client(base_url=url, timeout=30) as client:
 
 
 def _lead(rpc: PsycopgRpc, i: int) -> str:
+    """A stored lead, written as the intake function writes it."""
     result = rpc.rpc(
         "record_lead", p_submission_key=f"bench-lead-{i}-{uuid.uuid4()}", p_request_hash="h",
         p_email=f"client{i}@example.com", p_name=f"Client {i}", p_project_address=f"{i} Bench St",

@@ -52,6 +52,11 @@ def lambda_handler(event: EventBridgeEvent, context: LambdaContext) -> dict[str,
     metrics.add_metric(name="OutboxFailed", unit=MetricUnit.Count, value=sweep.failed)
     metrics.add_metric(name="OutboxDead", unit=MetricUnit.Count, value=sweep.outcome.get("dead", 0))
     metrics.add_metric(name="NotionEditsApplied", unit=MetricUnit.Count, value=poll.applied)
+    health = rpc.rpc("sync_health")  # the alarms: outbox depth, dead rows, the oldest "Last Synced"
+    metrics.add_metric(name="OutboxDepth", unit=MetricUnit.Count, value=float(health["outbox_depth"]))
+    metrics.add_metric(name="OutboxDeadRows", unit=MetricUnit.Count, value=float(health["dead"]))
+    metrics.add_metric(name="OldestLastSyncedAge", unit=MetricUnit.Seconds,
+                       value=float(health["oldest_last_synced_seconds"]))  # fmt: skip
     result = {"ran": True, "claimed": sweep.claimed, "created": sweep.created, "updated": sweep.updated,
               "unchanged": sweep.unchanged, "failed": sweep.failed, **sweep.outcome, "applied": poll.applied,
               "deleted": poll.deleted, "restored": poll.restored, "overridden": poll.overridden}  # fmt: skip

@@ -219,6 +219,47 @@ def cmd_outbox_retry(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_resync(args: argparse.Namespace) -> int:
+    from atelier.notion_schema import BY_NAME
+    from atelier.progress import Progress
+    from atelier.sync import OutboxPusher
+
+    if bool(args.entity) == bool(args.all):
+        raise ConfigurationError(f"name one ENTITY ({', '.join(BY_NAME)}) or give --all")
+    if args.entity and args.entity not in BY_NAME:
+        raise ConfigurationError(f"unknown entity {args.entity!r}: choose one of {', '.join(BY_NAME)}")
+    rpc, gateway, sources = _sync_ports()
+    entities = list(BY_NAME) if args.all else [args.entity]
+    queued = int(rpc.rpc("resync", p_entities=entities, p_force=True)["queued"])
+    progress = Progress(queued, "resync")
+    pusher = OutboxPusher(rpc, gateway, sources)
+    while True:
+        report = pusher.sweep(batch=25)
+        progress.advance(report.claimed)
+        if report.claimed == 0 or rpc.rpc("sync_health")["outbox_depth"] == 0:
+            break
+    progress.finish(f"({queued} queued)")
+    return 0
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    from atelier.sync import drift
+
+    rpc, gateway, sources = _sync_ports()
+    found = drift(rpc, gateway, sources)
+    if not found:
+        print("check: no drift - every linked record matches its Notion page")
+        return 0
+    rows = [("entity", "record", "problem", "detail"), *[(d.entity, d.record_id, d.problem, d.detail) for d in found]]
+    widths = [max(len(r[i]) for r in rows) for i in range(3)]
+    for row in rows:
+        print("  ".join(cell.ljust(widths[i]) if i < 3 else cell for i, cell in enumerate(row)))
+    print(
+        f"\ncheck: {len(found)} difference(s); `atelier resync ENTITY` pushes Postgres' values again", file=sys.stderr
+    )
+    return 1
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="atelier", description="Run and operate the Atelier studio backend.")
     verbs = parser.add_subparsers(dest="verb", required=True, metavar="COMMAND")
@@ -270,6 +311,14 @@ def build_parser() -> argparse.ArgumentParser:
     outbox_retry.add_argument("--dead", action="store_true", help="retry dead rows")
     outbox_retry.add_argument("ids", nargs="*", metavar="ID", type=int)
     outbox_retry.set_defaults(run=cmd_outbox_retry)
+
+    resync = verbs.add_parser("resync", help="push every record of an entity (or --all) to Notion again")
+    resync.add_argument("entity", nargs="?", help="lead, client, project, milestone or deliverable")
+    resync.add_argument("--all", action="store_true", help="every entity")
+    resync.set_defaults(run=cmd_resync)
+    verbs.add_parser("check", help="Postgres against Notion for every linked record; exit 1 on drift").set_defaults(
+        run=cmd_check
+    )
     return parser
 
 

@@ -211,12 +211,11 @@ class NotionPoller:
             pages = self._gateway.edited_between(source, since, now + timedelta(minutes=1), include_trashed=True,
                                                  deadline=deadline)  # fmt: skip
             report.queried[entity.name] = len(pages)
-            if not pages:
-                continue
-            changes = self._changes(entity, pages, bot_id, report, deadline)
-            watermark = max(str(p["last_edited_time"]) for p in pages)
+            changes = self._changes(entity, pages, bot_id, report, deadline) if pages else []
+            # The next window starts two minutes before this poll began: an edit stamped (rounded down)
+            # to this minute is still inside it, and pages edited long before are not read again.
             outcome = self._rpc.rpc("apply_notion_changes", p_entity=entity.name, p_data_source_id=source,
-                                    p_changes={"changes": changes}, p_watermark=watermark)  # fmt: skip
+                                    p_changes={"changes": changes}, p_watermark=now.isoformat())  # fmt: skip
             report.applied += int(outcome["applied"])
             report.deleted += int(outcome["deleted"])
             report.restored += int(outcome["restored"])
@@ -302,3 +301,39 @@ def run_cycle(rpc: Rpc, gateway: NotionGateway, data_sources: dict[str, str], *,
         return CycleReport(ran=True, sweep=swept, poll=polled)
     finally:
         rpc.rpc("release_sync_lease", p_name=LEASE_NAME, p_holder=holder)
+
+
+# --- drift: Postgres against Notion --------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RecordDrift:
+    entity: str
+    record_id: str
+    problem: str
+    detail: str
+
+
+def drift(rpc: Rpc, gateway: NotionGateway, data_sources: dict[str, str]) -> list[RecordDrift]:
+    """Every linked record against its page: pages missing or trashed, and fields Postgres owns that differ."""
+    found: list[RecordDrift] = []
+    for entity in ENTITIES:
+        pages = {str(p["id"]): p for p in gateway.query(data_sources[entity.name])}
+        for item in rpc.rpc("linked_records", p_entity=entity.name):
+            record = item["record"] or {}
+            page = pages.get(str(record.get("notion_page_id")))
+            if page is None:
+                found.append(RecordDrift(entity.name, item["id"], "missing page",
+                                         f"page {record.get('notion_page_id')} is not in {entity.data_source_title}; "
+                                         "`atelier resync` creates it again"))  # fmt: skip
+                continue
+            want = field_hashes(entity, record)
+            for f in entity.owned_by(Owner.postgres):
+                if f.kind == "relation" and record.get("waiting_for"):
+                    continue
+                if _page_field_hash(f, page) != want[f.property]:
+                    shown = entity.values(page, fields=(f,)).get(f.column)
+                    found.append(RecordDrift(entity.name, item["id"], "differs",
+                                             f"{f.property}: Notion shows {shown!r}, Postgres has "
+                                             f"{record.get(f.column)!r}"))  # fmt: skip
+    return found

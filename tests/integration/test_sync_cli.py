@@ -69,3 +69,45 @@ def test_outbox_list_and_retry_dead_rows(
     assert db.execute("select status::text, attempts from sync_outbox").fetchall() == [("pending", 0)]
     assert main(["outbox", "list", "--dead"]) == 0
     assert "no dead rows" in capsys.readouterr().out
+
+
+def test_check_reports_no_drift_then_a_hand_edit_and_resync_puts_it_right(
+    operator: None, rpc: PsycopgRpc, human: NotionGateway, db: Conn, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _pay(rpc, _lead(rpc))
+    main(["sync", "run"])
+    capsys.readouterr()
+    assert main(["check"]) == 0
+    assert "no drift" in capsys.readouterr().out
+
+    page = db.execute("select notion_page_id from projects").fetchone()
+    assert page is not None
+    human.update_page(str(page[0]), {"Payment": {"select": {"name": "refunded"}}})
+    assert main(["check"]) == 1
+    out = capsys.readouterr().out
+    assert "differs" in out
+    assert "Payment: Notion shows 'refunded', Postgres has 'paid'" in out
+
+    assert main(["resync", "project"]) == 0
+    assert "resync finished" in capsys.readouterr().err
+    assert main(["check"]) == 0
+
+
+def test_check_finds_a_page_that_is_gone(
+    operator: None, rpc: PsycopgRpc, human: NotionGateway, db: Conn, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _lead(rpc)
+    main(["sync", "run"])
+    page = db.execute("select notion_page_id from leads").fetchone()
+    assert page is not None
+    human.update_page(str(page[0]), in_trash=True)
+    capsys.readouterr()
+    assert main(["check"]) == 1
+    assert "missing page" in capsys.readouterr().out
+
+
+def test_resync_needs_an_entity_or_all(operator: None, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["resync"]) == 2
+    assert "name one ENTITY" in capsys.readouterr().err
+    assert main(["resync", "invoices"]) == 2
+    assert "unknown entity 'invoices'" in capsys.readouterr().err
