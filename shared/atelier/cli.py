@@ -49,7 +49,8 @@ def cmd_dev(args: argparse.Namespace) -> int:
     migrate(database_url, say=lambda line: print(f"            {line}"))
     port = int(os.environ.get("PORT", "3000")) if args.port is None else args.port
     stack = LocalStack(database_url, port=port, log_dir=state_dir / "logs").start()
-    stack.setup_notion(say=lambda line: print(f"            {line}"))
+    if stack.setup_notion(say=lambda line: print(f"            {line}")):
+        stack.start_schedule(float(os.environ.get("SYNC_INTERVAL", "30")))
     state_file = state_dir / DEV_STATE_FILE.name
     stack.write_dev_state(state_file)
     url = stack.dev_state()["api_url"]
@@ -57,7 +58,7 @@ def cmd_dev(args: argparse.Namespace) -> int:
     print(f"front door: {url}  (every HTTP function, as API Gateway v2 events)")
     print(f"            {url}/intake  - the intake form")
     notion = f"the emulator at {stack.notion.url}" if stack.notion else "real Notion (NOTION_TOKEN)"
-    print(f"notion:     {notion}")
+    print(f"notion:     {notion}; notion_sync runs every {os.environ.get('SYNC_INTERVAL', '30')} s")
     stripe = "the local stand-in (set STRIPE_SECRET_KEY for real Stripe)" if stack.stripe else "real Stripe"
     print(f"stripe:     {stripe}")
     print(f"state:      {state_file} (other atelier commands read their settings from it)")
@@ -166,11 +167,23 @@ def cmd_notion_check(args: argparse.Namespace) -> int:
 
 
 def _sync_ports() -> tuple[Any, Any, dict[str, str]]:
+    """The database, the gateway, and the data sources: from the environment, or found under the parent page
+    (as against a running `make dev`, whose dev.json names the page but not the data sources)."""
     from atelier.db import rpc_from_settings
+    from atelier.notion_setup import find_existing
     from atelier.settings import DatabaseSettings, SyncSettings, load
 
-    gateway, _ = _notion()
-    return rpc_from_settings(load(DatabaseSettings)), gateway, load(SyncSettings).data_sources()
+    gateway, notion = _notion()
+    try:
+        sources = load(SyncSettings).data_sources()
+    except ConfigurationError:
+        if not notion.notion_parent_page_id:
+            raise
+        found = find_existing(gateway, notion.notion_parent_page_id)
+        if len(found) < 5:
+            raise ConfigurationError("the Notion databases are not set up: run `atelier notion setup`") from None
+        sources = {name: ids.data_source_id for name, ids in found.items()}
+    return rpc_from_settings(load(DatabaseSettings)), gateway, sources
 
 
 def cmd_sync_run(args: argparse.Namespace) -> int:

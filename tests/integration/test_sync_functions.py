@@ -73,3 +73,26 @@ def test_without_the_doorbell_the_scheduled_sweep_pushes_everything(
     result = LocalLambdas().invoke("notion_sync", load_event("eventbridge_schedule"), timeout_seconds=60)
     assert (result["created"], result["failed"], result["done"]) == (8, 0, 8)
     assert db.execute("select count(*) from sync_outbox where status <> 'done'").fetchone() == (0,)
+
+
+def test_the_local_schedule_runs_notion_sync_like_eventbridge(stack: LocalStack, project_id: str, db: Conn) -> None:
+    import time
+
+    stack.start_schedule(0.2)
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        if db.execute("select count(*) from sync_outbox where status <> 'done'").fetchone() == (0,):
+            break
+        time.sleep(0.2)
+    assert db.execute("select count(*) from milestones where notion_page_id is not null").fetchone() == (5,)
+
+
+def test_cli_finds_the_data_sources_under_the_parent_page(
+    stack: LocalStack, project_id: str, db: Conn, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from atelier.cli import main
+
+    for name in ("LEAD", "CLIENT", "PROJECT", "MILESTONE", "DELIVERABLE"):
+        monkeypatch.delenv(f"NOTION_{name}_DATA_SOURCE_ID", raising=False)
+    assert main(["sync", "run"]) == 0
+    assert "8 created" in capsys.readouterr().out

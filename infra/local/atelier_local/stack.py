@@ -8,8 +8,12 @@ from __future__ import annotations
 import json
 import os
 import secrets
+import threading
+import traceback
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +36,9 @@ class LocalStack:
     settings: dict[str, str] = field(default_factory=dict)
     notion_rate: float = 3.0  # the emulator's limit and the gateway's budget; tests scale it up
     notion: NotionEmulator | None = None
+    sync_interval: float | None = None  # seconds between scheduled notion_sync runs, as EventBridge would
+    _scheduler: threading.Thread | None = None
+    _stopping: threading.Event = field(default_factory=threading.Event)
     _saved_environ: dict[str, str | None] = field(default_factory=dict)
 
     def start(self) -> LocalStack:
@@ -89,7 +96,28 @@ class LocalStack:
         self._saved_environ |= {name: None for name in ids if name not in self._saved_environ}
         return ids
 
+    def start_schedule(self, interval: float) -> None:
+        """Invoke notion_sync with a real EventBridge Scheduler event every `interval` seconds."""
+        assert self.front_door is not None
+        lambdas = self.front_door.lambdas
+
+        def tick() -> None:
+            while not self._stopping.wait(interval):
+                event = {"version": "0", "id": str(uuid.uuid4()), "detail-type": "Scheduled Event",
+                         "source": "aws.scheduler", "account": "000000000000",
+                         "time": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"), "region": "local",
+                         "resources": ["arn:aws:scheduler:local:000000000000:schedule/default/notion-sync"],
+                         "detail": "{}"}  # fmt: skip
+                try:
+                    lambdas.invoke("notion_sync", event, timeout_seconds=120)
+                except Exception:
+                    traceback.print_exc()
+
+        self._scheduler = threading.Thread(target=tick, name="notion-sync-schedule", daemon=True)
+        self._scheduler.start()
+
     def stop(self) -> None:
+        self._stopping.set()
         if self.front_door:
             self.front_door.stop()
         if self.notion:
