@@ -273,6 +273,19 @@ def cmd_check(args: argparse.Namespace) -> int:
     return 1
 
 
+def cmd_import_notion(args: argparse.Namespace) -> int:
+    from atelier.notion_import import import_leads
+
+    rpc, gateway, sources = _sync_ports()
+    report = import_leads(rpc, gateway, sources)
+    for title, why in report.skipped:
+        print(f"skipped {title!r}: {why} - fix the page in Notion and run this again")
+    for entity, count in report.not_importable.items():
+        print(f"left alone: {count} {entity} page(s) without an Atelier ID; create them through Atelier")
+    print(f"import-notion: {len(report.imported)} lead(s) imported and linked")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="atelier", description="Run and operate the Atelier studio backend.")
     verbs = parser.add_subparsers(dest="verb", required=True, metavar="COMMAND")
@@ -332,6 +345,9 @@ def build_parser() -> argparse.ArgumentParser:
     verbs.add_parser("check", help="Postgres against Notion for every linked record; exit 1 on drift").set_defaults(
         run=cmd_check
     )
+    verbs.add_parser(
+        "import-notion", help="first-time import: leads typed into Notion become Atelier leads (safe to repeat)"
+    ).set_defaults(run=cmd_import_notion)
     return parser
 
 

@@ -111,3 +111,36 @@ def test_resync_needs_an_entity_or_all(operator: None, capsys: pytest.CaptureFix
     assert "name one ENTITY" in capsys.readouterr().err
     assert main(["resync", "invoices"]) == 2
     assert "unknown entity 'invoices'" in capsys.readouterr().err
+
+
+def test_import_notion_turns_hand_typed_leads_into_linked_leads_once(
+    operator: None, human: NotionGateway, gateway: NotionGateway, sources: dict[str, str], db: Conn,
+    capsys: pytest.CaptureFixture[str],
+) -> None:  # fmt: skip
+    from atelier.notion_schema import rich_text
+
+    typed = human.create_page(sources["lead"], "-", {
+        "Name": {"title": rich_text("Grace Hopper")}, "Email": {"email": "Grace@Example.com"},
+        "Budget": {"rich_text": rich_text("$10k-15k")}, "Timeline (weeks)": {"number": 8},
+        "Project Type": {"select": {"name": "standard_renovation"}},
+    }).page  # fmt: skip
+    human.create_page(sources["lead"], "-", {"Name": {"title": rich_text("No email yet")},
+                                             "Project Type": {"select": {"name": "new_build"}}})  # fmt: skip
+    human.create_page(sources["project"], "-", {"Name": {"title": rich_text("A project typed by hand")}})
+
+    assert main(["import-notion"]) == 0
+    out = capsys.readouterr().out
+    assert "1 lead(s) imported" in out
+    assert "skipped 'No email yet': email: This field is required." in out
+    assert "left alone: 1 project page(s)" in out
+    row = db.execute("select email, recommended_tier, notion_page_id from leads").fetchone()
+    assert row == ("grace@example.com", 3, typed["id"])  # no survey or drawings in Notion: tier 3 at least
+    stamped = gateway.retrieve_page(typed["id"])["properties"]["Atelier ID"]["rich_text"][0]["plain_text"]
+    assert stamped.startswith("lead:")
+
+    assert main(["import-notion"]) == 0
+    assert "0 lead(s) imported" in capsys.readouterr().out
+    assert db.execute("select count(*) from leads").fetchone() == (1,)
+    assert main(["sync", "run"]) == 0
+    tier = gateway.retrieve_page(typed["id"])["properties"]["Tier"]["select"]["name"]
+    assert tier == "The Concierge"
