@@ -41,12 +41,14 @@ def ports() -> tuple[Rpc, NotionGateway, dict[str, str]]:
 def lambda_handler(event: EventBridgeEvent, context: LambdaContext) -> dict[str, Any]:
     budget = max(1.0, context.get_remaining_time_in_millis() / 1000 - SAFETY_SECONDS)
     rpc, gateway, sources = ports()
+    limited_before = gateway.rate_limited
     cycle = run_cycle(rpc, gateway, sources, holder=context.aws_request_id, budget_seconds=budget)
     if not cycle.ran or cycle.sweep is None or cycle.poll is None:
         metrics.add_metric(name="SyncSkipped", unit=MetricUnit.Count, value=1)
         logger.info("another run holds the sync lease")
         return {"ran": False}
     sweep, poll = cycle.sweep, cycle.poll
+    metrics.add_metric(name="NotionRateLimited", unit=MetricUnit.Count, value=gateway.rate_limited - limited_before)
     metrics.add_metric(name="OutboxPushed", unit=MetricUnit.Count, value=sweep.created + sweep.updated)
     metrics.add_metric(name="OutboxUnchanged", unit=MetricUnit.Count, value=sweep.unchanged)
     metrics.add_metric(name="OutboxFailed", unit=MetricUnit.Count, value=sweep.failed)

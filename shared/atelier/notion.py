@@ -189,6 +189,7 @@ class NotionGateway:
         self.budget = budget or _PROCESS_BUDGET
         self.max_attempts = max_attempts
         self.calls = 0
+        self.rate_limited = 0  # 429 and 529 answers, for the metric
         self._bot_id: str | None = None
 
     # -- the one place requests are sent -------------------------------------------------------
@@ -210,6 +211,8 @@ class NotionGateway:
                 error = NotionError(
                     f"cannot reach Notion: {exc}", code="connection", status=None, failure=Failure.ambiguous
                 )
+            if error.status in (429, 529):
+                self.rate_limited += 1
             if error.retry_after:
                 self.budget.hold(error.retry_after)
             retryable = error.failure is Failure.transient or (error.failure is Failure.ambiguous and safe)

@@ -96,6 +96,14 @@ class OutboxPusher:
                 break  # Notion asked us to wait past the deadline
         return report
 
+    def _vanished(self, page_id: str, deadline: float | None) -> bool:
+        """One confirming read: the page is gone for good (not merely trashed, which an update would show)."""
+        try:
+            self._gateway.retrieve_page(page_id, deadline=deadline)
+        except NotionError as exc:
+            return exc.code == "object_not_found"
+        return False
+
     def _push(self, row: dict[str, Any], report: SweepReport, deadline: float | None) -> dict[str, Any]:
         entity = BY_NAME[row["entity"]]
         record = row["record"] or {}
@@ -149,6 +157,10 @@ class OutboxPusher:
         except RetryLater as exc:
             result.update(error=str(exc), retry_later=True, retry_in=exc.retry_after or 5)
         except NotionError as exc:
+            page_id = record.get("notion_page_id")
+            if exc.code == "object_not_found" and page_id and self._vanished(str(page_id), deadline):
+                result.update(ok=True, gone=True, page_id=page_id, pushed_hash=None)
+                return result
             report.failed += 1
             result.update(error=f"{exc.failure}: {exc}")
             if exc.retry_after:

@@ -7,6 +7,7 @@ from collections import Counter
 from typing import Any
 
 import psycopg
+import pytest
 
 from atelier.db import PsycopgRpc
 from atelier.notion import NotionGateway, RequestBudget
@@ -144,3 +145,44 @@ def test_notion_failures_lose_nothing_and_duplicate_nothing(
     assert len(ids) == 500
     assert max(ids.values()) == 1
     assert db.execute("select count(*) from sync_outbox where status <> 'done'").fetchone() == (0,)
+
+
+def test_a_page_deleted_for_good_in_notion_soft_deletes_its_record(
+    pusher: OutboxPusher, rpc: PsycopgRpc, notion: NotionEmulator, db: Conn
+) -> None:
+    lead_id = _lead(rpc)
+    pusher.sweep()
+    page = db.execute("select notion_page_id from leads").fetchone()
+    assert page is not None
+    notion.delete_permanently(str(page[0]))
+    db.execute("update leads set name = 'Changed after the page was deleted' where id = %s", (lead_id,))
+
+    pusher.sweep()
+
+    assert db.execute("select deleted_at is not null, name from leads").fetchone() == (
+        True, "Changed after the page was deleted")  # fmt: skip
+    assert db.execute("select count(*) from audit_log where action = 'notion.vanished'").fetchone() == (1,)
+    assert db.execute("select count(*) from sync_outbox where status <> 'done'").fetchone() == (0,)
+
+
+def test_a_crash_before_commit_leaves_nothing_and_the_retry_makes_one_page(
+    pusher: OutboxPusher,
+    rpc: PsycopgRpc,
+    gateway: NotionGateway,
+    sources: dict[str, str],
+    db: Conn,
+    database_url: str,
+) -> None:
+    # The business write and the death of its Lambda in one transaction, as a single statement.
+    crash = (
+        "with lead as (insert into leads (submission_key, email, name, project_type, recommended_tier,"
+        " routing_reason) values ('crash-key-1', 'c@example.com', 'C', 'new_build', 3, 'r') returning id)"
+        " select (select count(*) from lead) / 0"
+    )
+    with psycopg.connect(database_url) as conn, pytest.raises(psycopg.errors.DivisionByZero):
+        conn.execute(crash)
+    assert db.execute("select count(*) from sync_outbox").fetchone() == (0,)
+    assert pusher.sweep().claimed == 0
+    _lead(rpc)  # the retried delivery
+    pusher.sweep()
+    assert len(_pages(gateway, sources["lead"])) == 1

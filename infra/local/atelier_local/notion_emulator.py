@@ -637,6 +637,11 @@ class NotionEmulator:
         page["last_edited_by"] = self.state.user_ref(actor)
         return page
 
+    def delete_permanently(self, page_id: str) -> None:
+        """What emptying the trash in the app does: the page is gone, and the API answers 404 for it."""
+        with self._lock:
+            self.state.pages.pop(_norm(page_id), None)
+
     def edit_as_human(self, page_id: str, properties: dict[str, Any]) -> dict[str, Any]:
         """A team member's edit in the app (the same as an API write with the human token)."""
         with self._lock:
