@@ -48,7 +48,7 @@ def cmd_dev(args: argparse.Namespace) -> int:
         database_url = server.dsn()
     migrate(database_url, say=lambda line: print(f"            {line}"))
     port = int(os.environ.get("PORT", "3000")) if args.port is None else args.port
-    stack = LocalStack(database_url, port=port, log_dir=state_dir / "logs").start()
+    stack = LocalStack(database_url, port=port, state_dir=state_dir).start()
     if stack.setup_notion(say=lambda line: print(f"            {line}")):
         stack.start_schedule(float(os.environ.get("SYNC_INTERVAL", "30")))
     state_file = state_dir / DEV_STATE_FILE.name

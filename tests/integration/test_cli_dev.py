@@ -86,3 +86,26 @@ def test_a_configuration_error_exits_2_with_the_fix(
     monkeypatch.chdir(tmp_path)
     assert main(["db", "migrate"]) == 2
     assert "atelier: DATABASE_URL is not set" in capsys.readouterr().err
+
+
+def test_the_emulators_pages_outlive_a_restart(tmp_path: Path) -> None:
+    from atelier.notion import NotionGateway, RequestBudget
+    from atelier.notion_schema import rich_text
+    from atelier.notion_setup import setup
+    from atelier_local.notion_emulator import Faults, NotionEmulator
+
+    state = tmp_path / "notion.json"
+    first = NotionEmulator(faults=Faults(rate_per_second=1000, burst=1000), state_file=state).start()
+    gateway = NotionGateway(first.state.bot_token, base_url=first.url, budget=RequestBudget(rate=1000))
+    leads = setup(gateway, first.parent_page_id, say=lambda _: None).ids["lead"].data_source_id
+    page = gateway.create_page(leads, "lead:1", {"Name": {"title": rich_text("Kept")}}).page
+    first.stop()
+
+    again = NotionEmulator(faults=Faults(rate_per_second=1000, burst=1000), state_file=state).start()
+    try:
+        gateway = NotionGateway(again.state.bot_token, base_url=again.url, budget=RequestBudget(rate=1000))
+        assert again.parent_page_id == first.parent_page_id
+        assert gateway.retrieve_page(page["id"])["properties"]["Name"]["title"][0]["plain_text"] == "Kept"
+        assert setup(gateway, again.parent_page_id, say=lambda _: None).created == []
+    finally:
+        again.stop()

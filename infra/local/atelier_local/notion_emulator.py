@@ -26,6 +26,7 @@ from datetime import UTC, datetime
 from email.parser import BytesParser
 from email.policy import HTTP
 from http.server import BaseHTTPRequestHandler
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
@@ -167,8 +168,13 @@ class NotionEmulator:
         human_token: str = "emulator-human-token",  # noqa: S107
         validator: Validator | None = None,
         faults: Faults | None = None,
+        state_file: Path | None = None,
     ) -> None:
         self.state = NotionState(bot_token, human_token)
+        # For `make dev`: pages outlive a restart, as Postgres does, so links from records stay good.
+        self.state_file = state_file
+        if state_file is not None and state_file.exists():
+            self._load(state_file)
         self.faults = faults or Faults()
         self.validator = validator
         self.requests: list[dict[str, Any]] = []
@@ -195,6 +201,21 @@ class NotionEmulator:
 
     def stop(self) -> None:
         self._http.stop()
+
+    _SAVED = ("pages", "databases", "data_sources", "blocks", "children", "parent_page_id")
+
+    def _load(self, path: Path) -> None:
+        saved = json.loads(path.read_text())
+        for name in self._SAVED:
+            setattr(self.state, name, saved[name])
+
+    def _save(self) -> None:
+        if self.state_file is None:
+            return
+        snapshot = {name: getattr(self.state, name) for name in self._SAVED}
+        temporary = self.state_file.with_suffix(".tmp")
+        temporary.write_text(json.dumps(snapshot))
+        temporary.replace(self.state_file)
 
     def set_faults(self, **changes: Any) -> None:
         with self._lock:
@@ -271,6 +292,8 @@ class NotionEmulator:
             raise ApiError(status, code, "Injected fault.", retry)
         with self._lock:
             result = self._route(method, path, query, payload, body, content_type, actor)
+            if is_write:
+                self._save()
         if roll < timeout_rate + error_rate + commit_rate:
             raise ApiError(500, "internal_server_error", "Injected fault after the write took effect.")
         return 200, {}, result

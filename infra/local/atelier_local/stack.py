@@ -29,7 +29,7 @@ class LocalStack:
     host: str = "127.0.0.1"
     port: int = 3000
     log_level: str = "INFO"
-    log_dir: Path | None = None
+    state_dir: Path | None = None  # `make dev`: logs and the emulator's pages live here; tests keep none
     environ: dict[str, str] = field(default_factory=lambda: dict(os.environ))
     front_door: FrontDoor | None = None
     stripe: StripeStandIn | None = None
@@ -48,7 +48,12 @@ class LocalStack:
         if not real_stripe:
             self.stripe = StripeStandIn()
             extras.append(self.stripe.handle)
-        self.front_door = FrontDoor(self.host, self.port, lambdas=LocalLambdas(log_dir=self.log_dir), extras=extras)
+        self.front_door = FrontDoor(
+            self.host,
+            self.port,
+            lambdas=LocalLambdas(log_dir=self.state_dir / "logs" if self.state_dir else None),
+            extras=extras,
+        )
         url = self.front_door.url
         env = {
             "DATABASE_URL": self.database_url,
@@ -64,8 +69,9 @@ class LocalStack:
         if self.stripe:
             env |= {"STRIPE_SECRET_KEY": LOCAL_API_KEY, "STRIPE_API_BASE": f"{url}{API_PREFIX}"}
         if not self.environ.get("NOTION_TOKEN"):
-            self.notion = NotionEmulator(self.host, 0, faults=Faults(rate_per_second=self.notion_rate,
-                                                                     burst=self.notion_rate * 3)).start()  # fmt: skip
+            faults = Faults(rate_per_second=self.notion_rate, burst=self.notion_rate * 3)
+            state_file = self.state_dir / "notion.json" if self.state_dir else None
+            self.notion = NotionEmulator(self.host, 0, faults=faults, state_file=state_file).start()
             env |= {"NOTION_TOKEN": self.notion.state.bot_token, "NOTION_BASE_URL": self.notion.url,
                     "NOTION_HUMAN_TOKEN": self.notion.state.human_token,
                     "NOTION_PARENT_PAGE_ID": self.notion.parent_page_id}  # fmt: skip
