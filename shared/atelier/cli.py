@@ -30,6 +30,19 @@ def cmd_db_migrate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _redacted(dsn: str) -> str:
+    """A connection string fit to print: any password replaced."""
+    from psycopg.conninfo import conninfo_to_dict, make_conninfo
+
+    try:
+        parts = conninfo_to_dict(dsn)
+    except Exception:
+        return "(DATABASE_URL)"
+    if parts.get("password"):
+        parts["password"] = "***"  # noqa: S105 - the mask, not a password
+    return make_conninfo(**{k: str(v) for k, v in parts.items()})
+
+
 def cmd_dev(args: argparse.Namespace) -> int:
     from atelier.localdb import EmbeddedPostgres
     from atelier.migrate import migrate
@@ -54,7 +67,7 @@ def cmd_dev(args: argparse.Namespace) -> int:
     state_file = state_dir / DEV_STATE_FILE.name
     stack.write_dev_state(state_file)
     url = stack.dev_state()["api_url"]
-    print(f"postgres:   {database_url}")
+    print(f"postgres:   {_redacted(database_url)}")
     print(f"front door: {url}  (every HTTP function, as API Gateway v2 events)")
     print(f"            {url}/intake  - the intake form")
     notion = f"the emulator at {stack.notion.url}" if stack.notion else "real Notion (NOTION_TOKEN)"
