@@ -215,3 +215,6 @@ revoke execute on function public.apply_stripe_event from public, anon, authenti
 grant execute on function public.apply_stripe_event to service_role;
 revoke execute on function app_private.payment_rank, app_private.enqueue_sync, app_private.upsert_payment
   from public, anon, authenticated;
+-- The business functions run as their caller (service_role through PostgREST), so it needs these too.
+grant execute on function app_private.payment_rank, app_private.enqueue_sync, app_private.upsert_payment
+  to service_role;

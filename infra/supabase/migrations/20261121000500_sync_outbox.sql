@@ -174,3 +174,4 @@ $$;
 revoke execute on function public.claim_outbox, public.complete_outbox from public, anon, authenticated;
 grant execute on function public.claim_outbox, public.complete_outbox to service_role;
 revoke execute on function app_private.sync_record, app_private.enqueue_on_change from public, anon, authenticated;
+grant execute on function app_private.sync_record to service_role;

@@ -2,6 +2,14 @@
 -- and moves the watermark in the same transaction.
 -- Rollback: infra/supabase/rollbacks/20261121000600_sync_pull.down.sql
 
+-- The table behind a synced entity; an unknown entity is refused by the enum itself.
+create or replace function app_private.synced_table(p_entity text) returns text
+language sql immutable
+set search_path = ''
+as $$
+  select p_entity::public.sync_entity::text || 's'
+$$;
+
 -- For the pages a poll saw: what we last pushed and pulled, and whether the record is soft-deleted.
 create or replace function public.sync_pull_state(p_entity text, p_ids uuid[]) returns jsonb
 language plpgsql stable
@@ -10,12 +18,9 @@ as $$
 declare
   v_result jsonb;
 begin
-  if p_entity not in ('lead', 'client', 'project', 'milestone', 'deliverable') then
-    raise exception 'unknown entity %', p_entity using errcode = '22023';
-  end if;
   execute format('select coalesce(jsonb_object_agg(id, jsonb_build_object(''pushed'', notion_pushed_hash,'
                  ' ''pulled'', notion_pulled_hash, ''deleted'', deleted_at is not null, ''page_id'', notion_page_id)),'
-                 ' ''{}''::jsonb) from public.%I where id = any($1)', p_entity || 's')
+                 ' ''{}''::jsonb) from public.%I where id = any($1)', app_private.synced_table(p_entity))
     into v_result using p_ids;
   return v_result;
 end
@@ -30,7 +35,7 @@ set search_path = ''
 as $$
 declare
   c jsonb;
-  v_table text := p_entity || 's';
+  v_table text := app_private.synced_table(p_entity);
   v_old jsonb;
   v_new jsonb;
   v_before jsonb;
@@ -40,9 +45,6 @@ declare
   v_restored integer := 0;
   v_overridden integer := 0;
 begin
-  if p_entity not in ('lead', 'client', 'project', 'milestone', 'deliverable') then
-    raise exception 'unknown entity %', p_entity using errcode = '22023';
-  end if;
   for c in select * from jsonb_array_elements(coalesce(p_changes->'changes', '[]'::jsonb)) loop
     execute format('select to_jsonb(t) from public.%I t where id = $1 for update', v_table)
       into v_old using (c->>'id')::uuid;
@@ -185,6 +187,8 @@ as $$
   select coalesce(jsonb_object_agg(data_source_id, watermark), '{}'::jsonb) from public.sync_state
 $$;
 
+revoke execute on function app_private.synced_table from public, anon, authenticated;
+grant execute on function app_private.synced_table to service_role;
 revoke execute on function public.sync_pull_state, public.apply_notion_changes, public.sync_watermarks,
   public.take_sync_lease, public.release_sync_lease, public.outbox_rows, public.retry_outbox
   from public, anon, authenticated;

@@ -12,14 +12,12 @@ declare
   v_rows integer;
 begin
   foreach v_entity in array p_entities loop
-    if v_entity not in ('lead', 'client', 'project', 'milestone', 'deliverable') then
-      raise exception 'unknown entity %', v_entity using errcode = '22023';
-    end if;
     if p_force then
-      execute format('update public.%I set notion_pushed_hash = null where deleted_at is null', v_entity || 's');
+      execute format('update public.%I set notion_pushed_hash = null where deleted_at is null',
+                     app_private.synced_table(v_entity));
     end if;
     execute format('select count(*) from (select app_private.enqueue_sync(%L, id) from public.%I'
-                   ' where deleted_at is null) queued', v_entity, v_entity || 's') into v_rows;
+                   ' where deleted_at is null) queued', v_entity, app_private.synced_table(v_entity)) into v_rows;
     v_count := v_count + v_rows;
   end loop;
   return jsonb_build_object('queued', v_count);
@@ -34,12 +32,9 @@ as $$
 declare
   v_result jsonb;
 begin
-  if p_entity not in ('lead', 'client', 'project', 'milestone', 'deliverable') then
-    raise exception 'unknown entity %', p_entity using errcode = '22023';
-  end if;
   execute format('select coalesce(jsonb_agg(jsonb_build_object(''id'', id, ''record'','
                  ' app_private.sync_record(%L, id))), ''[]''::jsonb) from public.%I'
-                 ' where notion_page_id is not null and deleted_at is null', p_entity, p_entity || 's')
+                 ' where notion_page_id is not null and deleted_at is null', p_entity, app_private.synced_table(p_entity))
     into v_result;
   return v_result;
 end

@@ -8,11 +8,8 @@ as $$
 declare
   v_linked text;
 begin
-  if p_entity not in ('lead', 'client', 'project', 'milestone', 'deliverable') then
-    raise exception 'unknown entity %', p_entity using errcode = '22023';
-  end if;
   execute format('update public.%I set notion_page_id = coalesce(notion_page_id, $2) where id = $1'
-                 ' returning notion_page_id', p_entity || 's')
+                 ' returning notion_page_id', app_private.synced_table(p_entity))
     into v_linked using p_id, p_page_id;
   if v_linked is distinct from p_page_id then
     raise exception '% % is already linked to page %', p_entity, p_id, v_linked using errcode = '23505';

@@ -7,4 +7,5 @@ drop function if exists public.take_sync_lease(text, text, integer);
 drop table if exists public.sync_lease;
 drop function if exists public.apply_notion_changes(text, text, jsonb, timestamptz);
 drop function if exists public.sync_pull_state(text, uuid[]);
+drop function if exists app_private.synced_table(text);
 delete from supabase_migrations.schema_migrations where version = '20261121000600';

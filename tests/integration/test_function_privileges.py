@@ -1,0 +1,68 @@
+"""Who may call what: the backend (service_role) every business function and the helpers they use;
+the API roles (anon, authenticated) none of them."""
+
+from __future__ import annotations
+
+import uuid
+
+import psycopg
+import pytest
+
+from atelier.db import PsycopgRpc
+
+Conn = psycopg.Connection[tuple[object, ...]]
+
+FUNCTIONS = """
+select n.nspname || '.' || p.proname, p.oid,
+       has_function_privilege('service_role', p.oid, 'EXECUTE'),
+       has_function_privilege('anon', p.oid, 'EXECUTE'),
+       has_function_privilege('authenticated', p.oid, 'EXECUTE')
+from pg_proc p join pg_namespace n on n.oid = p.pronamespace
+where n.nspname in ('public', 'app_private') and p.prokind = 'f'
+  and p.prorettype <> 'trigger'::regtype
+"""
+# Read by RLS policies as the API roles themselves: these must stay callable by them.
+POLICY_HELPERS = {"app_private.current_user_type", "app_private.is_team", "app_private.is_admin",
+                  "app_private.my_client_ids", "app_private.my_project_ids"}  # fmt: skip
+
+
+def test_service_role_may_call_every_function_and_the_api_roles_none_but_policy_helpers(db: Conn) -> None:
+    rows = db.execute(FUNCTIONS.encode()).fetchall()
+    assert len(rows) > 20
+    for name, _, service, anon, authenticated in rows:
+        assert service, f"service_role cannot execute {name}"
+        if name in POLICY_HELPERS:
+            continue
+        assert not anon, f"anon can execute {name}"
+        assert not authenticated, f"authenticated can execute {name}"
+
+
+def test_the_money_path_runs_as_service_role(database_url: str) -> None:
+    # PostgREST calls as service_role; a helper it may not execute would fail every payment.
+    dsn = psycopg.conninfo.make_conninfo(database_url, options="-c role=service_role")
+    rpc = PsycopgRpc(dsn)
+    lead = rpc.rpc(
+        "record_lead", p_submission_key=f"priv-{uuid.uuid4()}", p_request_hash="h", p_email="p@example.com",
+        p_name="P", p_project_address=None, p_budget_range=None, p_budget_min_cents=None, p_budget_max_cents=None,
+        p_timeline_weeks=None, p_project_type="simple_renovation", p_has_survey=True, p_has_drawings=True,
+        p_notes=None, p_recommended_tier=1, p_routing_reason="r", p_confidence="high", p_needs_review=False,
+        p_red_flags=[], p_routing={}, p_answer={"tier": 1}, p_ip_address=None,
+    )  # fmt: skip
+    result = rpc.rpc(
+        "apply_stripe_event", p_event_id=f"evt_{uuid.uuid4().hex}", p_event_type="checkout.session.completed",
+        p_kind="fulfil", p_reason=None, p_lead_id=lead["lead_id"], p_tier=1, p_checkout_session_id=None,
+        p_payment_intent_id=f"pi_{uuid.uuid4().hex}", p_customer_id=None, p_email=None, p_amount=250000,
+        p_amount_refunded=0, p_currency="usd",
+    )  # fmt: skip
+    assert result["created_project"] is True
+    claimed = rpc.rpc("claim_outbox", p_limit=50, p_lease_seconds=60, p_project_id=None)
+    assert len(claimed) >= 3
+    assert rpc.rpc("sync_health")["outbox_depth"] >= 3
+    rpc.close()
+
+
+def test_an_unknown_entity_is_refused_by_the_database(database_url: str) -> None:
+    from atelier.errors import InvalidData
+
+    with pytest.raises(InvalidData, match="sync_entity"):
+        PsycopgRpc(database_url).rpc("resync", p_entities=["invoices"], p_force=False)
