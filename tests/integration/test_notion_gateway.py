@@ -205,3 +205,15 @@ def test_a_query_past_the_result_limit_is_split_by_time_and_completes(
 
     assert sorted(p["properties"][ATELIER_ID]["rich_text"][0]["plain_text"] for p in pages) == sorted(
         f"w{i}" for i in range(120))  # fmt: skip
+
+
+def test_the_control_endpoint_edits_as_a_person(gateway: NotionGateway, notion: NotionEmulator, leads: str) -> None:
+    import httpx
+
+    page = gateway.create_page(leads, "h", _lead("Before", "h")).page
+    answer = httpx.post(f"{notion.url}/_control/edit-as-human",
+                        json={"page_id": page["id"], "properties": {"Name": {"title": rich_text("After")}}})  # fmt: skip
+    assert answer.status_code == 200
+    edited = gateway.retrieve_page(page["id"])
+    assert edited["last_edited_by"]["id"] == PERSON_ID
+    assert edited["properties"]["Name"]["title"][0]["plain_text"] == "After"

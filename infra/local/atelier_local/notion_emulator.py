@@ -7,7 +7,8 @@ limits (2,000 characters per rich text item, 100 items or blocks per array), Not
 rate limit answered with 429 and Retry-After. Faults can be injected: 5xx (500/503/529), timeouts, and
 "commit then fail" (the write takes effect, the caller gets a 500).
 
-Control endpoints under /_control: POST /_control/faults, POST /_control/reset, GET /_control/requests.
+Control endpoints under /_control: POST /_control/faults, POST /_control/reset, GET /_control/requests, and
+POST /_control/edit-as-human {page_id, properties} (as do API writes made with the human token).
 `POST /v1/databases` and the file-upload endpoints are not in Notion's published OpenAPI file; they follow
 https://developers.notion.com/reference/database-create and .../reference/create-a-file-upload.
 """
@@ -302,6 +303,9 @@ class NotionEmulator:
         if path == "/_control/faults" and method == "POST":
             self.set_faults(**(json.loads(body or b"{}")))
             return 200, {}, {"faults": self.faults.__dict__}
+        if path == "/_control/edit-as-human" and method == "POST":
+            edit = json.loads(body or b"{}")
+            return 200, {}, self.edit_as_human(str(edit.get("page_id", "")), edit.get("properties") or {})
         if path == "/_control/requests" and method == "GET":
             return 200, {}, {"requests": self.requests, "spec_violations": self.spec_violations}
         if path == "/_control/reset" and method == "POST":
