@@ -200,6 +200,7 @@ class PollReport:
     restored: int = 0
     overridden: int = 0
     echoes: int = 0
+    stopped_early: bool = False
 
 
 class NotionPoller:
@@ -214,14 +215,23 @@ class NotionPoller:
     def poll(self, *, deadline: float | None = None, now: datetime | None = None) -> PollReport:
         report = PollReport()
         now = now or datetime.now(UTC)
-        bot_id = self._gateway.bot_id(deadline=deadline)
+        try:
+            bot_id = self._gateway.bot_id(deadline=deadline)
+        except RetryLater:
+            report.stopped_early = True
+            return report
         watermarks = self._rpc.rpc("sync_watermarks")
         for entity in ENTITIES:
             source = self._data_sources[entity.name]
             mark = watermarks.get(source)
             since = (datetime.fromisoformat(mark) if mark else EPOCH) - OVERLAP
-            pages = self._gateway.edited_between(source, since, now + timedelta(minutes=1), include_trashed=True,
-                                                 deadline=deadline)  # fmt: skip
+            try:
+                pages = self._gateway.edited_between(source, since, now + timedelta(minutes=1),
+                                                     include_trashed=True, deadline=deadline)  # fmt: skip
+            except RetryLater:
+                # Out of time or asked to wait: the data sources not read keep their watermark for next run.
+                report.stopped_early = True
+                break
             report.queried[entity.name] = len(pages)
             changes = self._changes(entity, pages, bot_id, report, deadline) if pages else []
             # The next window starts two minutes before this poll began: an edit stamped (rounded down)

@@ -132,3 +132,19 @@ def test_a_poll_of_unchanged_data_sources_costs_one_query_each(
     poller.poll()
     calls = [(r["method"], r["path"].rsplit("/", 1)[-1]) for r in notion.requests[before:]]
     assert calls == [("POST", "query")] * 5
+
+
+def test_a_poll_out_of_time_stops_cleanly_and_the_next_one_catches_up(
+    synced: str, poller: NotionPoller, human: NotionGateway, notion: NotionEmulator, db: Conn
+) -> None:
+    import time
+
+    poller.poll()  # knows our bot by now
+    human.update_page(_page(db, "projects"), {"Status": {"select": {"name": "revisions"}}})
+    notion.set_faults(rate_per_second=0.2, burst=0)  # every request now has to wait ~5 s
+    report = poller.poll(deadline=time.monotonic() + 0.5)
+    assert report.stopped_early
+    assert db.execute("select status::text from projects").fetchone() == ("onboarding",)
+    notion.set_faults(rate_per_second=2000, burst=2000)
+    assert poller.poll().applied == 1
+    assert db.execute("select status::text from projects").fetchone() == ("revisions",)
