@@ -10,7 +10,7 @@ alter table public.leads
   add column checkout_session_id text unique,
   add column checkout_url text;
 
--- Stores a lead, its audit row and its outbox row, once per submission key.
+-- Stores a lead and its audit row, once per submission key (a trigger queues it for Notion).
 -- A replay returns the stored lead (created = false) so the caller can answer exactly as before.
 create or replace function public.record_lead(
   p_submission_key text,
@@ -63,8 +63,6 @@ begin
             jsonb_build_object('tier', p_recommended_tier, 'confidence', p_confidence,
                                'needs_review', p_needs_review, 'red_flags', to_jsonb(coalesce(p_red_flags, '{}'))),
             p_ip_address);
-    insert into public.sync_outbox (entity, entity_id) values ('lead', v_lead.id)
-    on conflict (entity, entity_id) where status = 'pending' do nothing;
   else
     select * into v_lead from public.leads where submission_key = p_submission_key;
   end if;

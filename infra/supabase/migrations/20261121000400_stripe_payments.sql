@@ -9,14 +9,6 @@ as $$
   select case s when 'pending' then 0 when 'failed' then 1 when 'succeeded' then 2 when 'refunded' then 3 end
 $$;
 
--- Queues a record for Notion; repeated changes before the push coalesce into one row.
-create or replace function app_private.enqueue_sync(p_entity public.sync_entity, p_id uuid) returns void
-language sql
-as $$
-  insert into public.sync_outbox (entity, entity_id) values (p_entity, p_id)
-  on conflict (entity, entity_id) where status = 'pending' do nothing
-$$;
-
 create or replace function app_private.upsert_payment(
   p_payment_intent_id text, p_session_id text, p_customer_id text, p_lead_id uuid, p_amount bigint,
   p_amount_refunded bigint, p_currency text, p_status public.payment_state, p_tier smallint
@@ -78,7 +70,6 @@ declare
   v_created boolean := false;
   v_mismatch boolean := false;
   v_full_refund boolean;
-  v_milestone record;
 begin
   if p_kind not in ('fulfil', 'pending', 'failed', 'confirm', 'refund', 'ignore') then
     raise exception 'unknown Stripe event kind %', p_kind using errcode = '22023';
@@ -109,9 +100,6 @@ begin
     if v_payment.status = 'refunded' and v_payment.project_id is not null then
       update public.projects set payment_status = 'refunded'
        where id = v_payment.project_id and payment_status <> 'refunded';
-      if found then
-        perform app_private.enqueue_sync('project', v_payment.project_id);
-      end if;
     end if;
     insert into public.audit_log (action, resource_type, resource_id, details)
     values (case when v_full_refund then 'payment.refunded' else 'payment.partially_refunded' end, 'payment',
@@ -160,7 +148,6 @@ begin
   on conflict (user_id) do update set tier = excluded.tier,
     project_address = coalesce(excluded.project_address, c.project_address)
   returning id into v_client_id;
-  perform app_private.enqueue_sync('client', v_client_id);
 
   v_mismatch := p_amount <> v_tier.price_cents or lower(p_currency) <> v_tier.currency;
 
@@ -174,15 +161,9 @@ begin
   v_created := v_project_id is not null;
 
   if v_created then
-    perform app_private.enqueue_sync('project', v_project_id);
-    for v_milestone in
-      insert into public.milestones (project_id, tier, name, "order", due_date)
-      select v_project_id, t.tier, t.name, t."order", current_date + t.due_offset_days
-        from public.milestone_templates t where t.tier = v_tier.id order by t."order"
-      returning id
-    loop
-      perform app_private.enqueue_sync('milestone', v_milestone.id);
-    end loop;
+    insert into public.milestones (project_id, tier, name, "order", due_date)
+    select v_project_id, t.tier, t.name, t."order", current_date + t.due_offset_days
+      from public.milestone_templates t where t.tier = v_tier.id;
     if v_mismatch then
       insert into public.audit_log (action, resource_type, resource_id, details)
       values ('payment.amount_mismatch', 'project', v_project_id::text,
@@ -196,9 +177,6 @@ begin
 
   update public.payments set project_id = v_project_id where id = v_payment.id and project_id is null;
   update public.leads set status = 'converted' where id = v_lead.id and status <> 'converted';
-  if found then
-    perform app_private.enqueue_sync('lead', v_lead.id);
-  end if;
 
   insert into public.audit_log (user_id, action, resource_type, resource_id, details)
   values (v_user_id, case when v_created then 'payment.fulfilled' else 'payment.already_fulfilled' end, 'project',
@@ -213,8 +191,6 @@ $$;
 
 revoke execute on function public.apply_stripe_event from public, anon, authenticated;
 grant execute on function public.apply_stripe_event to service_role;
-revoke execute on function app_private.payment_rank, app_private.enqueue_sync, app_private.upsert_payment
-  from public, anon, authenticated;
+revoke execute on function app_private.payment_rank, app_private.upsert_payment from public, anon, authenticated;
 -- The business functions run as their caller (service_role through PostgREST), so it needs these too.
-grant execute on function app_private.payment_rank, app_private.enqueue_sync, app_private.upsert_payment
-  to service_role;
+grant execute on function app_private.payment_rank, app_private.upsert_payment to service_role;

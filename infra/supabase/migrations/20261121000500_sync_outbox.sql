@@ -5,6 +5,7 @@
 -- A change that lands while its row is claimed must not be lost: it marks the row to go again.
 alter table public.sync_outbox add column requeued boolean not null default false;
 
+-- Queues a record for Notion; repeated changes before the push coalesce into one row.
 create or replace function app_private.enqueue_sync(p_entity public.sync_entity, p_id uuid) returns void
 language sql
 as $$
@@ -128,7 +129,8 @@ begin
 end
 $$;
 
--- Reports a batch of pushes: links pages and hashes on success, backs off (then gives up) on failure.
+-- Reports a batch of pushes: links pages and hashes on success, backs off (then gives up) on failure,
+-- and soft-deletes a record whose page has vanished from Notion.
 create or replace function public.complete_outbox(p_results jsonb, p_max_attempts integer) returns jsonb
 language plpgsql
 set search_path = ''
@@ -143,7 +145,16 @@ begin
   for r in select * from jsonb_array_elements(p_results) loop
     select * into v_row from public.sync_outbox where id = (r->>'outbox_id')::bigint for update;
     continue when not found or v_row.status <> 'pending';
-    if (r->>'ok')::boolean then
+    if (r->>'ok')::boolean and coalesce((r->>'gone')::boolean, false) then
+      -- The page was deleted for good in Notion (confirmed by a read): keep the record, marked deleted.
+      execute format('update public.%I set deleted_at = coalesce(deleted_at, now()) where id = $1',
+                     v_row.entity || 's') using v_row.entity_id;
+      insert into public.audit_log (action, resource_type, resource_id, details)
+      values ('notion.vanished', v_row.entity::text, v_row.entity_id::text, jsonb_build_object('page_id', r->>'page_id'));
+      update public.sync_outbox set status = 'done', done_at = now(), requeued = false, last_error = null
+       where id = v_row.id;
+      v_done := v_done + 1;
+    elsif (r->>'ok')::boolean then
       execute format('update public.%I set notion_page_id = coalesce(notion_page_id, $1), notion_pushed_hash = $2,'
                      ' last_synced_at = now() where id = $3', v_row.entity || 's')
         using r->>'page_id', r->>'pushed_hash', v_row.entity_id;
@@ -173,5 +184,6 @@ $$;
 
 revoke execute on function public.claim_outbox, public.complete_outbox from public, anon, authenticated;
 grant execute on function public.claim_outbox, public.complete_outbox to service_role;
-revoke execute on function app_private.sync_record, app_private.enqueue_on_change from public, anon, authenticated;
-grant execute on function app_private.sync_record to service_role;
+revoke execute on function app_private.sync_record, app_private.enqueue_sync, app_private.enqueue_on_change
+  from public, anon, authenticated;
+grant execute on function app_private.sync_record, app_private.enqueue_sync to service_role;

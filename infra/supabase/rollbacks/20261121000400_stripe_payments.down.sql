@@ -3,6 +3,5 @@ drop function if exists public.apply_stripe_event(text, text, text, text, uuid, 
   bigint, bigint, text);
 drop function if exists app_private.upsert_payment(text, text, text, uuid, bigint, bigint, text,
   public.payment_state, smallint);
-drop function if exists app_private.enqueue_sync(public.sync_entity, uuid);
 drop function if exists app_private.payment_rank(public.payment_state);
 delete from supabase_migrations.schema_migrations where version = '20261121000400';
