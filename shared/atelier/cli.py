@@ -14,6 +14,7 @@ from typing import Any
 
 from atelier.errors import AtelierError, ConfigurationError
 from atelier.settings import DEV_STATE_FILE, apply_dev_state
+from atelier.storage import CATEGORIES
 
 
 def _database_url() -> str:
@@ -299,6 +300,81 @@ def cmd_import_notion(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_deliverable_upload(args: argparse.Namespace) -> int:
+    import getpass
+    import time
+    import uuid
+
+    from atelier.progress import Progress
+    from atelier.settings import load
+    from atelier.storage import DeliverableKey, StorageSettings, guess_type
+
+    try:
+        project_id = str(uuid.UUID(args.project_id))
+    except ValueError:
+        raise ConfigurationError(f"{args.project_id!r} is not a project id (a uuid)") from None
+    path = Path(args.file)
+    if not path.is_file():
+        raise ConfigurationError(f"{path} is not a file")
+    database_url = os.environ.get("DATABASE_URL")
+    if database_url and not args.force and _project_state(database_url, project_id) != "live":
+        raise ConfigurationError(f"there is no live project {project_id}: check the id (`--force` uploads anyway, "
+                                 "and the upload is kept as an orphan in the audit log)")  # fmt: skip
+    settings = load(StorageSettings)
+    bucket = settings.bucket()
+    key = DeliverableKey.make(project_id, args.category, args.name or path.name)
+    content_type = guess_type(path.name)
+    s3 = settings.client()
+    size = path.stat().st_size
+    progress = Progress(size, f"uploading {path.name}")
+    s3.upload_file(str(path), bucket, key, Callback=progress.advance, ExtraArgs={
+        "ContentType": content_type,
+        "Metadata": {"uploaded-by": _ascii(args.uploaded_by or os.environ.get("ATELIER_USER") or getpass.getuser())},
+    })  # fmt: skip
+    progress.finish(f"({size} bytes)")
+    version = s3.head_object(Bucket=bucket, Key=key).get("VersionId")
+    print(f"uploaded s3://{bucket}/{key} ({content_type}, version {version or '-'})")
+    if not database_url or args.wait <= 0:
+        print("the deliverable is recorded when S3 notifies deliverable_uploaded")
+        return 0
+    deadline = time.monotonic() + args.wait
+    while time.monotonic() < deadline:
+        found = _recorded_deliverable(database_url, bucket, key, version)
+        if found:
+            print(f"deliverable {found['id']} (version {found['version']})")
+            print(f"download:   {found['file_url']}")
+            return 0
+        time.sleep(0.3)
+    print(f"atelier: not recorded within {args.wait:.0f} s; is `make dev` running? see .atelier/logs/"
+          "deliverable_uploaded.log", file=sys.stderr)  # fmt: skip
+    return 1
+
+
+def _ascii(text: str) -> str:
+    """S3 metadata values travel as HTTP headers: ASCII only."""
+    return text.encode("ascii", "replace").decode()[:200]
+
+
+def _project_state(database_url: str, project_id: str) -> str:
+    import psycopg
+
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        row = conn.execute("select deleted_at is null from public.projects where id = %s", (project_id,)).fetchone()
+    return "missing" if row is None else "live" if row[0] else "deleted"
+
+
+def _recorded_deliverable(database_url: str, bucket: str, key: str, version: str | None) -> dict[str, Any] | None:
+    import psycopg
+    from psycopg.rows import dict_row
+
+    with psycopg.connect(database_url, autocommit=True, row_factory=dict_row) as conn:
+        return conn.execute(
+            "select id, version, file_url from public.deliverables where s3_bucket = %s and file_path = %s"
+            " and s3_version_id is not distinct from %s order by version desc limit 1",
+            (bucket, key, version),
+        ).fetchone()
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="atelier", description="Run and operate the Atelier studio backend.")
     verbs = parser.add_subparsers(dest="verb", required=True, metavar="COMMAND")
@@ -361,6 +437,25 @@ def build_parser() -> argparse.ArgumentParser:
     verbs.add_parser(
         "import-notion", help="first-time import: leads typed into Notion become Atelier leads (safe to repeat)"
     ).set_defaults(run=cmd_import_notion)
+
+    deliverable = verbs.add_parser("deliverable", help="files for clients")
+    deliverable_verbs = deliverable.add_subparsers(dest="deliverable_verb", required=True, metavar="ACTION")
+    upload = deliverable_verbs.add_parser(
+        "upload", help="put a file in the deliverables bucket for a project; its showcase page follows"
+    )
+    upload.add_argument("project_id", metavar="PROJECT_ID")
+    upload.add_argument("file", metavar="FILE")
+    upload.add_argument("--category", default="Document", choices=CATEGORIES, help="default Document")
+    upload.add_argument("--name", help="the file's name in the bucket and on Notion (default: FILE's name)")
+    upload.add_argument("--uploaded-by", help="who uploaded it (default $ATELIER_USER, else your login)")
+    upload.add_argument(
+        "--wait",
+        type=float,
+        default=30.0,
+        help="seconds to wait for the deliverable row when DATABASE_URL is known (0: don't)",
+    )
+    upload.add_argument("--force", action="store_true", help="upload even when the project is unknown")
+    upload.set_defaults(run=cmd_deliverable_upload)
     return parser
 
 

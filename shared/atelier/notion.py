@@ -191,6 +191,7 @@ class NotionGateway:
         self.calls = 0
         self.rate_limited = 0  # 429 and 529 answers, for the metric
         self._bot_id: str | None = None
+        self._max_upload: int | None = None
 
     # -- the one place requests are sent -------------------------------------------------------
 
@@ -265,8 +266,23 @@ class NotionGateway:
     def bot_id(self, *, deadline: float | None = None) -> str:
         """Our integration's user id, asked once per gateway: the author of our own edits."""
         if self._bot_id is None:
-            self._bot_id = str(self.me(deadline=deadline)["id"])
+            self._learn_bot(deadline)
+        assert self._bot_id is not None
         return self._bot_id
+
+    def max_upload_bytes(self, *, deadline: float | None = None) -> int:
+        """The largest file we upload: the workspace's limit (5 MB on free plans), at most a single part."""
+        if self._max_upload is None:
+            self._learn_bot(deadline)
+        assert self._max_upload is not None
+        return self._max_upload
+
+    def _learn_bot(self, deadline: float | None) -> None:
+        me = self.me(deadline=deadline)
+        self._bot_id = str(me["id"])
+        limits = (me.get("bot") or {}).get("workspace_limits") or {}
+        limit = limits.get("max_file_upload_size_in_bytes")
+        self._max_upload = min(int(limit), SINGLE_PART_UPLOAD_BYTES) if limit else SINGLE_PART_UPLOAD_BYTES
 
     def retrieve_page(self, page_id: str, *, deadline: float | None = None) -> dict[str, Any]:
         return dict(self._send(lambda: self._client.pages.retrieve(page_id), safe=True, deadline=deadline))

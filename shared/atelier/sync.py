@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from dataclasses import field as dataclass_field
 from datetime import UTC, date, datetime, timedelta
@@ -69,13 +70,21 @@ class SweepReport:
     outcome: dict[str, int] = dataclass_field(default_factory=dict)
 
 
+# The blocks of a new page, by entity: (record id, deadline) -> blocks. Made once, when the page is created.
+PageContent = Callable[[str, float | None], list[dict[str, Any]]]
+
+
 class OutboxPusher:
     def __init__(self, rpc: Rpc, gateway: NotionGateway, data_sources: dict[str, str], *,
-                 clock: Any = time.monotonic) -> None:  # fmt: skip
+                 clock: Any = time.monotonic, contents: dict[str, PageContent] | None = None) -> None:  # fmt: skip
+        from atelier.deliverables import Showcase
+
         self._rpc = rpc
         self._gateway = gateway
         self._data_sources = data_sources
         self._clock = clock
+        # A deliverable's page shows its file (read from S3 only when such a page is created).
+        self._contents = {"deliverable": Showcase(rpc, gateway)} if contents is None else contents
         self._pages: dict[tuple[str, str], str] = {}
 
     def sweep(self, *, deadline: float | None = None, project_id: str | None = None, batch: int = BATCH) -> SweepReport:
@@ -149,7 +158,10 @@ class OutboxPusher:
                 )
                 if found is None:
                     props = entity.properties(record) | stamp | {ATELIER_ID: {"rich_text": rich_text(atelier_id)}}
-                    found = self._gateway.create_page(source, atelier_id, props, deadline=deadline).page
+                    content = self._contents.get(entity.name)
+                    children = content(str(row["entity_id"]), deadline) if content else None
+                    found = self._gateway.create_page(source, atelier_id, props, children=children,
+                                                      deadline=deadline).page  # fmt: skip
                     report.created += 1
                 page_id = str(found["id"])
             self._pages[(entity.name, str(row["entity_id"]))] = page_id

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from pathlib import Path
 
 import httpx
 import pytest
@@ -23,10 +24,11 @@ def stack_env() -> dict[str, str]:
 
 
 @pytest.fixture
-def stack(database_url: str, stack_env: dict[str, str]) -> Iterator[LocalStack]:
+def stack(database_url: str, stack_env: dict[str, str], tmp_path: Path) -> Iterator[LocalStack]:
     saved = dict(os.environ)
     os.environ.update(stack_env)
-    running = LocalStack(database_url, port=0, environ=dict(os.environ), notion_rate=1000).start()
+    running = LocalStack(database_url, port=0, environ=dict(os.environ), notion_rate=1000,
+                         log_dir=tmp_path / "logs").start()  # fmt: skip
     try:
         yield running
     finally:

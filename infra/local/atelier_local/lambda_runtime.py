@@ -41,10 +41,12 @@ class LocalContext:
 
 class _FunctionOutput(io.TextIOBase):
     """Stands in for sys.stdout: what a function prints while it runs goes to that function's log
-    (as Lambda sends it to CloudWatch Logs); anything else goes to the stdout it replaced."""
+    (as Lambda sends it to CloudWatch Logs); anything else goes to the stdout it replaced.
 
-    def __init__(self, previous: TextIO) -> None:
-        self.previous = previous
+    There is one per process, because Powertools' Logger keeps the stream it first saw for good."""
+
+    def __init__(self) -> None:
+        self.previous: TextIO = sys.__stdout__ or sys.stdout
         self.local = threading.local()
 
     def _target(self) -> TextIO:
@@ -65,10 +67,15 @@ class _FunctionOutput(io.TextIOBase):
             target.flush()
 
 
+_OUTPUT = _FunctionOutput()
+
+
 def _function_output() -> _FunctionOutput:
-    if not isinstance(sys.stdout, _FunctionOutput):
-        sys.stdout = _FunctionOutput(sys.stdout)
-    return sys.stdout
+    """Install the one output object as sys.stdout again if something (a test runner) swapped it out."""
+    if sys.stdout is not _OUTPUT:
+        _OUTPUT.previous = sys.stdout
+        sys.stdout = _OUTPUT
+    return _OUTPUT
 
 
 class LocalLambdas:
@@ -112,9 +119,10 @@ class LocalLambdas:
             return self._modules[function]
 
     def invoke(self, function: str, event: dict[str, Any], *, timeout_seconds: float = 30.0) -> Any:
-        self._output.local.sink = self._log(function)
+        output = _function_output()
+        output.local.sink = self._log(function)
         try:
             handler = self.module(function).lambda_handler
             return handler(event, LocalContext(function_name=function, timeout_seconds=timeout_seconds))
         finally:
-            self._output.local.sink = None
+            output.local.sink = None

@@ -20,6 +20,7 @@ from typing import Any
 from atelier_local.frontdoor import Extra, FrontDoor
 from atelier_local.lambda_runtime import LocalLambdas
 from atelier_local.notion_emulator import Faults, NotionEmulator
+from atelier_local.s3_local import CREDENTIALS, LocalS3
 from atelier_local.stripe_standin import API_PREFIX, LOCAL_API_KEY, StripeStandIn
 
 
@@ -30,12 +31,14 @@ class LocalStack:
     port: int = 3000
     log_level: str = "INFO"
     state_dir: Path | None = None  # `make dev`: logs and the emulator's pages live here; tests keep none
+    log_dir: Path | None = None  # each function's log (default: <state_dir>/logs; none without either)
     environ: dict[str, str] = field(default_factory=lambda: dict(os.environ))
     front_door: FrontDoor | None = None
     stripe: StripeStandIn | None = None
     settings: dict[str, str] = field(default_factory=dict)
     notion_rate: float = 3.0  # the emulator's limit and the gateway's budget; tests scale it up
     notion: NotionEmulator | None = None
+    s3: LocalS3 | None = None
     sync_interval: float | None = None  # seconds between scheduled notion_sync runs, as EventBridge would
     _scheduler: threading.Thread | None = None
     _stopping: threading.Event = field(default_factory=threading.Event)
@@ -51,7 +54,7 @@ class LocalStack:
         self.front_door = FrontDoor(
             self.host,
             self.port,
-            lambdas=LocalLambdas(log_dir=self.state_dir / "logs" if self.state_dir else None),
+            lambdas=LocalLambdas(log_dir=self.log_dir or (self.state_dir / "logs" if self.state_dir else None)),
             extras=extras,
         )
         url = self.front_door.url
@@ -66,6 +69,12 @@ class LocalStack:
             "STRIPE_WEBHOOK_SECRET": self.environ.get("STRIPE_WEBHOOK_SECRET") or f"whsec_{secrets.token_hex(16)}",
             "SUPABASE_WEBHOOK_SECRET": self.environ.get("SUPABASE_WEBHOOK_SECRET") or secrets.token_urlsafe(24),
         }
+        self.s3 = LocalS3(
+            lambda event: self.front_door_lambdas().invoke("deliverable_uploaded", event, timeout_seconds=60)
+        ).start()
+        env |= {"S3_ENDPOINT_URL": self.s3.url, "DELIVERABLES_BUCKET": self.s3.bucket, "ATELIER_API_URL": url,
+                "DOWNLOAD_TOKEN_KEY": self._download_token_key()}  # fmt: skip
+        env |= {name: self.environ.get(name) or value for name, value in CREDENTIALS.items()}
         if self.stripe:
             env |= {"STRIPE_SECRET_KEY": LOCAL_API_KEY, "STRIPE_API_BASE": f"{url}{API_PREFIX}"}
         if not self.environ.get("NOTION_TOKEN"):
@@ -85,6 +94,23 @@ class LocalStack:
             self.stripe.webhook_secret = env["STRIPE_WEBHOOK_SECRET"]
         self.front_door.start()
         return self
+
+    def front_door_lambdas(self) -> LocalLambdas:
+        assert self.front_door is not None
+        return self.front_door.lambdas
+
+    def _download_token_key(self) -> str:
+        """The key that signs download links; under `make dev` it is kept, so links on pages keep working."""
+        if self.environ.get("DOWNLOAD_TOKEN_KEY"):
+            return self.environ["DOWNLOAD_TOKEN_KEY"]
+        if self.state_dir is None:
+            return secrets.token_urlsafe(32)
+        path = self.state_dir / "download-token.key"
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(secrets.token_urlsafe(32))
+            path.chmod(0o600)
+        return path.read_text().strip()
 
     def setup_notion(self, say: Callable[[str], None] = lambda _: None) -> dict[str, str]:
         """Create the five databases (in the emulator, or under NOTION_PARENT_PAGE_ID in real Notion)."""
@@ -128,6 +154,8 @@ class LocalStack:
             self.front_door.stop()
         if self.notion:
             self.notion.stop()
+        if self.s3:
+            self.s3.stop()
         for name, value in self._saved_environ.items():
             if value is None:
                 os.environ.pop(name, None)
@@ -146,8 +174,8 @@ class LocalStack:
             "notion_human_token": self.settings.get("NOTION_HUMAN_TOKEN"),
             "notion_parent_page_id": self.settings.get("NOTION_PARENT_PAGE_ID")
             or self.environ.get("NOTION_PARENT_PAGE_ID"),
-            "s3_endpoint_url": None,
-            "deliverables_bucket": None,
+            "s3_endpoint_url": self.s3.url if self.s3 else None,
+            "deliverables_bucket": self.s3.bucket if self.s3 else None,
             "stripe_webhook_secret": self.settings["STRIPE_WEBHOOK_SECRET"],
             "supabase_webhook_secret": self.settings["SUPABASE_WEBHOOK_SECRET"],
         }
