@@ -15,7 +15,7 @@ VENV := .venv
 TOOLS := .venv-tools
 APP := $(VENV)/.installed
 
-.PHONY: help install dev test lint typecheck unit build bench clean
+.PHONY: help install dev test lint typecheck unit build bench e2e clean
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -25,7 +25,7 @@ $(UV):
 	@python3 -m venv .uv && .uv/bin/pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
 
 $(APP): pyproject.toml uv.lock | $(UV)
-	$(UV) sync --frozen --quiet
+	$(UV) sync --frozen --all-extras --quiet
 	@touch $@
 
 # SAM CLI and cfn-lint pin their own versions of libraries the app also uses, so they live apart.
@@ -61,12 +61,15 @@ typecheck: $(APP) ## mypy: strict on shared/atelier, checked on tests
 	$(VENV)/bin/mypy
 	$(VENV)/bin/mypy tests bench functions
 
-build: $(TOOLS)/.installed $(UV) ## sam build for the production runtime (python3.13, arm64)
+build: $(APP) $(TOOLS)/.installed ## sam build for the production runtime (python3.13, arm64); prints each artifact's size
 	$(TOOLS)/bin/sam build --template template.yaml
-	@du -sh .aws-sam/build/*/ | sed 's|.aws-sam/build/||'
+	$(VENV)/bin/python infra/build/sizes.py
 
-bench: $(APP) ## benchmarks: cold starts, throughput; one table, each figure beside its reference
+bench: build ## every benchmark in one run: one table, each figure beside its reference
 	$(VENV)/bin/python -m bench
+
+e2e: $(APP) ## probe a deployed stack (ATELIER_STACK_NAME and AWS credentials); skipped, saying why, without them
+	$(VENV)/bin/pytest tests/e2e --no-cov -rs
 
 clean: ## remove build output and virtual environments (keeps .atelier data)
 	rm -rf .aws-sam .venv .venv-tools .uv .mypy_cache .ruff_cache .pytest_cache $(TS)/node_modules

@@ -135,10 +135,10 @@ class PsycopgRpc:
 
 
 class PostgrestRpc:
-    """`rpc` through supabase-py, i.e. PostgREST's `POST /rest/v1/rpc/<function>`."""
+    """`rpc` through PostgREST's `POST /rest/v1/rpc/<function>`, with supabase-py's PostgREST client."""
 
     def __init__(self, supabase_url: str, service_key: str) -> None:
-        self._url = supabase_url
+        self._url = supabase_url.rstrip("/")
         self._key = service_key
         self._client: Any = None
 
@@ -148,9 +148,11 @@ class PostgrestRpc:
 
         check_function_name(function)
         if self._client is None:
-            from supabase import create_client
+            from postgrest import SyncPostgrestClient
 
-            self._client = create_client(self._url, self._key)
+            # The headers supabase-py's create_client sends: the key, as apikey and as the bearer token.
+            headers = {"apikey": self._key, "Authorization": f"Bearer {self._key}"}
+            self._client = SyncPostgrestClient(f"{self._url}/rest/v1", headers=headers)
         try:
             return self._client.rpc(function, args).execute().data
         except APIError as exc:
