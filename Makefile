@@ -15,7 +15,7 @@ VENV := .venv
 TOOLS := .venv-tools
 APP := $(VENV)/.installed
 
-.PHONY: help install dev test lint typecheck unit build bench e2e clean
+.PHONY: help install dev demo test lint typecheck unit build bench e2e clean
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -44,6 +44,9 @@ install: $(APP) ## create or update .venv (and nothing else)
 
 dev: $(APP) ## run the local stack on embedded defaults: Postgres, migrated and seeded (Ctrl-C stops)
 	$(VENV)/bin/atelier dev
+
+demo: $(APP) ## the whole lifecycle end to end on embedded defaults, as a table; exit 0 only if every step held
+	$(VENV)/bin/atelier demo
 
 test: lint typecheck $(TS)/node_modules/.installed ## lint, type-check, then run every test against real Postgres
 	$(VENV)/bin/pytest --cov-fail-under=85

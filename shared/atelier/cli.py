@@ -96,6 +96,32 @@ def cmd_dev(args: argparse.Namespace) -> int:
             server.close()
 
 
+def cmd_demo(args: argparse.Namespace) -> int:
+    import tempfile
+
+    try:
+        from atelier_local import demo
+    except ImportError as exc:
+        raise ConfigurationError("the local stack is not installed: run `make install`") from exc
+
+    with tempfile.TemporaryDirectory(prefix="atelier-demo-") as tmp:
+        workdir = Path(tmp)
+        with demo.embedded_database(workdir) as database_url:
+            steps = demo.run(database_url, workdir)
+        print()
+        print(demo.table(steps))
+        held = all(s.held for s in steps)
+        total = sum(s.seconds for s in steps)
+        if held:
+            print(f"\ndemo: every step held ({total:.1f} s)")
+            return 0
+        print(f"\ndemo: a step did not hold; the functions' logs were in {workdir / 'logs'}", file=sys.stderr)
+        for log in sorted((workdir / "logs").glob("*.log")):
+            lines = log.read_text().splitlines()[-5:]
+            print(f"--- {log.name} (last lines)", *lines, sep="\n", file=sys.stderr)
+        return 1
+
+
 def cmd_stripe_replay(args: argparse.Namespace) -> int:
     from datetime import UTC, datetime
 
@@ -391,6 +417,10 @@ def build_parser() -> argparse.ArgumentParser:
     dev.add_argument("--port", type=int, default=None, help="port of the front door (default: $PORT or 3000)")
     dev.set_defaults(run=cmd_dev)
 
+    verbs.add_parser(
+        "demo", help="the whole lifecycle end to end on embedded defaults; exit 0 only if every step held"
+    ).set_defaults(run=cmd_demo)
+
     stripe = verbs.add_parser("stripe", help="Stripe payments")
     stripe_verbs = stripe.add_subparsers(dest="stripe_verb", required=True, metavar="ACTION")
     replay = stripe_verbs.add_parser(
@@ -461,7 +491,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    if args.verb != "dev":
+    if args.verb not in ("dev", "demo"):
         apply_dev_state()
     try:
         return int(args.run(args))

@@ -1,0 +1,255 @@
+"""`atelier demo`: the studio's whole lifecycle, end to end, through the entry points production uses.
+
+It starts the local stack on a free port against a database of its own, then:
+  1. posts the intake form over HTTP (a tier 2 lead, with a checkout link),
+  2. pays on the Stripe stand-in, which sends a signed `checkout.session.completed` to the webhook,
+  3. rings the Supabase doorbell, which pushes the project and its milestones to Notion (the emulator),
+  4. uploads a deliverable image to S3 (moto), whose event makes a showcase page showing the image,
+  5. marks a milestone Done as a person in Notion, then runs `notion_sync` with a scheduled event,
+  6. checks every linked record against Notion.
+Each step says what it saw; the demo holds only if every step did.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import subprocess
+import sys
+import time
+import traceback
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from atelier_local.stack import LocalStack
+
+# A 1x1 PNG: the deliverable image.
+PNG = bytes.fromhex("89504e470d0a1a0a0000000d4948445200000001000000010806000000"
+                    "1f15c4890000000d49444154789c6360000002000154a24f5d0000000049454e44ae426082")  # fmt: skip
+LEAD = {
+    "email": "demo.client@example.com", "name": "Dana Demo", "project_address": "12 Orchard Lane",
+    "budget": "$10k-15k", "timeline_weeks": 10, "project_type": "standard_renovation",
+    "has_survey": True, "has_drawings": True, "notes": "Kitchen and dining room",
+}  # fmt: skip
+
+
+class StepFailed(Exception):
+    """A step ran but did not see what it should have."""
+
+
+@dataclass
+class Step:
+    name: str
+    held: bool
+    result: str
+    seconds: float
+
+
+class Demo:
+    def __init__(self, stack: LocalStack, database_url: str, workdir: Path) -> None:
+        from atelier.db import PsycopgRpc
+
+        assert stack.front_door is not None
+        self.stack = stack
+        self.api = httpx.Client(base_url=stack.front_door.url, timeout=60)
+        self.rpc = PsycopgRpc(database_url)
+        self.database_url = database_url
+        self.workdir = workdir
+        self.facts: dict[str, Any] = {}
+
+    def _one(self, query: str, *args: Any) -> Any:
+        import psycopg
+
+        with psycopg.connect(self.database_url, autocommit=True) as conn:
+            return conn.execute(query, args).fetchone()
+
+    def _gateway(self, token: str | None = None) -> Any:
+        from atelier.notion import gateway_from_settings
+        from atelier.settings import NotionSettings, load
+
+        overrides = {"notion_token": token} if token else {}
+        return gateway_from_settings(load(NotionSettings, **overrides))
+
+    def _sources(self) -> dict[str, str]:
+        from atelier.settings import SyncSettings, load
+
+        return load(SyncSettings).data_sources()
+
+    # -- the steps ---------------------------------------------------------------------------------
+
+    def intake(self) -> str:
+        response = self.api.post("/leads", json=LEAD, headers={"Idempotency-Key": f"demo-{uuid.uuid4()}"})
+        answer = response.json()
+        if response.status_code != 201:
+            raise StepFailed(f"POST /leads answered {response.status_code}: {answer}")
+        if answer["tier"] != 2 or not answer.get("checkout_url"):
+            raise StepFailed(f"expected tier 2 with a checkout link, got tier {answer['tier']}: {answer['next_step']}")
+        self.facts |= {"lead_id": answer["lead_id"], "checkout_url": answer["checkout_url"]}
+        return f"lead {answer['lead_id'][:8]}: tier 2 {answer['tier_name']} ({answer['confidence']}), checkout link"
+
+    def payment(self) -> str:
+        if self.stack.stripe is None:
+            raise StepFailed("the Stripe stand-in is not running (STRIPE_SECRET_KEY is set)")
+        session_id = str(self.facts["checkout_url"]).rstrip("/").rsplit("/", 1)[-1]
+        self.stack.stripe.pay(session_id)  # a signed checkout.session.completed to /webhooks/stripe
+        row = self._one(
+            "select p.id::text, p.payment_status::text, (select count(*) from milestones m where m.project_id = p.id),"
+            " (select amount from payments where project_id = p.id and status = 'succeeded'),"
+            " (select count(*) from clients c where c.id = p.client_id)"
+            " from projects p where p.lead_id = %s", self.facts["lead_id"],
+        )  # fmt: skip
+        if row is None:
+            raise StepFailed("no project was created for the lead")
+        project_id, payment_status, milestones, amount, clients = row
+        if payment_status != "paid" or milestones < 1 or not amount or clients != 1:
+            raise StepFailed(f"project {payment_status}, {milestones} milestones, payment {amount}, {clients} client")
+        self.facts |= {"project_id": project_id, "milestones": milestones}
+        return f"client, project {project_id[:8]} (paid ${amount / 100:,.0f}), {milestones} milestones"
+
+    def doorbell(self) -> str:
+        secret = os.environ["SUPABASE_WEBHOOK_SECRET"]
+        payload = {"type": "INSERT", "table": "projects", "schema": "public",
+                   "record": {"id": self.facts["project_id"]}, "old_record": None}  # fmt: skip
+        response = self.api.post("/webhooks/supabase", json=payload, headers={"Authorization": f"Bearer {secret}"})
+        if response.status_code != 200:
+            raise StepFailed(f"POST /webhooks/supabase answered {response.status_code}: {response.text}")
+        page_id = self._one("select notion_page_id from projects where id = %s", self.facts["project_id"])[0]
+        if not page_id:
+            raise StepFailed(f"the project has no Notion page after the doorbell: {response.json()}")
+        gateway, sources = self._gateway(), self._sources()
+        milestones = [p for p in gateway.query(sources["milestone"])
+                      if p["properties"]["Project"]["relation"] == [{"id": page_id}]]  # fmt: skip
+        if len(milestones) != self.facts["milestones"]:
+            raise StepFailed(f"{len(milestones)} milestone pages in Notion, expected {self.facts['milestones']}")
+        self.facts |= {"project_page": page_id, "milestone_pages": milestones}
+        return f"project page and {len(milestones)} milestone pages in Notion, related"
+
+    def deliverable(self) -> str:
+        image = self.workdir / "site-photo.png"
+        image.write_bytes(PNG)
+        # The team's own command, in its own process, with the stack's settings from the environment.
+        upload = subprocess.run(  # noqa: S603 - our own CLI, with arguments we made
+            [sys.executable, "-m", "atelier.cli", "deliverable", "upload", self.facts["project_id"], str(image),
+             "--category", "Photo", "--uploaded-by", "demo@studio.example"],
+            cwd=self.workdir, capture_output=True, text=True, timeout=120, check=False,
+        )  # fmt: skip
+        if upload.returncode != 0:
+            raise StepFailed(f"atelier deliverable upload exited {upload.returncode}: {upload.stderr.strip()[-300:]}")
+        assert self.stack.s3 is not None
+        if not self.stack.s3.wait_idle():
+            raise StepFailed("the S3 notification was not handled in time")
+        row = self._one("select notion_page_id, file_url from deliverables where project_id = %s",
+                        self.facts["project_id"])  # fmt: skip
+        if row is None or not row[0]:
+            raise StepFailed("no deliverable row, or no showcase page for it")
+        page_id, link = row
+        gateway = self._gateway()
+        page = gateway.retrieve_page(page_id)
+        if page["properties"]["Project"]["relation"] != [{"id": self.facts["project_page"]}]:
+            raise StepFailed("the showcase page is not related to the project's page")
+        blocks = gateway.list_blocks(page_id)
+        if not blocks or blocks[0]["type"] != "image":
+            raise StepFailed(f"the showcase page shows no image: {[b['type'] for b in blocks]}")
+        downloaded = httpx.get(link, follow_redirects=True, timeout=30)
+        if downloaded.content != PNG:
+            raise StepFailed(f"the download link answered {downloaded.status_code} without the file")
+        return "1 deliverable, showcase page with the image; its link redirects to the file"
+
+    def human_edit(self) -> str:
+        human = self._gateway(os.environ["NOTION_HUMAN_TOKEN"])
+        first = min(self.facts["milestone_pages"], key=lambda p: p["properties"]["Order"]["number"] or 0)
+        human.update_page(first["id"], {"Status": {"status": {"name": "Done"}}})
+        event = {"version": "0", "id": str(uuid.uuid4()), "detail-type": "Scheduled Event", "source": "aws.scheduler",
+                 "account": "000000000000", "time": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+                 "region": "local", "resources": ["arn:aws:scheduler:local:000000000000:schedule/default/notion-sync"],
+                 "detail": "{}"}  # fmt: skip
+        result = self.stack.front_door_lambdas().invoke("notion_sync", event, timeout_seconds=120)
+        row = self._one("select name, status::text, completed_at from milestones where notion_page_id = %s",
+                        first["id"])  # fmt: skip
+        if row is None or row[1] != "completed" or row[2] is None:
+            raise StepFailed(f"the milestone in Postgres is {row and row[1]} after the sync run ({result})")
+        return f"'{row[0]}' Done in Notion -> completed in Postgres after one notion_sync run"
+
+    def check(self) -> str:
+        from atelier.sync import drift
+
+        found = drift(self.rpc, self._gateway(), self._sources())
+        if found:
+            raise StepFailed("; ".join(f"{d.entity} {d.record_id[:8]}: {d.detail}" for d in found[:3]))
+        linked = self._one("select (select count(*) from leads where notion_page_id is not null)"
+                           " + (select count(*) from clients where notion_page_id is not null)"
+                           " + (select count(*) from projects where notion_page_id is not null)"
+                           " + (select count(*) from milestones where notion_page_id is not null)"
+                           " + (select count(*) from deliverables where notion_page_id is not null)")[0]  # fmt: skip
+        return f"no drift across {linked} linked records"
+
+    def steps(self) -> list[tuple[str, Callable[[], str]]]:
+        return [
+            ("intake form -> lead", self.intake),
+            ("Stripe payment -> project", self.payment),
+            ("Supabase doorbell -> Notion", self.doorbell),
+            ("deliverable upload -> showcase", self.deliverable),
+            ("team edit in Notion -> Postgres", self.human_edit),
+            ("atelier check", self.check),
+        ]
+
+
+def run(database_url: str, workdir: Path, say: Callable[[str], None] = print) -> list[Step]:
+    """Start the stack, run every step (stopping at the first that fails) and stop the stack."""
+    stack = LocalStack(database_url, port=0, environ={k: v for k, v in os.environ.items() if k not in _REAL},
+                       log_dir=workdir / "logs").start()  # fmt: skip
+    done: list[Step] = []
+    try:
+        stack.setup_notion()
+        demo = Demo(stack, database_url, workdir)
+        steps = demo.steps()
+        for number, (name, action) in enumerate(steps, 1):
+            say(f"[{number}/{len(steps)}] {name} ...")
+            started = time.perf_counter()
+            try:
+                result, held = action(), True
+            except StepFailed as exc:
+                result, held = str(exc), False
+            except Exception as exc:  # the table still shows which step broke, and how
+                result, held = f"{type(exc).__name__}: {exc}", False
+                traceback.print_exc()
+            done.append(Step(name, held, result, time.perf_counter() - started))
+            if not held:
+                break
+        for name, _ in steps[len(done) :]:
+            done.append(Step(name, False, "not run: an earlier step failed", 0.0))
+    finally:
+        stack.stop()
+    return done
+
+
+# The demo runs on the embedded defaults only: real accounts in the environment are not used.
+_REAL = ("NOTION_TOKEN", "NOTION_BASE_URL", "NOTION_PARENT_PAGE_ID", "STRIPE_SECRET_KEY", "STRIPE_API_BASE")
+
+
+def table(steps: list[Step]) -> str:
+    rows = [("#", "step", "held", "time", "result")]
+    rows += [(str(i), s.name, "yes" if s.held else "NO", f"{s.seconds:.2f} s", s.result)
+             for i, s in enumerate(steps, 1)]  # fmt: skip
+    widths = [max(len(r[i]) for r in rows) for i in range(4)]
+    lines = ["  ".join(cell.ljust(widths[i]) if i < 4 else cell for i, cell in enumerate(row)) for row in rows]
+    lines.insert(1, "  ".join("-" * w for w in widths) + "  " + "-" * 6)
+    return "\n".join(lines)
+
+
+@contextlib.contextmanager
+def embedded_database(workdir: Path, say: Callable[[str], None] = print) -> Iterator[str]:
+    """A fresh embedded Postgres for one demo, migrated and seeded, deleted afterwards."""
+    from atelier.localdb import EmbeddedPostgres
+    from atelier.migrate import migrate
+
+    say("postgres: starting a fresh embedded server for the demo ...")
+    with EmbeddedPostgres(workdir / "pg", delete_on_close=True) as server:
+        migrate(server.dsn(), say=lambda _: None)
+        yield server.dsn()
