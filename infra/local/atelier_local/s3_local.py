@@ -34,6 +34,7 @@ REGION = "us-east-1"
 CREDENTIALS = {"AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local", "AWS_DEFAULT_REGION": REGION}
 QUEUE = "deliverables-uploaded"
 ATTEMPTS = 3  # Lambda's asynchronous invocation: the first try and two retries
+IDLE_PAUSES = (0.05, 0.5)  # seconds between polls of an idle queue: first, and at most
 
 
 @dataclass
@@ -46,6 +47,7 @@ class LocalS3:
     _worker: threading.Thread | None = None
     _stopping: threading.Event = field(default_factory=threading.Event)
     _idle: threading.Event = field(default_factory=threading.Event)
+    _wake: threading.Event = field(default_factory=threading.Event)
     _sequence: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
     _seen_versions: set[tuple[str, str]] = field(default_factory=set)
     _queue_url: str = ""
@@ -92,6 +94,7 @@ class LocalS3:
     def stop(self) -> None:
         """Stop delivering; the server lives as long as the process (it starts in ~2 s, so it starts once)."""
         self._stopping.set()
+        self._wake.set()
         if self._worker:
             self._worker.join(timeout=5)
         with contextlib.suppress(Exception):
@@ -102,6 +105,7 @@ class LocalS3:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             self._idle.clear()
+            self._wake.set()  # look now, not after the idle worker's pause
             attributes = self.sqs().get_queue_attributes(
                 QueueUrl=self._queue_url,
                 AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
@@ -113,7 +117,10 @@ class LocalS3:
     # -- the notifications worker -----------------------------------------------------------------
 
     def _work(self) -> None:
+        """Poll the queue: often after an upload, then less and less often (at most twice a second) while idle,
+        so that an idle worker costs the process next to nothing."""
         sqs = self.sqs()
+        pause = IDLE_PAUSES[0]
         while not self._stopping.is_set():
             try:
                 received = sqs.receive_message(QueueUrl=self._queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=0,
@@ -121,11 +128,16 @@ class LocalS3:
             except Exception:
                 if not self._stopping.is_set():
                     traceback.print_exc()
+                self._stopping.wait(IDLE_PAUSES[1])
                 continue
             messages = received.get("Messages", [])
             if not messages:
                 self._idle.set()
-                self._stopping.wait(0.1)
+                self._wake.wait(pause)
+                self._wake.clear()
+                pause = min(pause * 2, IDLE_PAUSES[1])
+                continue
+            pause = IDLE_PAUSES[0]
             for message in messages:
                 if self._deliver(dict(message)):
                     sqs.delete_message(QueueUrl=self._queue_url, ReceiptHandle=message["ReceiptHandle"])
