@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 import time
 
-from bench import cold_start, intake_throughput, notion_backlog, stripe_webhook, sync_drain
+from bench import artifacts, cold_start, intake_throughput, notion_backlog, stripe_webhook, sync_drain
 
 
 def main() -> int:
@@ -21,6 +21,7 @@ def main() -> int:
     rows += notion_backlog.report(notion_backlog.run())
     print("bench: the sync engine: a 300-record outbox, unchanged records, idle polls ...", file=sys.stderr, flush=True)
     rows += sync_drain.report(sync_drain.run())
+    rows += artifacts.report(artifacts.run())
     widths = [max(len(row[i]) for row in [*rows, ("figure", "value", "detail", "verdict")]) for i in range(4)]
     line = "  ".join("{:<%d}" % w for w in widths)  # noqa: UP031 - a format built from widths
     print(line.format("figure", "value", "detail", "verdict"))
