@@ -3,8 +3,9 @@
 Each field in the mapping is hashed as it was last pushed; an update sends only the Postgres-owned
 properties whose hash changed, with "Last Synced" in the same PATCH, so an unchanged record costs no call.
 A page is created with every field (Notion-owned ones get their first value) and its Atelier ID, through
-the gateway's create-once. Crashes are safe at any point: a claimed row comes back when its lease ends,
-and the retried create finds the page it made.
+the gateway's create-once; a deliverable's new page also gets the blocks that show its file.
+Crashes are safe at any point: a claimed row comes back when its lease ends, and the retried create finds
+the page it made.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from atelier.db import Rpc
+from atelier.deliverables import Showcase
 from atelier.notion import NotionError, NotionGateway, RetryLater
 from atelier.notion_schema import (
     ATELIER_ID,
@@ -77,8 +79,6 @@ PageContent = Callable[[str, float | None], list[dict[str, Any]]]
 class OutboxPusher:
     def __init__(self, rpc: Rpc, gateway: NotionGateway, data_sources: dict[str, str], *,
                  clock: Any = time.monotonic, contents: dict[str, PageContent] | None = None) -> None:  # fmt: skip
-        from atelier.deliverables import Showcase
-
         self._rpc = rpc
         self._gateway = gateway
         self._data_sources = data_sources
