@@ -75,6 +75,9 @@ def cmd_dev(args: argparse.Namespace) -> int:
     print(f"notion:     {notion}; notion_sync runs every {os.environ.get('SYNC_INTERVAL', '30')} s")
     stripe = "the local stand-in (set STRIPE_SECRET_KEY for real Stripe)" if stack.stripe else "real Stripe"
     print(f"stripe:     {stripe}")
+    if stack.s3:
+        print(f"s3:         {stack.s3.url}, bucket {stack.s3.bucket} (in memory; `atelier deliverable upload` puts "
+              "files there)")  # fmt: skip
     print(f"state:      {state_file} (other atelier commands read their settings from it)")
     print(f"logs:       {state_dir / 'logs'}/<function>.log (what CloudWatch Logs would hold)")
     try:
