@@ -13,7 +13,11 @@ def main() -> int:
     started = time.perf_counter()
     print("bench: cold starts (fresh interpreters, interleaved) ...", file=sys.stderr, flush=True)
     rows += cold_start.report(cold_start.run())
-    print("bench: 1,000 leads through the front door, then 1,000 plain inserts ...", file=sys.stderr, flush=True)
+    print(
+        "bench: 1,000 leads through the front door, each followed by a plain insert of the same row ...",
+        file=sys.stderr,
+        flush=True,
+    )
     rows += intake_throughput.report(*intake_throughput.run())
     print("bench: 300 signed Stripe checkout events through the front door ...", file=sys.stderr, flush=True)
     rows += stripe_webhook.report(stripe_webhook.run())

@@ -83,7 +83,7 @@ def run(count: int = 300) -> dict[str, Any]:
 def report(r: dict[str, Any]) -> list[tuple[str, str, str, str]]:
     latency = POLL_INTERVAL_S + r["poll_s"]
     return [
-        ("sync: outbox backlog drain, limit used", f"{r['utilisation']:.0%}",
+        ("sync: outbox backlog drain, limit used", f"{r['utilisation']:.1%}",
          f"{r['records']} records, {r['sent']} calls in {r['drain_s']:.1f} s at {RATE:.0f}/s",
          "ok (>= 90%)" if r["utilisation"] >= 0.9 and r["failed"] == 0 else "UNDER 90%"),
         ("sync: Notion calls per created record", f"{r['sent'] / max(1, r['created']):.2f}",
