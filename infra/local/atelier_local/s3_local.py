@@ -50,6 +50,7 @@ class LocalS3:
     _wake: threading.Event = field(default_factory=threading.Event)
     _sequence: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
     _seen_versions: set[tuple[str, str]] = field(default_factory=set)
+    _events: dict[str, dict[str, Any]] = field(default_factory=dict)  # by SQS message id
     _queue_url: str = ""
     url: str = ""
 
@@ -140,6 +141,7 @@ class LocalS3:
             pause = IDLE_PAUSES[0]
             for message in messages:
                 if self._deliver(dict(message)):
+                    self._events.pop(message["MessageId"], None)
                     sqs.delete_message(QueueUrl=self._queue_url, ReceiptHandle=message["ReceiptHandle"])
 
     def _deliver(self, message: dict[str, Any]) -> bool:
@@ -147,7 +149,10 @@ class LocalS3:
         body = json.loads(message["Body"])
         if body.get("Event") == "s3:TestEvent":
             return True
-        event = self._completed(body)
+        # A retry delivers the same event as the first attempt did (same version, same sequencer).
+        event = self._events.get(message["MessageId"])
+        if event is None:
+            event = self._events[message["MessageId"]] = self._completed(body)
         self.delivered.append(event)
         try:
             self.invoke(event)
