@@ -334,6 +334,9 @@ def cmd_deliverable_upload(args: argparse.Namespace) -> int:
     import time
     import uuid
 
+    from boto3.exceptions import S3UploadFailedError
+    from botocore.exceptions import BotoCoreError, ClientError
+
     from atelier.progress import Progress
     from atelier.settings import load
     from atelier.storage import DeliverableKey, StorageSettings, guess_type
@@ -355,13 +358,16 @@ def cmd_deliverable_upload(args: argparse.Namespace) -> int:
     content_type = guess_type(path.name)
     s3 = settings.client()
     size = path.stat().st_size
+    uploader = _ascii(args.uploaded_by or os.environ.get("ATELIER_USER") or getpass.getuser())
     progress = Progress(size, f"uploading {path.name}")
-    s3.upload_file(str(path), bucket, key, Callback=progress.advance, ExtraArgs={
-        "ContentType": content_type,
-        "Metadata": {"uploaded-by": _ascii(args.uploaded_by or os.environ.get("ATELIER_USER") or getpass.getuser())},
-    })  # fmt: skip
+    try:
+        s3.upload_file(str(path), bucket, key, Callback=progress.advance,
+                       ExtraArgs={"ContentType": content_type, "Metadata": {"uploaded-by": uploader}})  # fmt: skip
+        version = s3.head_object(Bucket=bucket, Key=key).get("VersionId")
+    except (BotoCoreError, ClientError, S3UploadFailedError) as exc:
+        raise ConfigurationError(f"could not upload to s3://{bucket}: {_first_line(exc)} - is `make dev` running, "
+                                 "or are your AWS credentials and DELIVERABLES_BUCKET right?") from None  # fmt: skip
     progress.finish(f"({size} bytes)")
-    version = s3.head_object(Bucket=bucket, Key=key).get("VersionId")
     print(f"uploaded s3://{bucket}/{key} ({content_type}, version {version or '-'})")
     if not database_url or args.wait <= 0:
         print("the deliverable is recorded when S3 notifies deliverable_uploaded")
@@ -387,9 +393,18 @@ def _ascii(text: str) -> str:
 def _project_state(database_url: str, project_id: str) -> str:
     import psycopg
 
-    with psycopg.connect(database_url, autocommit=True) as conn:
-        row = conn.execute("select deleted_at is null from public.projects where id = %s", (project_id,)).fetchone()
+    try:
+        with psycopg.connect(database_url, autocommit=True, connect_timeout=10) as conn:
+            row = conn.execute("select deleted_at is null from public.projects where id = %s",
+                               (project_id,)).fetchone()  # fmt: skip
+    except psycopg.OperationalError as exc:
+        raise ConfigurationError(f"cannot reach the database to check the project ({_first_line(exc)}); "
+                                 "start `make dev`, or pass --force to upload without the check") from None  # fmt: skip
     return "missing" if row is None else "live" if row[0] else "deleted"
+
+
+def _first_line(exc: Exception) -> str:
+    return (str(exc).strip().splitlines() or [type(exc).__name__])[0]
 
 
 def _recorded_deliverable(database_url: str, bucket: str, key: str, version: str | None) -> dict[str, Any] | None:

@@ -373,3 +373,30 @@ def test_download_links_refuse_bad_and_expired_tokens_and_unknown_ids(studio: St
     assert _download(links.url(deliverable_id, expires=int(time.time()) + 60)).content == PNG
     studio.db.execute("update deliverables set deleted_at = now()")
     assert httpx.get(link, follow_redirects=False, timeout=30).status_code == 404
+
+
+# --- the upload command's refusals ---------------------------------------------------------------
+
+
+def test_the_upload_command_refuses_what_it_cannot_do_and_says_what_to_do(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch, studio: Studio
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    png = tmp_path / "plan.png"
+    png.write_bytes(PNG)
+    cases = {
+        "an unknown project": ([str(uuid.uuid4()), str(png)], "there is no live project"),
+        "not a project id": (["not-a-uuid", str(png)], "is not a project id"),
+        "no such file": ([studio.project_id, str(tmp_path / "missing.png")], "is not a file"),
+    }
+    for case, (args, message) in cases.items():
+        assert cli.main(["deliverable", "upload", *args]) == 2, case
+        assert message in capsys.readouterr().err, case
+    monkeypatch.setenv("S3_ENDPOINT_URL", "http://127.0.0.1:9")
+    assert cli.main(["deliverable", "upload", studio.project_id, str(png)]) == 2
+    assert "could not upload to s3://" in capsys.readouterr().err
+    monkeypatch.setenv("DATABASE_URL", "postgresql://nobody@127.0.0.1:9/none")
+    assert cli.main(["deliverable", "upload", studio.project_id, str(png)]) == 2
+    assert "cannot reach the database" in capsys.readouterr().err
+    assert studio.client.list_objects_v2(Bucket=studio.s3.bucket).get("KeyCount") == 0
+    assert studio.rows() == []
