@@ -16,8 +16,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from atelier.db import Rpc, rpc_from_settings
-from atelier.errors import DatabaseError
-from atelier.http import HttpProblem
+from atelier.http import HttpProblem, answer_problems
 from atelier.settings import DatabaseSettings, load
 from atelier.storage import DownloadLinks, StorageSettings, presigned_download
 
@@ -64,18 +63,13 @@ def download(deliverable_id: str) -> Response[str]:
     return Response(302, JSON, "", headers={"Location": presigned_download(s3(), file), "Cache-Control": "no-store"})
 
 
-@app.exception_handler(HttpProblem)
-def refused(problem: HttpProblem) -> Response[str]:
-    metrics.add_metric(name="DownloadRefused", unit=MetricUnit.Count, value=1)
-    logger.warning("download refused", extra={"status": problem.status, "error": problem.code})
-    return Response(problem.status, JSON, problem.json())
-
-
-@app.exception_handler(DatabaseError)
-def database_down(error: DatabaseError) -> Response[str]:
-    logger.exception("database call failed")
-    metrics.add_metric(name="DatabaseUnavailable", unit=MetricUnit.Count, value=1)
-    return Response(503, JSON, HttpProblem(503, "unavailable", "Database unavailable; try the link again.").json())
+answer_problems(
+    app,
+    logger,
+    metrics,
+    refused_metric="DownloadRefused",
+    unavailable="Database unavailable; try the link again in a minute.",
+)
 
 
 @logger.inject_lambda_context(clear_state=True)

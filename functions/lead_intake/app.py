@@ -13,8 +13,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from atelier.checkout import checkout_from_settings
 from atelier.db import rpc_from_settings
-from atelier.errors import DatabaseError
-from atelier.http import HttpProblem, header, media_type, raw_body
+from atelier.http import HttpProblem, answer_problems, header, media_type, raw_body
 from atelier.intake import FORM, IntakeService, parse_submission, read_fields
 from atelier.intake_page import render_form, render_result
 from atelier.settings import DatabaseSettings, IntakeSettings, load
@@ -92,12 +91,14 @@ def bad_input(problem: HttpProblem) -> Response[str]:
     return Response(problem.status, JSON, problem.json())
 
 
-@app.exception_handler(DatabaseError)
-def database_down(error: DatabaseError) -> Response[str]:
-    logger.exception("database call failed")
-    metrics.add_metric(name="DatabaseUnavailable", unit=MetricUnit.Count, value=1)
-    problem = HttpProblem(503, "unavailable", "We could not save your request just now. Please try again in a minute.")
-    return Response(503, JSON, problem.json(), headers={"Retry-After": "60"})
+answer_problems(
+    app,
+    logger,
+    metrics,
+    refused_metric=None,
+    retry_after=60,
+    unavailable="We could not save your request just now. Please try again in a minute.",
+)
 
 
 @logger.inject_lambda_context(clear_state=True)

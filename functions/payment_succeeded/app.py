@@ -12,8 +12,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from atelier.db import rpc_from_settings
-from atelier.errors import DatabaseError
-from atelier.http import HttpProblem, header, raw_body
+from atelier.http import answer_problems, header, raw_body
 from atelier.settings import DatabaseSettings, PaymentSettings, load, secret
 from atelier.stripe_events import MAX_EVENT_BYTES, StripeEventService, verify
 
@@ -65,20 +64,10 @@ def stripe_webhook() -> Response[str]:
     return Response(200, JSON, json.dumps({"received": True, "outcome": applied.outcome}))
 
 
-@app.exception_handler(HttpProblem)
-def refused(problem: HttpProblem) -> Response[str]:
-    metrics.add_metric(name="StripeEventRefused", unit=MetricUnit.Count, value=1)
-    logger.warning("stripe event refused", extra={"status": problem.status, "error": problem.code,
-                                                  "reason": problem.message})  # fmt: skip
-    return Response(problem.status, JSON, problem.json())
-
-
-@app.exception_handler(DatabaseError)
-def database_down(error: DatabaseError) -> Response[str]:
-    # Not a 2xx: Stripe retries for three days, and the event is applied when the database is back.
-    logger.exception("database call failed")
-    metrics.add_metric(name="DatabaseUnavailable", unit=MetricUnit.Count, value=1)
-    return Response(503, JSON, HttpProblem(503, "unavailable", "Database unavailable; retry later.").json())
+# Not a 2xx when the database is down: Stripe retries for three days, and the event is applied when it is back.
+answer_problems(
+    app, logger, metrics, refused_metric="StripeEventRefused", unavailable="Database unavailable; retry later."
+)
 
 
 @logger.inject_lambda_context(clear_state=True)

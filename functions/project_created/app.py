@@ -18,8 +18,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from atelier.db import rpc_from_settings
-from atelier.errors import DatabaseError
-from atelier.http import HttpProblem, header, raw_body
+from atelier.http import HttpProblem, answer_problems, header, raw_body
 from atelier.notion import gateway_from_settings
 from atelier.settings import DatabaseSettings, NotionSettings, SyncSettings, load, secret
 from atelier.sync import OutboxPusher
@@ -76,17 +75,13 @@ def doorbell() -> Response[str]:
                                            "failed": report.failed}))  # fmt: skip
 
 
-@app.exception_handler(HttpProblem)
-def refused(problem: HttpProblem) -> Response[str]:
-    metrics.add_metric(name="DoorbellRefused", unit=MetricUnit.Count, value=1)
-    return Response(problem.status, JSON, problem.json())
-
-
-@app.exception_handler(DatabaseError)
-def database_down(error: DatabaseError) -> Response[str]:
-    logger.exception("database call failed")
-    metrics.add_metric(name="DatabaseUnavailable", unit=MetricUnit.Count, value=1)
-    return Response(503, JSON, HttpProblem(503, "unavailable", "Database unavailable; the sweep will push.").json())
+answer_problems(
+    app,
+    logger,
+    metrics,
+    refused_metric="DoorbellRefused",
+    unavailable="Database unavailable; the scheduled sweep will push.",
+)
 
 
 @logger.inject_lambda_context(clear_state=True)

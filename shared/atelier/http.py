@@ -10,7 +10,11 @@ import base64
 import binascii
 import json
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools import Logger, Metrics
+    from aws_lambda_powertools.event_handler import APIGatewayHttpResolver
 
 MAX_BODY_BYTES = 16 * 1024
 
@@ -67,3 +71,32 @@ def header(headers: dict[str, str] | None, name: str) -> str | None:
         if key.lower() == wanted:
             return value
     return None
+
+
+def answer_problems(app: APIGatewayHttpResolver, logger: Logger, metrics: Metrics, *, refused_metric: str | None,
+                    unavailable: str, retry_after: int | None = None) -> None:  # fmt: skip
+    """Register the answers every HTTP function gives on a Powertools resolver:
+    - an `HttpProblem` as its JSON, with a metric and a log line (unless `refused_metric` is None: the
+      function answers refusals itself);
+    - a database failure as 503 with `unavailable` as the message (and `Retry-After`, when given), never a 500.
+    """
+    from aws_lambda_powertools.event_handler import Response
+    from aws_lambda_powertools.metrics import MetricUnit
+
+    from atelier.errors import DatabaseError
+
+    if refused_metric is not None:
+
+        @app.exception_handler(HttpProblem)  # type: ignore[untyped-decorator]  # Powertools leaves it untyped
+        def refused(problem: HttpProblem) -> Response[str]:
+            metrics.add_metric(name=refused_metric, unit=MetricUnit.Count, value=1)
+            logger.warning("refused", extra={"status": problem.status, "error": problem.code,
+                                             "reason": problem.message})  # fmt: skip
+            return Response(problem.status, "application/json", problem.json())
+
+    @app.exception_handler(DatabaseError)  # type: ignore[untyped-decorator]
+    def database_down(error: DatabaseError) -> Response[str]:
+        logger.exception("database call failed")
+        metrics.add_metric(name="DatabaseUnavailable", unit=MetricUnit.Count, value=1)
+        headers = {"Retry-After": str(retry_after)} if retry_after else {}
+        return Response(503, "application/json", HttpProblem(503, "unavailable", unavailable).json(), headers=headers)

@@ -111,7 +111,9 @@ class LocalS3:
                 QueueUrl=self._queue_url,
                 AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
             )["Attributes"]
-            if not any(int(v) for v in attributes.values()) and self._idle.wait(2.0):
+            # A failed message waiting for its retry is in neither count at the moment it becomes visible again.
+            waiting = bool(self._events)
+            if not waiting and not any(int(v) for v in attributes.values()) and self._idle.wait(2.0):
                 return True
         return False
 
