@@ -22,6 +22,16 @@ TEMPLATE_DB = "atelier_test_template"
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
 
+@pytest.fixture(autouse=True)
+def _environment_restored() -> Iterator[None]:
+    """What a test and its fixtures do to os.environ is undone after all of them, whatever their order
+    (monkeypatch undone after the stack has restored the environment would otherwise leak a DSN)."""
+    saved = dict(os.environ)
+    yield
+    os.environ.clear()
+    os.environ.update(saved)
+
+
 @pytest.fixture(scope="session")
 def postgres_admin_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A server to test against: DATABASE_URL when given (it must allow CREATE DATABASE), else embedded."""
