@@ -18,15 +18,14 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import psycopg
 from psycopg.conninfo import make_conninfo
 
-from atelier.db import PsycopgRpc
 from atelier.localdb import EmbeddedPostgres
 from atelier.migrate import migrate
 from atelier_local.stack import LocalStack
+from bench.rpc_calls import counted_rpc_calls
 
 # Tier 3 with no red flags: routed, stored and answered in one rpc, no checkout call.
 LEAD = {
@@ -119,26 +118,19 @@ def through_front_door(url: str, dsn: str, count: int) -> tuple[Timing, Timing]:
 
 
 def run(count: int = 1000) -> tuple[Timing, Timing, Timing]:
-    calls = 0
-    original = PsycopgRpc.rpc
-
-    def counted(self: PsycopgRpc, function: str, /, **args: Any) -> Any:
-        nonlocal calls
-        calls += 1
-        return original(self, function, **args)
-
     with database() as dsn:
         migrate(dsn)
         stack = LocalStack(dsn, port=0).start()
-        PsycopgRpc.rpc = counted  # type: ignore[method-assign]
         try:
             assert stack.front_door is not None
-            door, insert = through_front_door(stack.front_door.url, dsn, count)
+            with counted_rpc_calls() as rpc_calls:
+                door, insert = through_front_door(stack.front_door.url, dsn, count)
             handler_samples = [seconds for _, seconds in stack.front_door.timings[-count:]]
         finally:
-            PsycopgRpc.rpc = original  # type: ignore[method-assign]
             stack.stop()
-        handler = _timing("handler", handler_samples, sum(handler_samples), round_trips=calls / (count + WARM))
+        handler = _timing(
+            "handler", handler_samples, sum(handler_samples), round_trips=rpc_calls.calls / (count + WARM)
+        )
         return door, handler, insert
 
 

@@ -15,6 +15,7 @@ from atelier.db import PsycopgRpc
 from atelier.migrate import migrate
 from atelier_local.stack import LocalStack
 from bench.intake_throughput import database
+from bench.rpc_calls import counted_rpc_calls
 
 EVENT = json.loads(
     (Path(__file__).resolve().parents[1] / "tests/events/stripe_checkout_session_completed.json").read_text()
@@ -58,35 +59,26 @@ def _event(lead_id: str) -> dict[str, Any]:
 
 
 def run(count: int = 300) -> dict[str, float]:
-    calls = 0
-    original = PsycopgRpc.rpc
-
-    def counted(self: PsycopgRpc, function: str, /, **args: Any) -> Any:
-        nonlocal calls
-        calls += 1
-        return original(self, function, **args)
-
     with database() as dsn:
         migrate(dsn)
         setup = PsycopgRpc(dsn)
         events = [_event(_lead(setup, i)) for i in range(count + 20)]
         setup.close()
         stack = LocalStack(dsn, port=0).start()
-        PsycopgRpc.rpc = counted  # type: ignore[method-assign]
         try:
             assert stack.front_door is not None
             secret = stack.settings["STRIPE_WEBHOOK_SECRET"]
-            subprocess.run([sys.executable, "-c", CLIENT, stack.front_door.url, secret],
-                           input=json.dumps(events), text=True, check=True)  # fmt: skip
+            with counted_rpc_calls() as rpc_calls:
+                subprocess.run([sys.executable, "-c", CLIENT, stack.front_door.url, secret],
+                               input=json.dumps(events), text=True, check=True)  # fmt: skip
             samples = sorted(seconds for _, seconds in stack.front_door.timings[20:])
         finally:
-            PsycopgRpc.rpc = original  # type: ignore[method-assign]
             stack.stop()
     return {
         "events": float(len(samples)),
         "p50_ms": statistics.median(samples) * 1000,
         "p99_ms": samples[int(len(samples) * 0.99) - 1] * 1000,
-        "round_trips_per_event": calls / len(events),
+        "round_trips_per_event": rpc_calls.calls / len(events),
     }
 
 
