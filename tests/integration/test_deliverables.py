@@ -29,6 +29,7 @@ from atelier_local.notion_emulator import NotionEmulator
 from atelier_local.s3_local import LocalS3
 from atelier_local.stack import LocalStack
 from tests.events import load_event
+from tests.integration.test_sync_push import _lead, _pay
 
 Conn = psycopg.Connection[tuple[object, ...]]
 
@@ -48,7 +49,7 @@ class Studio:
         self.sources = stack.setup_notion()
         self.gateway = gateway_from_settings(load(NotionSettings))
         self.data_sources = load(SyncSettings).data_sources()
-        self.project_id = _paid_project(rpc)
+        self.project_id = _pay(rpc, _lead(rpc))
         OutboxPusher(rpc, self.gateway, self.data_sources).sweep()
         self.project_page = db.execute("select notion_page_id from projects where id = %s",
                                        (self.project_id,)).fetchone()[0]  # type: ignore[index]  # fmt: skip
@@ -93,24 +94,6 @@ class Studio:
     def audit(self, action: str) -> list[dict[str, Any]]:
         rows = self.db.execute("select details from audit_log where action = %s", (action,)).fetchall()
         return [r[0] for r in rows]  # type: ignore[misc]
-
-
-def _paid_project(rpc: PsycopgRpc) -> str:
-    lead = rpc.rpc(
-        "record_lead", p_submission_key=f"deliverables-{uuid.uuid4()}", p_request_hash="h",
-        p_email="ana@example.com", p_name="Ana Client", p_project_address="1 Gallery Row",
-        p_budget_range="$10k-15k", p_budget_min_cents=1_000_000, p_budget_max_cents=1_500_000, p_timeline_weeks=8,
-        p_project_type="standard_renovation", p_has_survey=True, p_has_drawings=True, p_notes=None,
-        p_recommended_tier=2, p_routing_reason="test", p_confidence="high", p_needs_review=False, p_red_flags=[],
-        p_routing={}, p_answer={"tier": 2}, p_ip_address=None,
-    )["lead_id"]  # fmt: skip
-    paid = rpc.rpc(
-        "apply_stripe_event", p_event_id=f"evt_{uuid.uuid4().hex}", p_event_type="checkout.session.completed",
-        p_kind="fulfil", p_reason=None, p_lead_id=lead, p_tier=2, p_checkout_session_id=f"cs_{uuid.uuid4().hex}",
-        p_payment_intent_id=f"pi_{uuid.uuid4().hex}", p_customer_id="cus_1", p_email=None, p_amount=750000,
-        p_amount_refunded=0, p_currency="usd",
-    )  # fmt: skip
-    return str(paid["project_id"])
 
 
 @pytest.fixture
