@@ -18,7 +18,7 @@ APP := $(VENV)/.installed
 .PHONY: help install dev demo test lint typecheck unit build bench e2e clean
 
 help: ## list the targets
-	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+	@grep -hE '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
 
 $(UV):
 	@echo "bootstrapping uv $(UV_VERSION) into .uv/"
