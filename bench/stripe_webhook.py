@@ -13,6 +13,7 @@ from typing import Any
 
 from atelier.db import PsycopgRpc
 from atelier.migrate import migrate
+from atelier_local.samples import stored_lead
 from atelier_local.stack import LocalStack
 from bench.intake_throughput import database
 from bench.rpc_calls import counted_rpc_calls
@@ -36,19 +37,6 @@ with httpx.Client(base_url=url, timeout=30) as client:
 """
 
 
-def _lead(rpc: PsycopgRpc, i: int) -> str:
-    """A stored lead, written as the intake function writes it."""
-    result = rpc.rpc(
-        "record_lead", p_submission_key=f"bench-lead-{i}-{uuid.uuid4()}", p_request_hash="h",
-        p_email=f"client{i}@example.com", p_name=f"Client {i}", p_project_address=f"{i} Bench St",
-        p_budget_range="$10k-15k", p_budget_min_cents=1_000_000, p_budget_max_cents=1_500_000, p_timeline_weeks=8,
-        p_project_type="standard_renovation", p_has_survey=True, p_has_drawings=True, p_notes=None,
-        p_recommended_tier=2, p_routing_reason="bench", p_confidence="high", p_needs_review=False, p_red_flags=[],
-        p_routing={}, p_answer={"tier": 2}, p_ip_address=None,
-    )  # fmt: skip
-    return str(result["lead_id"])
-
-
 def _event(lead_id: str) -> dict[str, Any]:
     event: dict[str, Any] = json.loads(json.dumps(EVENT))
     event["id"] = f"evt_{uuid.uuid4().hex[:24]}"
@@ -62,7 +50,7 @@ def run(count: int = 300) -> dict[str, float]:
     with database() as dsn:
         migrate(dsn)
         setup = PsycopgRpc(dsn)
-        events = [_event(_lead(setup, i)) for i in range(count + 20)]
+        events = [_event(stored_lead(setup, i)) for i in range(count + 20)]
         setup.close()
         stack = LocalStack(dsn, port=0).start()
         try:

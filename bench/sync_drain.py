@@ -15,8 +15,8 @@ from atelier.notion import NotionGateway, RequestBudget
 from atelier.notion_setup import setup
 from atelier.sync import NotionPoller, OutboxPusher
 from atelier_local.notion_emulator import Faults, NotionEmulator
+from atelier_local.samples import stored_lead
 from bench.intake_throughput import database
-from bench.stripe_webhook import _lead
 
 RATE = 100.0
 POLL_INTERVAL_S = 180  # notion_sync's schedule
@@ -32,7 +32,7 @@ def run(count: int = 300) -> dict[str, Any]:
             ids = setup(fast, emulator.parent_page_id, say=lambda _: None).ids
             sources = {name: i.data_source_id for name, i in ids.items()}
             for i in range(count):
-                _lead(rpc, i)
+                stored_lead(rpc, i)
             emulator.set_faults(rate_per_second=RATE, burst=RATE)
             time.sleep(1.0)
             paced = NotionGateway(emulator.state.bot_token, base_url=emulator.url,

@@ -27,9 +27,9 @@ from atelier.storage import DownloadLinks
 from atelier.sync import OutboxPusher
 from atelier_local.notion_emulator import NotionEmulator
 from atelier_local.s3_local import LocalS3
+from atelier_local.samples import paid_project, stored_lead
 from atelier_local.stack import LocalStack
 from tests.events import load_event
-from tests.integration.test_sync_push import _lead, _pay
 
 Conn = psycopg.Connection[tuple[object, ...]]
 
@@ -49,7 +49,7 @@ class Studio:
         self.sources = stack.setup_notion()
         self.gateway = gateway_from_settings(load(NotionSettings))
         self.data_sources = load(SyncSettings).data_sources()
-        self.project_id = _pay(rpc, _lead(rpc))
+        self.project_id = paid_project(rpc, stored_lead(rpc))
         OutboxPusher(rpc, self.gateway, self.data_sources).sweep()
         self.project_page = db.execute("select notion_page_id from projects where id = %s",
                                        (self.project_id,)).fetchone()[0]  # type: ignore[index]  # fmt: skip

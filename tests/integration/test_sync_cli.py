@@ -9,7 +9,7 @@ from atelier.cli import main
 from atelier.db import PsycopgRpc
 from atelier.notion import NotionGateway
 from atelier_local.notion_emulator import NotionEmulator
-from tests.integration.test_sync_push import _lead, _pay
+from atelier_local.samples import paid_project, stored_lead
 
 Conn = psycopg.Connection[tuple[object, ...]]
 
@@ -34,7 +34,7 @@ def operator(
 def test_sync_run_pushes_then_reads_back_a_team_edit(
     operator: None, rpc: PsycopgRpc, human: NotionGateway, db: Conn, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    _pay(rpc, _lead(rpc))
+    paid_project(rpc, stored_lead(rpc))
     assert main(["sync", "run"]) == 0
     assert "8 created" in capsys.readouterr().out
     page = db.execute('select notion_page_id from milestones order by "order" limit 1').fetchone()
@@ -58,7 +58,7 @@ def test_a_second_run_waits_while_the_lease_is_held(
 def test_outbox_list_and_retry_dead_rows(
     operator: None, rpc: PsycopgRpc, db: Conn, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    _lead(rpc)
+    stored_lead(rpc)
     db.execute("update sync_outbox set status = 'dead', attempts = 8, last_error = 'permanent: validation_error'")
     assert main(["outbox", "list", "--dead"]) == 0
     listing = capsys.readouterr().out
@@ -74,7 +74,7 @@ def test_outbox_list_and_retry_dead_rows(
 def test_check_reports_no_drift_then_a_hand_edit_and_resync_puts_it_right(
     operator: None, rpc: PsycopgRpc, human: NotionGateway, db: Conn, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    _pay(rpc, _lead(rpc))
+    paid_project(rpc, stored_lead(rpc))
     main(["sync", "run"])
     capsys.readouterr()
     assert main(["check"]) == 0
@@ -96,7 +96,7 @@ def test_check_reports_no_drift_then_a_hand_edit_and_resync_puts_it_right(
 def test_check_finds_a_page_that_is_gone(
     operator: None, rpc: PsycopgRpc, human: NotionGateway, db: Conn, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    _lead(rpc)
+    stored_lead(rpc)
     main(["sync", "run"])
     page = db.execute("select notion_page_id from leads").fetchone()
     assert page is not None

@@ -7,9 +7,9 @@ import pytest
 
 from atelier.db import PsycopgRpc
 from atelier_local.lambda_runtime import LocalLambdas
+from atelier_local.samples import paid_project, stored_lead
 from atelier_local.stack import LocalStack
 from tests.events import load_event
-from tests.integration.test_sync_push import _lead, _pay
 
 Conn = psycopg.Connection[tuple[object, ...]]
 
@@ -18,7 +18,7 @@ Conn = psycopg.Connection[tuple[object, ...]]
 def project_id(stack: LocalStack, database_url: str) -> str:
     stack.setup_notion()
     rpc = PsycopgRpc(database_url)
-    return _pay(rpc, _lead(rpc))
+    return paid_project(rpc, stored_lead(rpc))
 
 
 def _ring(stack: LocalStack, project_id: str, authorization: str | None, **payload: object) -> dict[str, object]:

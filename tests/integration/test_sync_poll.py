@@ -12,7 +12,7 @@ from atelier.notion import NotionGateway
 from atelier.notion_schema import rich_text
 from atelier.sync import NotionPoller, OutboxPusher
 from atelier_local.notion_emulator import NotionEmulator
-from tests.integration.test_sync_push import _lead, _pay
+from atelier_local.samples import paid_project, stored_lead
 
 Conn = psycopg.Connection[tuple[object, ...]]
 
@@ -20,7 +20,7 @@ Conn = psycopg.Connection[tuple[object, ...]]
 @pytest.fixture
 def synced(rpc: PsycopgRpc, pusher: OutboxPusher, db: Conn) -> str:
     """A paid project, pushed to Notion; returns its id."""
-    project_id = _pay(rpc, _lead(rpc))
+    project_id = paid_project(rpc, stored_lead(rpc))
     pusher.sweep()
     return project_id
 

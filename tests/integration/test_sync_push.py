@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from collections import Counter
 from typing import Any
 
@@ -14,29 +13,9 @@ from atelier.notion import NotionGateway, RequestBudget
 from atelier.notion_schema import ATELIER_ID, plain_text
 from atelier.sync import OutboxPusher, SweepReport
 from atelier_local.notion_emulator import NotionEmulator
+from atelier_local.samples import paid_project, stored_lead
 
 Conn = psycopg.Connection[tuple[object, ...]]
-
-
-def _lead(rpc: PsycopgRpc, i: int = 0) -> str:
-    return str(rpc.rpc(
-        "record_lead", p_submission_key=f"sync-lead-{i}-{uuid.uuid4()}", p_request_hash="h",
-        p_email=f"client{i}@example.com", p_name=f"Client {i}", p_project_address=f"{i} Sync St",
-        p_budget_range="$10k-15k", p_budget_min_cents=1_000_000, p_budget_max_cents=1_500_000, p_timeline_weeks=8,
-        p_project_type="standard_renovation", p_has_survey=True, p_has_drawings=True, p_notes=None,
-        p_recommended_tier=2, p_routing_reason="test", p_confidence="high", p_needs_review=False, p_red_flags=[],
-        p_routing={}, p_answer={"tier": 2}, p_ip_address=None,
-    )["lead_id"])  # fmt: skip
-
-
-def _pay(rpc: PsycopgRpc, lead_id: str) -> str:
-    result = rpc.rpc(
-        "apply_stripe_event", p_event_id=f"evt_{uuid.uuid4().hex}", p_event_type="checkout.session.completed",
-        p_kind="fulfil", p_reason=None, p_lead_id=lead_id, p_tier=2, p_checkout_session_id=f"cs_{uuid.uuid4().hex}",
-        p_payment_intent_id=f"pi_{uuid.uuid4().hex}", p_customer_id="cus_1", p_email=None, p_amount=750000,
-        p_amount_refunded=0, p_currency="usd",
-    )  # fmt: skip
-    return str(result["project_id"])
 
 
 def _pages(gateway: NotionGateway, source: str) -> list[dict[str, Any]]:
@@ -50,7 +29,7 @@ def _ids(pages: list[dict[str, Any]]) -> Counter[str]:
 def test_a_paid_project_appears_with_its_client_milestones_and_relations(
     pusher: OutboxPusher, rpc: PsycopgRpc, gateway: NotionGateway, sources: dict[str, str], db: Conn
 ) -> None:
-    project_id = _pay(rpc, _lead(rpc))
+    project_id = paid_project(rpc, stored_lead(rpc))
 
     report = pusher.sweep()
 
@@ -71,7 +50,7 @@ def test_a_paid_project_appears_with_its_client_milestones_and_relations(
 def test_an_unchanged_record_costs_no_call_and_a_change_sends_only_what_changed(
     pusher: OutboxPusher, rpc: PsycopgRpc, gateway: NotionGateway, notion: NotionEmulator, db: Conn
 ) -> None:
-    project_id = _pay(rpc, _lead(rpc))
+    project_id = paid_project(rpc, stored_lead(rpc))
     pusher.sweep()
     db.execute("select app_private.enqueue_sync('project', %s)", (project_id,))
     before = len(notion.requests)
@@ -89,7 +68,7 @@ def test_an_unchanged_record_costs_no_call_and_a_change_sends_only_what_changed(
 def test_a_change_during_a_push_is_not_lost(
     pusher: OutboxPusher, rpc: PsycopgRpc, gateway: NotionGateway, sources: dict[str, str], db: Conn
 ) -> None:
-    lead_id = _lead(rpc)
+    lead_id = stored_lead(rpc)
     claimed = rpc.rpc("claim_outbox", p_limit=10, p_lease_seconds=120, p_project_id=None)
     db.execute("update leads set name = 'Renamed while pushing' where id = %s", (lead_id,))
     results = [{"outbox_id": row["outbox_id"], "ok": True, "page_id": None, "pushed_hash": None} for row in claimed]
@@ -103,7 +82,7 @@ def test_a_change_during_a_push_is_not_lost(
 def test_a_crash_after_the_push_before_marking_done_leaves_one_page(
     pusher: OutboxPusher, rpc: PsycopgRpc, gateway: NotionGateway, sources: dict[str, str], db: Conn
 ) -> None:
-    _lead(rpc)
+    stored_lead(rpc)
     # The worker claims, pushes, and dies before complete_outbox.
     (row,) = rpc.rpc("claim_outbox", p_limit=10, p_lease_seconds=120, p_project_id=None)
     doomed = OutboxPusher(rpc, gateway, sources)
@@ -117,7 +96,7 @@ def test_a_crash_after_the_push_before_marking_done_leaves_one_page(
 def test_a_crash_after_commit_before_push_is_swept_up(
     pusher: OutboxPusher, rpc: PsycopgRpc, gateway: NotionGateway, sources: dict[str, str], db: Conn
 ) -> None:
-    _lead(rpc)
+    stored_lead(rpc)
     rpc.rpc("claim_outbox", p_limit=10, p_lease_seconds=120, p_project_id=None)  # claimed, then the worker died
     assert pusher.sweep().claimed == 0  # leased: not due yet
     db.execute("update sync_outbox set next_attempt_at = now()")
@@ -129,7 +108,7 @@ def test_notion_failures_lose_nothing_and_duplicate_nothing(
     rpc: PsycopgRpc, notion: NotionEmulator, sources: dict[str, str], gateway: NotionGateway, db: Conn
 ) -> None:
     for i in range(500):
-        _lead(rpc, i)
+        stored_lead(rpc, i)
     notion.set_faults(error_rate=0.2, error_statuses=[429, 503, 500], timeout_rate=0.05, timeout_seconds=0.3,
                       commit_then_fail_rate=0.05, retry_after=0.01, seed=11)  # fmt: skip
     flaky = NotionGateway(notion.state.bot_token, base_url=notion.url, budget=RequestBudget(rate=5000),
@@ -150,7 +129,7 @@ def test_notion_failures_lose_nothing_and_duplicate_nothing(
 def test_a_page_deleted_for_good_in_notion_soft_deletes_its_record(
     pusher: OutboxPusher, rpc: PsycopgRpc, notion: NotionEmulator, db: Conn
 ) -> None:
-    lead_id = _lead(rpc)
+    lead_id = stored_lead(rpc)
     pusher.sweep()
     page = db.execute("select notion_page_id from leads").fetchone()
     assert page is not None
@@ -183,6 +162,6 @@ def test_a_crash_before_commit_leaves_nothing_and_the_retry_makes_one_page(
         conn.execute(crash)
     assert db.execute("select count(*) from sync_outbox").fetchone() == (0,)
     assert pusher.sweep().claimed == 0
-    _lead(rpc)  # the retried delivery
+    stored_lead(rpc)  # the retried delivery
     pusher.sweep()
     assert len(_pages(gateway, sources["lead"])) == 1
