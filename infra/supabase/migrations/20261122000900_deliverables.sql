@@ -18,6 +18,7 @@ declare
   v_project public.projects;
   v_version integer;
   v_id uuid;
+  v_orphan text;  -- why the upload has no project to belong to
 begin
   insert into public.inbound_events (source, event_id, event_type, outcome)
   values ('s3', p_event_id, 'ObjectCreated', 'applied')
@@ -29,19 +30,17 @@ begin
 
   -- One upload at a time per project, so that versions of one key are numbered in turn.
   select * into v_project from public.projects where id = p_project_id for update;
-  if v_project.id is null or v_project.deleted_at is not null then
-    update public.inbound_events set outcome = 'rejected',
-           reason = case when v_project.id is null then 'unknown project' else 'deleted project' end
+  v_orphan := case when v_project.id is null then 'unknown project'
+                   when v_project.deleted_at is not null then 'deleted project' end;
+  if v_orphan is not null then
+    update public.inbound_events set outcome = 'rejected', reason = v_orphan
      where source = 's3' and event_id = p_event_id;
     insert into public.audit_log (action, resource_type, resource_id, details)
     values ('deliverable.orphan', 'deliverable', p_key,
             jsonb_build_object('bucket', p_bucket, 'key', p_key, 'version_id', p_version_id,
                                'project_id', p_project_id, 'size', p_size, 'uploaded_by', p_uploaded_by,
-                               'reason', case when v_project.id is null then 'unknown project'
-                                              else 'deleted project' end));
-    return jsonb_build_object('outcome', 'orphan',
-                              'reason', case when v_project.id is null then 'unknown project'
-                                             else 'deleted project' end);
+                               'reason', v_orphan));
+    return jsonb_build_object('outcome', 'orphan', 'reason', v_orphan);
   end if;
 
   select coalesce(max(version), 0) + 1 into v_version
