@@ -331,7 +331,6 @@ def cmd_import_notion(args: argparse.Namespace) -> int:
 
 def cmd_deliverable_upload(args: argparse.Namespace) -> int:
     import getpass
-    import time
     import uuid
 
     from boto3.exceptions import S3UploadFailedError
@@ -372,14 +371,11 @@ def cmd_deliverable_upload(args: argparse.Namespace) -> int:
     if not database_url or args.wait <= 0:
         print("the deliverable is recorded when S3 notifies deliverable_uploaded")
         return 0
-    deadline = time.monotonic() + args.wait
-    while time.monotonic() < deadline:
-        found = _recorded_deliverable(database_url, bucket, key, version)
-        if found:
-            print(f"deliverable {found['id']} (version {found['version']})")
-            print(f"download:   {found['file_url']}")
-            return 0
-        time.sleep(0.3)
+    found = _wait_for_deliverable(database_url, bucket, key, version, seconds=args.wait)
+    if found:
+        print(f"deliverable {found['id']} (version {found['version']})")
+        print(f"download:   {found['file_url']}")
+        return 0
     print(f"atelier: not recorded within {args.wait:.0f} s; is `make dev` running? see .atelier/logs/"
           "deliverable_uploaded.log", file=sys.stderr)  # fmt: skip
     return 1
@@ -407,16 +403,25 @@ def _first_line(exc: Exception) -> str:
     return (str(exc).strip().splitlines() or [type(exc).__name__])[0]
 
 
-def _recorded_deliverable(database_url: str, bucket: str, key: str, version: str | None) -> dict[str, Any] | None:
+def _wait_for_deliverable(database_url: str, bucket: str, key: str, version: str | None, *,
+                          seconds: float) -> dict[str, Any] | None:  # fmt: skip
+    """The deliverable row for this upload, once S3's event has been handled; None if not within `seconds`."""
+    import time
+
     import psycopg
     from psycopg.rows import dict_row
 
+    deadline = time.monotonic() + seconds
     with psycopg.connect(database_url, autocommit=True, row_factory=dict_row) as conn:
-        return conn.execute(
-            "select id, version, file_url from public.deliverables where s3_bucket = %s and file_path = %s"
-            " and s3_version_id is not distinct from %s order by version desc limit 1",
-            (bucket, key, version),
-        ).fetchone()
+        while True:
+            found = conn.execute(
+                "select id, version, file_url from public.deliverables where s3_bucket = %s and file_path = %s"
+                " and s3_version_id is not distinct from %s order by version desc limit 1",
+                (bucket, key, version),
+            ).fetchone()
+            if found or time.monotonic() >= deadline:
+                return found
+            time.sleep(0.3)
 
 
 def build_parser() -> argparse.ArgumentParser:
