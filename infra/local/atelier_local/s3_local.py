@@ -52,6 +52,8 @@ class LocalS3:
     _seen_versions: set[tuple[str, str]] = field(default_factory=set)
     _events: dict[str, dict[str, Any]] = field(default_factory=dict)  # by SQS message id
     _queue_url: str = ""
+    _s3: S3Client | None = None
+    _sqs: SQSClient | None = None
     url: str = ""
 
     def start(self) -> LocalS3:
@@ -83,14 +85,19 @@ class LocalS3:
                 "aws_secret_access_key": "local", "config": Config(signature_version="s3v4")}  # fmt: skip
 
     def s3(self) -> S3Client:
+        """A client of this S3, made once (boto3 clients are safe to share between threads)."""
         import boto3
 
-        return boto3.client("s3", **self._client_args())
+        if self._s3 is None:
+            self._s3 = boto3.client("s3", **self._client_args())
+        return self._s3
 
     def sqs(self) -> SQSClient:
         import boto3
 
-        return boto3.client("sqs", **self._client_args())
+        if self._sqs is None:
+            self._sqs = boto3.client("sqs", **self._client_args())
+        return self._sqs
 
     def stop(self) -> None:
         """Stop delivering; the server lives as long as the process (it starts in ~2 s, so it starts once)."""
