@@ -21,13 +21,12 @@ import traceback
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import httpx
 
-from atelier_local.stack import LocalStack
+from atelier_local.stack import LocalStack, scheduled_event
 
 # A 1x1 PNG: the deliverable image.
 PNG = bytes.fromhex("89504e470d0a1a0a0000000d4948445200000001000000010806000000"
@@ -165,11 +164,7 @@ class Demo:
         human = self._gateway(os.environ["NOTION_HUMAN_TOKEN"])
         first = min(self.facts["milestone_pages"], key=lambda p: p["properties"]["Order"]["number"] or 0)
         human.update_page(first["id"], {"Status": {"status": {"name": "Done"}}})
-        event = {"version": "0", "id": str(uuid.uuid4()), "detail-type": "Scheduled Event", "source": "aws.scheduler",
-                 "account": "000000000000", "time": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
-                 "region": "local", "resources": ["arn:aws:scheduler:local:000000000000:schedule/default/notion-sync"],
-                 "detail": "{}"}  # fmt: skip
-        result = self.stack.front_door_lambdas().invoke("notion_sync", event, timeout_seconds=120)
+        result = self.stack.front_door_lambdas().invoke("notion_sync", scheduled_event(), timeout_seconds=120)
         row = self._one("select name, status::text, completed_at from milestones where notion_page_id = %s",
                         first["id"])  # fmt: skip
         if row is None or row[1] != "completed" or row[2] is None:

@@ -24,6 +24,14 @@ from atelier_local.s3_local import CREDENTIALS, LocalS3
 from atelier_local.stripe_standin import API_PREFIX, LOCAL_API_KEY, StripeStandIn
 
 
+def scheduled_event() -> dict[str, Any]:
+    """The event EventBridge Scheduler sends notion_sync on each run."""
+    return {"version": "0", "id": str(uuid.uuid4()), "detail-type": "Scheduled Event", "source": "aws.scheduler",
+            "account": "000000000000", "time": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"), "region": "local",
+            "resources": ["arn:aws:scheduler:local:000000000000:schedule/default/notion-sync"],
+            "detail": "{}"}  # fmt: skip
+
+
 @dataclass
 class LocalStack:
     database_url: str
@@ -135,13 +143,8 @@ class LocalStack:
 
         def tick() -> None:
             while not self._stopping.wait(interval):
-                event = {"version": "0", "id": str(uuid.uuid4()), "detail-type": "Scheduled Event",
-                         "source": "aws.scheduler", "account": "000000000000",
-                         "time": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"), "region": "local",
-                         "resources": ["arn:aws:scheduler:local:000000000000:schedule/default/notion-sync"],
-                         "detail": "{}"}  # fmt: skip
                 try:
-                    lambdas.invoke("notion_sync", event, timeout_seconds=120)
+                    lambdas.invoke("notion_sync", scheduled_event(), timeout_seconds=120)
                 except Exception:
                     traceback.print_exc()
 
