@@ -12,8 +12,8 @@ from collections import Counter
 from typing import Any
 
 from atelier.notion import NotionGateway, RequestBudget
-from atelier.notion_schema import ATELIER_ID, plain_text, rich_text
-from atelier.notion_setup import setup
+from atelier.notion.schema import ATELIER_ID, plain_text, rich_text
+from atelier.notion.setup import setup
 from atelier_local.notion_emulator import Faults, NotionEmulator
 
 RATE = 100.0

@@ -12,8 +12,8 @@ import psycopg
 from atelier.db import PsycopgRpc
 from atelier.migrate import migrate
 from atelier.notion import NotionGateway, RequestBudget
-from atelier.notion_setup import setup
-from atelier.sync import NotionPoller, OutboxPusher
+from atelier.notion.setup import setup
+from atelier.sync import NotionPoller, OutboxPusher, SyncPorts
 from atelier_local.notion_emulator import Faults, NotionEmulator
 from atelier_local.samples import stored_lead
 from bench.intake_throughput import database
@@ -37,7 +37,7 @@ def run(count: int = 300) -> dict[str, Any]:
             time.sleep(1.0)
             paced = NotionGateway(emulator.state.bot_token, base_url=emulator.url,
                                   budget=RequestBudget(rate=RATE, burst=1.0))  # fmt: skip
-            pusher = OutboxPusher(rpc, paced, sources)
+            pusher = OutboxPusher(SyncPorts(rpc, paced, sources))
             before = len(emulator.requests)
             started = time.perf_counter()
             report = pusher.sweep(batch=50)
@@ -56,7 +56,7 @@ def run(count: int = 300) -> dict[str, Any]:
             updated_calls = len(emulator.requests) - before
 
             # Polls run every few minutes: the pages pushed above were edited long before the idle poll.
-            poller = NotionPoller(rpc, paced, sources)
+            poller = NotionPoller(SyncPorts(rpc, paced, sources))
             poller.poll(now=datetime.now(UTC) + timedelta(minutes=10))
             before = len(emulator.requests)
             poller.poll(now=datetime.now(UTC) + timedelta(minutes=13))

@@ -12,11 +12,12 @@ import pytest
 from psycopg import sql
 from psycopg.conninfo import make_conninfo
 
-from atelier.localdb import EmbeddedPostgres
+from atelier import wiring
 from atelier.migrate import migrate
 from atelier.notion import NotionGateway, RequestBudget
 from atelier_local.notion_emulator import Faults, NotionEmulator
 from atelier_local.openapi_check import OpenApiCheck
+from atelier_local.postgres import EmbeddedPostgres
 
 TEMPLATE_DB = "atelier_test_template"
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -30,6 +31,7 @@ def _environment_restored() -> Iterator[None]:
     yield
     os.environ.clear()
     os.environ.update(saved)
+    wiring.reset()  # adapters built from this test's settings go with them
 
 
 @pytest.fixture(scope="session")

@@ -10,6 +10,9 @@ ROOT := $(abspath $(dir $(lastword $(MAKEFILE_LIST)))/../..)
 FUNCTION := $(notdir $(CURDIR))
 UV ?= $(ROOT)/.uv/bin/uv
 LAMBDA_PYTHON ?= 3.13
+# Parts of the package no function imports (tests/unit/test_function_artifacts.py proves it): the operator's
+# command and the migrator, which run on an operator's machine, never in Lambda.
+LOCAL_ONLY := cli migrate.py
 
 build-%:
 	$(UV) export --project $(ROOT) --frozen --no-dev --no-emit-project --no-hashes --quiet \
@@ -21,6 +24,7 @@ build-%:
 		--compile-bytecode
 	rm -f $(ARTIFACTS_DIR)/requirements.txt
 	cp -r $(ROOT)/shared/atelier $(ARTIFACTS_DIR)/atelier
+	cd $(ARTIFACTS_DIR)/atelier && rm -rf $(LOCAL_ONLY)
 	cp $(CURDIR)/app.py $(ARTIFACTS_DIR)/app.py
 	find $(ARTIFACTS_DIR)/atelier -name '__pycache__' -type d -prune -exec rm -rf {} +
 	python$(LAMBDA_PYTHON) -m compileall -q $(ARTIFACTS_DIR)/atelier $(ARTIFACTS_DIR)/app.py

@@ -13,17 +13,23 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
 from atelier.db import Rpc
-from atelier.notion import Failure, NotionError, NotionGateway
-from atelier.notion_schema import rich_text
+from atelier.errors import AtelierError
+from atelier.notion.errors import Failure, NotionError
+from atelier.notion.port import NotionPort
+from atelier.notion.schema import rich_text
 from atelier.storage import DeliverableKey, DownloadLinks, KeyOutsideConvention, decode_key, guess_type
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.data_classes.s3_event import S3EventRecord
     from mypy_boto3_s3 import S3Client
+
+    from atelier.sync.push import OutboxPusher
 
 log = logging.getLogger(__name__)
 
@@ -35,9 +41,22 @@ IMAGE_TYPES = {"image/png", "image/jpeg", "image/gif", "image/webp", "image/svg+
 PDF_TYPE = "application/pdf"
 
 
+class DeliverableOutcome(StrEnum):
+    applied = "applied"
+    duplicate = "duplicate"  # this upload was recorded before
+    orphan = "orphan"  # its project is unknown or deleted: kept in the audit log
+    ignored = "ignored"  # not an upload, or a key outside the convention
+    gone = "gone"  # the object was deleted before we could read it
+
+    @property
+    def unusual(self) -> bool:
+        """Worth a warning in the log: something was uploaded that did not become a deliverable."""
+        return self in (DeliverableOutcome.orphan, DeliverableOutcome.ignored, DeliverableOutcome.gone)
+
+
 @dataclass(frozen=True)
 class Recorded:
-    outcome: str  # applied, duplicate, orphan, ignored (outside the convention), gone (deleted before we looked)
+    outcome: DeliverableOutcome
     key: str
     deliverable_id: str | None = None
     project_id: str | None = None
@@ -62,15 +81,15 @@ class DeliverableService:
         bucket = record.s3.bucket.name
         key = decode_key(obj.key)
         if not record.event_name.startswith("ObjectCreated"):
-            return Recorded("ignored", key, reason=f"not an upload: {record.event_name}")
+            return Recorded(DeliverableOutcome.ignored, key, reason=f"not an upload: {record.event_name}")
         try:
             parsed = DeliverableKey.parse(key)
         except KeyOutsideConvention as exc:
-            return Recorded("ignored", key, reason=str(exc))
+            return Recorded(DeliverableOutcome.ignored, key, reason=str(exc))
         version_id = obj.version_id or None
         head = self._head(bucket, key, version_id)
         if head is None:
-            return Recorded("gone", key, reason="the object was deleted before it could be read")
+            return Recorded(DeliverableOutcome.gone, key, reason="the object was deleted before it could be read")
         content_type = str(head.get("ContentType") or "").split(";", 1)[0].strip().lower()
         if content_type in GENERIC_TYPES:
             content_type = guess_type(parsed.name)
@@ -91,7 +110,7 @@ class DeliverableService:
             p_uploaded_by=uploader or None,
             p_file_url=self._links.url(deliverable_id),
         )
-        return Recorded(str(result["outcome"]), key, deliverable_id=result.get("deliverable_id"),
+        return Recorded(DeliverableOutcome(str(result["outcome"])), key, deliverable_id=result.get("deliverable_id"),
                         project_id=parsed.project_id, version=result.get("version"),
                         reason=result.get("reason"))  # fmt: skip
 
@@ -112,18 +131,10 @@ class DeliverableService:
 class Showcase:
     """The content of a deliverable's Notion page, made once, when the page is created."""
 
-    def __init__(self, rpc: Rpc, gateway: NotionGateway, s3: S3Client | None = None) -> None:
+    def __init__(self, rpc: Rpc, gateway: NotionPort, s3: Callable[[], S3Client]) -> None:
         self._rpc = rpc
         self._gateway = gateway
-        self._s3 = s3
-
-    def _client(self) -> S3Client:
-        if self._s3 is None:
-            from atelier.settings import load
-            from atelier.storage import StorageSettings
-
-            self._s3 = load(StorageSettings).client()
-        return self._s3
+        self._s3 = s3  # asked for only when a file is shown, so a sync run with no new deliverable builds no client
 
     def __call__(self, entity_id: str, deadline: float | None) -> list[dict[str, Any]]:
         file = self._rpc.rpc("deliverable_file", p_id=entity_id)
@@ -154,7 +165,7 @@ class Showcase:
         if file.get("version_id"):
             args["VersionId"] = file["version_id"]
         try:
-            data = self._client().get_object(**args)["Body"].read()
+            data = self._s3().get_object(**args)["Body"].read()
         except (BotoCoreError, ClientError) as exc:
             # The page still links to the file; the download route serves it if it is there.
             log.warning("could not read %s from S3 (%s); the page links to it instead", file["key"], exc)
@@ -166,3 +177,19 @@ class Showcase:
                 raise  # the row is retried; the page is not created without its file
             log.warning("Notion refused the upload of %s (%s); the page links to it instead", file["key"], exc)
             return None
+
+
+def push_showcases(pusher: Callable[[], OutboxPusher], recorded: Iterable[Recorded], *, deadline: float) -> int:
+    """Push the pages of the projects that just got a deliverable, now; returns how many pages were pushed.
+    The pusher is built only when there is one. A failed push is logged and left to the scheduled sweep:
+    the deliverable is recorded and queued already."""
+    pushed = 0
+    projects = {r.project_id for r in recorded if r.outcome is DeliverableOutcome.applied and r.project_id}
+    for project_id in sorted(projects):
+        try:
+            report = pusher().sweep(deadline=deadline, project_id=project_id)
+        except AtelierError:
+            log.exception("showcase push failed; the sweep will retry (project %s)", project_id)
+            continue
+        pushed += report.created + report.updated
+    return pushed

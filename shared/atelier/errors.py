@@ -1,4 +1,8 @@
-"""The package's own exceptions: adapters translate SDK and driver errors into these, by type or code."""
+"""The package's own exceptions: adapters translate SDK and driver errors into these, by type or code.
+
+Domain code raises them and knows nothing of HTTP; `atelier.http.STATUS_BY_ERROR` maps each type to a
+status, once, at the edge. A `Refusal` is input the caller must change; a `DatabaseError` is ours to explain.
+"""
 
 from __future__ import annotations
 
@@ -11,8 +15,61 @@ class ConfigurationError(AtelierError):
     """A setting is missing or malformed; the message says which one and how to set it."""
 
 
+class Refusal(AtelierError):
+    """Input we refuse. `code` is stable for scripts, the message says what to do, `fields` names each field."""
+
+    default_code = "bad_request"
+
+    def __init__(self, message: str, *, code: str | None = None, fields: dict[str, str] | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.code = code or self.default_code
+        self.fields = dict(fields or {})
+
+
+class BadRequest(Refusal):
+    """The request is malformed: a body that does not parse, a bad signature, a value out of shape."""
+
+
+class Unauthorized(Refusal):
+    """The caller did not prove who it is (a missing or wrong shared secret)."""
+
+    default_code = "unauthorized"
+
+
+class Forbidden(Refusal):
+    """The caller's proof is not good for this (a tampered or expired link)."""
+
+    default_code = "forbidden"
+
+
+class NotFound(Refusal):
+    default_code = "not_found"
+
+
+class Conflict(Refusal):
+    """The request contradicts what is stored (a submission key reused with other answers)."""
+
+    default_code = "conflict"
+
+
+class PayloadTooLarge(Refusal):
+    default_code = "payload_too_large"
+
+
+class UnsupportedMediaType(Refusal):
+    default_code = "unsupported_media_type"
+
+
+class ValidationFailed(Refusal):
+    """Well-formed input whose fields need attention; `fields` says which and how."""
+
+    default_code = "validation_failed"
+
+
 class DatabaseError(AtelierError):
-    """A database call failed. `sqlstate` is Postgres' five-character code when there is one."""
+    """A database call failed. `sqlstate` is Postgres' five-character code when there is one.
+    `retryable`: the same call may succeed later (only `DatabaseUnavailable`); the edge answers 503 for it alone."""
 
     retryable = False
 

@@ -1,7 +1,10 @@
-"""HTTP answers to bad input: one exception type that carries its status, a stable code and a fix.
+"""The HTTP edge: one table from exception type to status, and the JSON every refusal is answered with.
 
-Handlers raise `HttpProblem` from anywhere in parsing; the handler turns it into the JSON body
-`{"error": code, "message": text, "fields": {name: text}}`, never a 500.
+Domain code raises `atelier.errors` types and never names a status. Here, once:
+- a `Refusal` is the caller's to fix: 400-422 with `{"error": code, "message": text, "fields": {...}}`;
+- `DatabaseUnavailable` is the only 503, the one answer that means "retry later";
+- a database refusal (an integrity violation, invalid data) is 409/422, since retrying the same request
+  cannot succeed; a refusal that is our own bug (a grant, a missing function) is 500. Never 503.
 """
 
 from __future__ import annotations
@@ -9,18 +12,66 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from atelier.errors import (
+    AtelierError,
+    BadRequest,
+    Conflict,
+    DatabaseError,
+    DatabaseUnavailable,
+    Forbidden,
+    IntegrityViolation,
+    InvalidData,
+    NotFound,
+    PayloadTooLarge,
+    PermissionDenied,
+    Refusal,
+    RpcFunctionNotFound,
+    Unauthorized,
+    UnsupportedMediaType,
+    ValidationFailed,
+)
+
 if TYPE_CHECKING:
     from aws_lambda_powertools import Logger, Metrics
-    from aws_lambda_powertools.event_handler import APIGatewayHttpResolver
+    from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, CORSConfig
 
 MAX_BODY_BYTES = 16 * 1024
 
+STATUS_BY_ERROR: dict[type[Exception], int] = {
+    Refusal: 400,
+    BadRequest: 400,
+    Unauthorized: 401,
+    Forbidden: 403,
+    NotFound: 404,
+    Conflict: 409,
+    PayloadTooLarge: 413,
+    UnsupportedMediaType: 415,
+    ValidationFailed: 422,
+    DatabaseError: 500,
+    PermissionDenied: 500,  # our bug: a grant or policy we wrote refused our own call
+    RpcFunctionNotFound: 500,  # our bug: the migrations are not applied
+    IntegrityViolation: 409,
+    InvalidData: 422,
+    DatabaseUnavailable: 503,
+}
 
-@dataclass
-class HttpProblem(Exception):
+
+def status_for(error: BaseException) -> int:
+    """The status for an exception: its own type's, else its nearest base class's, else 500."""
+    for cls in type(error).__mro__:
+        if cls in STATUS_BY_ERROR:
+            return STATUS_BY_ERROR[cls]
+    return 500
+
+
+@dataclass(frozen=True)
+class Problem:
+    """The JSON body of a refusal."""
+
     status: int
     code: str
     message: str
@@ -36,6 +87,20 @@ class HttpProblem(Exception):
         return json.dumps(self.body())
 
 
+def problem_for(error: AtelierError, *, unavailable: str = "Database unavailable; retry later.") -> Problem:
+    """What the caller is told. Database messages stay in the log: they name our tables and constraints."""
+    status = status_for(error)
+    if isinstance(error, Refusal):
+        return Problem(status, error.code, error.message, error.fields)
+    if status == 503:
+        return Problem(status, "unavailable", unavailable)
+    if status < 500:
+        sqlstate = getattr(error, "sqlstate", None) or "-"
+        return Problem(status, "refused_by_database", f"The data in this request cannot be stored as it is "
+                       f"(SQLSTATE {sqlstate}); sending it again unchanged will not help.")  # fmt: skip
+    return Problem(status, "internal_error", "Something went wrong on our side; it has been logged.")
+
+
 def raw_body(body: str | None, is_base64: bool | None, *, limit: int = MAX_BODY_BYTES) -> bytes:
     """The request body as bytes, exactly as the client sent it, refusing what is too large."""
     if body is None:
@@ -47,7 +112,7 @@ def raw_body(body: str | None, is_base64: bool | None, *, limit: int = MAX_BODY_
         try:
             data = base64.b64decode(body, validate=True)
         except (binascii.Error, ValueError) as exc:
-            raise HttpProblem(400, "invalid_body", "The body is marked base64 but is not valid base64.") from exc
+            raise BadRequest("The body is marked base64 but is not valid base64.", code="invalid_body") from exc
     else:
         data = body.encode("utf-8")
     if len(data) > limit:
@@ -55,8 +120,8 @@ def raw_body(body: str | None, is_base64: bool | None, *, limit: int = MAX_BODY_
     return data
 
 
-def too_large(limit: int) -> HttpProblem:
-    return HttpProblem(413, "payload_too_large", f"The body is larger than {limit // 1024} KB; send less.")
+def too_large(limit: int) -> PayloadTooLarge:
+    return PayloadTooLarge(f"The body is larger than {limit // 1024} KB; send less.")
 
 
 def media_type(content_type: str | None) -> str:
@@ -73,30 +138,45 @@ def header(headers: dict[str, str] | None, name: str) -> str | None:
     return None
 
 
-def answer_problems(app: APIGatewayHttpResolver, logger: Logger, metrics: Metrics, *, refused_metric: str | None,
-                    unavailable: str, retry_after: int | None = None) -> None:  # fmt: skip
-    """Register the answers every HTTP function gives on a Powertools resolver:
-    - an `HttpProblem` as its JSON, with a metric and a log line (unless `refused_metric` is None: the
-      function answers refusals itself);
-    - a database failure as 503 with `unavailable` as the message (and `Retry-After`, when given), never a 500.
+def answer_problems(app: APIGatewayHttpResolver, logger: Logger, metrics: Metrics, *, refused_metric: str,
+                    unavailable: str, retry_after: int | None = None,
+                    refusal_page: Callable[[Problem], str | None] | None = None) -> None:  # fmt: skip
+    """Register the answers every HTTP function gives on a Powertools resolver, by `STATUS_BY_ERROR`:
+    - a `Refusal` as its JSON (or as the HTML `refusal_page` makes of it, where it makes one), with a metric
+      and a log line;
+    - a database failure: 503 with `unavailable` (and `Retry-After`, when given) only when the database is
+      down; otherwise the mapped 4xx or 500, logged with its traceback and counted as `DatabaseRefused`.
     """
     from aws_lambda_powertools.event_handler import Response
     from aws_lambda_powertools.metrics import MetricUnit
 
-    from atelier.errors import DatabaseError
-
-    if refused_metric is not None:
-
-        @app.exception_handler(HttpProblem)  # type: ignore[untyped-decorator]  # Powertools leaves it untyped
-        def refused(problem: HttpProblem) -> Response[str]:
-            metrics.add_metric(name=refused_metric, unit=MetricUnit.Count, value=1)
-            logger.warning("refused", extra={"status": problem.status, "error": problem.code,
-                                             "reason": problem.message})  # fmt: skip
-            return Response(problem.status, "application/json", problem.json())
+    @app.exception_handler(Refusal)  # type: ignore[untyped-decorator]  # Powertools leaves it untyped
+    def refused(error: Refusal) -> Response[str]:
+        problem = problem_for(error)
+        metrics.add_metric(name=refused_metric, unit=MetricUnit.Count, value=1)
+        logger.warning("refused", extra={"status": problem.status, "error": problem.code, "reason": problem.message,
+                                         "fields": sorted(problem.fields)})  # fmt: skip
+        page = refusal_page(problem) if refusal_page else None
+        if page is not None:
+            return Response(problem.status, "text/html; charset=utf-8", page)
+        return Response(problem.status, "application/json", problem.json())
 
     @app.exception_handler(DatabaseError)  # type: ignore[untyped-decorator]
-    def database_down(error: DatabaseError) -> Response[str]:
-        logger.exception("database call failed")
-        metrics.add_metric(name="DatabaseUnavailable", unit=MetricUnit.Count, value=1)
-        headers = {"Retry-After": str(retry_after)} if retry_after else {}
-        return Response(503, "application/json", HttpProblem(503, "unavailable", unavailable).json(), headers=headers)
+    def database_failed(error: DatabaseError) -> Response[str]:
+        problem = problem_for(error, unavailable=unavailable)
+        retryable = problem.status == 503
+        logger.exception("database call failed" if retryable else "database refused the call",
+                         extra={"status": problem.status, "sqlstate": error.sqlstate})  # fmt: skip
+        metric = "DatabaseUnavailable" if retryable else "DatabaseRefused"
+        metrics.add_metric(name=metric, unit=MetricUnit.Count, value=1)
+        headers = {"Retry-After": str(retry_after)} if retry_after and retryable else {}
+        return Response(problem.status, "application/json", problem.json(), headers=headers)
+
+
+def cors_for(origins: list[str], *, allow_headers: list[str]) -> CORSConfig | None:
+    """CORS for the sites allowed to post from a browser, or None (same-origin only) when there are none."""
+    from aws_lambda_powertools.event_handler import CORSConfig
+
+    if not origins:
+        return None
+    return CORSConfig(allow_origin=origins[0], extra_origins=origins[1:], allow_headers=allow_headers)

@@ -1,6 +1,6 @@
 """Lead intake: turn a posted form into a stored, routed lead and the answer the client sees.
 
-Parsing refuses bad input with an `HttpProblem` before anything is written; `IntakeService.submit`
+Parsing refuses bad input (`atelier.errors.Refusal`: 400, 415, 422) before anything is written; `IntakeService.submit`
 then writes the lead in one `rpc` call and, for auto-routed tiers, attaches a Stripe Checkout link.
 """
 
@@ -10,16 +10,20 @@ import hashlib
 import json
 import re
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl
 
 from pydantic import ValidationError
 
 from atelier.checkout import CheckoutGateway, CheckoutUnavailable, TierPrice
 from atelier.db import Rpc
-from atelier.http import HttpProblem, media_type
+from atelier.errors import BadRequest, Conflict, Refusal, UnsupportedMediaType, ValidationFailed
+from atelier.http import header, media_type, raw_body
 from atelier.models import LeadForm, ProjectType
 from atelier.routing import TierRecommendation, route
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEventV2
 
 JSON = "application/json"
 FORM = "application/x-www-form-urlencoded"
@@ -50,6 +54,7 @@ class LeadAnswer:
     lead_id: str
     answer: dict[str, Any]
     replayed: bool
+    checkout_failed: bool = False  # Stripe could not open a checkout page; the lead is stored all the same
 
     def body(self) -> dict[str, Any]:
         return {"lead_id": self.lead_id, **self.answer}
@@ -62,22 +67,22 @@ def read_fields(body: bytes, content_type: str | None) -> dict[str, Any]:
         try:
             data = json.loads(body)
         except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise HttpProblem(400, "invalid_json", f"The body is not valid JSON: {exc}.") from exc
+            raise BadRequest(f"The body is not valid JSON: {exc}.", code="invalid_json") from exc
         if not isinstance(data, dict):
-            raise HttpProblem(400, "invalid_json", "The body must be a JSON object of form fields.")
+            raise BadRequest("The body must be a JSON object of form fields.", code="invalid_json")
         return data
     if kind == FORM:
         try:
             text = body.decode("utf-8")
             pairs = parse_qsl(text, keep_blank_values=True, errors="strict")
         except (UnicodeDecodeError, ValueError) as exc:
-            raise HttpProblem(400, "invalid_form", "The form body is not valid UTF-8 form encoding.") from exc
+            raise BadRequest("The form body is not valid UTF-8 form encoding.", code="invalid_form") from exc
         fields: dict[str, Any] = {}
         for name, value in pairs:
             fields.setdefault(name, value)  # the first of repeated names wins
         return fields
     shown = kind or "no Content-Type"
-    raise HttpProblem(415, "unsupported_media_type", f"Send {JSON} or {FORM}, not {shown}.")
+    raise UnsupportedMediaType(f"Send {JSON} or {FORM}, not {shown}.")
 
 
 _MESSAGES = {
@@ -114,7 +119,7 @@ def field_errors(exc: ValidationError) -> dict[str, str]:
 def parse_submission(
     body: bytes, content_type: str | None, *, idempotency_key: str | None = None, source_ip: str | None = None
 ) -> LeadSubmission:
-    """Validate a posted lead. Raises HttpProblem (400/415/422) naming each field that needs attention."""
+    """Validate a posted lead, or refuse it (400, 415, 422), naming each field that needs attention."""
     fields = read_fields(body, content_type)
     problems: dict[str, str] = {}
     if str(fields.get(HONEYPOT_FIELD) or "").strip():
@@ -128,7 +133,7 @@ def parse_submission(
     if key and not _KEY.match(key):
         problems[SUBMISSION_KEY_FIELD] = "Use 8 to 200 letters, digits or . _ : - (a UUID is ideal)."
     if problems or form is None:
-        raise HttpProblem(422, "validation_failed", "Some fields need attention.", problems)
+        raise ValidationFailed("Some fields need attention.", fields=problems)
     # Without a key, identical content is the same submission: a double click files one lead.
     return LeadSubmission(form, key or f"auto:{form_hash(form)[:40]}", source_ip)
 
@@ -167,7 +172,6 @@ class IntakeService:
     def __init__(self, rpc: Rpc, checkout: CheckoutGateway) -> None:
         self._rpc = rpc
         self._checkout = checkout
-        self.checkout_failures = 0
 
     def submit(self, submission: LeadSubmission) -> LeadAnswer:
         form = submission.form
@@ -201,10 +205,10 @@ class IntakeService:
         )
         lead_id = str(stored["lead_id"])
         if not stored["created"] and stored["request_hash"] != request_hash:
-            raise HttpProblem(
-                409, "submission_key_reused",
+            raise Conflict(
                 "This form was already sent with different answers. Reload the form to send a new request.",
-            )  # fmt: skip
+                code="submission_key_reused",
+            )
         if stored["answer"] is not None:
             return LeadAnswer(lead_id, stored["answer"], replayed=not stored["created"])
         # An auto-routed lead (or a replay of one whose first try stopped short): attach a checkout link.
@@ -215,12 +219,11 @@ class IntakeService:
             link = self._checkout.create_session(lead_id=lead_id, email=form.email, price=price)
             session_id, url = link.session_id, link.url
         except CheckoutUnavailable:
-            self.checkout_failures += 1
             session_id, url = None, None
         final = build_answer(rec, url, checkout_failed=url is None)
         kept = self._rpc.rpc("record_lead_answer", p_lead_id=lead_id, p_answer=final,
                              p_checkout_session_id=session_id, p_checkout_url=url)  # fmt: skip
-        return LeadAnswer(lead_id, kept, replayed=not stored["created"])
+        return LeadAnswer(lead_id, kept, replayed=not stored["created"], checkout_failed=url is None)
 
 
 def _routing_details(rec: TierRecommendation) -> dict[str, Any]:
@@ -233,3 +236,27 @@ def _routing_details(rec: TierRecommendation) -> dict[str, Any]:
         "auto_route": rec.auto_route,
         "alternative_tiers": list(rec.alternative_tiers),
     }
+
+
+def parse_event(event: APIGatewayProxyEventV2) -> LeadSubmission:
+    """`POST /leads` as API Gateway delivers it: the raw body, its type, the idempotency key and the source."""
+    return parse_submission(
+        raw_body(event.body, event.is_base64_encoded),
+        header(event.headers, "content-type"),
+        idempotency_key=header(event.headers, "idempotency-key"),
+        source_ip=event.request_context.http.source_ip,
+    )
+
+
+def wants_html(event: APIGatewayProxyEventV2) -> bool:
+    """A browser posting the form without JavaScript: it gets a page back, not JSON."""
+    accept = header(event.headers, "accept") or ""
+    return media_type(header(event.headers, "content-type")) == FORM and "text/html" in accept
+
+
+def posted_fields(event: APIGatewayProxyEventV2) -> dict[str, Any]:
+    """What the client typed, to show the form again with it; {} when the body cannot be read."""
+    try:
+        return read_fields(raw_body(event.body, event.is_base64_encoded), header(event.headers, "content-type"))
+    except Refusal:
+        return {}

@@ -32,6 +32,9 @@ DEV_STATE_ENV = {
     "deliverables_bucket": "DELIVERABLES_BUCKET",
     "stripe_webhook_secret": "STRIPE_WEBHOOK_SECRET",
     "supabase_webhook_secret": "SUPABASE_WEBHOOK_SECRET",
+    # Only while the local Stripe stand-in answers: its address and its (public, made-up) key.
+    "stripe_api_base": "STRIPE_API_BASE",
+    "stripe_api_key": "STRIPE_SECRET_KEY",
 }
 
 

@@ -25,7 +25,8 @@ from urllib.parse import quote, unquote_plus
 from pydantic import SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from atelier.errors import AtelierError, ConfigurationError
+from atelier.db import Rpc
+from atelier.errors import AtelierError, ConfigurationError, Forbidden, NotFound
 from atelier.settings import secret
 
 if TYPE_CHECKING:
@@ -182,3 +183,23 @@ def presigned_download(client: S3Client, file: dict[str, Any]) -> str:
     if file.get("version_id"):
         params["VersionId"] = file["version_id"]
     return client.generate_presigned_url("get_object", Params=params, ExpiresIn=PRESIGNED_SECONDS)
+
+
+def download_target(rpc: Rpc, client: S3Client, links: DownloadLinks, deliverable_id: str, token: str | None) -> str:
+    """Where a download link leads: a fresh presigned URL for the deliverable's file.
+    A bad token is `Forbidden`; an id that is not a live deliverable is `NotFound`."""
+    try:
+        deliverable_id = str(uuid.UUID(deliverable_id))
+    except ValueError:
+        raise _not_found(deliverable_id) from None
+    refused = links.check(deliverable_id, token)
+    if refused:
+        raise Forbidden(f"This download link is not valid ({refused}); ask for a new one.")
+    file = rpc.rpc("deliverable_file", p_id=deliverable_id)
+    if not file or file.get("deleted"):
+        raise _not_found(deliverable_id)
+    return presigned_download(client, file)
+
+
+def _not_found(deliverable_id: str) -> NotFound:
+    return NotFound(f"There is no deliverable {deliverable_id}; check the link.")

@@ -10,10 +10,11 @@ import json
 import time
 import uuid
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import Any
 
 from atelier.db import Rpc
-from atelier.http import HttpProblem
+from atelier.errors import BadRequest
 
 DEFAULT_TOLERANCE_SECONDS = 300
 MAX_EVENT_BYTES = 256 * 1024
@@ -27,13 +28,13 @@ HANDLED_TYPES = (
 )
 
 
-def _refuse(reason: str, code: str = "invalid_signature") -> HttpProblem:
-    return HttpProblem(400, code, reason)
+def _refuse(reason: str, code: str = "invalid_signature") -> BadRequest:
+    return BadRequest(reason, code=code)
 
 
 def verify(payload: bytes, header: str | None, secret: str, *, tolerance: int = DEFAULT_TOLERANCE_SECONDS,
            now: float | None = None) -> dict[str, Any]:  # fmt: skip
-    """The event, if `header` signs `payload` with `secret`; else HttpProblem(400) saying what is wrong.
+    """The event, if `header` signs `payload` with `secret`; else BadRequest saying what is wrong.
 
     The header's shape and age are checked here, so that each refusal has its own reason; the
     signature itself is checked by the `stripe` library."""
@@ -86,6 +87,7 @@ class StripeEventAction:
     event_type: str
     kind: str  # fulfil, pending, failed, confirm, refund, ignore
     reason: str | None = None
+    livemode_mismatch: bool = False  # a test event sent to live, or the other way round: recorded, not applied
     lead_id: str | None = None
     tier: int | None = None
     checkout_session_id: str | None = None
@@ -136,7 +138,9 @@ def classify(event: dict[str, Any], *, livemode: bool) -> StripeEventAction | No
     if bool(event.get("livemode")) != livemode:
         want = "live" if livemode else "test"
         got = "live" if event.get("livemode") else "test"
-        return StripeEventAction(event_id, event_type, "ignore", f"livemode mismatch: a {got} event sent to {want}")
+        return StripeEventAction(
+            event_id, event_type, "ignore", f"livemode mismatch: a {got} event sent to {want}", livemode_mismatch=True
+        )
     obj = (event.get("data") or {}).get("object") or {}
     metadata = obj.get("metadata") or {}
     common: dict[str, Any] = {
@@ -171,11 +175,33 @@ def classify(event: dict[str, Any], *, livemode: bool) -> StripeEventAction | No
                              amount_refunded=obj.get("amount_refunded"), **common)  # fmt: skip
 
 
+class StripeOutcome(StrEnum):
+    applied = "applied"
+    duplicate = "duplicate"  # this event id was applied before: nothing changed
+    ignored = "ignored"  # recorded, not applied (livemode mismatch, no payment intent)
+    unhandled = "unhandled"  # a type we do not handle: acknowledged, nothing written
+
+
 @dataclass(frozen=True)
 class AppliedEvent:
     event_type: str
-    outcome: str  # applied, duplicate, ignored, unhandled
+    outcome: StripeOutcome
     result: dict[str, Any]
+    livemode_mismatch: bool = False
+
+    @property
+    def amount_mismatch(self) -> bool:
+        """Paid an amount other than the tier's price: recorded, and the project flagged for review."""
+        return bool(self.result.get("amount_mismatch"))
+
+    @property
+    def project_id(self) -> str | None:
+        return self.result.get("project_id")
+
+    @property
+    def unmatched(self) -> bool:
+        """A payment no lead or project could be found for."""
+        return bool(self.result.get("unmatched"))
 
 
 class StripeEventService:
@@ -187,6 +213,7 @@ class StripeEventService:
         """One round trip for a handled event; none for a type we ignore."""
         action = classify(event, livemode=self._livemode)
         if action is None:
-            return AppliedEvent(str(event.get("type")), "unhandled", {})
+            return AppliedEvent(str(event.get("type")), StripeOutcome.unhandled, {})
         result = self._rpc.rpc("apply_stripe_event", **action.rpc_args())
-        return AppliedEvent(action.event_type, str(result.get("outcome")), result)
+        return AppliedEvent(action.event_type, StripeOutcome(str(result.get("outcome"))), result,
+                            livemode_mismatch=action.livemode_mismatch)  # fmt: skip

@@ -11,8 +11,8 @@ import pytest
 
 from atelier.db import PsycopgRpc
 from atelier.notion import NotionGateway
-from atelier.notion_setup import setup
-from atelier.sync import OutboxPusher
+from atelier.notion.setup import setup
+from atelier.sync import OutboxPusher, SyncPorts
 from atelier_local.notion_emulator import NotionEmulator
 from atelier_local.stack import LocalStack
 
@@ -57,4 +57,4 @@ def sources(gateway: NotionGateway, notion: NotionEmulator) -> dict[str, str]:
 
 @pytest.fixture
 def pusher(rpc: PsycopgRpc, gateway: NotionGateway, sources: dict[str, str]) -> OutboxPusher:
-    return OutboxPusher(rpc, gateway, sources)
+    return OutboxPusher(SyncPorts(rpc, gateway, sources))

@@ -17,14 +17,13 @@ import httpx
 import psycopg
 import pytest
 
-from atelier import cli
+from atelier import cli, wiring
 from atelier.db import PsycopgRpc
 from atelier.deliverables import DeliverableService
 from atelier.notion import gateway_from_settings
-from atelier.notion_schema import plain_text
+from atelier.notion.schema import plain_text
 from atelier.settings import NotionSettings, SyncSettings, load
 from atelier.storage import DownloadLinks
-from atelier.sync import OutboxPusher
 from atelier_local.notion_emulator import NotionEmulator
 from atelier_local.s3_local import LocalS3
 from atelier_local.samples import paid_project, stored_lead
@@ -50,7 +49,7 @@ class Studio:
         self.gateway = gateway_from_settings(load(NotionSettings))
         self.data_sources = load(SyncSettings).data_sources()
         self.project_id = paid_project(rpc, stored_lead(rpc))
-        OutboxPusher(rpc, self.gateway, self.data_sources).sweep()
+        wiring.outbox_pusher().sweep()
         self.project_page = db.execute("select notion_page_id from projects where id = %s",
                                        (self.project_id,)).fetchone()[0]  # type: ignore[index]  # fmt: skip
         self.client = self.s3.s3()
@@ -321,7 +320,7 @@ def test_a_notion_outage_delays_the_showcase_page_and_the_sweep_makes_it(studio:
     studio.notion.set_faults(error_rate=0.0)
     studio.db.execute("update sync_outbox set next_attempt_at = now() where entity = 'deliverable'")
 
-    OutboxPusher(studio.rpc, studio.gateway, studio.data_sources).sweep()
+    wiring.outbox_pusher().sweep()  # with the showcase content, as the functions wire it
 
     (page,) = studio.pages()
     assert _uploaded_bytes(studio.notion, _blocks(studio, page["id"])[0]) == PNG

@@ -8,8 +8,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from atelier.notion import ENDPOINTS, NOTION_VERSION, NotionError, NotionGateway, RequestBudget, RetryLater
-from atelier.notion_schema import ATELIER_ID, rich_text
-from atelier.notion_setup import DataSourceIds, setup
+from atelier.notion.schema import ATELIER_ID, rich_text
+from atelier.notion.setup import DataSourceIds, setup
 from atelier_local.notion_emulator import BOT_ID, PERSON_ID, NotionEmulator
 from atelier_local.openapi_check import OpenApiCheck
 

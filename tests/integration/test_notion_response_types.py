@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 
 from atelier.notion import NotionGateway
-from atelier.notion_schema import ATELIER_ID, rich_text
-from atelier.notion_setup import setup
+from atelier.notion.schema import ATELIER_ID, rich_text
+from atelier.notion.setup import setup
 from atelier_local.notion_emulator import NotionEmulator
 
 TS_DIR = Path(__file__).resolve().parents[1] / "spec" / "ts"

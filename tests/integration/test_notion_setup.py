@@ -10,8 +10,8 @@ from moto import mock_aws
 
 from atelier.cli import main
 from atelier.notion import NotionGateway
-from atelier.notion_schema import ENTITIES, rich_text
-from atelier.notion_setup import check, find_existing, setup
+from atelier.notion.schema import ENTITIES, rich_text
+from atelier.notion.setup import check, find_existing, setup
 from atelier_local.notion_emulator import NotionEmulator
 
 

@@ -59,7 +59,7 @@ def test_replay_since_lists_events_from_stripe_including_undelivered(
     monkeypatch.chdir(tmp_path)
     (tmp_path / ".atelier").mkdir()
     assert stack.front_door is not None
-    (tmp_path / ".atelier" / "dev.json").write_text(json.dumps({"api_url": stack.front_door.url}))
+    (tmp_path / ".atelier" / "dev.json").write_text(json.dumps(stack.dev_state()))
     monkeypatch.delenv("STRIPE_SECRET_KEY", raising=False)
     monkeypatch.delenv("STRIPE_API_BASE", raising=False)
     monkeypatch.setenv("DATABASE_URL", database_url)

@@ -9,6 +9,7 @@ import json
 import threading
 import time
 import uuid
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -337,3 +338,34 @@ def test_paying_on_the_local_checkout_page_delivers_a_signed_event(
                       " on pay.project_id = p.id").fetchall() == [("onboarding", "succeeded")]  # fmt: skip
     assert stack.stripe is not None
     assert [e["type"] for e in stack.stripe.events] == ["checkout.session.completed"]
+
+
+def _log_lines(tmp_path: Path, function: str) -> list[dict[str, Any]]:
+    path = tmp_path / "logs" / f"{function}.log"
+    return [json.loads(line) for line in path.read_text().splitlines() if line.startswith("{")]
+
+
+def test_an_integrity_violation_in_fulfilment_is_a_logged_refusal_not_a_retry(
+    api: httpx.Client, db: Conn, secret: str, lead_id: str, tmp_path: Path
+) -> None:
+    # Given a signed, paid checkout whose amount the payments table's check constraint refuses
+    before = state(db)
+    event = checkout(lead_id, amount_total=-500)
+
+    # When Stripe delivers it
+    response = deliver(api, event, secret)
+
+    # Then it is answered 409, which says "do not send this again unchanged", never 503 ("retry later")
+    assert response.status_code == 409, response.text
+    assert response.json()["error"] == "refused_by_database"
+    assert "payments" not in response.text  # the database's own message stays in the log
+    # And nothing of the fulfilment was written: no ledger row, payment, project or outbox row
+    assert state(db) == before
+    # And the refusal is logged with its SQLSTATE (a check violation) and counted
+    lines = _log_lines(tmp_path, "payment_succeeded")
+    refused = [line for line in lines if line.get("message") == "database refused the call"]
+    assert refused
+    assert refused[0]["sqlstate"] == "23514"
+    assert refused[0]["status"] == 409
+    assert any(line.get("DatabaseRefused") == [1.0] or line.get("DatabaseRefused") == 1.0 for line in lines)
+    assert not any("DatabaseUnavailable" in line for line in lines)

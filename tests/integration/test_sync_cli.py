@@ -117,7 +117,7 @@ def test_import_notion_turns_hand_typed_leads_into_linked_leads_once(
     operator: None, human: NotionGateway, gateway: NotionGateway, sources: dict[str, str], db: Conn,
     capsys: pytest.CaptureFixture[str],
 ) -> None:  # fmt: skip
-    from atelier.notion_schema import rich_text
+    from atelier.notion.schema import rich_text
 
     typed = human.create_page(sources["lead"], "-", {
         "Name": {"title": rich_text("Grace Hopper")}, "Email": {"email": "Grace@Example.com"},

@@ -9,8 +9,8 @@ import pytest
 
 from atelier.db import PsycopgRpc
 from atelier.notion import NotionGateway
-from atelier.notion_schema import rich_text
-from atelier.sync import NotionPoller, OutboxPusher
+from atelier.notion.schema import rich_text
+from atelier.sync import NotionPoller, OutboxPusher, SyncPorts
 from atelier_local.notion_emulator import NotionEmulator
 from atelier_local.samples import paid_project, stored_lead
 
@@ -27,7 +27,7 @@ def synced(rpc: PsycopgRpc, pusher: OutboxPusher, db: Conn) -> str:
 
 @pytest.fixture
 def poller(rpc: PsycopgRpc, gateway: NotionGateway, sources: dict[str, str]) -> NotionPoller:
-    return NotionPoller(rpc, gateway, sources)
+    return NotionPoller(SyncPorts(rpc, gateway, sources))
 
 
 def _page(db: Conn, table: str, where: str = "true") -> str:

@@ -10,8 +10,8 @@ import pytest
 
 from atelier.db import PsycopgRpc
 from atelier.notion import NotionGateway, RequestBudget
-from atelier.notion_schema import ATELIER_ID, plain_text
-from atelier.sync import OutboxPusher, SweepReport
+from atelier.notion.schema import ATELIER_ID, plain_text
+from atelier.sync import OutboxPusher, SweepReport, SyncPorts
 from atelier_local.notion_emulator import NotionEmulator
 from atelier_local.samples import paid_project, stored_lead
 
@@ -85,7 +85,7 @@ def test_a_crash_after_the_push_before_marking_done_leaves_one_page(
     stored_lead(rpc)
     # The worker claims, pushes, and dies before complete_outbox.
     (row,) = rpc.rpc("claim_outbox", p_limit=10, p_lease_seconds=120, p_project_id=None)
-    doomed = OutboxPusher(rpc, gateway, sources)
+    doomed = OutboxPusher(SyncPorts(rpc, gateway, sources))
     doomed._push(row, SweepReport(), None)
     db.execute("update sync_outbox set next_attempt_at = now()")  # the lease runs out
     pusher.sweep()
@@ -113,7 +113,7 @@ def test_notion_failures_lose_nothing_and_duplicate_nothing(
                       commit_then_fail_rate=0.05, retry_after=0.01, seed=11)  # fmt: skip
     flaky = NotionGateway(notion.state.bot_token, base_url=notion.url, budget=RequestBudget(rate=5000),
                           timeout_s=0.2, max_attempts=2)  # fmt: skip
-    worker = OutboxPusher(rpc, flaky, sources)
+    worker = OutboxPusher(SyncPorts(rpc, flaky, sources))
     for _ in range(30):
         worker.sweep(batch=100)
         if db.execute("select count(*) from sync_outbox where status = 'pending'").fetchone() == (0,):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from atelier.cli import _redacted
+from atelier_local.cli import redacted as _redacted
 
 
 def test_a_database_password_is_masked_when_printed() -> None:

@@ -3,6 +3,7 @@ everything else missing, as it will in Lambda."""
 
 from __future__ import annotations
 
+import ast
 import os
 import re
 import subprocess
@@ -13,6 +14,7 @@ import pytest
 import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
+WIRING = ROOT / "shared" / "atelier" / "wiring.py"
 FUNCTIONS = sorted(p.parent.name for p in (ROOT / "functions").glob("*/app.py"))
 # Top-level modules that only an extra brings; psycopg and supabase are never in an artifact.
 ONLY_WITH = {"stripe": ("stripe",), "notion": ("notion_client",)}
@@ -74,36 +76,74 @@ CORE = {"aws_lambda_powertools", "boto3", "botocore", "postgrest", "pydantic", "
 BY_CONFIGURATION = {"psycopg"}
 
 
-def _imports(path: Path) -> set[str]:
-    """Every module a file imports, at the top or inside a function (lazy imports are imports too)."""
-    import ast
-
+def _imports(tree: ast.AST) -> set[str]:
+    """Every module a tree imports, at the top or inside a function (lazy imports are imports too)."""
     names: set[str] = set()
-    for node in ast.walk(ast.parse(path.read_text())):
+    for node in ast.walk(tree):
         if isinstance(node, ast.Import):
             names |= {alias.name for alias in node.names}
         elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-            names.add(node.module)
+            # `from atelier import wiring` imports the module atelier.wiring, where there is one
+            names |= {node.module} | {f"{node.module}.{alias.name}" for alias in node.names}
+    return names
+
+
+def _wiring_used(tree: ast.AST) -> set[str]:
+    """The factories a file calls as `wiring.<name>`."""
+    return {node.attr for node in ast.walk(tree)
+            if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id == "wiring"}  # fmt: skip
+
+
+def _wiring_imports(used: set[str]) -> set[str]:
+    """What `atelier.wiring` imports for the factories used: its module-level imports, and the lazy imports of
+    each factory used and of the factories those call. A factory nobody calls costs its function nothing."""
+    tree = ast.parse((ROOT / "shared" / "atelier" / "wiring.py").read_text())
+    factories = {node.name: node for node in tree.body if isinstance(node, ast.FunctionDef)}
+    names = _imports(ast.Module(body=[n for n in tree.body if isinstance(n, ast.Import | ast.ImportFrom)],
+                                type_ignores=[]))  # fmt: skip
+    todo, seen = list(used), set()
+    while todo:
+        name = todo.pop()
+        if name in seen or name not in factories:
+            continue
+        seen.add(name)
+        names |= _imports(factories[name])
+        todo += [n.id for n in ast.walk(factories[name]) if isinstance(n, ast.Name) and n.id in factories]
     return names
 
 
 def _third_party_reached(app: Path) -> set[str]:
+    return _reached(app)[0]
+
+
+def _reached(app: Path) -> tuple[set[str], set[Path]]:
+    """The third-party modules and the package's own files a function can import."""
     seen: set[Path] = set()
     third: set[str] = set()
+    wiring_used: set[str] = set()
     todo = [app]
     while todo:
         path = todo.pop()
         if path in seen:
             continue
         seen.add(path)
-        for name in _imports(path):
+        tree = ast.parse(path.read_text())
+        wiring_used |= _wiring_used(tree)
+        names = _imports(tree) - {"atelier.wiring"}
+        if "atelier.wiring" in _imports(tree) and not (seen & {WIRING}):
+            seen.add(WIRING)
+            names |= _wiring_imports(wiring_used)
+        for name in names:
             top = name.split(".")[0]
             if top == "atelier":
-                module = ROOT / "shared" / Path(*name.split("."))
-                todo += [p for p in (module.with_suffix(".py"), module / "__init__.py") if p.exists()]
+                parts = name.split(".")
+                # the module itself, and every package on its way (their __init__ runs first)
+                for depth in range(1, len(parts) + 1):
+                    module = ROOT / "shared" / Path(*parts[:depth])
+                    todo += [p for p in (module.with_suffix(".py"), module / "__init__.py") if p.exists()]
             elif top not in sys.stdlib_module_names and top != "__future__":
                 third.add(top)
-    return third
+    return third, seen - {app}
 
 
 @pytest.mark.parametrize("function", FUNCTIONS)
@@ -114,3 +154,20 @@ def test_every_library_a_function_can_reach_is_in_its_artifact(function: str) ->
     assert not missing, f"functions/{function} can import {sorted(missing)}; add their extras to its Makefile"
     unused = {e for e in extras if not any(PROVIDED_BY.get(m) == e for m in reached)}
     assert not unused, f"functions/{function} never imports what the extras {sorted(unused)} bring"
+
+
+def _left_out_of_artifacts() -> list[str]:
+    text = (ROOT / "infra" / "build" / "function.mk").read_text()
+    found = re.search(r"^LOCAL_ONLY := (.*)$", text, re.MULTILINE)
+    assert found, "infra/build/function.mk names no LOCAL_ONLY modules"
+    return found.group(1).split()
+
+
+def test_the_cli_and_local_only_modules_are_left_out_of_every_artifact() -> None:
+    left_out = _left_out_of_artifacts()
+    assert "cli" in left_out  # the operator's command never runs in Lambda
+    for function in FUNCTIONS:
+        _, files = _reached(ROOT / "functions" / function / "app.py")
+        package = ROOT / "shared" / "atelier"
+        needed = {str(f.relative_to(package)).split("/")[0] for f in files if f.is_relative_to(package)}
+        assert not needed & set(left_out), f"functions/{function} imports {sorted(needed & set(left_out))}"

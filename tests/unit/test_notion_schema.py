@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from atelier.notion import Failure, classify
-from atelier.notion_schema import (
+from atelier.notion.schema import (
     ENTITIES,
     MILESTONE,
     RICH_TEXT_CHUNK,

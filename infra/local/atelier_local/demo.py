@@ -172,9 +172,9 @@ class Demo:
         return f"'{row[0]}' Done in Notion -> completed in Postgres after one notion_sync run"
 
     def check(self) -> str:
-        from atelier.sync import drift
+        from atelier.sync import SyncPorts, drift
 
-        found = drift(self.rpc, self._gateway(), self._sources())
+        found = drift(SyncPorts(self.rpc, self._gateway(), self._sources()))
         if found:
             raise StepFailed("; ".join(f"{d.entity} {d.record_id[:8]}: {d.detail}" for d in found[:3]))
         linked = self._one("select (select count(*) from leads where notion_page_id is not null)"
@@ -241,8 +241,8 @@ def table(steps: list[Step]) -> str:
 @contextlib.contextmanager
 def embedded_database(workdir: Path, say: Callable[[str], None] = print) -> Iterator[str]:
     """A fresh embedded Postgres for one demo, migrated and seeded, deleted afterwards."""
-    from atelier.localdb import EmbeddedPostgres
     from atelier.migrate import migrate
+    from atelier_local.postgres import EmbeddedPostgres
 
     say("postgres: starting a fresh embedded server for the demo ...")
     with EmbeddedPostgres(workdir / "pg", delete_on_close=True) as server:

@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from atelier import wiring
 from atelier_local.frontdoor import Extra, FrontDoor
 from atelier_local.lambda_runtime import LocalLambdas
 from atelier_local.notion_emulator import Faults, NotionEmulator
@@ -96,6 +97,7 @@ class LocalStack:
         # The handlers run in this process and read their settings from the environment, as in Lambda.
         self._saved_environ = {name: os.environ.get(name) for name in env}
         os.environ.update(env)
+        wiring.reset()
         self.settings = env
         if self.stripe:
             self.stripe.base_url = url
@@ -122,17 +124,17 @@ class LocalStack:
 
     def setup_notion(self, say: Callable[[str], None] = lambda _: None) -> dict[str, str]:
         """Create the five databases (in the emulator, or under NOTION_PARENT_PAGE_ID in real Notion)."""
-        from atelier.notion import gateway_from_settings
-        from atelier.notion_setup import setup
-        from atelier.settings import NotionSettings, load
+        from atelier.notion.setup import setup
+        from atelier.settings import NotionSettings
 
-        settings = load(NotionSettings)
-        if not settings.notion_parent_page_id:
+        parent = wiring.settings(NotionSettings).notion_parent_page_id
+        if not parent:
             say("notion: NOTION_PARENT_PAGE_ID is not set, so no databases were set up")
             return {}
-        result = setup(gateway_from_settings(settings), settings.notion_parent_page_id, say=say)
+        result = setup(wiring.notion(), parent, say=say)
         ids = dict(line.split("=", 1) for line in result.env_lines())
         os.environ.update(ids)
+        wiring.reset()
         self._saved_environ |= {name: None for name in ids if name not in self._saved_environ}
         return ids
 
@@ -165,6 +167,7 @@ class LocalStack:
             else:
                 os.environ[name] = value
         self._saved_environ = {}
+        wiring.reset()
 
     def dev_state(self) -> dict[str, Any]:
         """The keys of .atelier/dev.json (a stable interface); parts not started yet are null."""
@@ -181,6 +184,8 @@ class LocalStack:
             "deliverables_bucket": self.s3.bucket if self.s3 else None,
             "stripe_webhook_secret": self.settings["STRIPE_WEBHOOK_SECRET"],
             "supabase_webhook_secret": self.settings["SUPABASE_WEBHOOK_SECRET"],
+            "stripe_api_base": self.settings.get("STRIPE_API_BASE") if self.stripe else None,
+            "stripe_api_key": LOCAL_API_KEY if self.stripe else None,
         }
 
     def write_dev_state(self, path: Path) -> None:

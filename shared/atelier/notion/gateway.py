@@ -1,10 +1,10 @@
-"""The Notion gateway: every call Atelier makes to Notion, kept to Notion's rules.
+"""The Notion gateway: the adapter behind `NotionPort`, and every call Atelier makes to Notion.
 
 - API version 2025-09-03 (data sources, `parent: {data_source_id}`, `in_trash`).
-- One request budget per process (about 3 requests/s); `Retry-After` honoured on 429 and 529.
+- One request budget per process (`budget.py`); `Retry-After` honoured on 429 and 529.
 - Never sleeps past the caller's deadline: it raises `RetryLater` instead.
-- Errors are classed by Notion's codes and HTTP status as permanent, transient or ambiguous. A write
-  that failed ambiguously (5xx, timeout) is retried only once we know it did not take effect.
+- Errors are typed (`errors.py`). A write that failed ambiguously (5xx, timeout) is retried only once we
+  know it did not take effect. Every list call goes through the one paginator (`paging.py`).
 
 `notion_client` is imported here only, when the gateway is built.
 """
@@ -13,23 +13,21 @@ from __future__ import annotations
 
 import logging
 import random
-import threading
-import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from enum import StrEnum
 from functools import partial
 from typing import Any
 
-from atelier.errors import AtelierError
-from atelier.notion_schema import ATELIER_ID
+from atelier.notion.budget import PROCESS_BUDGET, RequestBudget
+from atelier.notion.errors import Failure, NotionError, RetryLater, classify
+from atelier.notion.paging import CursorPaginator
+from atelier.notion.port import Created
+from atelier.notion.schema import ATELIER_ID
 from atelier.settings import NotionSettings
 
 NOTION_VERSION = "2025-09-03"
 MAX_PAGE_SIZE = 100
 MAX_BLOCKS_PER_APPEND = 100
-DEFAULT_RATE = 3.0  # requests per second, for the whole deployment (the sync worker runs alone)
 SINGLE_PART_UPLOAD_BYTES = 20 * 1024 * 1024
 
 # Every endpoint the gateway calls, for the spec-coverage test.
@@ -50,114 +48,15 @@ ENDPOINTS = (
     ("POST", "/v1/file_uploads/{file_upload_id}/send"),
 )
 
-PERMANENT_CODES = {
-    "unauthorized",
-    "restricted_resource",
-    "object_not_found",
-    "invalid_json",
-    "invalid_request_url",
-    "invalid_request",
-    "validation_error",
-    "missing_version",
-}
-TRANSIENT_CODES = {"rate_limited", "conflict_error", "service_unavailable"}
-AMBIGUOUS_CODES = {"internal_server_error", "gateway_timeout", "notionhq_client_request_timeout"}
-
-
-class Failure(StrEnum):
-    permanent = "permanent"  # the request is wrong: retrying cannot help
-    transient = "transient"  # it did not take effect: safe to retry after a wait
-    ambiguous = "ambiguous"  # it may have taken effect: check before repeating a write
-
-
-class NotionError(AtelierError):
-    def __init__(
-        self, message: str, *, code: str, status: int | None, failure: Failure, retry_after: float | None = None
-    ) -> None:
-        super().__init__(message)
-        self.code = code
-        self.status = status
-        self.failure = failure
-        self.retry_after = retry_after
-
-
-class RetryLater(NotionError):
-    """Waiting for Notion would run past the caller's deadline; the work should be retried later."""
-
-
-def classify(status: int | None, code: str | None) -> Failure:
-    if status in (429, 529) or code in TRANSIENT_CODES:
-        return Failure.transient
-    if code in AMBIGUOUS_CODES or (status is not None and status >= 500) or status is None:
-        return Failure.ambiguous
-    if code in PERMANENT_CODES or (status is not None and 400 <= status < 500):
-        return Failure.permanent
-    return Failure.ambiguous
-
-
-class RequestBudget:
-    """A token bucket shared by every gateway in the process."""
-
-    def __init__(
-        self,
-        rate: float = DEFAULT_RATE,
-        burst: float | None = None,
-        *,
-        clock: Callable[[], float] = time.monotonic,
-        sleep: Callable[[float], None] = time.sleep,
-    ) -> None:
-        self.rate = rate
-        self.capacity = burst if burst is not None else max(1.0, rate)
-        self.tokens = self.capacity
-        self.clock = clock
-        self.sleep = sleep
-        self.updated = clock()
-        self.not_before = 0.0  # set by Retry-After: nobody sends before this
-        self._lock = threading.Lock()
-
-    def acquire(self, deadline: float | None) -> None:
-        while True:
-            with self._lock:
-                now = self.clock()
-                self.tokens = min(self.capacity, self.tokens + (now - self.updated) * self.rate)
-                self.updated = now
-                wait = max(self.not_before - now, 0.0 if self.tokens >= 1 else (1 - self.tokens) / self.rate)
-                if wait <= 0:
-                    self.tokens -= 1
-                    return
-            if deadline is not None and self.clock() + wait > deadline:
-                raise RetryLater(
-                    f"Notion's request budget frees up in {wait:.1f} s, past the deadline",
-                    code="deadline",
-                    status=None,
-                    failure=Failure.transient,
-                    retry_after=wait,
-                )
-            self.sleep(wait)
-
-    def hold(self, seconds: float) -> None:
-        with self._lock:
-            self.not_before = max(self.not_before, self.clock() + seconds)
-
-
-_PROCESS_BUDGET = RequestBudget()
-
 
 def _iso(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
 def gateway_from_settings(settings: NotionSettings) -> NotionGateway:
-    if settings.notion_rate != _PROCESS_BUDGET.rate:
-        _PROCESS_BUDGET.rate = settings.notion_rate
-        _PROCESS_BUDGET.capacity = max(1.0, settings.notion_rate)
+    if settings.notion_rate != PROCESS_BUDGET.rate:
+        PROCESS_BUDGET.set_rate(settings.notion_rate)
     return NotionGateway(settings.token(), base_url=settings.notion_base_url)
-
-
-@dataclass(frozen=True)
-class Created:
-    page: dict[str, Any]
-    found_existing: bool  # an earlier, ambiguous attempt had in fact created it
 
 
 class NotionGateway:
@@ -186,7 +85,7 @@ class NotionGateway:
         if http_client is not None:
             options["client"] = http_client
         self._client = Client(**options)
-        self.budget = budget or _PROCESS_BUDGET
+        self.budget = budget or PROCESS_BUDGET
         self.max_attempts = max_attempts
         self.calls = 0
         self.rate_limited = 0  # 429 and 529 answers, for the metric
@@ -328,13 +227,8 @@ class NotionGateway:
         deadline: float | None = None,
     ) -> Iterator[dict[str, Any]]:
         """Every matching page, following `next_cursor`."""
-        cursor = None
-        while True:
-            result = self.query_page(data_source_id, filter=filter, sorts=sorts, cursor=cursor, deadline=deadline)
-            yield from result.get("results") or []
-            if not result.get("has_more"):
-                return
-            cursor = result.get("next_cursor")
+        return iter(CursorPaginator(lambda cursor: self.query_page(data_source_id, filter=filter, sorts=sorts,
+                                                                   cursor=cursor, deadline=deadline)))  # fmt: skip
 
     def edited_between(
         self,
@@ -351,25 +245,20 @@ class NotionGateway:
             {"timestamp": "last_edited_time", "last_edited_time": {"on_or_after": _iso(since)}},
             {"timestamp": "last_edited_time", "last_edited_time": {"before": _iso(until)}},
         ]}  # fmt: skip
-        pages: list[dict[str, Any]] = []
-        cursor = None
-        while True:
-            result = self.query_page(data_source_id, filter=window, cursor=cursor, deadline=deadline,
-                                     in_trash=include_trashed,
-                                     sorts=[{"timestamp": "last_edited_time", "direction": "ascending"}])  # fmt: skip
-            pages += result.get("results") or []
-            if (result.get("request_status") or {}).get("type") == "incomplete":
-                if until - since <= timedelta(minutes=1):
-                    raise NotionError(f"more than Notion's query limit edited within one minute in {data_source_id}",
-                                      code="incomplete", status=None, failure=Failure.permanent)  # fmt: skip
-                middle = since + (until - since) / 2
-                halves = ((since, middle), (middle, until))
-                return [page for start, end in halves
-                        for page in self.edited_between(data_source_id, start, end, include_trashed=include_trashed,
-                                                        deadline=deadline)]  # fmt: skip
-            if not result.get("has_more"):
-                return pages
-            cursor = result.get("next_cursor")
+        sorts = [{"timestamp": "last_edited_time", "direction": "ascending"}]
+        listing = CursorPaginator(lambda cursor: self.query_page(data_source_id, filter=window, sorts=sorts,
+                                                                 cursor=cursor, in_trash=include_trashed,
+                                                                 deadline=deadline))  # fmt: skip
+        pages = list(listing)
+        if not listing.incomplete:
+            return pages
+        if until - since <= timedelta(minutes=1):
+            raise NotionError(f"more than Notion's query limit edited within one minute in {data_source_id}",
+                              code="incomplete", status=None, failure=Failure.permanent)  # fmt: skip
+        middle = since + (until - since) / 2
+        return [page for start, end in ((since, middle), (middle, until))
+                for page in self.edited_between(data_source_id, start, end, include_trashed=include_trashed,
+                                                deadline=deadline)]  # fmt: skip
 
     def find_by_atelier_id(
         self, data_source_id: str, atelier_id: str, *, deadline: float | None = None
@@ -384,19 +273,12 @@ class NotionGateway:
         return dict(results[0]) if results else None
 
     def list_blocks(self, block_id: str, *, deadline: float | None = None) -> list[dict[str, Any]]:
-        blocks: list[dict[str, Any]] = []
-        cursor = None
-        while True:
-            kwargs: dict[str, Any] = {"page_size": MAX_PAGE_SIZE}
-            if cursor:
-                kwargs["start_cursor"] = cursor
-            result = self._send(
-                partial(self._client.blocks.children.list, block_id, **kwargs), safe=True, deadline=deadline
-            )
-            blocks += result.get("results") or []
-            if not result.get("has_more"):
-                return blocks
-            cursor = result.get("next_cursor")
+        def fetch(cursor: str | None) -> dict[str, Any]:
+            page = {"page_size": MAX_PAGE_SIZE} | ({"start_cursor": cursor} if cursor else {})
+            call = partial(self._client.blocks.children.list, block_id, **page)
+            return dict(self._send(call, safe=True, deadline=deadline))
+
+        return list(CursorPaginator(fetch))
 
     def search(
         self, query: str, *, object_type: str | None = None, deadline: float | None = None
@@ -404,7 +286,12 @@ class NotionGateway:
         body: dict[str, Any] = {"query": query, "page_size": MAX_PAGE_SIZE}
         if object_type:
             body["filter"] = {"property": "object", "value": object_type}
-        return list(self._send(lambda: self._client.search(**body), safe=True, deadline=deadline).get("results") or [])
+
+        def fetch(cursor: str | None) -> dict[str, Any]:
+            page = body | ({"start_cursor": cursor} if cursor else {})
+            return dict(self._send(lambda: self._client.search(**page), safe=True, deadline=deadline))
+
+        return list(CursorPaginator(fetch))
 
     # -- writes --------------------------------------------------------------------------------
 

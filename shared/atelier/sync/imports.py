@@ -7,6 +7,7 @@ Pages in the other data sources cannot be imported alone (a project needs its pa
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -17,8 +18,8 @@ from atelier.checkout import NoCheckout
 from atelier.db import Rpc
 from atelier.intake import IntakeService, LeadSubmission, field_errors
 from atelier.models import LeadForm
-from atelier.notion import NotionGateway
-from atelier.notion_schema import ATELIER_ID, LAST_SYNCED, LEAD, plain_text, rich_text
+from atelier.notion.port import NotionPort
+from atelier.notion.schema import ATELIER_ID, LAST_SYNCED, LEAD, plain_text, rich_text
 from atelier.progress import Progress
 
 UNLINKED = {"property": ATELIER_ID, "rich_text": {"is_empty": True}}
@@ -50,7 +51,7 @@ def _form_fields(page: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in fields.items() if v is not None}  # an empty property is a missing field
 
 
-def import_leads(rpc: Rpc, gateway: NotionGateway, data_sources: dict[str, str]) -> ImportReport:
+def import_leads(rpc: Rpc, gateway: NotionPort, data_sources: Mapping[str, str]) -> ImportReport:
     report = ImportReport()
     for name, source in data_sources.items():
         if name != LEAD.name:

@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from atelier.notion import NotionGateway
-from atelier.notion_schema import ATELIER_ID, ENTITIES, LAST_SYNCED, Entity, plain_text
+from atelier.notion.port import NotionPort
+from atelier.notion.schema import ATELIER_ID, ENTITIES, LAST_SYNCED, Entity, plain_text
 
 
 @dataclass(frozen=True)
@@ -28,7 +28,7 @@ class SetupResult:
         return lines
 
 
-def find_existing(gateway: NotionGateway, parent_page_id: str) -> dict[str, DataSourceIds]:
+def find_existing(gateway: NotionPort, parent_page_id: str) -> dict[str, DataSourceIds]:
     """The studio's data sources already under the parent page, found by title."""
     found: dict[str, DataSourceIds] = {}
     for entity in ENTITIES:
@@ -46,7 +46,7 @@ def _same_id(a: Any, b: Any) -> bool:
     return bool(a) and bool(b) and str(a).replace("-", "") == str(b).replace("-", "")
 
 
-def setup(gateway: NotionGateway, parent_page_id: str, *, say: Any = print) -> SetupResult:
+def setup(gateway: NotionPort, parent_page_id: str, *, say: Any = print) -> SetupResult:
     """Create whatever is missing; a second run finds everything and creates nothing."""
     result = SetupResult(ids=find_existing(gateway, parent_page_id))
     for entity in ENTITIES:
@@ -69,7 +69,7 @@ class Drift:
     detail: str
 
 
-def check(gateway: NotionGateway, ids: dict[str, DataSourceIds]) -> list[Drift]:
+def check(gateway: NotionPort, ids: dict[str, DataSourceIds]) -> list[Drift]:
     """Differences between Notion and the mapping: missing, renamed or retyped properties, extra data sources,
     and pages without an Atelier ID."""
     drift: list[Drift] = []
@@ -125,12 +125,3 @@ def _property_drift(entity: Entity, schema: dict[str, Any]) -> list[Drift]:
         elif actual[name] != kind:
             drift.append(Drift(entity.name, "retyped property", f"{name!r} is {actual[name]}, expected {kind}"))
     return drift
-
-
-def format_table(rows: list[Drift]) -> str:
-    header = ("entity", "problem", "detail")
-    table = [header, *[(d.entity, d.problem, d.detail) for d in rows]]
-    widths = [max(len(r[i]) for r in table) for i in range(3)]
-    lines = ["  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row)).rstrip() for row in table]
-    lines.insert(1, "  ".join("-" * w for w in widths))
-    return "\n".join(lines)

@@ -1,0 +1,110 @@
+"""`atelier dev` and `atelier demo`: the local stack's verbs, added to the `atelier` command as a plugin
+(entry-point group `atelier.cli`), so that the shared package never imports the local stack."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import sys
+import tempfile
+import threading
+from pathlib import Path
+from typing import Any
+
+from atelier.migrate import migrate
+from atelier.settings import DEV_STATE_FILE
+
+
+def redacted(dsn: str) -> str:
+    """A connection string fit to print: any password replaced."""
+    from psycopg.conninfo import conninfo_to_dict, make_conninfo
+
+    try:
+        parts = conninfo_to_dict(dsn)
+    except Exception:
+        return "(DATABASE_URL)"
+    if parts.get("password"):
+        parts["password"] = "***"  # noqa: S105 - the mask, not a password
+    return make_conninfo(**{k: str(v) for k, v in parts.items()})
+
+
+def dev(args: argparse.Namespace) -> int:
+    from atelier_local.postgres import EmbeddedPostgres
+    from atelier_local.stack import LocalStack
+
+    state_dir = Path(args.state_dir)
+    server = None
+    database_url = os.environ.get("DATABASE_URL")
+    if not database_url:
+        print(f"postgres:   starting the embedded server (data in {state_dir / 'pg'}) ...", flush=True)
+        server = EmbeddedPostgres(state_dir / "pg")
+        database_url = server.dsn()
+    migrate(database_url, say=lambda line: print(f"            {line}"))
+    port = int(os.environ.get("PORT", "3000")) if args.port is None else args.port
+    stack = LocalStack(database_url, port=port, state_dir=state_dir).start()
+    if stack.setup_notion(say=lambda line: print(f"            {line}")):
+        stack.start_schedule(float(os.environ.get("SYNC_INTERVAL", "30")))
+    state_file = state_dir / DEV_STATE_FILE.name
+    stack.write_dev_state(state_file)
+    url = stack.dev_state()["api_url"]
+    print(f"postgres:   {redacted(database_url)}")
+    print(f"front door: {url}  (every HTTP function, as API Gateway v2 events)")
+    print(f"            {url}/intake  - the intake form")
+    notion = f"the emulator at {stack.notion.url}" if stack.notion else "real Notion (NOTION_TOKEN)"
+    print(f"notion:     {notion}; notion_sync runs every {os.environ.get('SYNC_INTERVAL', '30')} s")
+    stripe = "the local stand-in (set STRIPE_SECRET_KEY for real Stripe)" if stack.stripe else "real Stripe"
+    print(f"stripe:     {stripe}")
+    if stack.s3:
+        print(f"s3:         {stack.s3.url}, bucket {stack.s3.bucket} (in memory; `atelier deliverable upload` puts "
+              "files there)")  # fmt: skip
+    print(f"state:      {state_file} (other atelier commands read their settings from it)")
+    print(f"logs:       {state_dir / 'logs'}/<function>.log (what CloudWatch Logs would hold)")
+    try:
+        if args.once:
+            return 0
+        print("running:    press Ctrl-C to stop", flush=True)
+        stop = threading.Event()
+        signal.signal(signal.SIGTERM, lambda *_: stop.set())
+        try:
+            while not stop.wait(0.5):
+                pass
+        except KeyboardInterrupt:
+            pass
+        print("stopping ...")
+        return 0
+    finally:
+        stack.stop()
+        if server:
+            server.close()
+
+
+def demo(args: argparse.Namespace) -> int:
+    from atelier_local import demo
+
+    with tempfile.TemporaryDirectory(prefix="atelier-demo-") as tmp:
+        workdir = Path(tmp)
+        with demo.embedded_database(workdir) as database_url:
+            steps = demo.run(database_url, workdir)
+        print()
+        print(demo.table(steps))
+        total = sum(s.seconds for s in steps)
+        if all(s.held for s in steps):
+            print(f"\ndemo: every step held ({total:.1f} s)")
+            return 0
+        print(f"\ndemo: a step did not hold; the functions' logs were in {workdir / 'logs'}", file=sys.stderr)
+        for log in sorted((workdir / "logs").glob("*.log")):
+            lines = log.read_text().splitlines()[-5:]
+            print(f"--- {log.name} (last lines)", *lines, sep="\n", file=sys.stderr)
+        return 1
+
+
+def register(verbs: Any) -> None:
+    parser = verbs.add_parser("dev", help="run the whole stack locally on embedded defaults",
+                              epilog="example: PORT=3400 atelier dev")  # fmt: skip
+    parser.add_argument("--state-dir", default=str(DEV_STATE_FILE.parent), help="where data and dev.json live")
+    parser.add_argument("--once", action="store_true", help="start, migrate, write dev.json, then stop")
+    parser.add_argument("--port", type=int, default=None, help="port of the front door (default: $PORT or 3000)")
+    parser.set_defaults(run=dev)
+    verbs.add_parser("demo", help="the whole lifecycle end to end on embedded defaults; exit 0 only if every step "
+                     "held", epilog="example: atelier demo").set_defaults(run=demo)  # fmt: skip

@@ -1,0 +1,49 @@
+"""The `atelier` command: operator verbs over the same package and wiring the Lambda functions use.
+
+One module per noun registers its verbs; more verbs come from installed plugins (entry-point group
+`atelier.cli`), which is how the local stack adds `dev` and `demo` without this package importing it.
+Exit codes: 0 ok, 1 findings (drift, dead rows, a step that did not hold), 2 could not run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from importlib.metadata import entry_points
+
+from atelier import wiring
+from atelier.cli import db, deliverable, notion, outbox, stripe, sync
+from atelier.errors import AtelierError
+from atelier.settings import apply_dev_state
+
+NOUNS = (db, stripe, notion, sync, outbox, deliverable)
+PLUGIN_GROUP = "atelier.cli"
+# Verbs that start a stack of their own, so they must not pick up a running one's settings.
+SELF_CONTAINED = ("dev", "demo")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="atelier",
+        description="Run and operate the Atelier studio backend.",
+        epilog="Exit codes: 0 ok, 1 findings (drift, dead rows), 2 could not run.",
+    )
+    verbs = parser.add_subparsers(dest="verb", required=True, metavar="COMMAND")
+    for plugin in entry_points(group=PLUGIN_GROUP):
+        plugin.load()(verbs)
+    for noun in NOUNS:
+        noun.register(verbs)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if args.verb not in SELF_CONTAINED:
+        apply_dev_state()
+    wiring.reset()  # this run's settings, not a previous run's in the same process
+    try:
+        return int(args.run(args))
+    except AtelierError as exc:
+        print(f"atelier: {exc}", file=sys.stderr)
+        return 2

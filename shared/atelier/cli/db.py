@@ -1,0 +1,33 @@
+"""`atelier db`: the database schema."""
+
+from __future__ import annotations
+
+import argparse
+import os
+from typing import Any
+
+from atelier.errors import ConfigurationError
+
+
+def database_url() -> str:
+    url = os.environ.get("DATABASE_URL")
+    if not url:
+        raise ConfigurationError("DATABASE_URL is not set: export it, or start `make dev` and run this again")
+    return url
+
+
+def migrate(args: argparse.Namespace) -> int:
+    from atelier.migrate import migrate
+
+    migrate(database_url(), say=print)
+    return 0
+
+
+def register(verbs: Any) -> None:
+    db = verbs.add_parser("db", help="database schema")
+    actions = db.add_subparsers(dest="db_verb", required=True, metavar="ACTION")
+    actions.add_parser(
+        "migrate",
+        help="apply the bootstrap (plain Postgres only), migrations and seed to DATABASE_URL",
+        epilog="example: DATABASE_URL=postgresql://... atelier db migrate",
+    ).set_defaults(run=migrate)

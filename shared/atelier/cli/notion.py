@@ -1,0 +1,65 @@
+"""`atelier notion`: the five Notion databases, made once, and their drift from the mapping."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+from atelier import wiring
+from atelier.cli.render import table
+from atelier.errors import ConfigurationError
+from atelier.settings import NotionSettings
+
+
+def _parent(args: argparse.Namespace, hint: str) -> str:
+    parent = args.parent_page or wiring.settings(NotionSettings).notion_parent_page_id
+    if not parent:
+        raise ConfigurationError(hint)
+    return str(parent)
+
+
+def setup(args: argparse.Namespace) -> int:
+    from atelier.notion.setup import setup
+
+    parent = _parent(args, "give --parent-page PAGE_ID (a page shared with the integration)")
+    result = setup(wiring.notion(), parent, say=lambda line: print(line, file=sys.stderr))
+    for line in result.env_lines():
+        print(line)
+    if args.ssm_prefix:
+        import boto3
+
+        ssm = boto3.client("ssm")
+        for line in result.env_lines():
+            name, _, value = line.partition("=")
+            ssm.put_parameter(Name=f"{args.ssm_prefix.rstrip('/')}/{name}", Value=value, Type="String", Overwrite=True)
+        print(f"notion: stored {len(result.env_lines())} ids under {args.ssm_prefix}", file=sys.stderr)
+    return 0
+
+
+def check(args: argparse.Namespace) -> int:
+    from atelier.notion.setup import check, find_existing
+
+    parent = _parent(args, "give --parent-page PAGE_ID, or set NOTION_PARENT_PAGE_ID")
+    gateway = wiring.notion()
+    drift = check(gateway, find_existing(gateway, parent))
+    if not drift:
+        print("notion: no drift - every data source and property matches the mapping")
+        return 0
+    print(table(("entity", "problem", "detail"), [(d.entity, d.problem, d.detail) for d in drift], rule=True))
+    print(f"\nnotion: {len(drift)} difference(s) from the mapping", file=sys.stderr)
+    return 1
+
+
+def register(verbs: Any) -> None:
+    notion = verbs.add_parser("notion", help="Notion databases")
+    actions = notion.add_subparsers(dest="notion_verb", required=True, metavar="ACTION")
+    parser = actions.add_parser("setup", help="create the five databases under a page (idempotent)",
+                                epilog="example: atelier notion setup --parent-page 1f2e...")  # fmt: skip
+    parser.add_argument("--parent-page", help="the page to create them under (default NOTION_PARENT_PAGE_ID)")
+    parser.add_argument("--ssm-prefix", help="also store the ids as SSM parameters under this path")
+    parser.set_defaults(run=setup)
+    parser = actions.add_parser("check", help="report drift from the mapping; exit 1 on drift",
+                                epilog="example: atelier notion check")  # fmt: skip
+    parser.add_argument("--parent-page", help="where the databases live (default NOTION_PARENT_PAGE_ID)")
+    parser.set_defaults(run=check)

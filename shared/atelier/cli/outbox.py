@@ -1,0 +1,44 @@
+"""`atelier outbox`: the queue of records waiting for Notion."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from atelier import wiring
+
+
+def list_rows(args: argparse.Namespace) -> int:
+    rows = wiring.rpc().rpc("outbox_rows", p_status="dead" if args.dead else None, p_limit=args.limit)
+    if not rows:
+        print("outbox: empty" if not args.dead else "outbox: no dead rows")
+        return 0
+    print(f"{'id':>6}  {'entity':11} {'record':36}  {'status':7} {'tries':>5}  last error")
+    for row in rows:
+        error = (row.get("last_error") or "").splitlines()[0][:60] if row.get("last_error") else ""
+        print(
+            f"{row['id']:>6}  {row['entity']:11} {row['entity_id']:36}  {row['status']:7} {row['attempts']:>5}  {error}"
+        )
+    return 0
+
+
+def retry(args: argparse.Namespace) -> int:
+    ids = [int(i) for i in args.ids] or None
+    result = wiring.rpc().rpc("retry_outbox", p_ids=ids, p_dead=args.dead)
+    print(f"outbox: {result['retried']} row(s) queued again; `atelier sync run` pushes them now")
+    return 0
+
+
+def register(verbs: Any) -> None:
+    outbox = verbs.add_parser("outbox", help="the queue of records waiting for Notion")
+    actions = outbox.add_subparsers(dest="outbox_verb", required=True, metavar="ACTION")
+    parser = actions.add_parser("list", help="rows not yet done (or --dead ones)",
+                                epilog="example: atelier outbox list --dead")  # fmt: skip
+    parser.add_argument("--dead", action="store_true", help="only rows that gave up")
+    parser.add_argument("--limit", type=int, default=100)
+    parser.set_defaults(run=list_rows)
+    parser = actions.add_parser("retry", help="send rows again now (all due, or the IDs given)",
+                                epilog="examples: atelier outbox retry --dead; atelier outbox retry 12 13")  # fmt: skip
+    parser.add_argument("--dead", action="store_true", help="retry dead rows")
+    parser.add_argument("ids", nargs="*", metavar="ID", type=int)
+    parser.set_defaults(run=retry)

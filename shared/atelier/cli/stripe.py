@@ -1,0 +1,52 @@
+"""`atelier stripe`: re-apply Stripe events through the webhook's own path."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from atelier import wiring
+from atelier.errors import ConfigurationError
+
+
+def replay(args: argparse.Namespace) -> int:
+    from atelier.stripe_replay import events_from_file, events_since, replay
+
+    if bool(args.file) == bool(args.since):
+        raise ConfigurationError("give a FILE of events, or --since TIME to list them from Stripe (not both)")
+    service = wiring.stripe_events()
+    if args.file:
+        events = events_from_file(Path(args.file))
+    else:
+        try:
+            since = datetime.fromisoformat(args.since)
+        except ValueError:
+            raise ConfigurationError(
+                f"--since {args.since!r} is not a time such as 2026-11-20T00:00:00+00:00"
+            ) from None
+        since = since if since.tzinfo else since.replace(tzinfo=UTC)
+        # Against a running `make dev`, its dev.json names the Stripe stand-in's address and key.
+        key = os.environ.get("STRIPE_SECRET_KEY")
+        if not key:
+            raise ConfigurationError("STRIPE_SECRET_KEY is not set: export it to list events from Stripe")
+        events = list(events_since(key, since, api_base=os.environ.get("STRIPE_API_BASE")))
+    outcomes = replay(events, service, total=len(events))
+    print(json.dumps(dict(sorted(outcomes.items()))))
+    return 0
+
+
+def register(verbs: Any) -> None:
+    stripe = verbs.add_parser("stripe", help="Stripe payments")
+    actions = stripe.add_subparsers(dest="stripe_verb", required=True, metavar="ACTION")
+    parser = actions.add_parser(
+        "replay",
+        help="re-apply events through the webhook's path; safe to run any number of times",
+        epilog="examples: atelier stripe replay events.json; atelier stripe replay --since 2026-11-20T00:00",
+    )
+    parser.add_argument("file", nargs="?", help="a JSON file: an event, a list of events, or a Stripe list")
+    parser.add_argument("--since", help="list events created since this ISO time from Stripe, delivered or not")
+    parser.set_defaults(run=replay)

@@ -1,0 +1,37 @@
+"""The Supabase Database Webhook on `projects`: who may ring it, and which project's pages to push now.
+
+It is a doorbell only: when it never rings, the scheduled sweep pushes the same rows.
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+import uuid
+
+from atelier.errors import BadRequest, Unauthorized
+
+HANDLED_TYPES = ("INSERT", "UPDATE")
+
+
+def authorize(given: str | None, webhook_secret: str) -> None:
+    """The header must be exactly `Bearer <SUPABASE_WEBHOOK_SECRET>` (compared in constant time)."""
+    if not hmac.compare_digest((given or "").encode(), f"Bearer {webhook_secret}".encode()):
+        raise Unauthorized("Missing or wrong Authorization: Bearer <SUPABASE_WEBHOOK_SECRET>.")
+
+
+def project_to_push(body: bytes) -> str | None:
+    """The project id an INSERT or UPDATE on `projects` names; None for any other table or type."""
+    try:
+        payload = json.loads(body)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise BadRequest(f"The body is not valid JSON: {exc}.", code="invalid_json") from None
+    if not isinstance(payload, dict):
+        raise BadRequest("The body must be a Supabase webhook payload object.", code="invalid_json")
+    if payload.get("table") != "projects" or payload.get("type") not in HANDLED_TYPES:
+        return None
+    record = payload.get("record")
+    try:
+        return str(uuid.UUID(str(record.get("id") if isinstance(record, dict) else None)))
+    except ValueError:
+        raise BadRequest("record.id must be the project's uuid.", code="invalid_record") from None

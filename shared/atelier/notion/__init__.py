@@ -1,0 +1,36 @@
+"""Notion: the port the domain talks to, the gateway behind it, its errors, budget and paginator, the
+mapping of entities to Notion properties (`schema`) and the workspace set-up (`setup`, CLI only)."""
+
+from atelier.notion.budget import DEFAULT_RATE, PROCESS_BUDGET, RequestBudget
+from atelier.notion.errors import Failure, NotionError, RetryLater, classify
+from atelier.notion.gateway import (
+    ENDPOINTS,
+    MAX_BLOCKS_PER_APPEND,
+    MAX_PAGE_SIZE,
+    NOTION_VERSION,
+    SINGLE_PART_UPLOAD_BYTES,
+    NotionGateway,
+    gateway_from_settings,
+)
+from atelier.notion.paging import CursorPaginator
+from atelier.notion.port import Created, NotionPort
+
+__all__ = [
+    "DEFAULT_RATE",
+    "ENDPOINTS",
+    "MAX_BLOCKS_PER_APPEND",
+    "MAX_PAGE_SIZE",
+    "NOTION_VERSION",
+    "PROCESS_BUDGET",
+    "SINGLE_PART_UPLOAD_BYTES",
+    "Created",
+    "CursorPaginator",
+    "Failure",
+    "NotionError",
+    "NotionGateway",
+    "NotionPort",
+    "RequestBudget",
+    "RetryLater",
+    "classify",
+    "gateway_from_settings",
+]

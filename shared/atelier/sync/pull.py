@@ -1,0 +1,152 @@
+"""Notion -> Postgres: the team's edits, read back by polling each data source with an incremental cursor.
+
+Only Notion-owned fields are applied. Our own echoes are skipped (last edited by our bot and the values
+match what we pushed), a trashed page is soft-deleted after one confirming read, and a Postgres-owned
+field a person changed is put back (its Notion value kept in the audit log).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from dataclasses import field as dataclass_field
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from atelier.notion.errors import NotionError, RetryLater
+from atelier.notion.schema import ATELIER_ID, ENTITIES, PROJECT_STATUSES, Entity, Owner, plain_text
+from atelier.sync.records import SyncPorts, page_field_hash, pushed_hashes, short_hash
+
+ALLOWED_VALUES = {
+    ("project", "status"): set(PROJECT_STATUSES),
+    ("milestone", "status"): {"pending", "in_progress", "completed"},
+}
+
+
+@dataclass(frozen=True)
+class Incremental:
+    """A named incremental cursor, as dlt's `extract/incremental` has it: which timestamp it follows, where it
+    starts, and the lag its source needs. Each data source's last value (the watermark) is kept in Postgres."""
+
+    cursor_path: str
+    initial_value: datetime
+    lag: timedelta
+
+    def window(self, last_value: str | None, now: datetime) -> tuple[datetime, datetime]:
+        """[since, until) for this run: from the last value less the lag, to a minute past now."""
+        start = datetime.fromisoformat(last_value) if last_value else self.initial_value
+        return start - self.lag, now + timedelta(minutes=1)
+
+    def next_value(self, now: datetime) -> datetime:
+        """The value to keep once a run has applied its window: the moment the run began."""
+        return now
+
+
+# Notion rounds last_edited_time down to the minute, so each window reaches two minutes back: an edit stamped
+# (rounded down) to the minute a poll began is still inside the next window.
+LAST_EDITED = Incremental("last_edited_time", initial_value=datetime(2020, 1, 1, tzinfo=UTC), lag=timedelta(minutes=2))
+
+
+@dataclass
+class PollReport:
+    queried: dict[str, int] = dataclass_field(default_factory=dict)
+    applied: int = 0
+    deleted: int = 0
+    restored: int = 0
+    overridden: int = 0
+    echoes: int = 0
+    stopped_early: bool = False
+
+
+class NotionPoller:
+    """Reads the team's edits back: Notion-owned fields, trash and restore. Postgres-owned fields a person
+    changed are put back (and their Notion values kept in the audit log)."""
+
+    def __init__(self, ports: SyncPorts, *, cursor: Incremental = LAST_EDITED) -> None:
+        self._rpc = ports.rpc
+        self._gateway = ports.notion
+        self._data_sources = ports.data_sources
+        self._cursor = cursor
+
+    def poll(self, *, deadline: float | None = None, now: datetime | None = None) -> PollReport:
+        report = PollReport()
+        now = now or datetime.now(UTC)
+        try:
+            bot_id = self._gateway.bot_id(deadline=deadline)
+        except RetryLater:
+            report.stopped_early = True
+            return report
+        watermarks = self._rpc.rpc("sync_watermarks")
+        for entity in ENTITIES:
+            source = self._data_sources[entity.name]
+            since, until = self._cursor.window(watermarks.get(source), now)
+            try:
+                pages = self._gateway.edited_between(source, since, until, include_trashed=True,
+                                                     deadline=deadline)  # fmt: skip
+            except RetryLater:
+                # Out of time or asked to wait: the data sources not read keep their watermark for next run.
+                report.stopped_early = True
+                break
+            report.queried[entity.name] = len(pages)
+            changes = self._changes(entity, pages, bot_id, report, deadline) if pages else []
+            outcome = self._rpc.rpc("apply_notion_changes", p_entity=entity.name, p_data_source_id=source,
+                                    p_changes={"changes": changes},
+                                    p_watermark=self._cursor.next_value(now).isoformat())  # fmt: skip
+            report.applied += int(outcome["applied"])
+            report.deleted += int(outcome["deleted"])
+            report.restored += int(outcome["restored"])
+            report.overridden += int(outcome["overridden"])
+        return report
+
+    def _changes(self, entity: Entity, pages: list[dict[str, Any]], bot_id: str, report: PollReport,
+                 deadline: float | None) -> list[dict[str, Any]]:  # fmt: skip
+        prefix = f"{entity.name}:"
+        by_id: dict[str, dict[str, Any]] = {}
+        for page in pages:
+            atelier_id = plain_text((page.get("properties") or {}).get(ATELIER_ID, {}).get("rich_text")) or ""
+            if atelier_id.startswith(prefix):
+                by_id[atelier_id.removeprefix(prefix)] = page
+        if not by_id:
+            return []
+        state = self._rpc.rpc("sync_pull_state", p_entity=entity.name, p_ids=list(by_id))
+        owned = entity.owned_by(Owner.notion)
+        ours = entity.owned_by(Owner.postgres)
+        changes = []
+        for record_id, page in by_id.items():
+            known = state.get(record_id)
+            if known is None or known.get("page_id") != page.get("id"):
+                continue
+            change: dict[str, Any] = {"id": record_id}
+            trashed = bool(page.get("in_trash"))
+            if trashed != bool(known.get("deleted")):
+                change["trashed"] = self._confirm_trashed(str(page["id"]), deadline) if trashed else False
+            pushed = pushed_hashes(known.get("pushed"))
+            by_bot = (page.get("last_edited_by") or {}).get("id") == bot_id
+            if owned:
+                # A value the schema cannot hold (an option typed in by hand) is left out, not applied.
+                values = {
+                    k: v
+                    for k, v in entity.values(page, fields=owned).items()
+                    if v in ALLOWED_VALUES.get((entity.name, k), {v})
+                }
+                values = {k: v.isoformat() if isinstance(v, date) else v for k, v in values.items()}
+                pulled = short_hash(values)
+                echo = by_bot and all(page_field_hash(f, page) == pushed.get(f.property) for f in owned)
+                if echo:
+                    report.echoes += 1
+                elif pulled != known.get("pulled"):
+                    change.update(values=values, pulled_hash=pulled)
+            if not by_bot and pushed:
+                lost = {f.property: entity.values(page, fields=(f,)).get(f.column) for f in ours
+                        if f.property in pushed and page_field_hash(f, page) != pushed[f.property]}  # fmt: skip
+                if lost:
+                    change.update(repush=sorted(lost), lost={k: str(v) for k, v in lost.items()})
+            if len(change) > 1:
+                changes.append(change)
+        return changes
+
+    def _confirm_trashed(self, page_id: str, deadline: float | None) -> bool:
+        """One retrieve before a soft delete: the page is in the trash, or gone altogether."""
+        try:
+            return bool(self._gateway.retrieve_page(page_id, deadline=deadline).get("in_trash"))
+        except NotionError as exc:
+            return exc.code == "object_not_found"

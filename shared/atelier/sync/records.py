@@ -1,0 +1,60 @@
+"""What push, pull and drift share about a synced record: field hashes and the outbox's constants.
+
+A field's hash is of the Notion property value we would send for it, so what we pushed, what a page shows
+and what we would push now compare directly. Push records the hashes it sent; pull and drift read them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from atelier.db import Rpc
+from atelier.notion.port import NotionPort
+from atelier.notion.schema import Entity, Field, from_property, to_property
+
+LEASE_SECONDS = 120  # a claimed outbox row comes back to the queue after this
+MAX_ATTEMPTS = 8
+BATCH = 25
+
+# The blocks of a new page, by entity: (record id, deadline) -> blocks. Made once, when the page is created.
+PageContent = Callable[[str, float | None], list[dict[str, Any]]]
+
+
+@dataclass(frozen=True)
+class SyncPorts:
+    """What the engine works with, wired once (`atelier.wiring.sync_ports`) and handed to each part."""
+
+    rpc: Rpc
+    notion: NotionPort
+    data_sources: Mapping[str, str]
+    contents: Mapping[str, PageContent] = field(default_factory=dict)
+
+
+def short_hash(value: Any) -> str:
+    return hashlib.sha256(json.dumps(value, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+def field_hashes(entity: Entity, record: dict[str, Any]) -> dict[str, str]:
+    """A short hash per Notion property, of the value we would send for it."""
+    return {f.property: short_hash(to_property(f.kind, f.to_notion_value(record.get(f.column)))) for f in entity.fields}
+
+
+def page_field_hash(f: Field, page: dict[str, Any]) -> str | None:
+    """The hash of a page's property in the form we push it, comparable with `field_hashes`."""
+    prop = (page.get("properties") or {}).get(f.property)
+    if prop is None:
+        return None
+    return short_hash(to_property(f.kind, from_property(f.kind, prop)))
+
+
+def pushed_hashes(stored: str | None) -> dict[str, str]:
+    """The hashes recorded at the last push (a JSON object), or {} when there are none or they are unreadable."""
+    try:
+        value = json.loads(stored or "{}")
+    except json.JSONDecodeError:
+        return {}
+    return value if isinstance(value, dict) else {}

@@ -1,0 +1,135 @@
+"""The one wiring: cached factories that build each adapter once per container (or CLI run), on first use.
+
+Handlers and the CLI both get their ports here, so the rpc, the Notion gateway, the data sources, S3 and
+the services are put together in one place. Heavy SDKs are imported inside the factory that needs them,
+so a function pays only for what it uses. `reset()` forgets everything (tests, a new local stack).
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import TYPE_CHECKING, Any, cast
+
+from pydantic_settings import BaseSettings
+
+from atelier.errors import ConfigurationError
+from atelier.settings import DatabaseSettings, NotionSettings, SyncSettings, load
+
+if TYPE_CHECKING:
+    from mypy_boto3_s3 import S3Client
+
+    from atelier.db import Rpc
+    from atelier.deliverables import DeliverableService
+    from atelier.intake import IntakeService
+    from atelier.notion.gateway import NotionGateway
+    from atelier.storage import DownloadLinks
+    from atelier.stripe_events import StripeEventService
+    from atelier.sync.push import OutboxPusher
+    from atelier.sync.records import SyncPorts
+
+_SETTINGS: dict[type[BaseSettings], BaseSettings] = {}
+
+
+def settings[S: BaseSettings](model: type[S]) -> S:
+    """A settings model, read from the environment once and validated (ConfigurationError names what to fix)."""
+    if model not in _SETTINGS:
+        _SETTINGS[model] = load(model)
+    return cast(S, _SETTINGS[model])
+
+
+@lru_cache(maxsize=1)
+def rpc() -> Rpc:
+    from atelier.db import rpc_from_settings
+
+    return rpc_from_settings(settings(DatabaseSettings))
+
+
+@lru_cache(maxsize=1)
+def notion() -> NotionGateway:
+    from atelier.notion.gateway import gateway_from_settings
+
+    return gateway_from_settings(settings(NotionSettings))
+
+
+@lru_cache(maxsize=1)
+def data_sources() -> dict[str, str]:
+    """The five data sources: from the environment (`notion setup` printed them), or, where only the parent
+    page is known (a running `make dev`), found under it."""
+    try:
+        return settings(SyncSettings).data_sources()
+    except ConfigurationError:
+        parent = settings(NotionSettings).notion_parent_page_id
+        if not parent:
+            raise
+    from atelier.notion.schema import ENTITIES
+    from atelier.notion.setup import find_existing
+
+    found = find_existing(notion(), parent)
+    if len(found) < len(ENTITIES):
+        raise ConfigurationError("the Notion databases are not set up: run `atelier notion setup`")
+    return {name: ids.data_source_id for name, ids in found.items()}
+
+
+@lru_cache(maxsize=1)
+def s3() -> S3Client:
+    from atelier.storage import StorageSettings
+
+    return settings(StorageSettings).client()
+
+
+@lru_cache(maxsize=1)
+def download_links() -> DownloadLinks:
+    from atelier.storage import StorageSettings
+
+    return settings(StorageSettings).links()
+
+
+@lru_cache(maxsize=1)
+def sync_ports() -> SyncPorts:
+    """The sync engine's ports, with each entity's page content: a deliverable's page shows its file."""
+    from atelier.deliverables import Showcase
+    from atelier.sync.records import SyncPorts
+
+    return SyncPorts(rpc(), notion(), data_sources(), contents={"deliverable": Showcase(rpc(), notion(), s3)})
+
+
+@lru_cache(maxsize=1)
+def outbox_pusher() -> OutboxPusher:
+    from atelier.sync.push import OutboxPusher
+
+    return OutboxPusher(sync_ports())
+
+
+@lru_cache(maxsize=1)
+def stripe_events() -> StripeEventService:
+    from atelier.settings import PaymentSettings
+    from atelier.stripe_events import StripeEventService
+
+    return StripeEventService(rpc(), livemode=settings(PaymentSettings).stripe_livemode)
+
+
+@lru_cache(maxsize=1)
+def intake_service() -> IntakeService:
+    from atelier.checkout import checkout_from_settings
+    from atelier.intake import IntakeService
+    from atelier.settings import IntakeSettings
+
+    return IntakeService(rpc(), checkout_from_settings(settings(IntakeSettings)))
+
+
+@lru_cache(maxsize=1)
+def deliverable_service() -> DeliverableService:
+    from atelier.deliverables import DeliverableService
+
+    return DeliverableService(rpc(), s3(), download_links())
+
+
+_FACTORIES: tuple[Any, ...] = (rpc, notion, data_sources, s3, download_links, sync_ports, outbox_pusher,
+                               stripe_events, intake_service, deliverable_service)  # fmt: skip
+
+
+def reset() -> None:
+    """Forget every adapter and setting, so the next call reads the environment afresh."""
+    _SETTINGS.clear()
+    for factory in _FACTORIES:
+        factory.cache_clear()
