@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 import time
 
-from bench import artifacts, cold_start, intake_throughput, notion_backlog, stripe_webhook, sync_drain
+from bench import artifacts, cold_start, first_request, intake_throughput, notion_backlog, stripe_webhook, sync_drain
 
 
 def main() -> int:
@@ -13,6 +13,8 @@ def main() -> int:
     started = time.perf_counter()
     print("bench: cold starts (fresh interpreters, interleaved) ...", file=sys.stderr, flush=True)
     rows += cold_start.report(cold_start.run())
+    print("bench: cold start + one real request per function, against the local stack ...", file=sys.stderr, flush=True)
+    rows += first_request.report(first_request.run())
     print(
         "bench: 1,000 leads through the front door, each followed by a plain insert of the same row ...",
         file=sys.stderr,

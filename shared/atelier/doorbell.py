@@ -6,10 +6,10 @@ It is a doorbell only: when it never rings, the scheduled sweep pushes the same 
 from __future__ import annotations
 
 import hmac
-import json
 import uuid
 
 from atelier.errors import BadRequest, Unauthorized
+from atelier.http import json_object
 
 HANDLED_TYPES = ("INSERT", "UPDATE")
 
@@ -22,12 +22,7 @@ def authorize(given: str | None, webhook_secret: str) -> None:
 
 def project_to_push(body: bytes) -> str | None:
     """The project id an INSERT or UPDATE on `projects` names; None for any other table or type."""
-    try:
-        payload = json.loads(body)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise BadRequest(f"The body is not valid JSON: {exc}.", code="invalid_json") from None
-    if not isinstance(payload, dict):
-        raise BadRequest("The body must be a Supabase webhook payload object.", code="invalid_json")
+    payload = json_object(body, what="a Supabase Database Webhook (type, table, record)")
     if payload.get("table") != "projects" or payload.get("type") not in HANDLED_TYPES:
         return None
     record = payload.get("record")

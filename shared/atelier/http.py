@@ -120,6 +120,17 @@ def raw_body(body: str | None, is_base64: bool | None, *, limit: int = MAX_BODY_
     return data
 
 
+def json_object(body: bytes, *, what: str) -> dict[str, Any]:
+    """A request body that must be one JSON object (`what` says of what), or `BadRequest` saying why not."""
+    try:
+        data = json.loads(body)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise BadRequest(f"The body is not valid JSON: {exc}.", code="invalid_json") from None
+    if not isinstance(data, dict):
+        raise BadRequest(f"The body must be a JSON object of {what}.", code="invalid_json")
+    return data
+
+
 def too_large(limit: int) -> PayloadTooLarge:
     return PayloadTooLarge(f"The body is larger than {limit // 1024} KB; send less.")
 

@@ -18,7 +18,7 @@ from pydantic import ValidationError
 from atelier.checkout import CheckoutGateway, CheckoutUnavailable, TierPrice
 from atelier.db import Rpc
 from atelier.errors import BadRequest, Conflict, Refusal, UnsupportedMediaType, ValidationFailed
-from atelier.http import header, media_type, raw_body
+from atelier.http import header, json_object, media_type, raw_body
 from atelier.models import LeadForm, ProjectType
 from atelier.routing import TierRecommendation, route
 
@@ -64,13 +64,7 @@ def read_fields(body: bytes, content_type: str | None) -> dict[str, Any]:
     """The posted fields, from JSON or a form; 415 for other types, 400 for a body that does not parse."""
     kind = media_type(content_type)
     if kind == JSON:
-        try:
-            data = json.loads(body)
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise BadRequest(f"The body is not valid JSON: {exc}.", code="invalid_json") from exc
-        if not isinstance(data, dict):
-            raise BadRequest("The body must be a JSON object of form fields.", code="invalid_json")
-        return data
+        return json_object(body, what="form fields")
     if kind == FORM:
         try:
             text = body.decode("utf-8")

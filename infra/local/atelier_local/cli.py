@@ -12,6 +12,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
+from atelier.cli.args import verb
 from atelier.migrate import migrate
 from atelier.settings import DEV_STATE_FILE
 
@@ -100,11 +101,11 @@ def demo(args: argparse.Namespace) -> int:
 
 
 def register(verbs: Any) -> None:
-    parser = verbs.add_parser("dev", help="run the whole stack locally on embedded defaults",
-                              epilog="example: PORT=3400 atelier dev")  # fmt: skip
+    parser = verb(
+        verbs, "dev", dev, help="run the whole stack locally on embedded defaults", example="PORT=3400 atelier dev"
+    )
     parser.add_argument("--state-dir", default=str(DEV_STATE_FILE.parent), help="where data and dev.json live")
     parser.add_argument("--once", action="store_true", help="start, migrate, write dev.json, then stop")
     parser.add_argument("--port", type=int, default=None, help="port of the front door (default: $PORT or 3000)")
-    parser.set_defaults(run=dev)
-    verbs.add_parser("demo", help="the whole lifecycle end to end on embedded defaults; exit 0 only if every step "
-                     "held", epilog="example: atelier demo").set_defaults(run=demo)  # fmt: skip
+    verb(verbs, "demo", demo, help="the whole lifecycle end to end on embedded defaults; exit 0 only if every step "
+         "held", example="atelier demo")  # fmt: skip

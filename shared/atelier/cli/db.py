@@ -6,6 +6,7 @@ import argparse
 import os
 from typing import Any
 
+from atelier.cli.args import noun, verb
 from atelier.errors import ConfigurationError
 
 
@@ -24,10 +25,6 @@ def migrate(args: argparse.Namespace) -> int:
 
 
 def register(verbs: Any) -> None:
-    db = verbs.add_parser("db", help="database schema")
-    actions = db.add_subparsers(dest="db_verb", required=True, metavar="ACTION")
-    actions.add_parser(
-        "migrate",
-        help="apply the bootstrap (plain Postgres only), migrations and seed to DATABASE_URL",
-        epilog="example: DATABASE_URL=postgresql://... atelier db migrate",
-    ).set_defaults(run=migrate)
+    actions = noun(verbs, "db", "database schema")
+    verb(actions, "migrate", migrate, help="apply the bootstrap (plain Postgres only), migrations and seed to "
+         "DATABASE_URL", example="DATABASE_URL=postgresql://... atelier db migrate")  # fmt: skip

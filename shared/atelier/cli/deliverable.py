@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from atelier import wiring
+from atelier.cli.args import noun, verb
 from atelier.cli.render import first_line
 from atelier.errors import ConfigurationError, DatabaseUnavailable
 from atelier.settings import DatabaseSettings
@@ -92,13 +93,9 @@ def _wait_for_deliverable(bucket: str, key: str, version: str | None, *, seconds
 
 
 def register(verbs: Any) -> None:
-    deliverable = verbs.add_parser("deliverable", help="files for clients")
-    actions = deliverable.add_subparsers(dest="deliverable_verb", required=True, metavar="ACTION")
-    parser = actions.add_parser(
-        "upload",
-        help="put a file in the deliverables bucket for a project; its showcase page follows",
-        epilog="example: atelier deliverable upload 7d0c...e21 elevation.png --category Photo",
-    )
+    actions = noun(verbs, "deliverable", "files for clients")
+    parser = verb(actions, "upload", upload, help="put a file in the deliverables bucket; its Notion page follows",
+                  example="atelier deliverable upload 7d0c...e21 elevation.png --category Photo")  # fmt: skip
     parser.add_argument("project_id", metavar="PROJECT_ID")
     parser.add_argument("file", metavar="FILE")
     parser.add_argument("--category", default="Document", choices=CATEGORIES, help="default Document")
@@ -111,4 +108,3 @@ def register(verbs: Any) -> None:
         help="seconds to wait for the deliverable row when the database is known (0: don't)",
     )
     parser.add_argument("--force", action="store_true", help="upload even when the project is unknown")
-    parser.set_defaults(run=upload)

@@ -7,6 +7,7 @@ import sys
 from typing import Any
 
 from atelier import wiring
+from atelier.cli.args import noun, verb
 from atelier.cli.render import table
 from atelier.errors import ConfigurationError
 from atelier.settings import NotionSettings
@@ -52,14 +53,11 @@ def check(args: argparse.Namespace) -> int:
 
 
 def register(verbs: Any) -> None:
-    notion = verbs.add_parser("notion", help="Notion databases")
-    actions = notion.add_subparsers(dest="notion_verb", required=True, metavar="ACTION")
-    parser = actions.add_parser("setup", help="create the five databases under a page (idempotent)",
-                                epilog="example: atelier notion setup --parent-page 1f2e...")  # fmt: skip
+    actions = noun(verbs, "notion", "Notion databases")
+    parser = verb(actions, "setup", setup, help="create the five databases under a page (idempotent)",
+                  example="atelier notion setup --parent-page 1f2e...")  # fmt: skip
     parser.add_argument("--parent-page", help="the page to create them under (default NOTION_PARENT_PAGE_ID)")
     parser.add_argument("--ssm-prefix", help="also store the ids as SSM parameters under this path")
-    parser.set_defaults(run=setup)
-    parser = actions.add_parser("check", help="report drift from the mapping; exit 1 on drift",
-                                epilog="example: atelier notion check")  # fmt: skip
+    parser = verb(actions, "check", check, help="report drift from the mapping; exit 1 on drift",
+                  example="atelier notion check")  # fmt: skip
     parser.add_argument("--parent-page", help="where the databases live (default NOTION_PARENT_PAGE_ID)")
-    parser.set_defaults(run=check)

@@ -6,6 +6,7 @@ import argparse
 from typing import Any
 
 from atelier import wiring
+from atelier.cli.args import noun, verb
 
 
 def list_rows(args: argparse.Namespace) -> int:
@@ -30,15 +31,12 @@ def retry(args: argparse.Namespace) -> int:
 
 
 def register(verbs: Any) -> None:
-    outbox = verbs.add_parser("outbox", help="the queue of records waiting for Notion")
-    actions = outbox.add_subparsers(dest="outbox_verb", required=True, metavar="ACTION")
-    parser = actions.add_parser("list", help="rows not yet done (or --dead ones)",
-                                epilog="example: atelier outbox list --dead")  # fmt: skip
+    actions = noun(verbs, "outbox", "the queue of records waiting for Notion")
+    parser = verb(actions, "list", list_rows, help="rows not yet done (or --dead ones)",
+                  example="atelier outbox list --dead")  # fmt: skip
     parser.add_argument("--dead", action="store_true", help="only rows that gave up")
     parser.add_argument("--limit", type=int, default=100)
-    parser.set_defaults(run=list_rows)
-    parser = actions.add_parser("retry", help="send rows again now (all due, or the IDs given)",
-                                epilog="examples: atelier outbox retry --dead; atelier outbox retry 12 13")  # fmt: skip
+    parser = verb(actions, "retry", retry, help="send rows again now (all due, or the IDs given)",
+                  example="atelier outbox retry --dead")  # fmt: skip
     parser.add_argument("--dead", action="store_true", help="retry dead rows")
     parser.add_argument("ids", nargs="*", metavar="ID", type=int)
-    parser.set_defaults(run=retry)

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from atelier import wiring
+from atelier.cli.args import noun, verb
 from atelier.errors import ConfigurationError
 
 
@@ -40,13 +41,8 @@ def replay(args: argparse.Namespace) -> int:
 
 
 def register(verbs: Any) -> None:
-    stripe = verbs.add_parser("stripe", help="Stripe payments")
-    actions = stripe.add_subparsers(dest="stripe_verb", required=True, metavar="ACTION")
-    parser = actions.add_parser(
-        "replay",
-        help="re-apply events through the webhook's path; safe to run any number of times",
-        epilog="examples: atelier stripe replay events.json; atelier stripe replay --since 2026-11-20T00:00",
-    )
+    actions = noun(verbs, "stripe", "Stripe payments")
+    parser = verb(actions, "replay", replay, help="re-apply events through the webhook's path; safe to run any "
+                  "number of times", example="atelier stripe replay --since 2026-11-20T00:00")  # fmt: skip
     parser.add_argument("file", nargs="?", help="a JSON file: an event, a list of events, or a Stripe list")
     parser.add_argument("--since", help="list events created since this ISO time from Stripe, delivered or not")
-    parser.set_defaults(run=replay)

@@ -9,6 +9,7 @@ import uuid
 from typing import Any
 
 from atelier import wiring
+from atelier.cli.args import noun, verb
 from atelier.cli.render import table
 from atelier.errors import ConfigurationError
 
@@ -77,23 +78,15 @@ def import_notion(args: argparse.Namespace) -> int:
 
 
 def register(verbs: Any) -> None:
-    sync = verbs.add_parser("sync", help="Postgres <-> Notion")
-    actions = sync.add_subparsers(dest="sync_verb", required=True, metavar="ACTION")
-    parser = actions.add_parser("run", help="one cycle: push the outbox, then poll Notion for edits",
-                                epilog="example: atelier sync run --budget 60")  # fmt: skip
+    actions = noun(verbs, "sync", "Postgres <-> Notion")
+    parser = verb(actions, "run", run, help="one cycle: push the outbox, then poll Notion for edits",
+                  example="atelier sync run --budget 60")  # fmt: skip
     parser.add_argument("--budget", type=float, default=240.0, help="seconds to spend at most (default 240)")
-    parser.set_defaults(run=run)
-
-    parser = verbs.add_parser("resync", help="push every record of an entity (or --all) to Notion again",
-                              epilog="examples: atelier resync project; atelier resync --all")  # fmt: skip
+    parser = verb(verbs, "resync", resync, help="push every record of an entity (or --all) to Notion again",
+                  example="atelier resync project")  # fmt: skip
     parser.add_argument("entity", nargs="?", help="lead, client, project, milestone or deliverable")
     parser.add_argument("--all", action="store_true", help="every entity")
-    parser.set_defaults(run=resync)
-    verbs.add_parser("check", help="Postgres against Notion for every linked record; exit 1 on drift",
-                     epilog="example: atelier check").set_defaults(run=check)  # fmt: skip
-    parser = verbs.add_parser(
-        "import-notion",
-        epilog="example: atelier import-notion",
-        help="first-time import: leads typed into Notion become Atelier leads (safe to repeat)",
-    )
-    parser.set_defaults(run=import_notion)
+    verb(verbs, "check", check, help="Postgres against Notion for every linked record; exit 1 on drift",
+         example="atelier check")  # fmt: skip
+    verb(verbs, "import-notion", import_notion, example="atelier import-notion",
+         help="first-time import: leads typed into Notion become Atelier leads (safe to repeat)")  # fmt: skip

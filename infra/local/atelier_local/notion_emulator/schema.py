@@ -1,0 +1,165 @@
+"""Property schemas and values as Notion checks them: one type per property, one title, option names
+without commas, rich text within 2,000 characters and arrays within 100 items, relations to data sources."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from atelier_local.notion_emulator.state import ApiError, NotionState, new_id, norm
+
+RICH_TEXT_LIMIT = 2000
+ARRAY_LIMIT = 100
+PROPERTY_TYPES = {
+    "title",
+    "rich_text",
+    "number",
+    "select",
+    "multi_select",
+    "status",
+    "date",
+    "people",
+    "files",
+    "checkbox",
+    "url",
+    "email",
+    "phone_number",
+    "relation",
+    "created_time",
+    "last_edited_time",
+}
+STATUS_DEFAULT_OPTIONS = [
+    ("Not started", "default", "to_do"),
+    ("In progress", "blue", "in_progress"),
+    ("Done", "green", "complete"),
+]
+
+
+def check_schema(state: NotionState, properties: dict[str, Any]) -> dict[str, Any]:
+    schema: dict[str, Any] = {}
+    titles = 0
+    for name, config in properties.items():
+        if config is None:
+            continue
+        kinds = [k for k in config if k in PROPERTY_TYPES]
+        if len(kinds) != 1:
+            raise ApiError(400, "validation_error", f"Property {name!r} needs exactly one known type.")
+        kind = kinds[0]
+        titles += kind == "title"
+        detail = dict(config[kind] or {})
+        if kind in ("select", "status", "multi_select"):
+            options = detail.get("options") or []
+            for option in options:
+                if "," in str(option.get("name", "")):
+                    raise ApiError(400, "validation_error", f"Select option names cannot contain commas: {option}")
+            if kind == "status" and not options:
+                options = [{"name": n, "color": c} for n, c, _ in STATUS_DEFAULT_OPTIONS]
+            elif kind == "status":
+                raise ApiError(400, "validation_error", "Status options cannot be set through the API.")
+            detail["options"] = options = [
+                {"id": new_id()[:8], "name": o["name"], "color": o.get("color", "default"), "description": None}
+                for o in options
+            ]
+            if kind == "status":
+                ids = [o["id"] for o in options]
+                detail["groups"] = [
+                    {"id": new_id()[:8], "name": group, "color": color, "option_ids": [ids[i]]}
+                    for i, (group, color) in enumerate((("To-do", "gray"), ("In progress", "blue"),
+                                                        ("Complete", "green")))
+                ]  # fmt: skip
+        if kind == "number":
+            detail.setdefault("format", "number")
+        if kind == "relation":
+            target = norm(str(detail.get("data_source_id", "")))
+            if target not in state.data_sources:
+                raise ApiError(400, "validation_error", f"Relation {name!r} points at no data source.")
+            database_id = state.data_sources[target]["parent"]["database_id"]
+            detail = {
+                "database_id": database_id,
+                "data_source_id": target,
+                "type": "single_property",
+                "single_property": {},
+            }
+        schema[name] = {"id": uuid.uuid4().hex[:4], "name": name, "description": None, "type": kind, kind: detail}
+    if titles != 1:
+        raise ApiError(400, "validation_error", "A data source needs exactly one title property.")
+    return schema
+
+
+def check_value(state: NotionState, name: str, kind: str, value: Any) -> Any:
+    if kind in ("title", "rich_text"):
+        items = value or []
+        if len(items) > ARRAY_LIMIT:
+            raise ApiError(400, "validation_error", f"{name}: at most {ARRAY_LIMIT} rich text items.")
+        out = []
+        for item in items:
+            content = str((item.get("text") or {}).get("content", ""))
+            if len(content) > RICH_TEXT_LIMIT:
+                raise ApiError(
+                    400,
+                    "validation_error",
+                    f"{name}: text content length should be <= {RICH_TEXT_LIMIT}, got {len(content)}.",
+                )
+            out += state.rich([content])
+        return out
+    if kind in ("select", "status"):
+        if value is None:
+            return None
+        if "," in str(value.get("name", "")):
+            raise ApiError(400, "validation_error", f"{name}: select option names cannot contain commas.")
+        return {"id": uuid.uuid4().hex[:8], "name": value.get("name"), "color": "default"}
+    if kind == "relation":
+        if len(value or []) > ARRAY_LIMIT:
+            raise ApiError(400, "validation_error", f"{name}: at most {ARRAY_LIMIT} relations.")
+        return [{"id": norm(str(r["id"]))} for r in value or []]
+    if kind == "files":
+        return list(value or [])
+    if kind == "date" and value is not None:
+        return {"start": value.get("start"), "end": value.get("end"), "time_zone": value.get("time_zone")}
+    return value
+
+
+def set_properties(
+    state: NotionState, page: dict[str, Any], values: dict[str, Any], schema: dict[str, Any] | None
+) -> None:
+    for key, value in values.items():
+        if schema is None:
+            if key != "title":
+                raise ApiError(400, "validation_error", f"{key} is not a property that exists.")
+            page["properties"]["title"] = {
+                "id": "title",
+                "type": "title",
+                "title": check_value(state, key, "title", value.get("title")),
+            }
+            continue
+        name = next((n for n, p in schema.items() if p["id"] == key or n == key), None)
+        if name is None:
+            raise ApiError(400, "validation_error", f"{key} is not a property that exists.")
+        kind = schema[name]["type"]
+        if kind not in value:
+            raise ApiError(400, "validation_error", f"{name} is expected to be {kind}.")
+        page["properties"][name] = {
+            "id": schema[name]["id"],
+            "type": kind,
+            kind: check_value(state, name, kind, value[kind]),
+        }
+
+
+def empty_properties(schema: dict[str, Any]) -> dict[str, Any]:
+    empty: dict[str, Any] = {
+        "title": [],
+        "rich_text": [],
+        "number": None,
+        "select": None,
+        "status": None,
+        "date": None,
+        "checkbox": False,
+        "url": None,
+        "email": None,
+        "relation": [],
+        "files": [],
+        "people": [],
+        "multi_select": [],
+        "phone_number": None,
+    }
+    return {n: {"id": p["id"], "type": p["type"], p["type"]: empty.get(p["type"])} for n, p in schema.items()}
