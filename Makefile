@@ -64,11 +64,11 @@ typecheck: $(APP) ## mypy: strict on shared/atelier, checked on tests
 	$(VENV)/bin/mypy
 	$(VENV)/bin/mypy tests bench functions
 
-build: $(APP) $(TOOLS)/.installed ## sam build for the production runtime (python3.13, arm64); prints each artifact's size
+build: $(APP) $(TOOLS)/.installed ## sam build for the production runtime (python3.13, arm64), without the CLI; prints each artifact's size
 	$(TOOLS)/bin/sam build --template template.yaml
 	$(VENV)/bin/python infra/build/sizes.py
 
-bench: build ## every benchmark in one run: one table, each figure beside its reference
+bench: build ## every benchmark in one run (cold starts, with and without a first request): one table
 	$(VENV)/bin/python -m bench
 
 e2e: $(APP) ## probe a deployed stack (ATELIER_STACK_NAME and AWS credentials); skipped, saying why, without them
