@@ -5,10 +5,9 @@ They keep only what the rules read and write; the real emulator and Postgres are
 
 from __future__ import annotations
 
-import json
 import uuid
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, cast
 
 from atelier.notion import Created, Failure, NotionError, NotionPort
@@ -27,7 +26,6 @@ class FakeNotion:
         self.calls: list[tuple[str, dict[str, Any]]] = []
         self.rate_limited = 0
         self.fail_next: dict[str, NotionError] = {}
-        self.content_made: list[str] = []
 
     def _call(self, name: str, **args: Any) -> None:
         self.calls.append((name, args))
@@ -143,14 +141,6 @@ def page_values(page: dict[str, Any], entity: str) -> dict[str, Any]:
     fields = ENTITIES[entity].fields
     props = page["properties"]
     return {f.column: from_property(f.kind, props[f.property]) for f in fields if f.property in props}
-
-
-def now() -> datetime:
-    return datetime.now(UTC)
-
-
-def dumps(value: Any) -> str:
-    return json.dumps(value, sort_keys=True)
 
 
 def sync_ports(
