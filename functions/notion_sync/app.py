@@ -15,7 +15,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from atelier import wiring
 from atelier.deadlines import seconds_left
 from atelier.settings import SyncSettings
-from atelier.sync.cycle import run_cycle
+from atelier.sync.cycle import DURATIONS, run_cycle
 from atelier.telemetry import emit
 
 SAFETY_SECONDS = 15.0  # stop well before the Lambda timeout; the next run takes the rest
@@ -30,7 +30,7 @@ logger, metrics = Logger(), Metrics()
 def lambda_handler(event: EventBridgeEvent, context: LambdaContext) -> dict[str, Any]:
     budget = seconds_left(context, keep=SAFETY_SECONDS)
     cycle = run_cycle(wiring.sync_ports(), holder=context.aws_request_id, budget_seconds=budget)
-    emit(metrics, cycle.metrics(), seconds=["OldestLastSyncedAge"])
+    emit(metrics, cycle.metrics(), seconds=DURATIONS)
     if not cycle.ran:
         logger.info("another run holds the sync lease")
     else:

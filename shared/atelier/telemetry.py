@@ -11,9 +11,7 @@ if TYPE_CHECKING:
 
 def count(metrics: Metrics, name: str, value: float = 1) -> None:
     """A count; a flag (True/False) counts as 1 or 0, so the metric has a data point either way."""
-    from aws_lambda_powertools.metrics import MetricUnit
-
-    metrics.add_metric(name=name, unit=MetricUnit.Count, value=float(value))
+    emit(metrics, {name: value})
 
 
 def emit(metrics: Metrics, values: Mapping[str, float], *, seconds: Iterable[str] = ()) -> None:

@@ -12,6 +12,7 @@ from atelier.sync.push import OutboxPusher, SweepReport
 from atelier.sync.records import SyncPorts
 
 LEASE_NAME = "notion-sync"
+DURATIONS = ("OldestLastSyncedAge",)  # the metrics in seconds; the rest are counts
 
 
 @dataclass
@@ -32,7 +33,7 @@ class CycleReport:
                 "deleted": poll.deleted, "restored": poll.restored, "overridden": poll.overridden}  # fmt: skip
 
     def metrics(self) -> dict[str, float]:
-        """The run's metrics, by name: counts, except `OldestLastSyncedAge` (seconds)."""
+        """The run's metrics, by name: counts, except those in DURATIONS (seconds)."""
         if not self.ran:
             return {"SyncSkipped": 1}
         sweep = self.sweep
