@@ -6,7 +6,7 @@ They keep only what the rules read and write; the real emulator and Postgres are
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import datetime
 from typing import Any, cast
 
@@ -64,7 +64,10 @@ class FakeNotion:
 
     # -- writes
     def create_page(self, data_source_id: str, atelier_id: str, properties: dict[str, Any], *,
-                    children: list[dict[str, Any]] | None = None, deadline: float | None = None) -> Created:  # fmt: skip
+                    children: list[dict[str, Any]] | None = None, deadline: float | None = None,
+                    guard: Callable[[], None] | None = None) -> Created:  # fmt: skip
+        if guard is not None:
+            guard()
         self._call("create_page", atelier_id=atelier_id, properties=properties, children=children)
         page_id = str(uuid.uuid4())
         self.pages[page_id] = {"id": page_id, "parent": data_source_id, "properties": _as_page(properties),
@@ -107,6 +110,8 @@ class FakeRpc:
         self.applied: list[dict[str, Any]] = []
         self.pull_state: dict[str, dict[str, Any]] = {}
         self.watermarks: dict[str, str] = {}
+        self.unapplied: list[dict[str, Any]] = []
+        self.taken: set[int] = set()  # outbox rows whose claim another worker has taken
 
     def queue(self, entity: str, record: dict[str, Any], *, attempts: int = 1) -> str:
         entity_id = str(record.get("id") or uuid.uuid4())
@@ -121,6 +126,11 @@ class FakeRpc:
         if function == "complete_outbox":
             self.completed += args["p_results"]
             return {"done": sum(1 for r in args["p_results"] if r["ok"])}
+        if function == "note_unapplied_pages":
+            self.unapplied += args["p_pages"]
+            return len(args["p_pages"])
+        if function == "hold_claims":
+            return [c["outbox_id"] for c in args["p_claims"] if c["outbox_id"] not in self.taken]
         if function == "sync_watermarks":
             return self.watermarks
         if function == "sync_pull_state":

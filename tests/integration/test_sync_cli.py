@@ -59,14 +59,17 @@ def test_outbox_list_and_retry_dead_rows(
     operator: None, rpc: PsycopgRpc, db: Conn, capsys: pytest.CaptureFixture[str]
 ) -> None:
     stored_lead(rpc)
-    db.execute("update sync_outbox set status = 'dead', attempts = 8, last_error = 'permanent: validation_error'")
+    db.execute(
+        "update sync_outbox set status = 'dead', attempts = 8, refusals = 8, last_error = 'permanent: validation_error'"
+    )
     assert main(["outbox", "list", "--dead"]) == 0
     listing = capsys.readouterr().out
     assert "dead" in listing
     assert "permanent: validation_error" in listing
     assert main(["outbox", "retry", "--dead"]) == 0
     assert "1 row(s) queued again" in capsys.readouterr().out
-    assert db.execute("select status::text, attempts from sync_outbox").fetchall() == [("pending", 0)]
+    # Its refusals are forgotten; its tries are kept, so that the next one looks for a page first.
+    assert db.execute("select status::text, refusals, attempts from sync_outbox").fetchall() == [("pending", 0, 8)]
     assert main(["outbox", "list", "--dead"]) == 0
     assert "no dead rows" in capsys.readouterr().out
 

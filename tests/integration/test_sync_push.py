@@ -86,7 +86,7 @@ def test_a_crash_after_the_push_before_marking_done_leaves_one_page(
     # The worker claims, pushes, and dies before complete_outbox.
     (row,) = rpc.rpc("claim_outbox", p_limit=10, p_lease_seconds=120, p_project_id=None)
     doomed = OutboxPusher(SyncPorts(rpc, gateway, sources))
-    doomed._push(row, SweepReport(), None)
+    doomed._push(row, SweepReport(), None, 0.0)
     db.execute("update sync_outbox set next_attempt_at = now()")  # the lease runs out
     pusher.sweep()
     assert _ids(_pages(gateway, sources["lead"])).most_common(1)[0][1] == 1
@@ -114,7 +114,7 @@ def test_notion_failures_lose_nothing_and_duplicate_nothing(
     flaky = NotionGateway(notion.state.bot_token, base_url=notion.url, budget=RequestBudget(rate=5000),
                           timeout_s=0.2, max_attempts=2)  # fmt: skip
     worker = OutboxPusher(SyncPorts(rpc, flaky, sources))
-    for _ in range(30):
+    for _ in range(300):  # a sweep stops at the first failure that looks like an outage
         worker.sweep(batch=100)
         if db.execute("select count(*) from sync_outbox where status = 'pending'").fetchone() == (0,):
             break

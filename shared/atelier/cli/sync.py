@@ -51,16 +51,29 @@ def resync(args: argparse.Namespace) -> int:
 
 
 def check(args: argparse.Namespace) -> int:
-    from atelier.sync.drift import drift
+    """Findings: fields that differ, pages missing, duplicate or unlinked pages, dead rows, records with no page."""
+    from atelier.sync.drift import drift, duplicates, repair_duplicates
 
-    found = drift(wiring.sync_ports())
-    if not found:
-        print("check: no drift - every linked record matches its Notion page")
+    ports = wiring.sync_ports()
+    rows = [(d.entity, d.record_id, d.problem, d.detail) for d in drift(ports)]
+    doubles = duplicates(ports)
+    if args.repair and doubles:
+        repaired = repair_duplicates(ports, doubles)
+        print(f"check: repaired {repaired} record(s): extra pages moved to the trash, each record linked to one page")
+        doubles = duplicates(ports)
+    rows += [(d.entity, d.record_id, d.problem, d.detail) for d in doubles]
+    for row in ports.rpc.rpc("outbox_rows", p_status="dead", p_limit=100):
+        why = row.get("last_error") or "refused"
+        rows.append((row["entity"], row["entity_id"], "dead outbox row",
+                     f"{why}; fix the cause, then `atelier outbox retry --dead`"))  # fmt: skip
+    for item in ports.rpc.rpc("unlinked_records"):
+        rows.append((item["entity"], item["id"], "no page",
+                     f"nothing is queued to make it; `atelier resync {item['entity']}` makes it"))  # fmt: skip
+    if not rows:
+        print("check: no drift - every record has one Notion page, and it matches")
         return 0
-    print(table(("entity", "record", "problem", "detail"), [(d.entity, d.record_id, d.problem, d.detail)
-                                                           for d in found]))  # fmt: skip
-    print(f"\ncheck: {len(found)} difference(s); `atelier resync ENTITY` pushes Postgres' values again",
-          file=sys.stderr)  # fmt: skip
+    print(table(("entity", "record", "problem", "detail"), rows))
+    print(f"\ncheck: {len(rows)} finding(s); each says what fixes it", file=sys.stderr)
     return 1
 
 
@@ -86,7 +99,14 @@ def register(verbs: Any) -> None:
                   example="atelier resync project")  # fmt: skip
     parser.add_argument("entity", nargs="?", help="lead, client, project, milestone or deliverable")
     parser.add_argument("--all", action="store_true", help="every entity")
-    verb(verbs, "check", check, help="Postgres against Notion for every linked record; exit 1 on drift",
-         example="atelier check")  # fmt: skip
+    parser = verb(
+        verbs,
+        "check",
+        check,
+        example="atelier check --repair",
+        help="Postgres against Notion: drift, duplicate or unlinked pages, dead rows; exit 1 on any",
+    )
+    parser.add_argument("--repair", action="store_true",
+                        help="move duplicate pages to the trash and link each record to the one kept")  # fmt: skip
     verb(verbs, "import-notion", import_notion, example="atelier import-notion",
          help="first-time import: leads typed into Notion become Atelier leads (safe to repeat)")  # fmt: skip

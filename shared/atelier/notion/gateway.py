@@ -303,8 +303,10 @@ class NotionGateway:
         *,
         children: list[dict[str, Any]] | None = None,
         deadline: float | None = None,
+        guard: Callable[[], None] | None = None,
     ) -> Created:
-        """Create a page once. After an ambiguous failure, look the page up by its Atelier ID before retrying."""
+        """Create a page once. After an ambiguous failure, look the page up by its Atelier ID before retrying.
+        `guard` runs before every attempt, waits included, and may raise to stop the create (a lost claim)."""
         body: dict[str, Any] = {
             "parent": {"type": "data_source_id", "data_source_id": data_source_id},
             "properties": properties,
@@ -313,7 +315,7 @@ class NotionGateway:
             body["children"] = children[:MAX_BLOCKS_PER_APPEND]
         for _ in range(self.max_attempts):
             try:
-                page = dict(self._send(lambda: self._client.pages.create(**body), safe=False, deadline=deadline))
+                page = dict(self._send(partial(self._guarded_create, body, guard), safe=False, deadline=deadline))
             except NotionError as error:
                 if error.failure is not Failure.ambiguous or isinstance(error, RetryLater):
                     raise
@@ -330,6 +332,11 @@ class NotionGateway:
             status=None,
             failure=Failure.transient,
         )
+
+    def _guarded_create(self, body: dict[str, Any], guard: Callable[[], None] | None) -> Any:
+        if guard is not None:
+            guard()
+        return self._client.pages.create(**body)
 
     def update_page(
         self,

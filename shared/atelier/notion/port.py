@@ -6,7 +6,7 @@ in-memory fake behind the same port, so the sync rules run without HTTP.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
@@ -82,6 +82,7 @@ class NotionPort(Protocol):
         *,
         children: list[dict[str, Any]] | None = None,
         deadline: float | None = None,
+        guard: Callable[[], None] | None = None,
     ) -> Created: ...
 
     def update_page(

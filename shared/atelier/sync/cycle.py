@@ -1,7 +1,15 @@
-"""One sync run: sweep the outbox, then poll Notion, under a lease so that two runs never overlap."""
+"""One sync run: sweep the outbox, then poll Notion, under a lease so that two runs never overlap.
+
+The lease's term is seconds (RUN_LEASE_SECONDS), and a heartbeat thread renews it while the run lives, so a run
+killed mid-drain blocks the next for at most that term. Production reaches Postgres through PostgREST, whose
+pooled connections cannot hold a session advisory lock, so the lease is a row renewed by heartbeat; the run
+that takes over an expired lease frees the rows the dead run had claimed (and claim tokens fence it off,
+should it be alive after all).
+"""
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -12,6 +20,8 @@ from atelier.sync.push import OutboxPusher, SweepReport
 from atelier.sync.records import SyncPorts
 
 LEASE_NAME = "notion-sync"
+RUN_LEASE_SECONDS = 6  # a crashed run blocks the next for at most this long
+HEARTBEAT_SECONDS = 2.0
 DURATIONS = ("OldestLastSyncedAge",)  # the metrics in seconds; the rest are counts
 
 
@@ -50,17 +60,52 @@ class CycleReport:
         }
 
 
+class Heartbeat:
+    """Renews the run lease every HEARTBEAT_SECONDS in a daemon thread; `alive` turns false if a renewal finds
+    the lease taken (this run was too slow to renew), so the run stops at its next batch."""
+
+    def __init__(self, ports: SyncPorts, holder: str) -> None:
+        self._rpc = ports.rpc
+        self._holder = holder
+        self._stop = threading.Event()
+        self._held = True
+        self._thread = threading.Thread(target=self._beat, name="sync-lease-heartbeat", daemon=True)
+
+    def _beat(self) -> None:
+        while not self._stop.wait(HEARTBEAT_SECONDS):
+            try:
+                self._held = bool(self._rpc.rpc("renew_sync_lease", p_name=LEASE_NAME, p_holder=self._holder,
+                                                p_seconds=RUN_LEASE_SECONDS))  # fmt: skip
+            except Exception:  # a missed beat is retried; the lease's term bounds the harm  # noqa: S112
+                continue
+            if not self._held:
+                return
+
+    def alive(self) -> bool:
+        return self._held
+
+    def __enter__(self) -> Heartbeat:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
 def run_cycle(ports: SyncPorts, *, holder: str, budget_seconds: float,
               clock: Callable[[], float] = time.monotonic) -> CycleReport:  # fmt: skip
     """Sweep the outbox, then poll Notion, holding the sync lease so that two runs never overlap."""
     rpc = ports.rpc
-    if not rpc.rpc("take_sync_lease", p_name=LEASE_NAME, p_holder=holder, p_seconds=int(budget_seconds) + 60):
+    if not rpc.rpc("take_sync_lease", p_name=LEASE_NAME, p_holder=holder, p_seconds=RUN_LEASE_SECONDS):
         return CycleReport(ran=False)
     limited_before = ports.notion.rate_limited
     try:
         deadline = clock() + budget_seconds
-        swept = OutboxPusher(ports, clock=clock).sweep(deadline=deadline)
-        polled = NotionPoller(ports).poll(deadline=deadline)
+        with Heartbeat(ports, holder) as heartbeat:
+            swept = OutboxPusher(ports, clock=clock).sweep(deadline=deadline, holder=holder,
+                                                           still_ours=heartbeat.alive)  # fmt: skip
+            polled = NotionPoller(ports).poll(deadline=deadline) if heartbeat.alive() else PollReport()
     finally:
         rpc.rpc("release_sync_lease", p_name=LEASE_NAME, p_holder=holder)
     return CycleReport(ran=True, sweep=swept, poll=polled, rate_limited=ports.notion.rate_limited - limited_before,

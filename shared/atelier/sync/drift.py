@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
-from atelier.notion.schema import ENTITIES, Owner
+from atelier.notion.schema import ATELIER_ID, ENTITIES, Owner, plain_text
 from atelier.sync.records import SyncPorts, field_hashes, page_field_hash
 
 
@@ -39,3 +40,62 @@ def drift(ports: SyncPorts) -> list[RecordDrift]:
                                              f"{f.property}: Notion shows {shown!r}, Postgres has "
                                              f"{record.get(f.column)!r}"))  # fmt: skip
     return found
+
+
+@dataclass(frozen=True)
+class Duplicate:
+    """Pages carrying one record's Atelier ID beyond the one it should have, or a page its record is not
+    linked to. `keep` is the page the record links to when it is among them, else the oldest."""
+
+    entity: str
+    record_id: str
+    keep: str
+    extras: list[str]
+    linked_to: str | None  # the page Postgres links the record to now
+
+    @property
+    def problem(self) -> str:
+        return "duplicate pages" if self.extras else "unlinked page"
+
+    @property
+    def detail(self) -> str:
+        extras = f"; {len(self.extras)} more: {', '.join(self.extras)}" if self.extras else ""
+        linked = "" if self.linked_to == self.keep else f" (the record links to {self.linked_to or 'no page'})"
+        return f"keep {self.keep}{linked}{extras}; `atelier check --repair` fixes it"
+
+
+def duplicates(ports: SyncPorts) -> list[Duplicate]:
+    """Every record whose Atelier ID is on more than one live page, or on a page it is not linked to."""
+    found: list[Duplicate] = []
+    for entity in ENTITIES:
+        prefix = f"{entity.name}:"
+        groups: dict[str, list[dict[str, Any]]] = {}
+        for page in ports.notion.query(ports.data_sources[entity.name]):
+            atelier_id = plain_text((page.get("properties") or {}).get(ATELIER_ID, {}).get("rich_text")) or ""
+            if atelier_id.startswith(prefix):
+                groups.setdefault(atelier_id.removeprefix(prefix), []).append(page)
+        if not groups:
+            continue
+        state = ports.rpc.rpc("sync_pull_state", p_entity=entity.name, p_ids=list(groups))
+        for record_id, pages in groups.items():
+            if record_id not in state:
+                continue  # no such record: import-notion's business, not a duplicate
+            linked = state[record_id].get("page_id")
+            ids = [str(p["id"]) for p in sorted(pages, key=lambda p: str(p.get("created_time") or ""))]
+            if len(ids) == 1 and ids[0] == linked:
+                continue
+            if linked is not None and linked not in ids and len(ids) == 1:
+                continue  # the linked page is missing or trashed: drift reports it
+            keep = linked if linked in ids else ids[0]
+            found.append(Duplicate(entity.name, record_id, keep, [i for i in ids if i != keep], linked))
+    return found
+
+
+def repair_duplicates(ports: SyncPorts, found: list[Duplicate]) -> int:
+    """Moves each extra page to the trash and links each record to the page kept; returns records repaired."""
+    for dup in found:
+        for page_id in dup.extras:
+            ports.notion.update_page(page_id, in_trash=True)
+        if dup.linked_to != dup.keep:
+            ports.rpc.rpc("relink_record", p_entity=dup.entity, p_id=dup.record_id, p_page_id=dup.keep)
+    return len(found)

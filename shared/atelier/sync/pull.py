@@ -3,6 +3,10 @@
 Only Notion-owned fields are applied. Our own echoes are skipped (last edited by our bot and the values
 match what we pushed), a trashed page is soft-deleted after one confirming read, and a Postgres-owned
 field a person changed is put back (its Notion value kept in the audit log).
+
+A page that cannot be applied (a mapped property is missing from it, say renamed away) is not skipped for
+good: the data source's watermark stays at or before that page's edit, so every poll reads it again until it
+applies. It is reported once, in the audit log.
 """
 
 from __future__ import annotations
@@ -54,7 +58,15 @@ class PollReport:
     restored: int = 0
     overridden: int = 0
     echoes: int = 0
+    unapplied: int = 0  # pages a mapped property is missing from: read again next poll
     stopped_early: bool = False
+
+
+def _moment(value: str) -> datetime | None:
+    try:
+        return datetime.fromisoformat(value)
+    except ValueError:
+        return None
 
 
 class NotionPoller:
@@ -87,10 +99,17 @@ class NotionPoller:
                 report.stopped_early = True
                 break
             report.queried[entity.name] = len(pages)
-            changes = self._changes(entity, pages, bot_id, report, deadline) if pages else []
+            unapplied: list[dict[str, Any]] = []
+            changes = self._changes(entity, pages, bot_id, report, deadline, unapplied) if pages else []
+            watermark = self._cursor.next_value(now)
+            if unapplied:
+                report.unapplied += len(unapplied)
+                held = [_moment(p["edited"]) or since + self._cursor.lag for p in unapplied]
+                watermark = min([watermark, *held])
+                self._rpc.rpc("note_unapplied_pages", p_entity=entity.name, p_pages=unapplied)
             outcome = self._rpc.rpc("apply_notion_changes", p_entity=entity.name, p_data_source_id=source,
                                     p_changes={"changes": changes},
-                                    p_watermark=self._cursor.next_value(now).isoformat())  # fmt: skip
+                                    p_watermark=watermark.isoformat())  # fmt: skip
             report.applied += int(outcome["applied"])
             report.deleted += int(outcome["deleted"])
             report.restored += int(outcome["restored"])
@@ -98,11 +117,19 @@ class NotionPoller:
         return report
 
     def _changes(self, entity: Entity, pages: list[dict[str, Any]], bot_id: str, report: PollReport,
-                 deadline: float | None) -> list[dict[str, Any]]:  # fmt: skip
+                 deadline: float | None, unapplied: list[dict[str, Any]]) -> list[dict[str, Any]]:  # fmt: skip
         prefix = f"{entity.name}:"
         by_id: dict[str, dict[str, Any]] = {}
         for page in pages:
-            atelier_id = plain_text((page.get("properties") or {}).get(ATELIER_ID, {}).get("rich_text")) or ""
+            properties = page.get("properties") or {}
+            missing = sorted(f.property for f in entity.fields if f.property not in properties)
+            if ATELIER_ID not in properties:
+                missing.append(ATELIER_ID)
+            if missing:
+                unapplied.append({"page_id": str(page.get("id")), "edited": str(page.get("last_edited_time")),
+                                  "reason": f"missing properties: {', '.join(missing)}"})  # fmt: skip
+                continue
+            atelier_id = plain_text(properties.get(ATELIER_ID, {}).get("rich_text")) or ""
             if atelier_id.startswith(prefix):
                 by_id[atelier_id.removeprefix(prefix)] = page
         if not by_id:

@@ -5,7 +5,12 @@ properties whose hash changed, with "Last Synced" in the same PATCH, so an uncha
 A page is created with every field (Notion-owned ones get their first value) and its Atelier ID, through
 the gateway's create-once, with the blocks its entity's content provider gives.
 Crashes are safe at any point: a claimed row comes back when its lease ends, and the retried create finds
-the page it made.
+the page it made. Claims are fenced: before each create (and each retry of one) the pusher checks that its
+claim token is still the row's, so a worker slowed past its lease creates nothing another has since made.
+
+Waiting is not failing: a row whose parent has no page yet waits, free, and goes when the parent lands. An
+outage counts once: the first transient failure ends the batch, the rest is released untried, and none of it
+uses up attempts; only an error that retrying cannot fix does.
 """
 
 from __future__ import annotations
@@ -18,7 +23,7 @@ from dataclasses import field as dataclass_field
 from datetime import UTC, datetime
 from typing import Any
 
-from atelier.notion.errors import NotionError, RetryLater
+from atelier.notion.errors import Failure, NotionError, RetryLater
 from atelier.notion.schema import ATELIER_ID, BY_NAME, LAST_SYNCED, Owner, rich_text
 from atelier.sync.records import BATCH, LEASE_SECONDS, MAX_ATTEMPTS, SyncPorts, field_hashes, pushed_hashes
 
@@ -30,7 +35,17 @@ class SweepReport:
     updated: int = 0
     unchanged: int = 0
     failed: int = 0
+    waiting: int = 0  # rows whose parent had no page yet
+    lost: int = 0  # rows whose claim another worker took: left to it
+    notion_down: bool = False  # a transient failure ended the sweep
     outcome: dict[str, int] = dataclass_field(default_factory=dict)
+
+
+class ClaimLost(Exception):
+    """This worker's claim on a row was taken by another: it must not create the row's page."""
+
+
+AMBIGUOUS_GAP = 30.0  # seconds since the claim after which a create first looks for the page by Atelier ID
 
 
 class OutboxPusher:
@@ -45,23 +60,48 @@ class OutboxPusher:
         self._clock = clock
         self._pages: dict[tuple[str, str], str] = {}
 
-    def sweep(self, *, deadline: float | None = None, project_id: str | None = None, batch: int = BATCH) -> SweepReport:
-        """Push due rows until none are left or the deadline nears; what is left waits for the next run."""
+    def sweep(
+        self,
+        *,
+        deadline: float | None = None,
+        project_id: str | None = None,
+        batch: int = BATCH,
+        holder: str | None = None,
+        still_ours: Callable[[], bool] = lambda: True,
+    ) -> SweepReport:
+        """Push due rows until none are left, the deadline nears, Notion stops answering, or (for a run under the
+        sync lease) `still_ours` says the lease is gone; what is left waits for the next run."""
         report = SweepReport()
         self._pages = {}  # pages pushed in this sweep, so that children claimed with them find them
-        while deadline is None or self._clock() < deadline:
+        while (deadline is None or self._clock() < deadline) and still_ours():
             claimed = self._rpc.rpc("claim_outbox", p_limit=batch, p_lease_seconds=LEASE_SECONDS,
-                                    p_project_id=project_id)  # fmt: skip
+                                    p_project_id=project_id, p_holder=holder)  # fmt: skip
             if not claimed:
                 break
             report.claimed += len(claimed)
-            results = [self._push(row, report, deadline) for row in claimed]
+            claimed_at = self._clock()
+            results: list[dict[str, Any]] = []
+            for row in claimed:
+                if report.notion_down:
+                    results.append({"outbox_id": row["outbox_id"], "claim": row.get("claim"), "ok": False,
+                                    "skipped": True, "retry_in": results[-1].get("retry_in", 30)})  # fmt: skip
+                    continue
+                results.append(self._push(row, report, deadline, claimed_at))
             outcome = self._rpc.rpc("complete_outbox", p_results=results, p_max_attempts=MAX_ATTEMPTS)
             for key, value in outcome.items():
                 report.outcome[key] = report.outcome.get(key, 0) + int(value)
-            if any(r.get("retry_later") for r in results):
-                break  # Notion asked us to wait past the deadline
+            if report.notion_down:
+                break  # Notion is down or asked us to wait: the next run tries again, and nothing is dead
         return report
+
+    def _hold(self, row: dict[str, Any]) -> None:
+        """Extends this worker's claim on the row, or raises ClaimLost when another worker has it now."""
+        if row.get("claim") is None:
+            return  # claimed without a token (an old queue row): nothing to fence
+        held = self._rpc.rpc("hold_claims", p_claims=[{"outbox_id": row["outbox_id"], "claim": row["claim"]}],
+                             p_lease_seconds=LEASE_SECONDS)  # fmt: skip
+        if row["outbox_id"] not in held:
+            raise ClaimLost(f"outbox row {row['outbox_id']} was claimed by another worker")
 
     def _vanished(self, page_id: str, deadline: float | None) -> bool:
         """One confirming read: the page is gone for good (not merely trashed, which an update would show)."""
@@ -71,10 +111,11 @@ class OutboxPusher:
             return exc.code == "object_not_found"
         return False
 
-    def _push(self, row: dict[str, Any], report: SweepReport, deadline: float | None) -> dict[str, Any]:
+    def _push(self, row: dict[str, Any], report: SweepReport, deadline: float | None,
+              claimed_at: float) -> dict[str, Any]:  # fmt: skip
         entity = BY_NAME[row["entity"]]
         record = row["record"] or {}
-        result: dict[str, Any] = {"outbox_id": row["outbox_id"], "ok": False}
+        result: dict[str, Any] = {"outbox_id": row["outbox_id"], "claim": row.get("claim"), "ok": False}
         atelier_id = f"{entity.name}:{row['entity_id']}"
         try:
             if not record:  # hard-deleted since it was queued: nothing left to show
@@ -84,7 +125,8 @@ class OutboxPusher:
             if parent:
                 parent_page = self._pages.get((parent, str(record.get("parent_id"))))
                 if parent_page is None:
-                    result.update(error=f"waiting for its {parent} page", retry_in=5)
+                    report.waiting += 1
+                    result.update(error=f"waiting for its {parent} page", waiting_for=str(record.get("parent_id")))
                     return result
                 relation = next(f for f in entity.fields if f.relation_to == parent)
                 record = {**record, relation.column: [parent_page]}
@@ -108,24 +150,24 @@ class OutboxPusher:
                                        for f in entity.owned_by(Owner.notion)}}  # fmt: skip
             else:
                 source = self._data_sources[entity.name]
-                # An earlier attempt may have created the page and died before saying so.
-                found = (
-                    self._gateway.find_by_atelier_id(source, atelier_id, deadline=deadline)
-                    if row["attempts"] > 1
-                    else None
-                )
+                # An earlier attempt, or a worker whose claim ran out, may have created the page already.
+                self._hold(row)
+                ambiguous = row["attempts"] > 1 or self._clock() - claimed_at > AMBIGUOUS_GAP
+                found = self._gateway.find_by_atelier_id(source, atelier_id, deadline=deadline) if ambiguous else None
                 if found is None:
                     props = entity.properties(record) | stamp | {ATELIER_ID: {"rich_text": rich_text(atelier_id)}}
                     content = self._contents.get(entity.name)
                     children = content(str(row["entity_id"]), deadline) if content else None
-                    found = self._gateway.create_page(source, atelier_id, props, children=children,
-                                                      deadline=deadline).page  # fmt: skip
+                    found = self._gateway.create_page(
+                        source, atelier_id, props, children=children, deadline=deadline, guard=lambda: self._hold(row)
+                    ).page
                     report.created += 1
                 page_id = str(found["id"])
             self._pages[(entity.name, str(row["entity_id"]))] = page_id
             result.update(ok=True, page_id=page_id, pushed_hash=json.dumps(hashes, sort_keys=True))
-        except RetryLater as exc:
-            result.update(error=str(exc), retry_later=True, retry_in=exc.retry_after or 5)
+        except ClaimLost as exc:
+            report.lost += 1
+            result.update(error=str(exc), lost=True)
         except NotionError as exc:
             page_id = record.get("notion_page_id")
             if exc.code == "object_not_found" and page_id and self._vanished(str(page_id), deadline):
@@ -133,6 +175,9 @@ class OutboxPusher:
                 return result
             report.failed += 1
             result.update(error=f"{exc.failure}: {exc}")
-            if exc.retry_after:
+            if isinstance(exc, RetryLater) or exc.failure is not Failure.permanent:
+                report.notion_down = True
+                result.update(transient=True, retry_in=exc.retry_after or 30)
+            elif exc.retry_after:
                 result["retry_in"] = exc.retry_after
         return result

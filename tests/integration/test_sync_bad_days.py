@@ -1,0 +1,184 @@
+"""The sync on a bad day, against real Postgres and the emulator: a worker slowed past its lease, an outage,
+a crashed run, a duplicate page, and a property renamed away while the team edited."""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import UTC, datetime, timedelta
+
+import psycopg
+
+from atelier.db import PsycopgRpc
+from atelier.notion import NotionGateway, RequestBudget
+from atelier.notion.schema import ATELIER_ID, plain_text
+from atelier.sync import OutboxPusher, SweepReport, SyncPorts, run_cycle
+from atelier.sync.cycle import LEASE_NAME, RUN_LEASE_SECONDS
+from atelier.sync.drift import duplicates, repair_duplicates
+from atelier.sync.pull import NotionPoller
+from atelier.sync.records import MAX_ATTEMPTS
+from atelier_local.notion_emulator import NotionEmulator
+from atelier_local.samples import paid_project, stored_lead
+
+Conn = psycopg.Connection[tuple[object, ...]]
+
+
+def _atelier_ids(gateway: NotionGateway, sources: dict[str, str]) -> Counter[str]:
+    return Counter(plain_text(p["properties"][ATELIER_ID]["rich_text"]) or ""
+                   for source in sources.values() for p in gateway.query(source))  # fmt: skip
+
+
+def _status(db: Conn) -> dict[str, int]:
+    return {str(s): int(str(n)) for s, n in db.execute("select status::text, count(*) from sync_outbox group by 1")}
+
+
+def test_a_worker_slowed_past_its_lease_creates_nothing_another_has_made(
+    rpc: PsycopgRpc, gateway: NotionGateway, sources: dict[str, str], db: Conn
+) -> None:
+    # Given a slow worker that claimed a paid project's rows, and whose lease then ran out
+    project_id = paid_project(rpc, stored_lead(rpc))
+    slow = OutboxPusher(SyncPorts(rpc, gateway, sources))
+    claimed = rpc.rpc("claim_outbox", p_limit=25, p_lease_seconds=120, p_project_id=None, p_holder="slow")
+    assert len(claimed) == 8
+    db.execute("update sync_outbox set next_attempt_at = now() - interval '1 second' where status = 'pending'")
+
+    # When the doorbell claims them again and makes every page, and the slow worker then carries on
+    doorbell = OutboxPusher(SyncPorts(rpc, gateway, sources)).sweep(project_id=project_id)
+    assert doorbell.created == 7  # all but the lead, which is no project's
+    report = SweepReport()
+    results = [slow._push(row, report, None, 0.0) for row in claimed]
+    outcome = rpc.rpc("complete_outbox", p_results=results, p_max_attempts=MAX_ATTEMPTS)
+
+    # Then the slow worker made only the page still its own (the lead's): it lost the client's claim, and the
+    # rest waited for parents it never made. Its report changed nothing, and each record has one page.
+    assert (report.created, report.lost, report.waiting) == (1, 1, 6)
+    assert (outcome["stale"], outcome["done"]) == (7, 1)
+    ids = _atelier_ids(gateway, sources)
+    assert len(ids) == 8
+    assert set(ids.values()) == {1}
+    assert _status(db) == {"done": 8}
+
+
+def test_a_duplicate_page_is_found_by_check_and_repair_archives_it(
+    pusher: OutboxPusher, rpc: PsycopgRpc, gateway: NotionGateway, sources: dict[str, str], db: Conn
+) -> None:
+    # Given a project whose page was made twice (the second by hand, with the same Atelier ID)
+    project_id = paid_project(rpc, stored_lead(rpc))
+    pusher.sweep()
+    (linked,) = [p for p in gateway.query(sources["project"])]
+    extra = gateway.create_page(sources["project"], f"project:{project_id}", dict(linked["properties"])).page
+    ports = SyncPorts(rpc, gateway, sources)
+
+    # When the drift check looks, Then it finds the extra page, naming the one that stays
+    (found,) = duplicates(ports)
+    assert (found.entity, found.record_id, found.keep, found.extras) == (
+        "project", project_id, linked["id"], [extra["id"]])  # fmt: skip
+
+    # When it repairs, Then the extra is in the trash, the record still points at the kept page, nothing is found
+    assert repair_duplicates(ports, [found]) == 1
+    assert gateway.retrieve_page(extra["id"])["in_trash"] is True
+    assert db.execute("select notion_page_id from projects where id = %s", (project_id,)).fetchone() == (linked["id"],)
+    assert duplicates(ports) == []
+
+
+def test_an_outage_kills_no_row_and_the_first_answer_sends_everything_at_once(
+    rpc: PsycopgRpc, notion: NotionEmulator, sources: dict[str, str], db: Conn
+) -> None:
+    # Given three paid projects queued (24 rows, most of them children) while Notion answers nothing but 503
+    for i in range(3):
+        paid_project(rpc, stored_lead(rpc, i))
+    notion.set_faults(error_rate=1.0, error_statuses=[503], retry_after=0.01, seed=3)
+    gateway = NotionGateway(notion.state.bot_token, base_url=notion.url, budget=RequestBudget(rate=5000),
+                            max_attempts=2)  # fmt: skip
+    pusher = OutboxPusher(SyncPorts(rpc, gateway, sources))
+    before = len(notion.requests)
+
+    # When runs keep coming, four times as many as a refused row would survive, with time passing between them
+    for _ in range(MAX_ATTEMPTS * 4):
+        pusher.sweep()
+        db.execute("update sync_outbox set next_attempt_at = next_attempt_at - interval '10 minutes'"
+                   " where status = 'pending'")  # fmt: skip
+
+    # Then no row is dead, and each run tried Notion once rather than once per row
+    assert _status(db) == {"pending": 24}
+    assert db.execute("select max(refusals) from sync_outbox").fetchone() == (0,)
+    assert len(notion.requests) - before == MAX_ATTEMPTS * 4 * 2  # each run: one create, tried twice
+
+    # When Notion answers again, Then one sweep makes every page: nothing is left backing off
+    notion.set_faults(error_rate=0.0)
+    db.execute("update sync_outbox set next_attempt_at = now() + interval '1 minute'"
+               " where status = 'pending' and entity <> 'lead'")  # fmt: skip
+    report = pusher.sweep()
+    assert report.created == 24
+    assert _status(db) == {"done": 24}
+
+
+def test_children_wait_for_their_parent_without_using_attempts_and_go_when_it_lands(
+    rpc: PsycopgRpc, gateway: NotionGateway, sources: dict[str, str], db: Conn
+) -> None:
+    # Given a project whose own row is held back (claimed elsewhere), so its milestones find no project page
+    project_id = paid_project(rpc, stored_lead(rpc))
+    db.execute("update sync_outbox set next_attempt_at = now() + interval '1 hour'"
+               " where entity = 'project' and entity_id = %s", (project_id,))  # fmt: skip
+    pusher = OutboxPusher(SyncPorts(rpc, gateway, sources))
+    for _ in range(MAX_ATTEMPTS + 2):
+        db.execute("update sync_outbox set next_attempt_at = now() where status = 'pending' and entity = 'milestone'")
+        pusher.sweep()
+    assert db.execute("select count(*), max(attempts), max(refusals) from sync_outbox where entity = 'milestone'"
+                      " and failure = 'waiting' and next_attempt_at > now() + interval '1 minute'"
+                      "").fetchone() == (5, 0, 0)  # fmt: skip
+
+    # When the project's page lands, Then its milestones go in the same sweep, not after their wait
+    db.execute("update sync_outbox set next_attempt_at = now() where entity = 'project'")
+    assert pusher.sweep(batch=1).created == 6
+    assert _status(db) == {"done": 8}
+
+
+def test_a_crashed_runs_lease_is_short_and_the_next_run_frees_its_rows(
+    rpc: PsycopgRpc, gateway: NotionGateway, sources: dict[str, str], db: Conn
+) -> None:
+    # Given a run that took the lease, claimed rows, and was killed (no heartbeat, no release)
+    paid_project(rpc, stored_lead(rpc))
+    assert rpc.rpc("take_sync_lease", p_name=LEASE_NAME, p_holder="killed", p_seconds=RUN_LEASE_SECONDS)
+    rpc.rpc("claim_outbox", p_limit=25, p_lease_seconds=120, p_project_id=None, p_holder="killed")
+    (term,) = db.execute("select extract(epoch from expires_at - now()) from sync_lease").fetchone() or (None,)
+    assert float(str(term)) <= 10  # the next run waits at most this long
+
+    # When the next run comes after the term, Then it runs and pushes the killed run's rows now, not in 120 s
+    ports = SyncPorts(rpc, gateway, sources)
+    assert not run_cycle(ports, holder="next", budget_seconds=30).ran  # the lease is still the killed run's
+    db.execute("update sync_lease set expires_at = now() - interval '1 second'")
+    cycle = run_cycle(ports, holder="next", budget_seconds=30)
+    assert cycle.ran
+    assert cycle.sweep.created == 8
+    assert _status(db) == {"done": 8}
+    assert db.execute("select count(*) from sync_lease").fetchone() == (0,)
+
+
+def test_a_team_edit_made_while_its_property_was_renamed_away_is_applied_once_it_is_back(
+    pusher: OutboxPusher, rpc: PsycopgRpc, gateway: NotionGateway, notion: NotionEmulator, sources: dict[str, str],
+    db: Conn,
+) -> None:  # fmt: skip
+    # Given a milestone page; the team renames its Status property away, through the API with a person's token,
+    # and marks the milestone done meanwhile
+    project_id = paid_project(rpc, stored_lead(rpc))
+    pusher.sweep()
+    page_id = str((db.execute("select notion_page_id from milestones where project_id = %s order by \"order\""
+                              " limit 1", (project_id,)).fetchone() or ("",))[0])  # fmt: skip
+    source = sources["milestone"]
+    person = NotionGateway(notion.state.human_token, base_url=notion.url, budget=RequestBudget(rate=5000))
+    person.update_data_source(source, {"Status": {"name": "Stage"}})
+    person.update_page(page_id, {"Stage": {"status": {"name": "Done"}}})
+    poller = NotionPoller(SyncPorts(rpc, gateway, sources))
+    start = datetime.now(UTC)
+
+    # When polls run for ten minutes while it is renamed, Then nothing is applied and it is reported once
+    for minutes in (0, 3, 6, 10):
+        report = poller.poll(now=start + timedelta(minutes=minutes))
+        assert report.unapplied == 5  # the five milestone pages, all edited within the window
+    assert db.execute("select count(*) from audit_log where action = 'notion.unapplied'").fetchone() == (5,)
+    assert db.execute("select count(*) from milestones where status = 'completed'").fetchone() == (0,)
+
+    # When the property is renamed back, Then the next poll applies the edit
+    person.update_data_source(source, {"Stage": {"name": "Status"}})
+    assert poller.poll(now=start + timedelta(minutes=12)).applied == 1
+    assert db.execute("select count(*) from milestones where status = 'completed'").fetchone() == (1,)
