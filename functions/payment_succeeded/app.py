@@ -20,6 +20,7 @@ METRIC_BY_OUTCOME = {
     StripeOutcome.duplicate: "StripeEventDuplicate",
     StripeOutcome.ignored: "StripeEventIgnored",
     StripeOutcome.unhandled: "StripeEventUnhandled",
+    StripeOutcome.rejected: "StripeEventRejected",  # alarmed: fix the cause, then `atelier stripe replay --rejected`
 }
 
 settings = wiring.settings(PaymentSettings)
@@ -41,8 +42,9 @@ def stripe_webhook() -> Response[str]:
     count(metrics, "PaymentAmountMismatch", applied.amount_mismatch)
     count(metrics, "StripeLivemodeMismatch", applied.livemode_mismatch)
     count(metrics, "PaymentUnmatched", applied.unmatched)
-    logger.info("stripe event", extra={"event_id": stripe_event["id"], "type": applied.event_type,
-                                       "outcome": applied.outcome, "project_id": applied.project_id})  # fmt: skip
+    log = logger.warning if applied.outcome is StripeOutcome.rejected else logger.info
+    log("stripe event", extra={"event_id": stripe_event["id"], "type": applied.event_type, "outcome": applied.outcome,
+                               "project_id": applied.project_id, "reason": applied.result.get("reason")})  # fmt: skip
     return Response(200, "application/json", json.dumps({"received": True, "outcome": applied.outcome}))
 
 

@@ -108,9 +108,9 @@ class PsycopgRpc:
                 if conn.broken or isinstance(exc, psycopg.OperationalError):
                     self.close()
                 diag = exc.diag
-                raise error_for_code(
-                    exc.sqlstate, diag.message_primary or _first_line(exc), diag.message_detail
-                ) from exc
+                # A value psycopg refuses before sending (a NUL in text) is what Postgres calls 22021.
+                code = exc.sqlstate or ("22021" if isinstance(exc, psycopg.DataError) else None)
+                raise error_for_code(code, diag.message_primary or _first_line(exc), diag.message_detail) from exc
         return None if row is None else row[0]
 
     @staticmethod

@@ -77,11 +77,15 @@ class DeliverableService:
 
     def record(self, record: S3EventRecord) -> Recorded:
         """One record of an S3 event notification, as Powertools' data class reads it."""
-        obj = record.s3.get_object
-        bucket = record.s3.bucket.name
-        key = decode_key(obj.key)
-        if not record.event_name.startswith("ObjectCreated"):
-            return Recorded(DeliverableOutcome.ignored, key, reason=f"not an upload: {record.event_name}")
+        try:
+            obj = record.s3.get_object
+            bucket = str(record.s3.bucket.name)
+            key = decode_key(str(obj.key))
+            event_name = str(record.event_name)
+        except (KeyError, TypeError, AttributeError, ValueError) as exc:
+            return Recorded(DeliverableOutcome.ignored, "", reason=f"not an S3 record we can read: {exc!r:.80}")
+        if not event_name.startswith("ObjectCreated"):
+            return Recorded(DeliverableOutcome.ignored, key, reason=f"not an upload: {event_name:.80}")
         try:
             parsed = DeliverableKey.parse(key)
         except KeyOutsideConvention as exc:

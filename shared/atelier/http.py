@@ -120,12 +120,24 @@ def raw_body(body: str | None, is_base64: bool | None, *, limit: int = MAX_BODY_
     return data
 
 
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def strict_json(body: bytes | str) -> Any:
+    """JSON as the standard has it: NaN and Infinity refused. Raises ValueError (bad JSON, not UTF-8, an
+    integer past Python's digit limit) or RecursionError (nested too deeply)."""
+    return json.loads(body, parse_constant=_no_constant)
+
+
 def json_object(body: bytes, *, what: str) -> dict[str, Any]:
     """A request body that must be one JSON object (`what` says of what), or `BadRequest` saying why not."""
     try:
-        data = json.loads(body)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise BadRequest(f"The body is not valid JSON: {exc}.", code="invalid_json") from None
+        data = strict_json(body)
+    except ValueError as exc:  # not JSON, not UTF-8, or an integer past Python's digit limit
+        raise BadRequest(f"The body is not valid JSON: {str(exc)[:200]}.", code="invalid_json") from None
+    except RecursionError:
+        raise BadRequest("The body is not valid JSON: nested too deeply.", code="invalid_json") from None
     if not isinstance(data, dict):
         raise BadRequest(f"The body must be a JSON object of {what}.", code="invalid_json")
     return data

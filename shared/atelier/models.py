@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 from enum import StrEnum
@@ -50,11 +51,22 @@ _AMOUNT = re.compile(r"\$?\s*(\d+(?:[.,]\d+)*)\s*(k|m)?", re.IGNORECASE)
 _UNKNOWN_WORDS = ("not sure", "unsure", "unknown", "tbd", "don't know", "dont know", "n/a", "?")
 
 
+MAX_BUDGET_DOLLARS = 1_000_000_000  # past any project the studio takes; bounds what is stored and compared
+
+
+def _bounded(value: float) -> int:
+    """Whole dollars, or ValueError for what is not a budget at all (infinite, NaN, or absurdly large)."""
+    if not math.isfinite(value) or value > MAX_BUDGET_DOLLARS:
+        raise ValueError(f"enter a budget under ${MAX_BUDGET_DOLLARS:,}, such as 12000 or $10k-15k")
+    return round(value)
+
+
 def _to_dollars(number: str, suffix: str | None) -> int:
     digits = number.replace(",", "")
-    value = float(digits)
+    if len(digits) > 30:
+        raise ValueError("enter a budget in dollars, such as 12000 or $10k-15k")
     scale = {"k": 1_000, "m": 1_000_000}.get((suffix or "").lower(), 1)
-    return round(value * scale)
+    return _bounded(float(digits) * scale)
 
 
 def parse_budget(raw: Any) -> Budget:
@@ -66,7 +78,8 @@ def parse_budget(raw: Any) -> Budget:
     if isinstance(raw, int | float):
         if raw < 0:
             raise ValueError("a budget cannot be negative")
-        return Budget(f"${raw:,.0f}", round(raw), round(raw))
+        dollars = _bounded(float(raw) if isinstance(raw, float) or raw <= MAX_BUDGET_DOLLARS else math.inf)
+        return Budget(f"${dollars:,}", dollars, dollars)
     if not isinstance(raw, str):
         raise ValueError("enter a budget in dollars, such as 12000 or $10k-15k")
     text = raw.strip()[:MAX_TEXT]

@@ -7,6 +7,7 @@ table `EVENT_KINDS`; the database function `apply_stripe_event` applies it in on
 from __future__ import annotations
 
 import json
+import re
 import time
 import uuid
 from dataclasses import dataclass
@@ -14,10 +15,16 @@ from enum import StrEnum
 from typing import Any
 
 from atelier.db import Rpc
-from atelier.errors import BadRequest
+from atelier.errors import BadRequest, IntegrityViolation, InvalidData
+from atelier.http import strict_json
 
 DEFAULT_TOLERANCE_SECONDS = 300
 MAX_EVENT_BYTES = 256 * 1024
+MAX_SIGNATURE_HEADER = 4096
+MAX_ID_CHARS = 255
+MAX_EMAIL_CHARS = 320
+MAX_AMOUNT_CENTS = 10**12  # beyond any charge Stripe makes
+CURRENCY = re.compile(r"[a-z]{3}")
 
 HANDLED_TYPES = (
     "checkout.session.completed",
@@ -40,16 +47,18 @@ def verify(payload: bytes, header: str | None, secret: str, *, tolerance: int = 
     signature itself is checked by the `stripe` library."""
     if not header or not header.strip():
         raise _refuse("Missing Stripe-Signature header.")
+    if len(header) > MAX_SIGNATURE_HEADER or not header.isascii():
+        raise _refuse(f"Malformed Stripe-Signature header: Stripe's is ASCII, under {MAX_SIGNATURE_HEADER} characters.")
     parts: dict[str, list[str]] = {}
     for item in header.split(","):
         key, sep, value = item.strip().partition("=")
         if not sep or not key:
             raise _refuse("Malformed Stripe-Signature header: expected t=<timestamp>,v1=<signature>.")
         parts.setdefault(key, []).append(value)
-    try:
-        timestamp = int(parts["t"][0])
-    except (KeyError, ValueError):
-        raise _refuse("Malformed Stripe-Signature header: no numeric t=<timestamp>.") from None
+    stamp = (parts.get("t") or [""])[0]
+    if not (stamp.isascii() and stamp.isdigit() and len(stamp) <= 12):
+        raise _refuse("Malformed Stripe-Signature header: no numeric t=<timestamp>.")
+    timestamp = int(stamp)
     if not parts.get("v1"):
         raise _refuse("No v1 signature in the Stripe-Signature header.")
     age = (time.time() if now is None else now) - timestamp
@@ -71,9 +80,9 @@ def verify(payload: bytes, header: str | None, secret: str, *, tolerance: int = 
     except stripe.SignatureVerificationError:
         raise _refuse("Signature does not match: wrong webhook secret, or the body was changed.") from None
     try:
-        event = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise _refuse(f"The signed body is not valid JSON: {exc}.", "invalid_json") from None
+        event = strict_json(text)
+    except (ValueError, RecursionError) as exc:
+        raise _refuse(f"The signed body is not valid JSON: {str(exc)[:200]}.", "invalid_json") from None
     if not isinstance(event, dict) or not isinstance(event.get("id"), str) or not isinstance(event.get("type"), str):
         raise _refuse("The signed body is not a Stripe event (no id or type).", "invalid_event")
     return event
@@ -108,30 +117,67 @@ class StripeEventAction:
         }  # fmt: skip
 
 
-def _id(value: Any) -> str | None:
+class Unappliable(Exception):
+    """A signed event that can never apply as it is: recorded as rejected, with this reason."""
+
+
+def _text(value: Any, what: str, *, limit: int = MAX_ID_CHARS) -> str | None:
+    """A string field, or None when absent; refused when it is not text a ledger can hold."""
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise Unappliable(f"{what} is not a string")
+    if len(value) > limit or any(ord(c) < 32 for c in value):
+        raise Unappliable(f"{what} is longer than {limit} characters or holds control characters")
+    return value or None
+
+
+def _id(value: Any, what: str) -> str | None:
     """Stripe sends either an id or, when expanded, the object itself."""
     if isinstance(value, dict):
         value = value.get("id")
-    return value if isinstance(value, str) and value else None
+    return _text(value, what)
+
+
+def _amount(value: Any, what: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise Unappliable(f"{what} is not a whole number of cents: {str(value)[:40]!r}")
+    if not 0 <= value <= MAX_AMOUNT_CENTS:
+        raise Unappliable(f"{what} is out of range: {str(value)[:40]}")
+    return value
+
+
+def _currency(value: Any) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str) or not CURRENCY.fullmatch(value.lower()):
+        raise Unappliable(f"currency is not an ISO currency code: {str(value)[:20]!r}")
+    return value.lower()
 
 
 def _uuid_or_none(value: Any) -> str | None:
+    if not isinstance(value, str) or len(value) > 64:
+        return None
     try:
-        return str(uuid.UUID(str(value))) if value else None
+        return str(uuid.UUID(value)) if value else None
     except ValueError:
         return None
 
 
 def _tier(metadata: dict[str, Any]) -> int | None:
+    raw = metadata.get("tier", "")
+    if not isinstance(raw, str | int) or isinstance(raw, bool) or len(str(raw)) > 2:
+        return None
     try:
-        tier = int(metadata.get("tier", ""))
-    except (TypeError, ValueError):
+        tier = int(raw)
+    except ValueError:
         return None
     return tier if 1 <= tier <= 4 else None
 
 
 def classify(event: dict[str, Any], *, livemode: bool) -> StripeEventAction | None:
-    """What the event means, or None for a type we do not handle (acknowledged, nothing written)."""
+    """What the event means, or None for a type we do not handle (acknowledged, nothing written). A handled
+    event that can never apply as it is becomes a `reject`, with its reason."""
     event_id, event_type = str(event["id"]), str(event["type"])
     if event_type not in HANDLED_TYPES:
         return None
@@ -141,16 +187,34 @@ def classify(event: dict[str, Any], *, livemode: bool) -> StripeEventAction | No
         return StripeEventAction(
             event_id, event_type, "ignore", f"livemode mismatch: a {got} event sent to {want}", livemode_mismatch=True
         )
-    obj = (event.get("data") or {}).get("object") or {}
+    try:
+        _text(event_id, "the event id")
+        return _meaning(event_id, event_type, event)
+    except Unappliable as exc:
+        return StripeEventAction(ledger_id(event_id), event_type, "reject", str(exc))
+
+
+def ledger_id(event_id: str) -> str:
+    """An event id the ledger can hold (no NUL, bounded), for an event rejected because of its id."""
+    return event_id.replace("\x00", "\\0")[:MAX_ID_CHARS] or "(empty)"
+
+
+def _meaning(event_id: str, event_type: str, event: dict[str, Any]) -> StripeEventAction:
+    data = event.get("data")
+    obj = data.get("object") if isinstance(data, dict) else None
+    if not isinstance(obj, dict):
+        raise Unappliable("data.object is not an object")
     metadata = obj.get("metadata") or {}
+    if not isinstance(metadata, dict):
+        raise Unappliable("metadata is not an object")
     common: dict[str, Any] = {
         "lead_id": _uuid_or_none(metadata.get("lead_id") or obj.get("client_reference_id")),
         "tier": _tier(metadata),
-        "customer_id": _id(obj.get("customer")),
-        "currency": obj.get("currency"),
+        "customer_id": _id(obj.get("customer"), "customer"),
+        "currency": _currency(obj.get("currency")),
     }
     if event_type.startswith("checkout.session."):
-        pi = _id(obj.get("payment_intent"))
+        pi = _id(obj.get("payment_intent"), "payment_intent")
         if not pi:
             return StripeEventAction(event_id, event_type, "ignore", "checkout session has no payment_intent")
         if event_type == "checkout.session.async_payment_failed":
@@ -159,26 +223,35 @@ def classify(event: dict[str, Any], *, livemode: bool) -> StripeEventAction | No
             kind = "fulfil"
         else:
             kind = "pending"
-        details = obj.get("customer_details") or {}
+        details = obj.get("customer_details")
+        email = (details.get("email") if isinstance(details, dict) else None) or obj.get("customer_email")
         return StripeEventAction(
-            event_id, event_type, kind, checkout_session_id=_id(obj), payment_intent_id=pi,
-            email=details.get("email") or obj.get("customer_email"), amount=obj.get("amount_total"), **common,
+            event_id, event_type, kind, checkout_session_id=_id(obj, "the session id"), payment_intent_id=pi,
+            email=_text(email, "the customer's email", limit=MAX_EMAIL_CHARS),
+            amount=_amount(obj.get("amount_total"), "amount_total"), **common,
         )  # fmt: skip
     if event_type == "payment_intent.succeeded":
-        return StripeEventAction(event_id, event_type, "confirm", payment_intent_id=_id(obj),
-                                 amount=obj.get("amount_received") or obj.get("amount"), **common)  # fmt: skip
+        received = obj.get("amount_received")
+        return StripeEventAction(event_id, event_type, "confirm", payment_intent_id=_id(obj, "the payment intent id"),
+                                 amount=_amount(obj.get("amount") if received is None else received, "amount_received"),
+                                 **common)  # fmt: skip
     # charge.refunded
-    pi = _id(obj.get("payment_intent"))
+    pi = _id(obj.get("payment_intent"), "payment_intent")
     if not pi:
         return StripeEventAction(event_id, event_type, "ignore", "refunded charge has no payment_intent")
-    return StripeEventAction(event_id, event_type, "refund", payment_intent_id=pi, amount=obj.get("amount"),
-                             amount_refunded=obj.get("amount_refunded"), **common)  # fmt: skip
+    amount = _amount(obj.get("amount"), "amount")
+    refunded = _amount(obj.get("amount_refunded"), "amount_refunded")
+    if refunded > amount:
+        raise Unappliable(f"amount_refunded {refunded} is larger than the charge's amount {amount}")
+    return StripeEventAction(event_id, event_type, "refund", payment_intent_id=pi, amount=amount,
+                             amount_refunded=refunded, **common)  # fmt: skip
 
 
 class StripeOutcome(StrEnum):
     applied = "applied"
     duplicate = "duplicate"  # this event id was applied before: nothing changed
     ignored = "ignored"  # recorded, not applied (livemode mismatch, no payment intent)
+    rejected = "rejected"  # signed, but can never apply as it is: recorded with its reason, for replay once fixed
     unhandled = "unhandled"  # a type we do not handle: acknowledged, nothing written
 
 
@@ -214,6 +287,27 @@ class StripeEventService:
         action = classify(event, livemode=self._livemode)
         if action is None:
             return AppliedEvent(str(event.get("type")), StripeOutcome.unhandled, {})
-        result = self._rpc.rpc("apply_stripe_event", **action.rpc_args())
+        if action.kind == "reject":
+            return self._reject(action.event_id, action.event_type, action.reason or "unappliable", event)
+        try:
+            result = self._rpc.rpc("apply_stripe_event", **action.rpc_args())
+        except (InvalidData, IntegrityViolation) as exc:
+            # The database refused it as it is: retrying the same event cannot succeed.
+            return self._reject(action.event_id, action.event_type,
+                                f"the database refused it (SQLSTATE {exc.sqlstate})", event)  # fmt: skip
         return AppliedEvent(action.event_type, StripeOutcome(str(result.get("outcome"))), result,
                             livemode_mismatch=action.livemode_mismatch)  # fmt: skip
+
+    def _reject(self, event_id: str, event_type: str, reason: str, event: dict[str, Any]) -> AppliedEvent:
+        """Recorded as rejected, with the event, so that `atelier stripe replay --rejected` can apply it later."""
+        try:
+            payload: dict[str, Any] | None = json.loads(json.dumps(event).replace("\\u0000", ""))
+        except ValueError:
+            payload = None
+        try:
+            result = self._rpc.rpc("reject_stripe_event", p_event_id=event_id, p_event_type=event_type,
+                                   p_reason=reason, p_payload=payload)  # fmt: skip
+        except InvalidData:  # the event itself cannot be stored: its reason and id still are
+            result = self._rpc.rpc("reject_stripe_event", p_event_id=event_id, p_event_type=event_type,
+                                   p_reason=reason, p_payload=None)  # fmt: skip
+        return AppliedEvent(event_type, StripeOutcome(str(result.get("outcome"))), result)

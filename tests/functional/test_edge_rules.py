@@ -69,6 +69,37 @@ def test_an_unpaid_checkout_waits_and_a_refund_is_a_refund() -> None:
     assert refund.kind == "refund"
 
 
+def _with(name: str, **obj: Any) -> dict[str, Any]:
+    event = copy.deepcopy(load_event(name))
+    event["data"]["object"].update(obj)
+    return event
+
+
+@pytest.mark.parametrize(
+    ("event", "reason"),
+    [
+        (_with("stripe_checkout_session_completed", amount_total=None), "amount_total is not a whole number"),
+        (_with("stripe_checkout_session_completed", amount_total="750000"), "amount_total is not a whole number"),
+        (_with("stripe_checkout_session_completed", amount_total=True), "amount_total is not a whole number"),
+        (_with("stripe_checkout_session_completed", amount_total=-1), "amount_total is out of range"),
+        (_with("stripe_checkout_session_completed", amount_total=10**30), "amount_total is out of range"),
+        (_with("stripe_checkout_session_completed", currency="dollars"), "currency is not an ISO currency code"),
+        (_with("stripe_checkout_session_completed", payment_intent="pi_\x00"), "control characters"),
+        (_with("stripe_checkout_session_completed", metadata="lead"), "metadata is not an object"),
+        ({**load_event("stripe_checkout_session_completed"), "data": {"object": []}}, "data.object is not an object"),
+        ({**load_event("stripe_checkout_session_completed"), "id": "evt_\x00"}, "the event id"),
+        (_with("stripe_charge_refunded", amount=100, amount_refunded=500), "larger than the charge"),
+        (_with("stripe_payment_intent_succeeded", amount_received=1.5), "amount_received is not a whole number"),
+    ],
+)
+def test_a_signed_event_that_can_never_apply_is_a_rejection_with_its_reason(event: dict[str, Any], reason: str) -> None:
+    action = classify(event, livemode=False)
+    assert action is not None
+    assert action.kind == "reject"
+    assert reason in (action.reason or "")
+    assert "\x00" not in action.event_id  # the ledger can hold it
+
+
 def test_a_type_we_do_not_handle_is_none() -> None:
     assert classify(load_event("stripe_customer_created"), livemode=False) is None
 

@@ -73,7 +73,7 @@ def test_replay_since_lists_events_from_stripe_including_undelivered(
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["stripe", "replay"], "give a FILE of events, or --since TIME"),
+        (["stripe", "replay"], "give one of: a FILE of events, --since TIME"),
         (["stripe", "replay", "/no/such/file.json"], "no file /no/such/file.json"),
         (["stripe", "replay", "--since", "yesterday"], "is not a time such as"),
     ],
@@ -96,3 +96,40 @@ def test_replay_refuses_a_file_that_is_not_events(
     path.write_text('[{"id": "cus_1", "object": "customer"}]')
     assert main(["stripe", "replay", str(path)]) == 2
     assert "are not Stripe events" in capsys.readouterr().err
+
+
+def test_a_signed_event_that_can_never_apply_is_acknowledged_recorded_rejected_and_replayable(
+    api: httpx.Client, stack: LocalStack, lead_id: str, database_url: str, db: Conn,
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+) -> None:  # fmt: skip
+    from tests.integration.test_stripe_webhook import deliver
+
+    secret = stack.settings["STRIPE_WEBHOOK_SECRET"]
+    # Given signed events whose contents can never apply: an amount that is not one, a refund past the charge
+    bad_amount = checkout(lead_id, amount_total="7500.00")
+    bad_refund = make("stripe_charge_refunded", lead_id, amount=100, amount_refunded=500)
+
+    # When Stripe delivers them, Then each is answered 200 (Stripe stops retrying) as rejected, nothing applies,
+    # and the ledger keeps each with its reason
+    for event in (bad_amount, bad_refund):
+        response = deliver(api, event, secret)
+        assert (response.status_code, response.json()["outcome"]) == (200, "rejected")
+    assert db.execute("select count(*) from payments").fetchone() == (0,)
+    rows = db.execute("select event_id, reason from inbound_events where outcome = 'rejected'").fetchall()
+    reasons = {str(event_id): str(reason) for event_id, reason in rows}
+    assert "amount_total is not a whole number of cents" in str(reasons[bad_amount["id"]])
+    assert "larger than the charge" in str(reasons[bad_refund["id"]])
+
+    # When the cause is fixed (here: the ledger's copy of the event is corrected) and replay --rejected runs,
+    # Then the event applies once, and the ledger says applied
+    db.execute("update inbound_events set payload = jsonb_set(payload, '{data,object,amount_total}', '750000')"
+               " where event_id = %s", (bad_amount["id"],))  # fmt: skip
+    monkeypatch.setenv("DATABASE_URL", database_url)
+    assert main(["stripe", "replay", "--rejected"]) == 0
+    outcomes = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert outcomes == {"applied": 1, "rejected": 1}
+    assert db.execute("select outcome::text from inbound_events where event_id = %s",
+                      (bad_amount["id"],)).fetchone() == ("applied",)  # fmt: skip
+    assert db.execute("select count(*) from projects").fetchone() == (1,)
+    assert main(["stripe", "replay", "--rejected"]) == 0  # the refund is still rejected; nothing else changes
+    assert db.execute("select count(*) from projects").fetchone() == (1,)

@@ -345,27 +345,27 @@ def _log_lines(tmp_path: Path, function: str) -> list[dict[str, Any]]:
     return [json.loads(line) for line in path.read_text().splitlines() if line.startswith("{")]
 
 
-def test_an_integrity_violation_in_fulfilment_is_a_logged_refusal_not_a_retry(
+def test_an_event_the_database_refuses_is_recorded_rejected_and_acknowledged_not_retried(
     api: httpx.Client, db: Conn, secret: str, lead_id: str, tmp_path: Path
 ) -> None:
-    # Given a signed, paid checkout whose amount the payments table's check constraint refuses
+    # Given a signed, paid checkout whose payment intent id the payments table's check constraint refuses
     before = state(db)
-    event = checkout(lead_id, amount_total=-500)
+    event = checkout(lead_id, payment_intent="not_a_payment_intent")
 
     # When Stripe delivers it
     response = deliver(api, event, secret)
 
-    # Then it is answered 409, which says "do not send this again unchanged", never 503 ("retry later")
-    assert response.status_code == 409, response.text
-    assert response.json()["error"] == "refused_by_database"
-    assert "payments" not in response.text  # the database's own message stays in the log
-    # And nothing of the fulfilment was written: no ledger row, payment, project or outbox row
-    assert state(db) == before
-    # And the refusal is logged with its SQLSTATE (a check violation) and counted
+    # Then it is answered 200 as rejected: Stripe stops retrying what can never apply (never 503, "retry later")
+    assert (response.status_code, response.json()["outcome"]) == (200, "rejected"), response.text
+    # And nothing of the fulfilment was written: only the ledger's rejection and its audit line
+    after = state(db)
+    assert {t: after[t] - before[t] for t in after if after[t] != before[t]} == {"inbound_events": 1, "audit_log": 1}
+    assert db.execute("select outcome::text, reason from inbound_events where event_id = %s",
+                      (event["id"],)).fetchone() == ("rejected", "the database refused it (SQLSTATE 23514)")  # fmt: skip
+    # And the rejection is logged with its reason and counted for the alarm
     lines = _log_lines(tmp_path, "payment_succeeded")
-    refused = [line for line in lines if line.get("message") == "database refused the call"]
-    assert refused
-    assert refused[0]["sqlstate"] == "23514"
-    assert refused[0]["status"] == 409
-    assert any(line.get("DatabaseRefused") == [1.0] or line.get("DatabaseRefused") == 1.0 for line in lines)
+    rejected = [line for line in lines if line.get("message") == "stripe event" and line.get("outcome") == "rejected"]
+    assert rejected
+    assert "23514" in rejected[0]["reason"]
+    assert any(line.get("StripeEventRejected") in ([1.0], 1.0) for line in lines)
     assert not any("DatabaseUnavailable" in line for line in lines)

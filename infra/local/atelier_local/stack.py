@@ -41,17 +41,17 @@ class LocalStack:
     log_level: str = "INFO"
     state_dir: Path | None = None  # `make dev`: logs and the emulator's pages live here; tests keep none
     log_dir: Path | None = None  # each function's log (default: <state_dir>/logs; none without either)
-    environ: dict[str, str] = field(default_factory=lambda: dict(os.environ))
+    environ: dict[str, str] = field(default_factory=lambda: dict(os.environ), repr=False)  # holds secrets
     front_door: FrontDoor | None = None
     stripe: StripeStandIn | None = None
-    settings: dict[str, str] = field(default_factory=dict)
+    settings: dict[str, str] = field(default_factory=dict, repr=False)  # holds secrets
     notion_rate: float = 3.0  # the emulator's limit and the gateway's budget; tests scale it up
     notion: NotionEmulator | None = None
     s3: LocalS3 | None = None
     sync_interval: float | None = None  # seconds between scheduled notion_sync runs, as EventBridge would
     _scheduler: threading.Thread | None = None
     _stopping: threading.Event = field(default_factory=threading.Event)
-    _saved_environ: dict[str, str | None] = field(default_factory=dict)
+    _saved_environ: dict[str, str | None] = field(default_factory=dict, repr=False)
 
     def start(self) -> LocalStack:
         self.stripe = None

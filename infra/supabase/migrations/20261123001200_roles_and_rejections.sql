@@ -68,7 +68,7 @@ as $$
    where source = 'stripe' and outcome = 'rejected' and payload is not null
 $$;
 
--- A rejected event applies once replayed: when apply_stripe_event records it again, its rejected ledger row
+-- A rejected Stripe event applies once replayed: when apply_stripe_event records it again, its rejected ledger row
 -- makes way, in the same transaction (so a replay that fails leaves the rejection where it was).
 create or replace function app_private.replace_rejected_event() returns trigger
 language plpgsql
@@ -76,7 +76,8 @@ set search_path = ''
 as $$
 begin
   delete from public.inbound_events
-   where source = new.source and event_id = new.event_id and outcome = 'rejected' and new.outcome <> 'rejected';
+   where new.source = 'stripe' and source = 'stripe' and event_id = new.event_id and outcome = 'rejected'
+     and new.outcome <> 'rejected';
   return new;
 end
 $$;

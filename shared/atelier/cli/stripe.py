@@ -17,10 +17,16 @@ from atelier.errors import ConfigurationError
 def replay(args: argparse.Namespace) -> int:
     from atelier.stripe_replay import events_from_file, events_since, replay
 
-    if bool(args.file) == bool(args.since):
-        raise ConfigurationError("give a FILE of events, or --since TIME to list them from Stripe (not both)")
+    if [bool(args.file), bool(args.since), args.rejected].count(True) != 1:
+        raise ConfigurationError("give one of: a FILE of events, --since TIME to list them from Stripe, or "
+                                 "--rejected for the events the ledger holds as rejected")  # fmt: skip
     service = wiring.stripe_events()
-    if args.file:
+    if args.rejected:
+        events = list(wiring.rpc().rpc("rejected_stripe_events"))
+        if not events:
+            print("stripe replay: no rejected events are waiting")
+            return 0
+    elif args.file:
         events = events_from_file(Path(args.file))
     else:
         try:
@@ -46,3 +52,5 @@ def register(verbs: Any) -> None:
                   "number of times", example="atelier stripe replay --since 2026-11-20T00:00")  # fmt: skip
     parser.add_argument("file", nargs="?", help="a JSON file: an event, a list of events, or a Stripe list")
     parser.add_argument("--since", help="list events created since this ISO time from Stripe, delivered or not")
+    parser.add_argument("--rejected", action="store_true",
+                        help="events recorded as rejected, once their cause is fixed; each applies once")  # fmt: skip
