@@ -18,7 +18,8 @@ from atelier.storage import StorageSettings, download_target
 from atelier.telemetry import count
 
 wiring.settings(StorageSettings)  # validated at cold start
-logger, metrics = Logger(), Metrics()
+# A logger of its own: where functions share a process (locally), their log keys never cross.
+logger, metrics = Logger(service="atelier-deliverable_download"), Metrics()
 app = APIGatewayHttpResolver()
 
 

@@ -31,7 +31,8 @@ METRIC_BY_OUTCOME = {
 }
 
 wiring.settings(StorageSettings)  # validated at cold start
-logger, metrics = Logger(), Metrics()
+# A logger of its own: where functions share a process (locally), their log keys never cross.
+logger, metrics = Logger(service="atelier-deliverable_uploaded"), Metrics()
 
 
 @logger.inject_lambda_context(clear_state=True)

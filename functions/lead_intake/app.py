@@ -18,7 +18,8 @@ from atelier.telemetry import count
 
 HTML, JSON = "text/html; charset=utf-8", "application/json"
 
-logger, metrics = Logger(), Metrics()
+# A logger of its own: where functions share a process (locally), their log keys never cross.
+logger, metrics = Logger(service="atelier-lead_intake"), Metrics()
 # No Powertools Tracer: it loads the X-Ray SDK and botocore, more than doubling the cold start (bench/cold_start.py).
 origins = wiring.settings(IntakeSettings).origins
 app = APIGatewayHttpResolver(cors=cors_for(origins, allow_headers=["Idempotency-Key"]))

@@ -21,7 +21,8 @@ from atelier.telemetry import emit
 SAFETY_SECONDS = 15.0  # stop well before the Lambda timeout; the next run takes the rest
 
 wiring.settings(SyncSettings)  # validated at cold start
-logger, metrics = Logger(), Metrics()
+# A logger of its own: where functions share a process (locally), their log keys never cross.
+logger, metrics = Logger(service="atelier-notion_sync"), Metrics()
 
 
 @logger.inject_lambda_context(clear_state=True)

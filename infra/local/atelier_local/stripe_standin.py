@@ -7,6 +7,8 @@ With a real STRIPE_SECRET_KEY in the environment, `atelier dev` talks to Stripe 
 
 from __future__ import annotations
 
+import base64
+import hmac
 import json
 import secrets
 import threading
@@ -128,14 +130,25 @@ class StripeStandIn:
                 self.by_idempotency_key[idempotency_key] = session_id
             return session
 
+    @staticmethod
+    def _authorized(request: BaseHTTPRequestHandler) -> bool:
+        given = request.headers.get("Authorization") or ""
+        if given.startswith("Basic "):  # stripe-python may send the key as HTTP Basic's user name
+            try:
+                given = "Bearer " + base64.b64decode(given[6:]).decode().split(":", 1)[0]
+            except (ValueError, UnicodeDecodeError):
+                return False
+        return hmac.compare_digest(given.encode(), f"Bearer {LOCAL_API_KEY}".encode())
+
     def handle(self, request: BaseHTTPRequestHandler, method: str, body: bytes) -> bool:
         """Serve the request if it is the stand-in's; return False to let the front door route it."""
         path = urlsplit(request.path).path
+        if path.startswith(f"{API_PREFIX}/v1/") and not self._authorized(request):
+            # As Stripe: no API call without the secret key (the events list carries customers' e-mails).
+            self._json(request, 401, {"error": {"type": "invalid_request_error",
+                                                "message": "Invalid API Key provided"}})  # fmt: skip
+            return True
         if path == f"{API_PREFIX}/v1/checkout/sessions" and method == "POST":
-            if request.headers.get("Authorization") != f"Bearer {LOCAL_API_KEY}":
-                self._json(request, 401, {"error": {"type": "invalid_request_error",
-                                                    "message": "Invalid API Key provided"}})  # fmt: skip
-                return True
             params = _nest(parse_qsl(body.decode(), keep_blank_values=True))
             self._json(request, 200, self.create_session(params, request.headers.get("Idempotency-Key")))
             return True
