@@ -15,7 +15,7 @@ VENV := .venv
 TOOLS := .venv-tools
 APP := $(VENV)/.installed
 
-.PHONY: help install dev demo test lint typecheck unit build bench e2e clean
+.PHONY: help install dev demo test lint typecheck unit build bench chaos e2e clean
 
 help: ## list the targets
 	@grep -hE '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -70,6 +70,9 @@ build: $(APP) $(TOOLS)/.installed ## sam build for the production runtime (pytho
 
 bench: build ## every benchmark in one run (cold starts, with and without a first request): one table
 	$(VENV)/bin/python -m bench
+
+chaos: $(APP) ## the bad days (lease expiry, an outage, kill -9, generated inputs, a Stripe burst) as one table
+	$(VENV)/bin/python -m bench.chaos
 
 e2e: $(APP) ## probe a deployed stack (ATELIER_STACK_NAME and AWS credentials); skipped, saying why, without them
 	$(VENV)/bin/pytest tests/e2e --no-cov -rs

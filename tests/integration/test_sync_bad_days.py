@@ -3,6 +3,7 @@ a crashed run, a duplicate page, and a property renamed away while the team edit
 
 from __future__ import annotations
 
+import threading
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 
@@ -182,3 +183,23 @@ def test_a_team_edit_made_while_its_property_was_renamed_away_is_applied_once_it
     person.update_data_source(source, {"Stage": {"name": "Status"}})
     assert poller.poll(now=start + timedelta(minutes=12)).applied == 1
     assert db.execute("select count(*) from milestones where status = 'completed'").fetchone() == (1,)
+
+
+def test_two_runs_racing_for_a_free_lease_do_not_both_get_it(database_url: str) -> None:
+    barrier = threading.Barrier(8)
+    won: list[object] = []
+
+    def take(i: int) -> None:
+        rpc = PsycopgRpc(database_url)
+        barrier.wait()
+        got = rpc.rpc("take_sync_lease", p_name=LEASE_NAME, p_holder=f"run-{i}", p_seconds=RUN_LEASE_SECONDS)
+        if got:
+            won.append(got)
+        rpc.close()
+
+    threads = [threading.Thread(target=take, args=(i,)) for i in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(won) == 1

@@ -198,7 +198,11 @@ begin
   on conflict (name) do update
     set holder = excluded.holder, expires_at = excluded.expires_at,
         generation = l.generation + case when l.holder = excluded.holder then 0 else 1 end
+    where l.expires_at < now() or l.holder = excluded.holder  -- two runs racing for a free lease: one wins
   returning generation into v_generation;
+  if v_generation is null then
+    return null;
+  end if;
   if v_old.holder is not null and v_old.holder <> p_holder then
     update public.sync_outbox set next_attempt_at = now(), failure = 'transient', last_error = 'its run stopped'
      where status = 'pending' and claimed_by = v_old.holder and failure is null;

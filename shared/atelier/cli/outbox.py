@@ -14,12 +14,12 @@ def list_rows(args: argparse.Namespace) -> int:
     if not rows:
         print("outbox: empty" if not args.dead else "outbox: no dead rows")
         return 0
-    print(f"{'id':>6}  {'entity':11} {'record':36}  {'status':7} {'tries':>5}  last error")
+    print(f"{'id':>6}  {'entity':11} {'record':36}  {'status':7} {'why':9} {'tries':>5}  last error")
     for row in rows:
         error = (row.get("last_error") or "").splitlines()[0][:60] if row.get("last_error") else ""
-        print(
-            f"{row['id']:>6}  {row['entity']:11} {row['entity_id']:36}  {row['status']:7} {row['attempts']:>5}  {error}"
-        )
+        why = row.get("failure") or "-"  # waiting (for a parent page), transient (Notion down), permanent (refused)
+        print(f"{row['id']:>6}  {row['entity']:11} {row['entity_id']:36}  {row['status']:7} {why:9} "
+              f"{row['attempts']:>5}  {error}")  # fmt: skip
     return 0
 
 

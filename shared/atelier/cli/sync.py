@@ -19,7 +19,7 @@ def run(args: argparse.Namespace) -> int:
 
     cycle = run_cycle(wiring.sync_ports(), holder=f"cli-{uuid.uuid4()}", budget_seconds=args.budget)
     if not cycle.ran:
-        print("sync: another run holds the lease; try again in a minute", file=sys.stderr)
+        print("sync: another run holds the lease; try again in a few seconds", file=sys.stderr)
         return 1
     sweep, poll = cycle.sweep, cycle.poll
     print(f"push: {sweep.claimed} claimed, {sweep.created} created, {sweep.updated} updated, "

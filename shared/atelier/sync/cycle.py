@@ -56,6 +56,7 @@ class CycleReport:
             "NotionEditsApplied": self.poll.applied,
             "OutboxDepth": float(self.health.get("outbox_depth", 0)),
             "OutboxDeadRows": float(self.health.get("dead", 0)),
+            "OutboxWaiting": float(self.health.get("waiting", 0)),
             "OldestLastSyncedAge": float(self.health.get("oldest_last_synced_seconds", 0)),
         }
 

@@ -16,7 +16,7 @@ from dataclasses import field as dataclass_field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from atelier.notion.errors import NotionError, RetryLater
+from atelier.notion.errors import Failure, NotionError, RetryLater
 from atelier.notion.schema import ATELIER_ID, ENTITIES, PROJECT_STATUSES, Entity, Owner, plain_text
 from atelier.sync.records import SyncPorts, page_field_hash, pushed_hashes, short_hash
 
@@ -84,8 +84,10 @@ class NotionPoller:
         now = now or datetime.now(UTC)
         try:
             bot_id = self._gateway.bot_id(deadline=deadline)
-        except RetryLater:
-            report.stopped_early = True
+        except NotionError as exc:
+            if exc.failure is Failure.permanent and not isinstance(exc, RetryLater):
+                raise
+            report.stopped_early = True  # Notion is down or busy: the next run polls, from the same watermarks
             return report
         watermarks = self._rpc.rpc("sync_watermarks")
         for entity in ENTITIES:
@@ -94,8 +96,10 @@ class NotionPoller:
             try:
                 pages = self._gateway.edited_between(source, since, until, include_trashed=True,
                                                      deadline=deadline)  # fmt: skip
-            except RetryLater:
-                # Out of time or asked to wait: the data sources not read keep their watermark for next run.
+            except NotionError as exc:
+                if exc.failure is Failure.permanent and not isinstance(exc, RetryLater):
+                    raise
+                # Out of time, asked to wait, or Notion down: the data sources not read keep their watermark.
                 report.stopped_early = True
                 break
             report.queried[entity.name] = len(pages)
