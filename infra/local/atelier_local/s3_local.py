@@ -149,7 +149,12 @@ class LocalS3:
                 continue
             pause = IDLE_PAUSES[0]
             for message in messages:
-                if self._deliver(dict(message)):
+                try:
+                    done = self._deliver(dict(message))
+                except Exception:  # a message the notifier cannot read: dropped after its attempts, thread kept
+                    traceback.print_exc()
+                    done = int(message.get("Attributes", {}).get("ApproximateReceiveCount", "1")) >= ATTEMPTS
+                if done:
                     self._events.pop(message["MessageId"], None)
                     sqs.delete_message(QueueUrl=self._queue_url, ReceiptHandle=message["ReceiptHandle"])
 
@@ -190,8 +195,16 @@ class LocalS3:
         return event
 
     def _version_of(self, key: str, etag: str) -> str | None:
-        """The oldest version of the key with this content not yet notified: the upload this record is about."""
-        versions = self.s3().list_object_versions(Bucket=self.bucket, Prefix=key).get("Versions", [])
+        """The oldest version of the key with this content not yet notified: the upload this record is about.
+        None when moto cannot list it (a key it stored but chokes on): the record goes without a version, and the
+        notifier thread lives on for every upload after it."""
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        try:
+            versions = self.s3().list_object_versions(Bucket=self.bucket, Prefix=key).get("Versions", [])
+        except (BotoCoreError, ClientError):
+            traceback.print_exc()
+            return None
         mine = [v for v in versions if v["Key"] == key and v["ETag"].strip('"') == etag
                 and (key, v["VersionId"]) not in self._seen_versions]  # fmt: skip
         if not mine:
