@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import os
 import signal
 import subprocess
@@ -107,7 +108,7 @@ def lease_expiry(projects: int = 10) -> list[Row]:
         for project_id in ids:  # the doorbells, after the slow worker's lease ran out
             OutboxPusher(ports).sweep(project_id=project_id)
         report = SweepReport()
-        results = [slow._push(row, report, None, 0.0) for row in claimed]
+        results = [slow._push(row, report, None, -math.inf) for row in claimed]
         rpc.rpc("complete_outbox", p_results=results, p_max_attempts=MAX_ATTEMPTS)
         duplicates = _duplicates(ports)
         # A duplicate made on purpose: found, then repaired.

@@ -115,8 +115,9 @@ class FakeRpc:
 
     def queue(self, entity: str, record: dict[str, Any], *, attempts: int = 1) -> str:
         entity_id = str(record.get("id") or uuid.uuid4())
-        self.rows.append({"outbox_id": len(self.rows) + 1, "entity": entity, "entity_id": entity_id,
-                          "record": record, "attempts": attempts})  # fmt: skip
+        outbox_id = len(self.rows) + 1
+        self.rows.append({"outbox_id": outbox_id, "entity": entity, "entity_id": entity_id, "record": record,
+                          "attempts": attempts, "claim": outbox_id})  # fmt: skip
         return entity_id
 
     def rpc(self, function: str, /, **args: Any) -> Any:

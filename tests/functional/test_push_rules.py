@@ -96,6 +96,25 @@ def test_a_retry_after_an_ambiguous_failure_finds_the_page_instead_of_making_a_s
     assert rpc.completed[0]["page_id"] == next(iter(notion.pages))
 
 
+def test_a_worker_slowed_past_half_its_lease_checks_its_claim_and_creates_nothing_once_it_is_taken() -> None:
+    # Given a worker whose every step takes a minute (more than half the claim lease)
+    ticks = iter(range(0, 100_000, 61))
+    rpc, notion = FakeRpc(), FakeNotion()
+    pusher = OutboxPusher(sync_ports(rpc, notion, SOURCES), clock=lambda: float(next(ticks)))
+    rpc.queue("lead", LEAD)
+    rpc.queue("lead", {**LEAD, "id": "1c6f6a8e-6f3c-4f35-9d2b-9b5c0c1d2e3f", "email": "grace@example.com"})
+    rpc.taken = {1}  # another worker claimed the first row again meanwhile
+
+    # When it pushes
+    report = pusher.sweep()
+
+    # Then the row it lost gets no page (and no report), and the one still its own is made
+    assert (report.lost, report.created) == (1, 1)
+    assert [c["atelier_id"] for name, c in notion.calls if name == "create_page"] == [
+        "lead:1c6f6a8e-6f3c-4f35-9d2b-9b5c0c1d2e3f"]  # fmt: skip
+    assert [r.get("lost") for r in rpc.completed] == [True, None]
+
+
 def test_a_child_waits_for_its_parent_page_and_is_related_once_the_parent_is_pushed() -> None:
     rpc, notion, pusher = engine()
     milestone = {"id": "5b2f0c70-0000-4000-8000-000000000002", "name": "Survey", "order": 1,

@@ -80,7 +80,8 @@ $$;
 -- A result is one of: ok (linked, or gone: the page was deleted for good); waiting_for (a parent id: the row
 -- waits, free, until that parent's page lands); transient (Notion unreachable or busy: retried, never dead);
 -- skipped (not tried, because Notion was down: released as it was); or a permanent error (counted; dead at
--- p_max_attempts). Any ok result means Notion answers again: rows backing off after an outage are due at once.
+-- p_max_attempts). A result marked answered means Notion answers again: rows backing off after an outage are
+-- due at once.
 drop function public.complete_outbox(jsonb, integer);
 create function public.complete_outbox(p_results jsonb, p_max_attempts integer) returns jsonb
 language plpgsql
@@ -108,8 +109,8 @@ begin
       end if;
       continue;
     end if;
-    if (r->>'ok')::boolean then
-      v_answered := true;
+    if coalesce((r->>'answered')::boolean, false) then
+      v_answered := true;  -- Notion answered a call for this row
     end if;
     if (r->>'ok')::boolean and coalesce((r->>'gone')::boolean, false) then
       -- The page was deleted for good in Notion (confirmed by a read): keep the record, marked deleted.

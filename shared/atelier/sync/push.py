@@ -59,6 +59,7 @@ class OutboxPusher:
         self._contents = ports.contents
         self._clock = clock
         self._pages: dict[tuple[str, str], str] = {}
+        self._held_at: dict[int, float] = {}  # outbox row -> when its claim was last known to be ours
 
     def sweep(
         self,
@@ -95,13 +96,16 @@ class OutboxPusher:
         return report
 
     def _hold(self, row: dict[str, Any]) -> None:
-        """Extends this worker's claim on the row, or raises ClaimLost when another worker has it now."""
-        if row.get("claim") is None:
-            return  # claimed without a token (an old queue row): nothing to fence
-        held = self._rpc.rpc("hold_claims", p_claims=[{"outbox_id": row["outbox_id"], "claim": row["claim"]}],
+        """Before a write to Notion: the claim is still this worker's. Within half a lease of claiming (or of the
+        last check) it surely is, at no cost; later, one call checks and extends it, or raises ClaimLost."""
+        outbox_id = row["outbox_id"]
+        if row.get("claim") is None or self._clock() - self._held_at.get(outbox_id, 0.0) < LEASE_SECONDS / 2:
+            return
+        held = self._rpc.rpc("hold_claims", p_claims=[{"outbox_id": outbox_id, "claim": row["claim"]}],
                              p_lease_seconds=LEASE_SECONDS)  # fmt: skip
-        if row["outbox_id"] not in held:
-            raise ClaimLost(f"outbox row {row['outbox_id']} was claimed by another worker")
+        if outbox_id not in held:
+            raise ClaimLost(f"outbox row {outbox_id} was claimed by another worker")
+        self._held_at[outbox_id] = self._clock()
 
     def _vanished(self, page_id: str, deadline: float | None) -> bool:
         """One confirming read: the page is gone for good (not merely trashed, which an update would show)."""
@@ -116,7 +120,9 @@ class OutboxPusher:
         entity = BY_NAME[row["entity"]]
         record = row["record"] or {}
         result: dict[str, Any] = {"outbox_id": row["outbox_id"], "claim": row.get("claim"), "ok": False}
+        self._held_at[row["outbox_id"]] = claimed_at
         atelier_id = f"{entity.name}:{row['entity_id']}"
+        answered = False
         try:
             if not record:  # hard-deleted since it was queued: nothing left to show
                 result.update(ok=True, page_id=None, pushed_hash=None)
@@ -142,18 +148,20 @@ class OutboxPusher:
                     report.unchanged += 1
                 else:
                     props = entity.properties(record, fields=changed) | stamp
+                    self._hold(row)  # a stale worker must not put older values over a newer push
                     self._gateway.update_page(page_id, props, in_trash=True if record.get("deleted") else None,
                                               deadline=deadline)  # fmt: skip
                     report.updated += 1
+                    answered = True
                 # Notion-owned fields keep the hash they were created with: only ours decide what to send.
                 hashes = {**hashes, **{f.property: pushed.get(f.property, hashes[f.property])
                                        for f in entity.owned_by(Owner.notion)}}  # fmt: skip
             else:
                 source = self._data_sources[entity.name]
                 # An earlier attempt, or a worker whose claim ran out, may have created the page already.
-                self._hold(row)
                 ambiguous = row["attempts"] > 1 or self._clock() - claimed_at > AMBIGUOUS_GAP
                 found = self._gateway.find_by_atelier_id(source, atelier_id, deadline=deadline) if ambiguous else None
+                answered = ambiguous
                 if found is None:
                     props = entity.properties(record) | stamp | {ATELIER_ID: {"rich_text": rich_text(atelier_id)}}
                     content = self._contents.get(entity.name)
@@ -162,9 +170,11 @@ class OutboxPusher:
                         source, atelier_id, props, children=children, deadline=deadline, guard=lambda: self._hold(row)
                     ).page
                     report.created += 1
+                    answered = True
                 page_id = str(found["id"])
             self._pages[(entity.name, str(row["entity_id"]))] = page_id
-            result.update(ok=True, page_id=page_id, pushed_hash=json.dumps(hashes, sort_keys=True))
+            # `answered`: Notion answered a call for this row, so rows backing off after an outage may go now.
+            result.update(ok=True, page_id=page_id, pushed_hash=json.dumps(hashes, sort_keys=True), answered=answered)
         except ClaimLost as exc:
             report.lost += 1
             result.update(error=str(exc), lost=True)
