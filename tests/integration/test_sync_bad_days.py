@@ -133,7 +133,7 @@ def test_children_wait_for_their_parent_without_using_attempts_and_go_when_it_la
         db.execute("update sync_outbox set next_attempt_at = now() where status = 'pending' and entity = 'milestone'")
         pusher.sweep()
     assert db.execute("select count(*), max(attempts), max(refusals) from sync_outbox where entity = 'milestone'"
-                      " and failure = 'waiting' and next_attempt_at > now() + interval '1 minute'"
+                      " and failure = 'waiting' and next_attempt_at > now() + interval '30 seconds'"
                       "").fetchone() == (5, 0, 0)  # fmt: skip
 
     # When the project's page lands, Then its milestones go in the same sweep, not after their wait

@@ -143,7 +143,7 @@ begin
       update public.sync_outbox
          set attempts = greatest(attempts - 1, 0), failure = 'waiting', waiting_for = (r->>'waiting_for')::uuid,
              last_error = left(r->>'error', 2000),
-             next_attempt_at = now() + make_interval(secs => coalesce((r->>'retry_in')::double precision, 300))
+             next_attempt_at = now() + make_interval(secs => coalesce((r->>'retry_in')::double precision, 60))
        where id = v_row.id;
       v_waiting := v_waiting + 1;
     elsif coalesce((r->>'transient')::boolean, false) or coalesce((r->>'skipped')::boolean, false) then
