@@ -3,8 +3,10 @@ limit, what unchanged records and data sources cost, and how long a team edit ta
 
 from __future__ import annotations
 
+import re
 import time
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import psycopg
@@ -19,7 +21,20 @@ from atelier_local.samples import stored_lead
 from bench.intake_throughput import database
 
 RATE = 100.0
-POLL_INTERVAL_S = 180  # notion_sync's schedule
+
+
+TEMPLATE = Path(__file__).resolve().parents[1] / "template.yaml"
+
+
+def _schedule_seconds(template: Path = TEMPLATE) -> int:
+    """notion_sync's schedule, as template.yaml sets it (`rate(N unit)`), in seconds."""
+    found = re.search(r"ScheduleExpression: rate\((\d+) (second|minute|hour)s?\)", template.read_text())
+    if found is None:
+        raise RuntimeError("template.yaml has no rate(...) schedule for notion_sync")
+    return int(found[1]) * {"second": 1, "minute": 60, "hour": 3600}[found[2]]
+
+
+POLL_INTERVAL_S = _schedule_seconds()  # notion_sync's schedule
 
 
 def run(count: int = 300) -> dict[str, Any]:

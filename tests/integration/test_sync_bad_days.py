@@ -12,7 +12,7 @@ import psycopg
 import pytest
 
 from atelier.db import PsycopgRpc
-from atelier.notion import NotionGateway, RequestBudget
+from atelier.notion import NotionError, NotionGateway, RequestBudget
 from atelier.notion.schema import ATELIER_ID, plain_text
 from atelier.sync import OutboxPusher, SweepReport, SyncPorts, run_cycle
 from atelier.sync.cycle import LEASE_NAME, RUN_LEASE_SECONDS
@@ -211,3 +211,27 @@ def test_two_runs_racing_for_a_free_lease_do_not_both_get_it(database_url: str) 
     for thread in threads:
         thread.join()
     assert len(won) == 1
+
+
+def test_notion_unreachable_is_an_outage_not_a_crash(rpc: PsycopgRpc, sources: dict[str, str], db: Conn) -> None:
+    # Given Notion refusing connections (nothing listens on its port), and a paid project queued
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        closed_port = probe.getsockname()[1]
+    paid_project(rpc, stored_lead(rpc))
+    gateway = NotionGateway("secret_unreachable", base_url=f"http://127.0.0.1:{closed_port}",
+                            budget=RequestBudget(rate=5000), max_attempts=2)  # fmt: skip
+    ports = SyncPorts(rpc, gateway, sources)
+
+    # When a run comes, Then the gateway says it cannot reach Notion, and the run ends without raising
+    with pytest.raises(NotionError) as refused:
+        gateway.retrieve_page("00000000-0000-4000-8000-000000000000")
+    assert refused.value.code == "connection"
+    cycle = run_cycle(ports, holder="offline", budget_seconds=30)
+    assert cycle.ran
+    assert cycle.sweep.notion_down
+    assert cycle.poll.stopped_early
+    # And nothing is dead or used up: every row waits for Notion to answer again
+    assert db.execute("select count(*), max(refusals) from sync_outbox where status = 'pending'").fetchone() == (8, 0)

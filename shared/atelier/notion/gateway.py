@@ -96,6 +96,7 @@ class NotionGateway:
 
     def _send(self, fn: Callable[[], Any], *, safe: bool, deadline: float | None) -> Any:
         """Send, retrying what is safe to retry. `safe`: repeating the request cannot duplicate anything."""
+        from httpx import TransportError
         from notion_client.errors import HTTPResponseError, RequestTimeoutError
 
         attempt = 0
@@ -107,7 +108,7 @@ class NotionGateway:
                 return fn()
             except (HTTPResponseError, RequestTimeoutError) as exc:
                 error = self._error(exc)
-            except OSError as exc:  # connection refused or reset
+            except (OSError, TransportError) as exc:  # connection refused or reset (httpx raises its own)
                 error = NotionError(
                     f"cannot reach Notion: {exc}", code="connection", status=None, failure=Failure.ambiguous
                 )
