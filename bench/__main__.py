@@ -5,7 +5,16 @@ from __future__ import annotations
 import sys
 import time
 
-from bench import artifacts, cold_start, first_request, intake_throughput, notion_backlog, stripe_webhook, sync_drain
+from bench import (
+    artifacts,
+    cold_start,
+    first_request,
+    intake_throughput,
+    notion_backlog,
+    notion_shared_budget,
+    stripe_webhook,
+    sync_drain,
+)
 
 
 def main() -> int:
@@ -25,6 +34,8 @@ def main() -> int:
     rows += stripe_webhook.report(stripe_webhook.run())
     print("bench: 1,000 Notion page updates at a scaled rate limit ...", file=sys.stderr, flush=True)
     rows += notion_backlog.report(notion_backlog.run())
+    print("bench: three Notion-calling functions at once at Notion's real limit (3/s) ...", file=sys.stderr, flush=True)
+    rows += notion_shared_budget.report(notion_shared_budget.run())
     print("bench: the sync engine: a 300-record outbox, unchanged records, idle polls ...", file=sys.stderr, flush=True)
     rows += sync_drain.report(sync_drain.run())
     rows += artifacts.report(artifacts.run())

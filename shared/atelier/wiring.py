@@ -52,6 +52,18 @@ def notion() -> NotionGateway:
 
 
 @lru_cache(maxsize=1)
+def shared_notion() -> NotionGateway:
+    """The gateway the functions use: its request budget is the deployment's one bucket in Postgres, so
+    `notion_sync`, `project_created` and `deliverable_uploaded` together keep within Notion's limit."""
+    from atelier.notion.budget import SharedBudget
+    from atelier.notion.gateway import NotionGateway
+
+    notion_settings = settings(NotionSettings)
+    budget = SharedBudget(rpc(), rate=notion_settings.notion_rate)
+    return NotionGateway(notion_settings.token(), base_url=notion_settings.notion_base_url, budget=budget)
+
+
+@lru_cache(maxsize=1)
 def data_sources() -> dict[str, str]:
     """The five data sources: from the environment (`notion setup` printed them), or, where only the parent
     page is known (a running `make dev`), found under it."""
@@ -90,7 +102,8 @@ def sync_ports() -> SyncPorts:
     from atelier.deliverables import Showcase
     from atelier.sync.records import SyncPorts
 
-    return SyncPorts(rpc(), notion(), data_sources(), contents={"deliverable": Showcase(rpc(), notion(), s3)})
+    gateway = shared_notion()
+    return SyncPorts(rpc(), gateway, data_sources(), contents={"deliverable": Showcase(rpc(), gateway, s3)})
 
 
 @lru_cache(maxsize=1)
@@ -124,8 +137,8 @@ def deliverable_service() -> DeliverableService:
     return DeliverableService(rpc(), s3(), download_links())
 
 
-_FACTORIES: tuple[Any, ...] = (rpc, notion, data_sources, s3, download_links, sync_ports, outbox_pusher,
-                               stripe_events, intake_service, deliverable_service)  # fmt: skip
+_FACTORIES: tuple[Any, ...] = (rpc, notion, shared_notion, data_sources, s3, download_links, sync_ports,
+                               outbox_pusher, stripe_events, intake_service, deliverable_service)  # fmt: skip
 
 
 def reset() -> None:

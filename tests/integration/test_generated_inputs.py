@@ -191,7 +191,7 @@ def stripe_objects() -> st.SearchStrategy[dict[str, Any]]:
         "amount_total": weird_numbers | json_values, "amount": weird_numbers | json_values,
         "amount_received": weird_numbers, "amount_refunded": weird_numbers | json_values,
         "currency": st.sampled_from(["usd", "eur", "US", "", "\x00\x00\x00"]) | json_values,
-        "customer": ids, "customer_email": weird_text, "client_reference_id": st.builds(lambda: str(uuid.uuid4())) | weird_text,
+        "customer": ids, "customer_email": weird_text, "client_reference_id": st.uuids().map(str) | weird_text,
         "customer_details": json_values | st.fixed_dictionaries({"email": weird_text}),
         "metadata": json_values | st.fixed_dictionaries({}, optional={"tier": scalars, "lead_id": scalars}),
     })  # fmt: skip
@@ -201,7 +201,7 @@ EXAMPLE_EVENT = load_event("stripe_checkout_session_completed")
 EXAMPLE_REFUND = load_event("stripe_charge_refunded")
 
 stripe_events = st.fixed_dictionaries({
-    "id": st.one_of(st.builds(lambda: f"evt_{uuid.uuid4().hex}"), weird_text.filter(bool)),
+    "id": st.one_of(st.uuids().map(lambda u: f"evt_{u.hex}"), weird_text.filter(bool)),
     "object": st.just("event"),
     "type": st.sampled_from(["checkout.session.completed", "checkout.session.async_payment_succeeded",
                              "checkout.session.async_payment_failed", "payment_intent.succeeded",
@@ -264,8 +264,8 @@ def test_stripe_webhook_never_answers_5xx_and_a_refusal_writes_nothing(
 doorbell_bodies = st.one_of(
     st.fixed_dictionaries({"type": st.sampled_from(["INSERT", "UPDATE", "DELETE"]) | json_values,
                            "table": st.sampled_from(["projects", "leads"]) | json_values,
-                           "record": json_values | st.fixed_dictionaries({"id": scalars | st.builds(
-                               lambda: str(uuid.uuid4()))})}).map(lambda d: dumps(d).encode("utf-8", "surrogatepass")),
+                           "record": json_values | st.fixed_dictionaries({"id": scalars | st.uuids().map(str)})}
+                          ).map(lambda d: dumps(d).encode("utf-8", "surrogatepass")),
     raw_bodies,
 )  # fmt: skip
 
@@ -292,7 +292,7 @@ def test_doorbell_never_answers_5xx_and_a_refusal_writes_nothing(
 @seed(SEED)
 @fuzz
 @given(
-    deliverable=st.one_of(st.builds(lambda: str(uuid.uuid4())), weird_text.filter(lambda t: "/" not in t and t)),
+    deliverable=st.one_of(st.uuids().map(str), weird_text.filter(lambda t: "/" not in t and t)),
     token=weird_text,
     expires=st.one_of(weird_numbers.map(str), weird_text),
     extra=st.booleans(),
@@ -314,7 +314,7 @@ def test_download_never_answers_5xx(harness: Harness, deliverable: str, token: s
 
 s3_keys = st.one_of(
     weird_text,
-    st.builds(lambda p, c, n: f"projects/{p}/{c}/{n}", st.builds(lambda: str(uuid.uuid4())) | weird_text,
+    st.builds(lambda p, c, n: f"projects/{p}/{c}/{n}", st.uuids().map(str) | weird_text,
               st.sampled_from(["Photo", "Document", "Drawing", "photo", ""]) | weird_text, weird_text),
 )  # fmt: skip
 

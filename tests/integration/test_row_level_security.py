@@ -94,6 +94,7 @@ EXPECTED: dict[str, Rules] = {
     "sync_outbox": STAFF_ONLY,
     "sync_state": STAFF_ONLY,
     "sync_lease": {**STAFF_ONLY, "insert": APPEND_ONLY["update"], "update": APPEND_ONLY["update"]},
+    "notion_budget": {**STAFF_ONLY, "insert": APPEND_ONLY["update"], "update": APPEND_ONLY["update"]},
 }  # fmt: skip
 
 
@@ -155,6 +156,7 @@ def world(db: Conn) -> World:
                                " returning name"),
         "sync_state": _one(db, "insert into sync_state (data_source_id, entity) values ('ds_1', 'lead')"
                                " returning data_source_id"),
+        "notion_budget": _one(db, "insert into notion_budget (name, tokens) values ('notion', 3) returning name"),
     }  # fmt: skip
     for table, rows in owned.items():
         if rows["client_a"]:
@@ -163,7 +165,7 @@ def world(db: Conn) -> World:
 
 
 def _key(table: str) -> str:
-    return {"sync_state": "data_source_id", "sync_lease": "name"}.get(table, "id")
+    return {"sync_state": "data_source_id", "sync_lease": "name", "notion_budget": "name"}.get(table, "id")
 
 
 def _insert_statement(table: str, world: World) -> tuple[str, dict[str, object]]:
@@ -189,6 +191,7 @@ def _insert_statement(table: str, world: World) -> tuple[str, dict[str, object]]
         "sync_outbox": "insert into sync_outbox (entity, entity_id) values ('lead', gen_random_uuid())",
         "sync_state": "insert into sync_state (data_source_id, entity) values (%(new)s, 'lead')",
         "sync_lease": "insert into sync_lease (name, holder, expires_at) values (%(new)s, 'x', now())",
+        "notion_budget": "insert into notion_budget (name, tokens) values (%(new)s, 1)",
     }  # fmt: skip
     params: dict[str, object] = {"email": f"{new}@example.com", "team": world.users["team"], "client": a_client,
               "project": a_project, "new": new}  # fmt: skip
