@@ -173,16 +173,22 @@ class Demo:
 
     def check(self) -> str:
         from atelier.sync import SyncPorts, drift
+        from atelier.sync.drift import duplicates
 
-        found = drift(SyncPorts(self.rpc, self._gateway(), self._sources()))
+        ports = SyncPorts(self.rpc, self._gateway(), self._sources())
+        found = [(d.entity, d.record_id, d.detail) for d in drift(ports)]
+        found += [(d.entity, d.record_id, d.detail) for d in duplicates(ports)]
+        found += [(r["entity"], r["entity_id"], f"dead: {r.get('last_error')}")
+                  for r in self.rpc.rpc("outbox_rows", p_status="dead", p_limit=10)]  # fmt: skip
+        found += [(r["entity"], r["id"], "no page") for r in self.rpc.rpc("unlinked_records")]
         if found:
-            raise StepFailed("; ".join(f"{d.entity} {d.record_id[:8]}: {d.detail}" for d in found[:3]))
+            raise StepFailed("; ".join(f"{entity} {str(record)[:8]}: {detail}" for entity, record, detail in found[:3]))
         linked = self._one("select (select count(*) from leads where notion_page_id is not null)"
                            " + (select count(*) from clients where notion_page_id is not null)"
                            " + (select count(*) from projects where notion_page_id is not null)"
                            " + (select count(*) from milestones where notion_page_id is not null)"
                            " + (select count(*) from deliverables where notion_page_id is not null)")[0]  # fmt: skip
-        return f"no drift across {linked} linked records"
+        return f"no drift across {linked} linked records: one page each, no dead rows"
 
     def steps(self) -> list[tuple[str, Callable[[], str]]]:
         return [
