@@ -116,6 +116,13 @@ def apply_dev_state(path: Path = DEV_STATE_FILE) -> list[str]:
     return filled
 
 
+def dev_state_in_use(path: Path = DEV_STATE_FILE) -> bool:
+    """Whether the settings in force came from the dev state file (a `make dev` stack)."""
+    state = read_dev_state(path)
+    return any(isinstance(state.get(key), str) and os.environ.get(env) == state.get(key)
+               for key, env in DEV_STATE_ENV.items())  # fmt: skip
+
+
 class IntakeSettings(BaseSettings):
     """Settings of the lead_intake function."""
 

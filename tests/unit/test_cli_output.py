@@ -1,7 +1,14 @@
-"""What the CLI prints must never carry a secret."""
+"""What the CLI prints: never a secret, and never a traceback for a stack that is not running."""
 
 from __future__ import annotations
 
+import json
+import socket
+from pathlib import Path
+
+import pytest
+
+from atelier.cli import main
 from atelier_local.cli import redacted as _redacted
 
 
@@ -18,3 +25,28 @@ def test_a_dsn_without_a_password_is_printed_as_it_is() -> None:
 
 def test_an_unparsable_dsn_is_not_printed() -> None:
     assert _redacted("not a dsn = = =") == "(DATABASE_URL)"
+
+
+def test_a_stopped_stack_is_one_line_with_what_to_do_and_exit_2(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Given the dev.json of a `make dev` that is no longer running (nothing listens where it points)
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    (tmp_path / ".atelier").mkdir()
+    (tmp_path / ".atelier" / "dev.json").write_text(json.dumps({
+        "database_url": f"postgresql://postgres@127.0.0.1:{port}/postgres?connect_timeout=2",
+        "notion_base_url": f"http://127.0.0.1:{port}", "notion_token": "secret_local",
+        "notion_parent_page_id": "00000000-0000-4000-8000-000000000000"}))  # fmt: skip
+    monkeypatch.chdir(tmp_path)
+    for name in ("DATABASE_URL", "NOTION_TOKEN", "NOTION_BASE_URL", "NOTION_PARENT_PAGE_ID"):
+        monkeypatch.delenv(name, raising=False)
+
+    # When the operator runs the commands that need it, Then each exits 2 with one line saying what to do
+    for command in (["outbox", "list"], ["check"], ["sync", "run"]):
+        assert main(command) == 2, command
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1, err
+        assert "is `make dev` running?" in err
+        assert "Traceback" not in err

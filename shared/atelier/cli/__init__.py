@@ -45,5 +45,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(args.run(args))
     except AtelierError as exc:
-        print(f"atelier: {exc}", file=sys.stderr)
+        print(f"atelier: {exc}{_hint(exc)}", file=sys.stderr)
         return 2
+
+
+def _hint(error: AtelierError) -> str:
+    """What to do when the stack these settings came from is not there."""
+    from atelier.errors import DatabaseUnavailable
+    from atelier.notion.errors import NotionError
+    from atelier.settings import dev_state_in_use
+
+    unreachable = isinstance(error, DatabaseUnavailable) or (
+        isinstance(error, NotionError) and error.code == "connection"
+    )
+    if unreachable and dev_state_in_use():
+        return " (these settings come from .atelier/dev.json: is `make dev` running?)"
+    return ""
