@@ -117,6 +117,7 @@ class Harness:
 
 @pytest.fixture
 def harness(stack: LocalStack, db: Conn) -> Harness:
+    stack.setup_notion()  # a doorbell for a real project id pushes, as deployed
     return Harness(stack, db)
 
 
