@@ -29,6 +29,9 @@ from tests.events import load_event
 
 Conn = psycopg.Connection[tuple[object, ...]]
 EXAMPLES = int(os.environ.get("ATELIER_FUZZ_EXAMPLES", "1000"))
+# moto's server and the local S3 notifier run in threads of their own and use `random` while hypothesis draws;
+# hypothesis takes that for a strategy using `random`. The strategies here use none.
+pytestmark = pytest.mark.filterwarnings("ignore:Do not use the `random` module inside strategies")
 SEED = 20261123
 WRITTEN = ("leads", "users", "clients", "projects", "milestones", "payments", "deliverables", "inbound_events",
            "audit_log", "sync_outbox")  # fmt: skip
