@@ -41,7 +41,9 @@ def test_sync_run_pushes_then_reads_back_a_team_edit(
     assert page is not None
     human.update_page(str(page[0]), {"Status": {"status": {"name": "Done"}}})
     assert main(["sync", "run"]) == 0
-    assert "poll: 1 applied" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "poll: 1 applied" in out
+    assert "{}" not in out  # counts in words, no stray JSON
     assert db.execute("select count(*) from milestones where status = 'completed'").fetchone() == (1,)
 
 

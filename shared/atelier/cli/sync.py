@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import uuid
 from typing import Any
@@ -22,8 +21,9 @@ def run(args: argparse.Namespace) -> int:
         print("sync: another run holds the lease; try again in a few seconds", file=sys.stderr)
         return 1
     sweep, poll = cycle.sweep, cycle.poll
+    outcome = ", ".join(f"{n} {what}" for what, n in sorted(sweep.outcome.items()) if n)
     print(f"push: {sweep.claimed} claimed, {sweep.created} created, {sweep.updated} updated, "
-          f"{sweep.unchanged} unchanged, {sweep.failed} failed {json.dumps(sweep.outcome)}")  # fmt: skip
+          f"{sweep.unchanged} unchanged, {sweep.failed} failed" + (f" ({outcome})" if outcome else ""))  # fmt: skip
     print(f"poll: {poll.applied} applied, {poll.deleted} deleted, {poll.restored} restored, "
           f"{poll.overridden} put back, {poll.echoes} of our own edits skipped")  # fmt: skip
     return 0

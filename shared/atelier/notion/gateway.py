@@ -75,6 +75,8 @@ class NotionGateway:
         options: dict[str, Any] = {
             # notion_client's default logger adds a console handler per client; ours just propagates.
             "logger": logging.getLogger("atelier.notion.client"),
+            # Its "request fail" warnings repeat what the gateway retries and counts (NotionRateLimited).
+            "log_level": logging.ERROR,
             "auth": token,
             "notion_version": NOTION_VERSION,
             "retry": False,
