@@ -42,15 +42,12 @@ class RequestBudget:
         self._lock = threading.Lock()
 
     def acquire(self, deadline: float | None) -> None:
+        """One token, waiting for it; RetryLater when it frees up only past the deadline."""
         while True:
             with self._lock:
-                now = self.clock()
-                self.tokens = min(self.capacity, self.tokens + (now - self.updated) * self.rate)
-                self.updated = now
-                wait = max(self.not_before - now, 0.0 if self.tokens >= 1 else (1 - self.tokens) / self.rate)
-                if wait <= 0:
-                    self.tokens -= 1
-                    return
+                wait = self._take(self.clock())
+            if wait <= 0:
+                return
             if deadline is not None and self.clock() + wait > deadline:
                 raise RetryLater(
                     f"Notion's request budget frees up in {wait:.1f} s, past the deadline",
@@ -60,6 +57,15 @@ class RequestBudget:
                     retry_after=wait,
                 )
             self.sleep(wait)
+
+    def _take(self, now: float) -> float:
+        """Under the lock: take a token and return 0, or return the seconds until one frees up."""
+        self.tokens = min(self.capacity, self.tokens + (now - self.updated) * self.rate)
+        self.updated = now
+        wait = max(self.not_before - now, 0.0 if self.tokens >= 1 else (1 - self.tokens) / self.rate)
+        if wait <= 0:
+            self.tokens -= 1
+        return wait
 
     def hold(self, seconds: float) -> None:
         with self._lock:
@@ -93,34 +99,23 @@ class SharedBudget(RequestBudget):
         self._taken_at = 0.0
         self.round_trips = 0  # calls to Postgres for tokens, for the benchmark
 
-    def acquire(self, deadline: float | None) -> None:
-        while True:
-            with self._lock:
-                now = self.clock()
-                if self._local and now - self._taken_at > 1.0:
-                    self._local = 0  # tokens are for now, not for later
-                if self._local:
-                    self._local -= 1
-                    return
-                wait = self.not_before - now
-                if wait <= 0:
-                    self.round_trips += 1
-                    answer = self._rpc.rpc("take_notion_tokens", p_name=self.NAME, p_want=self._batch,
-                                           p_rate=self.rate, p_burst=self.capacity)  # fmt: skip
-                    granted = int(answer["granted"])
-                    if granted:
-                        self._local, self._taken_at = granted - 1, now
-                        return
-                    wait = max(float(answer["wait"]), 0.01)
-            if deadline is not None and self.clock() + wait > deadline:
-                raise RetryLater(
-                    f"Notion's request budget frees up in {wait:.1f} s, past the deadline",
-                    code="deadline",
-                    status=None,
-                    failure=Failure.transient,
-                    retry_after=wait,
-                )
-            self.sleep(wait)
+    def _take(self, now: float) -> float:
+        if self._local and now - self._taken_at > 1.0:
+            self._local = 0  # tokens are for now, not for later
+        if self._local:
+            self._local -= 1
+            return 0.0
+        wait = self.not_before - now
+        if wait > 0:
+            return wait
+        self.round_trips += 1
+        answer = self._rpc.rpc("take_notion_tokens", p_name=self.NAME, p_want=self._batch, p_rate=self.rate,
+                               p_burst=self.capacity)  # fmt: skip
+        granted = int(answer["granted"])
+        if granted:
+            self._local, self._taken_at = granted - 1, now
+            return 0.0
+        return max(float(answer["wait"]), 0.01)
 
     def hold(self, seconds: float) -> None:
         super().hold(seconds)
