@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from atelier.notion.schema import ATELIER_ID, ENTITIES, Owner, plain_text
-from atelier.sync.records import SyncPorts, field_hashes, page_field_hash
+from atelier.notion.schema import ENTITIES, Owner
+from atelier.sync.records import SyncPorts, field_hashes, page_field_hash, page_record_id
 
 
 @dataclass(frozen=True)
@@ -68,12 +68,11 @@ def duplicates(ports: SyncPorts) -> list[Duplicate]:
     """Every record whose Atelier ID is on more than one live page, or on a page it is not linked to."""
     found: list[Duplicate] = []
     for entity in ENTITIES:
-        prefix = f"{entity.name}:"
         groups: dict[str, list[dict[str, Any]]] = {}
         for page in ports.notion.query(ports.data_sources[entity.name]):
-            atelier_id = plain_text((page.get("properties") or {}).get(ATELIER_ID, {}).get("rich_text")) or ""
-            if atelier_id.startswith(prefix):
-                groups.setdefault(atelier_id.removeprefix(prefix), []).append(page)
+            record_id = page_record_id(entity, page)
+            if record_id is not None:
+                groups.setdefault(record_id, []).append(page)
         if not groups:
             continue
         state = ports.rpc.rpc("sync_pull_state", p_entity=entity.name, p_ids=list(groups))

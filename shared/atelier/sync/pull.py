@@ -17,8 +17,8 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from atelier.notion.errors import Failure, NotionError, RetryLater
-from atelier.notion.schema import ATELIER_ID, ENTITIES, PROJECT_STATUSES, Entity, Owner, plain_text
-from atelier.sync.records import SyncPorts, page_field_hash, pushed_hashes, short_hash
+from atelier.notion.schema import ATELIER_ID, ENTITIES, PROJECT_STATUSES, Entity, Owner
+from atelier.sync.records import SyncPorts, page_field_hash, page_record_id, pushed_hashes, short_hash
 
 ALLOWED_VALUES = {
     ("project", "status"): set(PROJECT_STATUSES),
@@ -122,7 +122,6 @@ class NotionPoller:
 
     def _changes(self, entity: Entity, pages: list[dict[str, Any]], bot_id: str, report: PollReport,
                  deadline: float | None, unapplied: list[dict[str, Any]]) -> list[dict[str, Any]]:  # fmt: skip
-        prefix = f"{entity.name}:"
         by_id: dict[str, dict[str, Any]] = {}
         for page in pages:
             properties = page.get("properties") or {}
@@ -133,9 +132,9 @@ class NotionPoller:
                 unapplied.append({"page_id": str(page.get("id")), "edited": str(page.get("last_edited_time")),
                                   "reason": f"missing properties: {', '.join(missing)}"})  # fmt: skip
                 continue
-            atelier_id = plain_text(properties.get(ATELIER_ID, {}).get("rich_text")) or ""
-            if atelier_id.startswith(prefix):
-                by_id[atelier_id.removeprefix(prefix)] = page
+            record_id = page_record_id(entity, page)
+            if record_id is not None:
+                by_id[record_id] = page
         if not by_id:
             return []
         state = self._rpc.rpc("sync_pull_state", p_entity=entity.name, p_ids=list(by_id))

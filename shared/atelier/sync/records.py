@@ -14,7 +14,7 @@ from typing import Any
 
 from atelier.db import Rpc
 from atelier.notion.port import NotionPort
-from atelier.notion.schema import Entity, Field, from_property, to_property
+from atelier.notion.schema import ATELIER_ID, Entity, Field, from_property, plain_text, to_property
 
 LEASE_SECONDS = 120  # a claimed outbox row comes back to the queue after this
 MAX_ATTEMPTS = 8
@@ -49,6 +49,14 @@ def page_field_hash(f: Field, page: dict[str, Any]) -> str | None:
     if prop is None:
         return None
     return short_hash(to_property(f.kind, from_property(f.kind, prop)))
+
+
+def page_record_id(entity: Entity, page: dict[str, Any]) -> str | None:
+    """The id of the record a page belongs to, by its Atelier ID ("project:<id>"); None for a page of no record
+    of this entity (one the team made, say)."""
+    atelier_id = plain_text((page.get("properties") or {}).get(ATELIER_ID, {}).get("rich_text")) or ""
+    prefix = f"{entity.name}:"
+    return atelier_id.removeprefix(prefix) if atelier_id.startswith(prefix) else None
 
 
 def pushed_hashes(stored: str | None) -> dict[str, str]:
