@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 import time
 
+from atelier.cli.render import table
 from bench import (
     artifacts,
     cold_start,
@@ -39,12 +40,7 @@ def main() -> int:
     print("bench: the sync engine: a 300-record outbox, unchanged records, idle polls ...", file=sys.stderr, flush=True)
     rows += sync_drain.report(sync_drain.run())
     rows += artifacts.report(artifacts.run())
-    widths = [max(len(row[i]) for row in [*rows, ("figure", "value", "detail", "verdict")]) for i in range(4)]
-    line = "  ".join("{:<%d}" % w for w in widths)  # noqa: UP031 - a format built from widths
-    print(line.format("figure", "value", "detail", "verdict"))
-    print(line.format(*("-" * w for w in widths)))
-    for row in rows:
-        print(line.format(*row))
+    print(table(("figure", "value", "detail", "verdict"), rows, rule=True))
     print(f"\n{len(rows)} figures in {time.perf_counter() - started:.0f} s")
     return 0
 

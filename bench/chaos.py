@@ -40,11 +40,13 @@ import stripe
 
 from atelier import wiring
 from atelier.cli import main as atelier
+from atelier.cli.render import table
 from atelier.db import PsycopgRpc
 from atelier.migrate import migrate
 from atelier.notion import NotionGateway, RequestBudget
 from atelier.notion.schema import ATELIER_ID, plain_text
 from atelier.sync import OutboxPusher, SweepReport, SyncPorts, run_cycle
+from atelier.sync.drift import duplicates
 from atelier.sync.records import MAX_ATTEMPTS
 from atelier_local.samples import paid_project, stored_lead
 from atelier_local.stack import LocalStack
@@ -79,12 +81,9 @@ def _ports(stack: LocalStack, rpc: PsycopgRpc, *, max_attempts: int = 5) -> Sync
     return SyncPorts(rpc, gateway, wiring.sync_ports().data_sources)
 
 
-def _duplicates(ports: SyncPorts) -> int:
-    ids: Counter[str] = Counter()
-    for source in ports.data_sources.values():
-        for page in ports.notion.query(source):
-            ids[plain_text(page["properties"][ATELIER_ID]["rich_text"]) or ""] += 1
-    return sum(n - 1 for atelier_id, n in ids.items() if atelier_id and n > 1)
+def extra_pages(ports: SyncPorts) -> int:
+    """Pages beyond the one each record should have (what `atelier check` reports as duplicates)."""
+    return sum(len(found.extras) for found in duplicates(ports))
 
 
 def _count(db: psycopg.Connection[Any], sql: str) -> int:
@@ -110,7 +109,7 @@ def lease_expiry(projects: int = 10) -> list[Row]:
         report = SweepReport()
         results = [slow._push(row, report, None, -math.inf) for row in claimed]
         outcome = rpc.rpc("complete_outbox", p_results=results, p_max_attempts=MAX_ATTEMPTS)
-        duplicates = _duplicates(ports)
+        doubled = extra_pages(ports)
         # A duplicate made on purpose: found, then repaired.
         (project_page,) = [p for p in ports.notion.query(ports.data_sources["project"])][:1]
         atelier_id = plain_text(project_page["properties"][ATELIER_ID]["rich_text"]) or ""
@@ -119,9 +118,9 @@ def lease_expiry(projects: int = 10) -> list[Row]:
         found = _quiet(["check"])
         repaired = _quiet(["check", "--repair"])
         after = _quiet(["check"])
-    verdict = "ok" if duplicates == 0 and (found, after) == (1, 0) else "FAIL"
+    verdict = "ok" if doubled == 0 and (found, after) == (1, 0) else "FAIL"
     return [
-        ("lease expiry: duplicate pages", str(duplicates), f"{len(claimed)} rows claimed by the slow worker, then "
+        ("lease expiry: duplicate pages", str(doubled), f"{len(claimed)} rows claimed by the slow worker, then "
          f"{projects} doorbells; it made {report.created} (leads, still its own), stopped {report.lost} by the claim "
          f"check, {outcome['stale']} of its reports ignored as stale", verdict),
         ("lease expiry: a duplicate on purpose", f"check exit {found}", f"--repair exit {repaired}, then check exit "
@@ -269,12 +268,7 @@ def main() -> int:
     for title, step in steps:
         print(f"chaos: {title} ...", file=sys.stderr, flush=True)
         rows += step()
-    widths = [max(len(row[i]) for row in [*rows, ("scenario", "figure", "detail", "verdict")]) for i in range(4)]
-    line = "  ".join("{:<%d}" % w for w in widths)  # noqa: UP031 - a format built from widths
-    print(line.format("scenario", "figure", "detail", "verdict"))
-    print(line.format(*("-" * w for w in widths)))
-    for row in rows:
-        print(line.format(*row))
+    print(table(("scenario", "figure", "detail", "verdict"), rows, rule=True))
     print(f"\n{len(rows)} figures in {time.perf_counter() - started:.0f} s")
     return 0 if all(row[3] == "ok" for row in rows) else 1
 

@@ -11,18 +11,17 @@ from __future__ import annotations
 
 import threading
 import time
-from collections import Counter
 from typing import Any
 
 from atelier.db import PsycopgRpc
 from atelier.migrate import migrate
 from atelier.notion import NotionGateway, RequestBudget
 from atelier.notion.budget import SharedBudget
-from atelier.notion.schema import ATELIER_ID, plain_text
 from atelier.notion.setup import setup
 from atelier.sync import OutboxPusher, SyncPorts
 from atelier_local.notion_emulator import Faults, NotionEmulator
 from atelier_local.samples import paid_project, stored_lead
+from bench.chaos import extra_pages
 from bench.intake_throughput import database
 
 LIMIT = 3.0  # Notion's average limit, requests per second per integration
@@ -71,10 +70,7 @@ def _one_round(shared: bool, projects: int) -> dict[str, Any]:
             setup_rpc.rpc("retry_outbox", p_ids=None, p_dead=False)  # the next run's moment: all due now
             last = OutboxPusher(SyncPorts(setup_rpc, fast, sources)).sweep()
             reports.append(last)
-            pages: Counter[str] = Counter()
-            for source in sources.values():
-                for page in fast.query(source):
-                    pages[plain_text(page["properties"][ATELIER_ID]["rich_text"]) or ""] += 1
+            doubled = extra_pages(SyncPorts(setup_rpc, fast, sources))
             left = int(setup_rpc.rpc("sync_health")["outbox_depth"])
         finally:
             emulator.stop()
@@ -84,7 +80,7 @@ def _one_round(shared: bool, projects: int) -> dict[str, Any]:
         "waited": waited,
         "left": left,
         "failed": sum(r.failed for r in reports),
-        "duplicates": sum(n - 1 for n in pages.values() if n > 1),
+        "duplicates": doubled,
         "rate_limited": sum(g.rate_limited for g in gateways),
         "sent": sent,
         "elapsed": elapsed,
