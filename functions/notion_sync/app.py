@@ -34,8 +34,8 @@ def lambda_handler(event: EventBridgeEvent, context: LambdaContext) -> dict[str,
     emit(metrics, cycle.metrics(), seconds=DURATIONS)
     if not cycle.ran:
         logger.info("another run holds the sync lease")
-    else:
-        logger.info(
-            "sync run", extra={"sync": cycle.counts()}
-        )  # "created" is a LogRecord attribute: keep counts nested
+        return cycle.counts()
+    for entity, problem in cycle.broken_schemas().items():  # one line per data source, not one per row
+        logger.warning("a Notion schema stops the sync", extra={"entity": entity, "problem": problem})
+    logger.info("sync run", extra={"sync": cycle.counts()})  # "created" is a LogRecord attribute: keep counts nested
     return cycle.counts()

@@ -26,11 +26,24 @@ class FakeNotion:
         self.calls: list[tuple[str, dict[str, Any]]] = []
         self.rate_limited = 0
         self.fail_next: dict[str, NotionError] = {}
+        self.refuse: dict[str, NotionError] = {}  # every call of a name fails so
+        self.schemas: dict[str, dict[str, Any]] = {}  # data source id -> its properties, by name
 
     def _call(self, name: str, **args: Any) -> None:
         self.calls.append((name, args))
         if name in self.fail_next:
             raise self.fail_next.pop(name)
+        if name in self.refuse:
+            raise self.refuse[name]
+
+    def retrieve_data_source(self, data_source_id: str, *, deadline: float | None = None) -> dict[str, Any]:
+        self._call("retrieve_data_source", data_source_id=data_source_id)
+        return {"id": data_source_id, "properties": self.schemas.get(data_source_id, {})}
+
+    def update_data_source(self, data_source_id: str, properties: dict[str, Any], *,
+                           deadline: float | None = None) -> dict[str, Any]:  # fmt: skip
+        self._call("update_data_source", data_source_id=data_source_id, properties=properties)
+        return self.retrieve_data_source(data_source_id)
 
     def names(self) -> list[str]:
         return [name for name, _ in self.calls]
@@ -48,8 +61,8 @@ class FakeNotion:
             raise NotionError("gone", code="object_not_found", status=404, failure=Failure.permanent)
         return self.pages[page_id]
 
-    def find_by_atelier_id(self, data_source_id: str, atelier_id: str, *, deadline: float | None = None
-                           ) -> dict[str, Any] | None:  # fmt: skip
+    def find_by_atelier_id(self, data_source_id: str, atelier_id: str, *, id_property: str = ATELIER_ID,
+                           deadline: float | None = None) -> dict[str, Any] | None:  # fmt: skip
         self._call("find_by_atelier_id", atelier_id=atelier_id)
         return next((p for p in self.pages.values() if p["parent"] == data_source_id
                      and plain_text(p["properties"].get(ATELIER_ID, {}).get("rich_text")) == atelier_id), None)  # fmt: skip
@@ -64,8 +77,8 @@ class FakeNotion:
 
     # -- writes
     def create_page(self, data_source_id: str, atelier_id: str, properties: dict[str, Any], *,
-                    children: list[dict[str, Any]] | None = None, deadline: float | None = None,
-                    guard: Callable[[], None] | None = None) -> Created:  # fmt: skip
+                    children: list[dict[str, Any]] | None = None, id_property: str = ATELIER_ID,
+                    deadline: float | None = None, guard: Callable[[], None] | None = None) -> Created:  # fmt: skip
         if guard is not None:
             guard()
         self._call("create_page", atelier_id=atelier_id, properties=properties, children=children)
@@ -112,6 +125,7 @@ class FakeRpc:
         self.watermarks: dict[str, str] = {}
         self.unapplied: list[dict[str, Any]] = []
         self.taken: set[int] = set()  # outbox rows whose claim another worker has taken
+        self.property_ids: dict[str, dict[str, Any]] = {}  # data source -> {key: {id, name, kind}}, as learnt
 
     def queue(self, entity: str, record: dict[str, Any], *, attempts: int = 1) -> str:
         entity_id = str(record.get("id") or uuid.uuid4())
@@ -132,6 +146,11 @@ class FakeRpc:
             return len(args["p_pages"])
         if function == "hold_claims":
             return [c["outbox_id"] for c in args["p_claims"] if c["outbox_id"] not in self.taken]
+        if function == "notion_property_ids":
+            return self.property_ids
+        if function == "record_notion_properties":
+            self.property_ids[args["p_data_source_id"]] = args["p_properties"]
+            return len(args["p_properties"])
         if function == "sync_watermarks":
             return self.watermarks
         if function == "sync_pull_state":
@@ -160,4 +179,16 @@ def sync_ports(
     """The engine's ports over the fakes (the fake Notion has only the calls the sync rules make)."""
     from atelier.sync import SyncPorts
 
+    notion.schemas = {source: schema_of(name) for name, source in sources.items()}
     return SyncPorts(rpc, cast(NotionPort, notion), sources, contents=contents or {})
+
+
+def schema_of(entity: str) -> dict[str, Any]:
+    """A data source's properties as Notion shows them, for an entity as the mapping declares it (ids = names)."""
+    shown = {}
+    for name, config in ENTITIES[entity].schema({}).items():
+        ((kind, detail),) = config.items()
+        if kind == "status":
+            detail = {"options": [{"id": n, "name": n} for n in ("Not started", "In progress", "Done")]}
+        shown[name] = {"id": name, "name": name, "type": kind, kind: detail}
+    return shown

@@ -164,8 +164,8 @@ def test_page_content_comes_from_the_provider_injected_for_its_entity_only_when_
 
 def test_a_permanent_refusal_is_reported_on_the_row_and_counted_as_failed() -> None:
     rpc, notion, pusher = engine()
-    notion.fail_next["create_page"] = NotionError("bad", code="validation_error", status=400,
-                                                  failure=Failure.permanent)  # fmt: skip
+    notion.refuse["create_page"] = NotionError("bad", code="validation_error", status=400,
+                                               failure=Failure.permanent)  # fmt: skip
     rpc.queue("lead", LEAD)
 
     report = pusher.sweep()
@@ -173,3 +173,6 @@ def test_a_permanent_refusal_is_reported_on_the_row_and_counted_as_failed() -> N
     assert report.failed == 1
     assert rpc.completed[0]["ok"] is False
     assert rpc.completed[0]["error"].startswith("permanent:")
+    # The schema was read once and found whole, so the row was tried once more before it counted as refused.
+    assert notion.names().count("retrieve_data_source") == 1
+    assert notion.names().count("create_page") == 2

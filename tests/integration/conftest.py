@@ -50,8 +50,8 @@ def rpc(database_url: str) -> PsycopgRpc:
 
 
 @pytest.fixture
-def sources(gateway: NotionGateway, notion: NotionEmulator) -> dict[str, str]:
-    ids = setup(gateway, notion.parent_page_id, say=lambda _: None).ids
+def sources(gateway: NotionGateway, notion: NotionEmulator, rpc: PsycopgRpc) -> dict[str, str]:
+    ids = setup(gateway, notion.parent_page_id, rpc=rpc, say=lambda _: None).ids
     return {name: i.data_source_id for name, i in ids.items()}
 
 

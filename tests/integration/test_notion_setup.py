@@ -9,6 +9,7 @@ import pytest
 from moto import mock_aws
 
 from atelier.cli import main
+from atelier.db import PsycopgRpc
 from atelier.notion import NotionGateway
 from atelier.notion.schema import ENTITIES, rich_text
 from atelier.notion.setup import check, find_existing, setup
@@ -16,8 +17,9 @@ from atelier_local.notion_emulator import NotionEmulator
 
 
 @pytest.fixture
-def cli_env(notion: NotionEmulator, monkeypatch: pytest.MonkeyPatch, tmp_path: object) -> None:
+def cli_env(notion: NotionEmulator, monkeypatch: pytest.MonkeyPatch, tmp_path: object, database_url: str) -> None:
     monkeypatch.chdir(str(tmp_path))
+    monkeypatch.setenv("DATABASE_URL", database_url)
     monkeypatch.setenv("NOTION_TOKEN", notion.state.bot_token)
     monkeypatch.setenv("NOTION_BASE_URL", notion.url)
     monkeypatch.setenv("NOTION_PARENT_PAGE_ID", notion.parent_page_id)
@@ -46,31 +48,72 @@ def test_setup_creates_five_related_databases_and_a_second_run_creates_nothing(
     assert _creates(notion) == 5
 
 
-def test_check_finds_no_drift_after_setup(gateway: NotionGateway, notion: NotionEmulator) -> None:
-    ids = setup(gateway, notion.parent_page_id, say=lambda _: None).ids
-    assert check(gateway, ids) == []
+def test_check_finds_no_drift_after_setup(gateway: NotionGateway, notion: NotionEmulator, rpc: PsycopgRpc) -> None:
+    ids = setup(gateway, notion.parent_page_id, rpc=rpc, say=lambda _: None).ids
+    assert check(gateway, ids, rpc=rpc) == []
 
 
-def test_check_reports_what_a_person_changed_by_hand(
-    gateway: NotionGateway, human: NotionGateway, notion: NotionEmulator
+def test_check_tells_the_teams_cosmetic_changes_from_breaking_ones(
+    gateway: NotionGateway, human: NotionGateway, notion: NotionEmulator, rpc: PsycopgRpc
 ) -> None:
-    ids = setup(gateway, notion.parent_page_id, say=lambda _: None).ids
-    human.update_data_source(ids["lead"].data_source_id, {"Budget": {"name": "Budget range"}})
-    human.update_data_source(ids["client"].data_source_id, {"Project Address": {"number": {}}})
+    ids = setup(gateway, notion.parent_page_id, rpc=rpc, say=lambda _: None).ids
+    leads, clients = ids["lead"].data_source_id, ids["client"].data_source_id
+    projects, milestones = ids["project"].data_source_id, ids["milestone"].data_source_id
+    tier = gateway.retrieve_data_source(projects)["properties"]["Tier"]
+    human.update_data_source(leads, {"Budget": {"name": "Budget range"}, "Atelier ID": {"name": "Ref"},
+                                     "Mood": {"select": {"options": [{"name": "calm"}]}}})  # fmt: skip
+    human.update_data_source(leads, {"Tier": {"select": {"options": [{"name": "The Concept"}, {"name": "Rush"}]}}})
+    human.update_data_source(clients, {"Project Address": {"number": {}}})
+    human.update_data_source(
+        projects, {tier["id"]: {"select": {"options": [{"name": n} for n in ("The Builder", "The Concierge")]}}}
+    )
+    human.update_data_source(milestones, {"Due": None})
     notion.add_data_source(ids["project"].database_id, "Archive", {"Name": {"title": {}}})
-    human.create_page(ids["milestone"].data_source_id, "-", {"Name": {"title": rich_text("Typed in by hand")}})
+    human.create_page(milestones, "-", {"Name": {"title": rich_text("Typed in by hand")}})
 
-    drift = {(d.entity, d.problem) for d in check(gateway, ids)}
+    found = {(f.entity, f.problem, f.breaking) for f in check(gateway, ids, rpc=rpc)}
 
-    assert drift == {
-        ("lead", "renamed property"),
-        ("client", "retyped property"),
-        ("project", "second data source"),
-        ("milestone", "pages without Atelier ID"),
+    assert found == {
+        ("lead", "renamed property", False),  # Budget, and Atelier ID: renamed, both still found by id
+        ("lead", "own property", False),  # Mood
+        ("lead", "new option", False),  # Rush
+        ("lead", "option removed", True),  # Tier lost three tiers the lead's tier is written as
+        ("client", "retyped property", True),
+        ("project", "option removed", True),
+        ("project", "second data source", False),
+        ("milestone", "deleted property", True),
+        ("milestone", "pages without Atelier ID", False),
     }
 
 
-def test_cli_setup_prints_env_lines_and_check_exits_1_on_drift(
+def test_setup_mends_what_was_broken_keeps_the_teams_names_and_then_changes_nothing(
+    gateway: NotionGateway, human: NotionGateway, notion: NotionEmulator, rpc: PsycopgRpc
+) -> None:
+    ids = setup(gateway, notion.parent_page_id, rpc=rpc, say=lambda _: None).ids
+    projects = ids["project"].data_source_id
+    human.update_data_source(projects, {"Last Synced": {"name": "Synced at"}, "Needs Review": None,
+                                        "Payment": {"number": {}}})  # fmt: skip
+    human.update_data_source(projects, {"Tier": {"select": {"options": [{"name": "The Builder"}]}}})
+    said: list[str] = []
+
+    setup(gateway, notion.parent_page_id, rpc=rpc, say=said.append)
+
+    schema = gateway.retrieve_data_source(projects)["properties"]
+    assert schema["Needs Review"]["type"] == "checkbox"  # recreated under its original name
+    assert schema["Payment"]["type"] == "select"  # its type back
+    assert {o["name"] for o in schema["Tier"]["select"]["options"]} >= {"The Concept", "KAA White Glove"}
+    assert "Synced at" in schema  # the team's name is kept
+    assert "Last Synced" not in schema
+    assert any("recreated 'Needs Review'" in line for line in said)
+    assert [(f.entity, f.problem) for f in check(gateway, ids, rpc=rpc) if f.breaking] == []
+
+    patches = sum(1 for r in notion.requests if r["method"] == "PATCH" and r["path"].startswith("/v1/data_sources"))
+    setup(gateway, notion.parent_page_id, rpc=rpc, say=lambda _: None)
+    after = sum(1 for r in notion.requests if r["method"] == "PATCH" and r["path"].startswith("/v1/data_sources"))
+    assert after == patches
+
+
+def test_cli_check_lists_renames_with_exit_0_and_what_breaks_with_exit_1(
     cli_env: None, notion: NotionEmulator, human: NotionGateway, capsys: pytest.CaptureFixture[str]
 ) -> None:
     assert main(["notion", "setup"]) == 0
@@ -83,10 +126,20 @@ def test_cli_setup_prints_env_lines_and_check_exits_1_on_drift(
 
     lead_source = next(line.split("=")[1] for line in lines if line.startswith("NOTION_LEAD_DATA_SOURCE_ID"))
     human.update_data_source(lead_source, {"Email": {"name": "E-mail"}})
-    assert main(["notion", "check"]) == 1
+    assert main(["notion", "check"]) == 0
     out = capsys.readouterr().out
-    assert "renamed property" in out
-    assert "rename it back to 'Email'" in out
+    assert "'Email' is called 'E-mail' now" in out
+
+    human.update_data_source(lead_source, {"Reason": None})
+    assert main(["notion", "check"]) == 1
+    captured = capsys.readouterr()
+    assert "'Reason' (rich_text) is gone" in captured.out
+    assert "stop the sync" in captured.err
+
+    assert main(["notion", "setup"]) == 0
+    capsys.readouterr()
+    assert main(["notion", "check"]) == 0
+    assert "'Email' is called 'E-mail' now" in capsys.readouterr().out
 
 
 def test_cli_setup_can_store_the_ids_in_ssm(

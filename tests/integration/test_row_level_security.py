@@ -95,6 +95,7 @@ EXPECTED: dict[str, Rules] = {
     "sync_state": STAFF_ONLY,
     "sync_lease": {**STAFF_ONLY, "insert": APPEND_ONLY["update"], "update": APPEND_ONLY["update"]},
     "notion_budget": {**STAFF_ONLY, "insert": APPEND_ONLY["update"], "update": APPEND_ONLY["update"]},
+    "notion_properties": {**STAFF_ONLY, "insert": APPEND_ONLY["update"], "update": APPEND_ONLY["update"]},
 }  # fmt: skip
 
 
@@ -157,6 +158,9 @@ def world(db: Conn) -> World:
         "sync_state": _one(db, "insert into sync_state (data_source_id, entity) values ('ds_1', 'lead')"
                                " returning data_source_id"),
         "notion_budget": _one(db, "insert into notion_budget (name, tokens) values ('notion', 3) returning name"),
+        "notion_properties": _one(db, "insert into notion_properties (data_source_id, entity, key, property_id,"
+                                      " name, kind) values ('ds_p', 'lead', 'Name', 'title', 'Name', 'title')"
+                                      " returning data_source_id"),
     }  # fmt: skip
     for table, rows in owned.items():
         if rows["client_a"]:
@@ -165,7 +169,8 @@ def world(db: Conn) -> World:
 
 
 def _key(table: str) -> str:
-    return {"sync_state": "data_source_id", "sync_lease": "name", "notion_budget": "name"}.get(table, "id")
+    return {"sync_state": "data_source_id", "sync_lease": "name", "notion_budget": "name",
+            "notion_properties": "data_source_id"}.get(table, "id")  # fmt: skip
 
 
 def _insert_statement(table: str, world: World) -> tuple[str, dict[str, object]]:
@@ -192,6 +197,8 @@ def _insert_statement(table: str, world: World) -> tuple[str, dict[str, object]]
         "sync_state": "insert into sync_state (data_source_id, entity) values (%(new)s, 'lead')",
         "sync_lease": "insert into sync_lease (name, holder, expires_at) values (%(new)s, 'x', now())",
         "notion_budget": "insert into notion_budget (name, tokens) values (%(new)s, 1)",
+        "notion_properties": "insert into notion_properties (data_source_id, entity, key, property_id, name, kind)"
+                             " values (%(new)s, 'lead', 'Name', 'title', 'Name', 'title')",
     }  # fmt: skip
     params: dict[str, object] = {"email": f"{new}@example.com", "team": world.users["team"], "client": a_client,
               "project": a_project, "new": new}  # fmt: skip

@@ -14,6 +14,7 @@ import pytest
 from atelier.db import PsycopgRpc
 from atelier.notion import NotionError, NotionGateway, RequestBudget
 from atelier.notion.schema import ATELIER_ID, plain_text
+from atelier.notion.setup import setup
 from atelier.sync import OutboxPusher, SweepReport, SyncPorts, run_cycle
 from atelier.sync.cycle import LEASE_NAME, RUN_LEASE_SECONDS
 from atelier.sync.drift import duplicates, repair_duplicates
@@ -163,33 +164,33 @@ def test_a_crashed_runs_lease_is_short_and_the_next_run_frees_its_rows(
     assert db.execute("select count(*) from sync_lease").fetchone() == (0,)
 
 
-def test_a_team_edit_made_while_its_property_was_renamed_away_is_applied_once_it_is_back(
+def test_a_team_edit_made_while_a_property_was_deleted_is_applied_once_setup_recreates_it(
     pusher: OutboxPusher, rpc: PsycopgRpc, gateway: NotionGateway, notion: NotionEmulator, sources: dict[str, str],
     db: Conn,
 ) -> None:  # fmt: skip
-    # Given a milestone page; the team renames its Status property away, through the API with a person's token,
-    # and marks the milestone done meanwhile
+    # Given milestone pages; the team deletes the Completed property, through the API with a person's token, and
+    # marks a milestone done meanwhile (a rename alone no longer stops anything: properties go by id)
     project_id = paid_project(rpc, stored_lead(rpc))
     pusher.sweep()
     page_id = str((db.execute("select notion_page_id from milestones where project_id = %s order by \"order\""
                               " limit 1", (project_id,)).fetchone() or ("",))[0])  # fmt: skip
     source = sources["milestone"]
     person = NotionGateway(notion.state.human_token, base_url=notion.url, budget=RequestBudget(rate=5000))
-    person.update_data_source(source, {"Status": {"name": "Stage"}})
+    person.update_data_source(source, {"Status": {"name": "Stage"}, "Completed": None})
     person.update_page(page_id, {"Stage": {"status": {"name": "Done"}}})
     poller = NotionPoller(SyncPorts(rpc, gateway, sources))
     start = datetime.now(UTC)
 
-    # When polls run for ten minutes while it is renamed, Then nothing is applied and it is reported once
+    # When polls run for ten minutes while it is gone, Then nothing is applied and it is reported once
     for minutes in (0, 3, 6, 10):
         report = poller.poll(now=start + timedelta(minutes=minutes))
         assert report.unapplied == 5  # the five milestone pages, all edited within the window
     assert db.execute("select count(*) from audit_log where action = 'notion.unapplied'").fetchone() == (5,)
     assert db.execute("select count(*) from milestones where status = 'completed'").fetchone() == (0,)
 
-    # When the property is renamed back, Then the next poll applies the edit
-    person.update_data_source(source, {"Stage": {"name": "Status"}})
-    assert poller.poll(now=start + timedelta(minutes=12)).applied == 1
+    # When `notion setup` recreates it, Then the next poll applies the edit (the renamed Status found by its id)
+    setup(gateway, notion.parent_page_id, rpc=rpc, say=lambda _: None)
+    assert NotionPoller(SyncPorts(rpc, gateway, sources)).poll(now=start + timedelta(minutes=12)).applied == 1
     assert db.execute("select count(*) from milestones where status = 'completed'").fetchone() == (1,)
 
 

@@ -48,8 +48,9 @@ def test_a_paid_project_appears_with_its_client_milestones_and_relations(
 
 
 def test_an_unchanged_record_costs_no_call_and_a_change_sends_only_what_changed(
-    pusher: OutboxPusher, rpc: PsycopgRpc, gateway: NotionGateway, notion: NotionEmulator, db: Conn
-) -> None:
+    pusher: OutboxPusher, rpc: PsycopgRpc, gateway: NotionGateway, notion: NotionEmulator, db: Conn,
+    sources: dict[str, str],
+) -> None:  # fmt: skip
     project_id = paid_project(rpc, stored_lead(rpc))
     pusher.sweep()
     db.execute("select app_private.enqueue_sync('project', %s)", (project_id,))
@@ -62,7 +63,9 @@ def test_an_unchanged_record_costs_no_call_and_a_change_sends_only_what_changed(
     pusher.sweep()
     (patch,) = notion.requests[before:]
     assert patch["method"] == "PATCH"
-    assert set(patch["body"]["properties"]) == {"Payment", "Last Synced"}
+    # Properties are sent by id (the team may rename them), as `notion setup` recorded the ids.
+    names = {p["id"]: name for name, p in gateway.retrieve_data_source(sources["project"])["properties"].items()}
+    assert {names[key] for key in patch["body"]["properties"]} == {"Payment", "Last Synced"}
 
 
 def test_a_change_during_a_push_is_not_lost(

@@ -131,7 +131,7 @@ class LocalStack:
         if not parent:
             say("notion: NOTION_PARENT_PAGE_ID is not set, so no databases were set up")
             return {}
-        result = setup(wiring.notion(), parent, say=say)
+        result = setup(wiring.notion(), parent, rpc=wiring.rpc(), say=say)
         ids = dict(line.split("=", 1) for line in result.env_lines())
         os.environ.update(ids)
         wiring.reset()

@@ -20,11 +20,20 @@ def _parent(args: argparse.Namespace, hint: str) -> str:
     return str(parent)
 
 
+def _rpc_or_none() -> Any:
+    """Postgres, where the property ids are kept; None when no database is configured (setup still runs)."""
+    try:
+        rpc = wiring.rpc()
+    except ConfigurationError:
+        return None
+    return rpc
+
+
 def setup(args: argparse.Namespace) -> int:
     from atelier.notion.setup import setup
 
     parent = _parent(args, "give --parent-page PAGE_ID (a page shared with the integration)")
-    result = setup(wiring.notion(), parent, say=lambda line: print(line, file=sys.stderr))
+    result = setup(wiring.notion(), parent, rpc=_rpc_or_none(), say=lambda line: print(line, file=sys.stderr))
     for line in result.env_lines():
         print(line)
     if args.ssm_prefix:
@@ -35,6 +44,9 @@ def setup(args: argparse.Namespace) -> int:
             name, _, value = line.partition("=")
             ssm.put_parameter(Name=f"{args.ssm_prefix.rstrip('/')}/{name}", Value=value, Type="String", Overwrite=True)
         print(f"notion: stored {len(result.env_lines())} ids under {args.ssm_prefix}", file=sys.stderr)
+    if result.broken:
+        print(f"notion: {len(result.broken)} data source(s) still need a hand in Notion (see above)", file=sys.stderr)
+        return 1
     return 0
 
 
@@ -43,21 +55,30 @@ def check(args: argparse.Namespace) -> int:
 
     parent = _parent(args, "give --parent-page PAGE_ID, or set NOTION_PARENT_PAGE_ID")
     gateway = wiring.notion()
-    drift = check(gateway, find_existing(gateway, parent))
-    if not drift:
+    found = check(gateway, find_existing(gateway, parent), rpc=_rpc_or_none())
+    if not found:
         print("notion: no drift - every data source and property matches the mapping")
         return 0
-    print(table(("entity", "problem", "detail"), [(d.entity, d.problem, d.detail) for d in drift], rule=True))
-    print(f"\nnotion: {len(drift)} difference(s) from the mapping", file=sys.stderr)
-    return 1
+    rows = [("breaks sync" if f.breaking else "note", f.entity, f.problem, f.detail)
+            for f in sorted(found, key=lambda f: not f.breaking)]  # fmt: skip
+    print(table(("kind", "entity", "problem", "detail"), rows, rule=True))
+    breaking = sum(f.breaking for f in found)
+    if breaking:
+        print(f"\nnotion: {breaking} problem(s) stop the sync; `atelier notion setup` mends what it can",
+              file=sys.stderr)  # fmt: skip
+        return 1
+    print(f"\nnotion: {len(found)} note(s), nothing that stops the sync", file=sys.stderr)
+    return 0
 
 
 def register(verbs: Any) -> None:
     actions = noun(verbs, "notion", "Notion databases")
-    parser = verb(actions, "setup", setup, help="create the five databases under a page (idempotent)",
+    parser = verb(actions, "setup", setup, help="create the five databases under a page and mend what was broken "
+                  "in them (idempotent)",
                   example="atelier notion setup --parent-page 1f2e...")  # fmt: skip
     parser.add_argument("--parent-page", help="the page to create them under (default NOTION_PARENT_PAGE_ID)")
     parser.add_argument("--ssm-prefix", help="also store the ids as SSM parameters under this path")
-    parser = verb(actions, "check", check, help="report drift from the mapping; exit 1 on drift",
+    parser = verb(actions, "check", check, help="compare the databases with the mapping: renames are notes (exit 0), "
+                  "what stops the sync exits 1",
                   example="atelier notion check")  # fmt: skip
     parser.add_argument("--parent-page", help="where the databases live (default NOTION_PARENT_PAGE_ID)")

@@ -264,11 +264,12 @@ class NotionGateway:
                                                 deadline=deadline)]  # fmt: skip
 
     def find_by_atelier_id(
-        self, data_source_id: str, atelier_id: str, *, deadline: float | None = None
+        self, data_source_id: str, atelier_id: str, *, id_property: str = ATELIER_ID, deadline: float | None = None
     ) -> dict[str, Any] | None:
+        """The page carrying an Atelier ID; `id_property` is the property's id (or name) in this data source."""
         found = self.query_page(
             data_source_id,
-            filter={"property": ATELIER_ID, "rich_text": {"equals": atelier_id}},
+            filter={"property": id_property, "rich_text": {"equals": atelier_id}},
             page_size=2,
             deadline=deadline,
         )
@@ -305,6 +306,7 @@ class NotionGateway:
         properties: dict[str, Any],
         *,
         children: list[dict[str, Any]] | None = None,
+        id_property: str = ATELIER_ID,
         deadline: float | None = None,
         guard: Callable[[], None] | None = None,
     ) -> Created:
@@ -322,7 +324,8 @@ class NotionGateway:
             except NotionError as error:
                 if error.failure is not Failure.ambiguous or isinstance(error, RetryLater):
                     raise
-                existing = self.find_by_atelier_id(data_source_id, atelier_id, deadline=deadline)
+                existing = self.find_by_atelier_id(data_source_id, atelier_id, id_property=id_property,
+                                                   deadline=deadline)  # fmt: skip
                 if existing is not None:
                     return Created(existing, found_existing=True)
                 continue  # it did not take effect: creating again is safe

@@ -64,7 +64,7 @@ class NotionPort(Protocol):
     ) -> list[dict[str, Any]]: ...
 
     def find_by_atelier_id(
-        self, data_source_id: str, atelier_id: str, *, deadline: float | None = None
+        self, data_source_id: str, atelier_id: str, *, id_property: str = ..., deadline: float | None = None
     ) -> dict[str, Any] | None: ...
 
     def list_blocks(self, block_id: str, *, deadline: float | None = None) -> list[dict[str, Any]]: ...
@@ -81,6 +81,7 @@ class NotionPort(Protocol):
         properties: dict[str, Any],
         *,
         children: list[dict[str, Any]] | None = None,
+        id_property: str = ...,
         deadline: float | None = None,
         guard: Callable[[], None] | None = None,
     ) -> Created: ...

@@ -7,7 +7,7 @@ values into Notion property values and back, one pair per property type.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from enum import StrEnum
@@ -19,6 +19,26 @@ SELECT_NAME_MAX = 100
 
 ATELIER_ID = "Atelier ID"
 LAST_SYNCED = "Last Synced"
+
+# A data source's property ids, by the mapping's name for each property (its key). Notion keeps a property's id
+# when the team renames it, so every read and write goes by id; a key with no id known yet goes by its name.
+Ids = Mapping[str, str]
+NO_IDS: Ids = {}
+
+
+def key_of(ids: Ids, key: str) -> str:
+    """What to send for a property: its id when known, else its name."""
+    return ids.get(key, key)
+
+
+def find_property(page: dict[str, Any], key: str, ids: Ids = NO_IDS) -> dict[str, Any] | None:
+    """A page's value for one mapped property: by id (the team may have renamed it), else by name."""
+    props = page.get("properties") or {}
+    property_id = ids.get(key)
+    if property_id is None:
+        found = props.get(key)
+        return found if isinstance(found, dict) else None
+    return next((p for p in props.values() if isinstance(p, dict) and p.get("id") == property_id), None)
 
 
 class Owner(StrEnum):
@@ -136,8 +156,22 @@ class Entity:
     def owned_by(self, owner: Owner) -> tuple[Field, ...]:
         return tuple(f for f in self.fields if f.owner is owner)
 
-    def schema(self, data_source_ids: dict[str, str]) -> dict[str, Any]:
-        """The data source's properties as `databases.create` takes them."""
+    def kinds(self) -> dict[str, str]:
+        """Every property the sync needs, by key: the mapped fields, "Atelier ID" and "Last Synced"."""
+        return {f.property: f.kind for f in self.fields} | {ATELIER_ID: "rich_text", LAST_SYNCED: "date"}
+
+    def written_options(self) -> dict[str, tuple[str, ...]]:
+        """The select and status options Atelier writes, by key: each must exist in Notion."""
+        out: dict[str, tuple[str, ...]] = {}
+        for f in self.fields:
+            if f.kind == "select" and f.options:
+                out[f.property] = tuple(select_name(o) for o in f.options)
+            elif f.kind == "status" and f.out:
+                out[f.property] = tuple(f.out.values())
+        return out
+
+    def schema(self, data_source_ids: Mapping[str, str]) -> dict[str, Any]:
+        """The data source's properties as `databases.create` takes them, by key."""
         props: dict[str, Any] = {ATELIER_ID: {"rich_text": {}}, LAST_SYNCED: {"date": {}}}
         for f in self.fields:
             if f.kind in ("select", "status") and f.options:
@@ -150,18 +184,25 @@ class Entity:
             props[f.property] = {f.kind: config}
         return props
 
-    def properties(self, record: dict[str, Any], *, fields: tuple[Field, ...] | None = None) -> dict[str, Any]:
-        """Notion property values for a record's fields (all, or the given ones)."""
-        return {f.property: to_property(f.kind, f.to_notion_value(record.get(f.column))) for f in fields or self.fields}
+    def properties(self, record: dict[str, Any], *, fields: tuple[Field, ...] | None = None,
+                   ids: Ids = NO_IDS) -> dict[str, Any]:  # fmt: skip
+        """Notion property values for a record's fields (all, or the given ones), keyed by property id."""
+        return {key_of(ids, f.property): to_property(f.kind, f.to_notion_value(record.get(f.column)))
+                for f in fields or self.fields}  # fmt: skip
 
-    def values(self, page: dict[str, Any], *, fields: tuple[Field, ...] | None = None) -> dict[str, Any]:
-        """A page's values by column, for the fields given (all by default)."""
-        props = page.get("properties") or {}
-        return {
-            f.column: f.from_notion_value(from_property(f.kind, props[f.property]))
-            for f in fields or self.fields
-            if f.property in props
-        }
+    def values(self, page: dict[str, Any], *, fields: tuple[Field, ...] | None = None,
+               ids: Ids = NO_IDS) -> dict[str, Any]:  # fmt: skip
+        """A page's values by column, for the fields given (all by default); a property missing is left out."""
+        out: dict[str, Any] = {}
+        for f in fields or self.fields:
+            prop = find_property(page, f.property, ids)
+            if prop is not None:
+                out[f.column] = f.from_notion_value(from_property(f.kind, prop))
+        return out
+
+    def missing(self, page: dict[str, Any], ids: Ids = NO_IDS) -> list[str]:
+        """The keys of the properties the sync needs that a page does not show (deleted, say)."""
+        return sorted(key for key in self.kinds() if find_property(page, key, ids) is None)
 
 
 PROJECT_STATUSES = ("onboarding", "in_progress", "awaiting_feedback", "revisions", "delivered", "closed")

@@ -1,12 +1,15 @@
-"""Creates the studio's five Notion databases under a parent page, once, and reports drift from the mapping."""
+"""Creates the studio's five Notion databases under a parent page, once, mends what the team broke in them, and
+reports how they differ from the mapping."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any
 
+from atelier.db import Rpc
 from atelier.notion.port import NotionPort
-from atelier.notion.schema import ATELIER_ID, ENTITIES, LAST_SYNCED, Entity, plain_text
+from atelier.notion.properties import Finding, PropertyMap, inspect
+from atelier.notion.schema import ATELIER_ID, ENTITIES, plain_text
 
 
 @dataclass(frozen=True)
@@ -19,6 +22,7 @@ class DataSourceIds:
 class SetupResult:
     ids: dict[str, DataSourceIds] = field(default_factory=dict)
     created: list[str] = field(default_factory=list)
+    broken: dict[str, str] = field(default_factory=dict)  # entity -> what setup could not mend
 
     def env_lines(self) -> list[str]:
         lines = []
@@ -46,8 +50,12 @@ def _same_id(a: Any, b: Any) -> bool:
     return bool(a) and bool(b) and str(a).replace("-", "") == str(b).replace("-", "")
 
 
-def setup(gateway: NotionPort, parent_page_id: str, *, say: Any = print) -> SetupResult:
-    """Create whatever is missing; a second run finds everything and creates nothing."""
+def setup(gateway: NotionPort, parent_page_id: str, *, rpc: Rpc | None = None, say: Any = print) -> SetupResult:
+    """Create whatever is missing and mend what the team broke; a second run finds everything and changes nothing.
+
+    With `rpc` (Postgres), each data source's property ids are recorded, a deleted property is recreated under
+    its original name, a retyped one gets its type back, removed options are added back, and the rows that waited
+    for a mended schema are due at once. The team's names for everything else are kept."""
     result = SetupResult(ids=find_existing(gateway, parent_page_id))
     for entity in ENTITIES:
         if entity.name in result.ids:
@@ -59,69 +67,57 @@ def setup(gateway: NotionPort, parent_page_id: str, *, say: Any = print) -> Setu
         result.ids[entity.name] = DataSourceIds(str(database["id"]), str(source["id"]))
         result.created.append(entity.name)
         say(f"notion: created {entity.data_source_title}")
+    sources = {name: ids.data_source_id for name, ids in result.ids.items()}
+    if rpc is None:
+        say("notion: property ids not recorded (no database settings); the first sync run records them")
+        return result
+    properties = PropertyMap(rpc, sources)
+    for entity in ENTITIES:
+        inspection = properties.heal(gateway, entity.name, recreate=True, say=say)
+        if inspection.breaking:
+            say(f"notion: {entity.data_source_title} still broken: {inspection.summary()}")
+            result.broken[entity.name] = inspection.summary()
+            continue
+        released = int(rpc.rpc("release_schema_waits", p_entity=entity.name) or 0)
+        if released:
+            say(f"notion: {entity.data_source_title}: {released} row(s) that waited for the schema are due now")
     return result
 
 
-@dataclass(frozen=True)
-class Drift:
-    entity: str
-    problem: str
-    detail: str
-
-
-def check(gateway: NotionPort, ids: dict[str, DataSourceIds]) -> list[Drift]:
-    """Differences between Notion and the mapping: missing, renamed or retyped properties, extra data sources,
-    and pages without an Atelier ID."""
-    drift: list[Drift] = []
+def check(gateway: NotionPort, ids: dict[str, DataSourceIds], *, rpc: Rpc | None = None) -> list[Finding]:
+    """The data sources against the mapping, without changing anything. Breaking findings stop the sync (a
+    property deleted or retyped, an option Atelier writes removed, a data source trashed or missing); notes do
+    not (a rename, an option or a property of the team's own, a second data source, pages Atelier did not make)."""
+    sources = {name: i.data_source_id for name, i in ids.items()}
+    properties = PropertyMap(rpc, sources) if rpc is not None else None
+    found: list[Finding] = []
     for entity in ENTITIES:
         if entity.name not in ids:
-            drift.append(
-                Drift(
+            found.append(
+                Finding(
                     entity.name,
                     "missing data source",
                     f"run `atelier notion setup` to create {entity.data_source_title}",
+                    breaking=True,
                 )
             )
             continue
         database = gateway.retrieve_database(ids[entity.name].database_id)
-        sources = database.get("data_sources") or []
-        if len(sources) > 1:
-            names = ", ".join(str(s.get("name")) for s in sources)
-            drift.append(
-                Drift(
-                    entity.name,
-                    "second data source",
-                    f"{entity.data_source_title} has {len(sources)}: {names}; Atelier syncs only the first",
-                )
-            )
-        schema = gateway.retrieve_data_source(ids[entity.name].data_source_id).get("properties") or {}
-        drift += _property_drift(entity, schema)
-        unlinked = gateway.query_page(
-            ids[entity.name].data_source_id, filter={"property": ATELIER_ID, "rich_text": {"is_empty": True}}
-        )
+        others = (database.get("data_sources") or [])[1:]
+        if others:
+            names = ", ".join(str(s.get("name")) for s in others)
+            found.append(Finding(entity.name, "second data source", f"{entity.data_source_title} also has {names}; "
+                                 "Atelier syncs only the first", breaking=False))  # fmt: skip
+        source = gateway.retrieve_data_source(ids[entity.name].data_source_id)
+        inspection = inspect(entity, source, properties.known(entity.name) if properties else {})
+        found += inspection.findings
+        if any(f.key == ATELIER_ID for f in inspection.breaking):
+            continue
+        unlinked = gateway.query_page(ids[entity.name].data_source_id, filter={
+            "property": inspection.ids.get(ATELIER_ID, ATELIER_ID), "rich_text": {"is_empty": True}})  # fmt: skip
         count = len(unlinked.get("results") or [])
         if count:
             more = "+" if unlinked.get("has_more") else ""
-            drift.append(
-                Drift(
-                    entity.name,
-                    "pages without Atelier ID",
-                    f"{count}{more} page(s) Atelier did not create; `atelier import-notion` links them",
-                )
-            )
-    return drift
-
-
-def _property_drift(entity: Entity, schema: dict[str, Any]) -> list[Drift]:
-    expected = {f.property: f.kind for f in entity.fields} | {ATELIER_ID: "rich_text", LAST_SYNCED: "date"}
-    actual = {name: str(prop.get("type")) for name, prop in schema.items()}
-    drift = []
-    unexpected = {name: kind for name, kind in actual.items() if name not in expected}
-    for name, kind in expected.items():
-        if name not in actual:
-            twin = next((n for n, k in unexpected.items() if k == kind), None)
-            detail = f"renamed to {twin!r}? rename it back to {name!r}" if twin else f"add a {kind} property {name!r}"
-            drift.append(Drift(entity.name, "missing property" if not twin else "renamed property", detail))
-        elif actual[name] != kind:
-            drift.append(Drift(entity.name, "retyped property", f"{name!r} is {actual[name]}, expected {kind}"))
-    return drift
+            found.append(Finding(entity.name, "pages without Atelier ID", f"{count}{more} page(s) the team made; "
+                                 "`atelier import-notion` links them", breaking=False))  # fmt: skip
+    return found

@@ -15,6 +15,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from atelier.notion.errors import NotionError
+from atelier.notion.schema import ENTITIES
 from atelier.sync.pull import NotionPoller, PollReport
 from atelier.sync.push import OutboxPusher, SweepReport
 from atelier.sync.records import SyncPorts
@@ -32,6 +34,8 @@ class CycleReport:
     poll: PollReport = field(default_factory=PollReport)
     rate_limited: int = 0  # 429 and 529 answers from Notion during the run
     health: dict[str, Any] = field(default_factory=dict)  # sync_health after the run: what the alarms watch
+    schema_broken: dict[str, str] = field(default_factory=dict)  # entity -> what is wrong with its data source
+    schema_released: int = 0  # rows that waited for a schema mended since
 
     def counts(self) -> dict[str, Any]:
         """What the run did, for its log line and the CLI."""
@@ -39,7 +43,8 @@ class CycleReport:
             return {"ran": False}
         sweep, poll = self.sweep, self.poll
         return {"ran": True, "claimed": sweep.claimed, "created": sweep.created, "updated": sweep.updated,
-                "unchanged": sweep.unchanged, "failed": sweep.failed, **sweep.outcome, "applied": poll.applied,
+                "unchanged": sweep.unchanged, "failed": sweep.failed,
+                "waiting_for_schema": sweep.schema_waiting, **sweep.outcome, "applied": poll.applied,
                 "deleted": poll.deleted, "restored": poll.restored, "overridden": poll.overridden}  # fmt: skip
 
     def metrics(self) -> dict[str, float]:
@@ -58,7 +63,13 @@ class CycleReport:
             "OutboxDeadRows": float(self.health.get("dead", 0)),
             "OutboxWaiting": float(self.health.get("waiting", 0)),
             "OldestLastSyncedAge": float(self.health.get("oldest_last_synced_seconds", 0)),
+            "NotionSchemaBroken": len(self.schema_broken | self.sweep.schema_broken),
+            "OutboxSchemaWaiting": float(self.health.get("schema_waiting", 0)),
         }
+
+    def broken_schemas(self) -> dict[str, str]:
+        """One line per data source whose schema stops the sync, for the log and the CLI."""
+        return self.schema_broken | self.sweep.schema_broken
 
 
 class Heartbeat:
@@ -104,10 +115,38 @@ def run_cycle(ports: SyncPorts, *, holder: str, budget_seconds: float,
     try:
         deadline = clock() + budget_seconds
         with Heartbeat(ports, holder) as heartbeat:
+            broken, released = mend_schemas(ports, deadline)
             swept = OutboxPusher(ports, clock=clock).sweep(deadline=deadline, holder=holder,
                                                            still_ours=heartbeat.alive)  # fmt: skip
             polled = NotionPoller(ports).poll(deadline=deadline) if heartbeat.alive() else PollReport()
     finally:
         rpc.rpc("release_sync_lease", p_name=LEASE_NAME, p_holder=holder)
     return CycleReport(ran=True, sweep=swept, poll=polled, rate_limited=ports.notion.rate_limited - limited_before,
-                       health=dict(rpc.rpc("sync_health")))  # fmt: skip
+                       health=dict(rpc.rpc("sync_health")), schema_broken=broken,
+                       schema_released=released)  # fmt: skip
+
+
+def mend_schemas(ports: SyncPorts, deadline: float | None = None,
+                 only: str | None = None) -> tuple[dict[str, str], int]:  # fmt: skip
+    """Before a sweep: the ids are read from Postgres afresh (`notion setup` may have changed them), and each data
+    source whose rows wait for its schema, or whose ids were never learnt, is read again and mended where it can be.
+    A data source whose schema is whole releases its waiting rows at once. Returns the broken data sources (one
+    line each) and how many rows were released. `only` limits it to one entity (a schema webhook)."""
+    ports.properties.forget()
+    waits = ports.rpc.rpc("schema_waits") or {}
+    broken: dict[str, str] = {}
+    released = 0
+    for entity in ENTITIES:
+        if (only is not None and entity.name != only) or (
+            only is None and entity.name not in waits and ports.properties.known(entity.name)
+        ):
+            continue
+        try:
+            inspection = ports.properties.heal(ports.notion, entity.name, deadline=deadline)
+        except NotionError:
+            break  # Notion is down or busy: the sweep finds that out, and nothing here is lost
+        if inspection.breaking:
+            broken[entity.name] = inspection.summary()
+        else:
+            released += int(ports.rpc.rpc("release_schema_waits", p_entity=entity.name) or 0)
+    return broken, released

@@ -21,6 +21,7 @@ def drift(ports: SyncPorts) -> list[RecordDrift]:
     """Every linked record against its page: pages missing or trashed, and fields Postgres owns that differ."""
     found: list[RecordDrift] = []
     for entity in ENTITIES:
+        ids = ports.ids(entity.name)
         pages = {str(p["id"]): p for p in ports.notion.query(ports.data_sources[entity.name])}
         for item in ports.rpc.rpc("linked_records", p_entity=entity.name):
             record = item["record"] or {}
@@ -34,8 +35,8 @@ def drift(ports: SyncPorts) -> list[RecordDrift]:
             for f in entity.owned_by(Owner.postgres):
                 if f.kind == "relation" and record.get("waiting_for"):
                     continue
-                if page_field_hash(f, page) != want[f.property]:
-                    shown = entity.values(page, fields=(f,)).get(f.column)
+                if page_field_hash(f, page, ids) != want[f.property]:
+                    shown = entity.values(page, fields=(f,), ids=ids).get(f.column)
                     found.append(RecordDrift(entity.name, item["id"], "differs",
                                              f"{f.property}: Notion shows {shown!r}, Postgres has "
                                              f"{record.get(f.column)!r}"))  # fmt: skip
@@ -69,8 +70,9 @@ def duplicates(ports: SyncPorts) -> list[Duplicate]:
     found: list[Duplicate] = []
     for entity in ENTITIES:
         groups: dict[str, list[dict[str, Any]]] = {}
+        property_ids = ports.ids(entity.name)
         for page in ports.notion.query(ports.data_sources[entity.name]):
-            record_id = page_record_id(entity, page)
+            record_id = page_record_id(entity, page, property_ids)
             if record_id is not None:
                 groups.setdefault(record_id, []).append(page)
         if not groups:

@@ -19,10 +19,24 @@ from atelier.db import Rpc
 from atelier.intake import IntakeService, LeadSubmission, field_errors
 from atelier.models import LeadForm
 from atelier.notion.port import NotionPort
-from atelier.notion.schema import ATELIER_ID, LAST_SYNCED, LEAD, plain_text, rich_text
+from atelier.notion.properties import PropertyMap
+from atelier.notion.schema import (
+    ATELIER_ID,
+    LAST_SYNCED,
+    LEAD,
+    NO_IDS,
+    Ids,
+    find_property,
+    key_of,
+    plain_text,
+    rich_text,
+)
 from atelier.progress import Progress
 
-UNLINKED = {"property": ATELIER_ID, "rich_text": {"is_empty": True}}
+
+def unlinked(ids: Ids) -> dict[str, Any]:
+    """The filter for pages with no Atelier ID: ones the team made."""
+    return {"property": key_of(ids, ATELIER_ID), "rich_text": {"is_empty": True}}
 
 
 @dataclass
@@ -32,19 +46,19 @@ class ImportReport:
     not_importable: dict[str, int] = field(default_factory=dict)
 
 
-def _form_fields(page: dict[str, Any]) -> dict[str, Any]:
-    props = page.get("properties") or {}
+def _form_fields(page: dict[str, Any], ids: Ids = NO_IDS) -> dict[str, Any]:
+    def prop(key: str) -> dict[str, Any]:
+        return find_property(page, key, ids) or {}
 
-    def text(name: str) -> str | None:
-        prop = props.get(name) or {}
-        return plain_text(prop.get("title") or prop.get("rich_text"))
+    def text(key: str) -> str | None:
+        return plain_text(prop(key).get("title") or prop(key).get("rich_text"))
 
-    select = (props.get("Project Type") or {}).get("select") or {}
+    select = prop("Project Type").get("select") or {}
     fields = {
         "name": text("Name"),
-        "email": (props.get("Email") or {}).get("email"),
+        "email": prop("Email").get("email"),
         "budget": text("Budget"),
-        "timeline_weeks": (props.get("Timeline (weeks)") or {}).get("number"),
+        "timeline_weeks": prop("Timeline (weeks)").get("number"),
         "project_type": select.get("name"),
         "notes": "Imported from Notion.",
     }
@@ -53,16 +67,18 @@ def _form_fields(page: dict[str, Any]) -> dict[str, Any]:
 
 def import_leads(rpc: Rpc, gateway: NotionPort, data_sources: Mapping[str, str]) -> ImportReport:
     report = ImportReport()
+    properties = PropertyMap(rpc, data_sources)
     for name, source in data_sources.items():
         if name != LEAD.name:
-            count = len(list(gateway.query(source, filter=UNLINKED)))
+            count = len(list(gateway.query(source, filter=unlinked(properties.ids(name)))))
             if count:
                 report.not_importable[name] = count
-    pages = list(gateway.query(data_sources[LEAD.name], filter=UNLINKED))
+    ids = properties.ids(LEAD.name)
+    pages = list(gateway.query(data_sources[LEAD.name], filter=unlinked(ids)))
     intake = IntakeService(rpc, NoCheckout())
     progress = Progress(len(pages), "import-notion")
     for page in pages:
-        fields = _form_fields(page)
+        fields = _form_fields(page, ids)
         title = fields["name"] or str(page["id"])
         try:
             form = LeadForm.model_validate(fields)
@@ -74,8 +90,8 @@ def import_leads(rpc: Rpc, gateway: NotionPort, data_sources: Mapping[str, str])
         lead = intake.submit(LeadSubmission(form, f"notion:{page['id']}"))
         rpc.rpc("link_notion_page", p_entity=LEAD.name, p_id=lead.lead_id, p_page_id=str(page["id"]))
         gateway.update_page(str(page["id"]), {
-            ATELIER_ID: {"rich_text": rich_text(f"{LEAD.name}:{lead.lead_id}")},
-            LAST_SYNCED: {"date": {"start": datetime.now(UTC).isoformat()}},
+            key_of(ids, ATELIER_ID): {"rich_text": rich_text(f"{LEAD.name}:{lead.lead_id}")},
+            key_of(ids, LAST_SYNCED): {"date": {"start": datetime.now(UTC).isoformat()}},
         })  # fmt: skip
         report.imported.append(lead.lead_id)
         progress.advance(note=title)

@@ -17,7 +17,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from atelier.notion.errors import Failure, NotionError, RetryLater
-from atelier.notion.schema import ATELIER_ID, ENTITIES, PROJECT_STATUSES, Entity, Owner
+from atelier.notion.schema import ENTITIES, PROJECT_STATUSES, Entity, Owner
 from atelier.sync.records import SyncPorts, page_field_hash, page_record_id, pushed_hashes, short_hash
 
 ALLOWED_VALUES = {
@@ -77,6 +77,7 @@ class NotionPoller:
         self._rpc = ports.rpc
         self._gateway = ports.notion
         self._data_sources = ports.data_sources
+        self._properties = ports.properties
         self._cursor = cursor
 
     def poll(self, *, deadline: float | None = None, now: datetime | None = None) -> PollReport:
@@ -103,36 +104,62 @@ class NotionPoller:
                 report.stopped_early = True
                 break
             report.queried[entity.name] = len(pages)
-            unapplied: list[dict[str, Any]] = []
-            changes = self._changes(entity, pages, bot_id, report, deadline, unapplied) if pages else []
-            watermark = self._cursor.next_value(now)
-            if unapplied:
-                report.unapplied += len(unapplied)
-                held = [_moment(p["edited"]) or since + self._cursor.lag for p in unapplied]
-                watermark = min([watermark, *held])
-                self._rpc.rpc("note_unapplied_pages", p_entity=entity.name, p_pages=unapplied)
-            outcome = self._rpc.rpc("apply_notion_changes", p_entity=entity.name, p_data_source_id=source,
-                                    p_changes={"changes": changes},
-                                    p_watermark=watermark.isoformat())  # fmt: skip
-            report.applied += int(outcome["applied"])
-            report.deleted += int(outcome["deleted"])
-            report.restored += int(outcome["restored"])
-            report.overridden += int(outcome["overridden"])
+            self._apply(entity, pages, bot_id, report, deadline, watermark=self._cursor.next_value(now), since=since)
         return report
+
+    def pull_page(self, page_id: str, *, deadline: float | None = None) -> tuple[str | None, PollReport]:
+        """One page, as it is now, through the poll's rules (a webhook's doorbell); the watermarks stay where they
+        are. Returns the entity it belongs to (None for a page not in our data sources) and what was applied.
+        A page that is gone altogether is left to the poll, which confirms it before a soft delete."""
+        report = PollReport()
+        try:
+            page = self._gateway.retrieve_page(page_id, deadline=deadline)
+        except NotionError as exc:
+            if exc.code == "object_not_found":
+                return None, report
+            raise
+        parent = str((page.get("parent") or {}).get("data_source_id") or "").replace("-", "")
+        entity = next((e for e in ENTITIES if self._data_sources[e.name].replace("-", "") == parent), None)
+        if entity is None:
+            return None, report
+        report.queried[entity.name] = 1
+        bot_id = self._gateway.bot_id(deadline=deadline)
+        self._apply(entity, [page], bot_id, report, deadline, watermark=None, since=None)
+        return entity.name, report
+
+    def _apply(self, entity: Entity, pages: list[dict[str, Any]], bot_id: str, report: PollReport,
+               deadline: float | None, *, watermark: datetime | None, since: datetime | None) -> None:  # fmt: skip
+        """Apply what the pages show in one transaction, moving the watermark (when given) in the same one."""
+        unapplied: list[dict[str, Any]] = []
+        changes = self._changes(entity, pages, bot_id, report, deadline, unapplied) if pages else []
+        if unapplied:
+            report.unapplied += len(unapplied)
+            if watermark is not None:
+                floor = since + self._cursor.lag if since is not None else watermark
+                watermark = min([watermark, *[_moment(p["edited"]) or floor for p in unapplied]])
+            self._rpc.rpc("note_unapplied_pages", p_entity=entity.name, p_pages=unapplied)
+        if not changes and watermark is None:
+            return
+        # Without a watermark of its own (one page, from a webhook), the earliest there is: it never moves one.
+        outcome = self._rpc.rpc("apply_notion_changes", p_entity=entity.name,
+                                p_data_source_id=self._data_sources[entity.name], p_changes={"changes": changes},
+                                p_watermark=(watermark or self._cursor.initial_value).isoformat())  # fmt: skip
+        report.applied += int(outcome["applied"])
+        report.deleted += int(outcome["deleted"])
+        report.restored += int(outcome["restored"])
+        report.overridden += int(outcome["overridden"])
 
     def _changes(self, entity: Entity, pages: list[dict[str, Any]], bot_id: str, report: PollReport,
                  deadline: float | None, unapplied: list[dict[str, Any]]) -> list[dict[str, Any]]:  # fmt: skip
         by_id: dict[str, dict[str, Any]] = {}
+        ids = self._properties.ids(entity.name)
         for page in pages:
-            properties = page.get("properties") or {}
-            missing = sorted(f.property for f in entity.fields if f.property not in properties)
-            if ATELIER_ID not in properties:
-                missing.append(ATELIER_ID)
+            missing = entity.missing(page, ids)
             if missing:
                 unapplied.append({"page_id": str(page.get("id")), "edited": str(page.get("last_edited_time")),
                                   "reason": f"missing properties: {', '.join(missing)}"})  # fmt: skip
                 continue
-            record_id = page_record_id(entity, page)
+            record_id = page_record_id(entity, page, ids)
             if record_id is not None:
                 by_id[record_id] = page
         if not by_id:
@@ -155,19 +182,19 @@ class NotionPoller:
                 # A value the schema cannot hold (an option typed in by hand) is left out, not applied.
                 values = {
                     k: v
-                    for k, v in entity.values(page, fields=owned).items()
+                    for k, v in entity.values(page, fields=owned, ids=ids).items()
                     if v in ALLOWED_VALUES.get((entity.name, k), {v})
                 }
                 values = {k: v.isoformat() if isinstance(v, date) else v for k, v in values.items()}
                 pulled = short_hash(values)
-                echo = by_bot and all(page_field_hash(f, page) == pushed.get(f.property) for f in owned)
+                echo = by_bot and all(page_field_hash(f, page, ids) == pushed.get(f.property) for f in owned)
                 if echo:
                     report.echoes += 1
                 elif pulled != known.get("pulled"):
                     change.update(values=values, pulled_hash=pulled)
             if not by_bot and pushed:
-                lost = {f.property: entity.values(page, fields=(f,)).get(f.column) for f in ours
-                        if f.property in pushed and page_field_hash(f, page) != pushed[f.property]}  # fmt: skip
+                lost = {f.property: entity.values(page, fields=(f,), ids=ids).get(f.column) for f in ours
+                        if f.property in pushed and page_field_hash(f, page, ids) != pushed[f.property]}  # fmt: skip
                 if lost:
                     change.update(repush=sorted(lost), lost={k: str(v) for k, v in lost.items()})
             if len(change) > 1:

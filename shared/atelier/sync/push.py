@@ -11,6 +11,11 @@ claim token is still the row's, so a worker slowed past its lease creates nothin
 Waiting is not failing: a row whose parent has no page yet waits, free, and goes when the parent lands. An
 outage counts once: the first transient failure ends the batch, the rest is released untried, and none of it
 uses up attempts; only an error that retrying cannot fix does.
+
+Properties go by id, so a rename by the team changes nothing. When Notion refuses a write as invalid, the schema
+is read again once per data source and sweep: what can be mended is (ids learnt again, select options added back),
+and the row is tried once more; what cannot (a property deleted or retyped) makes the data source's rows wait for
+its schema, with one message for the data source (`SweepReport.schema_broken`), not one error per row.
 """
 
 from __future__ import annotations
@@ -24,7 +29,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from atelier.notion.errors import Failure, NotionError, RetryLater
-from atelier.notion.schema import ATELIER_ID, BY_NAME, LAST_SYNCED, Owner, rich_text
+from atelier.notion.properties import Inspection
+from atelier.notion.schema import ATELIER_ID, BY_NAME, LAST_SYNCED, Entity, Owner, key_of, rich_text
 from atelier.sync.records import BATCH, LEASE_SECONDS, MAX_ATTEMPTS, SyncPorts, field_hashes, pushed_hashes
 
 
@@ -38,6 +44,8 @@ class SweepReport:
     waiting: int = 0  # rows whose parent had no page yet
     lost: int = 0  # rows whose claim another worker took: left to it
     notion_down: bool = False  # a transient failure ended the sweep
+    schema_waiting: int = 0  # rows whose data source's schema is broken: they wait for it to be mended
+    schema_broken: dict[str, str] = dataclass_field(default_factory=dict)  # entity -> what is wrong, one line
     outcome: dict[str, int] = dataclass_field(default_factory=dict)
 
 
@@ -46,6 +54,7 @@ class ClaimLost(Exception):
 
 
 AMBIGUOUS_GAP = 30.0  # seconds since the claim after which a create first looks for the page by Atelier ID
+SCHEMA_WAIT_SECONDS = 300  # a row waiting for its schema is looked at again after this (or when it is mended)
 
 
 class OutboxPusher:
@@ -57,8 +66,10 @@ class OutboxPusher:
         self._gateway = ports.notion
         self._data_sources = ports.data_sources
         self._contents = ports.contents
+        self._properties = ports.properties
         self._clock = clock
         self._pages: dict[tuple[str, str], str] = {}
+        self._schemas: dict[str, Inspection] = {}  # entity -> its schema as read (and mended) in this sweep
         self._held_at: dict[int, float] = {}  # outbox row -> when its claim was last known to be ours
 
     def sweep(
@@ -74,6 +85,7 @@ class OutboxPusher:
         sync lease) `still_ours` says the lease is gone; what is left waits for the next run."""
         report = SweepReport()
         self._pages = {}  # pages pushed in this sweep, so that children claimed with them find them
+        self._schemas = {}
         while (deadline is None or self._clock() < deadline) and still_ours():
             claimed = self._rpc.rpc("claim_outbox", p_limit=batch, p_lease_seconds=LEASE_SECONDS,
                                     p_project_id=project_id, p_holder=holder)  # fmt: skip
@@ -115,8 +127,22 @@ class OutboxPusher:
             return exc.code == "object_not_found"
         return False
 
-    def _push(self, row: dict[str, Any], report: SweepReport, deadline: float | None,
-              claimed_at: float) -> dict[str, Any]:  # fmt: skip
+    def _schema(self, entity: Entity, deadline: float | None) -> Inspection:
+        """The entity's schema, read and mended once per sweep (after Notion refused a write as invalid)."""
+        if entity.name not in self._schemas:
+            self._schemas[entity.name] = self._properties.heal(self._gateway, entity.name, deadline=deadline)
+        return self._schemas[entity.name]
+
+    def _wait_for_schema(self, entity: Entity, result: dict[str, Any], report: SweepReport) -> dict[str, Any]:
+        summary = self._schemas[entity.name].summary()
+        report.schema_broken[entity.name] = summary
+        report.schema_waiting += 1
+        result.update(error=f"waiting for the {entity.data_source_title} schema: {summary}", waiting_for=None,
+                      retry_in=SCHEMA_WAIT_SECONDS)  # fmt: skip
+        return result
+
+    def _push(self, row: dict[str, Any], report: SweepReport, deadline: float | None, claimed_at: float,
+              *, mended: bool = False) -> dict[str, Any]:  # fmt: skip
         entity = BY_NAME[row["entity"]]
         record = row["record"] or {}
         result: dict[str, Any] = {"outbox_id": row["outbox_id"], "claim": row.get("claim"), "ok": False}
@@ -127,6 +153,9 @@ class OutboxPusher:
             if not record:  # hard-deleted since it was queued: nothing left to show
                 result.update(ok=True, page_id=None, pushed_hash=None)
                 return result
+            if entity.name in report.schema_broken:
+                return self._wait_for_schema(entity, result, report)  # no call: Notion would refuse it again
+            ids = self._properties.ids(entity.name)
             parent = record.get("waiting_for")
             if parent:
                 parent_page = self._pages.get((parent, str(record.get("parent_id"))))
@@ -137,7 +166,7 @@ class OutboxPusher:
                 relation = next(f for f in entity.fields if f.relation_to == parent)
                 record = {**record, relation.column: [parent_page]}
             hashes = field_hashes(entity, record)
-            stamp = {LAST_SYNCED: {"date": {"start": datetime.now(UTC).isoformat()}}}
+            stamp = {key_of(ids, LAST_SYNCED): {"date": {"start": datetime.now(UTC).isoformat()}}}
             page_id = record.get("notion_page_id")
             if page_id:
                 pushed = pushed_hashes(record.get("pushed"))
@@ -147,7 +176,7 @@ class OutboxPusher:
                 if not changed and not record.get("deleted"):
                     report.unchanged += 1
                 else:
-                    props = entity.properties(record, fields=changed) | stamp
+                    props = entity.properties(record, fields=changed, ids=ids) | stamp
                     self._hold(row)  # a stale worker must not put older values over a newer push
                     self._gateway.update_page(page_id, props, in_trash=True if record.get("deleted") else None,
                                               deadline=deadline)  # fmt: skip
@@ -160,15 +189,17 @@ class OutboxPusher:
                 source = self._data_sources[entity.name]
                 # An earlier attempt, or a worker whose claim ran out, may have created the page already.
                 ambiguous = row["attempts"] > 1 or self._clock() - claimed_at > AMBIGUOUS_GAP
-                found = self._gateway.find_by_atelier_id(source, atelier_id, deadline=deadline) if ambiguous else None
+                id_key = key_of(ids, ATELIER_ID)
+                found = (self._gateway.find_by_atelier_id(source, atelier_id, id_property=id_key, deadline=deadline)
+                         if ambiguous else None)  # fmt: skip
                 answered = ambiguous
                 if found is None:
-                    props = entity.properties(record) | stamp | {ATELIER_ID: {"rich_text": rich_text(atelier_id)}}
+                    props = entity.properties(record, ids=ids) | stamp | {id_key: {"rich_text": rich_text(atelier_id)}}
                     content = self._contents.get(entity.name)
                     children = content(str(row["entity_id"]), deadline) if content else None
-                    found = self._gateway.create_page(
-                        source, atelier_id, props, children=children, deadline=deadline, guard=lambda: self._hold(row)
-                    ).page
+                    found = self._gateway.create_page(source, atelier_id, props, children=children,
+                                                      id_property=id_key, deadline=deadline,
+                                                      guard=lambda: self._hold(row)).page  # fmt: skip
                     report.created += 1
                     answered = True
                 page_id = str(found["id"])
@@ -183,6 +214,17 @@ class OutboxPusher:
             if exc.code == "object_not_found" and page_id and self._vanished(str(page_id), deadline):
                 result.update(ok=True, gone=True, page_id=page_id, pushed_hash=None)
                 return result
+            if exc.code == "validation_error" and not isinstance(exc, RetryLater) and not mended:
+                first_look = entity.name not in self._schemas
+                try:
+                    schema = self._schema(entity, deadline)
+                except NotionError as reading:
+                    exc = reading  # Notion would not even show the schema: that failure stands for the row's
+                else:
+                    if schema.breaking:
+                        return self._wait_for_schema(entity, result, report)
+                    if first_look:  # the schema is whole (or mended now): one more try, with the ids as they are
+                        return self._push(row, report, deadline, claimed_at, mended=True)
             report.failed += 1
             result.update(error=f"{exc.failure}: {exc}")
             if isinstance(exc, RetryLater) or exc.failure is not Failure.permanent:

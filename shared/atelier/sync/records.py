@@ -10,11 +10,22 @@ import hashlib
 import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 from atelier.db import Rpc
 from atelier.notion.port import NotionPort
-from atelier.notion.schema import ATELIER_ID, Entity, Field, from_property, plain_text, to_property
+from atelier.notion.properties import PropertyMap
+from atelier.notion.schema import (
+    ATELIER_ID,
+    NO_IDS,
+    Entity,
+    Field,
+    Ids,
+    find_property,
+    from_property,
+    plain_text,
+    to_property,
+)
 
 LEASE_SECONDS = 120  # a claimed outbox row comes back to the queue after this
 MAX_ATTEMPTS = 8
@@ -32,6 +43,15 @@ class SyncPorts:
     notion: NotionPort
     data_sources: Mapping[str, str]
     contents: Mapping[str, PageContent] = field(default_factory=dict)
+    properties: PropertyMap = field(default=None)  # type: ignore[assignment]  # made from rpc when not given
+
+    def __post_init__(self) -> None:
+        if cast("PropertyMap | None", self.properties) is None:
+            object.__setattr__(self, "properties", PropertyMap(self.rpc, self.data_sources))
+
+    def ids(self, entity: str) -> Ids:
+        """The entity's property ids, by key (its properties' names in the mapping)."""
+        return self.properties.ids(entity)
 
 
 def short_hash(value: Any) -> str:
@@ -43,18 +63,18 @@ def field_hashes(entity: Entity, record: dict[str, Any]) -> dict[str, str]:
     return {f.property: short_hash(to_property(f.kind, f.to_notion_value(record.get(f.column)))) for f in entity.fields}
 
 
-def page_field_hash(f: Field, page: dict[str, Any]) -> str | None:
+def page_field_hash(f: Field, page: dict[str, Any], ids: Ids = NO_IDS) -> str | None:
     """The hash of a page's property in the form we push it, comparable with `field_hashes`."""
-    prop = (page.get("properties") or {}).get(f.property)
+    prop = find_property(page, f.property, ids)
     if prop is None:
         return None
     return short_hash(to_property(f.kind, from_property(f.kind, prop)))
 
 
-def page_record_id(entity: Entity, page: dict[str, Any]) -> str | None:
+def page_record_id(entity: Entity, page: dict[str, Any], ids: Ids = NO_IDS) -> str | None:
     """The id of the record a page belongs to, by its Atelier ID ("project:<id>"); None for a page of no record
     of this entity (one the team made, say)."""
-    atelier_id = plain_text((page.get("properties") or {}).get(ATELIER_ID, {}).get("rich_text")) or ""
+    atelier_id = plain_text((find_property(page, ATELIER_ID, ids) or {}).get("rich_text")) or ""
     prefix = f"{entity.name}:"
     return atelier_id.removeprefix(prefix) if atelier_id.startswith(prefix) else None
 

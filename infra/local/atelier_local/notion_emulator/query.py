@@ -47,10 +47,11 @@ def matches(page: dict[str, Any], condition: dict[str, Any], schema: dict[str, A
         stamp = page[condition["timestamp"]]
         test = condition[condition["timestamp"]]
         return compare_date(stamp, test)
-    name = condition.get("property")
+    key = condition.get("property")
+    name = next((n for n, p in schema.items() if p.get("id") == key), key)  # a property's name or its id
     prop = page["properties"].get(name) if name else None
     if name not in schema or prop is None:
-        raise ApiError(400, "validation_error", f"Could not find property with name or id: {name}.")
+        raise ApiError(400, "validation_error", f"Could not find property with name or id: {key}.")
     kind = prop["type"]
     test = condition.get(kind) or condition.get({"title": "rich_text"}.get(kind, kind)) or {}
     value = prop[kind]

@@ -3,8 +3,11 @@ without commas, rich text within 2,000 characters and arrays within 100 items, r
 
 from __future__ import annotations
 
+import random
+import string
 import uuid
 from typing import Any
+from urllib.parse import quote
 
 from atelier_local.notion_emulator.state import ApiError, NotionState, new_id, norm
 
@@ -57,9 +60,10 @@ def check_schema(state: NotionState, properties: dict[str, Any]) -> dict[str, An
             elif kind == "status":
                 raise ApiError(400, "validation_error", "Status options cannot be set through the API.")
             detail["options"] = options = [
-                {"id": new_id()[:8], "name": o["name"], "color": o.get("color", "default"), "description": None}
+                {"id": o.get("id") or new_id()[:8], "name": o["name"], "color": o.get("color", "default"),
+                 "description": None}
                 for o in options
-            ]
+            ]  # fmt: skip
             if kind == "status":
                 ids = [o["id"] for o in options]
                 detail["groups"] = [
@@ -80,13 +84,21 @@ def check_schema(state: NotionState, properties: dict[str, Any]) -> dict[str, An
                 "type": "single_property",
                 "single_property": {},
             }
-        schema[name] = {"id": uuid.uuid4().hex[:4], "name": name, "description": None, "type": kind, kind: detail}
+        schema[name] = {"id": property_id(kind), "name": name, "description": None, "type": kind, kind: detail}
     if titles != 1:
         raise ApiError(400, "validation_error", "A data source needs exactly one title property.")
     return schema
 
 
-def check_value(state: NotionState, name: str, kind: str, value: Any) -> Any:
+def property_id(kind: str) -> str:
+    """A new property's id as Notion makes them: "title" for the title, else a few characters, URL-encoded
+    (so "%3AUPp" and the like: a client must send an id back exactly as it was given)."""
+    if kind == "title":
+        return "title"
+    return quote("".join(random.choices(string.ascii_letters + string.digits + ":;<=>@[]^`{|}", k=4)), safe="")  # noqa: S311
+
+
+def check_value(state: NotionState, name: str, kind: str, value: Any, prop: dict[str, Any] | None = None) -> Any:
     if kind in ("title", "rich_text"):
         items = value or []
         if len(items) > ARRAY_LIMIT:
@@ -107,7 +119,16 @@ def check_value(state: NotionState, name: str, kind: str, value: Any) -> Any:
             return None
         if "," in str(value.get("name", "")):
             raise ApiError(400, "validation_error", f"{name}: select option names cannot contain commas.")
-        return {"id": uuid.uuid4().hex[:8], "name": value.get("name"), "color": "default"}
+        options = ((prop or {}).get(kind) or {}).setdefault("options", []) if prop is not None else None
+        if options is None:
+            return {"id": uuid.uuid4().hex[:8], "name": value.get("name"), "color": "default"}
+        option = next((o for o in options if o["name"] == value.get("name")), None)
+        if option is None and kind == "status":
+            raise ApiError(400, "validation_error", f"Invalid status option {value.get('name')!r} for {name}.")
+        if option is None:  # Notion adds a select option the first time a value uses it
+            option = {"id": new_id()[:8], "name": value.get("name"), "color": "default", "description": None}
+            options.append(option)
+        return {"id": option["id"], "name": option["name"], "color": option["color"]}
     if kind == "relation":
         if len(value or []) > ARRAY_LIMIT:
             raise ApiError(400, "validation_error", f"{name}: at most {ARRAY_LIMIT} relations.")
@@ -141,7 +162,7 @@ def set_properties(
         page["properties"][name] = {
             "id": schema[name]["id"],
             "type": kind,
-            kind: check_value(state, name, kind, value[kind]),
+            kind: check_value(state, name, kind, value[kind], schema[name]),
         }
 
 

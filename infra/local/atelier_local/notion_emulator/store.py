@@ -7,7 +7,13 @@ from typing import Any
 
 from atelier_local.notion_emulator.content import MAX_UPLOAD_BYTES, add_blocks
 from atelier_local.notion_emulator.query import data_source
-from atelier_local.notion_emulator.schema import ARRAY_LIMIT, check_schema, empty_properties, set_properties
+from atelier_local.notion_emulator.schema import (
+    ARRAY_LIMIT,
+    PROPERTY_TYPES,
+    check_schema,
+    empty_properties,
+    set_properties,
+)
 from atelier_local.notion_emulator.state import BOT_ID, PERSON_ID, ApiError, NotionState, new_id, norm
 
 
@@ -117,31 +123,61 @@ class Store:
         return source_id
 
     def update_data_source(self, data_source_id: str, body: dict[str, Any], actor: str) -> dict[str, Any]:
+        """Renames, adds, retypes, reconfigures (options) and deletes properties, as Notion does: a property keeps
+        its id through a rename or a retype, and every page of the data source follows the schema."""
         source = self.data_source(data_source_id)
         schema = source["properties"]
         for key, change in (body.get("properties") or {}).items():
             name = next((n for n, p in schema.items() if p["id"] == key), key)
+            old = schema.get(name)
             if change is None:
-                schema.pop(name, None)
+                if old is None:
+                    raise ApiError(400, "validation_error", f"{key} is not a property that exists.")
+                if old["type"] == "title":
+                    raise ApiError(400, "validation_error", "The title property cannot be deleted.")
+                del schema[name]
+                self._reshape(data_source_id, name, None)
                 continue
-            if name in schema and "name" in change and len(change) == 1:
-                prop = schema.pop(name)
-                prop["name"] = change["name"]
-                schema[change["name"]] = prop
-                for page in self.state.pages.values():
-                    if page["parent"].get("data_source_id") == data_source_id and name in page["properties"]:
-                        page["properties"][change["name"]] = page["properties"].pop(name)
+            new_name = str(change.get("name") or name)
+            kinds = [k for k in change if k in PROPERTY_TYPES]
+            if old is None and not kinds:
+                raise ApiError(400, "validation_error", f"{key} is not a property that exists.")
+            if new_name != name and new_name in schema:
+                raise ApiError(400, "validation_error", f"A property named {new_name!r} already exists.")
+            if not kinds:  # a rename
+                assert old is not None
+                del schema[name]
+                schema[new_name] = old | {"name": new_name}
+                self._reshape(data_source_id, name, schema[new_name], keep=True)
                 continue
-            new = check_schema(
-                self.state, {name: change, "__t": {"title": {}}} if "title" not in change else {name: change}
-            )
-            new.pop("__t", None)
-            if name in schema and schema[name]["type"] == "title" and new[name]["type"] != "title":
+            kind = kinds[0]
+            config = dict(change[kind] or {})
+            if old is not None and old["type"] == "title" and kind != "title":
                 raise ApiError(400, "validation_error", "The type of a title property cannot be changed.")
-            schema[str(change.get("name", name))] = new[name] | {"name": str(change.get("name", name))}
+            if old is not None and old["type"] == kind and "options" in config:
+                existing = {o["id"]: o for o in (old.get(kind) or {}).get("options") or []}
+                config["options"] = [existing.get(str(o.get("id"))) or o for o in config["options"]]
+            others: dict[str, Any] = {} if kind == "title" else {"__t": {"title": {}}}
+            built = check_schema(self.state, {new_name: {kind: config}} | others)[new_name]
+            if old is not None:
+                built["id"] = old["id"]
+                del schema[name]
+            schema[new_name] = built
+            self._reshape(data_source_id, name, built, keep=old is not None and old["type"] == kind)
         source["last_edited_time"] = self.state.stamp()
         source["last_edited_by"] = self.state.user_ref(actor)
         return source
+
+    def _reshape(self, data_source_id: str, name: str, prop: dict[str, Any] | None, *, keep: bool = False) -> None:
+        """Every page of a data source after a schema change: the property gone, renamed, new (empty), or retyped
+        (emptied); `keep` keeps its values."""
+        empty = empty_properties({prop["name"]: prop}) if prop is not None else {}
+        for page in self.state.pages.values():
+            if page["parent"].get("data_source_id") != data_source_id:
+                continue
+            value = page["properties"].pop(name, None)
+            if prop is not None:
+                page["properties"][prop["name"]] = value if keep and value is not None else empty[prop["name"]]
 
     def create_page(self, body: dict[str, Any], actor: str) -> dict[str, Any]:
         parent = body.get("parent") or {}
