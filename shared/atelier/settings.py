@@ -32,6 +32,8 @@ DEV_STATE_ENV = {
     "deliverables_bucket": "DELIVERABLES_BUCKET",
     "stripe_webhook_secret": "STRIPE_WEBHOOK_SECRET",
     "supabase_webhook_secret": "SUPABASE_WEBHOOK_SECRET",
+    # Kept by notion_webhook on Notion's one-time handshake (the emulator's, under `make dev`).
+    "notion_webhook_verification_token": "NOTION_WEBHOOK_VERIFICATION_TOKEN",
     # Only while the local Stripe stand-in answers: its address and its (public, made-up) key.
     "stripe_api_base": "STRIPE_API_BASE",
     "stripe_api_key": "STRIPE_SECRET_KEY",
@@ -174,6 +176,17 @@ class NotionSettings(BaseSettings):
 
     def token(self) -> str:
         return secret(self.notion_token, self.notion_token_secret, "NOTION_TOKEN")
+
+
+class NotionWebhookSettings(BaseSettings):
+    """Where notion_webhook keeps Notion's verification token: a Secrets Manager secret (AWS), a state file
+    (`make dev`: .atelier/dev.json), or the token itself, set by the operator."""
+
+    model_config = SettingsConfigDict(extra="ignore")
+
+    notion_webhook_verification_token_secret: str | None = None
+    notion_webhook_token_file: str | None = None
+    notion_webhook_verification_token: SecretStr | None = None
 
 
 class SyncSettings(BaseSettings):

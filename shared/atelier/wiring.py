@@ -22,8 +22,10 @@ if TYPE_CHECKING:
     from atelier.deliverables import DeliverableService
     from atelier.intake import IntakeService
     from atelier.notion.gateway import NotionGateway
+    from atelier.notion.webhook import TokenStore
     from atelier.storage import DownloadLinks
     from atelier.stripe_events import StripeEventService
+    from atelier.sync.events import NotionEvents
     from atelier.sync.push import OutboxPusher
     from atelier.sync.records import SyncPorts
 
@@ -114,6 +116,35 @@ def outbox_pusher() -> OutboxPusher:
 
 
 @lru_cache(maxsize=1)
+def notion_events() -> NotionEvents:
+    from atelier.sync.events import NotionEvents
+
+    return NotionEvents(sync_ports())
+
+
+@lru_cache(maxsize=1)
+def webhook_tokens() -> TokenStore:
+    """Where the Notion webhook's verification token is kept: the function's secret (AWS), the dev state file
+    (`make dev`), or the token the operator set."""
+    from pathlib import Path
+
+    from atelier.notion.webhook import FileTokens, GivenToken, SecretTokens
+    from atelier.settings import NotionWebhookSettings
+
+    config = settings(NotionWebhookSettings)
+    if config.notion_webhook_verification_token_secret:
+        return SecretTokens(config.notion_webhook_verification_token_secret)
+    if config.notion_webhook_token_file:
+        return FileTokens(Path(config.notion_webhook_token_file))
+    if config.notion_webhook_verification_token and config.notion_webhook_verification_token.get_secret_value():
+        return GivenToken(config.notion_webhook_verification_token.get_secret_value())
+    raise ConfigurationError(
+        "the Notion webhook has nowhere to keep its verification token: set NOTION_WEBHOOK_VERIFICATION_TOKEN_SECRET "
+        "(a Secrets Manager secret the function may write), or NOTION_WEBHOOK_VERIFICATION_TOKEN, or start `make dev`"
+    )
+
+
+@lru_cache(maxsize=1)
 def stripe_events() -> StripeEventService:
     from atelier.settings import PaymentSettings
     from atelier.stripe_events import StripeEventService
@@ -138,7 +169,8 @@ def deliverable_service() -> DeliverableService:
 
 
 _FACTORIES: tuple[Any, ...] = (rpc, notion, shared_notion, data_sources, s3, download_links, sync_ports,
-                               outbox_pusher, stripe_events, intake_service, deliverable_service)  # fmt: skip
+                               outbox_pusher, notion_events, webhook_tokens, stripe_events, intake_service,
+                               deliverable_service)  # fmt: skip
 
 
 def reset() -> None:

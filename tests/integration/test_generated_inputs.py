@@ -289,6 +289,55 @@ def test_doorbell_never_answers_5xx_and_a_refusal_writes_nothing(
     harness.check("POST /webhooks/supabase", target="/webhooks/supabase", headers=_safe(headers), body=body)
 
 
+# -- POST /webhooks/notion -----------------------------------------------------------------------------------------
+
+notion_ids = st.one_of(st.uuids().map(str), weird_text, st.sampled_from(["", "title", "../etc", "a" * 300]))
+notion_events = st.fixed_dictionaries(
+    {"id": st.uuids().map(str) | scalars, "type": st.sampled_from(["page.created", "page.properties_updated",
+     "page.deleted", "page.undeleted", "data_source.schema_updated", "database.schema_updated", "comment.created"])
+     | json_values, "entity": st.fixed_dictionaries({"id": notion_ids, "type": st.sampled_from(["page",
+     "data_source", "database"]) | json_values}) | json_values},
+    optional={"attempt_number": json_values, "timestamp": json_values, "data": json_values},
+)  # fmt: skip
+notion_bodies = st.one_of(
+    notion_events.map(lambda d: dumps(d).encode("utf-8", "surrogatepass")),
+    st.fixed_dictionaries({"verification_token": json_values}).map(lambda d: dumps(d).encode("utf-8", "surrogatepass")),
+    raw_bodies,
+)
+
+
+def _subscribed(harness: Harness) -> str:
+    from atelier.notion.webhook import FileTokens
+
+    tokens = FileTokens(harness.stack.webhook_token_file())
+    if tokens.current() is None:
+        harness.stack.connect_notion_webhooks()
+        assert harness.stack.notion is not None
+        harness.stack.notion.webhooks.unsubscribe()  # deliveries here come from the strategy, not the emulator
+    return tokens.current() or ""
+
+
+@pytest.mark.integration
+@seed(SEED)
+@fuzz
+@given(body=notion_bodies, signature=st.sampled_from(["right", "right", "right", "wrong", "none"]), wrong=weird_text)
+@example(
+    body=b'{"id": "e1", "type": "page.created", "entity": {"id": "1d2e3f40-0000-4000-8000-000000000000"}}',
+    signature="right",
+    wrong="",
+)
+@example(body=b'{"verification_token": "secret_x"}', signature="none", wrong="")
+def test_notion_webhook_never_answers_5xx_and_a_refusal_writes_nothing(
+    harness: Harness, body: bytes, signature: str, wrong: str
+) -> None:
+    from atelier.notion.webhook import sign
+
+    token = _subscribed(harness)
+    value = {"right": sign(token, body), "wrong": wrong, "none": None}[signature]
+    headers = {"content-type": "application/json"} | ({"x-notion-signature": value} if value is not None else {})
+    harness.check("POST /webhooks/notion", target="/webhooks/notion", headers=_safe(headers), body=body)
+
+
 # -- GET /deliverables/{id}/download -------------------------------------------------------------------------------
 
 

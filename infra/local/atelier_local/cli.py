@@ -48,12 +48,18 @@ def dev(args: argparse.Namespace) -> int:
         stack.start_schedule(float(os.environ.get("SYNC_INTERVAL", "30")))
     state_file = state_dir / DEV_STATE_FILE.name
     stack.write_dev_state(state_file)
+    webhook_delay = float(os.environ.get("NOTION_WEBHOOK_DELAY", "2"))
+    if stack.notion:
+        stack.connect_notion_webhooks(delay=webhook_delay)  # the handshake adds its token to dev.json
     url = stack.dev_state()["api_url"]
     print(f"postgres:   {redacted(database_url)}")
     print(f"front door: {url}  (every HTTP function, as API Gateway v2 events)")
     print(f"            {url}/intake  - the intake form")
     notion = f"the emulator at {stack.notion.url}" if stack.notion else "real Notion (NOTION_TOKEN)"
     print(f"notion:     {notion}; notion_sync runs every {os.environ.get('SYNC_INTERVAL', '30')} s")
+    if stack.notion:
+        print(f"            the team's edits arrive by webhook at {url}/webhooks/notion, {webhook_delay:g} s after "
+              "they are made (NOTION_WEBHOOK_DELAY)")  # fmt: skip
     stripe = "the local stand-in (set STRIPE_SECRET_KEY for real Stripe)" if stack.stripe else "real Stripe"
     print(f"stripe:     {stripe}")
     if stack.s3:

@@ -8,6 +8,8 @@ from __future__ import annotations
 import json
 import os
 import secrets
+import shutil
+import tempfile
 import threading
 import traceback
 import uuid
@@ -52,6 +54,7 @@ class LocalStack:
     _scheduler: threading.Thread | None = None
     _stopping: threading.Event = field(default_factory=threading.Event)
     _saved_environ: dict[str, str | None] = field(default_factory=dict, repr=False)
+    _scratch: Path | None = None
 
     def start(self) -> LocalStack:
         self.stripe = None
@@ -94,6 +97,8 @@ class LocalStack:
                     "NOTION_HUMAN_TOKEN": self.notion.state.human_token,
                     "NOTION_PARENT_PAGE_ID": self.notion.parent_page_id}  # fmt: skip
         env["NOTION_RATE"] = str(self.notion_rate)
+        # notion_webhook keeps Notion's verification token in the dev state file (a scratch one without state_dir).
+        env["NOTION_WEBHOOK_TOKEN_FILE"] = str(self.webhook_token_file())
         # The handlers run in this process and read their settings from the environment, as in Lambda.
         self._saved_environ = {name: os.environ.get(name) for name in env}
         os.environ.update(env)
@@ -104,6 +109,28 @@ class LocalStack:
             self.stripe.webhook_secret = env["STRIPE_WEBHOOK_SECRET"]
         self.front_door.start()
         return self
+
+    def webhook_token_file(self) -> Path:
+        if self.state_dir is not None:
+            return self.state_dir / "dev.json"
+        if self._scratch is None:
+            self._scratch = Path(tempfile.mkdtemp(prefix="atelier-stack-"))
+        return self._scratch / "dev.json"
+
+    def connect_notion_webhooks(self, delay: float = 2.0) -> dict[str, Any]:
+        """Subscribe the front door's POST /webhooks/notion to the emulator's webhooks, as an operator does in
+        Notion: the handshake's token is kept by notion_webhook (a new subscription replaces an old token)."""
+        from atelier.notion.webhook import FileTokens
+
+        assert self.front_door is not None
+        if self.notion is None:
+            return {}
+        FileTokens(self.webhook_token_file()).clear()
+        subscription = self.notion.webhooks.subscribe(f"{self.front_door.url}/webhooks/notion", delay=delay)
+        if subscription.get("handshake_status") != 200:
+            raise RuntimeError(f"the webhook handshake was answered {subscription.get('handshake_status')}; "
+                               f"see {self.log_dir or 'the logs'}/notion_webhook.log")  # fmt: skip
+        return subscription
 
     def front_door_lambdas(self) -> LocalLambdas:
         assert self.front_door is not None
@@ -168,9 +195,14 @@ class LocalStack:
                 os.environ[name] = value
         self._saved_environ = {}
         wiring.reset()
+        if self._scratch is not None:
+            shutil.rmtree(self._scratch, ignore_errors=True)
+            self._scratch = None
 
     def dev_state(self) -> dict[str, Any]:
         """The keys of .atelier/dev.json (a stable interface); parts not started yet are null."""
+        from atelier.notion.webhook import FileTokens
+
         assert self.front_door is not None
         return {
             "api_url": self.front_door.url,
@@ -186,6 +218,7 @@ class LocalStack:
             "supabase_webhook_secret": self.settings["SUPABASE_WEBHOOK_SECRET"],
             "stripe_api_base": self.settings.get("STRIPE_API_BASE") if self.stripe else None,
             "stripe_api_key": LOCAL_API_KEY if self.stripe else None,
+            "notion_webhook_verification_token": FileTokens(self.webhook_token_file()).current(),
         }
 
     def write_dev_state(self, path: Path) -> None:

@@ -18,6 +18,7 @@ from atelier_local.notion_emulator import content, query
 from atelier_local.notion_emulator.faults import FaultInjector, Faults
 from atelier_local.notion_emulator.state import BOT_ID, PERSON_ID, ApiError, NotionState, new_id, norm
 from atelier_local.notion_emulator.store import Store
+from atelier_local.notion_emulator.webhooks import WebhookSender
 
 Validator = Callable[[str, str, Any], list[str]]
 
@@ -64,6 +65,7 @@ class NotionEmulator:
         self.validator = validator
         self.requests: list[dict[str, Any]] = []
         self.spec_violations: list[str] = []
+        self.webhooks = WebhookSender()
         self._lock = threading.RLock()
         self._routes = self._route_table()
         self._http = LoopbackServer(host, port, self._handler())
@@ -87,6 +89,7 @@ class NotionEmulator:
         return self
 
     def stop(self) -> None:
+        self.webhooks.stop()
         self._http.stop()
 
     def _save(self) -> None:
@@ -115,7 +118,47 @@ class NotionEmulator:
     def edit_as_human(self, page_id: str, properties: dict[str, Any]) -> dict[str, Any]:
         """A team member's edit (the same as an API write with the human token)."""
         with self._lock:
-            return self.store.update_page(norm(page_id), {"properties": properties}, PERSON_ID)
+            body = {"properties": properties}
+            page = self.store.update_page(norm(page_id), body, PERSON_ID)
+            self._notify("PATCH", f"/v1/pages/{page['id']}", body, page, PERSON_ID)
+            return page
+
+    # -- webhooks: what a person changed, as Notion reports it ------------------------------------
+
+    def _notify(self, method: str, path: str, body: dict[str, Any], result: Any, actor: str) -> None:
+        if actor != PERSON_ID or self.webhooks.subscription is None or not isinstance(result, dict):
+            return
+        for kind, entity_id, entity_type, data in self._events(method, path, body, result):
+            self.webhooks.notify(kind, entity_id, entity_type, data, actor)
+
+    def _events(self, method: str, path: str, body: dict[str, Any],
+                result: dict[str, Any]) -> list[tuple[str, str, str, dict[str, Any]]]:  # fmt: skip
+        if result.get("object") == "page":
+            source_id = (result.get("parent") or {}).get("data_source_id")
+            if not source_id:
+                return []
+            parent: dict[str, Any] = {"id": source_id, "type": "data_source",
+                      "data_source_id": source_id, "database_id": result["parent"].get("database_id")}  # fmt: skip
+            if method == "POST":
+                return [("page.created", result["id"], "page", {"parent": parent})]
+            events: list[tuple[str, str, str, dict[str, Any]]] = []
+            if "in_trash" in body or "archived" in body:
+                events.append(("page.deleted" if result["in_trash"] else "page.undeleted", result["id"], "page",
+                               {"parent": parent}))  # fmt: skip
+            if body.get("properties"):
+                schema = self.state.data_sources[source_id]["properties"]
+                ids = [schema[key]["id"] if key in schema else key for key in body["properties"]]
+                events.append(("page.properties_updated", result["id"], "page",
+                               {"parent": parent, "updated_properties": ids}))  # fmt: skip
+            return events
+        if result.get("object") == "data_source" and method == "PATCH":
+            changed = [{"id": str(key), "name": str((change or {}).get("name") or key),
+                        "action": "deleted" if change is None else "updated"}
+                       for key, change in (body.get("properties") or {}).items()]  # fmt: skip
+            return [("data_source.schema_updated", result["id"], "data_source",
+                     {"parent": {"id": result["parent"]["database_id"], "type": "database"},
+                      "updated_properties": changed})]  # fmt: skip
+        return []
 
     # -- the request path ------------------------------------------------------------------------
 
@@ -180,6 +223,7 @@ class NotionEmulator:
             result = self._route(method, path, request)
             if is_write:
                 self._save()
+                self._notify(method, path, request.body, result, actor)
         if fail_after:
             raise self._injector.after_commit()
         return 200, {}, result
@@ -200,7 +244,23 @@ class NotionEmulator:
             return 200, {}, self.edit_as_human(str(edit.get("page_id", "")), edit.get("properties") or {})
         if path == "/_control/requests" and method == "GET":
             return 200, {}, {"requests": self.requests, "spec_violations": self.spec_violations}
+        if path == "/_control/webhooks" and method == "POST":
+            wanted = json.loads(body or b"{}")
+            if not isinstance(wanted, dict) or not str(wanted.get("url") or "").startswith(("http://", "https://")):
+                raise ApiError(400, "validation_error", 'give {"url": ..., "delay_seconds": 2}')
+            return 200, {}, self.webhooks.subscribe(str(wanted["url"]), delay=float(wanted.get("delay_seconds", 2)))
+        if path == "/_control/webhooks" and method == "GET":
+            subscription = self.webhooks.subscription
+            return 200, {}, {"subscription": None if subscription is None else
+                             {"id": subscription.id, "url": subscription.url, "delay_seconds": subscription.delay},
+                             "sent": [sent.__dict__ for sent in self.webhooks.sent]}  # fmt: skip
+        if path == "/_control/webhooks" and method == "DELETE":
+            self.webhooks.unsubscribe()
+            return 200, {}, {"subscription": None}
+        if path == "/_control/webhooks/flush" and method == "POST":
+            return 200, {}, {"sent": self.webhooks.flush()}
         if path == "/_control/reset" and method == "POST":
+            self.webhooks.unsubscribe()
             with self._lock:
                 self.store = Store(NotionState(self.state.bot_token, self.state.human_token))
                 self.requests.clear()

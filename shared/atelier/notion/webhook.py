@@ -1,0 +1,168 @@
+"""Notion webhooks: the one-time verification handshake, the signature on every delivery, and where the token lives.
+
+Notion posts `{"verification_token": ...}` once, when a subscription is made. The token is kept where the operator
+can read it (the function's secret in Secrets Manager, if that secret is still empty; locally `.atelier/dev.json`)
+and is never logged. Every delivery after that carries `X-Notion-Signature: sha256=<HMAC-SHA256 of the raw body,
+keyed by the token>`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import os
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+SIGNATURE_HEADER = "x-notion-signature"
+TOKEN_KEY = "notion_webhook_verification_token"  # noqa: S105 - the dev.json key's name, not a token
+MAX_TOKEN_LENGTH = 512
+# Events about a page: pull that page, as it is now. Events about a schema: read that schema again.
+PAGE_EVENTS = frozenset({"page.created", "page.properties_updated", "page.deleted", "page.undeleted",
+                         "page.moved", "page.content_updated", "page.unlocked", "page.locked"})  # fmt: skip
+SCHEMA_EVENTS = frozenset({"data_source.schema_updated", "database.schema_updated"})
+
+
+def sign(token: str, body: bytes) -> str:
+    return "sha256=" + hmac.new(token.encode(), body, hashlib.sha256).hexdigest()
+
+
+def signed(token: str, body: bytes, header: str | None) -> bool:
+    """Whether `header` is Notion's signature of this raw body, compared in constant time."""
+    return bool(header) and hmac.compare_digest(sign(token, body).encode(), str(header).strip().encode())
+
+
+class BadDelivery(ValueError):
+    """A delivery whose JSON is not an event Notion would send; the message names what is wrong."""
+
+
+@dataclass(frozen=True)
+class Delivery:
+    event_id: str
+    type: str
+    entity_id: str
+    entity_type: str
+    timestamp: str
+    attempt: int
+
+    @classmethod
+    def parse(cls, payload: dict[str, Any]) -> Delivery:
+        event_id, kind, entity = payload.get("id"), payload.get("type"), payload.get("entity")
+        if not isinstance(event_id, str) or not 0 < len(event_id) <= 200:
+            raise BadDelivery("id: the event's id, a string, is required")
+        if not isinstance(kind, str) or not 0 < len(kind) <= 100:
+            raise BadDelivery("type: the event's type, a string, is required")
+        if not isinstance(entity, dict) or not isinstance(entity.get("id"), str) or not entity.get("id"):
+            raise BadDelivery("entity: an object with the id of what changed is required")
+        entity_id = str(entity["id"])
+        if len(entity_id) > 200 or any(not (c.isalnum() or c == "-") for c in entity_id):
+            raise BadDelivery("entity.id: not a Notion id")
+        attempt = payload.get("attempt_number", 1)
+        return cls(event_id, kind, entity_id, str(entity.get("type") or ""), str(payload.get("timestamp") or ""),
+                   attempt if isinstance(attempt, int) and not isinstance(attempt, bool) else 1)  # fmt: skip
+
+
+class TokenStore(Protocol):
+    """Where the verification token is kept."""
+
+    def current(self) -> str | None: ...
+
+    def keep(self, token: str) -> bool:
+        """Keep the token if none is kept yet; False when one already is (a new subscription needs it cleared)."""
+        ...
+
+
+class GivenToken:
+    """A token the operator set in the environment."""
+
+    def __init__(self, token: str) -> None:
+        self._token = token
+
+    def current(self) -> str | None:
+        return self._token
+
+    def keep(self, token: str) -> bool:
+        return hmac.compare_digest(token.encode(), self._token.encode())
+
+
+class FileTokens:
+    """Locally: the token under `notion_webhook_verification_token` in `.atelier/dev.json`, beside the other keys."""
+
+    _lock = threading.Lock()
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def _read(self) -> dict[str, Any]:
+        try:
+            data = json.loads(self.path.read_text())
+        except (FileNotFoundError, json.JSONDecodeError):
+            return {}
+        return data if isinstance(data, dict) else {}
+
+    def current(self) -> str | None:
+        value = self._read().get(TOKEN_KEY)
+        return value if isinstance(value, str) and value else None
+
+    def keep(self, token: str) -> bool:
+        with self._lock:
+            data = self._read()
+            if data.get(TOKEN_KEY):
+                return bool(hmac.compare_digest(str(data[TOKEN_KEY]).encode(), token.encode()))
+            self._write(data | {TOKEN_KEY: token})
+            return True
+
+    def clear(self) -> None:
+        with self._lock:
+            data = self._read()
+            if TOKEN_KEY in data:
+                self._write({k: v for k, v in data.items() if k != TOKEN_KEY})
+
+    def _write(self, data: dict[str, Any]) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        temporary = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp")
+        temporary.write_text(json.dumps(data, indent=2) + "\n")
+        temporary.chmod(0o600)
+        temporary.replace(self.path)
+
+
+class SecretTokens:
+    """In AWS: the function's own secret in Secrets Manager, written once by the handshake while it is empty."""
+
+    CACHE_SECONDS = 300.0
+
+    def __init__(self, secret_id: str, client: Any = None) -> None:
+        self._secret_id = secret_id
+        self._client = client
+        self._cached: tuple[float, str | None] | None = None
+
+    def _secrets(self) -> Any:
+        if self._client is None:
+            import boto3
+
+            self._client = boto3.client("secretsmanager")
+        return self._client
+
+    def current(self) -> str | None:
+        if self._cached is not None and time.monotonic() - self._cached[0] < self.CACHE_SECONDS and self._cached[1]:
+            return self._cached[1]
+        client = self._secrets()
+        try:
+            value = client.get_secret_value(SecretId=self._secret_id).get("SecretString")
+        except client.exceptions.ResourceNotFoundException:
+            value = None  # the secret exists with no value yet (the template makes it so), or not at all
+        token = value.strip() if isinstance(value, str) and value.strip() else None
+        self._cached = (time.monotonic(), token)
+        return token
+
+    def keep(self, token: str) -> bool:
+        existing = self.current()
+        if existing is not None:
+            return hmac.compare_digest(existing.encode(), token.encode())
+        self._secrets().put_secret_value(SecretId=self._secret_id, SecretString=token)
+        self._cached = (time.monotonic(), token)
+        return True

@@ -1,0 +1,81 @@
+"""Notion -> Postgres in seconds: each webhook delivery is a doorbell for one page or one schema.
+
+A page event pulls that page as it is now, through the poll's rules (ownership, echo suppression, soft delete),
+so events that arrive aggregated, late, twice or out of order all end in the page's current state. A schema
+event reads that data source's schema again: the ids are learnt afresh, what can be mended is, and rows that
+waited for it go. Each event is applied once, by its id, in the inbound ledger (source 'notion'); one that could
+not be applied (Notion did not answer) is forgotten there, so Notion's redelivery is applied, and the scheduled
+poll stays the safety net under all of it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from atelier.notion.errors import NotionError
+from atelier.notion.webhook import PAGE_EVENTS, SCHEMA_EVENTS, Delivery
+from atelier.sync.cycle import mend_schemas
+from atelier.sync.pull import NotionPoller
+from atelier.sync.records import SyncPorts
+
+
+@dataclass(frozen=True)
+class Outcome:
+    event_id: str
+    action: str  # "pulled", "schema", "ignored", "duplicate", "not ours"
+    detail: dict[str, Any]
+
+    def body(self) -> dict[str, Any]:
+        return {"event_id": self.event_id, "action": self.action, **self.detail}
+
+
+class NotionEvents:
+    def __init__(self, ports: SyncPorts) -> None:
+        self._ports = ports
+
+    def _entity_of_source(self, data_source_id: str) -> str | None:
+        wanted = data_source_id.replace("-", "")
+        return next((name for name, source in self._ports.data_sources.items()
+                     if source.replace("-", "") == wanted), None)  # fmt: skip
+
+    def handle(self, delivery: Delivery, *, deadline: float | None = None) -> Outcome:
+        """Apply one delivery once. Raises NotionError when Notion did not answer (the ledger forgets the event,
+        so a redelivery is applied)."""
+        known = delivery.type in PAGE_EVENTS or delivery.type in SCHEMA_EVENTS
+        if not self._ports.rpc.rpc("record_notion_event", p_event_id=delivery.event_id, p_event_type=delivery.type,
+                                   p_entity_id=delivery.entity_id, p_applied=known):  # fmt: skip
+            return Outcome(delivery.event_id, "duplicate", {})
+        if not known:
+            return Outcome(delivery.event_id, "ignored", {"type": delivery.type})
+        try:
+            return self._apply(delivery, deadline)
+        except NotionError:
+            self._ports.rpc.rpc("forget_notion_event", p_event_id=delivery.event_id)
+            raise
+
+    def _apply(self, delivery: Delivery, deadline: float | None) -> Outcome:
+        if delivery.type in SCHEMA_EVENTS:
+            entity = self._entity_of_source(delivery.entity_id)
+            if entity is None and delivery.entity_type == "database":
+                entity = self._entity_of_database(delivery.entity_id, deadline)
+            if entity is None:
+                return Outcome(delivery.event_id, "not ours", {})
+            broken, released = mend_schemas(self._ports, deadline, only=entity)
+            return Outcome(delivery.event_id, "schema", {"entity": entity, "broken": broken.get(entity),
+                                                         "released": released})  # fmt: skip
+        entity, report = NotionPoller(self._ports).pull_page(delivery.entity_id, deadline=deadline)
+        if entity is None:
+            return Outcome(delivery.event_id, "not ours", {})
+        return Outcome(delivery.event_id, "pulled", {"entity": entity, "applied": report.applied,
+                                                     "deleted": report.deleted, "restored": report.restored,
+                                                     "overridden": report.overridden,
+                                                     "unapplied": report.unapplied})  # fmt: skip
+
+    def _entity_of_database(self, database_id: str, deadline: float | None) -> str | None:
+        database = self._ports.notion.retrieve_database(database_id, deadline=deadline)
+        for source in database.get("data_sources") or []:
+            entity = self._entity_of_source(str(source.get("id")))
+            if entity is not None:
+                return entity
+        return None
