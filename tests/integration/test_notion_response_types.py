@@ -42,9 +42,16 @@ def test_every_response_the_gateway_reads_has_notions_own_type(
              "Status": {"status": {"name": "Not started"}}, "Due": {"date": {"start": "2026-12-01"}},
              "Order": {"number": 1}}  # fmt: skip
     upload = gateway.upload_file("p.png", "image/png", PNG)
+    link = [{"type": "text", "text": {"content": "the site", "link": {"url": "https://example.com/site"}}}]
     created = gateway.create_page(source, "m-1", props, children=[
-        {"type": "paragraph", "paragraph": {"rich_text": rich_text("Notes")}},
-        {"type": "image", "image": {"type": "file_upload", "file_upload": {"id": upload}}},
+        {"type": "paragraph", "paragraph": {"rich_text": rich_text("Notes") + link}},
+        {"type": "image", "image": {"type": "file_upload", "file_upload": {"id": upload},
+                                    "caption": rich_text("A caption")}},
+        {"type": "image", "image": {"type": "external", "external": {"url": "https://example.com/p.png"},
+                                    "caption": link}},
+        {"type": "file", "file": {"type": "external", "external": {"url": "https://example.com/a.pdf"},
+                                  "caption": rich_text("The plan"), "name": "a.pdf"}},
+        {"type": "bulleted_list_item", "bulleted_list_item": {"rich_text": link}},
     ]).page  # fmt: skip
     recorded = {
         "me": ("UserObjectResponse", gateway.me()),

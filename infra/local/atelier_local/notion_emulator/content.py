@@ -26,6 +26,8 @@ def add_blocks(state: NotionState, parent_id: str, children: list[dict[str, Any]
             content.setdefault("color", "default")
             if kind == "paragraph":
                 content.setdefault("icon", None)
+        if "caption" in content:  # answered as rich text is, not as it was sent
+            content["caption"] = check_value(state, kind, "rich_text", content["caption"])
         if content.get("type") == "file_upload":
             upload = state.uploads.get(norm(str(content["file_upload"]["id"])))
             if upload is None or upload["status"] != "uploaded":

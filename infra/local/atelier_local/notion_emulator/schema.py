@@ -103,17 +103,20 @@ def check_value(state: NotionState, name: str, kind: str, value: Any, prop: dict
         items = value or []
         if len(items) > ARRAY_LIMIT:
             raise ApiError(400, "validation_error", f"{name}: at most {ARRAY_LIMIT} rich text items.")
-        out = []
+        texts, links, styles = [], [], []
         for item in items:
-            content = str((item.get("text") or {}).get("content", ""))
+            text = item.get("text") or {}
+            content = str(text.get("content", ""))
             if len(content) > RICH_TEXT_LIMIT:
                 raise ApiError(
                     400,
                     "validation_error",
                     f"{name}: text content length should be <= {RICH_TEXT_LIMIT}, got {len(content)}.",
                 )
-            out += state.rich([content])
-        return out
+            texts.append(content)
+            links.append(str((text.get("link") or {}).get("url") or "") or None)
+            styles.append(item.get("annotations"))
+        return state.rich(texts, links, styles)
     if kind in ("select", "status"):
         if value is None:
             return None
