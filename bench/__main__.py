@@ -13,6 +13,7 @@ from bench import (
     intake_throughput,
     notion_backlog,
     notion_shared_budget,
+    notion_webhook_latency,
     stripe_webhook,
     sync_drain,
 )
@@ -37,6 +38,8 @@ def main() -> int:
     rows += notion_backlog.report(notion_backlog.run())
     print("bench: three Notion-calling functions at once at Notion's real limit (3/s) ...", file=sys.stderr, flush=True)
     rows += notion_shared_budget.report(notion_shared_budget.run())
+    print("bench: team edits, Notion -> Postgres by webhook, no sync run ...", file=sys.stderr, flush=True)
+    rows += notion_webhook_latency.report(notion_webhook_latency.run())
     print("bench: the sync engine: a 300-record outbox, unchanged records, idle polls ...", file=sys.stderr, flush=True)
     rows += sync_drain.report(sync_drain.run())
     rows += artifacts.report(artifacts.run())
