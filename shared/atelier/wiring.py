@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from atelier.deliverables import DeliverableService
     from atelier.intake import IntakeService
     from atelier.notion.gateway import NotionGateway
-    from atelier.notion.webhook import TokenStore
+    from atelier.notion.webhook import TokenStore, WebhookGate
     from atelier.storage import DownloadLinks
     from atelier.stripe_events import StripeEventService
     from atelier.sync.events import NotionEvents
@@ -145,6 +145,13 @@ def webhook_tokens() -> TokenStore:
 
 
 @lru_cache(maxsize=1)
+def webhook_gate() -> WebhookGate:
+    from atelier.notion.webhook import WebhookGate
+
+    return WebhookGate(webhook_tokens())
+
+
+@lru_cache(maxsize=1)
 def stripe_events() -> StripeEventService:
     from atelier.settings import PaymentSettings
     from atelier.stripe_events import StripeEventService
@@ -169,8 +176,8 @@ def deliverable_service() -> DeliverableService:
 
 
 _FACTORIES: tuple[Any, ...] = (rpc, notion, shared_notion, data_sources, s3, download_links, sync_ports,
-                               outbox_pusher, notion_events, webhook_tokens, stripe_events, intake_service,
-                               deliverable_service)  # fmt: skip
+                               outbox_pusher, notion_events, webhook_tokens, webhook_gate, stripe_events,
+                               intake_service, deliverable_service)  # fmt: skip
 
 
 def reset() -> None:

@@ -18,6 +18,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
+from atelier.errors import BadRequest, Conflict, Unauthorized
+from atelier.http import json_object
+
 SIGNATURE_HEADER = "x-notion-signature"
 TOKEN_KEY = "notion_webhook_verification_token"  # noqa: S105 - the dev.json key's name, not a token
 MAX_TOKEN_LENGTH = 512
@@ -166,3 +169,37 @@ class SecretTokens:
         self._secrets().put_secret_value(SecretId=self._secret_id, SecretString=token)
         self._cached = (time.monotonic(), token)
         return True
+
+
+class WebhookGate:
+    """What a raw delivery is: Notion's handshake (its token kept), or a signed event (a `Delivery`). Anything else
+    is refused with the 4xx it deserves, before any state is touched."""
+
+    def __init__(self, tokens: TokenStore) -> None:
+        self._tokens = tokens
+
+    def admit(self, body: bytes, signature: str | None) -> Delivery | None:
+        """The verified event, or None for a handshake whose token was kept."""
+        payload = json_object(body, what="a Notion webhook event")
+        if "verification_token" in payload and "type" not in payload:
+            self._keep(payload["verification_token"])
+            return None
+        token = self._tokens.current()
+        if token is None:
+            raise Unauthorized("No verification token is kept yet: create the webhook subscription in Notion, so that "
+                               "its handshake reaches this endpoint first.", code="not_verified")  # fmt: skip
+        if not signed(token, body, signature):
+            raise Unauthorized("X-Notion-Signature is missing or does not match the body.", code="bad_signature")
+        try:
+            return Delivery.parse(payload)
+        except BadDelivery as exc:
+            raise BadRequest(str(exc), code="invalid_event") from None
+
+    def _keep(self, token: Any) -> None:
+        if not isinstance(token, str) or not 0 < len(token) <= MAX_TOKEN_LENGTH or not token.isprintable():
+            raise BadRequest("verification_token must be a non-empty string.", code="invalid_token",
+                             fields={"verification_token": "a string of at most 512 characters"})  # fmt: skip
+        if not self._tokens.keep(token):
+            raise Conflict("A verification token is kept already. To accept a new subscription's token, empty the "
+                           "function's secret (locally: delete notion_webhook_verification_token from "
+                           ".atelier/dev.json) and send the handshake again.", code="token_already_kept")  # fmt: skip
