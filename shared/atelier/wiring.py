@@ -76,9 +76,9 @@ def data_sources() -> dict[str, str]:
         if not parent:
             raise
     from atelier.notion.schema import ENTITIES
-    from atelier.notion.setup import find_existing
+    from atelier.notion.setup import find_existing, known_sources
 
-    found = find_existing(notion(), parent)
+    found = find_existing(notion(), parent, known_sources(rpc()))
     if len(found) < len(ENTITIES):
         raise ConfigurationError("the Notion databases are not set up: run `atelier notion setup`")
     return {name: ids.data_source_id for name, ids in found.items()}

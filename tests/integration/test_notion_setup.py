@@ -113,6 +113,25 @@ def test_setup_mends_what_was_broken_keeps_the_teams_names_and_then_changes_noth
     assert after == patches
 
 
+def test_a_renamed_database_is_still_found_and_a_trashed_one_is_reported_not_replaced(
+    gateway: NotionGateway, human: NotionGateway, notion: NotionEmulator, rpc: PsycopgRpc
+) -> None:
+    ids = setup(gateway, notion.parent_page_id, rpc=rpc, say=lambda _: None).ids
+    human._client.data_sources.update(ids["project"].data_source_id, title=rich_text("Client projects"))
+    human._client.data_sources.update(ids["milestone"].data_source_id, in_trash=True)
+    said: list[str] = []
+
+    again = setup(gateway, notion.parent_page_id, rpc=rpc, say=said.append)
+
+    assert again.created == []  # nothing made twice: both are found by id
+    assert again.ids == ids
+    assert _creates(notion) == 5
+    assert "milestone" in again.broken
+    found = {(f.entity, f.problem, f.breaking) for f in check(gateway, again.ids, rpc=rpc)}
+    assert ("project", "renamed data source", False) in found
+    assert ("milestone", "data source trashed", True) in found
+
+
 def test_cli_check_lists_renames_with_exit_0_and_what_breaks_with_exit_1(
     cli_env: None, notion: NotionEmulator, human: NotionGateway, capsys: pytest.CaptureFixture[str]
 ) -> None:

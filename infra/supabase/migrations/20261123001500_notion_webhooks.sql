@@ -1,4 +1,5 @@
--- Notion webhooks: each delivery is applied once, by its event id, in the inbound ledger (source 'notion').
+-- Notion webhooks: each delivery is applied once, by its event id, in the inbound ledger (source 'notion'); and the
+-- studio's data sources found by id, so that renaming a database in Notion loses nothing.
 -- Rollback: infra/supabase/rollbacks/20261123001500_notion_webhooks.down.sql
 
 -- Records a delivery; false when its id was seen already. p_applied false: acknowledged and ignored (a type
@@ -29,3 +30,17 @@ $$;
 
 revoke execute on function public.record_notion_event, public.forget_notion_event from public, anon, authenticated;
 grant execute on function public.record_notion_event, public.forget_notion_event to service_role;
+
+-- The data source each entity's property ids were learnt from: how setup and the local stack find the studio's
+-- databases after the team renamed them (a title search would miss them, and setup would make new ones).
+create or replace function public.notion_data_sources() returns jsonb
+language sql stable
+set search_path = ''
+as $$
+  select coalesce(jsonb_object_agg(entity, data_source_id), '{}'::jsonb) from (
+    select distinct on (entity) entity::text, data_source_id from public.notion_properties
+     order by entity, updated_at desc) d
+$$;
+
+revoke execute on function public.notion_data_sources from public, anon, authenticated;
+grant execute on function public.notion_data_sources to service_role;

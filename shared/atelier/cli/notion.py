@@ -51,11 +51,11 @@ def setup(args: argparse.Namespace) -> int:
 
 
 def check(args: argparse.Namespace) -> int:
-    from atelier.notion.setup import check, find_existing
+    from atelier.notion.setup import check, find_existing, known_sources
 
     parent = _parent(args, "give --parent-page PAGE_ID, or set NOTION_PARENT_PAGE_ID")
-    gateway = wiring.notion()
-    found = check(gateway, find_existing(gateway, parent), rpc=_rpc_or_none())
+    gateway, rpc = wiring.notion(), _rpc_or_none()
+    found = check(gateway, find_existing(gateway, parent, known_sources(rpc)), rpc=rpc)
     if not found:
         print("notion: no drift - every data source and property matches the mapping")
         return 0

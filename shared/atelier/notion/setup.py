@@ -3,10 +3,12 @@ reports how they differ from the mapping."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from atelier.db import Rpc
+from atelier.notion.errors import NotionError
 from atelier.notion.port import NotionPort
 from atelier.notion.properties import Finding, PropertyMap, inspect
 from atelier.notion.schema import ATELIER_ID, ENTITIES, plain_text
@@ -32,10 +34,23 @@ class SetupResult:
         return lines
 
 
-def find_existing(gateway: NotionPort, parent_page_id: str) -> dict[str, DataSourceIds]:
-    """The studio's data sources already under the parent page, found by title."""
+def find_existing(
+    gateway: NotionPort, parent_page_id: str, known: Mapping[str, str] | None = None
+) -> dict[str, DataSourceIds]:
+    """The studio's data sources: those whose ids Postgres keeps (`known`, by entity), found by id whatever the
+    team has called them since; the rest by title under the parent page (a first setup)."""
     found: dict[str, DataSourceIds] = {}
+    for name, source_id in (known or {}).items():
+        try:
+            source = gateway.retrieve_data_source(source_id)
+        except NotionError as exc:
+            if exc.code == "object_not_found":
+                continue  # deleted for good: look for it by title, or make it again
+            raise
+        found[name] = DataSourceIds(str((source.get("parent") or {}).get("database_id")), str(source["id"]))
     for entity in ENTITIES:
+        if entity.name in found:
+            continue
         for source in gateway.search(entity.data_source_title, object_type="data_source"):
             title = plain_text(source.get("title")) or ""
             parent = source.get("database_parent") or {}
@@ -44,6 +59,11 @@ def find_existing(gateway: NotionPort, parent_page_id: str) -> dict[str, DataSou
                 found[entity.name] = DataSourceIds(database_id, str(source["id"]))
                 break
     return found
+
+
+def known_sources(rpc: Rpc | None) -> dict[str, str]:
+    """The data source of each entity, as Postgres last learnt it ({} without a database)."""
+    return {str(k): str(v) for k, v in (rpc.rpc("notion_data_sources") or {}).items()} if rpc is not None else {}
 
 
 def _same_id(a: Any, b: Any) -> bool:
@@ -56,7 +76,7 @@ def setup(gateway: NotionPort, parent_page_id: str, *, rpc: Rpc | None = None, s
     With `rpc` (Postgres), each data source's property ids are recorded, a deleted property is recreated under
     its original name, a retyped one gets its type back, removed options are added back, and the rows that waited
     for a mended schema are due at once. The team's names for everything else are kept."""
-    result = SetupResult(ids=find_existing(gateway, parent_page_id))
+    result = SetupResult(ids=find_existing(gateway, parent_page_id, known_sources(rpc)))
     for entity in ENTITIES:
         if entity.name in result.ids:
             say(f"notion: {entity.data_source_title} exists")
@@ -109,6 +129,10 @@ def check(gateway: NotionPort, ids: dict[str, DataSourceIds], *, rpc: Rpc | None
             found.append(Finding(entity.name, "second data source", f"{entity.data_source_title} also has {names}; "
                                  "Atelier syncs only the first", breaking=False))  # fmt: skip
         source = gateway.retrieve_data_source(ids[entity.name].data_source_id)
+        title = plain_text(source.get("title")) or ""
+        if title != entity.data_source_title:
+            found.append(Finding(entity.name, "renamed data source", f"{entity.data_source_title!r} is called "
+                                 f"{title!r} now", breaking=False))  # fmt: skip
         inspection = inspect(entity, source, properties.known(entity.name) if properties else {})
         found += inspection.findings
         if any(f.key == ATELIER_ID for f in inspection.breaking):

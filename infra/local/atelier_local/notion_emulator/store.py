@@ -126,6 +126,14 @@ class Store:
         """Renames, adds, retypes, reconfigures (options) and deletes properties, as Notion does: a property keeps
         its id through a rename or a retype, and every page of the data source follows the schema."""
         source = self.data_source(data_source_id)
+        if "title" in body:  # renamed, as the team does in the app
+            name = "".join(str((t.get("text") or {}).get("content", "")) for t in body.get("title") or [])
+            source["title"] = self.state.rich([name])
+            database = self.state.databases[source["parent"]["database_id"]]
+            database["data_sources"] = [d | {"name": name} if d["id"] == data_source_id else d
+                                        for d in database["data_sources"]]  # fmt: skip
+        if "in_trash" in body:
+            source["in_trash"] = source["archived"] = bool(body["in_trash"])
         schema = source["properties"]
         for key, change in (body.get("properties") or {}).items():
             name = next((n for n, p in schema.items() if p["id"] == key), key)
