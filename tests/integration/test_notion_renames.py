@@ -103,6 +103,8 @@ def test_a_deleted_property_stops_its_rows_until_setup_recreates_it_then_they_go
     assert db.execute("select sum(refusals) from sync_outbox").fetchone() == (0,)
 
     capsys.readouterr()
+    assert main(["sync", "run"]) == 1  # a finding: the rows wait, and the run says why, once
+    assert capsys.readouterr().err.count("project rows wait: Projects: 'Payment' (select) is gone") == 1
     assert main(["notion", "check"]) == 1
     assert "'Payment' (select) is gone" in capsys.readouterr().out
     assert main(["notion", "setup"]) == 0

@@ -26,7 +26,12 @@ def run(args: argparse.Namespace) -> int:
           f"{sweep.unchanged} unchanged, {sweep.failed} failed" + (f" ({outcome})" if outcome else ""))  # fmt: skip
     print(f"poll: {poll.applied} applied, {poll.deleted} deleted, {poll.restored} restored, "
           f"{poll.overridden} put back, {poll.echoes} of our own edits skipped")  # fmt: skip
-    return 0
+    if cycle.schema_released:
+        print(f"schema: {cycle.schema_released} row(s) that waited for a mended schema went now")
+    broken = cycle.broken_schemas()
+    for entity, problem in broken.items():
+        print(f"schema: {entity} rows wait: {problem}", file=sys.stderr)
+    return 1 if broken else 0
 
 
 def resync(args: argparse.Namespace) -> int:
