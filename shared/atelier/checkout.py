@@ -32,13 +32,15 @@ class CheckoutLink:
 
 
 class CheckoutGateway(Protocol):
-    def create_session(self, *, lead_id: str, email: str, price: TierPrice) -> CheckoutLink: ...
+    def create_session(self, *, lead_id: str, email: str, price: TierPrice, site: str | None = None) -> CheckoutLink:
+        """`site`: the API's public address, for the default /thanks and /cancelled pages."""
+        ...
 
 
 class NoCheckout:
     """What runs when Stripe is not configured: every lead hears that a payment link will follow."""
 
-    def create_session(self, *, lead_id: str, email: str, price: TierPrice) -> CheckoutLink:
+    def create_session(self, *, lead_id: str, email: str, price: TierPrice, site: str | None = None) -> CheckoutLink:
         raise CheckoutUnavailable("Stripe is not configured (STRIPE_SECRET_KEY is unset)")
 
 
@@ -58,9 +60,14 @@ class StripeCheckout:
             self._client = stripe.StripeClient(self._api_key, base_addresses=base, max_network_retries=1)  # type: ignore[arg-type]
         return self._client
 
-    def create_session(self, *, lead_id: str, email: str, price: TierPrice) -> CheckoutLink:
+    def create_session(self, *, lead_id: str, email: str, price: TierPrice, site: str | None = None) -> CheckoutLink:
         import stripe
 
+        success = self._success_url or (f"{site}/thanks?session_id={{CHECKOUT_SESSION_ID}}" if site else "")
+        cancel = self._cancel_url or (f"{site}/cancelled" if site else "")
+        if not success or not cancel:
+            raise CheckoutUnavailable("no page to return to after Checkout: set CHECKOUT_SUCCESS_URL and "
+                                      "CHECKOUT_CANCEL_URL, or post the form through the API")  # fmt: skip
         line_item: dict[str, Any] = (
             {"price": price.stripe_price_id, "quantity": 1}
             if price.stripe_price_id
@@ -81,8 +88,8 @@ class StripeCheckout:
             "client_reference_id": lead_id,
             "metadata": metadata,
             "payment_intent_data": {"metadata": metadata},
-            "success_url": self._success_url,
-            "cancel_url": self._cancel_url,
+            "success_url": success,
+            "cancel_url": cancel,
         }
         try:
             session = self._stripe().v1.checkout.sessions.create(

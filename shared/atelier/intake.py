@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl
 
@@ -30,6 +30,7 @@ FORM = "application/x-www-form-urlencoded"
 HONEYPOT_FIELD = "leave_blank"
 SUBMISSION_KEY_FIELD = "submission_key"
 _KEY = re.compile(r"^[A-Za-z0-9._:\-]{8,200}$")
+_DOMAIN = re.compile(r"[A-Za-z0-9.-]{1,253}")  # the API's host name, as API Gateway gives it
 
 
 @dataclass(frozen=True)
@@ -37,6 +38,7 @@ class LeadSubmission:
     form: LeadForm
     submission_key: str
     source_ip: str | None = None
+    site: str | None = None  # the API's public address, as the request reached it: where /thanks lives
 
     @property
     def request_hash(self) -> str:
@@ -210,7 +212,8 @@ class IntakeService:
         price = TierPrice(int(tier["id"]), str(tier["name"]), int(tier["price_cents"]), str(tier["currency"]),
                           tier.get("stripe_price_id"))  # fmt: skip
         try:
-            link = self._checkout.create_session(lead_id=lead_id, email=form.email, price=price)
+            link = self._checkout.create_session(lead_id=lead_id, email=form.email, price=price,
+                                                 site=submission.site)  # fmt: skip
             session_id, url = link.session_id, link.url
         except CheckoutUnavailable:
             session_id, url = None, None
@@ -234,12 +237,14 @@ def _routing_details(rec: TierRecommendation) -> dict[str, Any]:
 
 def parse_event(event: APIGatewayProxyEventV2) -> LeadSubmission:
     """`POST /leads` as API Gateway delivers it: the raw body, its type, the idempotency key and the source."""
-    return parse_submission(
+    submission = parse_submission(
         raw_body(event.body, event.is_base64_encoded),
         header(event.headers, "content-type"),
         idempotency_key=header(event.headers, "idempotency-key"),
         source_ip=event.request_context.http.source_ip,
     )
+    domain = event.request_context.domain_name
+    return replace(submission, site=f"https://{domain}") if domain and _DOMAIN.fullmatch(domain) else submission
 
 
 def wants_html(event: APIGatewayProxyEventV2) -> bool:

@@ -12,6 +12,7 @@ from typing import Any
 
 from atelier.intake import HONEYPOT_FIELD, SUBMISSION_KEY_FIELD
 from atelier.models import ProjectType
+from atelier.pages import page
 
 PROJECT_TYPE_LABELS = {
     ProjectType.simple_renovation: "Simple renovation",
@@ -24,27 +25,21 @@ PROJECT_TYPE_LABELS = {
     ProjectType.multiple_properties: "Multiple properties",
 }
 
-_STYLE = """
-body{font:16px/1.5 system-ui,sans-serif;max-width:40rem;margin:2rem auto;padding:0 1rem;color:#1d1d1f}
-label{display:block;font-weight:600;margin-top:1rem}
-input[type=text],input[type=email],input[type=number],select,textarea{width:100%;padding:.5rem;font:inherit}
-.req{color:#a00}.hint{color:#555;font-size:.9rem;margin:0}
-.error{color:#a00;font-weight:600;margin:.25rem 0 0}
-[aria-invalid=true]{border:2px solid #a00}
-.summary{border:2px solid #a00;padding:.5rem 1rem;margin:1rem 0}
-.hp{position:absolute;left:-10000px;width:1px;height:1px;overflow:hidden}
-button,.button{margin-top:1.5rem;padding:.6rem 1.2rem;font:inherit;background:#1d1d1f;color:#fff;border:0;
-text-decoration:none;display:inline-block}
-"""
+LABELS = {"name": "Your name", "email": "Email", "project_address": "Project address", "budget": "Budget",
+          "timeline_weeks": "Timeline in weeks", "project_type": "Project type", "notes": "Notes",
+          "has_survey": "Survey", "has_drawings": "Drawings"}  # fmt: skip
 
 
-def _page(title: str, body: str) -> str:
-    return (
-        '<!doctype html>\n<html lang="en"><head><meta charset="utf-8">'
-        '<meta name="viewport" content="width=device-width, initial-scale=1">'
-        f"<title>{escape(title)}</title><style>{_STYLE}</style></head>"
-        f"<body><main>{body}</main></body></html>\n"
-    )
+def shown_errors(errors: Mapping[str, str]) -> dict[str, str]:
+    """Each error as a client reads it: naming its field, in words (never an internal code)."""
+    shown = {}
+    order = list(LABELS)
+    for name, message in sorted(errors.items(), key=lambda e: order.index(e[0]) if e[0] in order else len(order)):
+        if name == "project_type" and message != "This field is required.":
+            message = "Choose the type of project from the list."
+        label = LABELS.get(name)
+        shown[name] = f"{label}: {message}" if label else message
+    return shown
 
 
 def _error(name: str, errors: Mapping[str, str]) -> tuple[str, str]:
@@ -58,6 +53,9 @@ def _error(name: str, errors: Mapping[str, str]) -> tuple[str, str]:
 def _text_field(name: str, label: str, values: Mapping[str, Any], errors: Mapping[str, str], *,
                 kind: str = "text", required: bool = False, hint: str = "", extra: str = "") -> str:  # fmt: skip
     attrs, message = _error(name, errors)
+    if hint:  # the hint is read with the field (and the error, when there is one)
+        attrs = (attrs.replace('aria-describedby="', f'aria-describedby="{name}-hint ')
+                 if "aria-describedby" in attrs else f'{attrs} aria-describedby="{name}-hint"')  # fmt: skip
     marker = ' <span class="req">(required)</span>' if required else ""
     req = " required" if required else ""
     value = escape(str(values.get(name) or ""))
@@ -71,14 +69,16 @@ def _text_field(name: str, label: str, values: Mapping[str, Any], errors: Mappin
 def render_form(values: Mapping[str, Any] | None = None, errors: Mapping[str, str] | None = None,
                 *, action: str = "/leads") -> str:  # fmt: skip
     values = values or {}
-    errors = errors or {}
+    errors = shown_errors(errors or {})
     key = str(values.get(SUBMISSION_KEY_FIELD) or uuid.uuid4())
     summary = ""
     if errors:
         items = "".join(f'<li><a href="#{escape(name)}">{escape(message)}</a></li>' for name, message in errors.items())
         summary = (
-            '<div class="summary" role="alert" tabindex="-1" id="error-summary">'
-            f"<h2>Some answers need attention</h2><ul>{items}</ul></div>"
+            '<div class="summary" role="alert" tabindex="-1" id="error-summary" autofocus '
+            'aria-labelledby="error-summary-title">'
+            f'<h2 id="error-summary-title">Some answers need attention</h2><ul>{items}</ul></div>'
+            "<script>document.getElementById('error-summary').focus()</script>"
         )
     type_attrs, type_message = _error("project_type", errors)
     options = "".join(
@@ -115,7 +115,7 @@ def render_form(values: Mapping[str, Any] | None = None, errors: Mapping[str, st
 {_error(HONEYPOT_FIELD, errors)[1]}
 <button type="submit">Get my recommendation</button>
 </form>"""
-    return _page("Start a project", body)
+    return page("Start a project", body)
 
 
 def render_result(answer: Mapping[str, Any]) -> str:
@@ -129,4 +129,4 @@ def render_result(answer: Mapping[str, Any]) -> str:
 <p id="next-step">{escape(str(step.get("message", "")))}</p>
 {action}
 <p class="hint">Your reference: {escape(str(answer["lead_id"]))}</p>"""
-    return _page(f"We recommend {answer['tier_name']}", body)
+    return page(f"We recommend {answer['tier_name']}", body)

@@ -136,8 +136,9 @@ class IntakeSettings(BaseSettings):
     stripe_secret_key_secret: str | None = None
     # Points the Stripe client elsewhere: the local stack's Stripe stand-in.
     stripe_api_base: str | None = None
-    checkout_success_url: str = "http://127.0.0.1:3000/intake?paid={CHECKOUT_SESSION_ID}"
-    checkout_cancel_url: str = "http://127.0.0.1:3000/intake?cancelled=1"
+    # Empty: the API's own /thanks?session_id=... and /cancelled pages, at the address the form was posted to.
+    checkout_success_url: str = ""
+    checkout_cancel_url: str = ""
 
     @property
     def origins(self) -> list[str]:
@@ -187,6 +188,23 @@ class NotionWebhookSettings(BaseSettings):
     notion_webhook_verification_token_secret: str | None = None
     notion_webhook_token_file: str | None = None
     notion_webhook_verification_token: SecretStr | None = None
+
+
+class MailSettings(BaseSettings):
+    """The studio's e-mails: who they come from, the reply-to address and signature, and where SES is (locally,
+    moto's). With no MAIL_FROM, mail is off: messages wait in `notifications` until it is set."""
+
+    model_config = SettingsConfigDict(extra="ignore")
+
+    studio_name: str = Field(default="The Studio", min_length=1, max_length=100)
+    mail_from: str | None = None  # a verified SES identity, e.g. "Studio <hello@studio.example>"
+    mail_reply_to: str | None = None
+    mail_signature: str | None = None  # default: "With best wishes,\n<studio_name>"
+    mail_configuration_set: str | None = None  # SES events (bounces, complaints) go through it
+    ses_endpoint_url: str | None = None  # the local stack's SES (moto); unset in AWS
+
+    def signature(self) -> str:
+        return (self.mail_signature or f"With best wishes,\n{self.studio_name}").replace("\\n", "\n")
 
 
 class SyncSettings(BaseSettings):

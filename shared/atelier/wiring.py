@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from atelier.db import Rpc
     from atelier.deliverables import DeliverableService
     from atelier.intake import IntakeService
+    from atelier.mail.outbox import MailOutbox
     from atelier.notion.gateway import NotionGateway
     from atelier.notion.webhook import TokenStore, WebhookGate
     from atelier.storage import DownloadLinks
@@ -152,6 +153,30 @@ def webhook_gate() -> WebhookGate:
 
 
 @lru_cache(maxsize=1)
+def mail_outbox() -> MailOutbox | None:
+    """The client e-mail outbox, or None while MAIL_FROM is unset (messages wait in `notifications`)."""
+    import os
+
+    import boto3
+
+    from atelier.mail.outbox import MailOutbox
+    from atelier.mail.render import Studio
+    from atelier.mail.ses import SesMailer
+    from atelier.settings import MailSettings
+
+    config = settings(MailSettings)
+    if not config.mail_from:
+        return None
+    options: dict[str, Any] = {}
+    if config.ses_endpoint_url:  # the local stack's moto takes any credentials
+        options = {"endpoint_url": config.ses_endpoint_url, "region_name": os.environ.get("AWS_DEFAULT_REGION")
+                   or "us-east-1", "aws_access_key_id": "local", "aws_secret_access_key": "local"}  # fmt: skip
+    mailer = SesMailer(boto3.client("sesv2", **options), sender=config.mail_from, reply_to=config.mail_reply_to,
+                       configuration_set=config.mail_configuration_set)  # fmt: skip
+    return MailOutbox(rpc(), mailer, Studio(config.studio_name, config.signature()), download_url=download_links().url)
+
+
+@lru_cache(maxsize=1)
 def stripe_events() -> StripeEventService:
     from atelier.settings import PaymentSettings
     from atelier.stripe_events import StripeEventService
@@ -176,8 +201,8 @@ def deliverable_service() -> DeliverableService:
 
 
 _FACTORIES: tuple[Any, ...] = (rpc, notion, shared_notion, data_sources, s3, download_links, sync_ports,
-                               outbox_pusher, notion_events, webhook_tokens, webhook_gate, stripe_events,
-                               intake_service, deliverable_service)  # fmt: skip
+                               outbox_pusher, notion_events, webhook_tokens, webhook_gate, mail_outbox,
+                               stripe_events, intake_service, deliverable_service)  # fmt: skip
 
 
 def reset() -> None:

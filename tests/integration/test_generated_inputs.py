@@ -184,6 +184,21 @@ def test_get_intake_never_answers_5xx(harness: Harness, query: str, headers: dic
                   headers=_safe(headers), body=b"")  # fmt: skip
 
 
+@pytest.mark.integration
+@seed(SEED)
+@fuzz
+@given(session=st.one_of(weird_text, st.text(alphabet="cs_test0123456789abcdef", max_size=40)),
+       headers=headers_with({}), page=st.sampled_from(["/thanks", "/cancelled"]))  # fmt: skip
+def test_the_pages_checkout_returns_to_never_answer_5xx(
+    harness: Harness, session: str, headers: dict[str, str], page: str
+) -> None:
+    from urllib.parse import quote
+
+    answer = harness.check(f"GET {page}", target=f"{page}?session_id={quote(session, safe='', errors='surrogatepass')}",
+                           headers=_safe(headers), body=b"")  # fmt: skip
+    assert int(answer["statusCode"]) in (200, 404)
+
+
 # -- POST /webhooks/stripe: signed events whose contents are anything ------------------------------------------
 
 

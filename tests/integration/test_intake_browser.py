@@ -76,8 +76,81 @@ def test_a_missing_field_is_reported_next_to_that_field(
     assert email.get_attribute("aria-invalid") == "true"
     # The message is the element the field points at, right after it.
     described_by = email.get_attribute("aria-describedby")
-    assert page.locator(f"#{described_by}").inner_text() == "This field is required."
-    assert page.locator("#email + p.error").inner_text() == "This field is required."
+    assert page.locator(f"#{described_by}").inner_text() == "Email: This field is required."
+    assert page.locator("#email + p.error").inner_text() == "Email: This field is required."
     assert page.get_by_label("Your name").input_value() == "Grace Hopper"
     assert page.get_by_role("alert").is_visible()
     assert db.execute("select count(*) from leads").fetchone() == (0,)
+
+
+WIDTHS = (390, 1280)
+
+
+@pytest.fixture(params=WIDTHS, ids=lambda w: f"{w}px")
+def client_page(browser: Any, stack: LocalStack, request: pytest.FixtureRequest) -> Iterator[Any]:
+    """A client's browser with JavaScript on, as most are, at a phone's width and a laptop's."""
+    context = browser.new_context(viewport={"width": request.param, "height": 844})
+    page = context.new_page()
+    yield page
+    context.close()
+
+
+def _fill(page: Any, url: str, email: str = "ada@example.com") -> None:
+    page.goto(f"{url}/intake")
+    page.get_by_label("Your name").fill("Ada Lovelace")
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Budget").fill("$10k-15k")
+    page.get_by_label("Timeline in weeks").fill("8")
+    page.get_by_label("Project type").select_option("standard_renovation")
+    page.get_by_label("I have a survey of the property").check()
+    page.get_by_label("I have existing drawings").check()
+    page.get_by_role("button", name="Get my recommendation").click()
+
+
+def _no_sideways_scroll(page: Any) -> None:
+    assert page.evaluate("document.documentElement.scrollWidth") == page.viewport_size["width"]
+
+
+def test_form_to_payment_to_the_thanks_page(client_page: Any, stack: LocalStack, tmp_path: Any) -> None:
+    assert stack.front_door is not None
+    _fill(client_page, stack.front_door.url)
+    _no_sideways_scroll(client_page)
+    client_page.get_by_role("link", name="Continue to payment").click()
+    _no_sideways_scroll(client_page)
+    client_page.get_by_role("button", name="Pay with a test card").click()
+
+    assert client_page.get_by_role("heading", level=1).inner_text() == "Payment received, Ada"
+    assert client_page.locator("#project-name").inner_text() == "Ada Lovelace - The Builder"
+    _no_sideways_scroll(client_page)
+    client_page.screenshot(path=str(tmp_path / f"thanks-{client_page.viewport_size['width']}.png"), full_page=True)
+
+
+def test_form_to_checkout_cancelled(client_page: Any, stack: LocalStack) -> None:
+    assert stack.front_door is not None
+    _fill(client_page, stack.front_door.url, email="cancel@example.com")
+    client_page.get_by_role("link", name="Continue to payment").click()
+    client_page.get_by_role("link", name="Cancel and go back").click()
+
+    assert client_page.get_by_role("heading", level=1).inner_text() == "Payment cancelled"
+    assert "Nothing was charged" in client_page.get_by_role("status").inner_text()
+    _no_sideways_scroll(client_page)
+
+
+def test_form_errors_move_focus_to_a_summary_that_names_each_field(client_page: Any, stack: LocalStack) -> None:
+    assert stack.front_door is not None
+    client_page.goto(f"{stack.front_door.url}/intake")
+    _no_sideways_scroll(client_page)
+    client_page.get_by_role("button", name="Get my recommendation").click()
+
+    summary = client_page.locator("#error-summary")
+    assert client_page.evaluate("document.activeElement.id") == "error-summary"
+    items = summary.locator("li").all_inner_texts()
+    assert items == ["Your name: This field is required.", "Email: This field is required.",
+                     "Project type: Choose the type of project from the list."]  # fmt: skip
+    assert "simple_renovation" not in client_page.locator("body").inner_text()  # option values are not shown
+    _no_sideways_scroll(client_page)
+    budget = client_page.get_by_label("Budget")
+    assert client_page.locator(f"#{budget.get_attribute('aria-describedby')}").inner_text().startswith("A figure")
+    client_page.keyboard.press("Tab")
+    outline = client_page.evaluate("getComputedStyle(document.activeElement).outlineStyle")
+    assert outline != "none"  # the keyboard's focus is visible

@@ -193,7 +193,7 @@ def test_a_form_with_a_missing_field_shows_the_error_next_to_it(api: httpx.Clien
     result = api.post("/leads", data=form, headers={"Accept": "text/html"})
     assert result.status_code == 422
     assert 'id="email" name="email" value="" required aria-invalid="true" aria-describedby="email-error"' in result.text
-    assert '<p class="error" id="email-error">This field is required.</p>' in result.text
+    assert '<p class="error" id="email-error">Email: This field is required.</p>' in result.text
     # What the client typed is kept, and the same submission key comes back.
     assert 'value="Ada"' in result.text
     assert 'name="submission_key" value="form-key-0002"' in result.text

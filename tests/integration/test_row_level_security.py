@@ -96,6 +96,9 @@ EXPECTED: dict[str, Rules] = {
     "sync_lease": {**STAFF_ONLY, "insert": APPEND_ONLY["update"], "update": APPEND_ONLY["update"]},
     "notion_budget": {**STAFF_ONLY, "insert": APPEND_ONLY["update"], "update": APPEND_ONLY["update"]},
     "notion_properties": {**STAFF_ONLY, "insert": APPEND_ONLY["update"], "update": APPEND_ONLY["update"]},
+    # A client reads the messages about their own projects; only admins (and the backend) write them.
+    "notifications": {**CLIENT_OWNED, "insert": APPEND_ONLY["update"], "update": APPEND_ONLY["update"]},
+    "email_suppressions": {**STAFF_ONLY, "insert": APPEND_ONLY["update"], "update": APPEND_ONLY["update"]},
 }  # fmt: skip
 
 
@@ -138,8 +141,10 @@ def world(db: Conn) -> World:
             " values (%(p)s, %(pi)s, 750000) returning id",
             {"p": project, "pi": f"pi_{actor}"},
         )
+        notification = _one(db, "select id from notifications where project_id = %(p)s", {"p": project})
         for table, row in [("clients", client), ("projects", project), ("milestones", milestone),
-                           ("deliverables", deliverable), ("payments", payment)]:  # fmt: skip
+                           ("deliverables", deliverable), ("payments", payment),
+                           ("notifications", notification)]:  # fmt: skip
             owned[table][actor].add(row)
     lead = _one(db, "insert into leads (submission_key, email, name, project_type, recommended_tier,"
                     " routing_reason) values ('key-00000001', 'l@example.com', 'L', 'new_build', 3, 'r')"
@@ -158,6 +163,8 @@ def world(db: Conn) -> World:
         "sync_state": _one(db, "insert into sync_state (data_source_id, entity) values ('ds_1', 'lead')"
                                " returning data_source_id"),
         "notion_budget": _one(db, "insert into notion_budget (name, tokens) values ('notion', 3) returning name"),
+        "email_suppressions": _one(db, "insert into email_suppressions (email, reason) values ('x@example.com', "
+                                       "'bounce') returning email"),
         "notion_properties": _one(db, "insert into notion_properties (data_source_id, entity, key, property_id,"
                                       " name, kind) values ('ds_p', 'lead', 'Name', 'title', 'Name', 'title')"
                                       " returning data_source_id"),
@@ -170,7 +177,7 @@ def world(db: Conn) -> World:
 
 def _key(table: str) -> str:
     return {"sync_state": "data_source_id", "sync_lease": "name", "notion_budget": "name",
-            "notion_properties": "data_source_id"}.get(table, "id")  # fmt: skip
+            "notion_properties": "data_source_id", "email_suppressions": "email"}.get(table, "id")  # fmt: skip
 
 
 def _insert_statement(table: str, world: World) -> tuple[str, dict[str, object]]:
@@ -197,6 +204,10 @@ def _insert_statement(table: str, world: World) -> tuple[str, dict[str, object]]
         "sync_state": "insert into sync_state (data_source_id, entity) values (%(new)s, 'lead')",
         "sync_lease": "insert into sync_lease (name, holder, expires_at) values (%(new)s, 'x', now())",
         "notion_budget": "insert into notion_budget (name, tokens) values (%(new)s, 1)",
+        "email_suppressions": "insert into email_suppressions (email, reason) values (%(new)s || '@example.com', "
+                              "'bounce')",
+        "notifications": "insert into notifications (recipient, template, dedupe_key, project_id) values "
+                         "('n@example.com', 'payment_receipt', %(new)s, %(project)s)",
         "notion_properties": "insert into notion_properties (data_source_id, entity, key, property_id, name, kind)"
                              " values (%(new)s, 'lead', 'Name', 'title', 'Name', 'title')",
     }  # fmt: skip

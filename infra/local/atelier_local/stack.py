@@ -22,6 +22,7 @@ from typing import Any
 from atelier import wiring
 from atelier_local.frontdoor import Extra, FrontDoor
 from atelier_local.lambda_runtime import LocalLambdas
+from atelier_local.mail_local import LOCAL_SENDER, MailPage, verify_sender
 from atelier_local.notion_emulator import Faults, NotionEmulator
 from atelier_local.s3_local import CREDENTIALS, LocalS3
 from atelier_local.stripe_standin import API_PREFIX, LOCAL_API_KEY, StripeStandIn
@@ -63,6 +64,7 @@ class LocalStack:
         if not real_stripe:
             self.stripe = StripeStandIn()
             extras.append(self.stripe.handle)
+        extras.append(MailPage(self.database_url).handle)
         self.front_door = FrontDoor(
             self.host,
             self.port,
@@ -76,8 +78,8 @@ class LocalStack:
             "POWERTOOLS_METRICS_NAMESPACE": "AtelierLocal",
             "POWERTOOLS_TRACE_DISABLED": "true",
             "POWERTOOLS_LOG_LEVEL": self.log_level,
-            "CHECKOUT_SUCCESS_URL": f"{url}/intake?paid={{CHECKOUT_SESSION_ID}}",
-            "CHECKOUT_CANCEL_URL": f"{url}/intake?cancelled=1",
+            "CHECKOUT_SUCCESS_URL": f"{url}/thanks?session_id={{CHECKOUT_SESSION_ID}}",
+            "CHECKOUT_CANCEL_URL": f"{url}/cancelled",
             "STRIPE_WEBHOOK_SECRET": self.environ.get("STRIPE_WEBHOOK_SECRET") or f"whsec_{secrets.token_hex(16)}",
             "SUPABASE_WEBHOOK_SECRET": self.environ.get("SUPABASE_WEBHOOK_SECRET") or secrets.token_urlsafe(24),
         }
@@ -87,6 +89,10 @@ class LocalStack:
         env |= {"S3_ENDPOINT_URL": self.s3.url, "DELIVERABLES_BUCKET": self.s3.bucket, "ATELIER_API_URL": url,
                 "DOWNLOAD_TOKEN_KEY": self._download_token_key()}  # fmt: skip
         env |= {name: self.environ.get(name) or value for name, value in CREDENTIALS.items()}
+        # Client e-mail goes through SES, moto's here (the same in-process server as S3), from a verified sender.
+        env |= {"SES_ENDPOINT_URL": self.s3.url, "MAIL_FROM": self.environ.get("MAIL_FROM") or LOCAL_SENDER,
+                "STUDIO_NAME": self.environ.get("STUDIO_NAME") or "Atelier Studio"}  # fmt: skip
+        verify_sender(self.s3.url, env["MAIL_FROM"])
         if self.stripe:
             env |= {"STRIPE_SECRET_KEY": LOCAL_API_KEY, "STRIPE_API_BASE": f"{url}{API_PREFIX}"}
         if not self.environ.get("NOTION_TOKEN"):
@@ -166,16 +172,17 @@ class LocalStack:
         return ids
 
     def start_schedule(self, interval: float) -> None:
-        """Invoke notion_sync with a real EventBridge Scheduler event every `interval` seconds."""
+        """Invoke notion_sync and client_mail with a real EventBridge Scheduler event every `interval` seconds."""
         assert self.front_door is not None
         lambdas = self.front_door.lambdas
 
         def tick() -> None:
             while not self._stopping.wait(interval):
-                try:
-                    lambdas.invoke("notion_sync", scheduled_event(), timeout_seconds=120)
-                except Exception:
-                    traceback.print_exc()
+                for function in ("notion_sync", "client_mail"):  # each on its own EventBridge schedule in AWS
+                    try:
+                        lambdas.invoke(function, scheduled_event(), timeout_seconds=120)
+                    except Exception:
+                        traceback.print_exc()
 
         self._scheduler = threading.Thread(target=tick, name="notion-sync-schedule", daemon=True)
         self._scheduler.start()

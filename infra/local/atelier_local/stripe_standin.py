@@ -66,24 +66,54 @@ class StripeStandIn:
     events: list[dict[str, Any]] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
+    def _event(self, kind: str, session: dict[str, Any]) -> dict[str, Any]:
+        event = {
+            "id": f"evt_test_{secrets.token_hex(12)}", "object": "event", "api_version": "2025-09-30.clover",
+            "created": int(time.time()), "data": {"object": dict(session)}, "livemode": False,
+            "pending_webhooks": 1, "request": {"id": None, "idempotency_key": None}, "type": kind,
+        }  # fmt: skip
+        self.events.append(event)
+        return event
+
     def pay(self, session_id: str) -> dict[str, Any]:
-        """Complete a session as a card payment would: the event is recorded, then delivered signed."""
+        """Complete a session as a card payment would: the event is recorded, then delivered signed. Paying again
+        delivers the same event again, as Stripe's retries do."""
         with self._lock:
             session = self.sessions[session_id]
-            if session["payment_status"] != "paid":
+            if session["payment_status"] != "paid" and session["status"] != "complete":
                 suffix = secrets.token_hex(8)
                 session.update(status="complete", payment_status="paid", payment_intent=f"pi_test_{suffix}",
                                customer=f"cus_test_{suffix}",
                                customer_details={"email": session["customer_email"], "name": None})  # fmt: skip
-                event = {
-                    "id": f"evt_test_{secrets.token_hex(12)}", "object": "event", "api_version": "2025-09-30.clover",
-                    "created": int(time.time()), "data": {"object": dict(session)}, "livemode": False,
-                    "pending_webhooks": 1, "request": {"id": None, "idempotency_key": None},
-                    "type": "checkout.session.completed",
-                }  # fmt: skip
-                self.events.append(event)
+                self._event("checkout.session.completed", session)
             event = next(e for e in reversed(self.events) if e["data"]["object"]["id"] == session_id)
         signed_delivery(f"{self.base_url}/webhooks/stripe", event, self.webhook_secret)
+        return session
+
+    def pay_later(self, session_id: str, *, succeeds: bool, settle_after: float = 3.0) -> dict[str, Any]:
+        """A delayed payment method (a bank debit): the session completes unpaid now, and settles (or fails) a few
+        seconds later with `checkout.session.async_payment_succeeded` (or `_failed`), as Stripe sends them."""
+        with self._lock:
+            session = self.sessions[session_id]
+            if session["status"] == "complete":
+                return session
+            suffix = secrets.token_hex(8)
+            session.update(status="complete", payment_status="unpaid", payment_intent=f"pi_test_{suffix}",
+                           customer=f"cus_test_{suffix}",
+                           customer_details={"email": session["customer_email"], "name": None})  # fmt: skip
+            first = self._event("checkout.session.completed", session)
+        signed_delivery(f"{self.base_url}/webhooks/stripe", first, self.webhook_secret)
+
+        def settle() -> None:
+            with self._lock:
+                session["payment_status"] = "paid" if succeeds else "unpaid"
+                kind = "succeeded" if succeeds else "failed"
+                event = self._event(f"checkout.session.async_payment_{kind}", session)
+            signed_delivery(f"{self.base_url}/webhooks/stripe", event, self.webhook_secret)
+
+        timer = threading.Timer(settle_after, settle)
+        timer.daemon = True
+        timer.start()
         return session
 
     def list_events(self, query: dict[str, str]) -> dict[str, Any]:
@@ -173,19 +203,27 @@ class StripeStandIn:
             if session is None:
                 self._html(request, 404, "<h1>No such checkout session</h1>")
                 return True
-            amount = f"{session['amount_total'] / 100:,.2f} {str(session['currency']).upper()}"
-            self._html(request, 200, f"<h1>Test checkout</h1><p>Session {escape(session['id'])} for "
-                                     f"{escape(str(session['customer_email']))}: {escape(amount)}.</p>"
-                                     "<p>This is the local stand-in for Stripe Checkout.</p>"
-                                     f'<form method="post" action="{escape(path)}/pay">'
-                                     '<button type="submit">Pay (test card)</button></form>')  # fmt: skip
+            self._html(request, 200, self._checkout_page(session, path))
             return True
-        if path.startswith(PAGE_PREFIX) and path.endswith("/pay") and method == "POST":
-            session_id = path.removeprefix(PAGE_PREFIX).removesuffix("/pay")
-            if session_id not in self.sessions:
+        if path.startswith(PAGE_PREFIX) and method == "POST":
+            session_id, _, action = path.removeprefix(PAGE_PREFIX).partition("/")
+            session = self.sessions.get(session_id)
+            if session is None or action not in ("pay", "decline", "bank", "bank-fails"):
                 self._html(request, 404, "<h1>No such checkout session</h1>")
                 return True
-            session = self.pay(session_id)
+            if action == "decline":  # as Checkout: the card is refused on the page, and nothing is sent
+                self._html(
+                    request,
+                    402,
+                    self._checkout_page(
+                        session, f"{PAGE_PREFIX}{session_id}", error="Your card was declined. Try another card."
+                    ),
+                )
+                return True
+            if action == "pay":
+                self.pay(session_id)
+            else:
+                self.pay_later(session_id, succeeds=action == "bank")
             location = str(session.get("success_url") or "/").replace("{CHECKOUT_SESSION_ID}", session_id)
             request.send_response(303)
             request.send_header("Location", location)
@@ -205,8 +243,34 @@ class StripeStandIn:
         request.wfile.write(data)
 
     @staticmethod
+    def _checkout_page(session: dict[str, Any], path: str, *, error: str = "") -> str:
+        amount = f"{session['amount_total'] / 100:,.2f} {str(session['currency']).upper()}"
+        cancel = escape(str(session.get("cancel_url") or "/"))
+        alert = f'<p class="error" role="alert">{escape(error)}</p>' if error else ""
+        return (f"<main><p class=\"badge\">Test mode: the local stand-in for Stripe Checkout</p>"
+                f"<h1>Pay {escape(amount)}</h1><p>for {escape(str(session['customer_email']))}</p>{alert}"
+                f'<form method="post" action="{escape(path)}/pay"><button type="submit">Pay with a test card'
+                f'</button></form><form method="post" action="{escape(path)}/decline"><button class="plain" '
+                f'type="submit">Try a card that is declined</button></form>'
+                f'<form method="post" action="{escape(path)}/bank"><button class="plain" type="submit">Pay by bank '
+                f'debit (settles in a few seconds)</button></form><form method="post" action="{escape(path)}/'
+                f'bank-fails"><button class="plain" type="submit">Bank debit that fails</button></form>'
+                f'<p><a href="{cancel}">Cancel and go back</a></p><p class="small">Session '
+                f"{escape(session['id'])}</p></main>")  # fmt: skip
+
+    @staticmethod
     def _html(request: BaseHTTPRequestHandler, status: int, body: str) -> None:
-        data = f"<!doctype html><html lang='en'><meta charset='utf-8'><title>Checkout</title>{body}</html>".encode()
+        style = (
+            "*{box-sizing:border-box}body{font:16px/1.5 system-ui,sans-serif;margin:0;padding:1rem;color:#1d1d1f}"
+            "main{max-width:28rem;margin:0 auto}button{width:100%;margin:.4rem 0;padding:.7rem;font:inherit;"
+            "background:#635bff;color:#fff;border:0;border-radius:6px}button.plain{background:#fff;color:#1d1d1f;"
+            "border:1px solid #bbb}button:focus-visible,a:focus-visible{outline:3px solid #0a5cd5;"
+            "outline-offset:2px}.badge{background:#fff4d6;padding:.2rem .5rem;font-size:.85rem}"
+            ".error{color:#a00;font-weight:600}.small{color:#666;font-size:.8rem;word-break:break-all}"
+        )
+        data = ("<!doctype html><html lang='en'><head><meta charset='utf-8'><meta name='viewport' "
+                f"content='width=device-width, initial-scale=1'><title>Checkout</title><style>{style}</style></head>"
+                f"<body>{body}</body></html>").encode()  # fmt: skip
         request.send_response(status)
         request.send_header("Content-Type", "text/html; charset=utf-8")
         request.send_header("Content-Length", str(len(data)))

@@ -1,0 +1,48 @@
+"""client_mail: the studio's e-mails to its clients. On its schedule it sends what `notifications` holds (through
+SES, once per event, with backoff); from SNS it takes SES's bounces and complaints, and marks those addresses."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from atelier import wiring
+from atelier.deadlines import seconds_left
+from atelier.mail.events import suppressions
+from atelier.settings import MailSettings
+from atelier.telemetry import emit
+
+SAFETY_SECONDS = 10.0
+
+wiring.settings(MailSettings)  # validated at cold start
+logger, metrics = Logger(service="atelier-client_mail"), Metrics()
+
+
+def _ses_events(records: list[dict[str, Any]]) -> dict[str, Any]:
+    marked = 0
+    for record in records:
+        for address, reason, details in suppressions((record.get("Sns") or {}).get("Message")):
+            wiring.rpc().rpc("suppress_email", p_email=address, p_reason=reason, p_details=details)
+            logger.warning("an address is suppressed", extra={"reason": reason, "details": details})
+            marked += 1
+    emit(metrics, {"MailSuppressed": marked})
+    return {"suppressed": marked}
+
+
+@logger.inject_lambda_context(clear_state=True)
+@metrics.log_metrics
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    records = event.get("Records") or []
+    if records and all(r.get("EventSource") == "aws:sns" for r in records):
+        return _ses_events(records)
+    outbox = wiring.mail_outbox()
+    if outbox is None:
+        logger.warning("mail is off: set MAIL_FROM (the MailFrom parameter) to a verified SES identity")
+        return {"sent": 0, "off": True}
+    report = outbox.send_due(deadline=time.monotonic() + seconds_left(context, keep=SAFETY_SECONDS))
+    emit(metrics, {"MailSent": report.sent, "MailFailed": report.failed, "MailDead": report.outcome.get("dead", 0)})
+    logger.info("mail run", extra={"mail": {"claimed": report.claimed, "sent": report.sent, **report.outcome}})
+    return {"claimed": report.claimed, "sent": report.sent, "failed": report.failed, **report.outcome}

@@ -1,0 +1,20 @@
+-- Undoes 20261123001600_client_journey.sql.
+drop function if exists public.checkout_outcome(text);
+drop function if exists public.notification_rows(text, integer);
+drop function if exists public.suppress_email(text, text, jsonb);
+drop function if exists public.complete_notifications(jsonb, integer);
+drop function if exists public.claim_notifications(integer, integer);
+drop function if exists app_private.notification_context(uuid);
+drop sequence if exists public.notification_claim_seq;
+drop trigger if exists deliverables_notify on public.deliverables;
+drop trigger if exists milestones_notify on public.milestones;
+drop trigger if exists projects_notify on public.projects;
+drop function if exists app_private.notify_deliverable();
+drop function if exists app_private.notify_milestone();
+drop function if exists app_private.notify_project();
+drop function if exists app_private.notify(text, text, uuid, uuid);
+drop function if exists app_private.project_email(uuid);
+drop table if exists public.email_suppressions;
+drop table if exists public.notifications;
+drop type if exists public.notification_status;
+delete from supabase_migrations.schema_migrations where version = '20261123001600';

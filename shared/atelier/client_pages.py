@@ -1,0 +1,90 @@
+"""What a client sees when Stripe Checkout sends them back: `/thanks` (what their payment led to) and `/cancelled`.
+
+The thanks page is keyed by the Checkout session id alone (an unguessable id that only the payer's browser was
+given), shows only what that session led to, and refreshes itself while the payment's webhook is on its way.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from datetime import date
+from html import escape
+from typing import Any
+
+from atelier.mail.render import money
+from atelier.pages import page
+
+SESSION_ID = re.compile(r"cs_[A-Za-z0-9_]{1,250}")
+REFRESH_SECONDS = 3
+
+
+def valid_session_id(value: str | None) -> bool:
+    return bool(value) and SESSION_ID.fullmatch(str(value)) is not None
+
+
+def _day(value: Any) -> str:
+    try:
+        return date.fromisoformat(str(value)[:10]).strftime("%-d %B %Y")
+    except ValueError:
+        return "date to be set"
+
+
+def render_thanks(outcome: Mapping[str, Any], studio: str) -> tuple[int, str]:
+    """(status, page) for what `checkout_outcome` found."""
+    state = outcome.get("state")
+    name = escape(str(outcome.get("first_name") or "")).strip()
+    hello = f", {name}" if name else ""
+    if state == "waiting":
+        body = (
+            f'<h1>Thank you{hello}</h1><p role="status">We are confirming your payment with Stripe. This '
+            f"page refreshes itself every {REFRESH_SECONDS} seconds; it usually takes a few.</p>"
+            '<p class="muted">You can close it: we will e-mail you as soon as the payment is confirmed.</p>'
+        )
+        return 200, page(
+            "Confirming your payment", body, head=f'<meta http-equiv="refresh" content="{REFRESH_SECONDS}">'
+        )
+    if state == "failed":
+        body = (
+            "<h1>Your payment did not go through</h1><p>Nothing was charged. You can try again from the link "
+            "in your recommendation, or reply to our e-mail and we will help.</p>"
+            '<p><a class="button" href="/intake">Back to the intake form</a></p>'
+        )
+        return 200, page("Payment not completed", body)
+    if state == "refunded":
+        return 200, page(
+            "Payment refunded",
+            "<h1>This payment was refunded</h1><p>The refund is on its way to "
+            "you; we have sent a confirmation by e-mail.</p>",
+        )
+    if state != "paid":
+        body = (
+            "<h1>We could not find that payment</h1><p>The link may be incomplete. If you have paid, your "
+            f"confirmation e-mail from {escape(studio)} has everything you need.</p>"
+        )
+        return 404, page("Not found", body)
+    milestones = "".join(f"<li><strong>{escape(str(m.get('name')))}</strong>, due {escape(_day(m.get('due_date')))}"
+                         "</li>" for m in outcome.get("milestones") or [])  # fmt: skip
+    amount = escape(money(outcome.get("amount"), outcome.get("currency")))
+    body = f"""
+<h1>Payment received{hello}</h1>
+<p role="status">We have received your payment of <strong>{amount}</strong> for
+<strong>{escape(str(outcome.get("tier_name") or ""))}</strong>. Your project
+<strong id="project-name">{escape(str(outcome.get("project_name") or ""))}</strong> has begun.</p>
+<h2>Your first milestones</h2>
+<ul class="milestones">{milestones}</ul>
+<h2>What comes next</h2>
+<p>A receipt and your kickoff details are on their way to your inbox. The team will be in touch to arrange the
+first visit, and we will e-mail you as each milestone is done and as drawings are ready.</p>
+<p class="muted">{escape(studio)}</p>"""
+    return 200, page("Payment received", body)
+
+
+def render_cancelled(studio: str) -> str:
+    body = f"""
+<h1>Payment cancelled</h1>
+<p role="status">Nothing was charged. Your recommendation is kept: when you are ready, use the payment link
+from it again, or start over.</p>
+<p><a class="button" href="/intake">Back to the intake form</a></p>
+<p class="muted">Questions first? Reply to any e-mail from {escape(studio)}, and we will help you choose.</p>"""
+    return page("Payment cancelled", body)

@@ -1,0 +1,67 @@
+"""The mail outbox: due rows of `notifications` claimed with a lease, rendered, sent through the `Mailer`, and
+reported back in one call. A failure waits with backoff; after MAX_ATTEMPTS the row is dead. An address that
+bounced or complained is never written to again (its rows are marked failed). A row is one event, so however often
+an event is delivered, its message is sent once."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from atelier.db import Rpc
+from atelier.mail.render import Studio, render
+from atelier.mail.ses import Mailer, MailError
+
+LEASE_SECONDS = 120
+MAX_ATTEMPTS = 8
+BATCH = 20
+
+
+@dataclass
+class MailReport:
+    claimed: int = 0
+    sent: int = 0
+    failed: int = 0
+    outcome: dict[str, int] = field(default_factory=dict)
+
+
+class MailOutbox:
+    def __init__(self, rpc: Rpc, mailer: Mailer, studio: Studio, *,
+                 download_url: Callable[[str], str] | None = None,
+                 clock: Callable[[], float] = time.monotonic) -> None:  # fmt: skip
+        self._rpc = rpc
+        self._mailer = mailer
+        self._studio = studio
+        self._download_url = download_url
+        self._clock = clock
+
+    def send_due(self, *, deadline: float | None = None, batch: int = BATCH) -> MailReport:
+        report = MailReport()
+        while deadline is None or self._clock() < deadline:
+            claimed = self._rpc.rpc("claim_notifications", p_limit=batch, p_lease_seconds=LEASE_SECONDS)
+            if not claimed:
+                break
+            report.claimed += len(claimed)
+            results = [self._send(row, report) for row in claimed]
+            for key, value in self._rpc.rpc("complete_notifications", p_results=results,
+                                            p_max_attempts=MAX_ATTEMPTS).items():  # fmt: skip
+                report.outcome[key] = report.outcome.get(key, 0) + int(value)
+        return report
+
+    def _send(self, row: dict[str, Any], report: MailReport) -> dict[str, Any]:
+        result: dict[str, Any] = {"id": row["id"], "claim": row["claim"], "ok": False}
+        if row.get("suppressed"):
+            report.failed += 1
+            return result | {"suppressed": True, "error": "the address bounced or complained before"}
+        try:
+            message = render(str(row["template"]), row.get("context") or {}, self._studio,
+                             download_url=self._download_url)  # fmt: skip
+            message_id = self._mailer.send(str(row["recipient"]), message)
+        except MailError as exc:
+            report.failed += 1
+            return result | {"error": str(exc), **({"retry_in": 3600} if exc.permanent else {})}
+        report.sent += 1
+        return result | {"ok": True, "subject": message.subject, "text": message.text, "html": message.html,
+                         "message_id": message_id}  # fmt: skip

@@ -1,0 +1,97 @@
+"""Templates (`templates/<name>.txt` and `.html`) made into one message: subject, plain text and HTML.
+
+The text file's first line is `Subject: ...`. Values are substituted with `string.Template` (`$name`), escaped in
+the HTML part. The studio's name, reply-to address and signature come from settings (`MailSettings`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import date
+from functools import cache
+from html import escape
+from pathlib import Path
+from string import Template
+from typing import Any
+
+TEMPLATES = Path(__file__).with_name("templates")
+NAMES = ("payment_receipt", "milestone_completed", "deliverable_ready", "refund_confirmed")
+STATUS_WORDS = {"pending": "to come", "in_progress": "under way", "completed": "done"}
+FRAME = """<!doctype html><html lang="en"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1"><title>$subject</title></head>
+<body style="font:16px/1.5 system-ui,sans-serif;color:#1d1d1f;max-width:36rem;margin:0 auto;padding:1rem">
+$body</body></html>
+"""
+
+
+@dataclass(frozen=True)
+class Message:
+    subject: str
+    text: str
+    html: str
+
+
+@dataclass(frozen=True)
+class Studio:
+    name: str
+    signature: str
+
+
+@cache
+def _files(name: str) -> tuple[str, Template, Template]:
+    if name not in NAMES:
+        raise ValueError(f"no e-mail template {name!r}")
+    first, _, text = (TEMPLATES / f"{name}.txt").read_text().partition("\n")
+    return first.removeprefix("Subject:").strip(), Template(text), Template((TEMPLATES / f"{name}.html").read_text())
+
+
+def money(cents: Any, currency: Any) -> str:
+    amount = int(cents or 0) / 100
+    symbol = {"usd": "$", "eur": "€", "gbp": "£"}.get(str(currency or "usd").lower())
+    figure = f"{amount:,.2f}".removesuffix(".00")
+    return f"{symbol}{figure}" if symbol else f"{figure} {str(currency).upper()}"
+
+
+def _day(value: Any) -> str:
+    try:
+        return date.fromisoformat(str(value)[:10]).strftime("%-d %B %Y")
+    except ValueError:
+        return "to be set"
+
+
+def render(name: str, context: Mapping[str, Any], studio: Studio, *,
+           download_url: Callable[[str], str] | None = None) -> Message:  # fmt: skip
+    """One message from a template and what `notification_context` read for it."""
+    subject, text, html = _files(name)
+    milestones = list(context.get("milestones") or [])
+    lines = [(str(m.get("name")), _day(m.get("due_date")), STATUS_WORDS.get(str(m.get("status")), "to come"))
+             for m in milestones]  # fmt: skip
+    payment = context.get("payment") or {}
+    deliverable = context.get("deliverable") or {}
+    values = {
+        "studio": studio.name,
+        "client_name": str(context.get("client_name") or "client"),
+        "project_name": str(context.get("project_name") or "your project"),
+        "tier_name": str(context.get("tier_name") or "your service"),
+        "amount": money(payment.get("amount"), payment.get("currency")),
+        "refunded": money(payment.get("amount_refunded") or payment.get("amount"), payment.get("currency")),
+        "milestone_name": str((context.get("milestone") or {}).get("name") or "a milestone"),
+        "deliverable_name": str(deliverable.get("name") or "a file"),
+        "category": str(deliverable.get("category") or "file").lower(),
+        "download_url": download_url(str(deliverable["id"])) if download_url and deliverable.get("id") else "",
+        "signature": studio.signature,
+    }
+    values["milestones_text"] = "\n".join(f"- {n}: {state}, due {due}" for n, due, state in lines) or "- to be set"
+    escaped = {k: escape(v) for k, v in values.items()}
+    items = "".join(f"<li><strong>{escape(n)}</strong>: {escape(state)}, due {escape(due)}</li>"
+                    for n, due, state in lines)  # fmt: skip
+    escaped["milestones_html"] = f"<ul>{items}</ul>"
+    escaped["signature_html"] = "<br>".join(escape(line) for line in studio.signature.splitlines())
+    title = Template(subject).safe_substitute(values)
+    body = html.safe_substitute(escaped)
+    return Message(
+        title,
+        text.safe_substitute(values).strip() + "\n",
+        Template(FRAME).safe_substitute(subject=escape(title), body=body),
+    )

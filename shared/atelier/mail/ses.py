@@ -1,0 +1,57 @@
+"""Sending one e-mail: the port, and its adapter over SES (sesv2). Locally SES is moto's."""
+
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+from atelier.mail.render import Message
+
+
+class MailError(Exception):
+    """SES did not take the message. `permanent`: sending it again will not help (a rejected address, say)."""
+
+    def __init__(self, message: str, *, permanent: bool) -> None:
+        super().__init__(message)
+        self.permanent = permanent
+
+
+class Mailer(Protocol):
+    def send(self, recipient: str, message: Message) -> str:
+        """Send; returns the provider's message id, or raises MailError."""
+        ...
+
+
+PERMANENT = {"MessageRejected", "MailFromDomainNotVerifiedException", "AccountSuspendedException",
+             "SendingPausedException", "BadRequestException", "NotFoundException"}  # fmt: skip
+
+
+class SesMailer:
+    def __init__(self, client: Any, *, sender: str, reply_to: str | None = None,
+                 configuration_set: str | None = None) -> None:  # fmt: skip
+        self._client = client
+        self._sender = sender
+        self._reply_to = reply_to
+        self._configuration_set = configuration_set
+
+    def send(self, recipient: str, message: Message) -> str:
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        request: dict[str, Any] = {
+            "FromEmailAddress": self._sender,
+            "Destination": {"ToAddresses": [recipient]},
+            "Content": {"Simple": {"Subject": {"Data": message.subject, "Charset": "UTF-8"},
+                                   "Body": {"Text": {"Data": message.text, "Charset": "UTF-8"},
+                                            "Html": {"Data": message.html, "Charset": "UTF-8"}}}},
+        }  # fmt: skip
+        if self._reply_to:
+            request["ReplyToAddresses"] = [self._reply_to]
+        if self._configuration_set:
+            request["ConfigurationSetName"] = self._configuration_set
+        try:
+            answer = self._client.send_email(**request)
+        except ClientError as exc:
+            code = str(exc.response.get("Error", {}).get("Code", ""))
+            raise MailError(f"SES refused the message: {code}", permanent=code in PERMANENT) from None
+        except BotoCoreError as exc:
+            raise MailError(f"SES could not be reached: {type(exc).__name__}", permanent=False) from None
+        return str(answer.get("MessageId") or "")
