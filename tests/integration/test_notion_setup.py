@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import uuid
+from pathlib import Path
 
-import boto3
 import pytest
-from moto import mock_aws
+import yaml
 
 from atelier.cli import main
 from atelier.db import PsycopgRpc
@@ -137,13 +137,18 @@ def test_cli_check_lists_renames_with_exit_0_and_what_breaks_with_exit_1(
 ) -> None:
     assert main(["notion", "setup"]) == 0
     lines = capsys.readouterr().out.strip().splitlines()
-    assert {line.split("=")[0] for line in lines} == {
-        f"NOTION_{e.name.upper()}_{kind}_ID" for e in ENTITIES for kind in ("DATABASE", "DATA_SOURCE")}  # fmt: skip
+    # Exactly the parameter names template.yaml asks for.
+    assert {line.split("=")[0] for line in lines} == {f"Notion{e.name.title()}DataSourceId" for e in ENTITIES}
+    assert {line.split("=")[0] for line in lines} <= set(
+        yaml.safe_load((Path(__file__).resolve().parents[2] / "template.yaml").read_text().split("\nConditions:")[0])[
+            "Parameters"
+        ]
+    )
 
     assert main(["notion", "check"]) == 0
     assert "no drift" in capsys.readouterr().out
 
-    lead_source = next(line.split("=")[1] for line in lines if line.startswith("NOTION_LEAD_DATA_SOURCE_ID"))
+    lead_source = next(line.split("=")[1] for line in lines if line.startswith("NotionLeadDataSourceId"))
     human.update_data_source(lead_source, {"Email": {"name": "E-mail"}})
     assert main(["notion", "check"]) == 0
     out = capsys.readouterr().out
@@ -159,19 +164,6 @@ def test_cli_check_lists_renames_with_exit_0_and_what_breaks_with_exit_1(
     capsys.readouterr()
     assert main(["notion", "check"]) == 0
     assert "'Email' is called 'E-mail' now" in capsys.readouterr().out
-
-
-def test_cli_setup_can_store_the_ids_in_ssm(
-    cli_env: None, notion: NotionEmulator, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> None:
-    monkeypatch.setenv("AWS_DEFAULT_REGION", "eu-west-1")
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    with mock_aws():
-        assert main(["notion", "setup", "--ssm-prefix", "/atelier/prod"]) == 0
-        names = {p["Name"] for p in boto3.client("ssm", region_name="eu-west-1").describe_parameters()["Parameters"]}
-    assert "/atelier/prod/NOTION_PROJECT_DATA_SOURCE_ID" in names
-    assert len(names) == 10
 
 
 def test_setup_without_a_parent_page_says_what_to_do(

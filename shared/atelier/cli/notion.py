@@ -34,16 +34,9 @@ def setup(args: argparse.Namespace) -> int:
 
     parent = _parent(args, "give --parent-page PAGE_ID (a page shared with the integration)")
     result = setup(wiring.notion(), parent, rpc=_rpc_or_none(), say=lambda line: print(line, file=sys.stderr))
-    for line in result.env_lines():
+    for line in result.parameter_lines():
         print(line)
-    if args.ssm_prefix:
-        import boto3
-
-        ssm = boto3.client("ssm")
-        for line in result.env_lines():
-            name, _, value = line.partition("=")
-            ssm.put_parameter(Name=f"{args.ssm_prefix.rstrip('/')}/{name}", Value=value, Type="String", Overwrite=True)
-        print(f"notion: stored {len(result.env_lines())} ids under {args.ssm_prefix}", file=sys.stderr)
+    print("notion: give these to `sam deploy --guided` when it asks (or to --parameter-overrides)", file=sys.stderr)
     if result.broken:
         print(f"notion: {len(result.broken)} data source(s) still need a hand in Notion (see above)", file=sys.stderr)
         return 1
@@ -77,7 +70,6 @@ def register(verbs: Any) -> None:
                   "in them (idempotent)",
                   example="atelier notion setup --parent-page 1f2e...")  # fmt: skip
     parser.add_argument("--parent-page", help="the page to create them under (default NOTION_PARENT_PAGE_ID)")
-    parser.add_argument("--ssm-prefix", help="also store the ids as SSM parameters under this path")
     parser = verb(actions, "check", check, help="compare the databases with the mapping: renames are notes (exit 0), "
                   "what stops the sync exits 1",
                   example="atelier notion check")  # fmt: skip

@@ -26,6 +26,10 @@ class SetupResult:
     created: list[str] = field(default_factory=list)
     broken: dict[str, str] = field(default_factory=dict)  # entity -> what setup could not mend
 
+    def parameter_lines(self) -> list[str]:
+        """The data-source ids under the names template.yaml's parameters have (what `sam deploy --guided` asks)."""
+        return [f"Notion{entity.title()}DataSourceId={ids.data_source_id}" for entity, ids in self.ids.items()]
+
     def env_lines(self) -> list[str]:
         lines = []
         for entity, ids in self.ids.items():
