@@ -1,48 +1,36 @@
-"""A small progress bar for long CLI work: redrawn in place on a terminal, a few plain lines otherwise."""
+"""Progress for long CLI work, drawn by rich: a live bar on a terminal; elsewhere (CI, a pipe) only the summary
+line at the end, so logs are not flooded."""
 
 from __future__ import annotations
 
 import sys
 import time
-from typing import TextIO
+from typing import Any, TextIO
 
 
 class Progress:
-    def __init__(self, total: int | None, label: str, *, stream: TextIO | None = None, width: int = 30) -> None:
+    def __init__(self, total: int | None, label: str, *, stream: TextIO | None = None) -> None:
+        from rich.console import Console
+        from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeElapsedColumn
+        from rich.progress import Progress as Bars
+
         self.total = total
         self.label = label
         self.done = 0
-        self.width = width
-        self.stream = stream or sys.stderr
-        self.tty = self.stream.isatty()
         self.started = time.monotonic()
-        self._last_line = 0.0
+        self._console = Console(file=stream or sys.stderr, highlight=False)
+        self._bars: Any = Bars(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                               TextColumn("{task.fields[note]}"), console=self._console, transient=True,
+                               disable=not self._console.is_terminal)  # fmt: skip
+        self._task = self._bars.add_task(label, total=total, note="")
+        self._bars.start()
 
     def advance(self, step: int = 1, note: str = "") -> None:
         self.done += step
-        now = time.monotonic()
-        finished = self.total is not None and self.done >= self.total
-        if not self.tty and not finished and now - self._last_line < 2.0:
-            return
-        self._last_line = now
-        self._draw(note)
-
-    def _draw(self, note: str) -> None:
-        if self.total:
-            filled = int(self.width * min(self.done, self.total) / self.total)
-            bar = f"[{'#' * filled}{'.' * (self.width - filled)}] {self.done}/{self.total}"
-        else:
-            bar = f"{self.done} done"
-        line = f"{self.label} {bar} {note}".rstrip()
-        if self.tty:
-            self.stream.write(f"\r{line}\033[K")
-        else:
-            self.stream.write(line + "\n")
-        self.stream.flush()
+        self._bars.update(self._task, advance=step, note=note)
 
     def finish(self, summary: str = "") -> None:
+        self._bars.stop()
         elapsed = time.monotonic() - self.started
-        if self.tty:
-            self.stream.write("\n")
-        self.stream.write(f"{self.label} finished: {self.done} in {elapsed:.1f} s {summary}".rstrip() + "\n")
-        self.stream.flush()
+        line = f"{self.label} finished: {self.done} in {elapsed:.1f} s {summary}".rstrip()
+        self._console.print(line, markup=False)

@@ -30,11 +30,29 @@ def redacted(dsn: str) -> str:
     return make_conninfo(**{k: str(v) for k, v in parts.items()})
 
 
+def _port_free(port: int, host: str = "127.0.0.1") -> None:
+    """Before anything starts: the front door's port must be free (another `make dev`, say, holds it)."""
+    import socket
+
+    from atelier.errors import ConfigurationError
+
+    if port == 0:
+        return
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        try:
+            probe.bind((host, port))
+        except OSError:
+            raise ConfigurationError(f"port {port} is in use (another `make dev`?): stop it, or choose another, "
+                                     f"e.g. `PORT={port + 1} make dev`") from None  # fmt: skip
+
+
 def dev(args: argparse.Namespace) -> int:
     from atelier_local.postgres import EmbeddedPostgres
     from atelier_local.stack import LocalStack
 
     state_dir = Path(args.state_dir)
+    port = int(os.environ.get("PORT", "3000")) if args.port is None else args.port
+    _port_free(port)
     server = None
     database_url = os.environ.get("DATABASE_URL")
     if not database_url:
@@ -42,7 +60,6 @@ def dev(args: argparse.Namespace) -> int:
         server = EmbeddedPostgres(state_dir / "pg")
         database_url = server.dsn()
     migrate(database_url, say=lambda line: print(f"            {line}"))
-    port = int(os.environ.get("PORT", "3000")) if args.port is None else args.port
     stack = LocalStack(database_url, port=port, state_dir=state_dir).start()
     if stack.setup_notion(say=lambda line: print(f"            {line}")):
         stack.start_schedule(float(os.environ.get("SYNC_INTERVAL", "30")))

@@ -27,14 +27,25 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="atelier",
         description="Run and operate the Atelier studio backend.",
-        epilog="Exit codes: 0 ok, 1 findings (drift, dead rows), 2 could not run.",
+        epilog="Exit codes: 0 ok, 1 findings (drift, dead rows, a schema that stops the sync), 2 could not run "
+        "(settings missing, the stack or Notion unreachable). `atelier COMMAND --help` describes each command.",
     )
+    parser.add_argument("--version", action="version", version=f"atelier {_version()}")
     verbs = parser.add_subparsers(dest="verb", required=True, metavar="COMMAND")
     for plugin in entry_points(group=PLUGIN_GROUP):
         plugin.load()(verbs)
     for noun in NOUNS:
         noun.register(verbs)
     return parser
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("atelier")
+    except PackageNotFoundError:  # run from a source tree that is not installed
+        return "(not installed)"
 
 
 def main(argv: Sequence[str] | None = None) -> int:

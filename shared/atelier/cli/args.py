@@ -17,6 +17,12 @@ def noun(verbs: Any, name: str, help: str) -> Any:
 
 def verb(verbs: Any, name: str, run: Run, *, help: str, example: str) -> argparse.ArgumentParser:
     """One runnable command, with its description and an example in `--help`."""
-    parser: argparse.ArgumentParser = verbs.add_parser(name, help=help, description=help, epilog=f"example: {example}")
+    parser: argparse.ArgumentParser = verbs.add_parser(
+        name,
+        help=help,
+        description=help,
+        epilog=f"example: {example}\n\nexit codes: 0 ok, 1 findings, 2 could not run",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.set_defaults(run=run)
     return parser
