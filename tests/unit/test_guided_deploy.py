@@ -88,3 +88,9 @@ def test_no_guided_prompt_refuses_on_its_default() -> None:
     assert unauthenticated == [], f"these would stop the guided deploy on Enter: {unauthenticated}"
     assert len(found["auth"]) >= 8  # every HTTP route was looked at
     assert found["signing"] == [[], []]  # no "Do you want to sign your code?" prompt
+
+
+def test_the_readme_walks_every_parameter_prompt_in_order() -> None:
+    readme = (ROOT / "README.md").read_text()
+    prompted = re.findall(r"^\| `Parameter (\w+)` \|", readme, flags=re.MULTILINE)
+    assert prompted == list(_template()["Parameters"]), "README's guided-deploy table is out of step with the template"
