@@ -174,3 +174,30 @@ def test_a_bounce_marks_the_address_and_nothing_more_is_sent_to_it(
                  "bouncedRecipients": [{"emailAddress": "full@example.com"}]}}  # fmt: skip
     event = {"Records": [{"EventSource": "aws:sns", "Sns": {"Message": json.dumps(transient)}}]}
     assert LocalLambdas().invoke("client_mail", event, timeout_seconds=30) == {"suppressed": 0}
+
+
+def test_a_message_ses_keeps_refusing_backs_off_then_is_dead_and_listed(
+    stack: LocalStack, api: httpx.Client, db: Conn, database_url: str
+) -> None:
+    from atelier.mail.outbox import MAX_ATTEMPTS, MailOutbox
+    from atelier.mail.render import Message, Studio
+    from atelier.mail.ses import MailError
+
+    class Refusing:
+        def send(self, recipient: str, message: Message) -> str:
+            raise MailError("SES could not be reached: EndpointConnectionError", permanent=False)
+
+    api.post(f"/_local/checkout/{_session(_lead(api))}/pay", follow_redirects=False)
+    outbox = MailOutbox(PsycopgRpc(database_url), Refusing(), Studio("Studio", "Studio"))
+    backoff = []
+    for _ in range(MAX_ATTEMPTS):
+        assert outbox.send_due().claimed == 1
+        backoff.append(db.execute("select extract(epoch from next_attempt_at - now()) from notifications")
+                       .fetchone())  # fmt: skip
+        db.execute("update notifications set next_attempt_at = now() where status = 'pending'")
+
+    assert db.execute("select status::text, attempts from notifications").fetchone() == ("dead", MAX_ATTEMPTS)
+    waits = [float(str(b[0])) for b in backoff[:-1] if b]
+    assert waits == sorted(waits)  # longer each time
+    assert waits[0] >= 25
+    assert main(["mail", "list", "--status", "dead"]) == 1

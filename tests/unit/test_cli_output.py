@@ -50,3 +50,23 @@ def test_a_stopped_stack_is_one_line_with_what_to_do_and_exit_2(
         assert err.count("\n") == 1, err
         assert "is `make dev` running?" in err
         assert "Traceback" not in err
+
+
+def test_aws_set_up_a_user_can_fix_is_one_line_and_exit_2(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from atelier.cli import main
+
+    monkeypatch.chdir(tmp_path)  # no .atelier/dev.json here
+    for name in ("AWS_REGION", "AWS_DEFAULT_REGION", "AWS_PROFILE", "AWS_CONFIG_FILE", "SES_ENDPOINT_URL"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
+    monkeypatch.setenv("MAIL_FROM", "studio@example.com")
+    monkeypatch.setenv("ATELIER_API_URL", "https://api.example")
+    monkeypatch.setenv("DOWNLOAD_TOKEN_KEY", "k" * 32)
+    monkeypatch.setenv("DATABASE_URL", "postgresql://nobody@127.0.0.1:1/none")
+
+    assert main(["mail", "send"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("atelier: no AWS region is set: export AWS_REGION")
+    assert "Traceback" not in err

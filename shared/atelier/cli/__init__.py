@@ -58,6 +58,25 @@ def main(argv: Sequence[str] | None = None) -> int:
     except AtelierError as exc:
         print(f"atelier: {exc}{_hint(exc)}", file=sys.stderr)
         return 2
+    except Exception as exc:
+        said = _aws_setup(exc)
+        if said is None:
+            raise
+        print(f"atelier: {said}", file=sys.stderr)
+        return 2
+
+
+def _aws_setup(error: Exception) -> str | None:
+    """One line for AWS set-up a user can fix (no region, no credentials), instead of botocore's traceback."""
+    try:
+        from botocore.exceptions import NoCredentialsError, NoRegionError
+    except ImportError:  # pragma: no cover - boto3 is a dependency
+        return None
+    if isinstance(error, NoRegionError):
+        return "no AWS region is set: export AWS_REGION (or run `aws configure`), or start `make dev` for the local one"
+    if isinstance(error, NoCredentialsError):
+        return "no AWS credentials found: run `aws configure` (or export AWS_PROFILE), or start `make dev`"
+    return None
 
 
 def _hint(error: AtelierError) -> str:
