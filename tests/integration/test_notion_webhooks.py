@@ -241,3 +241,13 @@ def test_an_event_that_finds_notion_down_is_503_and_applied_when_notion_sends_it
     assert down.json()["error"] == "notion_unavailable"
     assert (again.status_code, again.json()["action"]) == (200, "pulled")
     assert db.execute("select status::text from milestones where id = %s", (milestone_id,)).fetchone() == ("completed",)
+
+
+@pytest.mark.parametrize(("kind", "entity_type"), [("data_source.schema_updated", "database"),
+                                                  ("page.properties_updated", "page")])  # fmt: skip
+def test_an_event_about_something_notion_does_not_know_is_acknowledged(
+    stack: LocalStack, linked: dict[str, Any], kind: str, entity_type: str
+) -> None:
+    body = json.dumps(_event(kind, "\u0663", entity_type)).encode()
+    answer = _post(stack, body, sign(_token(stack), body))
+    assert (answer.status_code, answer.json()["action"]) == (200, "not ours")

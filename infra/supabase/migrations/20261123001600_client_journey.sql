@@ -292,6 +292,8 @@ $$;
 revoke execute on function app_private.project_email, app_private.notify, app_private.notify_project,
   app_private.notify_milestone, app_private.notify_deliverable, app_private.notification_context
   from public, anon, authenticated;
+grant execute on function app_private.project_email, app_private.notify, app_private.notify_project,
+  app_private.notify_milestone, app_private.notify_deliverable, app_private.notification_context to service_role;
 revoke execute on function public.claim_notifications, public.complete_notifications, public.suppress_email,
   public.notification_rows, public.checkout_outcome from public, anon, authenticated;
 grant execute on function public.claim_notifications, public.complete_notifications, public.suppress_email,

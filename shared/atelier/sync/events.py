@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from atelier.notion.errors import NotionError
+from atelier.notion.errors import Failure, NotionError, RetryLater
 from atelier.notion.webhook import PAGE_EVENTS, SCHEMA_EVENTS, Delivery
 from atelier.sync.cycle import mend_schemas
 from atelier.sync.pull import NotionPoller
@@ -50,7 +50,10 @@ class NotionEvents:
             return Outcome(delivery.event_id, "ignored", {"type": delivery.type})
         try:
             return self._apply(delivery, deadline)
-        except NotionError:
+        except NotionError as exc:
+            if exc.failure is Failure.permanent and not isinstance(exc, RetryLater):
+                # Notion knows no such object (or refuses the id): nothing of ours to pull, now or later.
+                return Outcome(delivery.event_id, "not ours", {"notion": exc.code})
             self._ports.rpc.rpc("forget_notion_event", p_event_id=delivery.event_id)
             raise
 
