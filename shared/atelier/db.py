@@ -113,6 +113,11 @@ class PsycopgRpc:
                 raise error_for_code(code, diag.message_primary or _first_line(exc), diag.message_detail) from exc
         return None if row is None else row[0]
 
+    def as_user(self, jwt: str, claims: Mapping[str, Any], *, role: str = "authenticated") -> Rpc:
+        """This connection's `rpc`, run as a signed-in user: each call is one transaction under `role`, with
+        `request.jwt.claims` set as Supabase sets them, so row-level security decides what it may see."""
+        return _AsUser(self, dict(claims), role)
+
     @staticmethod
     @lru_cache(maxsize=256)
     def _call(function: str, names: tuple[str, ...]) -> bytes:
@@ -132,6 +137,40 @@ class PsycopgRpc:
         if self._conn is not None:
             self._conn.close()
             self._conn = None
+
+
+ROLES = ("authenticated", "service_role", "anon")
+
+
+class _AsUser:
+    def __init__(self, rpc: PsycopgRpc, claims: dict[str, Any], role: str) -> None:
+        if role not in ROLES:
+            raise ValueError(f"unknown role {role!r}")
+        self._rpc, self._claims, self._role = rpc, claims, role
+
+    def rpc(self, function: str, /, **args: Any) -> Any:
+        import json
+
+        import psycopg
+        from psycopg import sql
+        from psycopg.types.json import Jsonb
+
+        call = PsycopgRpc._call(function, tuple(args))
+        params = {k: Jsonb(v) if _is_json_document(v) else v for k, v in args.items()}
+        with self._rpc._lock:
+            conn = self._rpc._connection()
+            try:
+                with conn.transaction(), conn.cursor() as cur:
+                    cur.execute(sql.SQL("set local role {}").format(sql.Identifier(self._role)))
+                    cur.execute("select set_config('request.jwt.claims', %s, true)", (json.dumps(self._claims),))
+                    cur.execute(call, params)
+                    row = cur.fetchone()
+            except psycopg.Error as exc:
+                if conn.broken or isinstance(exc, psycopg.OperationalError):
+                    self._rpc.close()
+                raise error_for_code(exc.sqlstate, exc.diag.message_primary or _first_line(exc),
+                                     exc.diag.message_detail) from exc  # fmt: skip
+        return None if row is None else row[0]
 
 
 class PostgrestRpc:
@@ -159,6 +198,16 @@ class PostgrestRpc:
             raise error_for_code(exc.code, exc.message or "PostgREST refused the call", exc.details) from exc
         except httpx.TransportError as exc:
             raise DatabaseUnavailable(f"cannot reach PostgREST: {_first_line(exc)}") from exc
+
+    def as_user(self, jwt: str, claims: Mapping[str, Any], *, role: str = "authenticated") -> Rpc:
+        """PostgREST with the user's own JWT as the bearer token: PostgREST takes the role and the claims from it
+        (it must be signed with the project's JWT secret), so row-level security decides. `role` is the JWT's."""
+        user = PostgrestRpc(self._url, self._key)
+        from postgrest import SyncPostgrestClient
+
+        user._client = SyncPostgrestClient(f"{self._url}/rest/v1",
+                                           headers={"apikey": self._key, "Authorization": f"Bearer {jwt}"})  # fmt: skip
+        return user
 
 
 def _is_json_document(value: Any) -> bool:

@@ -207,6 +207,34 @@ class MailSettings(BaseSettings):
         return (self.mail_signature or f"With best wishes,\n{self.studio_name}").replace("\\n", "\n")
 
 
+class PortalSettings(BaseSettings):
+    """The client portal: the key its sessions are signed with (in production Supabase's JWT secret, so that
+    PostgREST takes a session as the client's own token), whether its cookie needs HTTPS, and the contact line."""
+
+    model_config = SettingsConfigDict(extra="ignore")
+
+    portal_jwt_secret: SecretStr | None = None
+    portal_jwt_secret_secret: str | None = None
+    portal_cookie_secure: bool = True  # only `make dev` (plain http on localhost) turns it off
+    studio_contact: str = Field(default="Questions? Reply to any e-mail from the studio.", max_length=300)
+    atelier_api_url: str | None = None  # where the portal's links point (the API's public address)
+
+    @property
+    def secure(self) -> bool:
+        return self.portal_cookie_secure
+
+    def contact(self) -> str:
+        return self.studio_contact
+
+    def key(self) -> bytes:
+        return secret(self.portal_jwt_secret, self.portal_jwt_secret_secret, "PORTAL_JWT_SECRET").encode()
+
+    def configured(self) -> bool:
+        return bool(
+            self.portal_jwt_secret_secret or (self.portal_jwt_secret and self.portal_jwt_secret.get_secret_value())
+        )
+
+
 class SyncSettings(BaseSettings):
     """The Notion data sources the sync engine writes to, as `atelier notion setup` printed them."""
 

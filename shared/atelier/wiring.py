@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, cast
 from pydantic_settings import BaseSettings
 
 from atelier.errors import ConfigurationError
-from atelier.settings import DatabaseSettings, NotionSettings, SyncSettings, load
+from atelier.settings import DatabaseSettings, NotionSettings, PortalSettings, SyncSettings, load
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from atelier.mail.outbox import MailOutbox
     from atelier.notion.gateway import NotionGateway
     from atelier.notion.webhook import TokenStore, WebhookGate
+    from atelier.portal.service import PortalService
     from atelier.storage import DownloadLinks
     from atelier.stripe_events import StripeEventService
     from atelier.sync.events import NotionEvents
@@ -173,7 +174,29 @@ def mail_outbox() -> MailOutbox | None:
                    or "us-east-1", "aws_access_key_id": "local", "aws_secret_access_key": "local"}  # fmt: skip
     mailer = SesMailer(boto3.client("sesv2", **options), sender=config.mail_from, reply_to=config.mail_reply_to,
                        configuration_set=config.mail_configuration_set)  # fmt: skip
-    return MailOutbox(rpc(), mailer, Studio(config.studio_name, config.signature()), download_url=download_links().url)
+    links = download_links()
+    portal_on = settings(PortalSettings).configured()
+    return MailOutbox(rpc(), mailer, Studio(config.studio_name, config.signature()), download_url=links.url,
+                      sign_in_url=portal().link if portal_on else None,
+                      portal_url=f"{links.base_url}/portal" if portal_on else None)  # fmt: skip
+
+
+@lru_cache(maxsize=1)
+def portal() -> PortalService:
+    """The client portal: sign-ins through the service role, reads as the client (`Rpc.as_user`)."""
+    from atelier.portal.service import PortalService
+    from atelier.portal.session import PortalKeys
+    from atelier.storage import StorageSettings
+
+    config = settings(PortalSettings)
+    base = config.atelier_api_url or settings(StorageSettings).atelier_api_url
+    if not base:
+        raise ConfigurationError("ATELIER_API_URL is not set: export the API's public URL, or start `make dev`")
+    database = rpc()
+    reads = getattr(database, "as_user", None)
+    if reads is None:
+        raise ConfigurationError("this database connection cannot act as a client (no as_user)")
+    return PortalService(database, reads, PortalKeys(config.key()), base_url=base)
 
 
 @lru_cache(maxsize=1)
@@ -201,7 +224,7 @@ def deliverable_service() -> DeliverableService:
 
 
 _FACTORIES: tuple[Any, ...] = (rpc, notion, shared_notion, data_sources, s3, download_links, sync_ports,
-                               outbox_pusher, notion_events, webhook_tokens, webhook_gate, mail_outbox,
+                               outbox_pusher, notion_events, webhook_tokens, webhook_gate, mail_outbox, portal,
                                stripe_events, intake_service, deliverable_service)  # fmt: skip
 
 

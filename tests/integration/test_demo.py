@@ -20,8 +20,10 @@ def test_every_step_of_the_lifecycle_holds(database_url: str, tmp_path: Path) ->
         ("deliverable upload -> showcase", True),
         ("team edit in Notion -> Postgres (webhook)", True),
         ("atelier check", True),
+        ("client portal", True),
     ], demo.table(steps)
-    assert "no drift across 9 linked records" in steps[-1].result
+    assert "/portal?token=" in demo.PORTAL_LINK["link"]
+    assert "no drift across 9 linked records" in steps[-2].result
 
 
 def test_a_step_that_does_not_hold_stops_the_demo_and_says_why(
@@ -33,8 +35,8 @@ def test_a_step_that_does_not_hold_stops_the_demo_and_says_why(
     monkeypatch.setattr(demo.Demo, "payment", unpaid)
     steps = demo.run(database_url, tmp_path, say=lambda _: None)
 
-    assert [s.held for s in steps] == [True, False, False, False, False, False]
+    assert [s.held for s in steps] == [True, False, False, False, False, False, False]
     table = demo.table(steps)
     assert re.search(r"Stripe payment -> project +NO", table)
     assert "no project was created for the lead" in table
-    assert table.count("not run: an earlier step failed") == 4
+    assert table.count("not run: an earlier step failed") == 5

@@ -24,6 +24,8 @@ where n.nspname in ('public', 'app_private') and p.prokind = 'f'
 # Read by RLS policies as the API roles themselves: these must stay callable by them.
 POLICY_HELPERS = {"app_private.current_user_type", "app_private.is_team", "app_private.is_admin",
                   "app_private.my_client_ids", "app_private.my_project_ids"}  # fmt: skip
+# The client portal's reads: security invoker, so they run under the client's own role and RLS decides.
+CLIENT_READS = {"public.portal_projects", "public.portal_project"}
 
 
 def test_service_role_may_call_every_function_and_the_api_roles_none_but_policy_helpers(db: Conn) -> None:
@@ -34,7 +36,16 @@ def test_service_role_may_call_every_function_and_the_api_roles_none_but_policy_
         if name in POLICY_HELPERS:
             continue
         assert not anon, f"anon can execute {name}"
+        if name in CLIENT_READS:
+            assert authenticated, f"a signed-in client cannot execute {name}"
+            continue
         assert not authenticated, f"authenticated can execute {name}"
+
+
+def test_the_client_reads_are_security_invoker(db: Conn) -> None:
+    definers = db.execute("select proname from pg_proc where proname = any(%s) and prosecdef",
+                          (["portal_projects", "portal_project"],)).fetchall()  # fmt: skip
+    assert definers == []  # a security definer would read past row-level security
 
 
 def test_the_money_path_runs_as_service_role(database_url: str) -> None:

@@ -154,3 +154,37 @@ def test_form_errors_move_focus_to_a_summary_that_names_each_field(client_page: 
     client_page.keyboard.press("Tab")
     outline = client_page.evaluate("getComputedStyle(document.activeElement).outlineStyle")
     assert outline != "none"  # the keyboard's focus is visible
+
+
+def test_the_portal_shows_the_timeline_and_the_gallery(
+    client_page: Any, stack: LocalStack, db: psycopg.Connection[Any], tmp_path: Any
+) -> None:
+    from atelier import wiring
+    from atelier.cli import main
+
+    assert stack.front_door is not None
+    _fill(client_page, stack.front_door.url, email="portal@example.com")
+    client_page.get_by_role("link", name="Continue to payment").click()
+    client_page.get_by_role("button", name="Pay with a test card").click()
+    project = client_page.locator("#project-name").inner_text()
+    row = db.execute("select id::text from projects").fetchone()
+    assert row is not None
+    project_id = row[0]
+    photo = tmp_path / "site.png"
+    photo.write_bytes(bytes.fromhex("89504e470d0a1a0a0000000d4948445200000001000000010806000000"
+                                    "1f15c4890000000d49444154789c6360000002000154a24f5d0000000049454e44ae426082"))  # fmt: skip
+    assert main(["deliverable", "upload", str(project_id), str(photo), "--category", "Photo"]) == 0
+    assert stack.s3 is not None
+    assert stack.s3.wait_idle()
+    link = wiring.portal().link_for("portal@example.com")
+    assert link is not None
+
+    client_page.goto(link)
+    client_page.get_by_role("link", name=project).click()
+    assert client_page.locator(".timeline li").count() == 5
+    assert "due next" in client_page.locator(".timeline").inner_text()
+    assert client_page.locator(".gallery img").count() == 1
+    client_page.wait_for_function("document.querySelector('.gallery img').complete")
+    assert client_page.evaluate("document.querySelector('.gallery img').naturalWidth") == 1  # the image loaded
+    _no_sideways_scroll(client_page)
+    client_page.screenshot(path=str(tmp_path / f"portal-{client_page.viewport_size['width']}.png"), full_page=True)

@@ -99,6 +99,7 @@ EXPECTED: dict[str, Rules] = {
     # A client reads the messages about their own projects; only admins (and the backend) write them.
     "notifications": {**CLIENT_OWNED, "insert": APPEND_ONLY["update"], "update": APPEND_ONLY["update"]},
     "email_suppressions": {**STAFF_ONLY, "insert": APPEND_ONLY["update"], "update": APPEND_ONLY["update"]},
+    "portal_sign_ins": {**STAFF_ONLY, "insert": APPEND_ONLY["update"], "update": APPEND_ONLY["update"]},
 }  # fmt: skip
 
 
@@ -163,6 +164,8 @@ def world(db: Conn) -> World:
         "sync_state": _one(db, "insert into sync_state (data_source_id, entity) values ('ds_1', 'lead')"
                                " returning data_source_id"),
         "notion_budget": _one(db, "insert into notion_budget (name, tokens) values ('notion', 3) returning name"),
+        "portal_sign_ins": _one(db, "insert into portal_sign_ins (email, expires_at) values ('p@example.com', now())"
+                                    " returning id"),
         "email_suppressions": _one(db, "insert into email_suppressions (email, reason) values ('x@example.com', "
                                        "'bounce') returning email"),
         "notion_properties": _one(db, "insert into notion_properties (data_source_id, entity, key, property_id,"
@@ -206,6 +209,7 @@ def _insert_statement(table: str, world: World) -> tuple[str, dict[str, object]]
         "notion_budget": "insert into notion_budget (name, tokens) values (%(new)s, 1)",
         "email_suppressions": "insert into email_suppressions (email, reason) values (%(new)s || '@example.com', "
                               "'bounce')",
+        "portal_sign_ins": "insert into portal_sign_ins (email, expires_at) values (%(new)s, now())",
         "notifications": "insert into notifications (recipient, template, dedupe_key, project_id) values "
                          "('n@example.com', 'payment_receipt', %(new)s, %(project)s)",
         "notion_properties": "insert into notion_properties (data_source_id, entity, key, property_id, name, kind)"

@@ -115,6 +115,9 @@ def demo(args: argparse.Namespace) -> int:
         total = sum(s.seconds for s in steps)
         if all(s.held for s in steps):
             print(f"\ndemo: every step held ({total:.1f} s)")
+            print("demo: the demo client's portal link (this demo's stack has stopped; with `make dev` running, "
+                  "`atelier portal link EMAIL` makes one that opens):")  # fmt: skip
+            print(demo.PORTAL_LINK.get("link", "(none)"))
             return 0
         print(f"\ndemo: a step did not hold; the functions' logs were in {workdir / 'logs'}", file=sys.stderr)
         for log in sorted((workdir / "logs").glob("*.log")):

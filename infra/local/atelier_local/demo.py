@@ -6,7 +6,8 @@ It starts the local stack on a free port against a database of its own, then:
   3. rings the Supabase doorbell, which pushes the project and its milestones to Notion (the emulator),
   4. uploads a deliverable image to S3 (moto), whose event makes a showcase page showing the image,
   5. marks a milestone Done as a person in Notion, which reaches Postgres through the Notion webhook (no sync run),
-  6. runs `notion_sync` as the schedule does, and checks every linked record against Notion.
+  6. runs `notion_sync` as the schedule does, and checks every linked record against Notion,
+  7. signs the client in to the portal with an e-mail link and reads the project there.
 Each step says what it saw; the demo holds only if every step did.
 """
 
@@ -201,6 +202,23 @@ class Demo:
                            " + (select count(*) from deliverables where notion_page_id is not null)")[0]  # fmt: skip
         return f"no drift across {linked} linked records: one page each, no dead rows"
 
+    def portal(self) -> str:
+        """The client signs in with a link and sees the project, its timeline and the deliverable."""
+        from atelier import wiring
+
+        link = wiring.portal().link_for(str(LEAD["email"]))
+        if link is None:
+            raise StepFailed(f"no sign-in link for {LEAD['email']}: not a client?")
+        client = httpx.Client(timeout=30, follow_redirects=False)
+        opened = client.get(link)
+        if opened.status_code != 303:
+            raise StepFailed(f"the sign-in link answered {opened.status_code}")
+        page = client.get(f"{self.api.base_url}/portal/projects/{self.facts['project_id']}")
+        if page.status_code != 200 or "timeline" not in page.text or "site-photo.png" not in page.text:
+            raise StepFailed(f"the portal's project page answered {page.status_code} without its timeline or file")
+        self.facts["portal_link"] = wiring.portal().link_for(str(LEAD["email"]))  # a fresh one: links work once
+        return "signed in by e-mail link: the project, its milestones and the photo, read under RLS"
+
     def steps(self) -> list[tuple[str, Callable[[], str]]]:
         return [
             ("intake form -> lead", self.intake),
@@ -209,7 +227,11 @@ class Demo:
             ("deliverable upload -> showcase", self.deliverable),
             ("team edit in Notion -> Postgres (webhook)", self.human_edit),
             ("atelier check", self.check),
+            ("client portal", self.portal),
         ]
+
+
+PORTAL_LINK: dict[str, str] = {}  # the demo client's last sign-in link, for `atelier demo` to print
 
 
 def run(database_url: str, workdir: Path, say: Callable[[str], None] = print) -> list[Step]:
@@ -237,6 +259,8 @@ def run(database_url: str, workdir: Path, say: Callable[[str], None] = print) ->
                 break
         for name, _ in steps[len(done) :]:
             done.append(Step(name, False, "not run: an earlier step failed", 0.0))
+        if demo.facts.get("portal_link"):
+            PORTAL_LINK["link"] = str(demo.facts["portal_link"])
     finally:
         stack.stop()
     return done

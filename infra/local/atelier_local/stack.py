@@ -87,7 +87,10 @@ class LocalStack:
             lambda event: self.front_door_lambdas().invoke("deliverable_uploaded", event, timeout_seconds=60)
         ).start()
         env |= {"S3_ENDPOINT_URL": self.s3.url, "DELIVERABLES_BUCKET": self.s3.bucket, "ATELIER_API_URL": url,
-                "DOWNLOAD_TOKEN_KEY": self._download_token_key()}  # fmt: skip
+                "DOWNLOAD_TOKEN_KEY": self._download_token_key(),
+                # The portal's session key (Supabase's JWT secret in production); plain http here, so no Secure.
+                "PORTAL_JWT_SECRET": self.environ.get("PORTAL_JWT_SECRET") or self._kept_key("portal-jwt.key"),
+                "PORTAL_COOKIE_SECURE": "false"}  # fmt: skip
         env |= {name: self.environ.get(name) or value for name, value in CREDENTIALS.items()}
         # Client e-mail goes through SES, moto's here (the same in-process server as S3), from a verified sender.
         env |= {"SES_ENDPOINT_URL": self.s3.url, "MAIL_FROM": self.environ.get("MAIL_FROM") or LOCAL_SENDER,
@@ -146,9 +149,13 @@ class LocalStack:
         """The key that signs download links; under `make dev` it is kept, so links on pages keep working."""
         if self.environ.get("DOWNLOAD_TOKEN_KEY"):
             return self.environ["DOWNLOAD_TOKEN_KEY"]
+        return self._kept_key("download-token.key")
+
+    def _kept_key(self, name: str) -> str:
+        """A random key, kept in the state directory under `make dev` (so links and sessions outlive a restart)."""
         if self.state_dir is None:
             return secrets.token_urlsafe(32)
-        path = self.state_dir / "download-token.key"
+        path = self.state_dir / name
         if not path.exists():
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text(secrets.token_urlsafe(32))

@@ -30,11 +30,14 @@ class MailReport:
 class MailOutbox:
     def __init__(self, rpc: Rpc, mailer: Mailer, studio: Studio, *,
                  download_url: Callable[[str], str] | None = None,
+                 sign_in_url: Callable[[str, int], str] | None = None, portal_url: str | None = None,
                  clock: Callable[[], float] = time.monotonic) -> None:  # fmt: skip
         self._rpc = rpc
         self._mailer = mailer
         self._studio = studio
         self._download_url = download_url
+        self._sign_in_url = sign_in_url
+        self._portal_url = portal_url
         self._clock = clock
 
     def send_due(self, *, deadline: float | None = None, batch: int = BATCH) -> MailReport:
@@ -57,7 +60,8 @@ class MailOutbox:
             return result | {"suppressed": True, "error": "the address bounced or complained before"}
         try:
             message = render(str(row["template"]), row.get("context") or {}, self._studio,
-                             download_url=self._download_url)  # fmt: skip
+                             download_url=self._download_url, sign_in_url=self._sign_in_url,
+                             portal_url=self._portal_url)  # fmt: skip
             message_id = self._mailer.send(str(row["recipient"]), message)
         except MailError as exc:
             report.failed += 1

@@ -16,7 +16,7 @@ from string import Template
 from typing import Any
 
 TEMPLATES = Path(__file__).with_name("templates")
-NAMES = ("payment_receipt", "milestone_completed", "deliverable_ready", "refund_confirmed")
+NAMES = ("payment_receipt", "milestone_completed", "deliverable_ready", "refund_confirmed", "portal_sign_in")
 STATUS_WORDS = {"pending": "to come", "in_progress": "under way", "completed": "done"}
 FRAME = """<!doctype html><html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1"><title>$subject</title></head>
@@ -61,13 +61,15 @@ def _day(value: Any) -> str:
 
 
 def render(name: str, context: Mapping[str, Any], studio: Studio, *,
-           download_url: Callable[[str], str] | None = None) -> Message:  # fmt: skip
+           download_url: Callable[[str], str] | None = None, sign_in_url: Callable[[str, int], str] | None = None,
+           portal_url: str | None = None) -> Message:  # fmt: skip
     """One message from a template and what `notification_context` read for it."""
     subject, text, html = _files(name)
     milestones = list(context.get("milestones") or [])
     lines = [(str(m.get("name")), _day(m.get("due_date")), STATUS_WORDS.get(str(m.get("status")), "to come"))
              for m in milestones]  # fmt: skip
     payment = context.get("payment") or {}
+    sign_in = context.get("sign_in") or {}
     deliverable = context.get("deliverable") or {}
     values = {
         "studio": studio.name,
@@ -81,6 +83,8 @@ def render(name: str, context: Mapping[str, Any], studio: Studio, *,
         "category": str(deliverable.get("category") or "file").lower(),
         "download_url": download_url(str(deliverable["id"])) if download_url and deliverable.get("id") else "",
         "signature": studio.signature,
+        "sign_in_url": sign_in_url(str(sign_in["id"]), int(sign_in["expires"])) if sign_in_url and sign_in else "",
+        "portal_line": f"See where your project stands at any time: {portal_url}" if portal_url else "",
     }
     values["milestones_text"] = "\n".join(f"- {n}: {state}, due {due}" for n, due, state in lines) or "- to be set"
     escaped = {k: escape(v) for k, v in values.items()}
@@ -88,6 +92,8 @@ def render(name: str, context: Mapping[str, Any], studio: Studio, *,
                     for n, due, state in lines)  # fmt: skip
     escaped["milestones_html"] = f"<ul>{items}</ul>"
     escaped["signature_html"] = "<br>".join(escape(line) for line in studio.signature.splitlines())
+    escaped["portal_html"] = (f'<p>See where your project stands at any time: <a href="{escape(portal_url)}">'
+                              "your project page</a>.</p>") if portal_url else ""  # fmt: skip
     title = Template(subject).safe_substitute(values)
     body = html.safe_substitute(escaped)
     return Message(

@@ -1,0 +1,83 @@
+"""The portal's work, between the HTTP edge and Postgres.
+
+Sign-in requests and links go through `service_role` functions (they touch `portal_sign_ins`, which no client may
+read). Everything a client is shown goes through `reads(claims)`: the client's own role and JWT claims, so that
+row-level security is what decides. The role is a parameter only so that a test can show that, without it (as
+`service_role`), one client would see another's project.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from atelier.db import Rpc
+from atelier.portal.session import SIGN_IN_SECONDS, Claims, PortalKeys
+
+PER_ADDRESS = 5  # sign-in requests per address per 15 minutes
+PER_SOURCE = 20  # per source address per 15 minutes
+_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+_EMAIL = re.compile(r"[^@\s]{1,64}@[^@\s]{1,255}")
+
+UserReads = Callable[[str, dict[str, Any]], Rpc]  # (the client's JWT, its claims) -> rpc as the client
+
+
+@dataclass(frozen=True)
+class Opened:
+    session: str  # the JWT for the cookie
+    email: str
+
+
+class PortalService:
+    def __init__(self, rpc: Rpc, reads: UserReads, keys: PortalKeys, *, base_url: str) -> None:
+        self._rpc = rpc
+        self._reads = reads
+        self._keys = keys
+        self._base_url = base_url.rstrip("/")
+
+    def link(self, sign_in_id: str, expires: int) -> str:
+        return f"{self._base_url}/portal?token={self._keys.sign_in_token(sign_in_id, expires)}"
+
+    def request_sign_in(self, email: str, source_ip: str | None) -> bool:
+        """Record the request and, for a client's address within the limits, queue the e-mail with the link.
+        Returns whether a limit was hit; nothing says whether the address is a client's."""
+        address = email.strip().lower()
+        if not _EMAIL.fullmatch(address):
+            address = "invalid@invalid"  # recorded and counted like any other, sent to no one
+        started = self._rpc.rpc("start_portal_sign_in", p_email=address, p_source_ip=source_ip,
+                                p_ttl_seconds=SIGN_IN_SECONDS, p_per_address=PER_ADDRESS,
+                                p_per_source=PER_SOURCE)  # fmt: skip
+        return bool(started["limited"])
+
+    def link_for(self, email: str) -> str | None:
+        """A sign-in link made by the studio (`atelier portal link`), not e-mailed; None for an unknown address."""
+        started = self._rpc.rpc("start_portal_sign_in", p_email=email, p_source_ip=None,
+                                p_ttl_seconds=SIGN_IN_SECONDS, p_per_address=1_000_000, p_per_source=1_000_000,
+                                p_send=False)  # fmt: skip
+        return self.link(str(started["id"]), int(started["expires"])) if started["known"] else None
+
+    def open(self, token: str | None) -> Opened | None:
+        """A link's sign-in, used now (once): the session for it, or None (forged, expired or used)."""
+        sign_in_id = self._keys.read_sign_in(token)
+        if sign_in_id is None:
+            return None
+        user = self._rpc.rpc("use_portal_sign_in", p_id=sign_in_id)
+        if not user:
+            return None
+        return Opened(self._keys.session(str(user["user_id"]), str(user["email"])), str(user["email"]))
+
+    def session(self, cookie: str | None) -> tuple[Claims, str] | None:
+        return self._keys.read_session(cookie)
+
+    def projects(self, claims: Claims, jwt: str) -> list[dict[str, Any]]:
+        return list(self._reads(jwt, claims.jwt_claims()).rpc("portal_projects") or [])
+
+    def project(self, claims: Claims, jwt: str, project_id: str) -> dict[str, Any] | None:
+        """One of the client's projects, or None: not theirs, or no such id (the same answer, so ids cannot be
+        probed)."""
+        if not _UUID.fullmatch(project_id):
+            return None
+        found = self._reads(jwt, claims.jwt_claims()).rpc("portal_project", p_id=project_id)
+        return dict(found) if found else None
