@@ -34,7 +34,7 @@ EXAMPLES = int(os.environ.get("ATELIER_FUZZ_EXAMPLES", "1000"))
 pytestmark = pytest.mark.filterwarnings("ignore:Do not use the `random` module inside strategies")
 SEED = 20261123
 WRITTEN = ("leads", "users", "clients", "projects", "milestones", "payments", "deliverables", "inbound_events",
-           "audit_log", "sync_outbox")  # fmt: skip
+           "audit_log", "sync_outbox", "notifications", "portal_sign_ins")  # fmt: skip
 ROUTES = {r.route_key: r for r in routes_from_template()}
 
 fuzz = settings(max_examples=EXAMPLES, deadline=None, database=None, derandomize=False,
@@ -197,6 +197,30 @@ def test_the_pages_checkout_returns_to_never_answer_5xx(
     answer = harness.check(f"GET {page}", target=f"{page}?session_id={quote(session, safe='', errors='surrogatepass')}",
                            headers=_safe(headers), body=b"")  # fmt: skip
     assert int(answer["statusCode"]) in (200, 404)
+
+
+@pytest.mark.integration
+@seed(SEED)
+@fuzz
+@given(
+    token=weird_text,
+    body=raw_bodies,
+    cookie=weird_text.filter(lambda t: "\n" not in t and "\r" not in t),
+    project=st.one_of(st.uuids().map(str), weird_text.filter(lambda t: "/" not in t and t not in ("", ".", ".."))),
+)
+def test_the_portal_never_answers_5xx_and_a_refusal_writes_nothing(
+    harness: Harness, token: str, body: bytes, cookie: str, project: str
+) -> None:
+    from urllib.parse import quote
+
+    q = quote(token, safe="", errors="surrogatepass")
+    harness.check("GET /portal", target=f"/portal?token={q}", headers=_safe({"cookie": f"atelier_portal={cookie}"}),
+                  body=b"")  # fmt: skip
+    harness.check("POST /portal/login", target="/portal/login", body=body,
+                  headers={"content-type": "application/x-www-form-urlencoded"})  # fmt: skip
+    harness.check("GET /portal/projects/{id}", target=f"/portal/projects/{quote(project, safe='', errors='surrogatepass')}",
+                  headers=_safe({"cookie": f"atelier_portal={cookie}"}), body=b"",
+                  path_parameters={"id": project})  # fmt: skip
 
 
 # -- POST /webhooks/stripe: signed events whose contents are anything ------------------------------------------

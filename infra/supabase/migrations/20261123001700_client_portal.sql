@@ -30,8 +30,8 @@ alter table public.notifications drop constraint notifications_template_check;
 alter table public.notifications add constraint notifications_template_check check (template in
   ('payment_receipt', 'milestone_completed', 'deliverable_ready', 'refund_confirmed', 'portal_sign_in'));
 
--- A sign-in request. Every request is recorded (known address or not), so the limits count both alike and the
--- answer cannot tell them apart. Returns {id, expires, known, limited}; a known, unlimited one queues the e-mail.
+-- A sign-in request. Every request within the limits is recorded (known address or not), so the limits count both
+-- alike and the answer cannot tell them apart. Returns {id, expires, known, limited}; a known one queues the e-mail.
 create or replace function public.start_portal_sign_in(p_email text, p_source_ip text, p_ttl_seconds integer,
                                                        p_per_address integer, p_per_source integer,
                                                        p_send boolean default true) returns jsonb
@@ -50,9 +50,12 @@ begin
                  where email = v_email and created_at > now() - interval '15 minutes') >= p_per_address
             or (p_source_ip is not null and (select count(*) from public.portal_sign_ins
                  where source_ip = p_source_ip and created_at > now() - interval '15 minutes') >= p_per_source);
+  if v_limited then  -- refused: nothing recorded, nothing sent (the requests already counted keep it refused)
+    return jsonb_build_object('id', null, 'expires', null, 'known', v_user is not null, 'limited', true);
+  end if;
   insert into public.portal_sign_ins (email, user_id, source_ip, expires_at, sent)
   values (left(v_email, 320), v_user, p_source_ip, now() + make_interval(secs => p_ttl_seconds),
-          v_user is not null and not v_limited and p_send)
+          v_user is not null and p_send)
   returning * into v_row;
   if v_row.sent then
     insert into public.notifications (recipient, template, dedupe_key, subject_id)
