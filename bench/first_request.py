@@ -83,6 +83,7 @@ class Cases:
         found = rpc.rpc("find_deliverable", p_bucket=COLD_BUCKET, p_key=uploaded["Records"][0]["s3"]["object"]["key"],
                         p_version_id=uploaded["Records"][0]["s3"]["object"]["versionId"])  # fmt: skip
         self.download = str(wiring.download_links().url(found["id"])).split("/deliverables/", 1)[1]
+        self.page = str(uuid.uuid4())  # a page Notion does not know: the webhook still verifies, records and asks
 
     def bare(self) -> dict[str, Any]:
         return http_event("POST", "/leads", json.dumps({"email": "ada@example.com", "name": "Ada"}))
@@ -117,6 +118,27 @@ class Cases:
         event["Records"][0]["s3"]["bucket"].update(name=COLD_BUCKET, arn=f"arn:aws:s3:::{COLD_BUCKET}")
         event["Records"][0]["s3"]["object"].update(key=key, versionId=put["VersionId"], sequencer=uuid.uuid4().hex)
         return event
+
+    def client_pages(self) -> dict[str, Any]:
+        return http_event("GET", "/cancelled")
+
+    def client_portal(self) -> dict[str, Any]:
+        return http_event("GET", "/portal")
+
+    def client_mail(self) -> dict[str, Any]:
+        paid_project(self.rpc, stored_lead(self.rpc))  # a receipt to send
+        return scheduled_event()
+
+    def notion_webhook(self) -> dict[str, Any]:
+        from atelier.notion.webhook import FileTokens, sign
+
+        if FileTokens(self.stack.webhook_token_file()).current() is None:
+            self.stack.connect_notion_webhooks()
+        token = FileTokens(self.stack.webhook_token_file()).current() or ""
+        event = {"id": str(uuid.uuid4()), "type": "page.properties_updated", "data": {},
+                 "timestamp": "2026-11-23T12:00:00Z", "entity": {"id": self.page, "type": "page"}}  # fmt: skip
+        body = json.dumps(event)
+        return http_event("POST", "/webhooks/notion", body, {"x-notion-signature": sign(token, body.encode())})
 
     def deliverable_download(self) -> dict[str, Any]:
         path, _, query = self.download.partition("?")

@@ -88,6 +88,7 @@ class NotionGateway:
             options["client"] = http_client
         self._client = Client(**options)
         self.budget = budget or PROCESS_BUDGET
+        self.timeout_s = timeout_s
         self.max_attempts = max_attempts
         self.calls = 0
         self.rate_limited = 0  # 429 and 529 answers, for the metric
@@ -324,6 +325,10 @@ class NotionGateway:
             except NotionError as error:
                 if error.failure is not Failure.ambiguous or isinstance(error, RetryLater):
                     raise
+                if error.status is None:
+                    # We stopped waiting (a timeout, a dropped connection), but the request may still be on its way
+                    # to taking effect: give it as long as we gave it, before asking whether it did.
+                    self._settle(deadline)
                 existing = self.find_by_atelier_id(data_source_id, atelier_id, id_property=id_property,
                                                    deadline=deadline)  # fmt: skip
                 if existing is not None:
@@ -338,6 +343,13 @@ class NotionGateway:
             status=None,
             failure=Failure.transient,
         )
+
+    def _settle(self, deadline: float | None) -> None:
+        wait = min(self.timeout_s, 5.0)
+        if deadline is not None and self.budget.clock() + wait > deadline:
+            raise RetryLater("a create's outcome is unknown and there is no time left to check it",
+                             code="unknown_outcome", status=None, failure=Failure.transient)  # fmt: skip
+        self.budget.sleep(wait)
 
     def _guarded_create(self, body: dict[str, Any], guard: Callable[[], None] | None) -> Any:
         if guard is not None:
