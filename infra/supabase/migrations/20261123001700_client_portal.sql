@@ -16,15 +16,7 @@ create table public.portal_sign_ins (
 create index portal_sign_ins_email_idx on public.portal_sign_ins (email, created_at);
 create index portal_sign_ins_source_idx on public.portal_sign_ins (source_ip, created_at);
 create index portal_sign_ins_user_idx on public.portal_sign_ins (user_id);
-alter table public.portal_sign_ins enable row level security;
-create policy portal_sign_ins_select on public.portal_sign_ins for select to authenticated
-  using (app_private.is_team());
-create policy portal_sign_ins_insert on public.portal_sign_ins for insert to authenticated
-  with check (app_private.is_admin());
-create policy portal_sign_ins_update on public.portal_sign_ins for update to authenticated
-  using (app_private.is_admin()) with check (app_private.is_admin());
-create policy portal_sign_ins_delete on public.portal_sign_ins for delete to authenticated
-  using (app_private.is_admin());
+select app_private.backend_written('portal_sign_ins');
 
 alter table public.notifications drop constraint notifications_template_check;
 alter table public.notifications add constraint notifications_template_check check (template in
