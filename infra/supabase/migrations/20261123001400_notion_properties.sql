@@ -17,28 +17,15 @@ create table public.notion_properties (
   updated_at timestamptz not null default now(),
   primary key (data_source_id, key)
 );
--- Tables only the backend writes: RLS on, the team (or `p_readers`) may read, only an admin may change a row.
-create or replace function app_private.backend_written(p_table text, p_readers text default 'app_private.is_team()')
-returns void
-language plpgsql
-set search_path = ''
-as $$
-begin
-  execute format('alter table public.%I enable row level security', p_table);
-  execute format('create policy %I on public.%I for select to authenticated using (%s)',
-                 p_table || '_select', p_table, p_readers);
-  execute format('create policy %I on public.%I for insert to authenticated with check (app_private.is_admin())',
-                 p_table || '_insert', p_table);
-  execute format('create policy %I on public.%I for update to authenticated using (app_private.is_admin())'
-                 ' with check (app_private.is_admin())', p_table || '_update', p_table);
-  execute format('create policy %I on public.%I for delete to authenticated using (app_private.is_admin())',
-                 p_table || '_delete', p_table);
-end
-$$;
-revoke execute on function app_private.backend_written from public, anon, authenticated;
-grant execute on function app_private.backend_written to service_role;
-
-select app_private.backend_written('notion_properties');
+alter table public.notion_properties enable row level security;
+create policy notion_properties_select on public.notion_properties for select to authenticated
+  using (app_private.is_team());
+create policy notion_properties_insert on public.notion_properties for insert to authenticated
+  with check (app_private.is_admin());
+create policy notion_properties_update on public.notion_properties for update to authenticated
+  using (app_private.is_admin()) with check (app_private.is_admin());
+create policy notion_properties_delete on public.notion_properties for delete to authenticated
+  using (app_private.is_admin());
 create trigger notion_properties_updated_at before update on public.notion_properties for each row
   execute function app_private.set_updated_at();
 

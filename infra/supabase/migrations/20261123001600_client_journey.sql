@@ -40,9 +40,23 @@ create table public.email_suppressions (
 );
 
 -- RLS: a client reads the messages about their own projects; the team reads all; only admins change them.
-select app_private.backend_written('notifications',
-                                   'app_private.is_team() or project_id in (select app_private.my_project_ids())');
-select app_private.backend_written('email_suppressions');
+alter table public.notifications enable row level security;
+create policy notifications_select on public.notifications for select to authenticated
+  using (app_private.is_team() or project_id in (select app_private.my_project_ids()));
+create policy notifications_insert on public.notifications for insert to authenticated
+  with check (app_private.is_admin());
+create policy notifications_update on public.notifications for update to authenticated
+  using (app_private.is_admin()) with check (app_private.is_admin());
+create policy notifications_delete on public.notifications for delete to authenticated using (app_private.is_admin());
+alter table public.email_suppressions enable row level security;
+create policy email_suppressions_select on public.email_suppressions for select to authenticated
+  using (app_private.is_team());
+create policy email_suppressions_insert on public.email_suppressions for insert to authenticated
+  with check (app_private.is_admin());
+create policy email_suppressions_update on public.email_suppressions for update to authenticated
+  using (app_private.is_admin()) with check (app_private.is_admin());
+create policy email_suppressions_delete on public.email_suppressions for delete to authenticated
+  using (app_private.is_admin());
 
 -- The client's address for a project.
 create or replace function app_private.project_email(p_project_id uuid) returns text

@@ -16,6 +16,29 @@ create table public.portal_sign_ins (
 create index portal_sign_ins_email_idx on public.portal_sign_ins (email, created_at);
 create index portal_sign_ins_source_idx on public.portal_sign_ins (source_ip, created_at);
 create index portal_sign_ins_user_idx on public.portal_sign_ins (user_id);
+-- Tables only the backend writes: RLS on, the team (or `p_readers`) may read, only an admin may change a row.
+-- (notion_properties, notifications and email_suppressions spell the same four policies out: they were applied
+-- before this helper existed, and an applied migration is never edited.)
+create or replace function app_private.backend_written(p_table text, p_readers text default 'app_private.is_team()')
+returns void
+language plpgsql
+set search_path = ''
+as $$
+begin
+  execute format('alter table public.%I enable row level security', p_table);
+  execute format('create policy %I on public.%I for select to authenticated using (%s)',
+                 p_table || '_select', p_table, p_readers);
+  execute format('create policy %I on public.%I for insert to authenticated with check (app_private.is_admin())',
+                 p_table || '_insert', p_table);
+  execute format('create policy %I on public.%I for update to authenticated using (app_private.is_admin())'
+                 ' with check (app_private.is_admin())', p_table || '_update', p_table);
+  execute format('create policy %I on public.%I for delete to authenticated using (app_private.is_admin())',
+                 p_table || '_delete', p_table);
+end
+$$;
+revoke execute on function app_private.backend_written from public, anon, authenticated;
+grant execute on function app_private.backend_written to service_role;
+
 select app_private.backend_written('portal_sign_ins');
 
 alter table public.notifications drop constraint notifications_template_check;

@@ -4,7 +4,6 @@ drop function if exists public.schema_waits();
 drop function if exists public.record_notion_properties(text, text, jsonb);
 drop function if exists public.notion_property_ids();
 drop table if exists public.notion_properties;
-drop function if exists app_private.backend_written(text, text);
 create or replace function public.sync_health() returns jsonb
 language sql stable
 set search_path = ''

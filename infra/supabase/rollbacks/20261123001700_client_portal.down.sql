@@ -8,6 +8,7 @@ alter table public.notifications drop constraint notifications_template_check;
 alter table public.notifications add constraint notifications_template_check check (template in
   ('payment_receipt', 'milestone_completed', 'deliverable_ready', 'refund_confirmed'));
 drop table if exists public.portal_sign_ins;
+drop function if exists app_private.backend_written(text, text);
 create or replace function app_private.notification_context(p_id uuid) returns jsonb
 language sql stable
 set search_path = ''
