@@ -34,6 +34,8 @@ DEV_STATE_ENV = {
     "supabase_webhook_secret": "SUPABASE_WEBHOOK_SECRET",
     # Kept by notion_webhook on Notion's one-time handshake (the emulator's, under `make dev`).
     "notion_webhook_verification_token": "NOTION_WEBHOOK_VERIFICATION_TOKEN",
+    # The client portal's session key, so that `atelier portal link` makes links the running stack opens.
+    "portal_jwt_secret": "PORTAL_JWT_SECRET",
     # Only while the local Stripe stand-in answers: its address and its (public, made-up) key.
     "stripe_api_base": "STRIPE_API_BASE",
     "stripe_api_key": "STRIPE_SECRET_KEY",

@@ -233,6 +233,7 @@ class LocalStack:
             "stripe_api_base": self.settings.get("STRIPE_API_BASE") if self.stripe else None,
             "stripe_api_key": LOCAL_API_KEY if self.stripe else None,
             "notion_webhook_verification_token": FileTokens(self.webhook_token_file()).current(),
+            "portal_jwt_secret": self.settings.get("PORTAL_JWT_SECRET"),
         }
 
     def write_dev_state(self, path: Path) -> None:
