@@ -9,10 +9,13 @@ rate limit answered with 429 and Retry-After. Faults can be injected: 5xx (500/5
 
 One process, in parts: `server` (HTTP, auth, control, the route table), `store` (pages, databases, data
 sources), `content` (blocks, file uploads), `query` (filters, sorts, search, cursors), `schema` (property
-validation), `faults` (rate limit, injected errors) and `state` (what is kept, and Notion's id and time rules).
+validation), `faults` (rate limit, injected errors), `webhooks` (signed events for a person's changes) and
+`state` (what is kept, and Notion's id and time rules).
 
-Control endpoints under /_control: POST /_control/faults, POST /_control/reset, GET /_control/requests, and
-POST /_control/edit-as-human {page_id, properties} (as do API writes made with the human token).
+Control endpoints under /_control: POST /_control/faults, POST /_control/reset, GET /_control/requests,
+POST /_control/edit-as-human {page_id, properties} (as do API writes made with the human token), and the webhooks
+(`webhooks`): POST /_control/webhooks {url, delay_seconds} subscribes (the handshake first), GET lists the
+deliveries, DELETE unsubscribes, POST /_control/webhooks/flush delivers what is queued now.
 `POST /v1/databases` and the file-upload endpoints are not in Notion's published OpenAPI file; they follow
 https://developers.notion.com/reference/database-create and .../reference/create-a-file-upload.
 """
