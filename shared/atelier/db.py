@@ -92,7 +92,15 @@ class PsycopgRpc:
         return self._conn
 
     def rpc(self, function: str, /, **args: Any) -> Any:
+        return self._execute(function, args)
+
+    def _execute(self, function: str, args: Mapping[str, Any], *, role: str | None = None,
+                 claims: Mapping[str, Any] | None = None) -> Any:  # fmt: skip
+        """One call. With a `role`, a transaction under that role with `request.jwt.claims` set (`as_user`)."""
+        import json
+
         import psycopg
+        from psycopg import sql
         from psycopg.types.json import Jsonb
 
         call = self._call(function, tuple(args))
@@ -100,10 +108,17 @@ class PsycopgRpc:
         with self._lock:
             conn = self._connection()
             try:
-                # One statement in autocommit is its own transaction: one round trip, no BEGIN/COMMIT.
-                with conn.cursor() as cur:
-                    cur.execute(call, params)
-                    row = cur.fetchone()
+                if role is None:
+                    # One statement in autocommit is its own transaction: one round trip, no BEGIN/COMMIT.
+                    with conn.cursor() as cur:
+                        cur.execute(call, params)
+                        row = cur.fetchone()
+                else:
+                    with conn.transaction(), conn.cursor() as cur:
+                        cur.execute(sql.SQL("set local role {}").format(sql.Identifier(role)))
+                        cur.execute("select set_config('request.jwt.claims', %s, true)", (json.dumps(claims or {}),))
+                        cur.execute(call, params)
+                        row = cur.fetchone()
             except psycopg.Error as exc:
                 if conn.broken or isinstance(exc, psycopg.OperationalError):
                     self.close()
@@ -149,28 +164,7 @@ class _AsUser:
         self._rpc, self._claims, self._role = rpc, claims, role
 
     def rpc(self, function: str, /, **args: Any) -> Any:
-        import json
-
-        import psycopg
-        from psycopg import sql
-        from psycopg.types.json import Jsonb
-
-        call = PsycopgRpc._call(function, tuple(args))
-        params = {k: Jsonb(v) if _is_json_document(v) else v for k, v in args.items()}
-        with self._rpc._lock:
-            conn = self._rpc._connection()
-            try:
-                with conn.transaction(), conn.cursor() as cur:
-                    cur.execute(sql.SQL("set local role {}").format(sql.Identifier(self._role)))
-                    cur.execute("select set_config('request.jwt.claims', %s, true)", (json.dumps(self._claims),))
-                    cur.execute(call, params)
-                    row = cur.fetchone()
-            except psycopg.Error as exc:
-                if conn.broken or isinstance(exc, psycopg.OperationalError):
-                    self._rpc.close()
-                raise error_for_code(exc.sqlstate, exc.diag.message_primary or _first_line(exc),
-                                     exc.diag.message_detail) from exc  # fmt: skip
-        return None if row is None else row[0]
+        return self._rpc._execute(function, args, role=self._role, claims=self._claims)
 
 
 class PostgrestRpc:
