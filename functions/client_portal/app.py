@@ -4,7 +4,6 @@ wall between clients (`atelier.portal`)."""
 
 from __future__ import annotations
 
-import re
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -14,12 +13,12 @@ from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from atelier import wiring
 from atelier.http import answer_problems, header, raw_body
 from atelier.portal import pages
+from atelier.portal.service import is_address
 from atelier.portal.session import cookie, read_cookie
 from atelier.settings import PortalSettings
 from atelier.telemetry import count
 
 HTML = "text/html; charset=utf-8"
-EMAIL = re.compile(r"[^@\s]{1,64}@[^@\s]{1,255}")
 PRIVATE = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer", "X-Frame-Options": "DENY"}
 
 settings = wiring.settings(PortalSettings)  # validated at cold start
@@ -63,7 +62,7 @@ def login() -> Response[str]:
 
     fields = parse_qs(raw_body(event.body, event.is_base64_encoded).decode("utf-8", "replace"))
     email = (fields.get("email") or [""])[0].strip()
-    if not EMAIL.fullmatch(email):
+    if not is_address(email):
         return _html(*pages.sign_in("Enter the e-mail address you paid with, such as name@example.com.", status=422))
     limited = wiring.portal().request_sign_in(email, event.request_context.http.source_ip)
     count(metrics, "PortalSignInLimited" if limited else "PortalSignInRequested")

@@ -8,11 +8,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from datetime import date
 from html import escape
 from typing import Any
 
-from atelier.mail.render import money
+from atelier.mail.render import day, money
 from atelier.pages import page
 
 SESSION_ID = re.compile(r"cs_[A-Za-z0-9_]{1,250}")
@@ -21,13 +20,6 @@ REFRESH_SECONDS = 3
 
 def valid_session_id(value: str | None) -> bool:
     return bool(value) and SESSION_ID.fullmatch(str(value)) is not None
-
-
-def _day(value: Any) -> str:
-    try:
-        return date.fromisoformat(str(value)[:10]).strftime("%-d %B %Y")
-    except ValueError:
-        return "date to be set"
 
 
 def render_thanks(outcome: Mapping[str, Any], studio: str) -> tuple[int, str]:
@@ -63,7 +55,7 @@ def render_thanks(outcome: Mapping[str, Any], studio: str) -> tuple[int, str]:
             f"confirmation e-mail from {escape(studio)} has everything you need.</p>"
         )
         return 404, page("Not found", body)
-    milestones = "".join(f"<li><strong>{escape(str(m.get('name')))}</strong>, due {escape(_day(m.get('due_date')))}"
+    milestones = "".join(f"<li><strong>{escape(str(m.get('name')))}</strong>, due {escape(day(m.get('due_date')))}"
                          "</li>" for m in outcome.get("milestones") or [])  # fmt: skip
     amount = escape(money(outcome.get("amount"), outcome.get("currency")))
     body = f"""

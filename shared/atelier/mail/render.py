@@ -53,11 +53,12 @@ def money(cents: Any, currency: Any) -> str:
     return f"{symbol}{figure}" if symbol else f"{figure} {str(currency).upper()}"
 
 
-def _day(value: Any) -> str:
+def day(value: Any, *, missing: str = "date to be set") -> str:
+    """A date (or the date of a timestamp) as a client reads it: "23 November 2026"; `missing` when there is none."""
     try:
         return date.fromisoformat(str(value)[:10]).strftime("%-d %B %Y")
     except ValueError:
-        return "to be set"
+        return missing
 
 
 def render(name: str, context: Mapping[str, Any], studio: Studio, *,
@@ -66,8 +67,8 @@ def render(name: str, context: Mapping[str, Any], studio: Studio, *,
     """One message from a template and what `notification_context` read for it."""
     subject, text, html = _files(name)
     milestones = list(context.get("milestones") or [])
-    lines = [(str(m.get("name")), _day(m.get("due_date")), STATUS_WORDS.get(str(m.get("status")), "to come"))
-             for m in milestones]  # fmt: skip
+    lines = [(str(m.get("name")), day(m.get("due_date"), missing="to be set"),
+              STATUS_WORDS.get(str(m.get("status")), "to come")) for m in milestones]  # fmt: skip
     payment = context.get("payment") or {}
     sign_in = context.get("sign_in") or {}
     deliverable = context.get("deliverable") or {}

@@ -4,11 +4,10 @@ milestone timeline and a gallery of deliverables. Every value from the database 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import date, datetime
 from html import escape
 from typing import Any
 
-from atelier.mail.render import money
+from atelier.mail.render import day, money
 from atelier.pages import page
 
 PORTAL_STYLE = """<style>
@@ -30,16 +29,6 @@ STATUS = {"onboarding": "Getting started", "in_progress": "In progress", "awaiti
           "revisions": "Revisions", "delivered": "Delivered", "closed": "Closed"}  # fmt: skip
 MILESTONE = {"completed": "done", "in_progress": "in progress", "pending": "to come"}
 PAYMENT = {"paid": "Paid", "pending": "Payment pending", "refunded": "Refunded"}
-
-
-def _day(value: Any) -> str:
-    if not value:
-        return "date to be set"
-    try:
-        return (datetime.fromisoformat(str(value)) if "T" in str(value) else date.fromisoformat(str(value)[:10])
-                ).strftime("%-d %B %Y")  # fmt: skip
-    except ValueError:
-        return "date to be set"
 
 
 def _size(value: Any) -> str:
@@ -91,14 +80,14 @@ def project(item: Mapping[str, Any], email: str, contact: str, download_url: Any
     payments = [p for p in item.get("payments") or [] if p.get("status") in ("succeeded", "refunded")]
     paid = sum(int(p.get("amount") or 0) - int(p.get("amount_refunded") or 0) for p in payments)
     currency = (payments[0].get("currency") if payments else "usd") or "usd"
-    receipt = "".join(f"<li>{escape(money(p.get('amount'), p.get('currency')))} on {escape(_day(p.get('paid_at')))}"
+    receipt = "".join(f"<li>{escape(money(p.get('amount'), p.get('currency')))} on {escape(day(p.get('paid_at')))}"
                       f"{' (refunded)' if p.get('status') == 'refunded' else ''}</li>" for p in payments)  # fmt: skip
     milestones = list(item.get("milestones") or [])
     upcoming = next((m for m in milestones if m.get("status") != "completed"), None)
     steps = []
     for m in milestones:
         state = str(m.get("status"))
-        when = f"done {_day(m.get('completed_at'))}" if state == "completed" else f"due {_day(m.get('due_date'))}"
+        when = f"done {day(m.get('completed_at'))}" if state == "completed" else f"due {day(m.get('due_date'))}"
         mark = " next" if m is upcoming else ""
         label = "due next" if m is upcoming and state == "pending" else MILESTONE.get(state, state)
         steps.append(f'<li class="{escape(state)}{mark}">{escape(str(m.get("name")))} <span class="state">'

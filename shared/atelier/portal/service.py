@@ -19,9 +19,14 @@ from atelier.portal.session import SIGN_IN_SECONDS, Claims, PortalKeys
 PER_ADDRESS = 5  # sign-in requests per address per 15 minutes
 PER_SOURCE = 20  # per source address per 15 minutes
 _UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
-_EMAIL = re.compile(r"[^@\s]{1,64}@[^@\s]{1,255}")
+_ADDRESS = re.compile(r"[^@\s]{1,64}@[^@\s]{1,255}")
 
 UserReads = Callable[[str, dict[str, Any]], Rpc]  # (the client's JWT, its claims) -> rpc as the client
+
+
+def is_address(text: str) -> bool:
+    """Whether `text` can be an e-mail address (a local part, an @, a domain): what a sign-in request must give."""
+    return _ADDRESS.fullmatch(text) is not None
 
 
 @dataclass(frozen=True)
@@ -44,7 +49,7 @@ class PortalService:
         """Record the request and, for a client's address within the limits, queue the e-mail with the link.
         Returns whether a limit was hit; nothing says whether the address is a client's."""
         address = email.strip().lower()
-        if not _EMAIL.fullmatch(address):
+        if not is_address(address):
             address = "invalid@invalid"  # recorded and counted like any other, sent to no one
         started = self._rpc.rpc("start_portal_sign_in", p_email=address, p_source_ip=source_ip,
                                 p_ttl_seconds=SIGN_IN_SECONDS, p_per_address=PER_ADDRESS,
