@@ -1,9 +1,11 @@
-"""client_mail: the studio's e-mails to its clients. On its schedule it sends what `notifications` holds (through
-SES, once per event, with backoff); from SNS it takes SES's bounces and complaints, and marks those addresses."""
+"""client_mail: the studio's e-mails. On its schedule it sends what `notifications` holds (through SES, once per
+event, with backoff); from SNS it takes SES's bounces and complaints, and marks those addresses. On Monday
+mornings (`{"job": "weekly_report"}`) it first queues last week's report for the owner, once per week."""
 
 from __future__ import annotations
 
 import time
+from datetime import UTC, datetime
 from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics
@@ -12,8 +14,9 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from atelier import wiring
 from atelier.deadlines import seconds_left
 from atelier.mail.events import suppressions
-from atelier.settings import MailSettings
-from atelier.telemetry import emit
+from atelier.reports.weekly import queue
+from atelier.settings import MailSettings, ReportSettings
+from atelier.telemetry import count, emit
 
 SAFETY_SECONDS = 10.0
 
@@ -32,12 +35,24 @@ def _ses_events(records: list[dict[str, Any]]) -> dict[str, Any]:
     return {"suppressed": marked}
 
 
+def _weekly_report() -> None:
+    owner = wiring.settings(ReportSettings).owner()
+    if owner is None:
+        logger.warning("the weekly report is off: set OWNER_EMAIL (the OwnerEmail parameter)")
+        return
+    queued = queue(wiring.rpc(), owner, datetime.now(UTC).date())
+    count(metrics, "WeeklyReportQueued", bool(queued.get("queued")))
+    logger.info("weekly report", extra={"queued": queued.get("queued"), "from": queued.get("from")})
+
+
 @logger.inject_lambda_context(clear_state=True)
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     records = event.get("Records") or []
     if records and all(r.get("EventSource") == "aws:sns" for r in records):
         return _ses_events(records)
+    if event.get("job") == "weekly_report":
+        _weekly_report()
     outbox = wiring.mail_outbox()
     if outbox is None:
         logger.warning("mail is off: set MAIL_FROM (the MailFrom parameter) to a verified SES identity")

@@ -209,6 +209,20 @@ class MailSettings(BaseSettings):
         return (self.mail_signature or f"With best wishes,\n{self.studio_name}").replace("\\n", "\n")
 
 
+class ReportSettings(BaseSettings):
+    """The owner's reports: whom the weekly report goes to (none: it is not sent) and the studio's name on them.
+    The links are signed with the portal's secret (`PortalSettings`), under a key derived for reports alone."""
+
+    model_config = SettingsConfigDict(extra="ignore")
+
+    owner_email: str | None = Field(default=None, max_length=254)
+    studio_name: str = Field(default="The Studio", min_length=1, max_length=100)
+
+    def owner(self) -> str | None:
+        address = (self.owner_email or "").strip()
+        return address or None
+
+
 class PortalSettings(BaseSettings):
     """The client portal: the key its sessions are signed with (in production Supabase's JWT secret, so that
     PostgREST takes a session as the client's own token), whether its cookie needs HTTPS, and the contact line."""

@@ -261,6 +261,12 @@ class AppliedEvent:
     outcome: StripeOutcome
     result: dict[str, Any]
     livemode_mismatch: bool = False
+    amount: int = 0  # what the event says was paid (cents), for the revenue metric
+
+    @property
+    def paid_cents(self) -> int:
+        """The amount of a payment that made a project (the dashboard's revenue); 0 for anything else."""
+        return self.amount if self.result.get("created_project") else 0
 
     @property
     def amount_mismatch(self) -> bool:
@@ -296,7 +302,7 @@ class StripeEventService:
             return self._reject(action.event_id, action.event_type,
                                 f"the database refused it (SQLSTATE {exc.sqlstate})", event)  # fmt: skip
         return AppliedEvent(action.event_type, StripeOutcome(str(result.get("outcome"))), result,
-                            livemode_mismatch=action.livemode_mismatch)  # fmt: skip
+                            livemode_mismatch=action.livemode_mismatch, amount=action.amount or 0)  # fmt: skip
 
     def _reject(self, event_id: str, event_type: str, reason: str, event: dict[str, Any]) -> AppliedEvent:
         """Recorded as rejected, with the event, so that `atelier stripe replay --rejected` can apply it later."""

@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from atelier.notion.gateway import NotionGateway
     from atelier.notion.webhook import TokenStore, WebhookGate
     from atelier.portal.service import PortalService
+    from atelier.reports.links import ReportLinks
     from atelier.storage import DownloadLinks
     from atelier.stripe_events import StripeEventService
     from atelier.sync.events import NotionEvents
@@ -163,6 +164,7 @@ def mail_outbox() -> MailOutbox | None:
     from atelier.mail.outbox import MailOutbox
     from atelier.mail.render import Studio
     from atelier.mail.ses import SesMailer
+    from atelier.reports.weekly import LINK_HOURS, WeeklyEnclosure
     from atelier.settings import MailSettings
 
     config = settings(MailSettings)
@@ -176,9 +178,11 @@ def mail_outbox() -> MailOutbox | None:
                        configuration_set=config.mail_configuration_set)  # fmt: skip
     links = download_links()
     portal_on = settings(PortalSettings).configured()
+    weekly = WeeklyEnclosure(rpc(), config.studio_name, report_url=(
+        lambda period: report_links().url(LINK_HOURS, period=period)) if portal_on else None)  # fmt: skip
     return MailOutbox(rpc(), mailer, Studio(config.studio_name, config.signature()), download_url=links.url,
                       sign_in_url=portal().link if portal_on else None,
-                      portal_url=f"{links.base_url}/portal" if portal_on else None)  # fmt: skip
+                      portal_url=f"{links.base_url}/portal" if portal_on else None, enclose=weekly)  # fmt: skip
 
 
 @lru_cache(maxsize=1)
@@ -186,17 +190,30 @@ def portal() -> PortalService:
     """The client portal: sign-ins through the service role, reads as the client (`Rpc.as_user`)."""
     from atelier.portal.service import PortalService
     from atelier.portal.session import PortalKeys
-    from atelier.storage import StorageSettings
 
     config = settings(PortalSettings)
-    base = config.atelier_api_url or settings(StorageSettings).atelier_api_url
-    if not base:
-        raise ConfigurationError("ATELIER_API_URL is not set: export the API's public URL, or start `make dev`")
+    base = _api_url()
     database = rpc()
     reads = getattr(database, "as_user", None)
     if reads is None:
         raise ConfigurationError("this database connection cannot act as a client (no as_user)")
     return PortalService(database, reads, PortalKeys(config.key()), base_url=base)
+
+
+def _api_url() -> str:
+    from atelier.storage import StorageSettings
+
+    base = settings(PortalSettings).atelier_api_url or settings(StorageSettings).atelier_api_url
+    if not base:
+        raise ConfigurationError("ATELIER_API_URL is not set: export the API's public URL, or start `make dev`")
+    return base
+
+
+def report_links() -> ReportLinks:
+    """Signed links to the owner's report, with the portal's secret under a key of their own."""
+    from atelier.reports.links import ReportLinks
+
+    return ReportLinks(settings(PortalSettings).key(), _api_url())
 
 
 @lru_cache(maxsize=1)

@@ -26,6 +26,10 @@ POLICY_HELPERS = {"app_private.current_user_type", "app_private.is_team", "app_p
                   "app_private.my_client_ids", "app_private.my_project_ids"}  # fmt: skip
 # The client portal's reads: security invoker, so they run under the client's own role and RLS decides.
 CLIENT_READS = {"public.portal_projects", "public.portal_project"}
+# The owner's reports: security invoker as well, and each refuses (42501) a caller who is not team or admin.
+STAFF_READS = {"public.report", "public.report_funnel", "public.report_revenue", "public.report_projects",
+               "public.report_milestones", "public.report_cycle_times", "public.report_sync",
+               "app_private.report_reader", "app_private.report_bounds"}  # fmt: skip
 
 
 def test_service_role_may_call_every_function_and_the_api_roles_none_but_policy_helpers(db: Conn) -> None:
@@ -36,15 +40,15 @@ def test_service_role_may_call_every_function_and_the_api_roles_none_but_policy_
         if name in POLICY_HELPERS:
             continue
         assert not anon, f"anon can execute {name}"
-        if name in CLIENT_READS:
-            assert authenticated, f"a signed-in client cannot execute {name}"
+        if name in CLIENT_READS | STAFF_READS:
+            assert authenticated, f"a signed-in user cannot execute {name}"
             continue
         assert not authenticated, f"authenticated can execute {name}"
 
 
-def test_the_client_reads_are_security_invoker(db: Conn) -> None:
-    definers = db.execute("select proname from pg_proc where proname = any(%s) and prosecdef",
-                          (["portal_projects", "portal_project"],)).fetchall()  # fmt: skip
+def test_the_client_and_staff_reads_are_security_invoker(db: Conn) -> None:
+    names = [name.split(".")[1] for name in CLIENT_READS | STAFF_READS]
+    definers = db.execute("select proname from pg_proc where proname = any(%s) and prosecdef", (names,)).fetchall()
     assert definers == []  # a security definer would read past row-level security
 
 

@@ -17,7 +17,7 @@ ROOT = Path(__file__).resolve().parents[2]
 WIRING = ROOT / "shared" / "atelier" / "wiring.py"
 FUNCTIONS = sorted(p.parent.name for p in (ROOT / "functions").glob("*/app.py"))
 # Top-level modules that only an extra brings; psycopg and supabase are never in an artifact.
-ONLY_WITH = {"stripe": ("stripe",), "notion": ("notion_client",)}
+ONLY_WITH = {"stripe": ("stripe",), "notion": ("notion_client",), "reports": ("leather", "fpdf", "xlsxwriter")}
 NEVER = ("psycopg", "psycopg_binary", "supabase", "supabase_auth", "realtime", "storage3", "cryptography",
          "aws_xray_sdk", "atelier_local")  # fmt: skip
 
@@ -58,7 +58,7 @@ def test_every_function_in_the_template_is_built_from_its_own_directory() -> Non
 @pytest.mark.parametrize("function", FUNCTIONS)
 def test_a_function_imports_with_only_its_own_dependencies(function: str) -> None:
     extras = _extras(function)
-    assert set(extras) <= {"stripe", "notion"}
+    assert set(extras) <= set(ONLY_WITH)
     blocked = [m for extra, modules in ONLY_WITH.items() if extra not in extras for m in modules] + list(NEVER)
     code = IMPORT.format(blocked=blocked, path=str(ROOT / "functions" / function / "app.py"))
     env = os.environ | {"POWERTOOLS_SERVICE_NAME": "atelier", "POWERTOOLS_METRICS_NAMESPACE": "Test",
@@ -68,7 +68,8 @@ def test_a_function_imports_with_only_its_own_dependencies(function: str) -> Non
 
 
 # Distributions of the third-party modules the package may import, by the extra that brings them.
-PROVIDED_BY = {"stripe": "stripe", "notion_client": "notion"}
+PROVIDED_BY = {"stripe": "stripe", "notion_client": "notion", "leather": "reports", "fpdf": "reports",
+               "xlsxwriter": "reports"}  # fmt: skip
 CORE = {"aws_lambda_powertools", "boto3", "botocore", "postgrest", "pydantic", "pydantic_settings", "httpx",
         "mypy_boto3_s3"}  # fmt: skip
 # psycopg is imported only by PsycopgRpc, which a deployment uses only when it sets DATABASE_URL_SECRET

@@ -94,7 +94,9 @@ class LocalStack:
         env |= {name: self.environ.get(name) or value for name, value in CREDENTIALS.items()}
         # Client e-mail goes through SES, moto's here (the same in-process server as S3), from a verified sender.
         env |= {"SES_ENDPOINT_URL": self.s3.url, "MAIL_FROM": self.environ.get("MAIL_FROM") or LOCAL_SENDER,
-                "STUDIO_NAME": self.environ.get("STUDIO_NAME") or "Atelier Studio"}  # fmt: skip
+                "STUDIO_NAME": self.environ.get("STUDIO_NAME") or "Atelier Studio",
+                # The weekly report's reader: moto keeps what is sent (GET /_local/mail shows it).
+                "OWNER_EMAIL": self.environ.get("OWNER_EMAIL") or "owner@atelier.local"}  # fmt: skip
         verify_sender(self.s3.url, env["MAIL_FROM"])
         if self.stripe:
             env |= {"STRIPE_SECRET_KEY": LOCAL_API_KEY, "STRIPE_API_BASE": f"{url}{API_PREFIX}"}

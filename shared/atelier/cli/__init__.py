@@ -13,11 +13,11 @@ from collections.abc import Sequence
 from importlib.metadata import entry_points
 
 from atelier import wiring
-from atelier.cli import db, deliverable, mail, notion, outbox, portal, stripe, sync
+from atelier.cli import db, deliverable, mail, notion, outbox, portal, report, stripe, sync
 from atelier.errors import AtelierError
 from atelier.settings import apply_dev_state
 
-NOUNS = (db, stripe, notion, sync, outbox, deliverable, mail, portal)
+NOUNS = (db, stripe, notion, sync, outbox, deliverable, mail, portal, report)
 PLUGIN_GROUP = "atelier.cli"
 # Verbs that start a stack of their own, so they must not pick up a running one's settings.
 SELF_CONTAINED = ("dev", "demo")

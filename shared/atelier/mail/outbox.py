@@ -7,16 +7,28 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from atelier.db import Rpc
-from atelier.mail.render import Studio, render
+from atelier.errors import AtelierError
+from atelier.mail.render import Attachment, Studio, render
 from atelier.mail.ses import Mailer, MailError
 
 LEASE_SECONDS = 120
 MAX_ATTEMPTS = 8
 BATCH = 20
+
+
+@dataclass(frozen=True)
+class Enclosure:
+    """What a template's row adds when it is sent: values for the template, and files (the weekly report's PDF)."""
+
+    values: dict[str, str]
+    attachments: tuple[Attachment, ...] = ()
+
+
+Enclose = Callable[[str, dict[str, Any]], Enclosure | None]
 
 
 @dataclass
@@ -31,13 +43,14 @@ class MailOutbox:
     def __init__(self, rpc: Rpc, mailer: Mailer, studio: Studio, *,
                  download_url: Callable[[str], str] | None = None,
                  sign_in_url: Callable[[str, int], str] | None = None, portal_url: str | None = None,
-                 clock: Callable[[], float] = time.monotonic) -> None:  # fmt: skip
+                 enclose: Enclose | None = None, clock: Callable[[], float] = time.monotonic) -> None:  # fmt: skip
         self._rpc = rpc
         self._mailer = mailer
         self._studio = studio
         self._download_url = download_url
         self._sign_in_url = sign_in_url
         self._portal_url = portal_url
+        self._enclose = enclose
         self._clock = clock
 
     def send_due(self, *, deadline: float | None = None, batch: int = BATCH) -> MailReport:
@@ -59,13 +72,20 @@ class MailOutbox:
             report.failed += 1
             return result | {"suppressed": True, "error": "the address bounced or complained before"}
         try:
-            message = render(str(row["template"]), row.get("context") or {}, self._studio,
-                             download_url=self._download_url, sign_in_url=self._sign_in_url,
-                             portal_url=self._portal_url)  # fmt: skip
+            template, context = str(row["template"]), row.get("context") or {}
+            enclosure = self._enclose(template, context) if self._enclose else None
+            message = render(template, context, self._studio, download_url=self._download_url,
+                             sign_in_url=self._sign_in_url, portal_url=self._portal_url,
+                             extra=enclosure.values if enclosure else None)  # fmt: skip
+            if enclosure and enclosure.attachments:
+                message = replace(message, attachments=enclosure.attachments)
             message_id = self._mailer.send(str(row["recipient"]), message)
         except MailError as exc:
             report.failed += 1
             return result | {"error": str(exc), **({"retry_in": 3600} if exc.permanent else {})}
+        except AtelierError as exc:  # what the message encloses could not be made (the report's figures): retried
+            report.failed += 1
+            return result | {"error": f"{type(exc).__name__}: {exc}"[:500]}
         report.sent += 1
         return result | {"ok": True, "subject": message.subject, "text": message.text, "html": message.html,
                          "message_id": message_id}  # fmt: skip

@@ -16,7 +16,14 @@ from string import Template
 from typing import Any
 
 TEMPLATES = Path(__file__).with_name("templates")
-NAMES = ("payment_receipt", "milestone_completed", "deliverable_ready", "refund_confirmed", "portal_sign_in")
+NAMES = (
+    "payment_receipt",
+    "milestone_completed",
+    "deliverable_ready",
+    "refund_confirmed",
+    "portal_sign_in",
+    "weekly_report",
+)
 STATUS_WORDS = {"pending": "to come", "in_progress": "under way", "completed": "done"}
 FRAME = """<!doctype html><html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1"><title>$subject</title></head>
@@ -26,10 +33,18 @@ $body</body></html>
 
 
 @dataclass(frozen=True)
+class Attachment:
+    filename: str
+    content_type: str  # "application/pdf"
+    data: bytes
+
+
+@dataclass(frozen=True)
 class Message:
     subject: str
     text: str
     html: str
+    attachments: tuple[Attachment, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -63,8 +78,9 @@ def day(value: Any, *, missing: str = "date to be set") -> str:
 
 def render(name: str, context: Mapping[str, Any], studio: Studio, *,
            download_url: Callable[[str], str] | None = None, sign_in_url: Callable[[str, int], str] | None = None,
-           portal_url: str | None = None) -> Message:  # fmt: skip
-    """One message from a template and what `notification_context` read for it."""
+           portal_url: str | None = None, extra: Mapping[str, str] | None = None) -> Message:  # fmt: skip
+    """One message from a template and what `notification_context` read for it. `extra`: values a template's
+    enclosure adds (the weekly report's figures); a `*_lines` value is a list, one item per line."""
     subject, text, html = _files(name)
     milestones = list(context.get("milestones") or [])
     lines = [(str(m.get("name")), day(m.get("due_date"), missing="to be set"),
@@ -87,11 +103,18 @@ def render(name: str, context: Mapping[str, Any], studio: Studio, *,
         "sign_in_url": sign_in_url(str(sign_in["id"]), int(sign_in["expires"])) if sign_in_url and sign_in else "",
         "portal_line": f"See where your project stands at any time: {portal_url}" if portal_url else "",
     }
+    values |= dict(extra or {})
     values["milestones_text"] = "\n".join(f"- {n}: {state}, due {due}" for n, due, state in lines) or "- to be set"
     escaped = {k: escape(v) for k, v in values.items()}
     items = "".join(f"<li><strong>{escape(n)}</strong>: {escape(state)}, due {escape(due)}</li>"
                     for n, due, state in lines)  # fmt: skip
     escaped["milestones_html"] = f"<ul>{items}</ul>"
+    for key, value in (extra or {}).items():
+        if key.endswith("_lines"):
+            values[key] = "\n".join(f"- {line}" for line in value.splitlines())
+            escaped[key.removesuffix("_lines") + "_html"] = (
+                "<ul>" + "".join(f"<li>{escape(line)}</li>" for line in value.splitlines()) + "</ul>"
+            )
     escaped["signature_html"] = "<br>".join(escape(line) for line in studio.signature.splitlines())
     escaped["portal_html"] = (f'<p>See where your project stands at any time: <a href="{escape(portal_url)}">'
                               "your project page</a>.</p>") if portal_url else ""  # fmt: skip

@@ -36,13 +36,17 @@ class SesMailer:
     def send(self, recipient: str, message: Message) -> str:
         from botocore.exceptions import BotoCoreError, ClientError
 
+        content: dict[str, Any] = (
+            {"Raw": {"Data": self._mime(recipient, message)}} if message.attachments else
+            {"Simple": {"Subject": {"Data": message.subject, "Charset": "UTF-8"},
+                        "Body": {"Text": {"Data": message.text, "Charset": "UTF-8"},
+                                 "Html": {"Data": message.html, "Charset": "UTF-8"}}}}
+        )  # fmt: skip
         request: dict[str, Any] = {
             "FromEmailAddress": self._sender,
             "Destination": {"ToAddresses": [recipient]},
-            "Content": {"Simple": {"Subject": {"Data": message.subject, "Charset": "UTF-8"},
-                                   "Body": {"Text": {"Data": message.text, "Charset": "UTF-8"},
-                                            "Html": {"Data": message.html, "Charset": "UTF-8"}}}},
-        }  # fmt: skip
+            "Content": content,
+        }
         if self._reply_to:
             request["ReplyToAddresses"] = [self._reply_to]
         if self._configuration_set:
@@ -55,3 +59,20 @@ class SesMailer:
         except BotoCoreError as exc:
             raise MailError(f"SES could not be reached: {type(exc).__name__}", permanent=False) from None
         return str(answer.get("MessageId") or "")
+
+    def _mime(self, recipient: str, message: Message) -> bytes:
+        """A message with attachments, as SES takes it raw: text and HTML alternatives, then each file."""
+        from email.message import EmailMessage
+
+        mime = EmailMessage()
+        mime["Subject"] = message.subject
+        mime["From"] = self._sender
+        mime["To"] = recipient
+        if self._reply_to:
+            mime["Reply-To"] = self._reply_to
+        mime.set_content(message.text)
+        mime.add_alternative(message.html, subtype="html")
+        for item in message.attachments:
+            maintype, _, subtype = item.content_type.partition("/")
+            mime.add_attachment(item.data, maintype=maintype, subtype=subtype, filename=item.filename)
+        return mime.as_bytes()

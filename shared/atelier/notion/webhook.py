@@ -15,6 +15,7 @@ import os
 import threading
 import time
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -67,6 +68,17 @@ class Delivery:
         attempt = payload.get("attempt_number", 1)
         return cls(event_id, kind, entity_id, str(entity.get("type") or ""), str(payload.get("timestamp") or ""),
                    attempt if isinstance(attempt, int) and not isinstance(attempt, bool) else 1)  # fmt: skip
+
+    def sent_at(self, now: datetime) -> str | None:
+        """When Notion says it sent the event, if that is a time within the last day (for the delivery latency the
+        owner's report shows); None for anything else, which is never an error."""
+        try:
+            sent = datetime.fromisoformat(self.timestamp.replace("Z", "+00:00"))
+        except ValueError:
+            return None
+        if sent.tzinfo is None or not timedelta(minutes=-5) <= now - sent <= timedelta(days=1):
+            return None
+        return sent.isoformat()
 
 
 class TokenStore(Protocol):

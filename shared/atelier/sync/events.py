@@ -11,6 +11,7 @@ poll stays the safety net under all of it.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from atelier.notion.errors import Failure, NotionError, RetryLater
@@ -44,7 +45,8 @@ class NotionEvents:
         so a redelivery is applied)."""
         known = delivery.type in PAGE_EVENTS or delivery.type in SCHEMA_EVENTS
         if not self._ports.rpc.rpc("record_notion_event", p_event_id=delivery.event_id, p_event_type=delivery.type,
-                                   p_entity_id=delivery.entity_id, p_applied=known):  # fmt: skip
+                                   p_entity_id=delivery.entity_id, p_applied=known,
+                                   p_sent_at=delivery.sent_at(datetime.now(UTC))):  # fmt: skip
             return Outcome(delivery.event_id, "duplicate", {})
         if not known:
             return Outcome(delivery.event_id, "ignored", {"type": delivery.type})

@@ -1,0 +1,99 @@
+"""reports: `GET /reports` (the owner's page), `/reports.xlsx` and `/reports.pdf`, for a period, behind a signed,
+expiring link (`atelier report link`). One rpc reads the whole report (`atelier.reports`)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
+
+from atelier import wiring
+from atelier.errors import Forbidden, Unauthorized
+from atelier.http import answer_problems
+from atelier.reports import page
+from atelier.reports.model import Report, fetch
+from atelier.reports.period import PeriodError, custom, parse
+from atelier.settings import ReportSettings
+from atelier.telemetry import count
+
+PRIVATE = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer", "X-Frame-Options": "DENY"}
+HTML = "text/html; charset=utf-8"
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+settings = wiring.settings(ReportSettings)
+logger, metrics = Logger(service="atelier-reports"), Metrics()
+app = APIGatewayHttpResolver()
+
+
+def _report() -> tuple[Report | None, Response[str] | None]:
+    """The report the link and period ask for, or the page that says why not (401, 403, 422)."""
+    event = app.current_event
+    key = event.get_query_string_value("key") or ""
+    try:
+        wiring.report_links().check(key)
+    except (Unauthorized, Forbidden) as refusal:
+        count(metrics, "ReportLinkRefused")
+        status = 401 if isinstance(refusal, Unauthorized) else 403
+        status, body = page.refused(status, refusal.message)
+        return None, Response(status, HTML, body, headers=PRIVATE)
+    today = datetime.now(UTC).date()
+    spec = event.get_query_string_value("period")
+    try:
+        if spec == "custom":
+            period = custom(event.get_query_string_value("from"), event.get_query_string_value("to"), today)
+        else:
+            period = parse(spec, today)
+    except PeriodError as exc:
+        status, body = page.bad_period(str(exc), key)
+        return None, Response(status, HTML, body, headers=PRIVATE)
+    return fetch(wiring.rpc(), period), None
+
+
+@app.get("/reports")
+def report_page() -> Response[str]:
+    report, refusal = _report()
+    if report is None:
+        return refusal  # type: ignore[return-value]
+    count(metrics, "ReportViewed")
+    key = app.current_event.get_query_string_value("key") or ""
+    return Response(200, HTML, page.render(report, key, settings.studio_name), headers=PRIVATE)
+
+
+def _download(name: str, content_type: str, data: bytes) -> Response[bytes]:
+    disposition = {"Content-Disposition": f'attachment; filename="{name}"'}
+    return Response(200, content_type, data, headers=PRIVATE | disposition)
+
+
+@app.get("/reports.xlsx")
+def report_xlsx() -> Response[Any]:
+    report, refusal = _report()
+    if report is None:
+        return refusal  # type: ignore[return-value]
+    from atelier.reports.xlsx import workbook
+
+    count(metrics, "ReportExported")
+    return _download(f"report-{report.period.start}-{report.period.end}.xlsx", XLSX, workbook(report))
+
+
+@app.get("/reports.pdf")
+def report_pdf() -> Response[Any]:
+    report, refusal = _report()
+    if report is None:
+        return refusal  # type: ignore[return-value]
+    from atelier.reports.pdf import document
+
+    count(metrics, "ReportExported")
+    return _download(f"report-{report.period.start}-{report.period.end}.pdf", "application/pdf",
+                     document(report, settings.studio_name))  # fmt: skip
+
+
+answer_problems(app, logger, metrics, refused_metric="ReportRefused",
+                unavailable="The report cannot reach its figures just now. Please try again in a minute.")  # fmt: skip
+
+
+@logger.inject_lambda_context(clear_state=True)
+@metrics.log_metrics
+def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    return app.resolve(event, context)

@@ -1,0 +1,88 @@
+"""`atelier report`: the owner's report in the terminal (and as .xlsx or .pdf files), and `report link`, the signed
+link that opens it in a browser."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from atelier import wiring
+from atelier.cli.args import verb
+from atelier.cli.render import table
+from atelier.reports.links import DEFAULT_HOURS, MAX_HOURS
+from atelier.reports.model import fetch, headline_text, show
+from atelier.reports.period import HELP, PeriodError, parse
+from atelier.settings import ReportSettings
+
+
+def show_report(args: argparse.Namespace) -> int:
+    try:
+        period = parse(args.period, datetime.now(UTC).date())
+    except PeriodError as exc:
+        print(f"report: {exc}", file=sys.stderr)
+        return 2
+    report = fetch(wiring.rpc(), period)
+    studio = wiring.settings(ReportSettings).studio_name
+    print(f"{studio}: report for {period.label} ({period.start} to {period.end}, UTC)\n")
+    print(table(["Figure", "Value"], [(line.label, headline_text(line)) for line in report.headlines()], rule=True))
+    for section in report.tables:
+        print(f"\n{section.title}")
+        rows = [[show(value, column.kind) for column, value in zip(section.columns, row, strict=True)]
+                for row in section.rows]  # fmt: skip
+        rows = rows or [["nothing in this period"] + [""] * (len(section.columns) - 1)]
+        print(table([c.name for c in section.columns], rows, rule=True))
+    for target, make in ((args.xlsx, _xlsx), (args.pdf, _pdf)):
+        if target:
+            Path(target).write_bytes(make(report, studio))
+            print(f"\nreport: wrote {target}", file=sys.stderr)
+    return 0
+
+
+def _xlsx(report: Any, studio: str) -> bytes:
+    from atelier.reports.xlsx import workbook
+
+    return workbook(report)
+
+
+def _pdf(report: Any, studio: str) -> bytes:
+    from atelier.reports.pdf import document
+
+    return document(report, studio)
+
+
+def link(args: argparse.Namespace) -> int:
+    if not 0 < args.hours <= MAX_HOURS:
+        print(f"report: --hours is from 1 to {MAX_HOURS} (90 days)", file=sys.stderr)
+        return 2
+    if args.period:
+        try:
+            parse(args.period, datetime.now(UTC).date())
+        except PeriodError as exc:
+            print(f"report: {exc}", file=sys.stderr)
+            return 2
+    url = wiring.report_links().url(args.hours, period=args.period)
+    print(f"report: a link to the owner's report, good for {args.hours:g} hours; anyone with it sees the figures",
+          file=sys.stderr)  # fmt: skip
+    print(url)
+    return 0
+
+
+def register(verbs: Any) -> None:
+    help_text = "the owner's report for a period: headline figures and every table; --xlsx/--pdf write the exports"
+    parser = verbs.add_parser("report", help=help_text, description=help_text,
+                              epilog="examples: atelier report --period last-month --pdf report.pdf\n"
+                                     "          atelier report link --hours 48\n\n"
+                                     "exit codes: 0 ok, 1 findings, 2 could not run",
+                              formatter_class=argparse.RawDescriptionHelpFormatter)  # fmt: skip
+    parser.set_defaults(run=show_report)
+    parser.add_argument("--period", default="month", help=HELP + " (default: month)")
+    parser.add_argument("--xlsx", metavar="FILE", help="also write the Excel workbook here")
+    parser.add_argument("--pdf", metavar="FILE", help="also write the PDF here")
+    actions = parser.add_subparsers(dest="report_verb", required=False, metavar="ACTION")
+    made = verb(actions, "link", link, help="print a signed link to the report page (last line), good for --hours",
+                example="atelier report link --hours 48")  # fmt: skip
+    made.add_argument("--hours", type=float, default=DEFAULT_HOURS, help=f"how long it works (default {DEFAULT_HOURS})")
+    made.add_argument("--period", default=None, help="open it on this period (" + HELP + ")")

@@ -1,0 +1,239 @@
+"""The report as tables: what the `report` rpc returns, made into the rows every view shows alike (the page, the
+Excel sheets, the PDF and the terminal), so that each gives the same figures. Money is in the currency's main unit
+(cents / 100, a Decimal); a rate is a fraction (0.25) that each view shows as a percentage."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any, Literal
+
+from atelier.reports.period import Period
+
+Kind = Literal["text", "count", "money", "rate", "days", "seconds", "month", "datetime"]
+Cell = str | int | Decimal | date | datetime | None
+
+STATUS_LABELS = {"onboarding": "Onboarding", "in_progress": "In progress", "awaiting_feedback": "Awaiting feedback",
+                 "revisions": "Revisions", "delivered": "Delivered", "closed": "Closed"}  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    kind: Kind = "text"
+
+
+@dataclass(frozen=True)
+class Table:
+    key: str  # the sheet's name, and the anchor on the page
+    title: str
+    columns: tuple[Column, ...]
+    rows: list[tuple[Cell, ...]]
+    note: str = ""
+
+    def column(self, name: str) -> list[Cell]:
+        index = [c.name for c in self.columns].index(name)
+        return [row[index] for row in self.rows]
+
+
+@dataclass(frozen=True)
+class Headline:
+    label: str
+    value: Cell
+    kind: Kind
+    currency: str | None = None
+
+
+def _money(cents: Any) -> Decimal:
+    return Decimal(int(cents or 0)) / 100
+
+
+def _decimal(value: Any) -> Decimal | None:
+    return None if value is None else Decimal(str(value))
+
+
+def _month(text: Any) -> date:
+    year, month = str(text).split("-")
+    return date(int(year), int(month), 1)
+
+
+def _moment(value: Any) -> datetime | None:
+    return datetime.fromisoformat(str(value)) if value else None
+
+
+@dataclass(frozen=True)
+class Report:
+    period: Period
+    generated_at: datetime
+    raw: Mapping[str, Any]
+    tables: list[Table] = field(default_factory=list)
+
+    @classmethod
+    def from_rpc(cls, period: Period, raw: Mapping[str, Any]) -> Report:
+        report = cls(period, datetime.fromisoformat(str(raw["generated_at"])), raw)
+        report.tables.extend([report._revenue(), report._funnel(), report._projects(), report._milestones(),
+                              report._cycle_times(), report._sync()])  # fmt: skip
+        return report
+
+    def table(self, key: str) -> Table:
+        return next(t for t in self.tables if t.key == key)
+
+    # -- figures ---------------------------------------------------------------------------------
+
+    def revenue_by_currency(self) -> dict[str, dict[str, Decimal]]:
+        """Gross, refunded and net for the whole period, per currency (a studio may take more than one)."""
+        totals: dict[str, dict[str, Decimal]] = {}
+        for row in self.raw.get("revenue") or []:
+            into = totals.setdefault(str(row["currency"]).upper(),
+                                     {"gross": Decimal(0), "refunded": Decimal(0), "net": Decimal(0)})  # fmt: skip
+            into["gross"] += _money(row["gross_cents"])
+            into["refunded"] += _money(row["refunded_cents"])
+            into["net"] += _money(row["net_cents"])
+        return totals
+
+    def funnel_totals(self) -> dict[str, int]:
+        rows = self.raw.get("funnel") or []
+        return {k: sum(int(r[k]) for r in rows) for k in ("leads", "qualified", "needs_review", "paid")}
+
+    def conversion(self) -> Decimal | None:
+        totals = self.funnel_totals()
+        return round(Decimal(totals["paid"]) / totals["leads"], 4) if totals["leads"] else None
+
+    def headlines(self) -> list[Headline]:
+        funnel = self.funnel_totals()
+        milestones = self.raw.get("milestones") or {}
+        lines = [Headline("Leads", funnel["leads"], "count"), Headline("Paid", funnel["paid"], "count"),
+                 Headline("Conversion", self.conversion(), "rate")]  # fmt: skip
+        revenue = self.revenue_by_currency() or {"USD": {"net": Decimal(0), "refunded": Decimal(0)}}
+        for currency, sums in sorted(revenue.items()):
+            lines.append(Headline(f"Net revenue ({currency})", sums["net"], "money", currency))
+            lines.append(Headline(f"Refunded ({currency})", sums["refunded"], "money", currency))
+        lines.append(Headline("Milestones on time", _decimal(milestones.get("on_time_rate")), "rate"))
+        return lines
+
+    # -- tables ----------------------------------------------------------------------------------
+
+    def _revenue(self) -> Table:
+        columns = (Column("Month", "month"), Column("Tier"), Column("Currency"), Column("Payments", "count"),
+                   Column("Refunds", "count"), Column("Gross", "money"), Column("Refunded", "money"),
+                   Column("Net", "money"))  # fmt: skip
+        rows: list[tuple[Cell, ...]] = [
+            (_month(r["month"]), str(r.get("tier_name") or "No tier"), str(r["currency"]).upper(), int(r["payments"]),
+             int(r["refunds"]), _money(r["gross_cents"]), _money(r["refunded_cents"]), _money(r["net_cents"]))
+            for r in self.raw.get("revenue") or []
+        ]  # fmt: skip
+        return Table(
+            "revenue",
+            "Revenue by month",
+            columns,
+            rows,
+            "Payments taken in the period, net of refunds; a refund counts in the month of its payment.",
+        )
+
+    def _funnel(self) -> Table:
+        columns = (Column("Tier"), Column("Leads", "count"), Column("Qualified", "count"),
+                   Column("Needs review", "count"), Column("Paid", "count"), Column("Conversion", "rate"))  # fmt: skip
+        rows: list[tuple[Cell, ...]] = [
+            (str(r["tier_name"]), int(r["leads"]), int(r["qualified"]), int(r["needs_review"]), int(r["paid"]),
+             _decimal(r.get("conversion")))
+            for r in self.raw.get("funnel") or []
+        ]  # fmt: skip
+        totals = self.funnel_totals()
+        rows.append(("All tiers", totals["leads"], totals["qualified"], totals["needs_review"], totals["paid"],
+                     self.conversion()))  # fmt: skip
+        return Table(
+            "funnel",
+            "The funnel by tier",
+            columns,
+            rows,
+            "Leads that arrived in the period, by recommended tier; paid: those that became a project.",
+        )
+
+    def _projects(self) -> Table:
+        rows: list[tuple[Cell, ...]] = [
+            (STATUS_LABELS.get(str(r["status"]), str(r["status"])), int(r["projects"]))
+            for r in self.raw.get("projects") or []
+        ]
+        return Table(
+            "projects",
+            "Projects by status",
+            (Column("Status"), Column("Projects", "count")),
+            rows,
+            "Projects paid for in the period, by where they stand now.",
+        )
+
+    def _milestones(self) -> Table:
+        m = self.raw.get("milestones") or {}
+        rows: list[tuple[Cell, ...]] = [("On time", int(m.get("on_time") or 0)), ("Late", int(m.get("late") or 0)),
+                                         ("Overdue", int(m.get("overdue") or 0)),
+                                         ("Still to come", int(m.get("upcoming") or 0))]  # fmt: skip
+        return Table("milestones", "Milestones due in the period", (Column("Outcome"), Column("Milestones", "count")),
+                     rows, "On time: done on or before the due date. Overdue: past due and not done.")  # fmt: skip
+
+    def _cycle_times(self) -> Table:
+        cycles = self.raw.get("cycle_times") or {}
+        rows: list[tuple[Cell, ...]] = []
+        for key, label in (("intake_to_payment", "Intake to payment"), ("payment_to_delivery", "Payment to delivery")):
+            c = cycles.get(key) or {}
+            rows.append((label, int(c.get("projects") or 0), _decimal(c.get("median_days")),
+                         _decimal(c.get("p90_days"))))  # fmt: skip
+        columns = (Column("Stage"), Column("Projects", "count"), Column("Median days", "days"),
+                   Column("90th centile days", "days"))  # fmt: skip
+        return Table(
+            "cycle_times", "Cycle times", columns, rows, "Delivered: when a project's last milestone was completed."
+        )
+
+    def _sync(self) -> Table:
+        s = self.raw.get("sync") or {}
+        rows: list[tuple[Cell, ...]] = [
+            ("Changes waiting for Notion", int(s.get("outbox_depth") or 0)),
+            ("Dead rows (need atelier outbox retry)", int(s.get("dead") or 0)),
+            ("Oldest waiting change, seconds", int(s.get("oldest_pending_seconds") or 0)),
+            ("Last poll of Notion", _moment(s.get("last_poll_at"))),
+            ("Webhook deliveries in the period", int(s.get("webhook_deliveries") or 0)),
+            ("Webhook delivery time, median seconds", _decimal(s.get("webhook_median_seconds"))),
+            ("Webhook delivery time, p95 seconds", _decimal(s.get("webhook_p95_seconds"))),
+            ("E-mails waiting", int(s.get("mail_pending") or 0)),
+            ("E-mails dead", int(s.get("mail_dead") or 0)),
+        ]
+        return Table(
+            "sync",
+            "Sync health, now",
+            (Column("Measure"), Column("Value")),
+            rows,
+            "The Notion sync and the e-mail outbox as they stand when the report is made.",
+        )
+
+
+def fetch(rpc: Any, period: Period) -> Report:
+    """The whole report in one round trip."""
+    raw = rpc.rpc("report", p_from=period.start.isoformat(), p_to=period.end.isoformat())
+    return Report.from_rpc(period, raw)
+
+
+def show(value: Cell, kind: Kind) -> str:
+    """A cell as a person reads it (the page, the PDF, the terminal)."""
+    if value is None:
+        return "\u2013"  # an en dash: no figure
+    if kind == "money" and isinstance(value, Decimal):
+        return f"{value:,.2f}"
+    if kind == "rate" and isinstance(value, Decimal):
+        return f"{value * 100:.1f}%"
+    if kind == "month" and isinstance(value, date):
+        return value.strftime("%b %Y")
+    if isinstance(value, datetime):
+        return value.strftime("%Y-%m-%d %H:%M UTC")
+    if kind == "count" and isinstance(value, int):
+        return f"{value:,}"
+    return str(value)
+
+
+def headline_text(line: Headline) -> str:
+    figure = show(line.value, line.kind)
+    return f"{figure} {line.currency}" if line.currency and line.value is not None else figure
+
+
+def kinds(table: Table) -> Sequence[Kind]:
+    return [c.kind for c in table.columns]

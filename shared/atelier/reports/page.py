@@ -1,0 +1,114 @@
+"""`GET /reports`: the owner's page. Headline figures, then each section's chart beside its table, the period
+picker and the export links. Plain HTML in the studio's style, readable at phone width; nothing runs in the browser."""
+
+from __future__ import annotations
+
+from html import escape
+from urllib.parse import urlencode
+
+from atelier.pages import page
+from atelier.reports.charts import Chart, all_charts
+from atelier.reports.model import Report, Table, headline_text, show
+from atelier.reports.period import Period
+
+STYLE = """<style>
+body{max-width:72rem}
+.figures{display:grid;grid-template-columns:repeat(auto-fit,minmax(10rem,1fr));gap:.75rem;margin:1rem 0;padding:0}
+.figures div{border:1px solid #d2d2d7;padding:.5rem .75rem}.figures dt{color:#555;font-size:.9rem}
+.figures dd{margin:0;font-size:1.4rem;font-weight:600}
+section{margin:2rem 0}.pair{display:grid;grid-template-columns:minmax(0,1fr);gap:1rem;align-items:start}
+@media (min-width:60rem){.pair{grid-template-columns:minmax(0,3fr) minmax(0,2fr)}}
+figure{margin:0}svg{max-width:100%;height:auto}
+.scroll{overflow-x:auto}table{border-collapse:collapse;width:100%;font-size:.95rem}
+caption{text-align:left;color:#555;font-size:.9rem;padding-bottom:.25rem}
+th,td{padding:.3rem .5rem;border-bottom:1px solid #e5e5e7;text-align:left;white-space:nowrap}
+td.n,th.n{text-align:right;font-variant-numeric:tabular-nums}
+.picker{display:flex;flex-wrap:wrap;gap:.5rem 1rem;align-items:end}
+.picker label{margin-top:0}.picker select,.picker input{width:auto}.picker button{margin-top:0}
+.exports a{margin-right:1rem}
+</style>"""
+PERIODS = (("month", "This month"), ("last-month", "Last month"), ("quarter", "This quarter"), ("year", "This year"),
+           ("last-week", "Last week"), ("custom", "Custom dates"))  # fmt: skip
+NUMERIC = {"count", "money", "rate", "days", "seconds"}
+
+
+def _table(table: Table) -> str:
+    head = "".join(f'<th scope="col" class="{"n" if c.kind in NUMERIC else ""}">{escape(c.name)}</th>'
+                   for c in table.columns)  # fmt: skip
+    body = []
+    for row in table.rows:
+        cells = []
+        for i, (column, value) in enumerate(zip(table.columns, row, strict=True)):
+            text = escape(show(value, column.kind))
+            numeric = column.kind in NUMERIC or (isinstance(value, (int, float)) and not isinstance(value, bool))
+            cells.append(
+                f'<th scope="row">{text}</th>' if i == 0 else f'<td class="{"n" if numeric else ""}">{text}</td>'
+            )
+        body.append(f"<tr>{''.join(cells)}</tr>")
+    if not table.rows:
+        body.append(f'<tr><td colspan="{len(table.columns)}">Nothing in this period.</td></tr>')
+    return (f'<div class="scroll"><table id="table-{table.key}"><caption>{escape(table.note)}</caption>'
+            f"<thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table></div>")  # fmt: skip
+
+
+def _section(table: Table, chart: Chart | None) -> str:
+    figure = (f'<figure id="chart-{chart.key}">{chart.inline()}</figure>' if chart is not None
+              else '<p class="muted">No payments in this period, so there is nothing to chart.</p>'
+              if table.key == "revenue" else "")  # fmt: skip
+    inner = f'<div class="pair">{figure}{_table(table)}</div>' if figure else _table(table)
+    return (
+        f'<section aria-labelledby="h-{table.key}"><h2 id="h-{table.key}">{escape(table.title)}</h2>{inner}</section>'
+    )
+
+
+def _picker(period: Period, key: str) -> str:
+    options = "".join(f'<option value="{v}"{" selected" if v == period.spec else ""}>{escape(label)}</option>'
+                      for v, label in PERIODS)  # fmt: skip
+    custom = period.spec not in dict(PERIODS)
+    if custom:
+        options = options.replace('value="custom"', 'value="custom" selected')
+    return (
+        '<form class="picker" method="get" action="/reports">'
+        f'<input type="hidden" name="key" value="{escape(key)}">'
+        f'<div><label for="period">Period</label><select id="period" name="period">{options}</select></div>'
+        f'<div><label for="from">From <span class="hint">(custom)</span></label>'
+        f'<input type="date" id="from" name="from" value="{period.start.isoformat()}"></div>'
+        f'<div><label for="to">To <span class="hint">(custom)</span></label>'
+        f'<input type="date" id="to" name="to" value="{period.end.isoformat()}"></div>'
+        '<div><button type="submit">Show</button></div></form>'
+    )
+
+
+def render(report: Report, key: str, studio: str = "Atelier") -> str:
+    period = report.period
+    query = urlencode({"key": key, "period": period.spec})
+    figures = "".join(f"<div><dt>{escape(line.label)}</dt><dd>{escape(headline_text(line))}</dd></div>"
+                      for line in report.headlines())  # fmt: skip
+    charts = all_charts(report)
+    body = (
+        f"<h1>{escape(studio)}: report for {escape(period.label)}</h1>"
+        f'<p class="muted">{period.start:%-d %B %Y} to {period.end:%-d %B %Y}, in UTC. Made '
+        f"{report.generated_at:%-d %B %Y at %H:%M} UTC.</p>"
+        f"{_picker(period, key)}"
+        f'<p class="exports">Download: <a href="/reports.xlsx?{escape(query)}">Excel (.xlsx)</a>'
+        f'<a href="/reports.pdf?{escape(query)}">PDF</a></p>'
+        f'<dl class="figures" aria-label="Headline figures">{figures}</dl>'
+        + "".join(_section(table, charts.get(table.key)) for table in report.tables)
+    )
+    return page(f"Report: {period.label}", body, head=STYLE)
+
+
+def refused(status: int, message: str) -> tuple[int, str]:
+    """401 or 403: what happened and how to get a link that works, and no figures."""
+    body = (f"<h1>This report link does not open the report</h1><p>{escape(message)}</p>"
+            "<p>Ask whoever runs Atelier for a new link: <code>atelier report link</code> prints one, good for "
+            "24 hours (<code>--hours N</code> for longer).</p>")  # fmt: skip
+    return status, page("Report link refused", body)
+
+
+def bad_period(message: str, key: str) -> tuple[int, str]:
+    body = (
+        f'<h1>That period cannot be shown</h1><p class="error">{escape(message)}</p>'
+        f'<p><a href="/reports?{escape(urlencode({"key": key}))}">Show this month instead</a>.</p>'
+    )
+    return 422, page("Report period refused", body)
