@@ -181,3 +181,37 @@ def test_the_portal_shows_the_timeline_and_the_gallery(
     assert client_page.evaluate("document.querySelector('.gallery img').naturalWidth") == 1  # the image loaded
     _no_sideways_scroll(client_page)
     client_page.screenshot(path=str(tmp_path / f"portal-{client_page.viewport_size['width']}.png"), full_page=True)
+
+
+def test_the_owner_report_shows_its_charts_and_tables_and_changes_period(
+    client_page: Any, stack: LocalStack, rpc: Any, tmp_path: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from atelier.cli import main
+    from atelier_local.samples import paid_project, stored_lead
+
+    for i in range(3):
+        lead = stored_lead(rpc, i)
+        if i < 2:
+            paid_project(rpc, lead)
+    capsys.readouterr()
+    assert main(["report", "link"]) == 0
+    link = capsys.readouterr().out.strip().splitlines()[-1]
+    assert stack.front_door is not None
+    client_page.goto(link.replace("http://127.0.0.1:3000", stack.front_door.url))
+    for chart in ("revenue", "funnel", "projects", "milestones"):
+        box = client_page.locator(f"#chart-{chart} svg").bounding_box()
+        assert box is not None
+        assert 0 < box["width"] <= client_page.viewport_size["width"]
+        assert box["height"] > 100
+    assert client_page.get_by_role("img", name="Projects by status").count() == 1
+    assert "15,000.00 USD" in client_page.locator(".figures").inner_text()  # two paid at $7,500
+    _no_sideways_scroll(client_page)
+    client_page.screenshot(path=str(tmp_path / f"report-{client_page.viewport_size['width']}.png"), full_page=True)
+
+    client_page.get_by_label("Period", exact=True).select_option("year")
+    client_page.get_by_role("button", name="Show").click()
+    client_page.wait_for_url("**period=year**")
+    assert "report for 20" in client_page.locator("h1").inner_text()
+    with client_page.expect_download() as download:
+        client_page.get_by_role("link", name="PDF").click()
+    assert download.value.suggested_filename.endswith(".pdf")

@@ -13,12 +13,16 @@ import leather
 
 from atelier.reports.model import Report, show
 
-WIDTH, HEIGHT = 640, 320
+WIDTH, HEIGHT = 480, 300  # small enough that its text stays readable on a phone, where it is drawn ~350 px wide
 INK, ACCENT, MUTED = "#1d1d1f", "#0a5cd5", "#555555"
 for _name in ("title_font_family", "legend_font_family", "tick_font_family", "axis_title_font_family"):
     if hasattr(leather.theme, _name):
         setattr(leather.theme, _name, "Helvetica")  # a family every browser and the PDF's core fonts have
 leather.theme.background_color = "#ffffff"
+leather.theme.title_font_size = leather.theme.title_font_char_height = 18
+leather.theme.title_font_char_width = 10
+leather.theme.tick_font_size = leather.theme.tick_font_char_height = 15
+leather.theme.tick_font_char_width = 9
 leather.theme.title_color = INK
 leather.theme.tick_color = "#e5e5e5"
 leather.theme.label_color = MUTED

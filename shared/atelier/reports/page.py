@@ -18,10 +18,11 @@ body{max-width:72rem}
 .figures dd{margin:0;font-size:1.4rem;font-weight:600}
 section{margin:2rem 0}.pair{display:grid;grid-template-columns:minmax(0,1fr);gap:1rem;align-items:start}
 @media (min-width:60rem){.pair{grid-template-columns:minmax(0,3fr) minmax(0,2fr)}}
-figure{margin:0}svg{max-width:100%;height:auto}
+figure{margin:0}svg{max-width:100%;height:auto}.stack figure{max-width:40rem}
 .scroll{overflow-x:auto}table{border-collapse:collapse;width:100%;font-size:.95rem}
-caption{text-align:left;color:#555;font-size:.9rem;padding-bottom:.25rem}
+.note{font-size:.9rem;margin:0 0 .25rem}
 th,td{padding:.3rem .5rem;border-bottom:1px solid #e5e5e7;text-align:left;white-space:nowrap}
+th[scope=row]{white-space:normal;min-width:8rem}
 td.n,th.n{text-align:right;font-variant-numeric:tabular-nums}
 .picker{display:flex;flex-wrap:wrap;gap:.5rem 1rem;align-items:end}
 .picker label{margin-top:0}.picker select,.picker input{width:auto}.picker button{margin-top:0}
@@ -47,15 +48,17 @@ def _table(table: Table) -> str:
         body.append(f"<tr>{''.join(cells)}</tr>")
     if not table.rows:
         body.append(f'<tr><td colspan="{len(table.columns)}">Nothing in this period.</td></tr>')
-    return (f'<div class="scroll"><table id="table-{table.key}"><caption>{escape(table.note)}</caption>'
-            f"<thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table></div>")  # fmt: skip
+    return (f'<div><p class="muted note">{escape(table.note)}</p><div class="scroll" tabindex="0" '
+            f'aria-labelledby="h-{table.key}"><table id="table-{table.key}" aria-labelledby="h-{table.key}">'
+            f"<thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table></div></div>")  # fmt: skip
 
 
 def _section(table: Table, chart: Chart | None) -> str:
     figure = (f'<figure id="chart-{chart.key}">{chart.inline()}</figure>' if chart is not None
               else '<p class="muted">No payments in this period, so there is nothing to chart.</p>'
               if table.key == "revenue" else "")  # fmt: skip
-    inner = f'<div class="pair">{figure}{_table(table)}</div>' if figure else _table(table)
+    wide = len(table.columns) > 4  # a wide table goes under its chart, at the page's full width
+    inner = f'<div class="{"stack" if wide else "pair"}">{figure}{_table(table)}</div>' if figure else _table(table)
     return (
         f'<section aria-labelledby="h-{table.key}"><h2 id="h-{table.key}">{escape(table.title)}</h2>{inner}</section>'
     )
