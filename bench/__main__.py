@@ -14,6 +14,7 @@ from bench import (
     notion_backlog,
     notion_shared_budget,
     notion_webhook_latency,
+    report_query,
     stripe_webhook,
     sync_drain,
 )
@@ -42,6 +43,8 @@ def main() -> int:
     rows += notion_webhook_latency.report(notion_webhook_latency.run())
     print("bench: the sync engine: a 300-record outbox, unchanged records, idle polls ...", file=sys.stderr, flush=True)
     rows += sync_drain.report(sync_drain.run())
+    print("bench: the owner's report over 10,000 leads and 3,000 projects ...", file=sys.stderr, flush=True)
+    rows += report_query.report(report_query.run())
     rows += artifacts.report(artifacts.run())
     print(table(("figure", "value", "detail", "verdict"), rows, rule=True))
     print(f"\n{len(rows)} figures in {time.perf_counter() - started:.0f} s")

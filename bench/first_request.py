@@ -125,6 +125,12 @@ class Cases:
     def client_portal(self) -> dict[str, Any]:
         return http_event("GET", "/portal")
 
+    def reports(self) -> dict[str, Any]:
+        from atelier.reports.links import ReportLinks
+
+        key = ReportLinks(self.stack.settings["PORTAL_JWT_SECRET"].encode(), "http://bench").token(1)
+        return http_event("GET", "/reports", query=f"key={key}&period=month")
+
     def client_mail(self) -> dict[str, Any]:
         paid_project(self.rpc, stored_lead(self.rpc))  # a receipt to send
         return scheduled_event()

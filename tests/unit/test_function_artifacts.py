@@ -19,7 +19,7 @@ FUNCTIONS = sorted(p.parent.name for p in (ROOT / "functions").glob("*/app.py"))
 # Top-level modules that only an extra brings; psycopg and supabase are never in an artifact.
 ONLY_WITH = {"stripe": ("stripe",), "notion": ("notion_client",), "reports": ("leather", "fpdf", "xlsxwriter")}
 NEVER = ("psycopg", "psycopg_binary", "supabase", "supabase_auth", "realtime", "storage3", "cryptography",
-         "aws_xray_sdk", "atelier_local")  # fmt: skip
+         "aws_xray_sdk", "atelier_local", "PIL")  # fmt: skip
 
 IMPORT = """
 import importlib.util, sys
@@ -172,3 +172,38 @@ def test_the_cli_and_local_only_modules_are_left_out_of_every_artifact() -> None
         package = ROOT / "shared" / "atelier"
         needed = {str(f.relative_to(package)).split("/")[0] for f in files if f.is_relative_to(package)}
         assert not needed & set(left_out), f"functions/{function} imports {sorted(needed & set(left_out))}"
+
+
+WITHOUT_PILLOW = """
+import sys
+class Missing:
+    def find_spec(self, name, path=None, target=None):
+        if name.split(".")[0] == "PIL":
+            raise ImportError("Pillow is left out of the report's artifact")
+sys.meta_path.insert(0, Missing())
+from datetime import date
+from atelier.reports.model import Report
+from atelier.reports.period import Period
+from atelier.reports.pdf import document
+from atelier.reports.xlsx import workbook
+raw = {"generated_at": "2026-11-23T12:00:00+00:00", "projects": [{"status": "onboarding", "projects": 2}],
+       "funnel": [{"tier": 1, "tier_name": "Ünïcode tier", "leads": 3, "qualified": 2, "needs_review": 1, "paid": 1,
+                   "conversion": 0.3333}],
+       "revenue": [{"month": "2026-11", "tier": 1, "tier_name": "T", "currency": "eur", "payments": 1, "refunds": 0,
+                    "gross_cents": 250000, "refunded_cents": 0, "net_cents": 250000}],
+       "milestones": {"due": 1, "on_time": 1, "on_time_rate": 1}, "cycle_times": {}, "sync": {}}
+report = Report.from_rpc(Period(date(2026, 11, 1), date(2026, 11, 30), "month"), raw)
+assert document(report).startswith(b"%PDF") and workbook(report).startswith(b"PK")
+assert "PIL" not in sys.modules
+"""
+
+
+def test_the_report_exports_are_made_without_pillow() -> None:
+    """fpdf2 declares Pillow, but the report's artifact leaves it out (LEAVE_OUT): the PDF holds only SVG and text."""
+    for function in ("reports", "client_mail"):
+        text = (ROOT / "functions" / function / "Makefile").read_text()
+        assert re.search(r"^LEAVE_OUT := pillow$", text, re.MULTILINE), function
+    env = os.environ | {"PYTHONPATH": str(ROOT / "shared")}
+    result = subprocess.run([sys.executable, "-c", WITHOUT_PILLOW], env=env, capture_output=True, text=True,
+                            check=False)  # fmt: skip
+    assert result.returncode == 0, result.stderr[-2000:]

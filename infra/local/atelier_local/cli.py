@@ -118,6 +118,9 @@ def demo(args: argparse.Namespace) -> int:
             print("demo: the demo client's portal link (this demo's stack has stopped; with `make dev` running, "
                   "`atelier portal link EMAIL` makes one that opens):")  # fmt: skip
             print(demo.PORTAL_LINK.get("link", "(none)"))
+            print(f"demo: this month's report from the demo's own data: {demo.REPORT.get('figures', '(none)')}")
+            print("demo: the owner's report link (`atelier report link` makes one for `make dev`):")
+            print(demo.REPORT.get("link", "(none)"))
             return 0
         print(f"\ndemo: a step did not hold; the functions' logs were in {workdir / 'logs'}", file=sys.stderr)
         for log in sorted((workdir / "logs").glob("*.log")):

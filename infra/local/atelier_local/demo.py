@@ -219,6 +219,31 @@ class Demo:
         self.facts["portal_link"] = wiring.portal().link_for(str(LEAD["email"]))  # a fresh one: links work once
         return "signed in by e-mail link: the project, its milestones and the photo, read under RLS"
 
+    def report(self) -> str:
+        """The owner opens the report by its signed link; the page, the Excel and the PDF all answer, and the page
+        shows the figures SQL gives for the demo's own data."""
+        from datetime import UTC, datetime
+
+        from atelier import wiring
+        from atelier.reports.model import fetch, headline_text
+        from atelier.reports.period import parse
+
+        link = wiring.report_links().url(24, period="month")
+        page = self.api.get(link.removeprefix(str(self.api.base_url).rstrip("/")))
+        if page.status_code != 200 or "<svg" not in page.text:
+            raise StepFailed(f"the report page answered {page.status_code} without its charts")
+        for export in ("xlsx", "pdf"):
+            answer = self.api.get(f"/reports.{export}?{link.split('?', 1)[1]}")
+            if answer.status_code != 200 or not answer.content:
+                raise StepFailed(f"/reports.{export} answered {answer.status_code}")
+        report = fetch(self.rpc, parse("month", datetime.now(UTC).date()))
+        figures = {line.label: headline_text(line) for line in report.headlines()}
+        missing = [label for label, text in figures.items() if text not in page.text]
+        if missing:
+            raise StepFailed(f"the page does not show {missing[0]} as SQL gives it ({figures[missing[0]]})")
+        REPORT["link"], REPORT["figures"] = link, "; ".join(f"{k} {v}" for k, v in figures.items())
+        return f"page, Excel and PDF for {report.period.label}; the page's figures match SQL"
+
     def steps(self) -> list[tuple[str, Callable[[], str]]]:
         return [
             ("intake form -> lead", self.intake),
@@ -228,10 +253,12 @@ class Demo:
             ("team edit in Notion -> Postgres (webhook)", self.human_edit),
             ("atelier check", self.check),
             ("client portal", self.portal),
+            ("owner's report", self.report),
         ]
 
 
 PORTAL_LINK: dict[str, str] = {}  # the demo client's last sign-in link, for `atelier demo` to print
+REPORT: dict[str, str] = {}  # the owner's report link and headline figures, for `atelier demo` to print last
 
 
 def run(database_url: str, workdir: Path, say: Callable[[str], None] = print) -> list[Step]:
