@@ -223,6 +223,30 @@ def test_the_portal_never_answers_5xx_and_a_refusal_writes_nothing(
                   path_parameters={"id": project})  # fmt: skip
 
 
+@pytest.mark.integration
+@seed(SEED)
+@fuzz
+@given(
+    period=st.one_of(weird_text, st.sampled_from(["month", "custom", "2026-Q5", "0000-01", "9999", "2024-02-30"])),
+    start=st.one_of(st.none(), weird_text, st.dates().map(str)), end=st.one_of(st.none(), weird_text, st.dates().map(str)),
+    key=st.one_of(st.just("right"), weird_text), page=st.sampled_from(["/reports", "/reports.xlsx", "/reports.pdf"]),
+)  # fmt: skip
+def test_the_report_never_answers_5xx_for_any_period_or_link(
+    harness: Harness, period: str, start: str | None, end: str | None, key: str, page: str
+) -> None:
+    from urllib.parse import urlencode
+
+    from atelier.reports.links import ReportLinks
+
+    if key == "right":
+        key = ReportLinks(harness.stack.settings["PORTAL_JWT_SECRET"].encode(), "http://fuzz").token(1)
+    query = {"key": key, "period": period} | ({"from": start} if start is not None else {}) | (
+        {"to": end} if end is not None else {})  # fmt: skip
+    target = f"{page}?{urlencode(query, errors='surrogatepass')}"
+    answer = harness.check(f"GET {page}", target=target, headers={}, body=b"")
+    assert int(answer["statusCode"]) in (200, 401, 403, 422), answer.get("body", "")[:300]
+
+
 # -- POST /webhooks/stripe: signed events whose contents are anything ------------------------------------------
 
 
