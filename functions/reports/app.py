@@ -3,6 +3,7 @@ expiring link (`atelier report link`). One rpc reads the whole report (`atelier.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -61,32 +62,29 @@ def report_page() -> Response[str]:
     return Response(200, HTML, page.render(report, key, settings.studio_name), headers=PRIVATE)
 
 
-def _download(name: str, content_type: str, data: bytes) -> Response[bytes]:
-    disposition = {"Content-Disposition": f'attachment; filename="{name}"'}
-    return Response(200, content_type, data, headers=PRIVATE | disposition)
+def _export(extension: str, content_type: str, make: Callable[[Report], bytes]) -> Response[Any]:
+    """The report as a file to download, for the same link and period as the page."""
+    report, refusal = _report()
+    if report is None:
+        return refusal  # type: ignore[return-value]
+    count(metrics, "ReportExported")
+    name = f"report-{report.period.start}-{report.period.end}.{extension}"
+    return Response(200, content_type, make(report), headers=PRIVATE | {
+        "Content-Disposition": f'attachment; filename="{name}"'})  # fmt: skip
 
 
 @app.get("/reports.xlsx")
 def report_xlsx() -> Response[Any]:
-    report, refusal = _report()
-    if report is None:
-        return refusal  # type: ignore[return-value]
-    from atelier.reports.xlsx import workbook
+    from atelier.reports.xlsx import workbook  # each export imports its library on its own route
 
-    count(metrics, "ReportExported")
-    return _download(f"report-{report.period.start}-{report.period.end}.xlsx", XLSX, workbook(report))
+    return _export("xlsx", XLSX, workbook)
 
 
 @app.get("/reports.pdf")
 def report_pdf() -> Response[Any]:
-    report, refusal = _report()
-    if report is None:
-        return refusal  # type: ignore[return-value]
     from atelier.reports.pdf import document
 
-    count(metrics, "ReportExported")
-    return _download(f"report-{report.period.start}-{report.period.end}.pdf", "application/pdf",
-                     document(report, settings.studio_name))  # fmt: skip
+    return _export("pdf", "application/pdf", lambda report: document(report, settings.studio_name))
 
 
 answer_problems(app, logger, metrics, refused_metric="ReportRefused",

@@ -29,7 +29,7 @@ CLIENT_READS = {"public.portal_projects", "public.portal_project"}
 # The owner's reports: security invoker as well, and each refuses (42501) a caller who is not team or admin.
 STAFF_READS = {"public.report", "public.report_funnel", "public.report_revenue", "public.report_projects",
                "public.report_milestones", "public.report_cycle_times", "public.report_sync",
-               "app_private.report_reader", "app_private.report_bounds"}  # fmt: skip
+               "app_private.report_reader", "app_private.report_bounds", "app_private.spread"}  # fmt: skip
 
 
 def test_service_role_may_call_every_function_and_the_api_roles_none_but_policy_helpers(db: Conn) -> None:

@@ -180,6 +180,12 @@ def test_the_page_the_workbook_and_the_pdf_give_what_sql_over_the_base_tables_gi
     assert total[5] == "50.0%"
     tiers = [str(name) for (name,) in db.execute("select name from tiers order by id").fetchall()]
     assert [r[0] for r in funnel[1:-1]] == tiers  # every tier, with zeros where none came
+    days = sorted(  # intake to payment, from the fixture's own times: a 11 d 1 h, c 9 d 1 h, d and f paid 8 April
+        (datetime.fromisoformat(paid) - datetime.fromisoformat(lead)).total_seconds() / 86400
+        for lead, paid in (("2024-03-01T09:00", "2024-03-12T10:00"), ("2024-03-03T09:00", "2024-03-12T10:00"),
+                           ("2024-03-04T09:00", "2024-04-08T15:30"), ("2024-04-02T09:00", "2024-04-08T15:30")))  # fmt: skip
+    cycle = tables.tables["table-cycle_times"][1]
+    assert cycle[:3] == ["Intake to payment", "4", f"{(days[1] + days[2]) / 2:.1f}"]
     for chart in ("revenue", "funnel", "projects", "milestones"):
         assert f'<figure id="chart-{chart}"><svg viewBox=' in page.text
 
@@ -330,3 +336,15 @@ def test_the_weekly_report_is_queued_once_a_week_and_sent_with_its_pdf(
     assert body is not None
     assert "Leads:" in body.get_content()
     assert "/reports?key=" in body.get_content()
+
+
+def test_webhook_delivery_times_are_in_the_sync_health(rpc: PsycopgRpc) -> None:
+    now = datetime.now(UTC)
+    for i, seconds in enumerate((1.0, 2.0, 9.0)):
+        rpc.rpc("record_notion_event", p_event_id=f"evt-{i}", p_event_type="page.properties_updated",
+                p_entity_id=str(uuid.uuid4()), p_applied=True, p_sent_at=(now - timedelta(seconds=seconds)).isoformat())  # fmt: skip
+    rpc.rpc("record_notion_event", p_event_id="evt-untimed", p_event_type="page.created", p_entity_id="x",
+            p_applied=True)  # fmt: skip
+    latency = rpc.rpc("report_sync", p_from=now.date().isoformat(), p_to=now.date().isoformat())["webhook_latency"]
+    assert latency["count"] == 3
+    assert 2.0 <= latency["median"] < 3.0  # recorded a moment after "now"

@@ -34,6 +34,17 @@ begin
 end
 $$;
 
+-- How a set of durations is spread: how many, the median and a high centile (p_high), to one decimal.
+create or replace function app_private.spread(p_values double precision[], p_high double precision) returns jsonb
+language sql immutable
+set search_path = ''
+as $$
+  select jsonb_build_object('count', count(v),
+                            'median', round((percentile_cont(0.5) within group (order by v))::numeric, 1),
+                            'high', round((percentile_cont(p_high) within group (order by v))::numeric, 1))
+    from unnest(p_values) v
+$$;
+
 -- Leads that arrived in the period, by recommended tier: routed qualified or to review, and how many paid.
 create or replace function public.report_funnel(p_from date, p_to date) returns jsonb
 language plpgsql stable
@@ -161,11 +172,11 @@ begin
   perform app_private.report_reader();
   return (
     with paid as (
-      select extract(epoch from p.created_at - l.created_at) / 86400.0 as days
+      select (extract(epoch from p.created_at - l.created_at) / 86400.0)::double precision as days
         from public.projects p join public.leads l on l.id = p.lead_id
        where p.deleted_at is null and p.created_at >= lower(v_range) and p.created_at < upper(v_range)
     ), delivered as (
-      select extract(epoch from d.delivered_at - p.created_at) / 86400.0 as days
+      select (extract(epoch from d.delivered_at - p.created_at) / 86400.0)::double precision as days
         from public.projects p
         join lateral (
           select max(m.completed_at) as delivered_at from public.milestones m
@@ -175,14 +186,8 @@ begin
        where p.deleted_at is null and d.delivered_at >= lower(v_range) and d.delivered_at < upper(v_range)
     )
     select jsonb_build_object(
-      'intake_to_payment', (select jsonb_build_object(
-          'projects', count(*),
-          'median_days', round((percentile_cont(0.5) within group (order by days))::numeric, 1),
-          'p90_days', round((percentile_cont(0.9) within group (order by days))::numeric, 1)) from paid),
-      'payment_to_delivery', (select jsonb_build_object(
-          'projects', count(*),
-          'median_days', round((percentile_cont(0.5) within group (order by days))::numeric, 1),
-          'p90_days', round((percentile_cont(0.9) within group (order by days))::numeric, 1)) from delivered))
+      'intake_to_payment', (select app_private.spread(array_agg(days), 0.9) from paid),
+      'payment_to_delivery', (select app_private.spread(array_agg(days), 0.9) from delivered))
   );
 end
 $$;
@@ -200,7 +205,7 @@ begin
   perform app_private.report_reader();
   return (
     with latency as (
-      select extract(epoch from e.created_at - (e.payload ->> 'sent_at')::timestamptz) as seconds
+      select extract(epoch from e.created_at - (e.payload ->> 'sent_at')::timestamptz)::double precision as seconds
         from public.inbound_events e
        where e.source = 'notion' and e.payload ? 'sent_at'
          and e.created_at >= lower(v_range) and e.created_at < upper(v_range)
@@ -211,11 +216,7 @@ begin
       'oldest_pending_seconds', (select coalesce(round(extract(epoch from now() - min(created_at))::numeric), 0)
                                    from public.sync_outbox where status = 'pending'),
       'last_poll_at', (select max(updated_at) from public.sync_state),
-      'webhook_deliveries', (select count(*) from latency),
-      'webhook_median_seconds', (select round((percentile_cont(0.5) within group (order by seconds))::numeric, 1)
-                                   from latency),
-      'webhook_p95_seconds', (select round((percentile_cont(0.95) within group (order by seconds))::numeric, 1)
-                                from latency),
+      'webhook_latency', (select app_private.spread(array_agg(seconds), 0.95) from latency),
       'mail_pending', (select count(*) from public.notifications where status = 'pending'),
       'mail_dead', (select count(*) from public.notifications where status = 'dead'))
   );
@@ -248,10 +249,12 @@ create index if not exists projects_created_at_idx on public.projects (created_a
 create index if not exists milestones_due_date_idx on public.milestones (due_date);
 create index if not exists milestones_project_id_idx on public.milestones (project_id);
 
-revoke execute on function app_private.report_reader, app_private.report_bounds, public.report_funnel,
+revoke execute on function app_private.report_reader, app_private.report_bounds, app_private.spread,
+  public.report_funnel,
   public.report_revenue, public.report_projects, public.report_milestones, public.report_cycle_times,
   public.report_sync, public.report from public, anon;
-grant execute on function app_private.report_reader, app_private.report_bounds, public.report_funnel,
+grant execute on function app_private.report_reader, app_private.report_bounds, app_private.spread,
+  public.report_funnel,
   public.report_revenue, public.report_projects, public.report_milestones, public.report_cycle_times,
   public.report_sync, public.report to authenticated, service_role;
 

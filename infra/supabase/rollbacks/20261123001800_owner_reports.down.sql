@@ -9,6 +9,7 @@ drop function if exists public.report_cycle_times(date, date);
 drop function if exists public.report_sync(date, date);
 drop function if exists app_private.report_bounds(date, date);
 drop function if exists app_private.report_reader();
+drop function if exists app_private.spread(double precision[], double precision);
 drop index if exists public.leads_created_at_idx;
 drop index if exists public.payments_created_at_idx;
 drop index if exists public.projects_created_at_idx;

@@ -177,8 +177,7 @@ class Report:
         rows: list[tuple[Cell, ...]] = []
         for key, label in (("intake_to_payment", "Intake to payment"), ("payment_to_delivery", "Payment to delivery")):
             c = cycles.get(key) or {}
-            rows.append((label, int(c.get("projects") or 0), _decimal(c.get("median_days")),
-                         _decimal(c.get("p90_days"))))  # fmt: skip
+            rows.append((label, int(c.get("count") or 0), _decimal(c.get("median")), _decimal(c.get("high"))))
         columns = (Column("Stage"), Column("Projects", "count"), Column("Median days", "days"),
                    Column("90th centile days", "days"))  # fmt: skip
         return Table(
@@ -187,14 +186,15 @@ class Report:
 
     def _sync(self) -> Table:
         s = self.raw.get("sync") or {}
+        latency = s.get("webhook_latency") or {}
         rows: list[tuple[Cell, ...]] = [
             ("Changes waiting for Notion", int(s.get("outbox_depth") or 0)),
             ("Dead rows (need atelier outbox retry)", int(s.get("dead") or 0)),
             ("Oldest waiting change, seconds", int(s.get("oldest_pending_seconds") or 0)),
             ("Last poll of Notion", _moment(s.get("last_poll_at"))),
-            ("Webhook deliveries in the period", int(s.get("webhook_deliveries") or 0)),
-            ("Webhook delivery time, median seconds", _decimal(s.get("webhook_median_seconds"))),
-            ("Webhook delivery time, p95 seconds", _decimal(s.get("webhook_p95_seconds"))),
+            ("Webhook deliveries in the period", int(latency.get("count") or 0)),
+            ("Webhook delivery time, median seconds", _decimal(latency.get("median"))),
+            ("Webhook delivery time, p95 seconds", _decimal(latency.get("high"))),
             ("E-mails waiting", int(s.get("mail_pending") or 0)),
             ("E-mails dead", int(s.get("mail_dead") or 0)),
         ]
