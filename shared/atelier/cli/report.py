@@ -55,7 +55,7 @@ def _pdf(report: Any, studio: str) -> bytes:
 
 def link(args: argparse.Namespace) -> int:
     if not 0 < args.hours <= MAX_HOURS:
-        print(f"report: --hours is from 1 to {MAX_HOURS} (90 days)", file=sys.stderr)
+        print(f"report: --hours is more than 0 and at most {MAX_HOURS} (90 days)", file=sys.stderr)
         return 2
     if args.period:
         try:
