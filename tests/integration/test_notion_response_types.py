@@ -11,12 +11,13 @@ import os
 import shutil
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from atelier.notion import NotionGateway
-from atelier.notion.schema import ATELIER_ID, rich_text
-from atelier.notion.setup import setup
+from atelier.notion.schema import ATELIER_ID, VIEWS, rich_text
+from atelier.notion.setup import ensure_views, setup
 from atelier_local.notion_emulator import NotionEmulator
 
 TS_DIR = Path(__file__).resolve().parents[1] / "spec" / "ts"
@@ -53,7 +54,7 @@ def test_every_response_the_gateway_reads_has_notions_own_type(
                                   "caption": rich_text("The plan"), "name": "a.pdf"}},
         {"type": "bulleted_list_item", "bulleted_list_item": {"rich_text": link}},
     ]).page  # fmt: skip
-    recorded = {
+    recorded: dict[str, tuple[str, Any]] = {
         "me": ("UserObjectResponse", gateway.me()),
         "created": ("PageObjectResponse", created),
         "retrieved": ("PageObjectResponse", gateway.retrieve_page(created["id"])),
@@ -68,7 +69,23 @@ def test_every_response_the_gateway_reads_has_notions_own_type(
         "search": ("SearchResponse", {"object": "list", "results": gateway.search("Design"), "next_cursor": None,
                                       "has_more": False, "type": "page_or_data_source", "page_or_data_source": {}}),
     }  # fmt: skip
-    types = sorted({t.split(" ")[0] for t, _ in recorded.values()} | {"PageObjectResponse", "BlockObjectResponse"})
+    projects = ids["project"].data_source_id
+    schema = gateway.retrieve_data_source(projects)["properties"]
+    by_key = {name: str(p["id"]) for name, p in schema.items()}
+    requests = [{"data_source_id": projects, "name": v.name, "type": v.type, "configuration": v.configuration(by_key)}
+                for v in VIEWS]  # fmt: skip
+    ensure_views(gateway, "project", projects, by_key, say=lambda _: None)
+    made = gateway.list_views(projects)
+    recorded |= {
+        "viewRequests": ("CreateViewParameters[]", requests),
+        "views": ("GetViewResponse[]", made),
+        "viewList": ("ListDatabaseViewsResponse", gateway._client.views.list(data_source_id=projects)),
+        "listRequest": ("ListDatabaseViewsParameters", {"data_source_id": projects, "page_size": 100}),
+    }
+    types = sorted(
+        {t.split(" ")[0].removesuffix("[]") for t, _ in recorded.values()}
+        | {"PageObjectResponse", "BlockObjectResponse"}
+    )
     lines = [f"import type {{ {', '.join(types)} }} from '@notionhq/client';"]
     lines += [
         f"export const {name}: {kind} = {json.dumps(value, indent=1)};" for name, (kind, value) in recorded.items()

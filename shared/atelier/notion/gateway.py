@@ -46,6 +46,9 @@ ENDPOINTS = (
     ("POST", "/v1/search"),
     ("POST", "/v1/file_uploads"),
     ("POST", "/v1/file_uploads/{file_upload_id}/send"),
+    ("GET", "/v1/views"),
+    ("GET", "/v1/views/{view_id}"),
+    ("POST", "/v1/views"),
 )
 
 
@@ -395,6 +398,26 @@ class NotionGateway:
     ) -> dict[str, Any]:
         call = lambda: self._client.data_sources.update(data_source_id, properties=properties)  # noqa: E731
         return dict(self._send(call, safe=True, deadline=deadline))
+
+    def list_views(self, data_source_id: str, *, deadline: float | None = None) -> list[dict[str, Any]]:
+        """Every view of a data source, whole (the listing gives ids only, so each is read)."""
+        ids: list[str] = []
+        cursor: str | None = None
+        while True:
+            options: dict[str, Any] = {"data_source_id": data_source_id, "page_size": MAX_PAGE_SIZE}
+            if cursor:
+                options["start_cursor"] = cursor
+            listed = self._send(partial(self._client.views.list, **options), safe=True, deadline=deadline)
+            ids += [str(ref["id"]) for ref in listed.get("results") or []]
+            cursor = listed.get("next_cursor")
+            if not listed.get("has_more") or not cursor:
+                break
+        return [dict(self._send(partial(self._client.views.retrieve, i), safe=True, deadline=deadline)) for i in ids]
+
+    def create_view(self, data_source_id: str, name: str, view_type: str, configuration: dict[str, Any], *,
+                    deadline: float | None = None) -> dict[str, Any]:  # fmt: skip
+        body = {"data_source_id": data_source_id, "name": name, "type": view_type, "configuration": configuration}
+        return dict(self._send(lambda: self._client.views.create(**body), safe=False, deadline=deadline))
 
     def upload_file(self, filename: str, content_type: str, data: bytes, *, deadline: float | None = None) -> str:
         """Single-part File Upload: returns the upload's id, to reference from a file or image block."""

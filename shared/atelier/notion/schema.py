@@ -235,6 +235,8 @@ PROJECT = Entity("project", "projects", "Projects", (
     Field("status", "Status", "select", owner=Owner.notion, options=PROJECT_STATUSES),
     Field("payment_status", "Payment", "select", options=("pending", "paid", "refunded")),
     Field("needs_review", "Needs Review", "checkbox"),
+    Field("amount_paid", "Amount Paid", "number"),  # net of refunds, in the currency's main unit
+    Field("paid_on", "Paid On", "date"),
 ))  # fmt: skip
 MILESTONE = Entity("milestone", "milestones", "Milestones", (
     Field("name", "Name", "title"),
@@ -256,3 +258,39 @@ DELIVERABLE = Entity("deliverable", "deliverables", "Deliverables", (
 # Parents before children: a relation needs the page it points at.
 ENTITIES: tuple[Entity, ...] = (LEAD, CLIENT, PROJECT, MILESTONE, DELIVERABLE)
 BY_NAME = {e.name: e for e in ENTITIES}
+
+
+# --- views: what `notion setup` makes for the team and the owner ------------------------------------------------
+
+
+@dataclass(frozen=True)
+class View:
+    """A view of one entity's data source, by the mapping's property keys (setup finds their ids). A chart groups
+    by `group` (a select, or a date by month) and counts, or sums `total`; a board groups by `group`."""
+
+    entity: str
+    name: str
+    type: str  # "chart" or "board"
+    group: str
+    group_kind: str  # "select", "status" or "date"
+    total: str | None = None  # the number property a chart sums; None counts pages
+    chart_type: str = "column"
+
+    def configuration(self, ids: Mapping[str, str]) -> dict[str, Any]:
+        group: dict[str, Any] = {"type": self.group_kind, "property_id": ids[self.group], "sort": {"type": "manual"}}
+        if self.group_kind == "date":
+            group |= {"group_by": "month", "sort": {"type": "ascending"}}
+        elif self.group_kind == "status":
+            group["group_by"] = "option"
+        if self.type == "board":
+            return {"type": "board", "group_by": group}
+        total = {"aggregator": "sum", "property_id": ids[self.total]} if self.total else {"aggregator": "count"}
+        return {"type": "chart", "chart_type": self.chart_type, "x_axis": group, "y_axis": total,
+                "show_data_labels": True}  # fmt: skip
+
+
+VIEWS: tuple[View, ...] = (
+    View("project", "Projects by status", "chart", "Status", "select"),
+    View("project", "Projects by tier", "chart", "Tier", "select", chart_type="donut"),
+    View("project", "Amount paid by month", "chart", "Paid On", "date", total="Amount Paid"),
+)

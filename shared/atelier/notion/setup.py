@@ -11,7 +11,7 @@ from atelier.db import Rpc
 from atelier.notion.errors import NotionError
 from atelier.notion.port import NotionPort
 from atelier.notion.properties import Finding, PropertyMap, inspect
-from atelier.notion.schema import ATELIER_ID, ENTITIES, plain_text
+from atelier.notion.schema import ATELIER_ID, BY_NAME, ENTITIES, VIEWS, plain_text
 
 
 @dataclass(frozen=True)
@@ -25,6 +25,7 @@ class SetupResult:
     ids: dict[str, DataSourceIds] = field(default_factory=dict)
     created: list[str] = field(default_factory=list)
     broken: dict[str, str] = field(default_factory=dict)  # entity -> what setup could not mend
+    views_made: list[str] = field(default_factory=list)
 
     def parameter_lines(self) -> list[str]:
         """The data-source ids under the names template.yaml's parameters have (what `sam deploy --guided` asks)."""
@@ -105,7 +106,26 @@ def setup(gateway: NotionPort, parent_page_id: str, *, rpc: Rpc | None = None, s
         released = int(rpc.rpc("release_schema_waits", p_entity=entity.name) or 0)
         if released:
             say(f"notion: {entity.data_source_title}: {released} row(s) that waited for the schema are due now")
+    for entity_name in dict.fromkeys(view.entity for view in VIEWS):
+        if entity_name not in result.broken:
+            result.views_made += ensure_views(gateway, entity_name, sources[entity_name],
+                                              properties.ids(entity_name), say=say)  # fmt: skip
     return result
+
+
+def ensure_views(gateway: NotionPort, entity: str, data_source_id: str, ids: Mapping[str, str], *,
+                 say: Any = print) -> list[str]:  # fmt: skip
+    """Make the mapping's views of one data source that it does not have yet (by name: a view the team renamed or
+    changed is theirs, and a second run makes nothing). Returns the names made."""
+    have = {str(view.get("name")) for view in gateway.list_views(data_source_id)}
+    made = []
+    for view in VIEWS:
+        if view.entity != entity or view.name in have:
+            continue
+        gateway.create_view(data_source_id, view.name, view.type, view.configuration(ids))
+        made.append(view.name)
+        say(f"notion: {BY_NAME[entity].data_source_title}: made the view {view.name!r}")
+    return made
 
 
 def check(gateway: NotionPort, ids: dict[str, DataSourceIds], *, rpc: Rpc | None = None) -> list[Finding]:

@@ -14,7 +14,7 @@ from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 from atelier_local.loopback import LoopbackServer
-from atelier_local.notion_emulator import content, query
+from atelier_local.notion_emulator import content, query, views
 from atelier_local.notion_emulator.faults import FaultInjector, Faults
 from atelier_local.notion_emulator.state import BOT_ID, PERSON_ID, ApiError, NotionState, new_id, norm
 from atelier_local.notion_emulator.store import Store
@@ -40,7 +40,7 @@ Route = Callable[..., Any]  # (request, **ids from the path) -> the answer
 
 
 class NotionEmulator:
-    _SAVED = ("pages", "databases", "data_sources", "blocks", "children", "parent_page_id")
+    _SAVED = ("pages", "databases", "data_sources", "blocks", "children", "parent_page_id", "views")
 
     def __init__(
         self,
@@ -59,7 +59,8 @@ class NotionEmulator:
         if state_file is not None and state_file.exists():
             saved = json.loads(state_file.read_text())
             for name in self._SAVED:
-                setattr(self.state, name, saved[name])
+                if name in saved:  # a state file from before views keeps the rest
+                    setattr(self.state, name, saved[name])
         self.faults = faults or Faults()
         self._injector = FaultInjector(self.faults)
         self.validator = validator
@@ -184,6 +185,11 @@ class NotionEmulator:
             ("POST", r"/v1/file_uploads/(?P<id>[^/]+)/send",
              lambda r, id: content.send_upload(self.state, id, r.raw, r.content_type)),
             ("GET", r"/v1/file_uploads/(?P<id>[^/]+)", lambda r, id: content.upload_info(self.state, id)),
+            ("POST", r"/v1/views", lambda r: views.create(self.state, r.body, r.actor)),
+            ("GET", r"/v1/views", lambda r: views.listing(self.state, r.query)),
+            ("GET", r"/v1/views/(?P<id>[^/]+)", lambda r, id: views.retrieve(self.state, id)),
+            ("PATCH", r"/v1/views/(?P<id>[^/]+)", lambda r, id: views.update(self.state, id, r.body, r.actor)),
+            ("DELETE", r"/v1/views/(?P<id>[^/]+)", lambda r, id: views.delete(self.state, id)),
         ]  # fmt: skip
         return [(verb, re.compile(pattern), handler) for verb, pattern, handler in routes]
 

@@ -42,6 +42,7 @@ class NotionState:
     blocks: dict[str, dict[str, Any]] = field(default_factory=dict)
     children: dict[str, list[str]] = field(default_factory=dict)
     uploads: dict[str, dict[str, Any]] = field(default_factory=dict)
+    views: dict[str, dict[str, Any]] = field(default_factory=dict)
     parent_page_id: str = ""
 
     def __post_init__(self) -> None:
