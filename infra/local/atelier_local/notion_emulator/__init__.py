@@ -1,6 +1,6 @@
 """A stateful stand-in for Notion's API (version 2025-09-03), for tests and the local run.
 
-It keeps databases, data sources, pages, blocks and file uploads in memory and behaves as Notion does
+It keeps databases, data sources, pages, blocks, file uploads and views in memory and behaves as Notion does
 where Atelier depends on it: `last_edited_time` rounded down to the minute, `last_edited_by` the bot for
 API writes and a person for writes made with the human token, cursors and `page_size` <= 100, the size
 limits (2,000 characters per rich text item, 100 items or blocks per array), Notion's error JSON, and a
@@ -9,7 +9,8 @@ rate limit answered with 429 and Retry-After. Faults can be injected: 5xx (500/5
 
 One process, in parts: `server` (HTTP, auth, control, the route table), `store` (pages, databases, data
 sources), `content` (blocks, file uploads), `query` (filters, sorts, search, cursors), `schema` (property
-validation), `faults` (rate limit, injected errors), `webhooks` (signed events for a person's changes) and
+validation), `views` (views of a data source, checked against its schema), `faults` (rate limit, injected
+errors), `webhooks` (signed events for a person's changes) and
 `state` (what is kept, and Notion's id and time rules).
 
 Control endpoints under /_control: POST /_control/faults, POST /_control/reset, GET /_control/requests,
