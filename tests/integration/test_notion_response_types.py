@@ -69,13 +69,15 @@ def test_every_response_the_gateway_reads_has_notions_own_type(
         "search": ("SearchResponse", {"object": "list", "results": gateway.search("Design"), "next_cursor": None,
                                       "has_more": False, "type": "page_or_data_source", "page_or_data_source": {}}),
     }  # fmt: skip
+    requests, made = [], []
+    for entity in dict.fromkeys(v.entity for v in VIEWS):
+        on = ids[entity].data_source_id
+        by_key = {name: str(p["id"]) for name, p in gateway.retrieve_data_source(on)["properties"].items()}
+        requests += [{"data_source_id": on, "name": v.name, "type": v.type, "configuration": v.configuration(by_key)}
+                     for v in VIEWS if v.entity == entity]  # fmt: skip
+        ensure_views(gateway, entity, on, by_key, say=lambda _: None)
+        made += gateway.list_views(on)
     projects = ids["project"].data_source_id
-    schema = gateway.retrieve_data_source(projects)["properties"]
-    by_key = {name: str(p["id"]) for name, p in schema.items()}
-    requests = [{"data_source_id": projects, "name": v.name, "type": v.type, "configuration": v.configuration(by_key)}
-                for v in VIEWS]  # fmt: skip
-    ensure_views(gateway, "project", projects, by_key, say=lambda _: None)
-    made = gateway.list_views(projects)
     recorded |= {
         "viewRequests": ("CreateViewParameters[]", requests),
         "views": ("GetViewResponse[]", made),

@@ -22,7 +22,7 @@ from atelier_local.stack import LocalStack, scheduled_event
 Conn = psycopg.Connection[tuple[object, ...]]
 
 
-def _views(gateway: NotionGateway, data_source_id: str) -> dict[str, dict[str, object]]:
+def _views(gateway: NotionGateway, data_source_id: str) -> dict[str, dict[str, Any]]:
     return {str(v["name"]): v for v in gateway.list_views(data_source_id)}
 
 
@@ -35,21 +35,37 @@ def test_setup_makes_the_owners_charts_on_projects_once(
     views = _views(gateway, source)
     assert set(views) == {v.name for v in VIEWS if v.entity == "project"}
     by_status = views["Projects by status"]["configuration"]
-    assert by_status["type"] == "chart"  # type: ignore[index]
-    assert by_status["x_axis"]["property_id"] == schema["Status"]["id"]  # type: ignore[index]
-    assert by_status["y_axis"] == {"aggregator": "count"}  # type: ignore[index]
-    assert views["Projects by tier"]["configuration"]["x_axis"]["property_name"] == "Tier"  # type: ignore[index]
+    assert by_status["type"] == "chart"
+    assert by_status["x_axis"]["property_id"] == schema["Status"]["id"]
+    assert by_status["y_axis"] == {"aggregator": "count"}
+    assert views["Projects by tier"]["configuration"]["x_axis"]["property_name"] == "Tier"
     money = views["Amount paid by month"]["configuration"]
-    assert money["x_axis"] == {"type": "date", "property_id": schema["Paid On"]["id"], "group_by": "month",  # type: ignore[index]
+    assert money["x_axis"] == {"type": "date", "property_id": schema["Paid On"]["id"], "group_by": "month",
                                "sort": {"type": "ascending"}, "property_name": "Paid On"}  # fmt: skip
-    assert money["y_axis"] == {"aggregator": "sum", "property_id": schema["Amount Paid"]["id"]}  # type: ignore[index]
+    assert money["y_axis"] == {"aggregator": "sum", "property_id": schema["Amount Paid"]["id"]}
 
     # The team renames a property and a view: the second run makes nothing (the view is theirs now, by id)
     gateway.update_data_source(source, {schema["Amount Paid"]["id"]: {"name": "Paid"}})
     second = setup(gateway, notion.parent_page_id, rpc=rpc, say=lambda _: None)
     assert second.views_made == []
-    assert len(_views(gateway, source)) == 3
-    assert first.views_made == [v.name for v in VIEWS if v.entity == "project"]
+    assert len(_views(gateway, source)) == 4
+    assert first.views_made == [v.name for v in VIEWS if v.entity == "project"] + [
+        v.name for v in VIEWS if v.entity != "project"]  # fmt: skip
+
+
+def test_the_teams_boards_timeline_and_gallery(gateway: NotionGateway, notion: NotionEmulator, rpc: PsycopgRpc) -> None:
+    ids = setup(gateway, notion.parent_page_id, rpc=rpc, say=lambda _: None).ids
+    board = _views(gateway, ids["project"].data_source_id)["Projects board"]
+    schema = gateway.retrieve_data_source(ids["project"].data_source_id)["properties"]
+    assert board["type"] == "board"
+    assert board["configuration"]["group_by"]["property_id"] == schema["Status"]["id"]
+    assert board["configuration"]["sub_group_by"]["property_name"] == "Tier"  # a lane per tier
+    timeline = _views(gateway, ids["milestone"].data_source_id)["Milestones timeline"]
+    assert timeline["configuration"]["date_property_name"] == "Due"
+    assert _views(gateway, ids["deliverable"].data_source_id)["Deliverables gallery"]["type"] == "gallery"
+    leads = _views(gateway, ids["lead"].data_source_id)["Leads board"]["configuration"]
+    assert leads["group_by"]["property_name"] == "Needs Review"
+    assert leads["group_by"]["sort"] == {"type": "descending"}  # checked ("needs review") first
 
 
 def test_the_emulator_refuses_a_view_that_names_what_is_not_there(
