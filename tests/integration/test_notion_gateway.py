@@ -181,6 +181,8 @@ def test_every_endpoint_the_gateway_calls_is_checked_against_the_spec(
     gateway.upload_file("a.png", "image/png", PNG)
     gateway.create_view(source, "Coverage", "table", {"type": "table"})
     gateway.list_views(source)
+    gateway.create_comment(page["id"], "Coverage")
+    gateway.list_comments(page["id"])
     file_uploads = {("POST", "/v1/file_uploads"), ("POST", "/v1/file_uploads/{file_upload_id}/send")}
     covered = spec_check.checked | spec_check.unspecified | file_uploads
     assert set(ENDPOINTS) <= covered, set(ENDPOINTS) - covered

@@ -83,6 +83,8 @@ def test_every_response_the_gateway_reads_has_notions_own_type(
         "views": ("GetViewResponse[]", made),
         "viewList": ("ListDatabaseViewsResponse", gateway._client.views.list(data_source_id=projects)),
         "listRequest": ("ListDatabaseViewsParameters", {"data_source_id": projects, "page_size": 100}),
+        "comment": ("CommentObjectResponse", gateway.create_comment(created["id"], "Atelier put back the tier")),
+        "comments": ("ListCommentsResponse", gateway._client.comments.list(block_id=created["id"])),
     }
     types = sorted(
         {t.split(" ")[0].removesuffix("[]") for t, _ in recorded.values()}

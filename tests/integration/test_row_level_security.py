@@ -100,6 +100,7 @@ EXPECTED: dict[str, Rules] = {
     "notifications": {**CLIENT_OWNED, "insert": APPEND_ONLY["update"], "update": APPEND_ONLY["update"]},
     "email_suppressions": {**STAFF_ONLY, "insert": APPEND_ONLY["update"], "update": APPEND_ONLY["update"]},
     "portal_sign_ins": {**STAFF_ONLY, "insert": APPEND_ONLY["update"], "update": APPEND_ONLY["update"]},
+    "notion_comments": {**STAFF_ONLY, "insert": APPEND_ONLY["update"], "update": APPEND_ONLY["update"]},
 }  # fmt: skip
 
 
@@ -166,6 +167,8 @@ def world(db: Conn) -> World:
         "notion_budget": _one(db, "insert into notion_budget (name, tokens) values ('notion', 3) returning name"),
         "portal_sign_ins": _one(db, "insert into portal_sign_ins (email, expires_at) values ('p@example.com', now())"
                                     " returning id"),
+        "notion_comments": _one(db, "insert into notion_comments (entity, record_id, page_id, body) values "
+                                    "('lead', gen_random_uuid(), 'page-1', 'Put back') returning id"),
         "email_suppressions": _one(db, "insert into email_suppressions (email, reason) values ('x@example.com', "
                                        "'bounce') returning email"),
         "notion_properties": _one(db, "insert into notion_properties (data_source_id, entity, key, property_id,"
@@ -210,6 +213,8 @@ def _insert_statement(table: str, world: World) -> tuple[str, dict[str, object]]
         "email_suppressions": "insert into email_suppressions (email, reason) values (%(new)s || '@example.com', "
                               "'bounce')",
         "portal_sign_ins": "insert into portal_sign_ins (email, expires_at) values (%(new)s, now())",
+        "notion_comments": "insert into notion_comments (entity, record_id, page_id, body) values "
+                           "('lead', gen_random_uuid(), %(new)s, 'x')",
         "notifications": "insert into notifications (recipient, template, dedupe_key, project_id) values "
                          "('n@example.com', 'payment_receipt', %(new)s, %(project)s)",
         "notion_properties": "insert into notion_properties (data_source_id, entity, key, property_id, name, kind)"

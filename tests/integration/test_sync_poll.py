@@ -9,8 +9,9 @@ import pytest
 
 from atelier.db import PsycopgRpc
 from atelier.notion import NotionGateway
-from atelier.notion.schema import rich_text
+from atelier.notion.schema import plain_text, rich_text
 from atelier.sync import NotionPoller, OutboxPusher, SyncPorts
+from atelier.sync.comments import post_due
 from atelier_local.notion_emulator import NotionEmulator
 from atelier_local.samples import paid_project, stored_lead
 
@@ -102,18 +103,44 @@ def test_trash_then_restore(synced: str, poller: NotionPoller, human: NotionGate
     assert actions == ["notion.deleted", "notion.restored"]
 
 
-def test_a_field_postgres_owns_is_put_back_and_the_teams_value_kept(
-    synced: str, poller: NotionPoller, pusher: OutboxPusher, human: NotionGateway, gateway: NotionGateway, db: Conn
-) -> None:
+def test_a_field_postgres_owns_is_put_back_and_the_teams_value_kept_with_one_comment_that_says_why(
+    synced: str, poller: NotionPoller, pusher: OutboxPusher, human: NotionGateway, gateway: NotionGateway, db: Conn,
+    rpc: PsycopgRpc, sources: dict[str, str],
+) -> None:  # fmt: skip
     page_id = _page(db, "projects")
-    human.update_page(page_id, {"Name": {"title": rich_text("Renamed in Notion")}})
+    human.update_page(page_id, {"Tier": {"select": {"name": "KAA White Glove"}}})
     assert poller.poll().overridden == 1
+    ports = SyncPorts(rpc, gateway, sources)
+    assert post_due(ports).posted == 1
     pusher.sweep()
-    title = gateway.retrieve_page(page_id)["properties"]["Name"]["title"][0]["plain_text"]
-    assert title == db.execute("select name from projects").fetchone()[0]  # type: ignore[index]
+    tier = gateway.retrieve_page(page_id)["properties"]["Tier"]["select"]["name"]
+    assert tier == "The Builder"  # what Postgres holds
     audit = db.execute("select details from audit_log where action = 'notion.overridden'").fetchone()
     assert audit is not None
-    assert audit[0] == {"notion_values": {"Name": "Renamed in Notion"}}
+    assert audit[0] == {"notion_values": {"Tier": "KAA White Glove"}}
+    # Later runs see the page as Atelier left it: no second comment for the same edit
+    poller.poll()
+    assert post_due(ports).posted == 0
+    (comment,) = gateway.list_comments(page_id)
+    text = plain_text(comment["rich_text"]) or ""
+    assert text.startswith('Atelier put back "Tier" on this page')
+    assert "Stripe" in text  # where the tier is changed instead
+    assert db.execute("select status::text from notion_comments").fetchall() == [("posted",)]
+
+
+def test_what_the_team_owns_is_applied_without_a_comment(
+    synced: str, poller: NotionPoller, human: NotionGateway, gateway: NotionGateway, db: Conn, rpc: PsycopgRpc,
+    sources: dict[str, str],
+) -> None:  # fmt: skip
+    human.update_page(_page(db, "projects"), {"Name": {"title": rich_text("Kitchen, back wall")}})
+    human.update_page(_page(db, "milestones"), {"Due": {"date": {"start": "2027-02-01"}}})
+    poll = poller.poll()
+    assert (poll.applied, poll.overridden) == (2, 0)
+    assert db.execute("select name from projects").fetchone() == ("Kitchen, back wall",)
+    assert db.execute('select due_date::text from milestones order by created_at, "order" limit 1').fetchone() == (
+        "2027-02-01",)  # fmt: skip
+    assert post_due(SyncPorts(rpc, gateway, sources)).posted == 0
+    assert db.execute("select count(*) from notion_comments").fetchone() == (0,)
 
 
 def test_a_value_the_schema_cannot_hold_is_not_applied(

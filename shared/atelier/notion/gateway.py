@@ -22,7 +22,7 @@ from atelier.notion.budget import PROCESS_BUDGET, RequestBudget
 from atelier.notion.errors import Failure, NotionError, RetryLater, classify
 from atelier.notion.paging import CursorPaginator
 from atelier.notion.port import Created
-from atelier.notion.schema import ATELIER_ID
+from atelier.notion.schema import ATELIER_ID, rich_text
 from atelier.settings import NotionSettings
 
 NOTION_VERSION = "2025-09-03"
@@ -46,6 +46,8 @@ ENDPOINTS = (
     ("POST", "/v1/search"),
     ("POST", "/v1/file_uploads"),
     ("POST", "/v1/file_uploads/{file_upload_id}/send"),
+    ("POST", "/v1/comments"),
+    ("GET", "/v1/comments"),
     ("GET", "/v1/views"),
     ("GET", "/v1/views/{view_id}"),
     ("POST", "/v1/views"),
@@ -413,6 +415,25 @@ class NotionGateway:
             if not listed.get("has_more") or not cursor:
                 break
         return [dict(self._send(partial(self._client.views.retrieve, i), safe=True, deadline=deadline)) for i in ids]
+
+    def create_comment(self, page_id: str, text: str, *, deadline: float | None = None) -> dict[str, Any]:
+        """A new discussion on a page, in plain text (cut to Notion's 2,000 characters)."""
+        body = {"parent": {"page_id": page_id}, "rich_text": rich_text(text[:2000])}
+        return dict(self._send(lambda: self._client.comments.create(**body), safe=False, deadline=deadline))
+
+    def list_comments(self, page_id: str, *, deadline: float | None = None) -> list[dict[str, Any]]:
+        """A page's open comments, oldest first."""
+        found: list[dict[str, Any]] = []
+        cursor: str | None = None
+        while True:
+            options: dict[str, Any] = {"block_id": page_id, "page_size": MAX_PAGE_SIZE}
+            if cursor:
+                options["start_cursor"] = cursor
+            listed = self._send(partial(self._client.comments.list, **options), safe=True, deadline=deadline)
+            found += list(listed.get("results") or [])
+            cursor = listed.get("next_cursor")
+            if not listed.get("has_more") or not cursor:
+                return found
 
     def create_view(self, data_source_id: str, name: str, view_type: str, configuration: dict[str, Any], *,
                     deadline: float | None = None) -> dict[str, Any]:  # fmt: skip

@@ -41,6 +41,18 @@ def find_property(page: dict[str, Any], key: str, ids: Ids = NO_IDS) -> dict[str
     return next((p for p in props.values() if isinstance(p, dict) and p.get("id") == property_id), None)
 
 
+# Where a field Postgres owns is changed, said once per kind of field (the comment a person's edit gets).
+FROM_THE_FORM = (
+    "it comes from the client's intake form and the studio's routing; to correct it, ask an admin to edit the lead "
+    "in Supabase"
+)
+FROM_PAYMENT = (
+    "it follows the client's payment in Stripe; a refund or a change of tier is made there or by an admin in Supabase"
+)
+FROM_ATELIER = "Atelier sets it; ask an admin to change it in Supabase, and Notion follows within a minute"
+FROM_UPLOAD = "it comes from the file uploaded to the deliverables bucket; upload a new version instead"
+
+
 class Owner(StrEnum):
     postgres = "postgres"
     notion = "notion"  # Notion owns the field once the page exists; Postgres sets its first value
@@ -129,6 +141,8 @@ class Field:
     relation_to: str | None = None  # the entity a relation points at
     # Postgres value <-> Notion value, where they differ (e.g. milestone status names)
     out: dict[str, str] = field(default_factory=dict)
+    # For a field Postgres owns: why, and where the team changes it instead (the comment a hand edit gets)
+    guide: str = ""
 
     def to_notion_value(self, value: Any) -> Any:
         if self.out and value is not None:
@@ -152,6 +166,15 @@ class Entity:
     @property
     def title_field(self) -> Field:
         return next(f for f in self.fields if f.kind == "title")
+
+    def put_back(self, properties: list[str]) -> str:
+        """The comment a person's edit to fields Postgres owns gets: what was put back, why, and where to change it."""
+        fields = [f for f in self.fields if f.property in properties]
+        names = ", ".join(f'"{f.property}"' for f in fields) or "a field"
+        reasons = list(dict.fromkeys(f.guide or FROM_ATELIER for f in fields))
+        return (f"Atelier put back {names} on this page: Atelier keeps {'these' if len(fields) > 1 else 'it'} in "
+                f"step with its records, so an edit here would not last. Why, and where to change it: "
+                + "; ".join(reasons) + ".")  # fmt: skip
 
     def owned_by(self, owner: Owner) -> tuple[Field, ...]:
         return tuple(f for f in self.fields if f.owner is owner)
@@ -211,48 +234,51 @@ MILESTONE_STATUS_NAMES = {"pending": "Not started", "in_progress": "In progress"
 TIER_NAMES = ("The Concept", "The Builder", "The Concierge", "KAA White Glove")
 
 LEAD = Entity("lead", "leads", "Leads", (
-    Field("name", "Name", "title"),
-    Field("email", "Email", "email"),
-    Field("tier_name", "Tier", "select", options=TIER_NAMES),
-    Field("status", "Status", "select", options=("new", "qualified", "needs_review", "converted", "closed")),
-    Field("budget_range", "Budget", "rich_text"),
-    Field("timeline_weeks", "Timeline (weeks)", "number"),
-    Field("project_type", "Project Type", "select"),
-    Field("needs_review", "Needs Review", "checkbox"),
-    Field("routing_reason", "Reason", "rich_text"),
+    Field("name", "Name", "title", guide=FROM_THE_FORM),
+    Field("email", "Email", "email", guide=FROM_THE_FORM),
+    Field("tier_name", "Tier", "select", options=TIER_NAMES, guide=FROM_THE_FORM),
+    Field("status", "Status", "select", options=("new", "qualified", "needs_review", "converted", "closed"),
+          guide=FROM_ATELIER),
+    Field("budget_range", "Budget", "rich_text", guide=FROM_THE_FORM),
+    Field("timeline_weeks", "Timeline (weeks)", "number", guide=FROM_THE_FORM),
+    Field("project_type", "Project Type", "select", guide=FROM_THE_FORM),
+    Field("needs_review", "Needs Review", "checkbox", guide=FROM_THE_FORM),
+    Field("routing_reason", "Reason", "rich_text", guide=FROM_THE_FORM),
 ))  # fmt: skip
 CLIENT = Entity("client", "clients", "Clients", (
-    Field("name", "Name", "title"),
-    Field("email", "Email", "email"),
-    Field("tier_name", "Tier", "select", options=TIER_NAMES),
-    Field("status", "Status", "select", options=("onboarding", "active", "completed", "closed")),
-    Field("project_address", "Project Address", "rich_text"),
+    Field("name", "Name", "title", guide=FROM_THE_FORM),
+    Field("email", "Email", "email", guide="it is the address the client paid with and signs in to the portal with; "
+          "ask an admin to change it in Supabase"),
+    Field("tier_name", "Tier", "select", options=TIER_NAMES, guide=FROM_PAYMENT),
+    Field("status", "Status", "select", options=("onboarding", "active", "completed", "closed"), guide=FROM_ATELIER),
+    Field("project_address", "Project Address", "rich_text", owner=Owner.notion),
 ))  # fmt: skip
 PROJECT = Entity("project", "projects", "Projects", (
-    Field("name", "Name", "title"),
-    Field("tier_name", "Tier", "select", options=TIER_NAMES),
-    Field("client_page", "Client", "relation", relation_to="client"),
+    Field("name", "Name", "title", owner=Owner.notion),
+    Field("tier_name", "Tier", "select", options=TIER_NAMES, guide=FROM_PAYMENT),
+    Field("client_page", "Client", "relation", relation_to="client", guide="the project belongs to the client who "
+          "paid for it; ask an admin in Supabase if it was recorded against the wrong client"),
     Field("status", "Status", "select", owner=Owner.notion, options=PROJECT_STATUSES),
-    Field("payment_status", "Payment", "select", options=("pending", "paid", "refunded")),
-    Field("needs_review", "Needs Review", "checkbox"),
-    Field("amount_paid", "Amount Paid", "number"),  # net of refunds, in the currency's main unit
-    Field("paid_on", "Paid On", "date"),
+    Field("payment_status", "Payment", "select", options=("pending", "paid", "refunded"), guide=FROM_PAYMENT),
+    Field("needs_review", "Needs Review", "checkbox", guide=FROM_ATELIER),
+    Field("amount_paid", "Amount Paid", "number", guide=FROM_PAYMENT),  # net of refunds, in the currency's main unit
+    Field("paid_on", "Paid On", "date", guide=FROM_PAYMENT),
 ))  # fmt: skip
 MILESTONE = Entity("milestone", "milestones", "Milestones", (
-    Field("name", "Name", "title"),
-    Field("project_page", "Project", "relation", relation_to="project"),
-    Field("order", "Order", "number"),
-    Field("due_date", "Due", "date"),
+    Field("name", "Name", "title", guide=FROM_ATELIER),
+    Field("project_page", "Project", "relation", relation_to="project", guide=FROM_ATELIER),
+    Field("order", "Order", "number", guide=FROM_ATELIER),
+    Field("due_date", "Due", "date", owner=Owner.notion),
     Field("status", "Status", "status", owner=Owner.notion, out=MILESTONE_STATUS_NAMES),
     Field("completed_at", "Completed", "date", owner=Owner.notion),
 ))  # fmt: skip
 DELIVERABLE = Entity("deliverable", "deliverables", "Deliverables", (
-    Field("name", "Name", "title"),
-    Field("project_page", "Project", "relation", relation_to="project"),
+    Field("name", "Name", "title", guide=FROM_UPLOAD),
+    Field("project_page", "Project", "relation", relation_to="project", guide=FROM_UPLOAD),
     Field("category", "Category", "select", options=("Document", "Photo", "Drawing", "Render", "Invoice",
-                                                     "Contract", "Other")),
-    Field("uploaded_on", "Uploaded", "date"),
-    Field("file_url", "File", "url"),
+                                                     "Contract", "Other"), guide=FROM_UPLOAD),
+    Field("uploaded_on", "Uploaded", "date", guide=FROM_UPLOAD),
+    Field("file_url", "File", "url", guide=FROM_UPLOAD),
 ))  # fmt: skip
 
 # Parents before children: a relation needs the page it points at.

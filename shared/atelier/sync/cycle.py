@@ -17,6 +17,7 @@ from typing import Any
 
 from atelier.notion.errors import NotionError
 from atelier.notion.schema import ENTITIES
+from atelier.sync.comments import CommentReport, post_due
 from atelier.sync.pull import NotionPoller, PollReport
 from atelier.sync.push import OutboxPusher, SweepReport
 from atelier.sync.records import SyncPorts
@@ -36,6 +37,7 @@ class CycleReport:
     health: dict[str, Any] = field(default_factory=dict)  # sync_health after the run: what the alarms watch
     schema_broken: dict[str, str] = field(default_factory=dict)  # entity -> what is wrong with its data source
     schema_released: int = 0  # rows that waited for a schema mended since
+    comments: CommentReport = field(default_factory=CommentReport)  # answers to edits of fields Postgres owns
 
     def counts(self) -> dict[str, Any]:
         """What the run did, for its log line and the CLI."""
@@ -45,7 +47,8 @@ class CycleReport:
         return {"ran": True, "claimed": sweep.claimed, "created": sweep.created, "updated": sweep.updated,
                 "unchanged": sweep.unchanged, "failed": sweep.failed,
                 "waiting_for_schema": sweep.schema_waiting, **sweep.outcome, "applied": poll.applied,
-                "deleted": poll.deleted, "restored": poll.restored, "overridden": poll.overridden}  # fmt: skip
+                "deleted": poll.deleted, "restored": poll.restored, "overridden": poll.overridden,
+                "comments": self.comments.posted}  # fmt: skip
 
     def metrics(self) -> dict[str, float]:
         """The run's metrics, by name: counts, except those in DURATIONS (seconds)."""
@@ -59,6 +62,8 @@ class CycleReport:
             "OutboxFailed": sweep.failed,
             "OutboxDead": sweep.outcome.get("dead", 0),
             "NotionEditsApplied": self.poll.applied,
+            "NotionCommentsPosted": self.comments.posted,
+            "NotionCommentsDead": self.comments.dead,
             "OutboxDepth": float(self.health.get("outbox_depth", 0)),
             "OutboxDeadRows": float(self.health.get("dead", 0)),
             "OutboxWaiting": float(self.health.get("waiting", 0)),
@@ -119,11 +124,12 @@ def run_cycle(ports: SyncPorts, *, holder: str, budget_seconds: float,
             swept = OutboxPusher(ports, clock=clock).sweep(deadline=deadline, holder=holder,
                                                            still_ours=heartbeat.alive)  # fmt: skip
             polled = NotionPoller(ports).poll(deadline=deadline) if heartbeat.alive() else PollReport()
+            commented = post_due(ports, deadline=deadline, clock=clock) if heartbeat.alive() else CommentReport()
     finally:
         rpc.rpc("release_sync_lease", p_name=LEASE_NAME, p_holder=holder)
     return CycleReport(ran=True, sweep=swept, poll=polled, rate_limited=ports.notion.rate_limited - limited_before,
                        health=dict(rpc.rpc("sync_health")), schema_broken=broken,
-                       schema_released=released)  # fmt: skip
+                       schema_released=released, comments=commented)  # fmt: skip
 
 
 def mend_schemas(ports: SyncPorts, deadline: float | None = None,

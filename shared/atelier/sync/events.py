@@ -10,12 +10,14 @@ poll stays the safety net under all of it.
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from atelier.notion.errors import Failure, NotionError, RetryLater
 from atelier.notion.webhook import PAGE_EVENTS, SCHEMA_EVENTS, Delivery
+from atelier.sync.comments import post_due
 from atelier.sync.cycle import mend_schemas
 from atelier.sync.pull import NotionPoller
 from atelier.sync.records import SyncPorts
@@ -72,6 +74,9 @@ class NotionEvents:
         entity, report = NotionPoller(self._ports).pull_page(delivery.entity_id, deadline=deadline)
         if entity is None:
             return Outcome(delivery.event_id, "not ours", {})
+        if report.overridden:  # the comment that answers the edit goes now, not at the next sync run
+            with contextlib.suppress(NotionError):  # else it waits in notion_comments for the next sync run
+                post_due(self._ports, deadline=deadline)
         return Outcome(delivery.event_id, "pulled", {"entity": entity, "applied": report.applied,
                                                      "deleted": report.deleted, "restored": report.restored,
                                                      "overridden": report.overridden,

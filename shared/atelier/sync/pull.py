@@ -196,7 +196,11 @@ class NotionPoller:
                 lost = {f.property: entity.values(page, fields=(f,), ids=ids).get(f.column) for f in ours
                         if f.property in pushed and page_field_hash(f, page, ids) != pushed[f.property]}  # fmt: skip
                 if lost:
-                    change.update(repush=sorted(lost), lost={k: str(v) for k, v in lost.items()})
+                    change.update(
+                        repush=sorted(lost),
+                        lost={k: str(v) for k, v in lost.items()},
+                        comment=entity.put_back(sorted(lost)),
+                    )  # one comment on the page, per edit
             if len(change) > 1:
                 changes.append(change)
         return changes

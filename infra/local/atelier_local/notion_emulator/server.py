@@ -14,7 +14,7 @@ from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 from atelier_local.loopback import LoopbackServer
-from atelier_local.notion_emulator import content, query, views
+from atelier_local.notion_emulator import comments, content, query, views
 from atelier_local.notion_emulator.faults import FaultInjector, Faults
 from atelier_local.notion_emulator.state import BOT_ID, PERSON_ID, ApiError, NotionState, new_id, norm
 from atelier_local.notion_emulator.store import Store
@@ -40,7 +40,7 @@ Route = Callable[..., Any]  # (request, **ids from the path) -> the answer
 
 
 class NotionEmulator:
-    _SAVED = ("pages", "databases", "data_sources", "blocks", "children", "parent_page_id", "views")
+    _SAVED = ("pages", "databases", "data_sources", "blocks", "children", "parent_page_id", "views", "comments")
 
     def __init__(
         self,
@@ -185,6 +185,8 @@ class NotionEmulator:
             ("POST", r"/v1/file_uploads/(?P<id>[^/]+)/send",
              lambda r, id: content.send_upload(self.state, id, r.raw, r.content_type)),
             ("GET", r"/v1/file_uploads/(?P<id>[^/]+)", lambda r, id: content.upload_info(self.state, id)),
+            ("POST", r"/v1/comments", lambda r: comments.create(self.state, r.body, r.actor)),
+            ("GET", r"/v1/comments", lambda r: comments.listing(self.state, r.query)),
             ("POST", r"/v1/views", lambda r: views.create(self.state, r.body, r.actor)),
             ("GET", r"/v1/views", lambda r: views.listing(self.state, r.query)),
             ("GET", r"/v1/views/(?P<id>[^/]+)", lambda r, id: views.retrieve(self.state, id)),

@@ -43,6 +43,7 @@ class NotionState:
     children: dict[str, list[str]] = field(default_factory=dict)
     uploads: dict[str, dict[str, Any]] = field(default_factory=dict)
     views: dict[str, dict[str, Any]] = field(default_factory=dict)
+    comments: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # by page id, oldest first
     parent_page_id: str = ""
 
     def __post_init__(self) -> None:
