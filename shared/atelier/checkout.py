@@ -1,15 +1,13 @@
-"""Stripe Checkout for auto-routed leads: one session per lead, created idempotently.
-
-`stripe` is imported only here, and only when a session is created, to keep the intake cold start small.
-"""
+"""Checkout for auto-routed leads, as the intake sees it: the port, its answers, and the stand-in for when Stripe is
+not configured. Stripe's own adapter is `atelier.stripe_checkout`, so that nothing here reaches the `stripe`
+library (the sync adopts hand-made leads through the intake, in functions that do not ship it)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Protocol
 
 from atelier.errors import AtelierError
-from atelier.settings import IntakeSettings, secret
 
 
 class CheckoutUnavailable(AtelierError):
@@ -42,73 +40,3 @@ class NoCheckout:
 
     def create_session(self, *, lead_id: str, email: str, price: TierPrice, site: str | None = None) -> CheckoutLink:
         raise CheckoutUnavailable("Stripe is not configured (STRIPE_SECRET_KEY is unset)")
-
-
-class StripeCheckout:
-    def __init__(self, api_key: str, *, success_url: str, cancel_url: str, api_base: str | None = None) -> None:
-        self._api_key = api_key
-        self._api_base = api_base
-        self._success_url = success_url
-        self._cancel_url = cancel_url
-        self._client: Any = None
-
-    def _stripe(self) -> Any:
-        if self._client is None:
-            import stripe
-
-            base = {"api": self._api_base} if self._api_base else None
-            self._client = stripe.StripeClient(self._api_key, base_addresses=base, max_network_retries=1)  # type: ignore[arg-type]
-        return self._client
-
-    def create_session(self, *, lead_id: str, email: str, price: TierPrice, site: str | None = None) -> CheckoutLink:
-        import stripe
-
-        success = self._success_url or (f"{site}/thanks?session_id={{CHECKOUT_SESSION_ID}}" if site else "")
-        cancel = self._cancel_url or (f"{site}/cancelled" if site else "")
-        if not success or not cancel:
-            raise CheckoutUnavailable("no page to return to after Checkout: set CHECKOUT_SUCCESS_URL and "
-                                      "CHECKOUT_CANCEL_URL, or post the form through the API")  # fmt: skip
-        line_item: dict[str, Any] = (
-            {"price": price.stripe_price_id, "quantity": 1}
-            if price.stripe_price_id
-            else {
-                "price_data": {
-                    "currency": price.currency,
-                    "unit_amount": price.price_cents,
-                    "product_data": {"name": price.name},
-                },
-                "quantity": 1,
-            }
-        )
-        metadata = {"lead_id": lead_id, "tier": str(price.tier)}
-        params: dict[str, Any] = {
-            "mode": "payment",
-            "line_items": [line_item],
-            "customer_email": email,
-            "client_reference_id": lead_id,
-            "metadata": metadata,
-            "payment_intent_data": {"metadata": metadata},
-            "success_url": success,
-            "cancel_url": cancel,
-        }
-        try:
-            session = self._stripe().v1.checkout.sessions.create(
-                params=params, options={"idempotency_key": f"atelier-checkout-{lead_id}"}
-            )
-        except stripe.StripeError as exc:
-            raise CheckoutUnavailable(f"Stripe refused or failed the checkout: {type(exc).__name__}") from exc
-        if not session.url:
-            raise CheckoutUnavailable("Stripe returned a session without a URL")
-        return CheckoutLink(session_id=str(session.id), url=str(session.url))
-
-
-def checkout_from_settings(settings: IntakeSettings) -> CheckoutGateway:
-    if not settings.stripe_configured:
-        return NoCheckout()
-    key = secret(settings.stripe_secret_key, settings.stripe_secret_key_secret, "STRIPE_SECRET_KEY")
-    return StripeCheckout(
-        key,
-        success_url=settings.checkout_success_url,
-        cancel_url=settings.checkout_cancel_url,
-        api_base=settings.stripe_api_base,
-    )

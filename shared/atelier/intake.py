@@ -19,7 +19,7 @@ from atelier.checkout import CheckoutGateway, CheckoutUnavailable, TierPrice
 from atelier.db import Rpc
 from atelier.errors import BadRequest, Conflict, Refusal, UnsupportedMediaType, ValidationFailed
 from atelier.http import header, json_object, media_type, raw_body
-from atelier.models import LeadForm, ProjectType
+from atelier.models import LeadAnswers, LeadForm, ProjectType
 from atelier.routing import TierRecommendation, route
 
 if TYPE_CHECKING:
@@ -35,7 +35,7 @@ _DOMAIN = re.compile(r"[A-Za-z0-9.-]{1,253}")  # the API's host name, as API Gat
 
 @dataclass(frozen=True)
 class LeadSubmission:
-    form: LeadForm
+    form: LeadAnswers
     submission_key: str
     source_ip: str | None = None
     site: str | None = None  # the API's public address, as the request reached it: where /thanks lives
@@ -45,7 +45,7 @@ class LeadSubmission:
         return form_hash(self.form)
 
 
-def form_hash(form: LeadForm) -> str:
+def form_hash(form: LeadAnswers) -> str:
     """A fingerprint of what the client asked for, to tell a replay from a different form."""
     canonical = json.dumps(form.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(canonical.encode()).hexdigest()
@@ -186,7 +186,7 @@ class IntakeService:
             p_budget_min_cents=None if form.budget.min_dollars is None else form.budget.min_dollars * 100,
             p_budget_max_cents=None if form.budget.max_dollars is None else form.budget.max_dollars * 100,
             p_timeline_weeks=form.timeline_weeks,
-            p_project_type=form.project_type.value,
+            p_project_type=None if form.project_type is None else form.project_type.value,
             p_has_survey=form.has_survey,
             p_has_drawings=form.has_drawings,
             p_notes=form.notes,

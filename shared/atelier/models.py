@@ -138,8 +138,9 @@ FormBool = Annotated[bool, BeforeValidator(_form_bool)]
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
-class LeadForm(BaseModel):
-    """The intake form, as JSON or form-encoded fields of the same names."""
+class LeadAnswers(BaseModel):
+    """What a lead told the studio: the intake form's fields. Only the form requires a project type (`LeadForm`);
+    a lead the team types into Notion by hand may not know it yet, and routes to review (`project_type_unclear`)."""
 
     model_config = ConfigDict(extra="ignore", str_max_length=MAX_NOTES)
 
@@ -148,7 +149,7 @@ class LeadForm(BaseModel):
     project_address: OptionalText = Field(default=None, max_length=MAX_TEXT)
     budget: Annotated[Budget, BeforeValidator(parse_budget)] = Field(default_factory=lambda: Budget("", None, None))
     timeline_weeks: Annotated[int | None, BeforeValidator(_blank_to_none)] = Field(default=None, ge=1, le=520)
-    project_type: ProjectType
+    project_type: Annotated[ProjectType | None, BeforeValidator(_blank_to_none)] = None
     has_survey: FormBool = False
     has_drawings: FormBool = False
     notes: OptionalText = Field(default=None, max_length=MAX_NOTES)
@@ -164,3 +165,9 @@ class LeadForm(BaseModel):
     @property
     def has_assets(self) -> bool:
         return self.has_survey or self.has_drawings
+
+
+class LeadForm(LeadAnswers):
+    """The intake form, as JSON or form-encoded fields of the same names: a project type is required."""
+
+    project_type: ProjectType

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from atelier.models import LeadForm, ProjectType
+from atelier.models import LeadAnswers, ProjectType
 
 
 @dataclass(frozen=True)
@@ -69,6 +69,7 @@ class RedFlag(StrEnum):
     no_assets_fast_timeline = "no_assets_fast_timeline"
     complex_low_budget = "complex_low_budget"
     multiple_properties = "multiple_properties"
+    project_type_unclear = "project_type_unclear"  # a lead typed into Notion without one: the team asks
 
 
 class Confidence(StrEnum):
@@ -110,7 +111,7 @@ def _timeline_tier(weeks: int) -> int:
     return next(tier for limit, tier in TIMELINE_TIER if weeks <= limit)
 
 
-def _factors(lead: LeadForm) -> tuple[Factor, ...]:
+def _factors(lead: LeadAnswers) -> tuple[Factor, ...]:
     budget = lead.budget.typical_dollars
     assets = int(lead.has_survey) + int(lead.has_drawings)
     return (
@@ -123,15 +124,17 @@ def _factors(lead: LeadForm) -> tuple[Factor, ...]:
         Factor("timeline", WEIGHTS["timeline"],
                None if lead.timeline_weeks is None else _timeline_tier(lead.timeline_weeks),
                "no timeline given" if lead.timeline_weeks is None else f"a timeline of {lead.timeline_weeks} weeks"),
-        Factor("project_type", WEIGHTS["project_type"], PROJECT_TYPE_TIER[lead.project_type],
-               f"a {lead.project_type.value.replace('_', ' ')}"),
+        Factor("project_type", WEIGHTS["project_type"],
+               None if lead.project_type is None else PROJECT_TYPE_TIER[lead.project_type],
+               "no project type given" if lead.project_type is None
+               else f"a {lead.project_type.value.replace('_', ' ')}"),
     )  # fmt: skip
 
 
 @dataclass(frozen=True)
 class HardRule:
     name: str
-    applies: Callable[[LeadForm], bool]
+    applies: Callable[[LeadAnswers], bool]
     min_tier: int
     because: str  # finishes "we recommend <tier> because ..."
 
@@ -150,14 +153,14 @@ HARD_RULES: tuple[HardRule, ...] = (
 )  # fmt: skip
 
 
-def _mismatch(lead: LeadForm) -> bool:
+def _mismatch(lead: LeadAnswers) -> bool:
     budget, weeks = lead.budget.typical_dollars, lead.timeline_weeks
     if budget is None or weeks is None:
         return False
     return abs(_budget_tier(budget) - _timeline_tier(weeks)) >= 2
 
 
-RED_FLAG_RULES: tuple[tuple[RedFlag, Callable[[LeadForm], bool]], ...] = (
+RED_FLAG_RULES: tuple[tuple[RedFlag, Callable[[LeadAnswers], bool]], ...] = (
     (RedFlag.budget_unclear, lambda lead: (lead.budget.typical_dollars or 0) < MIN_BUDGET),
     (RedFlag.timeline_unrealistic,
      lambda lead: lead.project_type in COMPLEX_WORK and (lead.timeline_weeks or 99) < UNREALISTIC_WEEKS_FOR_COMPLEX),
@@ -168,6 +171,7 @@ RED_FLAG_RULES: tuple[tuple[RedFlag, Callable[[LeadForm], bool]], ...] = (
      lambda lead: lead.project_type in COMPLEX_WORK
      and lead.budget.typical_dollars is not None and lead.budget.typical_dollars < COMPLEX_MIN_BUDGET),
     (RedFlag.multiple_properties, lambda lead: lead.project_type is ProjectType.multiple_properties),
+    (RedFlag.project_type_unclear, lambda lead: lead.project_type is None),
 )  # fmt: skip
 
 # Share of the weight that agrees with the chosen tier -> confidence: (at least, level), first match wins.
@@ -178,7 +182,7 @@ CONFIDENCE_LEVELS: tuple[tuple[float, Confidence], ...] = (
 )
 
 
-def route(lead: LeadForm) -> TierRecommendation:
+def route(lead: LeadAnswers) -> TierRecommendation:
     """Recommend a tier for a lead, with a reason the client can read."""
     factors = _factors(lead)
     known = [f for f in factors if f.suggested_tier is not None]

@@ -226,9 +226,9 @@ def stripe_events() -> StripeEventService:
 
 @lru_cache(maxsize=1)
 def intake_service() -> IntakeService:
-    from atelier.checkout import checkout_from_settings
     from atelier.intake import IntakeService
     from atelier.settings import IntakeSettings
+    from atelier.stripe_checkout import checkout_from_settings
 
     return IntakeService(rpc(), checkout_from_settings(settings(IntakeSettings)))
 

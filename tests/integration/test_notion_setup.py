@@ -82,7 +82,7 @@ def test_check_tells_the_teams_cosmetic_changes_from_breaking_ones(
         ("project", "option removed", True),
         ("project", "second data source", False),
         ("milestone", "deleted property", True),
-        ("milestone", "pages without Atelier ID", False),
+        ("milestone", "unlinked page", False),  # no project: the finding says to set it
     }
 
 

@@ -133,19 +133,23 @@ def test_import_notion_turns_hand_typed_leads_into_linked_leads_once(
                                              "Project Type": {"select": {"name": "new_build"}}})  # fmt: skip
     human.create_page(sources["project"], "-", {"Name": {"title": rich_text("A project typed by hand")}})
 
-    assert main(["import-notion"]) == 0
-    out = capsys.readouterr().out
-    assert "1 lead(s) imported" in out
-    assert "skipped 'No email yet': email: This field is required." in out
-    assert "left alone: 1 project page(s)" in out
+    assert main(["import-notion", "--dry-run"]) == 1  # two pages are left for the team
+    plan = capsys.readouterr()
+    assert "would add" in plan.out
+    assert "nothing was written" in plan.err
+    assert db.execute("select count(*) from leads").fetchone() == (0,)
+
+    assert main(["import-notion"]) == 1
+    out = capsys.readouterr()
+    assert "1 added, 0 linked, 2 skipped" in out.err
+    assert "fill in email: This field is required." in out.out
+    assert "set its Client first" in out.out
     row = db.execute("select email, recommended_tier, notion_page_id from leads").fetchone()
     assert row == ("grace@example.com", 3, typed["id"])  # no survey or drawings in Notion: tier 3 at least
-    stamped = gateway.retrieve_page(typed["id"])["properties"]["Atelier ID"]["rich_text"][0]["plain_text"]
-    assert stamped.startswith("lead:")
+    shown = gateway.retrieve_page(typed["id"])["properties"]
+    assert shown["Atelier ID"]["rich_text"][0]["plain_text"].startswith("lead:")
+    assert shown["Tier"]["select"]["name"] == "The Concierge"  # written back with the Atelier ID
 
-    assert main(["import-notion"]) == 0
-    assert "0 lead(s) imported" in capsys.readouterr().out
+    assert main(["import-notion"]) == 1
+    assert "0 added, 0 linked, 2 skipped" in capsys.readouterr().err
     assert db.execute("select count(*) from leads").fetchone() == (1,)
-    assert main(["sync", "run"]) == 0
-    tier = gateway.retrieve_page(typed["id"])["properties"]["Tier"]["select"]["name"]
-    assert tier == "The Concierge"

@@ -86,7 +86,17 @@ def test_rich_text_is_capped_at_100_items() -> None:
 
 def test_ownership_follows_the_design() -> None:
     notion_owned = {(e.name, f.column) for e in ENTITIES for f in e.owned_by(Owner.notion)}
-    assert notion_owned == {("project", "status"), ("milestone", "status"), ("milestone", "completed_at")}
+    assert notion_owned == {("project", "status"), ("milestone", "status"), ("milestone", "completed_at"),
+                            ("project", "name"), ("milestone", "due_date"), ("client", "project_address")}  # fmt: skip
+
+
+def test_every_field_postgres_owns_says_where_to_change_it() -> None:
+    for entity in ENTITIES:
+        for f in entity.owned_by(Owner.postgres):
+            assert f.guide, f"{entity.name}.{f.column} has no guide for the comment a hand edit gets"
+    text = ENTITIES[2].put_back(["Tier", "Payment"])
+    assert text.startswith('Atelier put back "Tier", "Payment" on this page')
+    assert text.count("Stripe") == 1  # one reason said once, however many fields share it
 
 
 def test_milestone_status_uses_notions_status_names() -> None:

@@ -1,6 +1,6 @@
 -- Projects in Notion show what was paid (net of refunds, in the currency's main unit) and when: the owner's
 -- "amount paid by month" chart in Notion groups by the date and sums the amount. A payment that changes (a refund,
--- say) queues its project for Notion.
+-- say) queues its project for Notion. Leads show the routing's confidence and red flags.
 -- Rollback: infra/supabase/rollbacks/20261123001900_project_amount.down.sql
 
 -- What Notion shows of one record (now with a project's amount paid and the day it was paid), by the mapping's column names; relations as lists of page ids.
@@ -11,7 +11,8 @@ as $$
     when 'lead' then (
       select jsonb_build_object('name', l.name, 'email', l.email, 'tier_name', t.name, 'status', l.status,
         'budget_range', l.budget_range, 'timeline_weeks', l.timeline_weeks, 'project_type', l.project_type,
-        'needs_review', l.needs_review, 'routing_reason', l.routing_reason, 'notion_page_id', l.notion_page_id,
+        'needs_review', l.needs_review, 'routing_reason', l.routing_reason, 'confidence', l.confidence,
+        'red_flags', to_jsonb(l.red_flags), 'notion_page_id', l.notion_page_id,
         'pushed', l.notion_pushed_hash, 'deleted', l.deleted_at is not null)
       from public.leads l join public.tiers t on t.id = l.recommended_tier where l.id = p_id)
     when 'client' then (

@@ -6,6 +6,9 @@
 --    change, posted by the sync, once.
 -- Rollback: infra/supabase/rollbacks/20261123002000_team_workspace.down.sql
 
+-- A lead the team types into Notion may not know its project type yet: it routes to review (project_type_unclear).
+alter table public.leads alter column project_type drop not null;
+
 create type public.comment_status as enum ('pending', 'posted', 'dead');
 
 create table public.notion_comments (
@@ -191,3 +194,154 @@ $$;
 revoke execute on function public.claim_notion_comments, public.complete_notion_comments
   from public, anon, authenticated;
 grant execute on function public.claim_notion_comments, public.complete_notion_comments to service_role;
+
+-- Linking a record to a page the team made also queues the record, so that Notion shows what Postgres holds
+-- (a hand-made lead's tier, reason and red flags) with the next push.
+create or replace function public.link_notion_page(p_entity text, p_id uuid, p_page_id text) returns jsonb
+language plpgsql
+set search_path = ''
+as $$
+declare
+  v_linked text;
+begin
+  execute format('update public.%I set notion_page_id = coalesce(notion_page_id, $2) where id = $1'
+                 ' returning notion_page_id', app_private.synced_table(p_entity))
+    into v_linked using p_id, p_page_id;
+  if v_linked is distinct from p_page_id then
+    raise exception '% % is already linked to page %', p_entity, p_id, v_linked using errcode = '23505';
+  end if;
+  insert into public.audit_log (action, resource_type, resource_id, details)
+  values ('notion.imported', p_entity, p_id::text, jsonb_build_object('page_id', p_page_id));
+  perform app_private.enqueue_sync(p_entity::public.sync_entity, p_id);
+  return jsonb_build_object('linked', v_linked);
+end
+$$;
+
+-- Pages the team makes in Notion, matched to what Postgres holds before anything is created. Each answers
+-- {action: link | create | skip, id?, reason}: what it did, or (p_dry_run) what it would do, writing nothing.
+
+-- A client page: matched by e-mail (case and spaces folded) to a client, or to a user with no client yet; never a
+-- second client for one address. With no match, a client is created only when the page names a tier.
+create or replace function public.adopt_notion_client(p_page_id text, p_email text, p_name text, p_tier_name text,
+                                                      p_project_address text, p_dry_run boolean) returns jsonb
+language plpgsql
+set search_path = ''
+as $$
+declare
+  v_email text := lower(btrim(coalesce(p_email, '')));
+  v_user public.users;
+  v_client public.clients;
+  v_tier smallint;
+begin
+  if v_email !~ '^[^@\s]+@[^@\s]+$' then
+    return jsonb_build_object('action', 'skip', 'reason', 'give it the client''s e-mail address: clients are matched by it');
+  end if;
+  select * into v_user from public.users where email = v_email;
+  if v_user.id is not null then
+    select * into v_client from public.clients where user_id = v_user.id;
+  end if;
+  if v_client.id is not null then
+    if v_client.notion_page_id is not null and v_client.notion_page_id <> p_page_id then
+      return jsonb_build_object('action', 'skip', 'id', v_client.id, 'reason',
+        format('%s already has a page in Clients: use that one, and delete this one', v_email));
+    end if;
+    if not p_dry_run then
+      perform public.link_notion_page('client', v_client.id, p_page_id);
+    end if;
+    return jsonb_build_object('action', 'link', 'id', v_client.id, 'reason', format('the client %s', v_email));
+  end if;
+  select id into v_tier from public.tiers where name = btrim(coalesce(p_tier_name, ''));
+  if v_tier is null then
+    v_tier := (select l.recommended_tier from public.leads l where l.email = v_email and l.deleted_at is null
+                order by l.created_at desc limit 1);
+  end if;
+  if v_tier is null then
+    return jsonb_build_object('action', 'skip', 'reason',
+      format('no client or lead has the address %s: give the page a Tier to add them as a new client', v_email));
+  end if;
+  if p_dry_run then
+    return jsonb_build_object('action', 'create', 'reason', format('a new client %s', v_email));
+  end if;
+  if v_user.id is null then
+    insert into public.users (email, user_type, tier) values (v_email, 'kaa_client', v_tier) returning * into v_user;
+  end if;
+  insert into public.clients (user_id, tier, project_address, notion_page_id)
+  values (v_user.id, v_tier, nullif(btrim(coalesce(p_project_address, '')), ''), p_page_id)
+  returning * into v_client;
+  insert into public.audit_log (action, resource_type, resource_id, details)
+  values ('notion.adopted', 'client', v_client.id::text, jsonb_build_object('page_id', p_page_id, 'created', true));
+  return jsonb_build_object('action', 'create', 'id', v_client.id, 'reason', format('a new client %s', v_email));
+end
+$$;
+
+-- A project, milestone or deliverable page: these begin in Postgres (a payment, a template, an upload), so a page
+-- made by hand is linked only to the record it stands for: the same name (case folded), under the same parent
+-- page (the project's client, the milestone's or deliverable's project), with no page yet. Otherwise: skip.
+create or replace function public.adopt_notion_page(p_entity text, p_page_id text, p_name text,
+                                                    p_parent_page_id text, p_dry_run boolean) returns jsonb
+language plpgsql
+set search_path = ''
+as $$
+declare
+  v_ids uuid[];
+  v_what text := case p_entity when 'project' then 'a payment' when 'milestone' then 'a paid project''s template'
+                               else 'an upload' end;
+begin
+  if p_entity not in ('project', 'milestone', 'deliverable') then
+    raise exception 'adopt_notion_page takes projects, milestones and deliverables, not %', p_entity
+      using errcode = '22023';
+  end if;
+  if p_entity = 'project' then
+    v_ids := array(select p.id from public.projects p join public.clients c on c.id = p.client_id
+                    where p.notion_page_id is null and p.deleted_at is null and c.notion_page_id = p_parent_page_id
+                      and lower(btrim(p.name)) = lower(btrim(coalesce(p_name, ''))));
+  elsif p_entity = 'milestone' then
+    v_ids := array(select m.id from public.milestones m join public.projects p on p.id = m.project_id
+                    where m.notion_page_id is null and m.deleted_at is null and p.notion_page_id = p_parent_page_id
+                      and lower(btrim(m.name)) = lower(btrim(coalesce(p_name, ''))));
+  else
+    v_ids := array(select d.id from public.deliverables d join public.projects p on p.id = d.project_id
+                    where d.notion_page_id is null and d.deleted_at is null and p.notion_page_id = p_parent_page_id
+                      and lower(btrim(d.name)) = lower(btrim(coalesce(p_name, ''))));
+  end if;
+  if cardinality(v_ids) = 0 then
+    return jsonb_build_object('action', 'skip', 'reason', format(
+      'no %s without a page has this name under this %s; %ss begin with %s, so delete this page or rename it to '
+      'match the one Atelier made', p_entity, case p_entity when 'project' then 'client' else 'project' end,
+      p_entity, v_what));
+  end if;
+  if cardinality(v_ids) > 1 then
+    return jsonb_build_object('action', 'skip', 'reason',
+      format('%s %ss have this name here: rename them apart in Atelier first', cardinality(v_ids), p_entity));
+  end if;
+  if not p_dry_run then
+    perform public.link_notion_page(p_entity, v_ids[1], p_page_id);
+  end if;
+  return jsonb_build_object('action', 'link', 'id', v_ids[1], 'reason', format('the %s of that name', p_entity));
+end
+$$;
+
+revoke execute on function public.adopt_notion_client, public.adopt_notion_page from public, anon, authenticated;
+grant execute on function public.adopt_notion_client, public.adopt_notion_page to service_role;
+
+-- What an adopted page is given at once (its record, as a push would send it), and the record of having sent it:
+-- the queued push then finds nothing to change.
+create or replace function public.adopted_record(p_entity text, p_id uuid) returns jsonb
+language sql stable
+set search_path = ''
+as $$
+  select app_private.sync_record(p_entity::public.sync_entity, p_id)
+$$;
+
+create or replace function public.mark_pushed(p_entity text, p_id uuid, p_pushed_hash text) returns void
+language plpgsql
+set search_path = ''
+as $$
+begin
+  execute format('update public.%I set notion_pushed_hash = $2, last_synced_at = now() where id = $1',
+                 app_private.synced_table(p_entity)) using p_id, p_pushed_hash;
+end
+$$;
+
+revoke execute on function public.adopted_record, public.mark_pushed from public, anon, authenticated;
+grant execute on function public.adopted_record, public.mark_pushed to service_role;

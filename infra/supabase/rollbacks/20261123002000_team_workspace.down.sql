@@ -1,4 +1,8 @@
 -- Undoes 20261123002000_team_workspace.sql: apply_notion_changes as 20261121000600 made it.
+drop function if exists public.adopt_notion_client(text, text, text, text, text, boolean);
+drop function if exists public.adopt_notion_page(text, text, text, text, boolean);
+drop function if exists public.adopted_record(text, uuid);
+drop function if exists public.mark_pushed(text, uuid, text);
 drop function if exists public.claim_notion_comments(integer, integer);
 drop function if exists public.complete_notion_comments(jsonb, integer);
 -- p_changes: {"changes": [{id, values?: {column: value}, pulled_hash?, trashed?: bool,
@@ -89,6 +93,28 @@ begin
                             'overridden', v_overridden);
 end
 $$;
+create or replace function public.link_notion_page(p_entity text, p_id uuid, p_page_id text) returns jsonb
+language plpgsql
+set search_path = ''
+as $$
+declare
+  v_linked text;
+begin
+  execute format('update public.%I set notion_page_id = coalesce(notion_page_id, $2) where id = $1'
+                 ' returning notion_page_id', app_private.synced_table(p_entity))
+    into v_linked using p_id, p_page_id;
+  if v_linked is distinct from p_page_id then
+    raise exception '% % is already linked to page %', p_entity, p_id, v_linked using errcode = '23505';
+  end if;
+  insert into public.audit_log (action, resource_type, resource_id, details)
+  values ('notion.imported', p_entity, p_id::text, jsonb_build_object('page_id', p_page_id));
+  return jsonb_build_object('linked', v_linked);
+end
+$$;
+
 drop table if exists public.notion_comments;
+-- Leads typed into Notion without a project type get the commonest one back before the column is required again.
+update public.leads set project_type = 'standard_renovation' where project_type is null;
+alter table public.leads alter column project_type set not null;
 drop type if exists public.comment_status;
 delete from supabase_migrations.schema_migrations where version = '20261123002000';

@@ -83,16 +83,21 @@ def check(args: argparse.Namespace) -> int:
 
 
 def import_notion(args: argparse.Namespace) -> int:
-    from atelier.sync.imports import import_leads
+    from atelier.sync.imports import import_notion as run_import
 
-    ports = wiring.sync_ports()
-    report = import_leads(ports.rpc, ports.notion, ports.data_sources)
-    for title, why in report.skipped:
-        print(f"skipped {title!r}: {why} - fix the page in Notion and run this again")
-    for entity, count in report.not_importable.items():
-        print(f"left alone: {count} {entity} page(s) without an Atelier ID; create them through Atelier")
-    print(f"import-notion: {len(report.imported)} lead(s) imported and linked")
-    return 0
+    report = run_import(wiring.sync_ports(), dry_run=args.dry_run)
+    words = {"create": "would add" if args.dry_run else "added", "link": "would link" if args.dry_run else "linked",
+             "skip": "skip"}  # fmt: skip
+    rows = [(plan.entity, plan.title, words[plan.action], plan.reason) for plan in report.plans]
+    if rows:
+        print(table(("entity", "page", "action", "why, or what to do"), rows, rule=True))
+    added, linked, skipped = report.count("create"), report.count("link"), report.count("skip")
+    if args.dry_run:
+        print(f"import-notion: the plan: {added} to add, {linked} to link, {skipped} to skip; nothing was written "
+              "(run it without --dry-run to do it)", file=sys.stderr)  # fmt: skip
+    else:
+        print(f"import-notion: {added} added, {linked} linked, {skipped} skipped", file=sys.stderr)
+    return 1 if skipped else 0
 
 
 def register(verbs: Any) -> None:
@@ -113,5 +118,8 @@ def register(verbs: Any) -> None:
     )
     parser.add_argument("--repair", action="store_true",
                         help="move duplicate pages to the trash and link each record to the one kept")  # fmt: skip
-    verb(verbs, "import-notion", import_notion, example="atelier import-notion",
-         help="first-time import: leads typed into Notion become Atelier leads (safe to repeat)")  # fmt: skip
+    parser = verb(verbs, "import-notion", import_notion, example="atelier import-notion --dry-run",
+                  help="pages the team made in Notion become records: leads routed as the form would, clients "
+                  "matched by e-mail, projects, milestones and deliverables linked to theirs; exit 1 if any page "
+                  "was left for the team (safe to repeat)")  # fmt: skip
+    parser.add_argument("--dry-run", action="store_true", help="print what each page would become; write nothing")

@@ -111,6 +111,8 @@ TYPES: dict[str, PropertyType] = {
                            lambda v: None if not v else v.get("name")),
     "status": PropertyType("status", lambda v: None if v is None else {"name": str(v)},
                            lambda v: None if not v else v.get("name")),
+    "multi_select": PropertyType("multi_select", lambda v: [{"name": select_name(str(x))} for x in (v or [])],
+                                 lambda v: [str(item.get("name")) for item in (v or [])]),
     "checkbox": PropertyType("checkbox", bool, bool),
     "date": PropertyType("date", _date_to_notion, _date_from_notion),
     "url": PropertyType("url", lambda v: v or None, lambda v: v or None),
@@ -197,7 +199,7 @@ class Entity:
         """The data source's properties as `databases.create` takes them, by key."""
         props: dict[str, Any] = {ATELIER_ID: {"rich_text": {}}, LAST_SYNCED: {"date": {}}}
         for f in self.fields:
-            if f.kind in ("select", "status") and f.options:
+            if f.kind in ("select", "status", "multi_select") and f.options:
                 config: dict[str, Any] = {"options": [{"name": select_name(o)} for o in f.options]}
             elif f.kind == "relation":
                 target = data_source_ids.get(f.relation_to or "")
@@ -244,6 +246,8 @@ LEAD = Entity("lead", "leads", "Leads", (
     Field("project_type", "Project Type", "select", guide=FROM_THE_FORM),
     Field("needs_review", "Needs Review", "checkbox", guide=FROM_THE_FORM),
     Field("routing_reason", "Reason", "rich_text", guide=FROM_THE_FORM),
+    Field("confidence", "Confidence", "select", options=("high", "medium", "low"), guide=FROM_THE_FORM),
+    Field("red_flags", "Red Flags", "multi_select", guide=FROM_THE_FORM),
 ))  # fmt: skip
 CLIENT = Entity("client", "clients", "Clients", (
     Field("name", "Name", "title", guide=FROM_THE_FORM),

@@ -163,9 +163,30 @@ def check(gateway: NotionPort, ids: dict[str, DataSourceIds], *, rpc: Rpc | None
             continue
         unlinked = gateway.query_page(ids[entity.name].data_source_id, filter={
             "property": inspection.ids.get(ATELIER_ID, ATELIER_ID), "rich_text": {"is_empty": True}})  # fmt: skip
-        count = len(unlinked.get("results") or [])
-        if count:
+        pages = list(unlinked.get("results") or [])
+        if pages and rpc is not None:
+            found += _hand_made(gateway, rpc, sources, entity.name, pages, bool(unlinked.get("has_more")))
+        elif pages:
             more = "+" if unlinked.get("has_more") else ""
-            found.append(Finding(entity.name, "pages without Atelier ID", f"{count}{more} page(s) the team made; "
-                                 "`atelier import-notion` links them", breaking=False))  # fmt: skip
+            found.append(Finding(entity.name, "pages without Atelier ID", f"{len(pages)}{more} page(s) the team "
+                                 "made; `atelier import-notion --dry-run` shows what each becomes",
+                                 breaking=False))  # fmt: skip
+    return found
+
+
+def _hand_made(gateway: NotionPort, rpc: Rpc, sources: dict[str, str], entity: str, pages: list[dict[str, Any]],
+               more: bool) -> list[Finding]:  # fmt: skip
+    """The pages the team made, as the sync will take them: each one it cannot take, with what to do; the rest in
+    one line. Nothing is written (a dry run)."""
+    from atelier.sync.adopt import Adopter
+    from atelier.sync.records import SyncPorts
+
+    plans = Adopter(SyncPorts(rpc, gateway, sources)).adopt(BY_NAME[entity], pages, dry_run=True).plans
+    found = [Finding(entity, "unlinked page", f"{plan.title!r}: {plan.reason}", breaking=False)
+             for plan in plans if plan.action == "skip"]  # fmt: skip
+    taken = sum(1 for plan in plans if plan.action != "skip")
+    if taken or more:
+        found.append(Finding(entity, "pages the team made", f"{taken}{'+' if more else ''} page(s) will be added or "
+                             "linked by the next sync run (`atelier import-notion --dry-run` shows how)",
+                             breaking=False))  # fmt: skip
     return found

@@ -1,99 +1,34 @@
-"""First-time import: leads the team typed into Notion before Atelier ran become Atelier leads.
-
-Each page without an Atelier ID in the Leads data source is validated like the intake form, routed, stored
-(once, keyed by its page id), linked, and stamped with its Atelier ID; from then on it syncs like any lead.
-Pages in the other data sources cannot be imported alone (a project needs its payment): they are listed.
-"""
+"""`atelier import-notion`: every page the team made in Notion (no Atelier ID), in every data source, through the
+same matching the sync uses (`sync.adopt`): leads routed as the form would, clients matched by e-mail, projects,
+milestones and deliverables linked to the record they stand for. `dry_run` reads and writes nothing: the plan."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from typing import Any
+from collections.abc import Callable
 
-from pydantic import ValidationError
-
-from atelier.checkout import NoCheckout
-from atelier.db import Rpc
-from atelier.intake import IntakeService, LeadSubmission, field_errors
-from atelier.models import LeadForm
-from atelier.notion.port import NotionPort
-from atelier.notion.properties import PropertyMap
-from atelier.notion.schema import (
-    ATELIER_ID,
-    LAST_SYNCED,
-    LEAD,
-    NO_IDS,
-    Ids,
-    find_property,
-    key_of,
-    plain_text,
-    rich_text,
-)
+from atelier.notion.schema import ENTITIES
 from atelier.progress import Progress
+from atelier.sync.adopt import Adopter, AdoptReport, Plan, unlinked_filter
+from atelier.sync.records import SyncPorts
 
 
-def unlinked(ids: Ids) -> dict[str, Any]:
-    """The filter for pages with no Atelier ID: ones the team made."""
-    return {"property": key_of(ids, ATELIER_ID), "rich_text": {"is_empty": True}}
+def import_notion(ports: SyncPorts, *, dry_run: bool = False,
+                  progress: Callable[[int], Progress] | None = None) -> AdoptReport:  # fmt: skip
+    """Parents first (a client before its projects), so that a project's client is linked before it is matched.
+    The pages are found first (one query per data source, 100 a page), then each is matched, with a progress bar."""
+    found = [(entity, list(ports.notion.query(ports.data_sources[entity.name],
+                                              filter=unlinked_filter(ports.ids(entity.name)))))
+             for entity in ENTITIES]  # fmt: skip
+    bar = (progress or (lambda total: Progress(total, "import-notion")))(sum(len(pages) for _, pages in found))
+    report = AdoptReport()
+    adopter = Adopter(ports)
 
+    def step(plan: Plan) -> None:
+        bar.advance(note=f"{plan.entity}: {plan.title[:40]}")
 
-@dataclass
-class ImportReport:
-    imported: list[str] = field(default_factory=list)
-    skipped: list[tuple[str, str]] = field(default_factory=list)  # (page title, why)
-    not_importable: dict[str, int] = field(default_factory=dict)
-
-
-def _form_fields(page: dict[str, Any], ids: Ids = NO_IDS) -> dict[str, Any]:
-    def prop(key: str) -> dict[str, Any]:
-        return find_property(page, key, ids) or {}
-
-    def text(key: str) -> str | None:
-        return plain_text(prop(key).get("title") or prop(key).get("rich_text"))
-
-    select = prop("Project Type").get("select") or {}
-    fields = {
-        "name": text("Name"),
-        "email": prop("Email").get("email"),
-        "budget": text("Budget"),
-        "timeline_weeks": prop("Timeline (weeks)").get("number"),
-        "project_type": select.get("name"),
-        "notes": "Imported from Notion.",
-    }
-    return {k: v for k, v in fields.items() if v is not None}  # an empty property is a missing field
-
-
-def import_leads(rpc: Rpc, gateway: NotionPort, data_sources: Mapping[str, str]) -> ImportReport:
-    report = ImportReport()
-    properties = PropertyMap(rpc, data_sources)
-    for name, source in data_sources.items():
-        if name != LEAD.name:
-            count = len(list(gateway.query(source, filter=unlinked(properties.ids(name)))))
-            if count:
-                report.not_importable[name] = count
-    ids = properties.ids(LEAD.name)
-    pages = list(gateway.query(data_sources[LEAD.name], filter=unlinked(ids)))
-    intake = IntakeService(rpc, NoCheckout())
-    progress = Progress(len(pages), "import-notion")
-    for page in pages:
-        fields = _form_fields(page, ids)
-        title = fields["name"] or str(page["id"])
-        try:
-            form = LeadForm.model_validate(fields)
-        except ValidationError as exc:
-            problems = "; ".join(f"{k}: {v}" for k, v in field_errors(exc).items())
-            report.skipped.append((title, problems))
-            progress.advance(note="skipped")
-            continue
-        lead = intake.submit(LeadSubmission(form, f"notion:{page['id']}"))
-        rpc.rpc("link_notion_page", p_entity=LEAD.name, p_id=lead.lead_id, p_page_id=str(page["id"]))
-        gateway.update_page(str(page["id"]), {
-            key_of(ids, ATELIER_ID): {"rich_text": rich_text(f"{LEAD.name}:{lead.lead_id}")},
-            key_of(ids, LAST_SYNCED): {"date": {"start": datetime.now(UTC).isoformat()}},
-        })  # fmt: skip
-        report.imported.append(lead.lead_id)
-        progress.advance(note=title)
-    progress.finish(f"{len(report.imported)} imported, {len(report.skipped)} skipped")
+    for entity, pages in found:
+        report.plans += adopter.adopt(entity, pages, dry_run=dry_run, advance=step).plans
+    verb = "would be" if dry_run else "were"
+    bar.finish(f"{report.count('create')} {verb} added, {report.count('link')} {verb} linked, "
+               f"{report.count('skip')} left for the team")  # fmt: skip
     return report

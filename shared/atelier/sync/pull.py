@@ -18,6 +18,7 @@ from typing import Any
 
 from atelier.notion.errors import Failure, NotionError, RetryLater
 from atelier.notion.schema import ENTITIES, PROJECT_STATUSES, Entity, Owner
+from atelier.sync.adopt import Adopter
 from atelier.sync.records import SyncPorts, page_field_hash, page_record_id, pushed_hashes, short_hash
 
 ALLOWED_VALUES = {
@@ -59,6 +60,8 @@ class PollReport:
     overridden: int = 0
     echoes: int = 0
     unapplied: int = 0  # pages a mapped property is missing from: read again next poll
+    adopted: int = 0  # pages the team made that became records (or were linked to theirs)
+    not_adopted: int = 0  # pages the team made that wait for an answer (an e-mail, say): `notion check` lists them
     stopped_early: bool = False
 
 
@@ -79,6 +82,7 @@ class NotionPoller:
         self._data_sources = ports.data_sources
         self._properties = ports.properties
         self._cursor = cursor
+        self._ports = ports
 
     def poll(self, *, deadline: float | None = None, now: datetime | None = None) -> PollReport:
         report = PollReport()
@@ -131,13 +135,18 @@ class NotionPoller:
                deadline: float | None, *, watermark: datetime | None, since: datetime | None) -> None:  # fmt: skip
         """Apply what the pages show in one transaction, moving the watermark (when given) in the same one."""
         unapplied: list[dict[str, Any]] = []
-        changes = self._changes(entity, pages, bot_id, report, deadline, unapplied) if pages else []
+        made_by_hand: list[dict[str, Any]] = []
+        changes = self._changes(entity, pages, bot_id, report, deadline, unapplied, made_by_hand) if pages else []
         if unapplied:
             report.unapplied += len(unapplied)
             if watermark is not None:
                 floor = since + self._cursor.lag if since is not None else watermark
                 watermark = min([watermark, *[_moment(p["edited"]) or floor for p in unapplied]])
             self._rpc.rpc("note_unapplied_pages", p_entity=entity.name, p_pages=unapplied)
+        if made_by_hand:  # before the watermark moves past them: a failure here leaves them to the next look
+            adopted = Adopter(self._ports).adopt(entity, made_by_hand, deadline=deadline)
+            report.adopted += adopted.count("create") + adopted.count("link")
+            report.not_adopted += adopted.count("skip")
         if not changes and watermark is None:
             return
         # Without a watermark of its own (one page, from a webhook), the earliest there is: it never moves one.
@@ -150,7 +159,8 @@ class NotionPoller:
         report.overridden += int(outcome["overridden"])
 
     def _changes(self, entity: Entity, pages: list[dict[str, Any]], bot_id: str, report: PollReport,
-                 deadline: float | None, unapplied: list[dict[str, Any]]) -> list[dict[str, Any]]:  # fmt: skip
+                 deadline: float | None, unapplied: list[dict[str, Any]],
+                 made_by_hand: list[dict[str, Any]]) -> list[dict[str, Any]]:  # fmt: skip
         by_id: dict[str, dict[str, Any]] = {}
         ids = self._properties.ids(entity.name)
         for page in pages:
@@ -162,6 +172,8 @@ class NotionPoller:
             record_id = page_record_id(entity, page, ids)
             if record_id is not None:
                 by_id[record_id] = page
+            elif not page.get("in_trash"):
+                made_by_hand.append(page)  # no Atelier ID: a page the team made
         if not by_id:
             return []
         state = self._rpc.rpc("sync_pull_state", p_entity=entity.name, p_ids=list(by_id))

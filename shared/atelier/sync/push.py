@@ -177,6 +177,8 @@ class OutboxPusher:
                     report.unchanged += 1
                 else:
                     props = entity.properties(record, fields=changed, ids=ids) | stamp
+                    if not pushed:  # a page the team made, adopted: it gets its Atelier ID with the first push
+                        props[key_of(ids, ATELIER_ID)] = {"rich_text": rich_text(atelier_id)}
                     self._hold(row)  # a stale worker must not put older values over a newer push
                     self._gateway.update_page(page_id, props, in_trash=True if record.get("deleted") else None,
                                               deadline=deadline)  # fmt: skip

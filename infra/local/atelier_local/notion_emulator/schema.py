@@ -132,6 +132,11 @@ def check_value(state: NotionState, name: str, kind: str, value: Any, prop: dict
             option = {"id": new_id()[:8], "name": value.get("name"), "color": "default", "description": None}
             options.append(option)
         return {"id": option["id"], "name": option["name"], "color": option["color"]}
+    if kind == "multi_select":
+        if len(value or []) > ARRAY_LIMIT:
+            raise ApiError(400, "validation_error", f"{name}: at most {ARRAY_LIMIT} options.")
+        return [check_value(state, name, "select", {"name": item.get("name")}, _as_select(prop))
+                for item in value or []]  # fmt: skip
     if kind == "relation":
         if len(value or []) > ARRAY_LIMIT:
             raise ApiError(400, "validation_error", f"{name}: at most {ARRAY_LIMIT} relations.")
@@ -141,6 +146,13 @@ def check_value(state: NotionState, name: str, kind: str, value: Any, prop: dict
     if kind == "date" and value is not None:
         return {"start": value.get("start"), "end": value.get("end"), "time_zone": value.get("time_zone")}
     return value
+
+
+def _as_select(prop: dict[str, Any] | None) -> dict[str, Any] | None:
+    """A multi-select property's options, as `check_value` reads a select's (the same list, so new names stay)."""
+    if prop is None:
+        return None
+    return {"select": prop.setdefault("multi_select", {})}
 
 
 def set_properties(

@@ -1,0 +1,128 @@
+"""Notion as the team's workspace: pages the team makes become records (a lead routed as the form would route it,
+a client matched by e-mail), pages that cannot be matched are reported, and all of it through the emulator with
+the team's own (human) token."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import psycopg
+import pytest
+
+from atelier.db import PsycopgRpc
+from atelier.notion import NotionGateway
+from atelier.notion.schema import ATELIER_ID, plain_text, rich_text
+from atelier.sync.adopt import unlinked_filter
+from atelier_local.lambda_runtime import LocalLambdas
+from atelier_local.samples import paid_project, stored_lead
+from atelier_local.stack import LocalStack, scheduled_event
+
+Conn = psycopg.Connection[tuple[object, ...]]
+
+
+@pytest.fixture
+def sources(stack: LocalStack) -> dict[str, str]:
+    ids = stack.setup_notion()
+    return {entity: ids[f"NOTION_{entity.upper()}_DATA_SOURCE_ID"]
+            for entity in ("lead", "client", "project", "milestone", "deliverable")}  # fmt: skip
+
+
+@pytest.fixture
+def team(stack: LocalStack) -> NotionGateway:
+    assert stack.notion is not None
+    return NotionGateway(stack.notion.state.human_token, base_url=stack.notion.url)
+
+
+def _sync() -> dict[str, Any]:
+    return dict(LocalLambdas().invoke("notion_sync", scheduled_event(), timeout_seconds=60))
+
+
+def _made_by_hand(team: NotionGateway, source: str, properties: dict[str, Any]) -> str:
+    return str(team.create_page(source, "none", properties).page["id"])
+
+
+def _shown(team: NotionGateway, page_id: str) -> dict[str, Any]:
+    return dict(team.retrieve_page(page_id)["properties"])
+
+
+def test_a_lead_typed_into_notion_with_a_name_and_an_email_is_routed_in_one_sync(
+    stack: LocalStack, sources: dict[str, str], team: NotionGateway, db: Conn
+) -> None:
+    page = _made_by_hand(team, sources["lead"], {"Name": {"title": rich_text("Phone Enquiry")},
+                                                 "Email": {"email": " Caller@Example.com "}})  # fmt: skip
+    _sync()
+    row = db.execute("select id::text, email, needs_review, red_flags, routing_reason, notion_page_id, project_type "
+                     "from leads").fetchall()  # fmt: skip
+    assert len(row) == 1
+    lead_id, email, needs_review, red_flags, reason, linked, project_type = row[0]
+    assert (email, needs_review, linked, project_type) == ("caller@example.com", True, page, None)
+    assert {"budget_unclear", "project_type_unclear"} <= set(red_flags)  # type: ignore[call-overload]
+    shown = _shown(team, page)
+    assert plain_text(shown[ATELIER_ID]["rich_text"]) == f"lead:{lead_id}"
+    assert shown["Tier"]["select"]["name"]  # routed, and shown on the page in the same sync
+    assert plain_text(shown["Reason"]["rich_text"]) == reason
+    assert shown["Confidence"]["select"]["name"] in ("high", "medium", "low")
+    assert {o["name"] for o in shown["Red Flags"]["multi_select"]} >= {"budget_unclear", "project_type_unclear"}
+    # A second sync changes nothing: no second lead, no second write
+    _sync()
+    assert db.execute("select count(*) from leads").fetchone() == (1,)
+
+
+def test_a_hand_made_lead_without_an_email_waits_and_is_routed_once_the_email_is_typed(
+    stack: LocalStack, sources: dict[str, str], team: NotionGateway, db: Conn
+) -> None:
+    page = _made_by_hand(team, sources["lead"], {"Name": {"title": rich_text("Referral")}})
+    _sync()
+    assert db.execute("select count(*) from leads").fetchone() == (0,)  # nothing half-written
+    assert team.query_page(sources["lead"], filter=unlinked_filter({}))["results"]  # still waiting, as the team left it
+    team.update_page(page, {"Email": {"email": "referral@example.com"}, "Budget": {"rich_text": rich_text("$20k")}})
+    _sync()
+    assert db.execute("select email, recommended_tier from leads").fetchone() == ("referral@example.com", 3)
+
+
+def test_with_webhooks_a_hand_made_lead_is_routed_within_seconds(
+    stack: LocalStack, sources: dict[str, str], team: NotionGateway, db: Conn
+) -> None:
+    stack.connect_notion_webhooks(delay=0.2)
+    page = _made_by_hand(team, sources["lead"], {"Name": {"title": rich_text("Walk-in")},
+                                                 "Email": {"email": "walkin@example.com"}})  # fmt: skip
+    started = time.monotonic()
+    while db.execute("select count(*) from leads where notion_page_id = %s", (page,)).fetchone() != (1,):
+        assert time.monotonic() - started < 15, "the webhook did not bring the lead in"
+        time.sleep(0.1)
+    assert plain_text(_shown(team, page)[ATELIER_ID]["rich_text"]).startswith("lead:")  # type: ignore[union-attr]
+
+
+def test_a_client_page_with_a_known_clients_email_in_another_case_links_to_that_client(
+    stack: LocalStack, sources: dict[str, str], team: NotionGateway, db: Conn, rpc: PsycopgRpc
+) -> None:
+    paid_project(rpc, stored_lead(rpc, 7))  # client7@example.com, a client with a page made by the sync
+    _sync()
+    db.execute("update clients set notion_page_id = null")  # as if Atelier's page were deleted for good
+    before = db.execute("select count(*) from clients").fetchone()
+    page = _made_by_hand(team, sources["client"], {"Name": {"title": rich_text("Client Seven")},
+                                                   "Email": {"email": "  CLIENT7@Example.COM"}})  # fmt: skip
+    _sync()
+    assert db.execute("select count(*) from clients").fetchone() == before  # matched, not made again
+    assert db.execute("select notion_page_id from clients").fetchone() == (page,)
+    client_id = db.execute("select id::text from clients").fetchone()
+    assert plain_text(_shown(team, page)[ATELIER_ID]["rich_text"]) == f"client:{client_id[0]}"  # type: ignore[index]
+
+
+def test_a_second_page_for_a_client_who_has_one_is_left_alone_and_a_new_address_with_a_tier_is_a_new_client(
+    stack: LocalStack, sources: dict[str, str], team: NotionGateway, db: Conn, rpc: PsycopgRpc
+) -> None:
+    paid_project(rpc, stored_lead(rpc, 8))
+    _sync()
+    twin = _made_by_hand(team, sources["client"], {"Name": {"title": rich_text("Twin")},
+                                                   "Email": {"email": "client8@example.com"}})  # fmt: skip
+    fresh = _made_by_hand(team, sources["client"], {"Name": {"title": rich_text("New Client")},
+                                                    "Email": {"email": "new@example.com"},
+                                                    "Tier": {"select": {"name": "The Concept"}}})  # fmt: skip
+    _sync()
+    assert db.execute("select count(*) from clients").fetchone() == (2,)
+    assert not _shown(team, twin)[ATELIER_ID]["rich_text"]  # reported by `notion check`, not linked
+    (tier, linked) = db.execute("select c.tier, c.notion_page_id from clients c join users u on u.id = c.user_id "
+                                "where u.email = 'new@example.com'").fetchone() or (None, None)  # fmt: skip
+    assert (tier, linked) == (1, fresh)
