@@ -60,8 +60,8 @@ def test_every_mapped_property_renamed_by_hand_and_the_sync_goes_on(
     assert plain_text(props["Name (team)"]["title"])
     assert props["Tier (team)"]["select"]["name"] == "The Builder"
     assert len(props["Client (team)"]["relation"]) == 1
-    assert props["Status (team)"]["select"]["name"] == "onboarding"
-    assert props["Payment (team)"]["select"]["name"] == "paid"
+    assert props["Status (team)"]["select"]["name"] == "Onboarding"  # the studio's word for the code
+    assert props["Payment (team)"]["select"]["name"] == "Paid"
     assert props["Needs Review (team)"]["checkbox"] is False
     assert props["Amount Paid (team)"]["number"] == 7500
     assert plain_text(props["Atelier ID (team)"]["rich_text"]) == f"project:{project_id}"
@@ -115,4 +115,4 @@ def test_a_deleted_property_stops_its_rows_until_setup_recreates_it_then_they_go
     assert (after["failed"], after["created"]) == (0, 6)  # the project and its 5 milestones
     assert db.execute("select count(*) from sync_outbox where status <> 'done'").fetchone() == (0,)
     (page_id,) = db.execute("select notion_page_id from projects where id = %s", (project_id,)).fetchone() or ()
-    assert team.retrieve_page(str(page_id))["properties"]["Payment"]["select"]["name"] == "paid"
+    assert team.retrieve_page(str(page_id))["properties"]["Payment"]["select"]["name"] == "Paid"

@@ -38,7 +38,7 @@ def test_a_paid_project_appears_with_its_client_milestones_and_relations(
     (client,) = _pages(gateway, sources["client"])
     milestones = _pages(gateway, sources["milestone"])
     assert project["properties"]["Client"]["relation"] == [{"id": client["id"]}]
-    assert project["properties"]["Status"]["select"]["name"] == "onboarding"
+    assert project["properties"]["Status"]["select"]["name"] == "Onboarding"
     assert len(milestones) == 5
     assert all(m["properties"]["Project"]["relation"] == [{"id": project["id"]}] for m in milestones)
     assert {m["properties"]["Status"]["status"]["name"] for m in milestones} == {"Not started"}

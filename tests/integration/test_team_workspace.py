@@ -62,8 +62,8 @@ def test_a_lead_typed_into_notion_with_a_name_and_an_email_is_routed_in_one_sync
     assert plain_text(shown[ATELIER_ID]["rich_text"]) == f"lead:{lead_id}"
     assert shown["Tier"]["select"]["name"]  # routed, and shown on the page in the same sync
     assert plain_text(shown["Reason"]["rich_text"]) == reason
-    assert shown["Confidence"]["select"]["name"] in ("high", "medium", "low")
-    assert {o["name"] for o in shown["Red Flags"]["multi_select"]} >= {"budget_unclear", "project_type_unclear"}
+    assert shown["Confidence"]["select"]["name"] in ("High", "Medium", "Low")
+    assert {o["name"] for o in shown["Red Flags"]["multi_select"]} >= {"Budget unclear", "Project type unclear"}
     # A second sync changes nothing: no second lead, no second write
     _sync()
     assert db.execute("select count(*) from leads").fetchone() == (1,)
@@ -126,3 +126,68 @@ def test_a_second_page_for_a_client_who_has_one_is_left_alone_and_a_new_address_
     (tier, linked) = db.execute("select c.tier, c.notion_page_id from clients c join users u on u.id = c.user_id "
                                 "where u.email = 'new@example.com'").fetchone() or (None, None)  # fmt: skip
     assert (tier, linked) == (1, fresh)
+
+
+def _every_option_and_value(team: NotionGateway, sources: dict[str, str]) -> set[str]:
+    names: set[str] = set()
+    for source in sources.values():
+        for prop in team.retrieve_data_source(source)["properties"].values():
+            kind = prop["type"]
+            if kind in ("select", "multi_select", "status"):
+                names |= {str(o["name"]) for o in prop[kind].get("options") or []}
+        for page in team.query(source):
+            for value in page["properties"].values():
+                kind = value["type"]
+                shown = value.get(kind)
+                if kind in ("select", "status") and shown:
+                    names.add(str(shown["name"]))
+                elif kind == "multi_select":
+                    names |= {str(item["name"]) for item in shown or []}
+    return names
+
+
+def test_notion_shows_the_studios_words_and_setup_moves_old_pages_to_them_once(
+    stack: LocalStack, sources: dict[str, str], team: NotionGateway, db: Conn, rpc: PsycopgRpc
+) -> None:
+    paid_project(rpc, stored_lead(rpc))
+    _made_by_hand(team, sources["lead"], {"Name": {"title": rich_text("Label Check")},
+                                          "Email": {"email": "labels@example.com"}})  # fmt: skip
+    _sync()
+    shown = _every_option_and_value(team, sources)
+    assert "In progress" in shown
+    assert "Standard renovation" in shown
+    assert [name for name in shown if "_" in name] == []
+
+    # A workspace from before the labels: a project page still says "in_progress", an option of that name exists
+    (page_id,) = db.execute("select notion_page_id from projects").fetchone() or ()
+    status = team.retrieve_data_source(sources["project"])["properties"]["Status"]
+    options = [{"id": o["id"], "name": o["name"]} for o in status["select"]["options"]] + [{"name": "in_progress"}]
+    team.update_data_source(sources["project"], {status["id"]: {"select": {"options": options}}})
+    team.update_page(str(page_id), {"Status": {"select": {"name": "in_progress"}}})
+    _sync()  # the team's value (a code) is read as the code: the project is in progress
+    assert db.execute("select status::text from projects").fetchone() == ("in_progress",)
+
+    assert stack.notion is not None
+    before = len(stack.notion.requests)
+    first = stack_setup(stack)
+    assert team.retrieve_page(str(page_id))["properties"]["Status"]["select"]["name"] == "In progress"
+    assert [name for name in _every_option_and_value(team, sources) if "_" in name] == []
+    assert first >= 1
+    # Run again: no view, property or option is added, and no page is touched
+    middle = len(stack.notion.requests)
+    assert stack_setup(stack) == 0
+    writes = [(r["method"], r["path"]) for r in stack.notion.requests[middle:] if r["method"] in ("POST", "PATCH")
+              and not r["path"].endswith("/query") and r["path"] != "/v1/search"]  # fmt: skip
+    assert writes == []
+    assert middle > before
+
+
+def stack_setup(stack: LocalStack) -> int:
+    """`notion setup` against the stack's emulator; returns how many pages it moved to the studio's words."""
+    from atelier import wiring
+    from atelier.notion.setup import setup
+    from atelier.settings import NotionSettings
+
+    parent = wiring.settings(NotionSettings).notion_parent_page_id
+    assert parent
+    return setup(wiring.notion(), parent, rpc=wiring.rpc(), say=lambda _: None).relabelled

@@ -147,15 +147,25 @@ class Field:
     guide: str = ""
 
     def to_notion_value(self, value: Any) -> Any:
+        """The studio's word for a code ("in_progress" is "In progress"); each item of a list alike."""
+        if self.out and isinstance(value, list):
+            return [self.out.get(str(item), item) for item in value]
         if self.out and value is not None:
             value = self.out.get(str(value), value)
         return value
 
     def from_notion_value(self, value: Any) -> Any:
+        """Back to the code; a code typed as it is (a page from before the labels) reads as itself."""
         if self.out and value is not None:
             back = {v: k for k, v in self.out.items()}
+            if isinstance(value, list):
+                return [back.get(str(item), item) for item in value]
             value = back.get(str(value), value)
         return value
+
+    def labels(self) -> tuple[str, ...]:
+        """The option names Notion shows for this field: the labels of its codes, in the mapping's order."""
+        return tuple(select_name(self.out.get(o, o)) for o in self.options)
 
 
 @dataclass(frozen=True)
@@ -189,8 +199,8 @@ class Entity:
         """The select and status options Atelier writes, by key: each must exist in Notion."""
         out: dict[str, tuple[str, ...]] = {}
         for f in self.fields:
-            if f.kind == "select" and f.options:
-                out[f.property] = tuple(select_name(o) for o in f.options)
+            if f.kind in ("select", "multi_select") and f.options:
+                out[f.property] = f.labels()
             elif f.kind == "status" and f.out:
                 out[f.property] = tuple(f.out.values())
         return out
@@ -200,7 +210,7 @@ class Entity:
         props: dict[str, Any] = {ATELIER_ID: {"rich_text": {}}, LAST_SYNCED: {"date": {}}}
         for f in self.fields:
             if f.kind in ("select", "status", "multi_select") and f.options:
-                config: dict[str, Any] = {"options": [{"name": select_name(o)} for o in f.options]}
+                config: dict[str, Any] = {"options": [{"name": name} for name in f.labels()]}
             elif f.kind == "relation":
                 target = data_source_ids.get(f.relation_to or "")
                 config = {"data_source_id": target, "single_property": {}} if target else {}
@@ -231,6 +241,25 @@ class Entity:
 
 
 PROJECT_STATUSES = ("onboarding", "in_progress", "awaiting_feedback", "revisions", "delivered", "closed")
+
+
+def _words(codes: tuple[str, ...], **special: str) -> dict[str, str]:
+    """Each code as the studio says it ("awaiting_feedback" is "Awaiting feedback"), unless said otherwise."""
+    return {code: special.get(code) or code.replace("_", " ").capitalize() for code in codes}
+
+
+# The studio's words for Postgres' codes: Notion shows these, Postgres keeps the codes (`Field.out`).
+LEAD_STATUSES = ("new", "qualified", "needs_review", "converted", "closed")
+PROJECT_TYPES = ("simple_renovation", "standard_renovation", "small_addition", "standard_addition",
+                 "major_renovation", "new_build", "complex_project", "multiple_properties")  # fmt: skip
+RED_FLAGS = ("budget_unclear", "timeline_unrealistic", "budget_timeline_mismatch", "no_assets_fast_timeline",
+             "complex_low_budget", "multiple_properties", "project_type_unclear")  # fmt: skip
+CONFIDENCES = ("high", "medium", "low")
+CLIENT_STATUSES = ("onboarding", "active", "completed", "closed")
+PAYMENT_STATUSES = ("pending", "paid", "refunded")
+RED_FLAG_WORDS = _words(RED_FLAGS, budget_timeline_mismatch="Budget and timeline disagree",
+                        no_assets_fast_timeline="No survey or drawings on a fast timeline",
+                        complex_low_budget="Complex work on a low budget")  # fmt: skip
 # Milestones use Notion's own status property, whose default options are these.
 MILESTONE_STATUS_NAMES = {"pending": "Not started", "in_progress": "In progress", "completed": "Done"}
 TIER_NAMES = ("The Concept", "The Builder", "The Concierge", "KAA White Glove")
@@ -239,22 +268,22 @@ LEAD = Entity("lead", "leads", "Leads", (
     Field("name", "Name", "title", guide=FROM_THE_FORM),
     Field("email", "Email", "email", guide=FROM_THE_FORM),
     Field("tier_name", "Tier", "select", options=TIER_NAMES, guide=FROM_THE_FORM),
-    Field("status", "Status", "select", options=("new", "qualified", "needs_review", "converted", "closed"),
-          guide=FROM_ATELIER),
+    Field("status", "Status", "select", options=LEAD_STATUSES, out=_words(LEAD_STATUSES), guide=FROM_ATELIER),
     Field("budget_range", "Budget", "rich_text", guide=FROM_THE_FORM),
     Field("timeline_weeks", "Timeline (weeks)", "number", guide=FROM_THE_FORM),
-    Field("project_type", "Project Type", "select", guide=FROM_THE_FORM),
+    Field("project_type", "Project Type", "select", options=PROJECT_TYPES, out=_words(PROJECT_TYPES),
+          guide=FROM_THE_FORM),
     Field("needs_review", "Needs Review", "checkbox", guide=FROM_THE_FORM),
     Field("routing_reason", "Reason", "rich_text", guide=FROM_THE_FORM),
-    Field("confidence", "Confidence", "select", options=("high", "medium", "low"), guide=FROM_THE_FORM),
-    Field("red_flags", "Red Flags", "multi_select", guide=FROM_THE_FORM),
+    Field("confidence", "Confidence", "select", options=CONFIDENCES, out=_words(CONFIDENCES), guide=FROM_THE_FORM),
+    Field("red_flags", "Red Flags", "multi_select", options=RED_FLAGS, out=RED_FLAG_WORDS, guide=FROM_THE_FORM),
 ))  # fmt: skip
 CLIENT = Entity("client", "clients", "Clients", (
     Field("name", "Name", "title", guide=FROM_THE_FORM),
     Field("email", "Email", "email", guide="it is the address the client paid with and signs in to the portal with; "
           "ask an admin to change it in Supabase"),
     Field("tier_name", "Tier", "select", options=TIER_NAMES, guide=FROM_PAYMENT),
-    Field("status", "Status", "select", options=("onboarding", "active", "completed", "closed"), guide=FROM_ATELIER),
+    Field("status", "Status", "select", options=CLIENT_STATUSES, out=_words(CLIENT_STATUSES), guide=FROM_ATELIER),
     Field("project_address", "Project Address", "rich_text", owner=Owner.notion),
 ))  # fmt: skip
 PROJECT = Entity("project", "projects", "Projects", (
@@ -262,8 +291,9 @@ PROJECT = Entity("project", "projects", "Projects", (
     Field("tier_name", "Tier", "select", options=TIER_NAMES, guide=FROM_PAYMENT),
     Field("client_page", "Client", "relation", relation_to="client", guide="the project belongs to the client who "
           "paid for it; ask an admin in Supabase if it was recorded against the wrong client"),
-    Field("status", "Status", "select", owner=Owner.notion, options=PROJECT_STATUSES),
-    Field("payment_status", "Payment", "select", options=("pending", "paid", "refunded"), guide=FROM_PAYMENT),
+    Field("status", "Status", "select", owner=Owner.notion, options=PROJECT_STATUSES, out=_words(PROJECT_STATUSES)),
+    Field("payment_status", "Payment", "select", options=PAYMENT_STATUSES, out=_words(PAYMENT_STATUSES),
+          guide=FROM_PAYMENT),
     Field("needs_review", "Needs Review", "checkbox", guide=FROM_ATELIER),
     Field("amount_paid", "Amount Paid", "number", guide=FROM_PAYMENT),  # net of refunds, in the currency's main unit
     Field("paid_on", "Paid On", "date", guide=FROM_PAYMENT),

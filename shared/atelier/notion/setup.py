@@ -11,7 +11,7 @@ from atelier.db import Rpc
 from atelier.notion.errors import NotionError
 from atelier.notion.port import NotionPort
 from atelier.notion.properties import Finding, PropertyMap, inspect
-from atelier.notion.schema import ATELIER_ID, BY_NAME, ENTITIES, VIEWS, plain_text
+from atelier.notion.schema import ATELIER_ID, BY_NAME, ENTITIES, VIEWS, Entity, find_property, plain_text, select_name
 
 
 @dataclass(frozen=True)
@@ -26,6 +26,7 @@ class SetupResult:
     created: list[str] = field(default_factory=list)
     broken: dict[str, str] = field(default_factory=dict)  # entity -> what setup could not mend
     views_made: list[str] = field(default_factory=list)
+    relabelled: int = 0  # pages moved from Postgres' codes to the studio's words
 
     def parameter_lines(self) -> list[str]:
         """The data-source ids under the names template.yaml's parameters have (what `sam deploy --guided` asks)."""
@@ -106,11 +107,50 @@ def setup(gateway: NotionPort, parent_page_id: str, *, rpc: Rpc | None = None, s
         released = int(rpc.rpc("release_schema_waits", p_entity=entity.name) or 0)
         if released:
             say(f"notion: {entity.data_source_title}: {released} row(s) that waited for the schema are due now")
+        result.relabelled += relabel(gateway, entity, sources[entity.name], properties.ids(entity.name), say=say)
     for entity_name in dict.fromkeys(view.entity for view in VIEWS):
         if entity_name not in result.broken:
             result.views_made += ensure_views(gateway, entity_name, sources[entity_name],
                                               properties.ids(entity_name), say=say)  # fmt: skip
     return result
+
+
+def relabel(gateway: NotionPort, entity: Entity, data_source_id: str, ids: Mapping[str, str], *,
+            say: Any = print) -> int:  # fmt: skip
+    """Pages and options from before the studio's words: each page showing a code ("in_progress") is moved to its
+    label ("In progress"), then the codes leave the options (the team's own options stay). A second run finds no
+    code and changes nothing. Returns how many pages were changed."""
+    changed = 0
+    for f in entity.fields:
+        if f.kind not in ("select", "multi_select") or not f.out:
+            continue
+        key = ids.get(f.property, f.property)
+        stale = {code: select_name(label) for code, label in f.out.items() if select_name(code) != select_name(label)}
+        moved = 0
+        for code in stale:
+            test = {"equals": code} if f.kind == "select" else {"contains": code}
+            for page in list(gateway.query(data_source_id, filter={"property": key, f.kind: test})):
+                shown = (find_property(page, f.property, ids) or {}).get(f.kind)
+                if f.kind == "select":
+                    value: Any = {"name": stale[code]}
+                else:
+                    value = [{"name": stale.get(str(item.get("name")), str(item.get("name")))} for item in shown or []]
+                gateway.update_page(str(page["id"]), {key: {f.kind: value}})
+                moved += 1
+        source = gateway.retrieve_data_source(data_source_id)
+        prop = find_property(source, f.property, ids) or {}
+        options = (prop.get(f.kind) or {}).get("options") or []
+        kept = [o for o in options if o.get("name") not in stale]
+        if len(kept) != len(options):
+            names = {str(o.get("name")) for o in kept}
+            wanted = [{"id": o["id"], "name": o["name"]} for o in kept] + [
+                {"name": n} for n in f.labels() if n not in names
+            ]
+            gateway.update_data_source(data_source_id, {key: {f.kind: {"options": wanted}}})
+        if moved or len(kept) != len(options):
+            say(f"notion: {entity.data_source_title}: {f.property} in the studio's words ({moved} page(s) moved)")
+        changed += moved
+    return changed
 
 
 def ensure_views(gateway: NotionPort, entity: str, data_source_id: str, ids: Mapping[str, str], *,
