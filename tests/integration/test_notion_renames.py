@@ -56,7 +56,8 @@ def test_every_mapped_property_renamed_by_hand_and_the_sync_goes_on(
     (page_id,) = db.execute("select notion_page_id from projects where id = %s", (project_id,)).fetchone() or ()
     props = team.retrieve_page(str(page_id))["properties"]
     assert set(props) == {f"{n} (team)" for n in ("Name", "Tier", "Client", "Status", "Payment", "Needs Review",
-                                                  "Amount Paid", "Paid On", "Atelier ID", "Last Synced")}  # fmt: skip
+                                                  "Amount Paid", "Paid On", "Atelier ID", "Last Synced",
+                                                  "Milestones", "Deliverables")}  # fmt: skip
     assert plain_text(props["Name (team)"]["title"])
     assert props["Tier (team)"]["select"]["name"] == "The Builder"
     assert len(props["Client (team)"]["relation"]) == 1

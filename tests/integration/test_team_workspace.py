@@ -88,10 +88,12 @@ def test_with_webhooks_a_hand_made_lead_is_routed_within_seconds(
     page = _made_by_hand(team, sources["lead"], {"Name": {"title": rich_text("Walk-in")},
                                                  "Email": {"email": "walkin@example.com"}})  # fmt: skip
     started = time.monotonic()
-    while db.execute("select count(*) from leads where notion_page_id = %s", (page,)).fetchone() != (1,):
+    while not plain_text(_shown(team, page)[ATELIER_ID]["rich_text"]):  # linked in Postgres, then stamped
         assert time.monotonic() - started < 15, "the webhook did not bring the lead in"
         time.sleep(0.1)
-    assert plain_text(_shown(team, page)[ATELIER_ID]["rich_text"]).startswith("lead:")  # type: ignore[union-attr]
+    (lead_id,) = db.execute("select id::text from leads where notion_page_id = %s", (page,)).fetchone() or ("",)
+    assert plain_text(_shown(team, page)[ATELIER_ID]["rich_text"]) == f"lead:{lead_id}"
+    assert _shown(team, page)["Tier"]["select"]["name"]
 
 
 def test_a_client_page_with_a_known_clients_email_in_another_case_links_to_that_client(
@@ -191,3 +193,28 @@ def stack_setup(stack: LocalStack) -> int:
     parent = wiring.settings(NotionSettings).notion_parent_page_id
     assert parent
     return setup(wiring.notion(), parent, rpc=wiring.rpc(), say=lambda _: None).relabelled
+
+
+def test_relations_are_two_way_and_setup_makes_old_ones_two_way(
+    stack: LocalStack, sources: dict[str, str], team: NotionGateway, db: Conn, rpc: PsycopgRpc
+) -> None:
+    paid_project(rpc, stored_lead(rpc))
+    _sync()
+    (project_page, client_page) = db.execute("select p.notion_page_id, c.notion_page_id from projects p "
+                                             "join clients c on c.id = p.client_id").fetchone() or ("", "")  # fmt: skip
+    milestone_pages = {str(r[0]) for r in db.execute("select notion_page_id from milestones").fetchall()}
+    shown = _shown(team, str(project_page))
+    assert {item["id"] for item in shown["Milestones"]["relation"]} == milestone_pages
+    assert shown["Deliverables"]["relation"] == []
+    assert [item["id"] for item in _shown(team, str(client_page))["Projects"]["relation"]] == [project_page]
+
+    # A workspace from before: the milestones' Project relation made one-way again (its other side gone)
+    milestones = team.retrieve_data_source(sources["milestone"])["properties"]["Project"]
+    team.update_data_source(sources["milestone"], {milestones["id"]: {"relation": {
+        "data_source_id": sources["project"], "single_property": {}}}})  # fmt: skip
+    team.update_data_source(sources["project"], {"Milestones": None})
+    assert "Milestones" not in _shown(team, str(project_page))
+    stack_setup(stack)
+    shown = _shown(team, str(project_page))
+    assert {item["id"] for item in shown["Milestones"]["relation"]} == milestone_pages  # filled from the other side
+    assert stack_setup(stack) == 0  # and a second run changes nothing

@@ -19,7 +19,7 @@ from typing import Any
 
 from atelier.db import Rpc
 from atelier.notion.port import NotionPort
-from atelier.notion.schema import BY_NAME, Entity, Ids, plain_text
+from atelier.notion.schema import BY_NAME, Entity, Ids, plain_text, synced_names
 
 
 @dataclass(frozen=True)
@@ -112,8 +112,9 @@ def inspect(entity: Entity, source: dict[str, Any], known: Mapping[str, Mapping[
             found.findings.append(Finding(entity.name, "new option", f"{title}: {name!r} has the team's own "
                                           f"option(s) {', '.join(map(repr, extra))}", breaking=False, key=key,
                                           property_id=property_id))  # fmt: skip
+    synced = synced_names(entity.name)
     for name, prop in schema.items():
-        if str(prop.get("id")) not in used:
+        if str(prop.get("id")) not in used and name not in synced:
             found.findings.append(Finding(entity.name, "own property", f"{title}: {name!r} ({prop.get('type')}) is "
                                           "the team's own; Atelier leaves it alone", breaking=False))  # fmt: skip
     return found
@@ -138,11 +139,9 @@ def repair(
     done: list[str] = []
     for finding in inspection.breaking:
         kind = entity.kinds().get(finding.key, "")
-        if finding.problem == "option removed" and kind == "select" and finding.property_id:
+        if finding.problem == "option removed" and kind in ("select", "multi_select") and finding.property_id:
             current = [{"id": o["id"]} for o in _options(props_by_id.get(finding.property_id, {})) if o.get("id")]
-            changes[finding.property_id] = {
-                "select": {"options": current + [{"name": o} for o in finding.missing_options]}
-            }
+            changes[finding.property_id] = {kind: {"options": current + [{"name": o} for o in finding.missing_options]}}
             done.append(f"added {', '.join(map(repr, finding.missing_options))} to {finding.key!r}")
         elif finding.problem == "deleted property" and recreate:
             name = finding.key if finding.key not in names else f"{finding.key} (Atelier)"

@@ -145,6 +145,8 @@ class Field:
     out: dict[str, str] = field(default_factory=dict)
     # For a field Postgres owns: why, and where the team changes it instead (the comment a hand edit gets)
     guide: str = ""
+    # For a relation: the name of its other side, which Notion keeps on the page it points at (two-way)
+    synced_as: str | None = None
 
     def to_notion_value(self, value: Any) -> Any:
         """The studio's word for a code ("in_progress" is "In progress"); each item of a list alike."""
@@ -213,7 +215,8 @@ class Entity:
                 config: dict[str, Any] = {"options": [{"name": name} for name in f.labels()]}
             elif f.kind == "relation":
                 target = data_source_ids.get(f.relation_to or "")
-                config = {"data_source_id": target, "single_property": {}} if target else {}
+                config = ({"data_source_id": target} | ({"dual_property": {"synced_property_name": f.synced_as}}
+                          if f.synced_as else {"single_property": {}})) if target else {}  # fmt: skip
             else:
                 config = {}
             props[f.property] = {f.kind: config}
@@ -289,8 +292,9 @@ CLIENT = Entity("client", "clients", "Clients", (
 PROJECT = Entity("project", "projects", "Projects", (
     Field("name", "Name", "title", owner=Owner.notion),
     Field("tier_name", "Tier", "select", options=TIER_NAMES, guide=FROM_PAYMENT),
-    Field("client_page", "Client", "relation", relation_to="client", guide="the project belongs to the client who "
-          "paid for it; ask an admin in Supabase if it was recorded against the wrong client"),
+    Field("client_page", "Client", "relation", relation_to="client", synced_as="Projects",
+          guide="the project belongs to the client who paid for it; ask an admin in Supabase if it was recorded "
+          "against the wrong client"),
     Field("status", "Status", "select", owner=Owner.notion, options=PROJECT_STATUSES, out=_words(PROJECT_STATUSES)),
     Field("payment_status", "Payment", "select", options=PAYMENT_STATUSES, out=_words(PAYMENT_STATUSES),
           guide=FROM_PAYMENT),
@@ -300,7 +304,7 @@ PROJECT = Entity("project", "projects", "Projects", (
 ))  # fmt: skip
 MILESTONE = Entity("milestone", "milestones", "Milestones", (
     Field("name", "Name", "title", guide=FROM_ATELIER),
-    Field("project_page", "Project", "relation", relation_to="project", guide=FROM_ATELIER),
+    Field("project_page", "Project", "relation", relation_to="project", synced_as="Milestones", guide=FROM_ATELIER),
     Field("order", "Order", "number", guide=FROM_ATELIER),
     Field("due_date", "Due", "date", owner=Owner.notion),
     Field("status", "Status", "status", owner=Owner.notion, out=MILESTONE_STATUS_NAMES),
@@ -308,7 +312,7 @@ MILESTONE = Entity("milestone", "milestones", "Milestones", (
 ))  # fmt: skip
 DELIVERABLE = Entity("deliverable", "deliverables", "Deliverables", (
     Field("name", "Name", "title", guide=FROM_UPLOAD),
-    Field("project_page", "Project", "relation", relation_to="project", guide=FROM_UPLOAD),
+    Field("project_page", "Project", "relation", relation_to="project", synced_as="Deliverables", guide=FROM_UPLOAD),
     Field("category", "Category", "select", options=("Document", "Photo", "Drawing", "Render", "Invoice",
                                                      "Contract", "Other"), guide=FROM_UPLOAD),
     Field("uploaded_on", "Uploaded", "date", guide=FROM_UPLOAD),
@@ -388,3 +392,9 @@ VIEWS: tuple[View, ...] = (
         lanes=Group("Status", "select"),
     ),
 )
+
+
+def synced_names(entity: str) -> set[str]:
+    """The properties Notion keeps on an entity's data source for other entities' two-way relations (a project's
+    Milestones and Deliverables, a client's Projects): Notion's to keep, not the team's own."""
+    return {f.synced_as for e in ENTITIES for f in e.fields if f.relation_to == entity and f.synced_as}

@@ -27,6 +27,7 @@ class SetupResult:
     broken: dict[str, str] = field(default_factory=dict)  # entity -> what setup could not mend
     views_made: list[str] = field(default_factory=list)
     relabelled: int = 0  # pages moved from Postgres' codes to the studio's words
+    paired: int = 0  # one-way relations made two-way
 
     def parameter_lines(self) -> list[str]:
         """The data-source ids under the names template.yaml's parameters have (what `sam deploy --guided` asks)."""
@@ -108,11 +109,29 @@ def setup(gateway: NotionPort, parent_page_id: str, *, rpc: Rpc | None = None, s
         if released:
             say(f"notion: {entity.data_source_title}: {released} row(s) that waited for the schema are due now")
         result.relabelled += relabel(gateway, entity, sources[entity.name], properties.ids(entity.name), say=say)
+        result.paired += two_way(gateway, entity, sources, properties.ids(entity.name), say=say)
     for entity_name in dict.fromkeys(view.entity for view in VIEWS):
         if entity_name not in result.broken:
             result.views_made += ensure_views(gateway, entity_name, sources[entity_name],
                                               properties.ids(entity_name), say=say)  # fmt: skip
     return result
+
+
+def two_way(gateway: NotionPort, entity: Entity, sources: Mapping[str, str], ids: Mapping[str, str], *,
+            say: Any = print) -> int:  # fmt: skip
+    """A relation from before two-way relations becomes two-way: Notion adds its other side (a project's
+    Milestones) and fills it from the pages that already point across. Returns how many were changed."""
+    source = gateway.retrieve_data_source(sources[entity.name])
+    made = 0
+    for f in entity.fields:
+        prop = find_property(source, f.property, ids) or {}
+        if f.kind != "relation" or not f.synced_as or (prop.get("relation") or {}).get("type") != "single_property":
+            continue
+        config = {"data_source_id": sources[str(f.relation_to)], "dual_property": {"synced_property_name": f.synced_as}}
+        gateway.update_data_source(sources[entity.name], {str(prop.get("id")): {"relation": config}})
+        say(f"notion: {entity.data_source_title}: {f.property!r} is two-way now ({f.synced_as!r} on the other side)")
+        made += 1
+    return made
 
 
 def relabel(gateway: NotionPort, entity: Entity, data_source_id: str, ids: Mapping[str, str], *,

@@ -3,6 +3,7 @@ without commas, rich text within 2,000 characters and arrays within 100 items, r
 
 from __future__ import annotations
 
+import copy
 import random
 import string
 import uuid
@@ -78,12 +79,11 @@ def check_schema(state: NotionState, properties: dict[str, Any]) -> dict[str, An
             if target not in state.data_sources:
                 raise ApiError(400, "validation_error", f"Relation {name!r} points at no data source.")
             database_id = state.data_sources[target]["parent"]["database_id"]
-            detail = {
-                "database_id": database_id,
-                "data_source_id": target,
-                "type": "single_property",
-                "single_property": {},
-            }
+            dual = detail.get("dual_property")
+            detail = {"database_id": database_id, "data_source_id": target} | (
+                {"type": "dual_property",
+                 "dual_property": {"synced_property_name": str((dual or {}).get("synced_property_name") or "")}}
+                if isinstance(dual, dict) else {"type": "single_property", "single_property": {}})  # fmt: skip
         schema[name] = {"id": property_id(kind), "name": name, "description": None, "type": kind, kind: detail}
     if titles != 1:
         raise ApiError(400, "validation_error", "A data source needs exactly one title property.")
@@ -174,11 +174,16 @@ def set_properties(
         kind = schema[name]["type"]
         if kind not in value:
             raise ApiError(400, "validation_error", f"{name} is expected to be {kind}.")
+        before = [str(i["id"]) for i in (page["properties"].get(name) or {}).get("relation") or []]
         page["properties"][name] = {
             "id": schema[name]["id"],
             "type": kind,
             kind: check_value(state, name, kind, value[kind], schema[name]),
         }
+        if kind == "relation":
+            from atelier_local.notion_emulator.relations import follow
+
+            follow(state, page, name, schema[name], before)
 
 
 def empty_properties(schema: dict[str, Any]) -> dict[str, Any]:
@@ -198,4 +203,6 @@ def empty_properties(schema: dict[str, Any]) -> dict[str, Any]:
         "multi_select": [],
         "phone_number": None,
     }
-    return {n: {"id": p["id"], "type": p["type"], p["type"]: empty.get(p["type"])} for n, p in schema.items()}
+    # A list of its own for each property: a two-way relation's other side is appended to in place.
+    return {n: {"id": p["id"], "type": p["type"], p["type"]: copy.deepcopy(empty.get(p["type"]))}
+            for n, p in schema.items()}  # fmt: skip

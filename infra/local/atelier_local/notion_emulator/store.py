@@ -7,6 +7,7 @@ from typing import Any
 
 from atelier_local.notion_emulator.content import MAX_UPLOAD_BYTES, add_blocks
 from atelier_local.notion_emulator.query import data_source
+from atelier_local.notion_emulator.relations import pair
 from atelier_local.notion_emulator.schema import (
     ARRAY_LIMIT,
     PROPERTY_TYPES,
@@ -95,6 +96,7 @@ class Store:
             "url": f"https://www.notion.so/{database_id.replace('-', '')}",
             "public_url": None,
         }
+        pair(self.state, data_source_id)
         self.state.children.setdefault(page_id, []).append(database_id)
         self.state.blocks[database_id] = {
             "object": "block",
@@ -172,6 +174,7 @@ class Store:
                 del schema[name]
             schema[new_name] = built
             self._reshape(data_source_id, name, built, keep=old is not None and old["type"] == kind)
+        pair(self.state, data_source_id)
         source["last_edited_time"] = self.state.stamp()
         source["last_edited_by"] = self.state.user_ref(actor)
         return source
