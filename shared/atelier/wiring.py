@@ -103,12 +103,19 @@ def download_links() -> DownloadLinks:
 
 @lru_cache(maxsize=1)
 def sync_ports() -> SyncPorts:
-    """The sync engine's ports, with each entity's page content: a deliverable's page shows its file."""
+    """The sync engine's ports, with each entity's page content: a deliverable's page shows its file, a project's
+    its brief."""
     from atelier.deliverables import Showcase
+    from atelier.sync.brief import ProjectBrief
     from atelier.sync.records import SyncPorts
 
     gateway = shared_notion()
-    return SyncPorts(rpc(), gateway, data_sources(), contents={"deliverable": Showcase(rpc(), gateway, s3)})
+    return SyncPorts(
+        rpc(),
+        gateway,
+        data_sources(),
+        contents={"deliverable": Showcase(rpc(), gateway, s3), "project": ProjectBrief(rpc())},
+    )
 
 
 @lru_cache(maxsize=1)

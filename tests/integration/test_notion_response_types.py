@@ -45,6 +45,7 @@ def test_every_response_the_gateway_reads_has_notions_own_type(
     upload = gateway.upload_file("p.png", "image/png", PNG)
     link = [{"type": "text", "text": {"content": "the site", "link": {"url": "https://example.com/site"}}}]
     created = gateway.create_page(source, "m-1", props, children=[
+        {"type": "heading_2", "heading_2": {"rich_text": rich_text("Brief")}},
         {"type": "paragraph", "paragraph": {"rich_text": rich_text("Notes") + link}},
         {"type": "image", "image": {"type": "file_upload", "file_upload": {"id": upload},
                                     "caption": rich_text("A caption")}},

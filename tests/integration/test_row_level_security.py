@@ -101,6 +101,7 @@ EXPECTED: dict[str, Rules] = {
     "email_suppressions": {**STAFF_ONLY, "insert": APPEND_ONLY["update"], "update": APPEND_ONLY["update"]},
     "portal_sign_ins": {**STAFF_ONLY, "insert": APPEND_ONLY["update"], "update": APPEND_ONLY["update"]},
     "notion_comments": {**STAFF_ONLY, "insert": APPEND_ONLY["update"], "update": APPEND_ONLY["update"]},
+    "project_history": {**STAFF_ONLY, "insert": APPEND_ONLY["update"], "update": APPEND_ONLY["update"]},
 }  # fmt: skip
 
 
@@ -169,6 +170,8 @@ def world(db: Conn) -> World:
                                     " returning id"),
         "notion_comments": _one(db, "insert into notion_comments (entity, record_id, page_id, body) values "
                                     "('lead', gen_random_uuid(), 'page-1', 'Put back') returning id"),
+        "project_history": _one(db, "insert into project_history (project_id, kind, summary, dedupe_key) select id, "
+                                    "'delivered', 'Delivered', 'world' from projects limit 1 returning id"),
         "email_suppressions": _one(db, "insert into email_suppressions (email, reason) values ('x@example.com', "
                                        "'bounce') returning email"),
         "notion_properties": _one(db, "insert into notion_properties (data_source_id, entity, key, property_id,"
@@ -215,6 +218,8 @@ def _insert_statement(table: str, world: World) -> tuple[str, dict[str, object]]
         "portal_sign_ins": "insert into portal_sign_ins (email, expires_at) values (%(new)s, now())",
         "notion_comments": "insert into notion_comments (entity, record_id, page_id, body) values "
                            "('lead', gen_random_uuid(), %(new)s, 'x')",
+        "project_history": "insert into project_history (project_id, kind, summary, dedupe_key) values "
+                           "(%(project)s, 'delivered', 'Delivered', %(new)s)",
         "notifications": "insert into notifications (recipient, template, dedupe_key, project_id) values "
                          "('n@example.com', 'payment_receipt', %(new)s, %(project)s)",
         "notion_properties": "insert into notion_properties (data_source_id, entity, key, property_id, name, kind)"

@@ -218,3 +218,36 @@ def test_relations_are_two_way_and_setup_makes_old_ones_two_way(
     shown = _shown(team, str(project_page))
     assert {item["id"] for item in shown["Milestones"]["relation"]} == milestone_pages  # filled from the other side
     assert stack_setup(stack) == 0  # and a second run changes nothing
+
+
+def _body(team: NotionGateway, page_id: str) -> list[str]:
+    return [f"{b['type']}: {plain_text(b[b['type']].get('rich_text'))}" for b in team.list_blocks(page_id)]
+
+
+def test_a_project_page_has_its_brief_and_a_history_appended_once_per_change(
+    stack: LocalStack, sources: dict[str, str], team: NotionGateway, db: Conn, rpc: PsycopgRpc
+) -> None:
+    lead = stored_lead(rpc)
+    db.execute("update leads set notes = 'Keep the old oak floor.' where id = %s", (lead,))
+    project = paid_project(rpc, lead)
+    _sync()
+    (page,) = db.execute("select notion_page_id from projects where id = %s", (project,)).fetchone() or ("",)
+    body = _body(team, str(page))
+    assert body[0] == "heading_2: Brief"
+    assert "bulleted_list_item: Amount paid: 7,500.00 USD" in body
+    assert "bulleted_list_item: Client's notes: Keep the old oak floor." in body
+    assert "bulleted_list_item: Tier: The Builder" in body
+    assert body[-2:] == ["heading_2: History", f"bulleted_list_item: {body[-1].split(': ', 1)[1]}"]
+    assert body[-1].endswith(": Paid 7,500.00 USD")
+
+    (milestone,) = db.execute('select notion_page_id from milestones where project_id = %s order by "order" limit 1',
+                              (project,)).fetchone() or ("",)  # fmt: skip
+    team.update_page(str(milestone), {"Status": {"status": {"name": "Done"}}})
+    _sync()  # the poll applies it (and queues the history row), the next run appends it
+    _sync()
+    _sync()
+    after = _body(team, str(page))
+    assert len(after) == len(body) + 1  # one item, no second heading, nothing rewritten
+    assert after[:-1] == body
+    assert after[-1].endswith(": Milestone done: Discovery and site review")
+    assert db.execute("select count(*) from project_history where status = 'pending'").fetchone() == (0,)

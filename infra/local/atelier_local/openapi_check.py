@@ -23,6 +23,12 @@ MEDIA_BLOCK = {
     "properties": {"type": {"enum": ["image", "file", "pdf"]}},
 }
 
+HEADING_BLOCK = {
+    "type": "object",
+    "required": ["type"],
+    "properties": {"type": {"enum": ["heading_1", "heading_2", "heading_3"]}},
+}
+
 DATA_SOURCE_PARENT = {
     "type": "object",
     "required": ["type", "data_source_id"],
@@ -61,7 +67,8 @@ DEVIATIONS = {
     "sortObject": "the file requires `property`; a sort by `timestamp` (last_edited_time, created_time) is also "
     "taken (https://developers.notion.com/reference/sort-data-source-entries)",
     "blockObjectRequest": "the file lists only paragraph and bulleted list blocks; image, file and pdf blocks "
-    "follow https://developers.notion.com/reference/block#image",
+    "follow https://developers.notion.com/reference/block#image, headings "
+    "https://developers.notion.com/reference/block#headings",
 }
 
 
@@ -75,7 +82,7 @@ def _escape(part: str) -> str:
 def _patched(spec: dict[str, Any]) -> dict[str, Any]:
     post_page = spec["paths"]["/v1/pages"]["post"]["requestBody"]["content"]["application/json"]["schema"]
     post_page["properties"]["children"]["items"] = {"$ref": "#/components/schemas/blockObjectRequest"}
-    spec["components"]["schemas"]["blockObjectRequest"]["anyOf"].append(MEDIA_BLOCK)
+    spec["components"]["schemas"]["blockObjectRequest"]["anyOf"] += [MEDIA_BLOCK, HEADING_BLOCK]
     spec["components"]["schemas"]["parentRequest"]["oneOf"].append(DATA_SOURCE_PARENT)
     property_sort = spec["components"]["schemas"]["sortObject"]
     spec["components"]["schemas"]["sortObject"] = {"anyOf": [property_sort, TIMESTAMP_SORT]}

@@ -345,3 +345,154 @@ $$;
 
 revoke execute on function public.adopted_record, public.mark_pushed from public, anon, authenticated;
 grant execute on function public.adopted_record, public.mark_pushed to service_role;
+
+-- The project page's history: each state change (paid, a milestone done, delivered, refunded) is a row, written
+-- by a trigger in the same transaction as the change, once (its dedupe key), and appended to the page by the sync
+-- in one call. Rows wait until the project has a page.
+create table public.project_history (
+  id uuid primary key default gen_random_uuid(),
+  project_id uuid not null references public.projects (id),
+  kind text not null check (kind in ('paid', 'milestone_done', 'delivered', 'refunded')),
+  summary text not null check (length(summary) between 1 and 500),
+  dedupe_key text not null unique,
+  status text not null default 'pending' check (status in ('pending', 'written')),
+  attempts integer not null default 0 check (attempts >= 0),
+  next_attempt_at timestamptz not null default now(),
+  written_at timestamptz,
+  created_at timestamptz not null default now()
+);
+create index project_history_due_idx on public.project_history (next_attempt_at) where status = 'pending';
+create index project_history_project_idx on public.project_history (project_id, created_at);
+select app_private.backend_written('project_history');
+
+create or replace function app_private.money_text(p_cents bigint, p_currency text) returns text
+language sql immutable
+set search_path = ''
+as $$
+  select to_char(p_cents / 100.0, 'FM999,999,999,990.00') || ' ' || upper(p_currency)
+$$;
+
+create or replace function app_private.note_history(p_project_id uuid, p_kind text, p_summary text, p_key text)
+returns void
+language sql
+security definer
+set search_path = ''
+as $$
+  insert into public.project_history (project_id, kind, summary, dedupe_key)
+  values (p_project_id, p_kind, p_summary, p_key)
+  on conflict (dedupe_key) do nothing
+$$;
+
+create or replace function app_private.history_of_payment() returns trigger
+language plpgsql
+security definer
+set search_path = ''
+as $$
+begin
+  if new.project_id is not null and new.status in ('succeeded', 'refunded')
+     and (tg_op = 'INSERT' or old.project_id is null) then
+    perform app_private.note_history(new.project_id, 'paid',
+      'Paid ' || app_private.money_text(new.amount, new.currency::text), 'paid:' || new.id);
+  end if;
+  if new.project_id is not null
+     and new.amount_refunded > coalesce(case when tg_op = 'UPDATE' then old.amount_refunded end, 0) then
+    perform app_private.note_history(new.project_id, 'refunded',
+      'Refunded ' || app_private.money_text(new.amount_refunded, new.currency::text)
+        || case when new.amount_refunded < new.amount then ' of ' || app_private.money_text(new.amount, new.currency::text)
+                else ' (in full)' end,
+      'refunded:' || new.id || ':' || new.amount_refunded);
+  end if;
+  return new;
+end
+$$;
+
+create or replace function app_private.history_of_milestone() returns trigger
+language plpgsql
+security definer
+set search_path = ''
+as $$
+begin
+  if new.status = 'completed' and old.status is distinct from 'completed' then
+    perform app_private.note_history(new.project_id, 'milestone_done', 'Milestone done: ' || new.name,
+      'milestone_done:' || new.id || ':' || coalesce(new.completed_at, now())::text);
+  end if;
+  return new;
+end
+$$;
+
+create or replace function app_private.history_of_project() returns trigger
+language plpgsql
+security definer
+set search_path = ''
+as $$
+begin
+  if new.status = 'delivered' and old.status is distinct from 'delivered' then
+    perform app_private.note_history(new.id, 'delivered', 'Delivered', 'delivered:' || new.id || ':' || now()::text);
+  end if;
+  return new;
+end
+$$;
+
+create trigger payments_project_history after insert or update of project_id, status, amount_refunded
+  on public.payments for each row execute function app_private.history_of_payment();
+create trigger milestones_project_history after update of status on public.milestones for each row
+  execute function app_private.history_of_milestone();
+create trigger projects_project_history after update of status on public.projects for each row
+  execute function app_private.history_of_project();
+
+-- Due history rows of projects that have a page, oldest first; `first`: the page has no history section yet.
+create or replace function public.claim_project_history(p_limit integer, p_lease_seconds integer) returns jsonb
+language sql
+set search_path = ''
+as $$
+  with due as (
+    select h.id from public.project_history h join public.projects p on p.id = h.project_id
+     where h.status = 'pending' and h.next_attempt_at <= now() and p.notion_page_id is not null
+     order by h.created_at limit p_limit for update of h skip locked
+  ), claimed as (
+    update public.project_history h
+       set attempts = h.attempts + 1, next_attempt_at = now() + make_interval(secs => p_lease_seconds)
+      from due where h.id = due.id
+    returning h.*
+  )
+  select coalesce(jsonb_agg(jsonb_build_object(
+           'id', c.id, 'page_id', p.notion_page_id, 'summary', c.summary, 'at', c.created_at,
+           'first', not exists (select 1 from public.project_history w
+                                 where w.project_id = c.project_id and w.status = 'written'))
+         order by c.created_at), '[]'::jsonb)
+    from claimed c join public.projects p on p.id = c.project_id
+$$;
+
+create or replace function public.complete_project_history(p_written uuid[]) returns integer
+language sql
+set search_path = ''
+as $$
+  with written as (
+    update public.project_history set status = 'written', written_at = now()
+     where id = any(p_written) and status = 'pending' returning 1)
+  select count(*)::integer from written
+$$;
+
+-- What a project page's brief says: the client's answers, the routing, the tier and what was paid.
+create or replace function public.project_brief(p_project_id uuid) returns jsonb
+language sql stable
+set search_path = ''
+as $$
+  select jsonb_build_object(
+    'tier_name', t.name, 'budget_range', l.budget_range, 'timeline_weeks', l.timeline_weeks,
+    'has_survey', l.has_survey, 'has_drawings', l.has_drawings,
+    'project_address', coalesce(l.project_address, c.project_address),
+    'routing_reason', l.routing_reason, 'red_flags', to_jsonb(coalesce(l.red_flags, '{}')), 'notes', l.notes,
+    'amount_paid', (select app_private.money_text(sum(pay.amount - pay.amount_refunded)::bigint, min(pay.currency)::text)
+                      from public.payments pay where pay.project_id = p.id and pay.status in ('succeeded', 'refunded')))
+    from public.projects p
+    join public.tiers t on t.id = p.tier
+    join public.clients c on c.id = p.client_id
+    left join public.leads l on l.id = p.lead_id
+   where p.id = p_project_id
+$$;
+
+revoke execute on function app_private.money_text, app_private.note_history, public.claim_project_history,
+  public.complete_project_history, public.project_brief from public, anon, authenticated;
+grant execute on function app_private.money_text, app_private.note_history, public.claim_project_history,
+  public.complete_project_history, public.project_brief to service_role;

@@ -3,6 +3,18 @@ drop function if exists public.adopt_notion_client(text, text, text, text, text,
 drop function if exists public.adopt_notion_page(text, text, text, text, boolean);
 drop function if exists public.adopted_record(text, uuid);
 drop function if exists public.mark_pushed(text, uuid, text);
+drop trigger if exists payments_project_history on public.payments;
+drop trigger if exists milestones_project_history on public.milestones;
+drop trigger if exists projects_project_history on public.projects;
+drop function if exists app_private.history_of_payment();
+drop function if exists app_private.history_of_milestone();
+drop function if exists app_private.history_of_project();
+drop function if exists public.claim_project_history(integer, integer);
+drop function if exists public.complete_project_history(uuid[]);
+drop function if exists public.project_brief(uuid);
+drop function if exists app_private.note_history(uuid, text, text, text);
+drop function if exists app_private.money_text(bigint, text);
+drop table if exists public.project_history;
 drop function if exists public.claim_notion_comments(integer, integer);
 drop function if exists public.complete_notion_comments(jsonb, integer);
 -- p_changes: {"changes": [{id, values?: {column: value}, pulled_hash?, trashed?: bool,

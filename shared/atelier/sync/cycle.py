@@ -17,6 +17,7 @@ from typing import Any
 
 from atelier.notion.errors import NotionError
 from atelier.notion.schema import ENTITIES
+from atelier.sync.brief import HistoryReport, append_history
 from atelier.sync.comments import CommentReport, post_due
 from atelier.sync.pull import NotionPoller, PollReport
 from atelier.sync.push import OutboxPusher, SweepReport
@@ -38,6 +39,7 @@ class CycleReport:
     schema_broken: dict[str, str] = field(default_factory=dict)  # entity -> what is wrong with its data source
     schema_released: int = 0  # rows that waited for a schema mended since
     comments: CommentReport = field(default_factory=CommentReport)  # answers to edits of fields Postgres owns
+    history: HistoryReport = field(default_factory=HistoryReport)  # state changes appended to project pages
 
     def counts(self) -> dict[str, Any]:
         """What the run did, for its log line and the CLI."""
@@ -48,7 +50,7 @@ class CycleReport:
                 "unchanged": sweep.unchanged, "failed": sweep.failed,
                 "waiting_for_schema": sweep.schema_waiting, **sweep.outcome, "applied": poll.applied,
                 "deleted": poll.deleted, "restored": poll.restored, "overridden": poll.overridden,
-                "comments": self.comments.posted}  # fmt: skip
+                "comments": self.comments.posted, "history": self.history.written}  # fmt: skip
 
     def metrics(self) -> dict[str, float]:
         """The run's metrics, by name: counts, except those in DURATIONS (seconds)."""
@@ -64,6 +66,7 @@ class CycleReport:
             "NotionEditsApplied": self.poll.applied,
             "NotionCommentsPosted": self.comments.posted,
             "NotionCommentsDead": self.comments.dead,
+            "ProjectHistoryWritten": self.history.written,
             "OutboxDepth": float(self.health.get("outbox_depth", 0)),
             "OutboxDeadRows": float(self.health.get("dead", 0)),
             "OutboxWaiting": float(self.health.get("waiting", 0)),
@@ -123,13 +126,14 @@ def run_cycle(ports: SyncPorts, *, holder: str, budget_seconds: float,
             broken, released = mend_schemas(ports, deadline)
             swept = OutboxPusher(ports, clock=clock).sweep(deadline=deadline, holder=holder,
                                                            still_ours=heartbeat.alive)  # fmt: skip
+            history = append_history(ports, deadline=deadline, clock=clock) if heartbeat.alive() else HistoryReport()
             polled = NotionPoller(ports).poll(deadline=deadline) if heartbeat.alive() else PollReport()
             commented = post_due(ports, deadline=deadline, clock=clock) if heartbeat.alive() else CommentReport()
     finally:
         rpc.rpc("release_sync_lease", p_name=LEASE_NAME, p_holder=holder)
     return CycleReport(ran=True, sweep=swept, poll=polled, rate_limited=ports.notion.rate_limited - limited_before,
                        health=dict(rpc.rpc("sync_health")), schema_broken=broken,
-                       schema_released=released, comments=commented)  # fmt: skip
+                       schema_released=released, comments=commented, history=history)  # fmt: skip
 
 
 def mend_schemas(ports: SyncPorts, deadline: float | None = None,

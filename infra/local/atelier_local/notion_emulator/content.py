@@ -26,6 +26,8 @@ def add_blocks(state: NotionState, parent_id: str, children: list[dict[str, Any]
             content.setdefault("color", "default")
             if kind == "paragraph":
                 content.setdefault("icon", None)
+            if kind.startswith("heading_"):
+                content.setdefault("is_toggleable", False)
         if "caption" in content:  # answered as rich text is, not as it was sent
             content["caption"] = check_value(state, kind, "rich_text", content["caption"])
         if content.get("type") == "file_upload":
