@@ -132,6 +132,7 @@ def test_what_the_team_owns_is_applied_without_a_comment(
     synced: str, poller: NotionPoller, human: NotionGateway, gateway: NotionGateway, db: Conn, rpc: PsycopgRpc,
     sources: dict[str, str],
 ) -> None:  # fmt: skip
+    synced_before = gateway.retrieve_page(_page(db, "projects"))["properties"]["Last Synced"]["date"]["start"]
     human.update_page(_page(db, "projects"), {"Name": {"title": rich_text("Kitchen, back wall")}})
     human.update_page(_page(db, "milestones"), {"Due": {"date": {"start": "2027-02-01"}}})
     poll = poller.poll()
@@ -141,6 +142,8 @@ def test_what_the_team_owns_is_applied_without_a_comment(
         "2027-02-01",)  # fmt: skip
     assert post_due(SyncPorts(rpc, gateway, sources)).posted == 0
     assert db.execute("select count(*) from notion_comments").fetchone() == (0,)
+    synced_after = gateway.retrieve_page(_page(db, "projects"))["properties"]["Last Synced"]["date"]["start"]
+    assert synced_after > synced_before  # "Last Synced" moves when a team edit is pulled, too
 
 
 def test_a_value_the_schema_cannot_hold_is_not_applied(

@@ -17,7 +17,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from atelier.notion.errors import Failure, NotionError, RetryLater
-from atelier.notion.schema import ENTITIES, PROJECT_STATUSES, Entity, Owner
+from atelier.notion.schema import ENTITIES, LAST_SYNCED, PROJECT_STATUSES, Entity, Owner, key_of
 from atelier.sync.adopt import Adopter
 from atelier.sync.records import SyncPorts, page_field_hash, page_record_id, pushed_hashes, short_hash
 
@@ -157,6 +157,18 @@ class NotionPoller:
         report.deleted += int(outcome["deleted"])
         report.restored += int(outcome["restored"])
         report.overridden += int(outcome["overridden"])
+        self._stamp_pulled(entity, [c for c in changes if "values" in c], deadline)
+
+    def _stamp_pulled(self, entity: Entity, pulled: list[dict[str, Any]], deadline: float | None) -> None:
+        """ "Last Synced" moves when a team edit is pulled, too. Nothing else is written to that page, so it costs
+        one call; a lost one is only a stale date, never a lost edit (the edit is in Postgres already)."""
+        key = key_of(self._properties.ids(entity.name), LAST_SYNCED)
+        stamp = {key: {"date": {"start": datetime.now(UTC).isoformat()}}}
+        for change in pulled:
+            try:
+                self._gateway.update_page(str(change["page"]), stamp, deadline=deadline)
+            except NotionError:
+                return  # Notion is busy or down: the next sync's write moves it
 
     def _changes(self, entity: Entity, pages: list[dict[str, Any]], bot_id: str, report: PollReport,
                  deadline: float | None, unapplied: list[dict[str, Any]],
@@ -184,7 +196,7 @@ class NotionPoller:
             known = state.get(record_id)
             if known is None or known.get("page_id") != page.get("id"):
                 continue
-            change: dict[str, Any] = {"id": record_id}
+            change: dict[str, Any] = {"id": record_id, "page": str(page["id"])}
             trashed = bool(page.get("in_trash"))
             if trashed != bool(known.get("deleted")):
                 change["trashed"] = self._confirm_trashed(str(page["id"]), deadline) if trashed else False
@@ -213,7 +225,7 @@ class NotionPoller:
                         lost={k: str(v) for k, v in lost.items()},
                         comment=entity.put_back(sorted(lost)),
                     )  # one comment on the page, per edit
-            if len(change) > 1:
+            if len(change) > 2:  # more than its id and page
                 changes.append(change)
         return changes
 
