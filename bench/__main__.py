@@ -12,6 +12,7 @@ from bench import (
     first_request,
     intake_throughput,
     notion_backlog,
+    notion_import_plan,
     notion_shared_budget,
     notion_webhook_latency,
     report_query,
@@ -43,6 +44,8 @@ def main() -> int:
     rows += notion_webhook_latency.report(notion_webhook_latency.run())
     print("bench: the sync engine: a 300-record outbox, unchanged records, idle polls ...", file=sys.stderr, flush=True)
     rows += sync_drain.report(sync_drain.run())
+    print("bench: import-notion --dry-run over 500 hand-made pages at 3 req/s ...", file=sys.stderr, flush=True)
+    rows += notion_import_plan.report(notion_import_plan.run())
     print("bench: the owner's report over 10,000 leads and 3,000 projects ...", file=sys.stderr, flush=True)
     rows += report_query.report(report_query.run())
     rows += artifacts.report(artifacts.run())

@@ -5,6 +5,7 @@ milestones and deliverables linked to the record they stand for. `dry_run` reads
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 from atelier.notion.schema import ENTITIES
 from atelier.progress import Progress
@@ -13,7 +14,7 @@ from atelier.sync.records import SyncPorts
 
 
 def import_notion(ports: SyncPorts, *, dry_run: bool = False,
-                  progress: Callable[[int], Progress] | None = None) -> AdoptReport:  # fmt: skip
+                  progress: Callable[[int], Any] | None = None) -> AdoptReport:  # fmt: skip
     """Parents first (a client before its projects), so that a project's client is linked before it is matched.
     The pages are found first (one query per data source, 100 a page), then each is matched, with a progress bar."""
     found = [(entity, list(ports.notion.query(ports.data_sources[entity.name],
