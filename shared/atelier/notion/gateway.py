@@ -401,20 +401,20 @@ class NotionGateway:
         call = lambda: self._client.data_sources.update(data_source_id, properties=properties)  # noqa: E731
         return dict(self._send(call, safe=True, deadline=deadline))
 
+    def _listed(self, call: Callable[..., Any], deadline: float | None, **options: Any) -> list[dict[str, Any]]:
+        """Every item of a list endpoint that takes `start_cursor` (views, comments), through the one paginator."""
+
+        def fetch(cursor: str | None) -> dict[str, Any]:
+            page = options | {"page_size": MAX_PAGE_SIZE} | ({"start_cursor": cursor} if cursor else {})
+            return dict(self._send(partial(call, **page), safe=True, deadline=deadline))
+
+        return [dict(item) for item in CursorPaginator(fetch)]
+
     def list_views(self, data_source_id: str, *, deadline: float | None = None) -> list[dict[str, Any]]:
         """Every view of a data source, whole (the listing gives ids only, so each is read)."""
-        ids: list[str] = []
-        cursor: str | None = None
-        while True:
-            options: dict[str, Any] = {"data_source_id": data_source_id, "page_size": MAX_PAGE_SIZE}
-            if cursor:
-                options["start_cursor"] = cursor
-            listed = self._send(partial(self._client.views.list, **options), safe=True, deadline=deadline)
-            ids += [str(ref["id"]) for ref in listed.get("results") or []]
-            cursor = listed.get("next_cursor")
-            if not listed.get("has_more") or not cursor:
-                break
-        return [dict(self._send(partial(self._client.views.retrieve, i), safe=True, deadline=deadline)) for i in ids]
+        refs = self._listed(self._client.views.list, deadline, data_source_id=data_source_id)
+        return [dict(self._send(partial(self._client.views.retrieve, str(ref["id"])), safe=True, deadline=deadline))
+                for ref in refs]  # fmt: skip
 
     def create_comment(self, page_id: str, text: str, *, deadline: float | None = None) -> dict[str, Any]:
         """A new discussion on a page, in plain text (cut to Notion's 2,000 characters)."""
@@ -423,17 +423,7 @@ class NotionGateway:
 
     def list_comments(self, page_id: str, *, deadline: float | None = None) -> list[dict[str, Any]]:
         """A page's open comments, oldest first."""
-        found: list[dict[str, Any]] = []
-        cursor: str | None = None
-        while True:
-            options: dict[str, Any] = {"block_id": page_id, "page_size": MAX_PAGE_SIZE}
-            if cursor:
-                options["start_cursor"] = cursor
-            listed = self._send(partial(self._client.comments.list, **options), safe=True, deadline=deadline)
-            found += list(listed.get("results") or [])
-            cursor = listed.get("next_cursor")
-            if not listed.get("has_more") or not cursor:
-                return found
+        return self._listed(self._client.comments.list, deadline, block_id=page_id)
 
     def create_view(self, data_source_id: str, name: str, view_type: str, configuration: dict[str, Any], *,
                     deadline: float | None = None) -> dict[str, Any]:  # fmt: skip
