@@ -251,3 +251,16 @@ def test_a_project_page_has_its_brief_and_a_history_appended_once_per_change(
     assert after[:-1] == body
     assert after[-1].endswith(": Milestone done: Discovery and site review")
     assert db.execute("select count(*) from project_history where status = 'pending'").fetchone() == (0,)
+
+
+def test_a_page_atelier_refuses_is_left_for_the_team_and_the_sync_goes_on(
+    stack: LocalStack, sources: dict[str, str], team: NotionGateway, db: Conn
+) -> None:
+    page = _made_by_hand(team, sources["lead"], {"Name": {"title": rich_text("Twice")},
+                                                 "Email": {"email": "twice@example.com"}})  # fmt: skip
+    _sync()
+    # The team clears its Atelier ID and changes an answer: the page now says other things than the lead it became
+    team.update_page(page, {ATELIER_ID: {"rich_text": []}, "Budget": {"rich_text": rich_text("$50k")}})
+    outcome = _sync()
+    assert outcome.get("failed", 0) == 0
+    assert db.execute("select count(*) from leads").fetchone() == (1,)  # not a second lead, and no error

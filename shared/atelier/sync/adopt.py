@@ -23,6 +23,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from atelier.checkout import NoCheckout
+from atelier.errors import IntegrityViolation, InvalidData, Refusal
 from atelier.intake import IntakeService, LeadSubmission, field_errors
 from atelier.models import LeadAnswers, ProjectType
 from atelier.notion.schema import (
@@ -106,7 +107,11 @@ class Adopter:
         for page in pages:
             if page.get("in_trash") or page.get("archived"):
                 continue
-            plan = self._lead(page, ids, dry_run) if entity is LEAD else self._other(entity, page, ids, dry_run)
+            try:
+                plan = self._lead(page, ids, dry_run) if entity is LEAD else self._other(entity, page, ids, dry_run)
+            except (Refusal, IntegrityViolation, InvalidData) as exc:  # this page's answers, not the run, are wrong
+                title = _text(page, "Name", ids) or str(page["id"])
+                plan = Plan(entity.name, str(page["id"]), title, "skip", f"Atelier refused it: {exc}")
             if plan.action in ("create", "link") and plan.record_id and not dry_run:
                 self._stamp(entity, plan, ids, deadline)
             report.plans.append(plan)
