@@ -28,7 +28,7 @@ logger, metrics = Logger(service="atelier-reports"), Metrics()
 app = APIGatewayHttpResolver()
 
 
-def _report() -> tuple[Report | None, Response[str] | None]:
+def _report() -> Report | Response[str]:
     """The report the link and period ask for, or the page that says why not (401, 403, 422)."""
     event = app.current_event
     key = event.get_query_string_value("key") or ""
@@ -38,7 +38,7 @@ def _report() -> tuple[Report | None, Response[str] | None]:
         count(metrics, "ReportLinkRefused")
         status = 401 if isinstance(refusal, Unauthorized) else 403
         status, body = page.refused(status, refusal.message)
-        return None, Response(status, HTML, body, headers=PRIVATE)
+        return Response(status, HTML, body, headers=PRIVATE)
     today = datetime.now(UTC).date()
     spec = event.get_query_string_value("period")
     try:
@@ -48,15 +48,15 @@ def _report() -> tuple[Report | None, Response[str] | None]:
             period = parse(spec, today)
     except PeriodError as exc:
         status, body = page.bad_period(str(exc), key)
-        return None, Response(status, HTML, body, headers=PRIVATE)
-    return fetch(wiring.rpc(), period), None
+        return Response(status, HTML, body, headers=PRIVATE)
+    return fetch(wiring.rpc(), period)
 
 
 @app.get("/reports")
 def report_page() -> Response[str]:
-    report, refusal = _report()
-    if report is None:
-        return refusal  # type: ignore[return-value]
+    report = _report()
+    if isinstance(report, Response):
+        return report
     count(metrics, "ReportViewed")
     key = app.current_event.get_query_string_value("key") or ""
     return Response(200, HTML, page.render(report, key, settings.studio_name), headers=PRIVATE)
@@ -64,9 +64,9 @@ def report_page() -> Response[str]:
 
 def _export(extension: str, content_type: str, make: Callable[[Report], bytes]) -> Response[Any]:
     """The report as a file to download, for the same link and period as the page."""
-    report, refusal = _report()
-    if report is None:
-        return refusal  # type: ignore[return-value]
+    report = _report()
+    if isinstance(report, Response):
+        return report
     count(metrics, "ReportExported")
     name = f"report-{report.period.start}-{report.period.end}.{extension}"
     return Response(200, content_type, make(report), headers=PRIVATE | {
