@@ -9,9 +9,6 @@ so the link outlives any presigned URL, and the route answers it with a fresh pr
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
 import mimetypes
 import os
 import time
@@ -28,6 +25,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from atelier.db import Rpc
 from atelier.errors import AtelierError, ConfigurationError, Forbidden, NotFound
 from atelier.settings import secret
+from atelier.signing import sign, signed
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
@@ -100,12 +98,8 @@ class DownloadLinks:
         self.base_url = base_url.rstrip("/")
         self._clock = clock
 
-    def _signature(self, deliverable_id: str, expires: int) -> str:
-        digest = hmac.new(self._key, f"{deliverable_id}.{expires}".encode(), hashlib.sha256).digest()
-        return base64.urlsafe_b64encode(digest).decode().rstrip("=")
-
     def token(self, deliverable_id: str, *, expires: int = NEVER) -> str:
-        return f"{expires}.{self._signature(deliverable_id, expires)}"
+        return f"{expires}.{sign(self._key, f'{deliverable_id}.{expires}')}"
 
     def url(self, deliverable_id: str, *, expires: int = NEVER) -> str:
         token = self.token(deliverable_id, expires=expires)
@@ -119,7 +113,7 @@ class DownloadLinks:
         if not expires_text.isdigit() or not signature:
             return "the token is malformed"
         expires = int(expires_text)
-        if not hmac.compare_digest(signature, self._signature(deliverable_id, expires)):
+        if not signed(self._key, f"{deliverable_id}.{expires}", signature):
             return "the token does not match this deliverable"
         if expires != NEVER and expires < self._clock():
             return "the link has expired"

@@ -100,6 +100,8 @@ def test_expired_tampered_malformed_and_missing_tokens_are_refused() -> None:
     assert links.check(one, "0.") == "the token is malformed"
     assert links.check(one, None) == "the link has no token"
     assert DownloadLinks(b"another key of 32 characters....", "x").check(one, links.token(one)) is not None
+    # A signature that is not ASCII (a mangled paste) is refused, not an error
+    assert links.check(one, f"{int(now) + 5}.{signature[:-1]}é") == "the token does not match this deliverable"
 
 
 def test_a_short_signing_key_is_a_configuration_error() -> None:

@@ -10,8 +10,6 @@
 from __future__ import annotations
 
 import base64
-import hashlib
-import hmac
 import json
 import re
 import time
@@ -19,14 +17,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from atelier.signing import b64, sign, signed
+
 SESSION_SECONDS = 8 * 3600
 SIGN_IN_SECONDS = 15 * 60
 COOKIE = "atelier_portal"
 _ID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
-
-
-def _b64(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).decode().rstrip("=")
 
 
 def _unb64(text: str) -> bytes:
@@ -52,21 +48,19 @@ class PortalKeys:
         self._key = key
         self._clock = clock
 
-    def _mac(self, message: str) -> str:
-        return _b64(hmac.new(self._key, message.encode(), hashlib.sha256).digest())
-
     # -- sign-in links -----------------------------------------------------------------------------
 
     def sign_in_token(self, sign_in_id: str, expires: int) -> str:
-        return f"{sign_in_id}.{expires}.{self._mac(f'portal-sign-in:{sign_in_id}.{expires}')}"
+        return f"{sign_in_id}.{expires}.{sign(self._key, f'portal-sign-in:{sign_in_id}.{expires}')}"
 
     def read_sign_in(self, token: str | None) -> str | None:
         """The sign-in id a link carries, if its signature holds and it has not expired; None otherwise."""
         parts = (token or "").split(".")
         if len(parts) != 3 or not _ID.fullmatch(parts[0]) or not parts[1].isdigit() or len(parts[1]) > 12:
             return None
-        expected = self._mac(f"portal-sign-in:{parts[0]}.{parts[1]}")
-        if not hmac.compare_digest(expected.encode(), parts[2].encode()) or int(parts[1]) < self._clock():
+        if not signed(self._key, f"portal-sign-in:{parts[0]}.{parts[1]}", parts[2]):
+            return None
+        if int(parts[1]) < self._clock():
             return None
         return parts[0]
 
@@ -76,17 +70,16 @@ class PortalKeys:
         now = int(self._clock())
         header = {"alg": "HS256", "typ": "JWT"}
         claims = Claims(user_id, email, now + SESSION_SECONDS).jwt_claims() | {"iat": now, "iss": "atelier-portal"}
-        signing = f"{_b64(json.dumps(header, separators=(',', ':')).encode())}." \
-                  f"{_b64(json.dumps(claims, separators=(',', ':')).encode())}"  # fmt: skip
-        return f"{signing}.{_b64(hmac.new(self._key, signing.encode(), hashlib.sha256).digest())}"
+        signing = f"{b64(json.dumps(header, separators=(',', ':')).encode())}." \
+                  f"{b64(json.dumps(claims, separators=(',', ':')).encode())}"  # fmt: skip
+        return f"{signing}.{sign(self._key, signing)}"
 
     def read_session(self, token: str | None) -> tuple[Claims, str] | None:
         """The claims of a session cookie whose signature holds and which has not expired, with the JWT itself."""
         parts = (token or "").split(".")
         if len(parts) != 3 or len(token or "") > 4096:
             return None
-        signature = _b64(hmac.new(self._key, f"{parts[0]}.{parts[1]}".encode(), hashlib.sha256).digest())
-        if not hmac.compare_digest(signature.encode(), parts[2].encode()):
+        if not signed(self._key, f"{parts[0]}.{parts[1]}", parts[2]):
             return None
         try:
             header, claims = json.loads(_unb64(parts[0])), json.loads(_unb64(parts[1]))

@@ -6,7 +6,6 @@ so a report link is never a portal session and a portal session never a report l
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import hmac
 import time
@@ -15,6 +14,7 @@ from datetime import UTC, datetime
 from urllib.parse import urlencode
 
 from atelier.errors import Forbidden, Unauthorized
+from atelier.signing import sign, signed
 
 DEFAULT_HOURS = 24
 MAX_HOURS = 24 * 90
@@ -28,15 +28,11 @@ class ReportLinks:
         self._base = base_url.rstrip("/")
         self._clock = clock
 
-    def _mac(self, expires: int) -> str:
-        digest = hmac.new(self._key, f"report:{expires}".encode(), hashlib.sha256).digest()
-        return base64.urlsafe_b64encode(digest).decode().rstrip("=")
-
     def token(self, hours: float = DEFAULT_HOURS) -> str:
         if not 0 < hours <= MAX_HOURS:
             raise ValueError(f"a report link lasts from a few minutes up to {MAX_HOURS} hours (90 days)")
         expires = int(self._clock() + hours * 3600)
-        return f"{expires}.{self._mac(expires)}"
+        return f"{expires}.{sign(self._key, f'report:{expires}')}"
 
     def url(self, hours: float = DEFAULT_HOURS, *, period: str | None = None) -> str:
         query = {"key": self.token(hours)} | ({"period": period} if period else {})
@@ -47,11 +43,7 @@ class ReportLinks:
         if not token:
             raise Unauthorized("This page needs a report link: open the link `atelier report link` printed.")
         expires, _, mac = token.partition(".")
-        if (
-            not expires.isdigit()
-            or len(expires) > 12
-            or not hmac.compare_digest(self._mac(int(expires)).encode(), mac.encode())
-        ):
+        if not expires.isdigit() or len(expires) > 12 or not signed(self._key, f"report:{int(expires)}", mac):
             raise Forbidden("This report link is not one Atelier made (it may have been cut short when copied).")
         if int(expires) < self._clock():
             when = datetime.fromtimestamp(int(expires), UTC).strftime("%-d %B %Y at %H:%M UTC")
