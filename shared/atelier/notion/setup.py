@@ -108,8 +108,10 @@ def setup(gateway: NotionPort, parent_page_id: str, *, rpc: Rpc | None = None, s
         released = int(rpc.rpc("release_schema_waits", p_entity=entity.name) or 0)
         if released:
             say(f"notion: {entity.data_source_title}: {released} row(s) that waited for the schema are due now")
-        result.relabelled += relabel(gateway, entity, sources[entity.name], properties.ids(entity.name), say=say)
-        result.paired += two_way(gateway, entity, sources, properties.ids(entity.name), say=say)
+        source = gateway.retrieve_data_source(sources[entity.name])  # read once for both: neither changes relations
+        ids = properties.ids(entity.name)
+        result.relabelled += relabel(gateway, entity, source, ids, say=say)
+        result.paired += two_way(gateway, entity, source, sources, ids, say=say)
     for entity_name in dict.fromkeys(view.entity for view in VIEWS):
         if entity_name not in result.broken:
             result.views_made += ensure_views(gateway, entity_name, sources[entity_name],
@@ -117,11 +119,10 @@ def setup(gateway: NotionPort, parent_page_id: str, *, rpc: Rpc | None = None, s
     return result
 
 
-def two_way(gateway: NotionPort, entity: Entity, sources: Mapping[str, str], ids: Mapping[str, str], *,
-            say: Any = print) -> int:  # fmt: skip
+def two_way(gateway: NotionPort, entity: Entity, source: dict[str, Any], sources: Mapping[str, str],
+            ids: Mapping[str, str], *, say: Any = print) -> int:  # fmt: skip
     """A relation from before two-way relations becomes two-way: Notion adds its other side (a project's
     Milestones) and fills it from the pages that already point across. Returns how many were changed."""
-    source = gateway.retrieve_data_source(sources[entity.name])
     made = 0
     for f in entity.fields:
         prop = find_property(source, f.property, ids) or {}
@@ -134,17 +135,24 @@ def two_way(gateway: NotionPort, entity: Entity, sources: Mapping[str, str], ids
     return made
 
 
-def relabel(gateway: NotionPort, entity: Entity, data_source_id: str, ids: Mapping[str, str], *,
+def relabel(gateway: NotionPort, entity: Entity, source: dict[str, Any], ids: Mapping[str, str], *,
             say: Any = print) -> int:  # fmt: skip
     """Pages and options from before the studio's words: each page showing a code ("in_progress") is moved to its
-    label ("In progress"), then the codes leave the options (the team's own options stay). A second run finds no
-    code and changes nothing. Returns how many pages were changed."""
+    label ("In progress"), then the codes leave the options (the team's own options stay). A page can only show an
+    option its data source has, so only codes still among the options are looked for: a second run finds none and
+    sends nothing. Returns how many pages were changed."""
     changed = 0
+    data_source_id = str(source["id"])
     for f in entity.fields:
         if f.kind not in ("select", "multi_select") or not f.out:
             continue
         key = ids.get(f.property, f.property)
-        stale = {code: select_name(label) for code, label in f.out.items() if select_name(code) != select_name(label)}
+        options = ((find_property(source, f.property, ids) or {}).get(f.kind) or {}).get("options") or []
+        present = {str(o.get("name")) for o in options}
+        stale = {code: select_name(label) for code, label in f.out.items()
+                 if code in present and select_name(code) != select_name(label)}  # fmt: skip
+        if not stale:
+            continue
         moved = 0
         for code in stale:
             test = {"equals": code} if f.kind == "select" else {"contains": code}
@@ -156,18 +164,12 @@ def relabel(gateway: NotionPort, entity: Entity, data_source_id: str, ids: Mappi
                     value = [{"name": stale.get(str(item.get("name")), str(item.get("name")))} for item in shown or []]
                 gateway.update_page(str(page["id"]), {key: {f.kind: value}})
                 moved += 1
-        source = gateway.retrieve_data_source(data_source_id)
-        prop = find_property(source, f.property, ids) or {}
-        options = (prop.get(f.kind) or {}).get("options") or []
         kept = [o for o in options if o.get("name") not in stale]
-        if len(kept) != len(options):
-            names = {str(o.get("name")) for o in kept}
-            wanted = [{"id": o["id"], "name": o["name"]} for o in kept] + [
-                {"name": n} for n in f.labels() if n not in names
-            ]
-            gateway.update_data_source(data_source_id, {key: {f.kind: {"options": wanted}}})
-        if moved or len(kept) != len(options):
-            say(f"notion: {entity.data_source_title}: {f.property} in the studio's words ({moved} page(s) moved)")
+        names = {str(o.get("name")) for o in kept}
+        wanted = [{"id": o["id"], "name": o["name"]} for o in kept]
+        wanted += [{"name": name} for name in f.labels() if name not in names]
+        gateway.update_data_source(data_source_id, {key: {f.kind: {"options": wanted}}})
+        say(f"notion: {entity.data_source_title}: {f.property} in the studio's words ({moved} page(s) moved)")
         changed += moved
     return changed
 
