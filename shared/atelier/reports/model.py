@@ -4,7 +4,7 @@ Excel sheets, the PDF and the terminal), so that each gives the same figures. Mo
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
@@ -13,6 +13,7 @@ from typing import Any, Literal
 from atelier.reports.period import Period
 
 Kind = Literal["text", "count", "money", "rate", "days", "seconds", "month", "datetime"]
+NUMERIC: frozenset[Kind] = frozenset({"count", "money", "rate", "days", "seconds"})  # right-aligned wherever shown
 Cell = str | int | Decimal | date | datetime | None
 
 STATUS_LABELS = {"onboarding": "Onboarding", "in_progress": "In progress", "awaiting_feedback": "Awaiting feedback",
@@ -32,10 +33,6 @@ class Table:
     columns: tuple[Column, ...]
     rows: list[tuple[Cell, ...]]
     note: str = ""
-
-    def column(self, name: str) -> list[Cell]:
-        index = [c.name for c in self.columns].index(name)
-        return [row[index] for row in self.rows]
 
 
 @dataclass(frozen=True)
@@ -233,7 +230,3 @@ def show(value: Cell, kind: Kind) -> str:
 def headline_text(line: Headline) -> str:
     figure = show(line.value, line.kind)
     return f"{figure} {line.currency}" if line.currency and line.value is not None else figure
-
-
-def kinds(table: Table) -> Sequence[Kind]:
-    return [c.kind for c in table.columns]

@@ -8,7 +8,7 @@ from urllib.parse import urlencode
 
 from atelier.pages import page
 from atelier.reports.charts import Chart, all_charts
-from atelier.reports.model import Report, Table, headline_text, show
+from atelier.reports.model import NUMERIC, Report, Table, headline_text, show
 from atelier.reports.period import Period
 
 STYLE = """<style>
@@ -30,7 +30,6 @@ td.n,th.n{text-align:right;font-variant-numeric:tabular-nums}
 </style>"""
 PERIODS = (("month", "This month"), ("last-month", "Last month"), ("quarter", "This quarter"), ("year", "This year"),
            ("last-week", "Last week"), ("custom", "Custom dates"))  # fmt: skip
-NUMERIC = {"count", "money", "rate", "days", "seconds"}
 
 
 def _table(table: Table) -> str:

@@ -6,9 +6,7 @@ from __future__ import annotations
 import io
 
 from atelier.reports.charts import all_charts
-from atelier.reports.model import Report, Table, headline_text, show
-
-NUMERIC = {"count", "money", "rate", "days", "seconds"}
+from atelier.reports.model import NUMERIC, Report, Table, headline_text, show
 
 
 def _latin(text: str) -> str:

@@ -12,7 +12,6 @@ from datetime import date, timedelta
 
 MAX_DAYS = 3700  # ten years; the database refuses longer
 EARLIEST = date(2000, 1, 1)
-CHOICES = ("month", "quarter", "year", "last-month", "last-week")
 _MONTH = re.compile(r"(\d{4})-(\d{2})")
 _QUARTER = re.compile(r"(\d{4})-[Qq]([1-4])")
 _YEAR = re.compile(r"\d{4}")
@@ -45,10 +44,6 @@ class Period:
                 return str(self.start.year)
             return f"{self.start:%-d %b} to {self.end:%-d %b %Y}"
         return f"{self.start:%-d %b %Y} to {self.end:%-d %b %Y}"
-
-    @property
-    def days(self) -> int:
-        return (self.end - self.start).days + 1
 
 
 def _checked(start: date, end: date, spec: str) -> Period:
