@@ -12,8 +12,7 @@ import pytest
 
 from atelier.db import PsycopgRpc
 from atelier.notion import NotionGateway
-from atelier.notion.schema import ATELIER_ID, plain_text, rich_text
-from atelier.sync.adopt import unlinked_filter
+from atelier.notion.schema import ATELIER_ID, plain_text, rich_text, unlinked_filter
 from atelier_local.lambda_runtime import LocalLambdas
 from atelier_local.samples import paid_project, stored_lead
 from atelier_local.stack import LocalStack, scheduled_event

@@ -75,6 +75,21 @@ def plain_text(items: list[dict[str, Any]] | None) -> str | None:
     return "".join(str(item.get("plain_text") or (item.get("text") or {}).get("content") or "") for item in items)
 
 
+def atelier_id_value(ids: Ids, entity: str, record_id: str) -> dict[str, Any]:
+    """The "Atelier ID" a page is given: which record it stands for ("project:<id>")."""
+    return {key_of(ids, ATELIER_ID): {"rich_text": rich_text(f"{entity}:{record_id}")}}
+
+
+def last_synced_value(ids: Ids, moment: datetime) -> dict[str, Any]:
+    """The "Last Synced" a write carries."""
+    return {key_of(ids, LAST_SYNCED): {"date": {"start": moment.isoformat()}}}
+
+
+def unlinked_filter(ids: Ids) -> dict[str, Any]:
+    """The query filter for pages with no Atelier ID: the ones the team made."""
+    return {"property": key_of(ids, ATELIER_ID), "rich_text": {"is_empty": True}}
+
+
 def select_name(value: str) -> str:
     """Notion refuses commas in select option names, and caps their length."""
     return " ".join(value.replace(",", " ").split())[:SELECT_NAME_MAX]

@@ -11,7 +11,17 @@ from atelier.db import Rpc
 from atelier.notion.errors import NotionError
 from atelier.notion.port import NotionPort
 from atelier.notion.properties import Finding, PropertyMap, inspect
-from atelier.notion.schema import ATELIER_ID, BY_NAME, ENTITIES, VIEWS, Entity, find_property, plain_text, select_name
+from atelier.notion.schema import (
+    ATELIER_ID,
+    BY_NAME,
+    ENTITIES,
+    VIEWS,
+    Entity,
+    find_property,
+    plain_text,
+    select_name,
+    unlinked_filter,
+)
 
 
 @dataclass(frozen=True)
@@ -222,8 +232,7 @@ def check(gateway: NotionPort, ids: dict[str, DataSourceIds], *, rpc: Rpc | None
         found += inspection.findings
         if any(f.key == ATELIER_ID for f in inspection.breaking):
             continue
-        unlinked = gateway.query_page(ids[entity.name].data_source_id, filter={
-            "property": inspection.ids.get(ATELIER_ID, ATELIER_ID), "rich_text": {"is_empty": True}})  # fmt: skip
+        unlinked = gateway.query_page(ids[entity.name].data_source_id, filter=unlinked_filter(inspection.ids))
         pages = list(unlinked.get("results") or [])
         if pages and rpc is not None:
             found += _hand_made(gateway, rpc, sources, entity.name, pages, bool(unlinked.get("has_more")))

@@ -27,16 +27,14 @@ from atelier.errors import IntegrityViolation, InvalidData, Refusal
 from atelier.intake import IntakeService, LeadSubmission, field_errors
 from atelier.models import LeadAnswers, ProjectType
 from atelier.notion.schema import (
-    ATELIER_ID,
-    LAST_SYNCED,
     LEAD,
     Entity,
     Ids,
     Owner,
+    atelier_id_value,
     find_property,
-    key_of,
+    last_synced_value,
     plain_text,
-    rich_text,
 )
 from atelier.routing import route
 from atelier.sync.records import SyncPorts, field_hashes
@@ -62,11 +60,6 @@ class AdoptReport:
 
     def count(self, action: str) -> int:
         return sum(1 for plan in self.plans if plan.action == action)
-
-
-def unlinked_filter(ids: Ids) -> dict[str, Any]:
-    """The query filter for pages with no Atelier ID: the ones the team made."""
-    return {"property": key_of(ids, ATELIER_ID), "rich_text": {"is_empty": True}}
 
 
 def _text(page: dict[str, Any], key: str, ids: Ids) -> str | None:
@@ -164,10 +157,8 @@ class Adopter:
         if record.get("waiting_for"):
             return  # its parent has no page yet: the queued push sends it once the parent's page exists
         hashes = field_hashes(entity, record)
-        props = entity.properties(record, fields=entity.owned_by(Owner.postgres), ids=ids) | {
-            key_of(ids, ATELIER_ID): {"rich_text": rich_text(f"{entity.name}:{plan.record_id}")},
-            key_of(ids, LAST_SYNCED): {"date": {"start": self._clock().isoformat()}},
-        }  # fmt: skip
+        props = entity.properties(record, fields=entity.owned_by(Owner.postgres), ids=ids)
+        props |= atelier_id_value(ids, entity.name, str(plan.record_id)) | last_synced_value(ids, self._clock())
         self._ports.notion.update_page(plan.page_id, props, deadline=deadline)
         ours = {f.property: hashes[f.property] for f in entity.owned_by(Owner.postgres)}
         self._ports.rpc.rpc("mark_pushed", p_entity=entity.name, p_id=plan.record_id,

@@ -7,9 +7,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from atelier.notion.schema import ENTITIES
+from atelier.notion.schema import ENTITIES, unlinked_filter
 from atelier.progress import Progress
-from atelier.sync.adopt import Adopter, AdoptReport, Plan, unlinked_filter
+from atelier.sync.adopt import Adopter, AdoptReport, Plan
 from atelier.sync.records import SyncPorts
 
 

@@ -17,7 +17,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from atelier.notion.errors import Failure, NotionError, RetryLater
-from atelier.notion.schema import ENTITIES, LAST_SYNCED, PROJECT_STATUSES, Entity, Owner, key_of
+from atelier.notion.schema import ENTITIES, PROJECT_STATUSES, Entity, Owner, last_synced_value
 from atelier.sync.adopt import Adopter
 from atelier.sync.records import SyncPorts, page_field_hash, page_record_id, pushed_hashes, short_hash
 
@@ -162,8 +162,7 @@ class NotionPoller:
     def _stamp_pulled(self, entity: Entity, pulled: list[dict[str, Any]], deadline: float | None) -> None:
         """ "Last Synced" moves when a team edit is pulled, too. Nothing else is written to that page, so it costs
         one call; a lost one is only a stale date, never a lost edit (the edit is in Postgres already)."""
-        key = key_of(self._properties.ids(entity.name), LAST_SYNCED)
-        stamp = {key: {"date": {"start": datetime.now(UTC).isoformat()}}}
+        stamp = last_synced_value(self._properties.ids(entity.name), datetime.now(UTC))
         for change in pulled:
             try:
                 self._gateway.update_page(str(change["page"]), stamp, deadline=deadline)

@@ -30,7 +30,15 @@ from typing import Any
 
 from atelier.notion.errors import Failure, NotionError, RetryLater
 from atelier.notion.properties import Inspection
-from atelier.notion.schema import ATELIER_ID, BY_NAME, LAST_SYNCED, Entity, Owner, key_of, rich_text
+from atelier.notion.schema import (
+    ATELIER_ID,
+    BY_NAME,
+    Entity,
+    Owner,
+    atelier_id_value,
+    key_of,
+    last_synced_value,
+)
 from atelier.sync.records import BATCH, LEASE_SECONDS, MAX_ATTEMPTS, SyncPorts, field_hashes, pushed_hashes
 
 
@@ -166,7 +174,7 @@ class OutboxPusher:
                 relation = next(f for f in entity.fields if f.relation_to == parent)
                 record = {**record, relation.column: [parent_page]}
             hashes = field_hashes(entity, record)
-            stamp = {key_of(ids, LAST_SYNCED): {"date": {"start": datetime.now(UTC).isoformat()}}}
+            stamp = last_synced_value(ids, datetime.now(UTC))
             page_id = record.get("notion_page_id")
             if page_id:
                 pushed = pushed_hashes(record.get("pushed"))
@@ -178,7 +186,7 @@ class OutboxPusher:
                 else:
                     props = entity.properties(record, fields=changed, ids=ids) | stamp
                     if not pushed:  # a page the team made, adopted: it gets its Atelier ID with the first push
-                        props[key_of(ids, ATELIER_ID)] = {"rich_text": rich_text(atelier_id)}
+                        props |= atelier_id_value(ids, entity.name, str(row["entity_id"]))
                     self._hold(row)  # a stale worker must not put older values over a newer push
                     self._gateway.update_page(page_id, props, in_trash=True if record.get("deleted") else None,
                                               deadline=deadline)  # fmt: skip
@@ -196,7 +204,11 @@ class OutboxPusher:
                          if ambiguous else None)  # fmt: skip
                 answered = ambiguous
                 if found is None:
-                    props = entity.properties(record, ids=ids) | stamp | {id_key: {"rich_text": rich_text(atelier_id)}}
+                    props = (
+                        entity.properties(record, ids=ids)
+                        | stamp
+                        | atelier_id_value(ids, entity.name, str(row["entity_id"]))
+                    )
                     content = self._contents.get(entity.name)
                     children = content(str(row["entity_id"]), deadline) if content else None
                     found = self._gateway.create_page(source, atelier_id, props, children=children,
