@@ -64,11 +64,9 @@ def _section(table: Table, chart: Chart | None) -> str:
 
 
 def _picker(period: Period, key: str) -> str:
-    options = "".join(f'<option value="{v}"{" selected" if v == period.spec else ""}>{escape(label)}</option>'
+    chosen = period.spec if period.spec in dict(PERIODS) else "custom"  # a month, a quarter or two dates
+    options = "".join(f'<option value="{v}"{" selected" if v == chosen else ""}>{escape(label)}</option>'
                       for v, label in PERIODS)  # fmt: skip
-    custom = period.spec not in dict(PERIODS)
-    if custom:
-        options = options.replace('value="custom"', 'value="custom" selected')
     return (
         '<form class="picker" method="get" action="/reports">'
         f'<input type="hidden" name="key" value="{escape(key)}">'
