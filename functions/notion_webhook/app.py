@@ -44,7 +44,8 @@ def webhook() -> Response[str]:
     except NotionError as exc:  # the ledger forgot the event: Notion's retry (or the poll) applies it
         count(metrics, "NotionWebhookDeferred", 1)
         logger.warning("notion did not answer", extra={"event_id": delivery.event_id, "code": exc.code})
-        return Response(503, JSON, UNAVAILABLE, headers={"Retry-After": "30"})
+        # 502: the upstream failed. 503 is the one table's answer for an unreachable database.
+        return Response(502, JSON, UNAVAILABLE, headers={"Retry-After": "30"})
     count(metrics, "NotionWebhookApplied" if outcome.action in ("pulled", "schema") else "NotionWebhookSkipped", 1)
     logger.info("notion webhook", extra={"type": delivery.type, "outcome": outcome.body()})  # with its event id
     return Response(200, JSON, json.dumps(outcome.body()))

@@ -7,6 +7,8 @@ import base64
 import hashlib
 import hmac
 
+MAX_EXPIRY_DIGITS = 12  # seconds since 1970, good until the year 33658
+
 
 def b64(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).decode().rstrip("=")
@@ -19,3 +21,11 @@ def sign(key: bytes, message: str) -> str:
 def signed(key: bytes, message: str, signature: str) -> bool:
     """Whether `signature` is the message's; any text at all is answered, never raised on (compared as bytes)."""
     return hmac.compare_digest(sign(key, message).encode(), signature.encode("utf-8", "replace"))
+
+
+def expiry(text: str) -> int | None:
+    """A token's expiry: 1 to 12 ASCII digits, or None. `str.isdigit` alone admits "²" and 5,000 digits, which
+    `int()` then refuses or chokes on."""
+    if not 0 < len(text) <= MAX_EXPIRY_DIGITS or not text.isascii() or not text.isdigit():
+        return None
+    return int(text)

@@ -25,7 +25,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from atelier.db import Rpc
 from atelier.errors import AtelierError, ConfigurationError, Forbidden, NotFound
 from atelier.settings import secret
-from atelier.signing import sign, signed
+from atelier.signing import expiry, sign, signed
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
@@ -110,9 +110,9 @@ class DownloadLinks:
         if not token:
             return "the link has no token"
         expires_text, _, signature = token.partition(".")
-        if not expires_text.isdigit() or not signature:
+        expires = expiry(expires_text)
+        if expires is None or not signature:
             return "the token is malformed"
-        expires = int(expires_text)
         if not signed(self._key, f"{deliverable_id}.{expires}", signature):
             return "the token does not match this deliverable"
         if expires != NEVER and expires < self._clock():

@@ -64,6 +64,11 @@ weird_text = st.one_of(
             "<script>x</script>",
             "' or 1=1 --",
             "\ud7ff",
+            "\ud800",
+            "²",
+            "²1.x",
+            "9" * 4400 + ".x",
+            "a\r\nBcc: x@example.com",
             "a" * 70000,
         ]
     ),
@@ -231,6 +236,8 @@ def test_the_portal_never_answers_5xx_and_a_refusal_writes_nothing(
     start=st.one_of(st.none(), weird_text, st.dates().map(str)), end=st.one_of(st.none(), weird_text, st.dates().map(str)),
     key=st.one_of(st.just("right"), weird_text), page=st.sampled_from(["/reports", "/reports.xlsx", "/reports.pdf"]),
 )  # fmt: skip
+@example(period="month", start=None, end=None, key="²1.abc", page="/reports.xlsx")
+@example(period="month", start=None, end=None, key="9" * 4400 + ".abc", page="/reports")
 def test_the_report_never_answers_5xx_for_any_period_or_link(
     harness: Harness, period: str, start: str | None, end: str | None, key: str, page: str
 ) -> None:
@@ -390,6 +397,7 @@ def _subscribed(harness: Harness) -> str:
     wrong="",
 )
 @example(body=b'{"verification_token": "secret_x"}', signature="none", wrong="")
+@example(body=b'{"id": "\\ud800", "type": "page.created", "entity": {"id": "1d2e3f40"}}', signature="right", wrong="")
 def test_notion_webhook_never_answers_5xx_and_a_refusal_writes_nothing(
     harness: Harness, body: bytes, signature: str, wrong: str
 ) -> None:
@@ -415,6 +423,8 @@ def test_notion_webhook_never_answers_5xx_and_a_refusal_writes_nothing(
 )
 @example(deliverable=str(uuid.UUID(int=1)), token="\u0661" * 20, expires="1", extra=True)
 @example(deliverable=str(uuid.UUID(int=1)), token="a" * 20, expires="9" * 400, extra=True)
+@example(deliverable=str(uuid.UUID(int=1)), token="²1.abc", expires="1", extra=False)
+@example(deliverable=str(uuid.UUID(int=1)), token="9" * 4400 + ".abc", expires="1", extra=False)
 def test_download_never_answers_5xx(harness: Harness, deliverable: str, token: str, expires: str, extra: bool) -> None:
     from urllib.parse import quote
 

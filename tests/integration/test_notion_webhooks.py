@@ -223,7 +223,7 @@ def test_a_schema_change_by_the_team_is_read_at_once(stack: LocalStack, linked: 
     assert ("Payment",) not in known  # the id map was refreshed: the property is known to be gone
 
 
-def test_an_event_that_finds_notion_down_is_503_and_applied_when_notion_sends_it_again(
+def test_an_event_that_finds_notion_down_is_502_and_applied_when_notion_sends_it_again(
     stack: LocalStack, linked: dict[str, Any], db: Conn
 ) -> None:
     assert stack.notion is not None
@@ -238,7 +238,7 @@ def test_an_event_that_finds_notion_down_is_503_and_applied_when_notion_sends_it
     stack.notion.set_faults(error_rate=0.0)
     again = _post(stack, body, signature)
 
-    assert (down.status_code, down.headers.get("retry-after")) == (503, "30")
+    assert (down.status_code, down.headers.get("retry-after")) == (502, "30")
     assert down.json()["error"] == "notion_unavailable"
     assert (again.status_code, again.json()["action"]) == (200, "pulled")
     assert db.execute("select status::text from milestones where id = %s", (milestone_id,)).fetchone() == ("completed",)

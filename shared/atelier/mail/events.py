@@ -5,6 +5,7 @@ events (`eventType`). A transient bounce (a full mailbox) changes nothing: the n
 from __future__ import annotations
 
 import json
+from email.utils import parseaddr
 from typing import Any
 
 
@@ -31,5 +32,15 @@ def suppressions(message: Any) -> list[tuple[str, str, dict[str, Any]]]:
         reason = "complaint"
     else:
         return []
-    return [(str(r["emailAddress"]).strip().lower(), reason, details)
-            for r in found if isinstance(r, dict) and "@" in str(r.get("emailAddress") or "")]  # fmt: skip
+    clean = {k: v for k, v in details.items() if not isinstance(v, str) or v.isprintable()}
+    addresses = (_address(r.get("emailAddress")) for r in found if isinstance(r, dict))
+    return [(address, reason, clean) for address in addresses if address]
+
+
+def _address(value: Any) -> str | None:
+    """The bare address of a recipient as SES names it, `ada@example.com` or `"Ada" <ada@example.com>`; None for
+    anything that is not one (a NUL, which Postgres cannot store, would have SNS retry the message for ever)."""
+    if not isinstance(value, str) or not value.isprintable():
+        return None
+    address = parseaddr(value)[1].strip().lower()
+    return address if "@" in address and len(address) <= 320 else None

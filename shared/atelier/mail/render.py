@@ -118,7 +118,8 @@ def render(name: str, context: Mapping[str, Any], studio: Studio, *,
     escaped["signature_html"] = "<br>".join(escape(line) for line in studio.signature.splitlines())
     escaped["portal_html"] = (f'<p>See where your project stands at any time: <a href="{escape(portal_url)}">'
                               "your project page</a>.</p>") if portal_url else ""  # fmt: skip
-    title = Template(subject).safe_substitute(values)
+    # A subject is a header: a line break typed into a project's name must not start another header.
+    title = " ".join(Template(subject).safe_substitute(values).split())
     body = html.safe_substitute(escaped)
     return Message(
         title,

@@ -40,6 +40,12 @@ def signed(token: str, body: bytes, header: str | None) -> bool:
     return bool(header) and hmac.compare_digest(sign(token, body).encode(), str(header).strip().encode())
 
 
+def _text(value: Any, limit: int) -> str | None:
+    """Text a ledger can hold, or None: a string of 1 to `limit` characters with no control character and no lone
+    surrogate (JSON's "\\ud800", which is not UTF-8); `isprintable` refuses both."""
+    return value if isinstance(value, str) and 0 < len(value) <= limit and value.isprintable() else None
+
+
 class BadDelivery(ValueError):
     """A delivery whose JSON is not an event Notion would send; the message names what is wrong."""
 
@@ -56,17 +62,18 @@ class Delivery:
     @classmethod
     def parse(cls, payload: dict[str, Any]) -> Delivery:
         event_id, kind, entity = payload.get("id"), payload.get("type"), payload.get("entity")
-        if not isinstance(event_id, str) or not 0 < len(event_id) <= 200:
-            raise BadDelivery("id: the event's id, a string, is required")
-        if not isinstance(kind, str) or not 0 < len(kind) <= 100:
-            raise BadDelivery("type: the event's type, a string, is required")
+        if _text(event_id, 200) is None:
+            raise BadDelivery("id: the event's id, a string of printable UTF-8, is required")
+        if _text(kind, 100) is None:
+            raise BadDelivery("type: the event's type, a string of printable UTF-8, is required")
         if not isinstance(entity, dict) or not isinstance(entity.get("id"), str) or not entity.get("id"):
             raise BadDelivery("entity: an object with the id of what changed is required")
         entity_id = str(entity["id"])
         if len(entity_id) > 200 or any(not (c.isalnum() or c == "-") for c in entity_id):
             raise BadDelivery("entity.id: not a Notion id")
         attempt = payload.get("attempt_number", 1)
-        return cls(event_id, kind, entity_id, str(entity.get("type") or ""), str(payload.get("timestamp") or ""),
+        return cls(str(event_id), str(kind), entity_id, _text(entity.get("type"), 64) or "",
+                   _text(payload.get("timestamp"), 64) or "",
                    attempt if isinstance(attempt, int) and not isinstance(attempt, bool) else 1)  # fmt: skip
 
     def sent_at(self, now: datetime) -> str | None:

@@ -25,8 +25,9 @@ UserReads = Callable[[str, dict[str, Any]], Rpc]  # (the client's JWT, its claim
 
 
 def is_address(text: str) -> bool:
-    """Whether `text` can be an e-mail address (a local part, an @, a domain): what a sign-in request must give."""
-    return _ADDRESS.fullmatch(text) is not None
+    """Whether `text` can be an e-mail address (a local part, an @, a domain, nothing unprintable): what a sign-in
+    request must give."""
+    return _ADDRESS.fullmatch(text) is not None and text.isprintable()
 
 
 @dataclass(frozen=True)

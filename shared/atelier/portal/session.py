@@ -17,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from atelier.signing import b64, sign, signed
+from atelier.signing import b64, expiry, sign, signed
 
 SESSION_SECONDS = 8 * 3600
 SIGN_IN_SECONDS = 15 * 60
@@ -56,11 +56,11 @@ class PortalKeys:
     def read_sign_in(self, token: str | None) -> str | None:
         """The sign-in id a link carries, if its signature holds and it has not expired; None otherwise."""
         parts = (token or "").split(".")
-        if len(parts) != 3 or not _ID.fullmatch(parts[0]) or not parts[1].isdigit() or len(parts[1]) > 12:
+        if len(parts) != 3 or not _ID.fullmatch(parts[0]) or (expires := expiry(parts[1])) is None:
             return None
         if not signed(self._key, f"portal-sign-in:{parts[0]}.{parts[1]}", parts[2]):
             return None
-        if int(parts[1]) < self._clock():
+        if expires < self._clock():
             return None
         return parts[0]
 

@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from urllib.parse import urlencode
 
 from atelier.errors import Forbidden, Unauthorized
-from atelier.signing import sign, signed
+from atelier.signing import expiry, sign, signed
 
 DEFAULT_HOURS = 24
 MAX_HOURS = 24 * 90
@@ -42,10 +42,11 @@ class ReportLinks:
         """The link's expiry if it holds. Unauthorized without one; Forbidden when forged or expired."""
         if not token:
             raise Unauthorized("This page needs a report link: open the link `atelier report link` printed.")
-        expires, _, mac = token.partition(".")
-        if not expires.isdigit() or len(expires) > 12 or not signed(self._key, f"report:{int(expires)}", mac):
+        text, _, mac = token.partition(".")
+        expires = expiry(text)
+        if expires is None or not signed(self._key, f"report:{expires}", mac):
             raise Forbidden("This report link is not one Atelier made (it may have been cut short when copied).")
-        if int(expires) < self._clock():
-            when = datetime.fromtimestamp(int(expires), UTC).strftime("%-d %B %Y at %H:%M UTC")
+        if expires < self._clock():
+            when = datetime.fromtimestamp(expires, UTC).strftime("%-d %B %Y at %H:%M UTC")
             raise Forbidden(f"This report link expired on {when}.")
-        return int(expires)
+        return expires
