@@ -64,11 +64,11 @@ def login() -> Response[str]:
     email = (fields.get("email") or [""])[0].strip()
     if not is_address(email):
         return _html(*pages.sign_in("Enter the e-mail address you paid with, such as name@example.com.", status=422))
-    limited = wiring.portal().request_sign_in(email, event.request_context.http.source_ip)
-    count(metrics, "PortalSignInLimited" if limited else "PortalSignInRequested")
-    if limited:
-        busy = pages.sign_in("Too many sign-in requests: try again in 15 minutes.")[1]
-        return _html(429, busy, {"Retry-After": "900"})
+    wait = wiring.portal().request_sign_in(email, event.request_context.http.source_ip)
+    count(metrics, "PortalSignInLimited" if wait else "PortalSignInRequested")
+    if wait:
+        busy = pages.sign_in(f"Too many sign-in requests: try again in {max(1, round(wait / 60))} minute(s).")[1]
+        return _html(429, busy, {"Retry-After": str(wait)})
     return _html(200, pages.link_sent())
 
 

@@ -42,12 +42,14 @@ def stripe_webhook() -> Response[str]:
     count(metrics, "PaymentAmountMismatch", applied.amount_mismatch)
     count(metrics, "StripeLivemodeMismatch", applied.livemode_mismatch)
     count(metrics, "PaymentUnmatched", applied.unmatched)
+    count(metrics, "PaymentHeld", applied.held is not None)  # alarmed: `atelier check` lists it with the reason
     # The dashboard's payments and revenue (in the smallest unit of the studio's currency).
     count(metrics, "ProjectPaid", applied.paid_cents > 0)
     count(metrics, "RevenueCents", applied.paid_cents)
     log = logger.warning if applied.outcome is StripeOutcome.rejected else logger.info
+    reason = applied.result.get("reason") or applied.held
     log("stripe event", extra={"event_id": stripe_event["id"], "type": applied.event_type, "outcome": applied.outcome,
-                               "project_id": applied.project_id, "reason": applied.result.get("reason")})  # fmt: skip
+                               "project_id": applied.project_id, "reason": reason})  # fmt: skip
     return Response(200, "application/json", json.dumps({"received": True, "outcome": applied.outcome}))
 
 

@@ -119,6 +119,8 @@ class PsycopgRpc:
                         cur.execute("select set_config('request.jwt.claims', %s, true)", (json.dumps(claims or {}),))
                         cur.execute(call, params)
                         row = cur.fetchone()
+            except UnicodeEncodeError as exc:  # a lone surrogate ("\ud800" in JSON) is not UTF-8: never sent
+                raise InvalidData(f"a value is not UTF-8 text: {exc.reason}", sqlstate="22021") from exc
             except psycopg.Error as exc:
                 if conn.broken or isinstance(exc, psycopg.OperationalError):
                     self.close()

@@ -61,6 +61,16 @@ class UnsupportedMediaType(Refusal):
     default_code = "unsupported_media_type"
 
 
+class TooManyRequests(Refusal):
+    """The caller is over a limit; `retry_after` is how many seconds until they may try again."""
+
+    default_code = "too_many_requests"
+
+    def __init__(self, message: str, *, retry_after: int, code: str | None = None) -> None:
+        super().__init__(message, code=code)
+        self.retry_after = max(1, int(retry_after))
+
+
 class ValidationFailed(Refusal):
     """Well-formed input whose fields need attention; `fields` says which and how."""
 

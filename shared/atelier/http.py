@@ -30,6 +30,7 @@ from atelier.errors import (
     PermissionDenied,
     Refusal,
     RpcFunctionNotFound,
+    TooManyRequests,
     Unauthorized,
     UnsupportedMediaType,
     ValidationFailed,
@@ -51,6 +52,7 @@ STATUS_BY_ERROR: dict[type[Exception], int] = {
     PayloadTooLarge: 413,
     UnsupportedMediaType: 415,
     ValidationFailed: 422,
+    TooManyRequests: 429,
     DatabaseError: 500,
     PermissionDenied: 500,  # our bug: a grant or policy we wrote refused our own call
     RpcFunctionNotFound: 500,  # our bug: the migrations are not applied
@@ -180,9 +182,10 @@ def answer_problems(app: APIGatewayHttpResolver, logger: Logger, metrics: Metric
         logger.warning("refused", extra={"status": problem.status, "error": problem.code, "reason": problem.message,
                                          "fields": sorted(problem.fields)})  # fmt: skip
         page = refusal_page(problem) if refusal_page else None
+        wait = {"Retry-After": str(error.retry_after)} if isinstance(error, TooManyRequests) else {}
         if page is not None:
-            return Response(problem.status, "text/html; charset=utf-8", page)
-        return Response(problem.status, "application/json", problem.json())
+            return Response(problem.status, "text/html; charset=utf-8", page, headers=wait)
+        return Response(problem.status, "application/json", problem.json(), headers=wait)
 
     @app.exception_handler(DatabaseError)  # type: ignore[untyped-decorator]
     def database_failed(error: DatabaseError) -> Response[str]:

@@ -17,7 +17,7 @@ from pydantic import ValidationError
 
 from atelier.checkout import CheckoutGateway, CheckoutUnavailable, TierPrice
 from atelier.db import Rpc
-from atelier.errors import BadRequest, Conflict, Refusal, UnsupportedMediaType, ValidationFailed
+from atelier.errors import BadRequest, Conflict, Refusal, TooManyRequests, UnsupportedMediaType, ValidationFailed
 from atelier.http import header, json_object, media_type, raw_body
 from atelier.models import LeadAnswers, LeadForm, ProjectType
 from atelier.routing import TierRecommendation, route
@@ -164,13 +164,50 @@ def build_answer(rec: TierRecommendation, checkout_url: str | None, *, checkout_
     }
 
 
+@dataclass(frozen=True)
+class LeadLimits:
+    """Leads per hour from one source address and for one e-mail address (0: no limit). They hold across every
+    Lambda at once, since Postgres counts them: one caller cannot fill the route's throttle, and every lead they
+    send costs a Stripe session and a Notion page."""
+
+    per_source: int = 0
+    per_email: int = 0
+    WINDOW_SECONDS = 3600
+
+    def of(self, submission: LeadSubmission) -> list[dict[str, Any]]:
+        limits = [("lead_source", submission.source_ip, self.per_source),
+                  ("lead_email", submission.form.email.lower(), self.per_email)]  # fmt: skip
+        return [{"bucket": bucket, "key": key, "limit": limit, "seconds": self.WINDOW_SECONDS}
+                for bucket, key, limit in limits if key and limit > 0]  # fmt: skip
+
+
+LIMITED = {
+    "lead_source": "Too many requests have come from your network in the last hour",
+    "lead_email": "Too many requests have come for this e-mail address in the last hour",
+}
+
+
 class IntakeService:
-    def __init__(self, rpc: Rpc, checkout: CheckoutGateway) -> None:
+    def __init__(self, rpc: Rpc, checkout: CheckoutGateway, limits: LeadLimits | None = None) -> None:
         self._rpc = rpc
         self._checkout = checkout
+        self._limits = limits or LeadLimits()
+
+    def _take_limits(self, submission: LeadSubmission) -> None:
+        """Count this lead against its limits, or refuse it (nothing written); no round trip when they are off."""
+        limits = self._limits.of(submission)
+        if not limits:
+            return
+        taken = self._rpc.rpc("take_rate_limits", p_limits=limits)
+        if not taken["allowed"]:
+            wait = int(taken["retry_after"])
+            raise TooManyRequests(f"{LIMITED.get(str(taken['bucket']), 'Too many requests')}: try again in "
+                                  f"{max(1, round(wait / 60))} minute(s), or write to the studio.",
+                                  retry_after=wait)  # fmt: skip
 
     def submit(self, submission: LeadSubmission) -> LeadAnswer:
         form = submission.form
+        self._take_limits(submission)
         rec = route(form)
         request_hash = submission.request_hash
         # Leads that need no checkout are answered in the same transaction that stores them.

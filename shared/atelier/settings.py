@@ -141,6 +141,9 @@ class IntakeSettings(BaseSettings):
     # Empty: the API's own /thanks?session_id=... and /cancelled pages, at the address the form was posted to.
     checkout_success_url: str = ""
     checkout_cancel_url: str = ""
+    # Leads per hour from one source address, and for one e-mail address; 0 turns a limit off (a load test's).
+    atelier_lead_limit_per_source: int = Field(default=20, ge=0)
+    atelier_lead_limit_per_email: int = Field(default=5, ge=0)
 
     @property
     def origins(self) -> list[str]:

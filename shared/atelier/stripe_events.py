@@ -1,7 +1,9 @@
 """Stripe webhooks: verify the signature on the raw body, decide what an event means, apply it once.
 
 `stripe` is imported only to check signatures, inside `verify`. What each event type means is the
-table `EVENT_KINDS`; the database function `apply_stripe_event` applies it in one transaction.
+table `EVENT_KINDS`; the database function `apply_stripe_event` applies it in one transaction. A session fulfils
+only the lead Atelier opened it for, found by its id: the lead and tier in an event's metadata are kept for
+reconciliation, never trusted.
 """
 
 from __future__ import annotations
@@ -127,8 +129,8 @@ def _text(value: Any, what: str, *, limit: int = MAX_ID_CHARS) -> str | None:
         return None
     if not isinstance(value, str):
         raise Unappliable(f"{what} is not a string")
-    if len(value) > limit or any(ord(c) < 32 for c in value):
-        raise Unappliable(f"{what} is longer than {limit} characters or holds control characters")
+    if len(value) > limit or any(ord(c) < 32 or 0xD800 <= ord(c) <= 0xDFFF for c in value):
+        raise Unappliable(f"{what} is longer than {limit} characters or holds control characters or lone surrogates")
     return value or None
 
 
@@ -195,8 +197,9 @@ def classify(event: dict[str, Any], *, livemode: bool) -> StripeEventAction | No
 
 
 def ledger_id(event_id: str) -> str:
-    """An event id the ledger can hold (no NUL, bounded), for an event rejected because of its id."""
-    return event_id.replace("\x00", "\\0")[:MAX_ID_CHARS] or "(empty)"
+    """An event id the ledger can hold (no NUL, UTF-8, bounded), for an event rejected because of its id."""
+    text = event_id.replace("\x00", "\\0").encode("utf-8", "backslashreplace").decode()
+    return text[:MAX_ID_CHARS] or "(empty)"
 
 
 def _meaning(event_id: str, event_type: str, event: dict[str, Any]) -> StripeEventAction:
@@ -279,8 +282,15 @@ class AppliedEvent:
 
     @property
     def unmatched(self) -> bool:
-        """A payment no lead or project could be found for."""
+        """A payment for a Checkout session Atelier did not open: no lead is fulfilled by it."""
         return bool(self.result.get("unmatched"))
+
+    @property
+    def held(self) -> str | None:
+        """Why a payment waits for the owner instead of starting work (unmatched, under the price, a staff address);
+        `atelier check` lists it."""
+        reason = self.result.get("held")
+        return str(reason) if reason else None
 
 
 class StripeEventService:

@@ -156,9 +156,9 @@ def webhook_tokens() -> TokenStore:
 
 @lru_cache(maxsize=1)
 def webhook_gate() -> WebhookGate:
-    from atelier.notion.webhook import WebhookGate
+    from atelier.notion.webhook import RpcArming, WebhookGate
 
-    return WebhookGate(webhook_tokens())
+    return WebhookGate(webhook_tokens(), RpcArming(rpc()))
 
 
 @lru_cache(maxsize=1)
@@ -233,11 +233,13 @@ def stripe_events() -> StripeEventService:
 
 @lru_cache(maxsize=1)
 def intake_service() -> IntakeService:
-    from atelier.intake import IntakeService
+    from atelier.intake import IntakeService, LeadLimits
     from atelier.settings import IntakeSettings
     from atelier.stripe_checkout import checkout_from_settings
 
-    return IntakeService(rpc(), checkout_from_settings(settings(IntakeSettings)))
+    config = settings(IntakeSettings)
+    limits = LeadLimits(config.atelier_lead_limit_per_source, config.atelier_lead_limit_per_email)
+    return IntakeService(rpc(), checkout_from_settings(config), limits)
 
 
 @lru_cache(maxsize=1)

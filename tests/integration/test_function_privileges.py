@@ -61,11 +61,14 @@ def test_the_money_path_runs_as_service_role(database_url: str) -> None:
         p_name="P", p_project_address=None, p_budget_range=None, p_budget_min_cents=None, p_budget_max_cents=None,
         p_timeline_weeks=None, p_project_type="simple_renovation", p_has_survey=True, p_has_drawings=True,
         p_notes=None, p_recommended_tier=1, p_routing_reason="r", p_confidence="high", p_needs_review=False,
-        p_red_flags=[], p_routing={}, p_answer={"tier": 1}, p_ip_address=None,
+        p_red_flags=[], p_routing={}, p_answer=None, p_ip_address=None,
     )  # fmt: skip
+    session = f"cs_{uuid.uuid4().hex}"  # the Checkout session Atelier opened for the lead: what the payment names
+    rpc.rpc("record_lead_answer", p_lead_id=lead["lead_id"], p_answer={"tier": 1}, p_checkout_session_id=session,
+            p_checkout_url="https://checkout.example/")  # fmt: skip
     result = rpc.rpc(
         "apply_stripe_event", p_event_id=f"evt_{uuid.uuid4().hex}", p_event_type="checkout.session.completed",
-        p_kind="fulfil", p_reason=None, p_lead_id=lead["lead_id"], p_tier=1, p_checkout_session_id=None,
+        p_kind="fulfil", p_reason=None, p_lead_id=lead["lead_id"], p_tier=1, p_checkout_session_id=session,
         p_payment_intent_id=f"pi_{uuid.uuid4().hex}", p_customer_id=None, p_email=None, p_amount=250000,
         p_amount_refunded=0, p_currency="usd",
     )  # fmt: skip

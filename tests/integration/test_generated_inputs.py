@@ -170,8 +170,8 @@ def test_post_leads_never_answers_5xx_and_a_refusal_writes_nothing(
     if raw is not None:
         payload = raw
     elif as_form:
-        payload = urlencode({k: dumps(v) if not isinstance(v, str) else v for k, v in body.items()}).encode(
-            "utf-8", "surrogatepass")  # fmt: skip
+        fields = {k: dumps(v) if not isinstance(v, str) else v for k, v in body.items()}
+        payload = urlencode(fields, errors="surrogatepass").encode("utf-8", "surrogatepass")
     else:
         payload = dumps(body).encode("utf-8", "surrogatepass")
     headers = {"content-type": content_type} | ({"idempotency-key": key} if key is not None else {})

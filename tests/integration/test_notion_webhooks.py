@@ -88,6 +88,45 @@ def test_the_handshake_keeps_the_token_once_and_never_logs_it(stack: LocalStack,
     assert stack.dev_state()["notion_webhook_verification_token"] == token
 
 
+def test_an_unarmed_handshake_is_refused_and_keeps_nothing(stack: LocalStack, db: Conn) -> None:
+    # Given a fresh deployment: no token kept, and no window opened
+    stack.setup_notion()
+
+    # When a stranger posts a handshake first
+    first = _post(stack, json.dumps({"verification_token": "secret_attacker"}).encode(), None)
+
+    # Then it is refused, saying what to do, and nothing is kept
+    assert (first.status_code, first.json()["error"]) == (403, "not_armed")
+    assert "atelier notion webhook arm" in first.json()["message"]
+    assert stack.dev_state()["notion_webhook_verification_token"] is None
+    # And Notion's real handshake, once armed, is accepted
+    stack.connect_notion_webhooks()
+    assert _token(stack).startswith("secret_")
+    assert _token(stack) != "secret_attacker"
+
+
+def test_an_armed_window_takes_one_handshake_and_closes(
+    stack: LocalStack, db: Conn, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from atelier.cli import main
+    from atelier.notion.webhook import FileTokens
+
+    stack.setup_notion()
+    capsys.readouterr()
+    assert main(["notion", "webhook", "arm", "--minutes", "5"]) == 0
+    assert "armed for 5 minute(s)" in capsys.readouterr().out
+    assert _post(stack, json.dumps({"verification_token": "secret_one"}).encode(), None).status_code == 200
+    assert _post(stack, json.dumps({"verification_token": "secret_one"}).encode(), None).status_code == 200  # again
+    FileTokens(stack.webhook_token_file()).clear()  # the operator empties it for a new subscription, and forgets to arm
+
+    late = _post(stack, json.dumps({"verification_token": "secret_two"}).encode(), None)
+
+    assert late.status_code == 403
+    assert stack.dev_state()["notion_webhook_verification_token"] is None
+    db.execute("update notion_webhook_arming set armed_until = now() - interval '1 second'")
+    assert main(["notion", "webhook", "arm", "--minutes", "0"]) == 2
+
+
 def test_a_milestone_marked_done_by_the_team_reaches_postgres_in_seconds_without_a_sync_run(
     stack: LocalStack, linked: dict[str, Any], db: Conn
 ) -> None:

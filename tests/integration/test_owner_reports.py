@@ -47,10 +47,11 @@ def _lead(rpc: PsycopgRpc, db: Conn, tier: int, *, review: bool, created: str) -
 
 
 def _pay(rpc: PsycopgRpc, db: Conn, lead: str, tier: int, *, paid: str) -> str:
-    intent = f"pi_{uuid.uuid4().hex}"
+    intent, session = f"pi_{uuid.uuid4().hex}", f"cs_{uuid.uuid4().hex}"
+    db.execute("update leads set checkout_session_id = %s where id = %s", (session, lead))  # the session it opened
     result = rpc.rpc(
         "apply_stripe_event", p_event_id=f"evt_{uuid.uuid4().hex}", p_event_type="checkout.session.completed",
-        p_kind="fulfil", p_reason=None, p_lead_id=lead, p_tier=tier, p_checkout_session_id=f"cs_{uuid.uuid4().hex}",
+        p_kind="fulfil", p_reason=None, p_lead_id=lead, p_tier=tier, p_checkout_session_id=session,
         p_payment_intent_id=intent, p_customer_id="cus_1", p_email=None, p_amount=PRICES[tier],
         p_amount_refunded=0, p_currency="usd",
     )  # fmt: skip

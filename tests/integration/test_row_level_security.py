@@ -83,7 +83,9 @@ EXPECTED: dict[str, Rules] = {
     "tiers": CATALOGUE,
     "milestone_templates": CATALOGUE,
     "users": CLIENT_OWNED,
-    "clients": CLIENT_OWNED,
+    # Only an admin (or the backend) attaches a client row to a user; the row in the test names a team member,
+    # which the schema refuses to everyone (counted as let through by RLS, then stopped by the constraint).
+    "clients": {**CLIENT_OWNED, "insert": APPEND_ONLY["update"]},
     "projects": CLIENT_OWNED,
     "milestones": CLIENT_OWNED,
     "deliverables": CLIENT_OWNED,
@@ -102,6 +104,8 @@ EXPECTED: dict[str, Rules] = {
     "portal_sign_ins": {**STAFF_ONLY, "insert": APPEND_ONLY["update"], "update": APPEND_ONLY["update"]},
     "notion_comments": {**STAFF_ONLY, "insert": APPEND_ONLY["update"], "update": APPEND_ONLY["update"]},
     "project_history": {**STAFF_ONLY, "insert": APPEND_ONLY["update"], "update": APPEND_ONLY["update"]},
+    "notion_webhook_arming": {**STAFF_ONLY, "insert": APPEND_ONLY["update"], "update": APPEND_ONLY["update"]},
+    "rate_limit_hits": {**STAFF_ONLY, "insert": APPEND_ONLY["update"], "update": APPEND_ONLY["update"]},
 }  # fmt: skip
 
 
@@ -174,6 +178,8 @@ def world(db: Conn) -> World:
                                     "'delivered', 'Delivered', 'world' from projects limit 1 returning id"),
         "email_suppressions": _one(db, "insert into email_suppressions (email, reason) values ('x@example.com', "
                                        "'bounce') returning email"),
+        "notion_webhook_arming": _one(db, "insert into notion_webhook_arming (armed_until) values (now()) returning id::text"),
+        "rate_limit_hits": _one(db, "insert into rate_limit_hits (bucket, key) values ('lead_source', '1') returning id"),
         "notion_properties": _one(db, "insert into notion_properties (data_source_id, entity, key, property_id,"
                                       " name, kind) values ('ds_p', 'lead', 'Name', 'title', 'Name', 'title')"
                                       " returning data_source_id"),
@@ -224,6 +230,8 @@ def _insert_statement(table: str, world: World) -> tuple[str, dict[str, object]]
                          "('n@example.com', 'payment_receipt', %(new)s, %(project)s)",
         "notion_properties": "insert into notion_properties (data_source_id, entity, key, property_id, name, kind)"
                              " values (%(new)s, 'lead', 'Name', 'title', 'Name', 'title')",
+        "notion_webhook_arming": "insert into notion_webhook_arming (id, armed_until) values (true, now())",
+        "rate_limit_hits": "insert into rate_limit_hits (bucket, key) values ('lead_email', %(new)s)",
     }  # fmt: skip
     params: dict[str, object] = {"email": f"{new}@example.com", "team": world.users["team"], "client": a_client,
               "project": a_project, "new": new}  # fmt: skip

@@ -11,14 +11,16 @@ import pytest
 
 from atelier.cli import main
 from atelier_local.stack import LocalStack
-from tests.integration.test_stripe_webhook import LEAD, checkout, make
+from tests.integration.test_stripe_webhook import LEAD, SESSIONS, checkout, make
 
 Conn = psycopg.Connection[tuple[object, ...]]
 
 
 @pytest.fixture
 def lead_id(api: httpx.Client) -> str:
-    return str(api.post("/leads", json=LEAD, headers={"Idempotency-Key": "replay-lead-1"}).json()["lead_id"])
+    answer = api.post("/leads", json=LEAD, headers={"Idempotency-Key": "replay-lead-1"}).json()
+    SESSIONS[str(answer["lead_id"])] = str(answer["checkout_url"]).rsplit("/", 1)[-1]  # what its events name
+    return str(answer["lead_id"])
 
 
 def test_replay_from_a_file_applies_once_however_often_it_runs(

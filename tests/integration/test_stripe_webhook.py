@@ -39,18 +39,26 @@ def secret(stack: LocalStack) -> str:
     return stack.settings["STRIPE_WEBHOOK_SECRET"]
 
 
+# The Checkout session Atelier opened for each lead: a session event fulfils a lead only by this id.
+SESSIONS: dict[str, str] = {}
+
+
 @pytest.fixture
 def lead_id(api: httpx.Client) -> str:
     response = api.post("/leads", json=LEAD, headers={"Idempotency-Key": f"lead-{uuid.uuid4()}"})
     assert response.status_code == 201
-    return str(response.json()["lead_id"])
+    answer = response.json()
+    SESSIONS[str(answer["lead_id"])] = str(answer["checkout_url"]).rstrip("/").rsplit("/", 1)[-1]
+    return str(answer["lead_id"])
 
 
 def make(name: str, lead_id: str | None, **obj: Any) -> dict[str, Any]:
-    """A real-shaped event with fresh ids, for this test's lead."""
+    """A real-shaped event with fresh ids, for this test's lead (a session event: the session opened for it)."""
     event = copy.deepcopy(load_event(name))
     event["id"] = f"evt_{uuid.uuid4().hex[:24]}"
     data = event["data"]["object"]
+    if data.get("object") == "checkout.session" and lead_id in SESSIONS:
+        data["id"] = SESSIONS[lead_id]
     if "metadata" in data and lead_id is not None and "lead_id" in data["metadata"]:
         data["metadata"]["lead_id"] = lead_id
     if "client_reference_id" in data:
@@ -263,15 +271,42 @@ def test_intent_succeeded_first_then_checkout_fulfils(api: httpx.Client, db: Con
     assert db.execute("select status::text, project_id is not null from payments").fetchall() == [("succeeded", True)]
 
 
-def test_an_amount_that_does_not_match_the_tier_is_recorded_and_flagged(
+def test_an_amount_over_the_tier_price_is_recorded_and_flagged(
     api: httpx.Client, db: Conn, secret: str, lead_id: str
 ) -> None:
-    deliver(api, checkout(lead_id, amount_total=500000), secret)
-    assert db.execute("select amount from payments").fetchone() == (500000,)
-    assert db.execute("select needs_review, review_reason from projects").fetchone() == (
-        True, "paid 500000 usd, tier price is 750000 usd")  # fmt: skip
+    deliver(api, checkout(lead_id, amount_total=900000), secret)
+    assert db.execute("select amount from payments").fetchone() == (900000,)
+    assert db.execute("select needs_review, review_reason, payment_status::text from projects").fetchone() == (
+        True, "paid 900000 usd, tier price is 750000 usd", "paid")  # fmt: skip
     assert db.execute("select details->>'amount' from audit_log where action = 'payment.amount_mismatch'"
-                      ).fetchone() == ("500000",)  # fmt: skip
+                      ).fetchone() == ("900000",)  # fmt: skip
+
+
+@pytest.mark.parametrize("paid", [{"amount_total": 100}, {"amount_total": 749999}, {"currency": "eur"}])
+def test_an_underpayment_starts_no_work_and_waits_for_the_owner(
+    api: httpx.Client,
+    db: Conn,
+    secret: str,
+    lead_id: str,
+    paid: dict[str, Any],
+    capsys: pytest.CaptureFixture[str],
+    stack: LocalStack,
+) -> None:
+    from atelier.cli import main
+
+    stack.setup_notion()
+    response = deliver(api, checkout(lead_id, **paid), secret)
+
+    assert response.status_code == 200
+    assert (state(db)["projects"], state(db)["milestones"]) == (0, 0)
+    assert db.execute("select status::text, project_id from payments").fetchall() == [("succeeded", None)]
+    assert db.execute("select status::text from leads").fetchone() != ("converted",)
+    reason = str(db.execute("select review_reason from payments").fetchone()[0])  # type: ignore[index]
+    assert "under the tier price" in reason
+    assert db.execute("select count(*) from audit_log where action = 'payment.held'").fetchone() == (1,)
+    capsys.readouterr()
+    assert main(["check"]) == 1
+    assert "payment held" in capsys.readouterr().out
 
 
 def test_a_live_event_in_a_test_environment_is_acknowledged_not_applied(
@@ -302,9 +337,32 @@ def test_a_payment_for_an_unknown_lead_is_kept_and_marked_unmatched(api: httpx.C
     missing = str(uuid.uuid4())
     deliver(api, checkout(missing), secret)
     assert db.execute("select status::text, lead_id from payments").fetchall() == [("succeeded", None)]
-    assert db.execute("select reason from inbound_events").fetchone() == (f"no lead {missing}",)
+    reason = str(db.execute("select reason from inbound_events").fetchone()[0])  # type: ignore[index]
+    assert reason.startswith("no Checkout session Atelier opened")
+    assert f"its metadata names lead {missing}" in reason
     assert db.execute("select count(*) from audit_log where action = 'payment.unmatched'").fetchone() == (1,)
     assert state(db)["projects"] == 0
+
+
+def test_a_one_dollar_session_that_names_a_lead_in_its_metadata_fulfils_nothing(
+    api: httpx.Client, db: Conn, secret: str, lead_id: str
+) -> None:
+    # Given a session on another of the studio's Payment Links, carrying the lead's reference (which the client saw)
+    other = checkout(lead_id, id=f"cs_live_{uuid.uuid4().hex[:24]}", amount_total=100)
+    other["data"]["object"]["metadata"] |= {"tier": "4"}
+
+    # When Stripe delivers it, signed
+    response = deliver(api, other, secret)
+
+    # Then it is recorded, held and alarmed, and nothing is fulfilled
+    assert (response.status_code, response.json()["outcome"]) == (200, "applied")
+    assert (state(db)["projects"], state(db)["clients"], state(db)["users"]) == (0, 0, 0)
+    assert db.execute("select lead_id, project_id, review_reason is not null from payments").fetchall() == [
+        (None, None, True)]  # fmt: skip
+    assert db.execute("select status::text from leads").fetchone() == ("qualified",)
+    # And the lead's own session still fulfils it, at its own tier
+    assert deliver(api, checkout(lead_id), secret).status_code == 200
+    assert db.execute("select tier, payment_status::text from projects").fetchall() == [(2, "paid")]
 
 
 def test_a_body_over_the_limit_is_413(api: httpx.Client, db: Conn, secret: str) -> None:

@@ -131,12 +131,13 @@ class LocalStack:
     def connect_notion_webhooks(self, delay: float = 2.0) -> dict[str, Any]:
         """Subscribe the front door's POST /webhooks/notion to the emulator's webhooks, as an operator does in
         Notion: the handshake's token is kept by notion_webhook (a new subscription replaces an old token)."""
-        from atelier.notion.webhook import FileTokens
+        from atelier.notion.webhook import FileTokens, RpcArming
 
         assert self.front_door is not None
         if self.notion is None:
             return {}
         FileTokens(self.webhook_token_file()).clear()
+        RpcArming(wiring.rpc()).arm(60)  # as `atelier notion webhook arm` does before an operator subscribes
         subscription = self.notion.webhooks.subscribe(f"{self.front_door.url}/webhooks/notion", delay=delay)
         if subscription.get("handshake_status") != 200:
             raise RuntimeError(f"the webhook handshake was answered {subscription.get('handshake_status')}; "

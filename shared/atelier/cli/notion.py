@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from datetime import UTC
 from typing import Any
 
 from atelier import wiring
@@ -64,6 +65,17 @@ def check(args: argparse.Namespace) -> int:
     return 0
 
 
+def arm(args: argparse.Namespace) -> int:
+    from atelier.notion.webhook import RpcArming
+
+    if not 1 <= args.minutes <= 60:
+        raise ConfigurationError("--minutes is how long the window stays open: from 1 to 60")
+    until = RpcArming(wiring.rpc()).arm(args.minutes * 60)
+    print(f"notion webhook: armed for {args.minutes} minute(s), until {until.astimezone(UTC):%H:%M:%S} UTC: "
+          "create the subscription in Notion now; its one handshake is accepted, and any other is refused")  # fmt: skip
+    return 0
+
+
 def register(verbs: Any) -> None:
     actions = noun(verbs, "notion", "Notion databases")
     parser = verb(actions, "setup", setup, help="create the five databases under a page and mend what was broken "
@@ -74,3 +86,8 @@ def register(verbs: Any) -> None:
                   "what stops the sync exits 1",
                   example="atelier notion check")  # fmt: skip
     parser.add_argument("--parent-page", help="where the databases live (default NOTION_PARENT_PAGE_ID)")
+    webhook = noun(actions, "webhook", "the Notion webhook's one-time handshake")
+    parser = verb(webhook, "arm", arm, help="open a short window in which one webhook handshake is accepted (outside "
+                  "it, an unauthenticated handshake is refused and nothing is kept)",
+                  example="atelier notion webhook arm --minutes 10")  # fmt: skip
+    parser.add_argument("--minutes", type=int, default=10, help="how long the window stays open (1-60, default 10)")

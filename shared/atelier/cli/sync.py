@@ -56,7 +56,8 @@ def resync(args: argparse.Namespace) -> int:
 
 
 def check(args: argparse.Namespace) -> int:
-    """Findings: fields that differ, pages missing, duplicate or unlinked pages, dead rows, records with no page."""
+    """Findings: fields that differ, pages missing, duplicate or unlinked pages, dead rows, records with no page, and
+    payments held for the owner."""
     from atelier.sync.drift import drift, duplicates, repair_duplicates
 
     ports = wiring.sync_ports()
@@ -71,6 +72,9 @@ def check(args: argparse.Namespace) -> int:
         why = row.get("last_error") or "refused"
         rows.append((row["entity"], row["entity_id"], "dead outbox row",
                      f"{why}; fix the cause, then `atelier outbox retry --dead`"))  # fmt: skip
+    for held in ports.rpc.rpc("payments_held"):
+        rows.append(("payment", held["id"], "payment held",
+                     f"{held['reason']}; nothing was fulfilled: refund it in Stripe, or reach the payer"))  # fmt: skip
     for item in ports.rpc.rpc("unlinked_records"):
         rows.append((item["entity"], item["id"], "no page",
                      f"nothing is queued to make it; `atelier resync {item['entity']}` makes it"))  # fmt: skip

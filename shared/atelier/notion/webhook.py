@@ -1,9 +1,10 @@
 """Notion webhooks: the one-time verification handshake, the signature on every delivery, and where the token lives.
 
-Notion posts `{"verification_token": ...}` once, when a subscription is made. The token is kept where the operator
-can read it (the function's secret in Secrets Manager, if that secret is still empty; locally `.atelier/dev.json`)
-and is never logged. Every delivery after that carries `X-Notion-Signature: sha256=<HMAC-SHA256 of the raw body,
-keyed by the token>`.
+Notion posts `{"verification_token": ...}` once, when a subscription is made. The handshake is unauthenticated, so
+it is taken only while armed (`atelier notion webhook arm` opens a short window for one). The token is kept where
+the operator can read it (the function's secret in Secrets Manager, if that secret is still empty; locally
+`.atelier/dev.json`) and is never logged. Every delivery after that carries
+`X-Notion-Signature: sha256=<HMAC-SHA256 of the raw body, keyed by the token>`.
 """
 
 from __future__ import annotations
@@ -17,10 +18,13 @@ import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
-from atelier.errors import BadRequest, Conflict, Unauthorized
+from atelier.errors import BadRequest, Conflict, Forbidden, Unauthorized
 from atelier.http import json_object
+
+if TYPE_CHECKING:
+    from atelier.db import Rpc
 
 SIGNATURE_HEADER = "x-notion-signature"
 TOKEN_KEY = "notion_webhook_verification_token"  # noqa: S105 - the dev.json key's name, not a token
@@ -190,12 +194,35 @@ class SecretTokens:
         return True
 
 
-class WebhookGate:
-    """What a raw delivery is: Notion's handshake (its token kept), or a signed event (a `Delivery`). Anything else
-    is refused with the 4xx it deserves, before any state is touched."""
+class Arming(Protocol):
+    """The window `atelier notion webhook arm` opens, shared by every function: one handshake may take it."""
 
-    def __init__(self, tokens: TokenStore) -> None:
+    def take(self) -> bool:
+        """Whether the window was open; taking it closes it."""
+        ...
+
+
+class RpcArming:
+    """The window, kept in Postgres (`notion_webhook_arming`), so it holds across Lambdas and the CLI."""
+
+    def __init__(self, rpc: Rpc) -> None:
+        self._rpc = rpc
+
+    def arm(self, seconds: int) -> datetime:
+        until = self._rpc.rpc("arm_notion_webhook", p_seconds=seconds)["armed_until"]
+        return until if isinstance(until, datetime) else datetime.fromisoformat(str(until))
+
+    def take(self) -> bool:
+        return bool(self._rpc.rpc("take_notion_webhook_arming"))
+
+
+class WebhookGate:
+    """What a raw delivery is: Notion's handshake (its token kept, while armed), or a signed event (a `Delivery`).
+    Anything else is refused with the 4xx it deserves, before any state is touched."""
+
+    def __init__(self, tokens: TokenStore, arming: Arming) -> None:
         self._tokens = tokens
+        self._arming = arming
 
     def admit(self, body: bytes, signature: str | None) -> Delivery | None:
         """The verified event, or None for a handshake whose token was kept."""
@@ -218,6 +245,13 @@ class WebhookGate:
         if not isinstance(token, str) or not 0 < len(token) <= MAX_TOKEN_LENGTH or not token.isprintable():
             raise BadRequest("verification_token must be a non-empty string.", code="invalid_token",
                              fields={"verification_token": "a string of at most 512 characters"})  # fmt: skip
+        kept = self._tokens.current()
+        if kept is not None and hmac.compare_digest(kept.encode(), token.encode()):
+            return  # Notion sent the same handshake again: nothing changes
+        if kept is None and not self._arming.take():
+            raise Forbidden("The handshake is not armed, so its token was not kept: run `atelier notion webhook arm`, "
+                            "then create the subscription in Notion while the window is open.",
+                            code="not_armed")  # fmt: skip
         if not self._tokens.keep(token):
             raise Conflict("A verification token is kept already. To accept a new subscription's token, empty the "
                            "function's secret (locally: delete notion_webhook_verification_token from "

@@ -46,21 +46,23 @@ class PortalService:
     def link(self, sign_in_id: str, expires: int) -> str:
         return f"{self._base_url}/portal?token={self._keys.sign_in_token(sign_in_id, expires)}"
 
-    def request_sign_in(self, email: str, source_ip: str | None) -> bool:
+    def request_sign_in(self, email: str, source_ip: str | None) -> int:
         """Record the request and, for a client's address within the limits, queue the e-mail with the link.
-        Returns whether a limit was hit; nothing says whether the address is a client's."""
+        Returns 0, or the seconds until a limit that was hit lets the caller try again; nothing says whether the
+        address is a client's."""
         address = email.strip().lower()
         if not is_address(address):
             address = "invalid@invalid"  # recorded and counted like any other, sent to no one
         started = self._rpc.rpc("start_portal_sign_in", p_email=address, p_source_ip=source_ip,
                                 p_ttl_seconds=SIGN_IN_SECONDS, p_per_address=PER_ADDRESS,
                                 p_per_source=PER_SOURCE)  # fmt: skip
-        return bool(started["limited"])
+        return int(started.get("retry_after") or 0) if started["limited"] else 0
 
     def link_for(self, email: str) -> str | None:
-        """A sign-in link made by the studio (`atelier portal link`), not e-mailed; None for an unknown address."""
+        """A sign-in link made by the studio (`atelier portal link`), not e-mailed, and counted against no client's
+        limit; None for an address that is not a client's."""
         started = self._rpc.rpc("start_portal_sign_in", p_email=email, p_source_ip=None,
-                                p_ttl_seconds=SIGN_IN_SECONDS, p_per_address=1_000_000, p_per_source=1_000_000,
+                                p_ttl_seconds=SIGN_IN_SECONDS, p_per_address=PER_ADDRESS, p_per_source=PER_SOURCE,
                                 p_send=False)  # fmt: skip
         return self.link(str(started["id"]), int(started["expires"])) if started["known"] else None
 
