@@ -36,6 +36,9 @@ DEV_STATE_ENV = {
     "notion_webhook_verification_token": "NOTION_WEBHOOK_VERIFICATION_TOKEN",
     # The client portal's session key, so that `atelier portal link` makes links the running stack opens.
     "portal_jwt_secret": "PORTAL_JWT_SECRET",
+    # The local stack's mail: its sender and its SES (moto), so that `atelier mail send` works against `make dev`.
+    "mail_from": "MAIL_FROM",
+    "ses_endpoint_url": "SES_ENDPOINT_URL",
     # Only while the local Stripe stand-in answers: its address and its (public, made-up) key.
     "stripe_api_base": "STRIPE_API_BASE",
     "stripe_api_key": "STRIPE_SECRET_KEY",

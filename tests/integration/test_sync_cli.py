@@ -153,3 +153,36 @@ def test_import_notion_turns_hand_typed_leads_into_linked_leads_once(
     assert main(["import-notion"]) == 1
     assert "0 added, 0 linked, 2 skipped" in capsys.readouterr().err
     assert db.execute("select count(*) from leads").fetchone() == (1,)
+
+
+def test_a_page_the_team_trashed_takes_later_changes_quietly_and_gets_them_when_restored(
+    operator: None, rpc: PsycopgRpc, human: NotionGateway, gateway: NotionGateway, db: Conn,
+    capsys: pytest.CaptureFixture[str],
+) -> None:  # fmt: skip
+    # Given a project page the team put in the trash, and the record soft-deleted by the next run
+    paid_project(rpc, stored_lead(rpc))
+    assert main(["sync", "run"]) == 0
+    page_id = str(db.execute("select notion_page_id from projects").fetchone()[0])  # type: ignore[index]
+    human.update_page(page_id, in_trash=True)
+    assert main(["sync", "run"]) == 0
+    assert db.execute("select deleted_at is not null from projects").fetchone() == (True,)
+
+    # When the record changes ten times in Postgres, each change synced
+    for i in range(10):
+        db.execute("update projects set needs_review = %s", (i % 2 == 1,))
+        assert main(["sync", "run"]) == 0
+
+    # Then no row is dead or left waiting, the page stays in the trash unwritten, and `check` finds nothing wrong
+    assert {str(r[0]) for r in db.execute("select distinct status::text from sync_outbox")} == {"done"}
+    page = gateway.retrieve_page(page_id)
+    assert page["in_trash"] is True
+    assert page["properties"]["Needs Review"]["checkbox"] is False
+    capsys.readouterr()
+    assert main(["check"]) == 0, capsys.readouterr().out
+
+    # When the team restores the page, the record comes back, and what changed meanwhile reaches the page
+    human.update_page(page_id, in_trash=False)
+    assert main(["sync", "run"]) == 0
+    assert main(["sync", "run"]) == 0
+    assert db.execute("select deleted_at is null from projects").fetchone() == (True,)
+    assert gateway.retrieve_page(page_id)["properties"]["Needs Review"]["checkbox"] is True

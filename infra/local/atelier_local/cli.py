@@ -39,6 +39,8 @@ def _port_free(port: int, host: str = "127.0.0.1") -> None:
     if port == 0:
         return
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        # As the front door binds: a port held only by the last run's closed connections (TIME-WAIT) is free.
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             probe.bind((host, port))
         except OSError:

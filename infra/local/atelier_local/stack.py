@@ -27,6 +27,8 @@ from atelier_local.notion_emulator import Faults, NotionEmulator
 from atelier_local.s3_local import CREDENTIALS, LocalS3
 from atelier_local.stripe_standin import API_PREFIX, LOCAL_API_KEY, StripeStandIn
 
+SCHEDULED_RUN_SECONDS = 120  # the longest one scheduled run may take (each function's timeout in AWS)
+
 
 def scheduled_event() -> dict[str, Any]:
     """The event EventBridge Scheduler sends notion_sync on each run."""
@@ -189,16 +191,23 @@ class LocalStack:
         def tick() -> None:
             while not self._stopping.wait(interval):
                 for function in ("notion_sync", "client_mail"):  # each on its own EventBridge schedule in AWS
+                    if self._stopping.is_set():
+                        return
                     try:
-                        lambdas.invoke(function, scheduled_event(), timeout_seconds=120)
+                        lambdas.invoke(function, scheduled_event(), timeout_seconds=SCHEDULED_RUN_SECONDS)
                     except Exception:
-                        traceback.print_exc()
+                        if not self._stopping.is_set():  # a run cut short by Ctrl-C is no news
+                            traceback.print_exc()
 
         self._scheduler = threading.Thread(target=tick, name="notion-sync-schedule", daemon=True)
         self._scheduler.start()
 
     def stop(self) -> None:
+        """Stop everything, quietly: a scheduled run under way finishes first (it may still need the database)."""
         self._stopping.set()
+        if self._scheduler is not None:
+            self._scheduler.join(timeout=SCHEDULED_RUN_SECONDS)
+            self._scheduler = None
         if self.front_door:
             self.front_door.stop()
         if self.notion:
@@ -237,6 +246,8 @@ class LocalStack:
             "stripe_api_key": LOCAL_API_KEY if self.stripe else None,
             "notion_webhook_verification_token": FileTokens(self.webhook_token_file()).current(),
             "portal_jwt_secret": self.settings.get("PORTAL_JWT_SECRET"),
+            "mail_from": self.settings.get("MAIL_FROM"),
+            "ses_endpoint_url": self.settings.get("SES_ENDPOINT_URL"),
         }
 
     def write_dev_state(self, path: Path) -> None:

@@ -22,8 +22,10 @@ def run(args: argparse.Namespace) -> int:
         return 1
     sweep, poll = cycle.sweep, cycle.poll
     outcome = ", ".join(f"{n} {what}" for what, n in sorted(sweep.outcome.items()) if n)
+    trashed = f", {sweep.trashed} kept in Notion's trash" if sweep.trashed else ""
     print(f"push: {sweep.claimed} claimed, {sweep.created} created, {sweep.updated} updated, "
-          f"{sweep.unchanged} unchanged, {sweep.failed} failed" + (f" ({outcome})" if outcome else ""))  # fmt: skip
+          f"{sweep.unchanged} unchanged, {sweep.failed} failed{trashed}"
+          + (f" ({outcome})" if outcome else ""))  # fmt: skip
     print(f"poll: {poll.applied} applied, {poll.deleted} deleted, {poll.restored} restored, "
           f"{poll.overridden} put back, {poll.echoes} of our own edits skipped")  # fmt: skip
     if cycle.schema_released:

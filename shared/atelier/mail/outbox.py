@@ -54,17 +54,29 @@ class MailOutbox:
         self._clock = clock
 
     def send_due(self, *, deadline: float | None = None, batch: int = BATCH) -> MailReport:
+        """Send what is due until `deadline`. The deadline is checked before each send, and each message is
+        completed as soon as it is sent: a run stopped at any point has sent nothing that is not recorded as sent
+        but the one in flight, so its lease running out never sends a message twice."""
         report = MailReport()
-        while deadline is None or self._clock() < deadline:
+        while not self._past(deadline):
             claimed = self._rpc.rpc("claim_notifications", p_limit=batch, p_lease_seconds=LEASE_SECONDS)
             if not claimed:
                 break
             report.claimed += len(claimed)
-            results = [self._send(row, report) for row in claimed]
-            for key, value in self._rpc.rpc("complete_notifications", p_results=results,
-                                            p_max_attempts=MAX_ATTEMPTS).items():  # fmt: skip
-                report.outcome[key] = report.outcome.get(key, 0) + int(value)
+            for done, row in enumerate(claimed):
+                if self._past(deadline):
+                    left = [{"id": r["id"], "claim": r["claim"]} for r in claimed[done:]]
+                    self._rpc.rpc("release_notifications", p_claims=left)  # for the next run, attempts given back
+                    report.claimed -= len(left)
+                    return report
+                result = self._send(row, report)
+                for key, value in self._rpc.rpc("complete_notifications", p_results=[result],
+                                                p_max_attempts=MAX_ATTEMPTS).items():  # fmt: skip
+                    report.outcome[key] = report.outcome.get(key, 0) + int(value)
         return report
+
+    def _past(self, deadline: float | None) -> bool:
+        return deadline is not None and self._clock() >= deadline
 
     def _send(self, row: dict[str, Any], report: MailReport) -> dict[str, Any]:
         result: dict[str, Any] = {"id": row["id"], "claim": row["claim"], "ok": False}

@@ -53,6 +53,7 @@ class SweepReport:
     lost: int = 0  # rows whose claim another worker took: left to it
     notion_down: bool = False  # a transient failure ended the sweep
     schema_waiting: int = 0  # rows whose data source's schema is broken: they wait for it to be mended
+    trashed: int = 0  # rows of deleted records: their page kept in the trash, nothing else sent
     schema_broken: dict[str, str] = dataclass_field(default_factory=dict)  # entity -> what is wrong, one line
     outcome: dict[str, int] = dataclass_field(default_factory=dict)
 
@@ -176,20 +177,27 @@ class OutboxPusher:
             hashes = field_hashes(entity, record)
             stamp = last_synced_value(ids, datetime.now(UTC))
             page_id = record.get("notion_page_id")
+            if page_id and record.get("deleted"):
+                # A deleted record's page is in the trash (the team's hand, or this call's). Notion refuses edits
+                # there, so only the trash is asked for; what changed stays unpushed until the page comes back.
+                self._hold(row)
+                self._gateway.update_page(page_id, {}, in_trash=True, deadline=deadline)
+                report.trashed += 1
+                result.update(ok=True, page_id=page_id, pushed_hash=record.get("pushed"), answered=True)
+                return result
             if page_id:
                 pushed = pushed_hashes(record.get("pushed"))
                 changed = tuple(
                     f for f in entity.owned_by(Owner.postgres) if pushed.get(f.property) != hashes[f.property]
                 )
-                if not changed and not record.get("deleted"):
+                if not changed:
                     report.unchanged += 1
                 else:
                     props = entity.properties(record, fields=changed, ids=ids) | stamp
                     if not pushed:  # a page the team made, adopted: it gets its Atelier ID with the first push
                         props |= atelier_id_value(ids, entity.name, str(row["entity_id"]))
                     self._hold(row)  # a stale worker must not put older values over a newer push
-                    self._gateway.update_page(page_id, props, in_trash=True if record.get("deleted") else None,
-                                              deadline=deadline)  # fmt: skip
+                    self._gateway.update_page(page_id, props, deadline=deadline)
                     report.updated += 1
                     answered = True
                 # Notion-owned fields keep the hash they were created with: only ours decide what to send.
