@@ -25,6 +25,7 @@ MAX_EVENT_BYTES = 256 * 1024
 MAX_SIGNATURE_HEADER = 4096
 MAX_ID_CHARS = 255
 MAX_EMAIL_CHARS = 320
+MAX_NAME_CHARS = 200
 MAX_AMOUNT_CENTS = 10**12  # beyond any charge Stripe makes
 CURRENCY = re.compile(r"[a-z]{3}")
 
@@ -105,6 +106,7 @@ class StripeEventAction:
     payment_intent_id: str | None = None
     customer_id: str | None = None
     email: str | None = None
+    name: str | None = None  # the payer's, as Stripe has it: names a new client, or fills an empty name
     amount: int | None = None
     amount_refunded: int | None = None
     currency: str | None = None
@@ -115,7 +117,7 @@ class StripeEventAction:
             "p_reason": self.reason, "p_lead_id": self.lead_id, "p_tier": self.tier,
             "p_checkout_session_id": self.checkout_session_id, "p_payment_intent_id": self.payment_intent_id,
             "p_customer_id": self.customer_id, "p_email": self.email, "p_amount": self.amount,
-            "p_amount_refunded": self.amount_refunded, "p_currency": self.currency,
+            "p_amount_refunded": self.amount_refunded, "p_currency": self.currency, "p_name": self.name,
         }  # fmt: skip
 
 
@@ -227,10 +229,12 @@ def _meaning(event_id: str, event_type: str, event: dict[str, Any]) -> StripeEve
         else:
             kind = "pending"
         details = obj.get("customer_details")
-        email = (details.get("email") if isinstance(details, dict) else None) or obj.get("customer_email")
+        details = details if isinstance(details, dict) else {}
+        email = details.get("email") or obj.get("customer_email")
         return StripeEventAction(
             event_id, event_type, kind, checkout_session_id=_id(obj, "the session id"), payment_intent_id=pi,
             email=_text(email, "the customer's email", limit=MAX_EMAIL_CHARS),
+            name=_text(details.get("name"), "the customer's name", limit=MAX_NAME_CHARS),
             amount=_amount(obj.get("amount_total"), "amount_total"), **common,
         )  # fmt: skip
     if event_type == "payment_intent.succeeded":

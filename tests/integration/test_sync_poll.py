@@ -178,3 +178,44 @@ def test_a_poll_out_of_time_stops_cleanly_and_the_next_one_catches_up(
     notion.set_faults(rate_per_second=2000, burst=2000)
     assert poller.poll().applied == 1
     assert db.execute("select status::text from projects").fetchone() == ("revisions",)
+
+
+def test_a_clients_name_phone_and_company_typed_in_notion_are_kept(
+    synced: str, poller: NotionPoller, pusher: OutboxPusher, human: NotionGateway, gateway: NotionGateway, db: Conn
+) -> None:
+    # Given the client's page, named by the lead's form
+    page_id = _page(db, "clients")
+    assert db.execute("select name from clients").fetchone() == ("Client 0",)
+
+    # When the team types the client's full name, phone and company, and the sync runs both ways (twice)
+    human.update_page(page_id, {"Name": {"title": rich_text("Ada King, Countess of Lovelace")},
+                                "Phone": {"phone_number": "+44 20 7946 0000"},
+                                "Company": {"rich_text": rich_text("Analytical Engines Ltd")}})  # fmt: skip
+    for _ in range(2):
+        poller.poll()
+        pusher.sweep()
+
+    # Then Postgres has them, the page keeps them, and no comment says they were put back
+    assert db.execute("select name, phone, company from clients").fetchone() == (
+        "Ada King, Countess of Lovelace", "+44 20 7946 0000", "Analytical Engines Ltd")  # fmt: skip
+    page = gateway.retrieve_page(page_id)
+    assert plain_text(page["properties"]["Name"]["title"]) == "Ada King, Countess of Lovelace"
+    assert db.execute("select count(*) from notion_comments").fetchone() == (0,)
+
+
+def test_the_payers_name_fills_an_empty_client_name_and_never_replaces_one(rpc: PsycopgRpc, db: Conn) -> None:
+    for i, (before, paid_as, after) in enumerate([(None, "Ada Lovelace", "Ada Lovelace"),
+                                                  ("Ada", "A. Lovelace", "Ada")]):  # fmt: skip
+        lead = stored_lead(rpc, 10 + i)
+        email = f"client{10 + i}@example.com"
+        user = db.execute("insert into users (email, user_type) values (%s, 'sage_client') returning id", (email,))
+        db.execute("insert into clients (user_id, tier, name) values (%s, 2, %s)", (user.fetchone()[0], before))  # type: ignore[index]
+        session = f"cs_name_{i}"
+        rpc.rpc("record_lead_answer", p_lead_id=lead, p_answer={"tier": 2}, p_checkout_session_id=session,
+                p_checkout_url="https://checkout.example/")  # fmt: skip
+        rpc.rpc("apply_stripe_event", p_event_id=f"evt_name_{i}", p_event_type="checkout.session.completed",
+                p_kind="fulfil", p_reason=None, p_lead_id=lead, p_tier=2, p_checkout_session_id=session,
+                p_payment_intent_id=f"pi_name_{i}", p_customer_id=None, p_email=email, p_amount=750000,
+                p_amount_refunded=0, p_currency="usd", p_name=paid_as)  # fmt: skip
+        name = db.execute("select c.name from clients c join users u on u.id = c.user_id where u.email = %s", (email,))
+        assert name.fetchone() == (after,)

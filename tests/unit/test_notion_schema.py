@@ -87,7 +87,8 @@ def test_rich_text_is_capped_at_100_items() -> None:
 def test_ownership_follows_the_design() -> None:
     notion_owned = {(e.name, f.column) for e in ENTITIES for f in e.owned_by(Owner.notion)}
     assert notion_owned == {("project", "status"), ("milestone", "status"), ("milestone", "completed_at"),
-                            ("project", "name"), ("milestone", "due_date"), ("client", "project_address")}  # fmt: skip
+                            ("project", "name"), ("milestone", "due_date"), ("client", "project_address"),
+                            ("client", "name"), ("client", "phone"), ("client", "company")}  # fmt: skip
 
 
 def test_every_field_postgres_owns_says_where_to_change_it() -> None:

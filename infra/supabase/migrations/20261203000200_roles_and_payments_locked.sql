@@ -288,9 +288,13 @@ begin
   end if;
   v_returning := exists (select 1 from public.projects p join public.clients c on c.id = p.client_id
                           where c.user_id = v_user.id and p.lead_id <> v_lead.id);
-  insert into public.clients (user_id, tier, project_address)
-  values (v_user.id, v_tier.id, v_lead.project_address)
-  on conflict (user_id) do nothing;
+  -- The client's name (clients.name: 20261203000600) is the lead's, else the payer's as Stripe has it; the team's in
+  -- Notion is never replaced, and the payer's fills it only where it is empty.
+  insert into public.clients (user_id, tier, project_address, name)
+  values (v_user.id, v_tier.id, v_lead.project_address,
+          left(coalesce(nullif(btrim(v_lead.name), ''), nullif(btrim(p_name), '')), 200))
+  on conflict (user_id) do update set name = left(nullif(btrim(p_name), ''), 200)
+    where public.clients.name is null and nullif(btrim(p_name), '') is not null;
   select id into v_client_id from public.clients where user_id = v_user.id;
 
   v_mismatch := p_amount <> v_tier.price_cents;
@@ -393,8 +397,9 @@ begin
   if v_user.id is null then
     insert into public.users (email, user_type, tier) values (v_email, 'kaa_client', v_tier) returning * into v_user;
   end if;
-  insert into public.clients (user_id, tier, project_address, notion_page_id)
-  values (v_user.id, v_tier, nullif(btrim(coalesce(p_project_address, '')), ''), p_page_id)
+  insert into public.clients (user_id, tier, project_address, notion_page_id, name)
+  values (v_user.id, v_tier, nullif(btrim(coalesce(p_project_address, '')), ''), p_page_id,
+          left(nullif(btrim(coalesce(p_name, '')), ''), 200))
   returning * into v_client;
   insert into public.audit_log (action, resource_type, resource_id, details)
   values ('notion.adopted', 'client', v_client.id::text, jsonb_build_object('page_id', p_page_id, 'created', true));

@@ -132,6 +132,7 @@ TYPES: dict[str, PropertyType] = {
     "date": PropertyType("date", _date_to_notion, _date_from_notion),
     "url": PropertyType("url", lambda v: v or None, lambda v: v or None),
     "email": PropertyType("email", lambda v: v or None, lambda v: v or None),
+    "phone_number": PropertyType("phone_number", lambda v: v or None, lambda v: v or None),
     "relation": PropertyType("relation", lambda ids: [{"id": i} for i in (ids or [])],
                              lambda v: [str(item["id"]) for item in (v or [])]),
 }  # fmt: skip
@@ -297,12 +298,14 @@ LEAD = Entity("lead", "leads", "Leads", (
     Field("red_flags", "Red Flags", "multi_select", options=RED_FLAGS, out=RED_FLAG_WORDS, guide=FROM_THE_FORM),
 ))  # fmt: skip
 CLIENT = Entity("client", "clients", "Clients", (
-    Field("name", "Name", "title", guide=FROM_THE_FORM),
+    Field("name", "Name", "title", owner=Owner.notion),
     Field("email", "Email", "email", guide="it is the address the client paid with and signs in to the portal with; "
           "ask an admin to change it in Supabase"),
     Field("tier_name", "Tier", "select", options=TIER_NAMES, guide=FROM_PAYMENT),
     Field("status", "Status", "select", options=CLIENT_STATUSES, out=_words(CLIENT_STATUSES), guide=FROM_ATELIER),
     Field("project_address", "Project Address", "rich_text", owner=Owner.notion),
+    Field("phone", "Phone", "phone_number", owner=Owner.notion),
+    Field("company", "Company", "rich_text", owner=Owner.notion),
 ))  # fmt: skip
 PROJECT = Entity("project", "projects", "Projects", (
     Field("name", "Name", "title", owner=Owner.notion),
