@@ -219,3 +219,27 @@ def test_the_payers_name_fills_an_empty_client_name_and_never_replaces_one(rpc: 
                 p_amount_refunded=0, p_currency="usd", p_name=paid_as)  # fmt: skip
         name = db.execute("select c.name from clients c join users u on u.id = c.user_id where u.email = %s", (email,))
         assert name.fetchone() == (after,)
+
+
+def test_a_team_edit_to_a_field_postgres_owns_is_put_back_even_when_our_push_lands_after_it(
+    synced: str, poller: NotionPoller, pusher: OutboxPusher, human: NotionGateway, gateway: NotionGateway,
+    db: Conn, rpc: PsycopgRpc, sources: dict[str, str],
+) -> None:  # fmt: skip
+    # Given a person ticks the project's "Needs Review" (a field Postgres owns) in Notion
+    page_id = _page(db, "projects")
+    human.update_page(page_id, {"Needs Review": {"checkbox": True}})
+    # When, within seconds, a refund changes the project and its push lands on the page after the person's edit
+    db.execute("update projects set payment_status = 'refunded'")
+    pusher.sweep()
+    assert gateway.retrieve_page(page_id)["last_edited_by"]["id"] == gateway.bot_id()  # our bot edited it last
+
+    # And the sync runs twice
+    for _ in range(2):
+        poller.poll()
+        pusher.sweep()
+        post_due(SyncPorts(rpc, gateway, sources))
+
+    # Then the person's value is put back, with one comment that says why, and Postgres keeps its own
+    assert gateway.retrieve_page(page_id)["properties"]["Needs Review"]["checkbox"] is False
+    assert db.execute("select needs_review from projects").fetchone() == (False,)
+    assert db.execute("select count(*) from notion_comments").fetchone() == (1,)

@@ -2,7 +2,7 @@
 
 Only Notion-owned fields are applied. Our own echoes are skipped (last edited by our bot and the values
 match what we pushed), a trashed page is soft-deleted after one confirming read, and a Postgres-owned
-field a person changed is put back (its Notion value kept in the audit log).
+field a person changed is put back (its Notion value kept in the audit log), whoever edited the page last.
 
 A page that cannot be applied (a mapped property is missing from it, say renamed away) is not skipped for
 good: the data source's watermark stays at or before that page's edit, so every poll reads it again until it
@@ -17,9 +17,16 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from atelier.notion.errors import Failure, NotionError, RetryLater
-from atelier.notion.schema import ENTITIES, PROJECT_STATUSES, Entity, Owner, last_synced_value
+from atelier.notion.schema import ENTITIES, PROJECT_STATUSES, Entity, Field, Owner, last_synced_value
 from atelier.sync.adopt import Adopter
-from atelier.sync.records import SyncPorts, page_field_hash, page_record_id, pushed_hashes, short_hash
+from atelier.sync.records import (
+    SyncPorts,
+    field_hashes,
+    page_field_hash,
+    page_record_id,
+    pushed_hashes,
+    short_hash,
+)
 
 ALLOWED_VALUES = {
     ("project", "status"): set(PROJECT_STATUSES),
@@ -215,9 +222,15 @@ class NotionPoller:
                     report.echoes += 1
                 elif pulled != known.get("pulled"):
                     change.update(values=values, pulled_hash=pulled)
-            if not by_bot and pushed:
-                lost = {f.property: entity.values(page, fields=(f,), ids=ids).get(f.column) for f in ours
-                        if f.property in pushed and page_field_hash(f, page, ids) != pushed[f.property]}  # fmt: skip
+            if pushed:
+                # Whoever edited last: a push of ours sends only what changed, so a person's edit it landed on
+                # stays on the page, and shows here as a value that is not the one we pushed.
+                differ = [
+                    f for f in ours if f.property in pushed and page_field_hash(f, page, ids) != pushed[f.property]
+                ]
+                if differ and by_bot:
+                    differ = self._not_in_flight(entity, record_id, page, differ)
+                lost = {f.property: entity.values(page, fields=(f,), ids=ids).get(f.column) for f in differ}
                 if lost:
                     change.update(
                         repush=sorted(lost),
@@ -227,6 +240,14 @@ class NotionPoller:
             if len(change) > 2:  # more than its id and page
                 changes.append(change)
         return changes
+
+    def _not_in_flight(self, entity: Entity, record_id: str, page: dict[str, Any], differ: list[Field]) -> list[Field]:
+        """Of the fields a page shows differently from our last push, those that are not our own push in flight
+        (written to the page, its hash not recorded yet): a page value equal to the record's value now is ours."""
+        record = self._rpc.rpc("adopted_record", p_entity=entity.name, p_id=record_id) or {}
+        now = field_hashes(entity, record)
+        ids = self._properties.ids(entity.name)
+        return [f for f in differ if page_field_hash(f, page, ids) != now.get(f.property)]
 
     def _confirm_trashed(self, page_id: str, deadline: float | None) -> bool:
         """One retrieve before a soft delete: the page is in the trash, or gone altogether."""
