@@ -17,7 +17,7 @@ from atelier.notion.schema import ATELIER_ID, plain_text
 from atelier.notion.setup import setup
 from atelier.sync import OutboxPusher, SweepReport, SyncPorts, run_cycle
 from atelier.sync.cycle import LEASE_NAME, RUN_LEASE_SECONDS
-from atelier.sync.drift import duplicates, repair_duplicates
+from atelier.sync.drift import drift, duplicates, repair_duplicates
 from atelier.sync.pull import NotionPoller
 from atelier.sync.push import ClaimLost
 from atelier.sync.records import MAX_ATTEMPTS
@@ -88,6 +88,11 @@ def test_a_duplicate_page_is_found_by_check_and_repair_archives_it(
     assert gateway.retrieve_page(extra["id"])["in_trash"] is True
     assert db.execute("select notion_page_id from projects where id = %s", (project_id,)).fetchone() == (linked["id"],)
     assert duplicates(ports) == []
+    # And the copy is out of every relation it was in (its milestones listed it beside the kept page), so nothing
+    # drifts: `check` would otherwise exit 1 for ever
+    for milestone in gateway.query(sources["milestone"]):
+        assert [r["id"] for r in milestone["properties"]["Project"]["relation"]] == [linked["id"]]
+    assert drift(ports) == []
 
 
 def test_an_outage_kills_no_row_and_the_first_answer_sends_everything_at_once(

@@ -93,9 +93,17 @@ def duplicates(ports: SyncPorts) -> list[Duplicate]:
 
 
 def repair_duplicates(ports: SyncPorts, found: list[Duplicate]) -> int:
-    """Moves each extra page to the trash and links each record to the page kept; returns records repaired."""
+    """Moves each extra page to the trash and links each record to the page kept; returns records repaired.
+    An extra page leaves every relation first: a two-way relation lists it on the pages it points at (a copy of
+    a project sits in its milestones' "Project"), and a page in the trash can no longer be edited out of them."""
     for dup in found:
         for page_id in dup.extras:
+            page = ports.notion.retrieve_page(page_id)
+            properties = (page.get("properties") or {}).items()
+            related: dict[str, Any] = {prop.get("id") or name: {"relation": []} for name, prop in properties
+                                       if prop.get("type") == "relation" and prop.get("relation")}  # fmt: skip
+            if related:
+                ports.notion.update_page(page_id, related)
             ports.notion.update_page(page_id, in_trash=True)
         if dup.linked_to != dup.keep:
             ports.rpc.rpc("relink_record", p_entity=dup.entity, p_id=dup.record_id, p_page_id=dup.keep)
