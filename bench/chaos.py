@@ -206,6 +206,35 @@ def kill_mid_drain(projects: int = 40) -> list[Row]:
     ]  # fmt: skip
 
 
+def slow_day(projects: int = 3, fault_rate: float = 0.3) -> list[Row]:
+    """Rows pushed per second at Notion's own pace (3 requests/s, the deployment's shared budget) on a clear day, then
+    with 30% of Notion's answers 429 or 529 (Retry-After 1 s): the sync waits them out within its budget and goes
+    on with the other rows, instead of ending the run at the first one."""
+    rates: dict[float, float] = {}
+    for rate in (0.0, fault_rate):
+        with local_stack(notion_rate=3.0) as (stack, rpc, dsn), psycopg.connect(dsn, autocommit=True) as db:
+            assert stack.notion is not None
+            for i in range(projects):
+                paid_project(rpc, stored_lead(rpc, i))
+            total = _count(db, "select count(*) from sync_outbox")
+            ports = wiring.sync_ports()  # as notion_sync has them: the shared budget in Postgres
+            stack.notion.set_faults(error_rate=rate, error_statuses=[429, 529], retry_after=1.0, seed=11)
+            started = time.perf_counter()
+            for run in range(20):
+                run_cycle(ports, holder=f"slow-day-{run}", budget_seconds=30)
+                if _count(db, "select count(*) from sync_outbox where status <> 'done'") == 0:
+                    break
+                db.execute("update sync_outbox set next_attempt_at = now() where status = 'pending'")  # next run
+            rates[rate] = total / (time.perf_counter() - started)
+            dead = _count(db, "select count(*) from sync_outbox where status = 'dead'")
+    clear, faulty = rates[0.0], rates[fault_rate]
+    verdict = "ok" if faulty >= clear / 2 and dead == 0 else "FAIL"
+    return [
+        (f"slow day: {fault_rate:.0%} of answers 429/529", f"{faulty:.1f} rows/s", f"{faulty / clear:.0%} of a clear "
+         f"day's {clear:.1f} rows/s ({projects} projects); {dead} dead", verdict),
+    ]  # fmt: skip
+
+
 def generated_inputs(examples: int) -> list[Row]:
     env = os.environ | {"ATELIER_FUZZ_EXAMPLES": str(examples)}
     started = time.perf_counter()
@@ -227,7 +256,7 @@ def generated_inputs(examples: int) -> list[Row]:
 def stripe_burst(count: int = 200, copies: int = 5) -> list[Row]:
     with local_stack() as (stack, rpc, dsn):
         assert stack.front_door is not None
-        events = [checkout_event(stored_lead(rpc, i)) for i in range(count)]
+        events = [checkout_event(rpc, stored_lead(rpc, i)) for i in range(count)]
         secret = stack.settings["STRIPE_WEBHOOK_SECRET"]
         deliveries = [e for e in events for _ in range(copies)]
         statuses: Counter[int] = Counter()

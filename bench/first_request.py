@@ -95,7 +95,7 @@ class Cases:
         return http_event("POST", "/leads", json.dumps(lead), {"idempotency-key": f"bench-{uuid.uuid4()}"})
 
     def payment_succeeded(self) -> dict[str, Any]:
-        body = json.dumps(checkout_event(stored_lead(self.rpc)))
+        body = json.dumps(checkout_event(self.rpc, stored_lead(self.rpc)))
         signature = stripe.WebhookSignature.generate_signature_header(
             body, self.stack.settings["STRIPE_WEBHOOK_SECRET"]
         )

@@ -13,7 +13,7 @@ from typing import Any
 
 from atelier.db import PsycopgRpc
 from atelier.migrate import migrate
-from atelier_local.samples import stored_lead
+from atelier_local.samples import opened_checkout, stored_lead
 from atelier_local.stack import LocalStack
 from bench.intake_throughput import database
 from bench.rpc_calls import counted_rpc_calls
@@ -37,11 +37,12 @@ with httpx.Client(base_url=url, timeout=30) as client:
 """
 
 
-def _event(lead_id: str) -> dict[str, Any]:
+def _event(rpc: PsycopgRpc, lead_id: str) -> dict[str, Any]:
+    """A paid session for a stored lead: the session Atelier opened for it (what fulfils a lead)."""
     event: dict[str, Any] = json.loads(json.dumps(EVENT))
     event["id"] = f"evt_{uuid.uuid4().hex[:24]}"
     obj = event["data"]["object"]
-    obj.update(id=f"cs_test_{uuid.uuid4().hex[:24]}", payment_intent=f"pi_{uuid.uuid4().hex[:24]}",
+    obj.update(id=opened_checkout(rpc, lead_id), payment_intent=f"pi_{uuid.uuid4().hex[:24]}",
                client_reference_id=lead_id, metadata={"lead_id": lead_id, "tier": "2"})  # fmt: skip
     return event
 
@@ -50,7 +51,7 @@ def run(count: int = 300) -> dict[str, float]:
     with database() as dsn:
         migrate(dsn)
         setup = PsycopgRpc(dsn)
-        events = [_event(stored_lead(setup, i)) for i in range(count + 20)]
+        events = [_event(setup, stored_lead(setup, i)) for i in range(count + 20)]
         setup.close()
         stack = LocalStack(dsn, port=0).start()
         try:

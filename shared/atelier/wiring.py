@@ -7,6 +7,7 @@ so a function pays only for what it uses. `reset()` forgets everything (tests, a
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any, cast
 
@@ -33,6 +34,15 @@ if TYPE_CHECKING:
     from atelier.sync.records import SyncPorts
 
 _SETTINGS: dict[type[BaseSettings], BaseSettings] = {}
+# How long a Notion gateway waits out Notion's rate limits (429, 529) past its attempts: a function's deadline bounds
+# it anyway; an operator's command, which has none, sets its own (`wait_out_rate_limits`).
+_PATIENCE: dict[str, Any] = {"seconds": 60.0, "say": None}
+
+
+def wait_out_rate_limits(seconds: float, say: Callable[[float], None]) -> None:
+    """For the CLI: Notion gateways made from now on wait out rate limits for up to `seconds`, telling `say` of
+    each wait, instead of giving up after a few attempts."""
+    _PATIENCE.update(seconds=seconds, say=say)
 
 
 def settings[S: BaseSettings](model: type[S]) -> S:
@@ -51,9 +61,18 @@ def rpc() -> Rpc:
 
 @lru_cache(maxsize=1)
 def notion() -> NotionGateway:
-    from atelier.notion.gateway import gateway_from_settings
+    """The operator's gateway (`notion setup`, `notion check`): from the deployment's shared budget where the database
+    is at hand, so that it never pushes the functions over Notion's limit; else from this process's alone."""
+    from atelier.notion.budget import SharedBudget
+    from atelier.notion.gateway import NotionGateway, gateway_from_settings
 
-    return gateway_from_settings(settings(NotionSettings))
+    notion_settings = settings(NotionSettings)
+    try:
+        budget = SharedBudget(rpc(), rate=notion_settings.notion_rate)
+    except ConfigurationError:  # no database: `notion setup` still runs
+        return gateway_from_settings(notion_settings, patience=_PATIENCE["seconds"], on_wait=_PATIENCE["say"])
+    return NotionGateway(notion_settings.token(), base_url=notion_settings.notion_base_url, budget=budget,
+                         patience=_PATIENCE["seconds"], on_wait=_PATIENCE["say"])  # fmt: skip
 
 
 @lru_cache(maxsize=1)
@@ -65,7 +84,8 @@ def shared_notion() -> NotionGateway:
 
     notion_settings = settings(NotionSettings)
     budget = SharedBudget(rpc(), rate=notion_settings.notion_rate)
-    return NotionGateway(notion_settings.token(), base_url=notion_settings.notion_base_url, budget=budget)
+    return NotionGateway(notion_settings.token(), base_url=notion_settings.notion_base_url, budget=budget,
+                         patience=_PATIENCE["seconds"], on_wait=_PATIENCE["say"])  # fmt: skip
 
 
 @lru_cache(maxsize=1)

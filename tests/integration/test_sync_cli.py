@@ -186,3 +186,16 @@ def test_a_page_the_team_trashed_takes_later_changes_quietly_and_gets_them_when_
     assert main(["sync", "run"]) == 0
     assert db.execute("select deleted_at is null from projects").fetchone() == (True,)
     assert gateway.retrieve_page(page_id)["properties"]["Needs Review"]["checkbox"] is True
+
+
+def test_notion_setup_waits_out_notions_rate_limits_with_a_progress_line_and_exits_0(
+    operator: None, notion: NotionEmulator, db: Conn, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Given Notion answers 429 to most requests (a busy stack shares its 3 requests/s)
+    notion.set_faults(error_rate=0.7, error_statuses=[429], retry_after=0.05, seed=5)
+
+    # When the operator runs setup, Then it waits each one out, says so, and finishes
+    assert main(["notion", "setup", "--parent-page", notion.parent_page_id]) == 0
+    assert "rate-limited; waiting" in capsys.readouterr().err
+    # And it took its requests from the deployment's shared budget in Postgres
+    assert db.execute("select count(*) from notion_budget").fetchone() == (1,)

@@ -22,12 +22,19 @@ def stored_lead(rpc: Rpc, i: int = 0) -> str:
     return str(result["lead_id"])
 
 
+def opened_checkout(rpc: Rpc, lead_id: str) -> str:
+    """The Checkout session Atelier opens for a stored lead, recorded on it as lead_intake records it; returns the
+    session's id, the one a payment for the lead must name."""
+    session_id = f"cs_test_{uuid.uuid4().hex[:24]}"
+    rpc.rpc("record_lead_answer", p_lead_id=lead_id, p_answer={"tier": 2}, p_checkout_session_id=session_id,
+            p_checkout_url=f"https://checkout.example/{session_id}")  # fmt: skip
+    return session_id
+
+
 def paid_project(rpc: Rpc, lead_id: str) -> str:
     """The lead paid through the Checkout session Atelier opened for it, as payment_succeeded applies it; returns the
     project's id."""
-    session_id = f"cs_{uuid.uuid4().hex}"
-    rpc.rpc("record_lead_answer", p_lead_id=lead_id, p_answer={"tier": 2}, p_checkout_session_id=session_id,
-            p_checkout_url=f"https://checkout.example/{session_id}")  # fmt: skip
+    session_id = opened_checkout(rpc, lead_id)
     result = rpc.rpc(
         "apply_stripe_event", p_event_id=f"evt_{uuid.uuid4().hex}", p_event_type="checkout.session.completed",
         p_kind="fulfil", p_reason=None, p_lead_id=lead_id, p_tier=2, p_checkout_session_id=session_id,

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 from importlib.metadata import entry_points
 
 from atelier import wiring
@@ -21,6 +22,8 @@ NOUNS = (db, stripe, notion, sync, outbox, deliverable, mail, portal, report)
 PLUGIN_GROUP = "atelier.cli"
 # Verbs that start a stack of their own, so they must not pick up a running one's settings.
 SELF_CONTAINED = ("dev", "demo")
+# An operator's command waits out Notion's rate limits this long (a busy stack shares Notion's 3 requests/s).
+RATE_LIMIT_PATIENCE_SECONDS = 300.0
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -53,6 +56,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.verb not in SELF_CONTAINED:
         apply_dev_state()
     wiring.reset()  # this run's settings, not a previous run's in the same process
+    wiring.wait_out_rate_limits(RATE_LIMIT_PATIENCE_SECONDS, _waiting())
     try:
         return int(args.run(args))
     except AtelierError as exc:
@@ -64,6 +68,20 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise
         print(f"atelier: {said}", file=sys.stderr)
         return 2
+
+
+def _waiting() -> Callable[[float], None]:
+    """A progress line while Notion asks us to wait (at most one every few seconds), on stderr."""
+    said = [0.0]
+
+    def say(seconds: float) -> None:
+        if time.monotonic() - said[0] >= 5:
+            said[0] = time.monotonic()
+            minutes = RATE_LIMIT_PATIENCE_SECONDS / 60
+            print(f"notion: rate-limited; waiting {seconds:.1f} s as Notion asks, then going on (up to {minutes:.0f} "
+                  "min in all)", file=sys.stderr, flush=True)  # fmt: skip
+
+    return say
 
 
 def _aws_setup(error: Exception) -> str | None:

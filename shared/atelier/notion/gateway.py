@@ -58,10 +58,10 @@ def _iso(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
-def gateway_from_settings(settings: NotionSettings) -> NotionGateway:
+def gateway_from_settings(settings: NotionSettings, **options: Any) -> NotionGateway:
     if settings.notion_rate != PROCESS_BUDGET.rate:
         PROCESS_BUDGET.set_rate(settings.notion_rate)
-    return NotionGateway(settings.token(), base_url=settings.notion_base_url)
+    return NotionGateway(settings.token(), base_url=settings.notion_base_url, **options)
 
 
 class NotionGateway:
@@ -74,7 +74,11 @@ class NotionGateway:
         timeout_s: float = 30.0,
         max_attempts: int = 5,
         http_client: Any = None,
+        patience: float = 0.0,
+        on_wait: Callable[[float], None] | None = None,
     ) -> None:
+        """`patience`: seconds a caller with no deadline of its own (the CLI) waits out Notion's rate limits (429,
+        529) beyond `max_attempts`; `on_wait` hears each such wait (a progress line). A deadline still bounds it."""
         from notion_client import Client
 
         options: dict[str, Any] = {
@@ -95,6 +99,8 @@ class NotionGateway:
         self.budget = budget or PROCESS_BUDGET
         self.timeout_s = timeout_s
         self.max_attempts = max_attempts
+        self.patience = patience
+        self._on_wait = on_wait
         self.calls = 0
         self.rate_limited = 0  # 429 and 529 answers, for the metric
         self._bot_id: str | None = None
@@ -107,7 +113,7 @@ class NotionGateway:
         from httpx import TransportError
         from notion_client.errors import HTTPResponseError, RequestTimeoutError
 
-        attempt = 0
+        attempt, waited = 0, 0.0
         while True:
             attempt += 1
             self.budget.acquire(deadline)
@@ -120,14 +126,16 @@ class NotionGateway:
                 error = NotionError(
                     f"cannot reach Notion: {exc}", code="connection", status=None, failure=Failure.ambiguous
                 )
-            if error.status in (429, 529):
+            limited = error.status in (429, 529)
+            if limited:
                 self.rate_limited += 1
             if error.retry_after:
                 self.budget.hold(error.retry_after)
             retryable = error.failure is Failure.transient or (error.failure is Failure.ambiguous and safe)
-            if not retryable or attempt >= self.max_attempts:
-                raise error
             wait = error.retry_after or min(8.0, 0.25 * 2 ** (attempt - 1)) * (0.5 + random.random() / 2)  # noqa: S311
+            patient = limited and waited + wait <= self.patience  # Notion asked us to wait, not to give up
+            if not retryable or (attempt >= self.max_attempts and not patient):
+                raise error
             if deadline is not None and self.budget.clock() + wait > deadline:
                 raise RetryLater(
                     f"Notion asked us to wait {wait:.1f} s, past the deadline",
@@ -136,6 +144,9 @@ class NotionGateway:
                     failure=Failure.transient,
                     retry_after=wait,
                 ) from error
+            if limited and self._on_wait is not None:
+                self._on_wait(wait)
+            waited += wait
             self.budget.sleep(wait)
 
     @staticmethod

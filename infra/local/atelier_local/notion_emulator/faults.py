@@ -21,7 +21,7 @@ class Faults:
     timeout_rate: float = 0.0
     timeout_seconds: float = 35.0
     commit_then_fail_rate: float = 0.0
-    retry_after: float = 1.0  # what an injected 529 asks for; benchmarks and tests scale time down
+    retry_after: float = 1.0  # what an injected 429 or 529 asks for; benchmarks and tests scale time down
     max_query_results: int = 10_000  # past this a query stops and reports itself incomplete
     seed: int | None = None
 
@@ -75,8 +75,10 @@ class FaultInjector:
             raise ApiError(504, "gateway_timeout", "Notion timed out.")
         if roll < timeout_rate + error_rate:
             status = self._random.choice(self.faults.error_statuses)
-            code = {503: "service_unavailable", 529: "service_unavailable"}.get(status, "internal_server_error")
-            retry = {"Retry-After": f"{self.faults.retry_after:g}"} if status == 529 else {}
+            code = {429: "rate_limited", 503: "service_unavailable", 529: "service_unavailable"}.get(
+                status, "internal_server_error")  # fmt: skip
+            # As Notion answers them: a rate limit and an overload each say how long to wait.
+            retry = {"Retry-After": f"{self.faults.retry_after:g}"} if status in (429, 529) else {}
             raise ApiError(status, code, "Injected fault.", retry)
         return roll < timeout_rate + error_rate + commit_rate
 
