@@ -7,7 +7,11 @@
 - kill -9 of `atelier sync run` mid-drain -> seconds until the next run takes over;
 - the generated-input corpus (`tests/integration/test_generated_inputs.py`, more examples than `make test`) ->
   5xx answers;
-- a Stripe burst: N events, each delivered 5 times at once -> payments and projects made.
+- a Stripe burst: N events, each delivered 5 times at once -> payments and projects made;
+- a slow day: 30% of Notion's answers 429 or 529 -> rows per second against a clear day;
+- issue 29's attacks and bad days (`bench/chaos_security.py`): the privilege chain, a $1 session, an unarmed
+  handshake, 100 leads from one address, a trashed page, `notion setup` during a backlog, a team edit against our
+  push, slow SES killed at its timeout, concurrent sign-ins.
 
 Tests assert these outcomes (tests/integration/test_sync_bad_days.py and friends); this prints the figures.
 """
@@ -292,11 +296,14 @@ def main() -> int:
     examples = int(os.environ.get("CHAOS_FUZZ_EXAMPLES", "3000"))
     started = time.perf_counter()
     rows: list[Row] = []
+    from bench.chaos_security import STEPS
+
     steps = [("a slow worker's lease expires while doorbells push", lease_expiry),
              ("a 30-minute Notion outage on a moved clock", outage),
              ("kill -9 of a sync run mid-drain", kill_mid_drain),
              (f"generated inputs, {examples} per entry point", lambda: generated_inputs(examples)),
-             ("a burst of duplicated Stripe deliveries", stripe_burst)]  # fmt: skip
+             ("a burst of duplicated Stripe deliveries", stripe_burst),
+             ("30% of Notion's answers 429 or 529", slow_day), *STEPS]  # fmt: skip
     for title, step in steps:
         print(f"chaos: {title} ...", file=sys.stderr, flush=True)
         rows += step()

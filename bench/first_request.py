@@ -128,7 +128,7 @@ class Cases:
     def reports(self) -> dict[str, Any]:
         from atelier.reports.links import ReportLinks
 
-        key = ReportLinks(self.stack.settings["PORTAL_JWT_SECRET"].encode(), "http://bench").token(1)
+        key = ReportLinks(self.stack.settings["PORTAL_LINK_SECRET"].encode(), "http://bench", self.rpc).token(1)
         return http_event("GET", "/reports", query=f"key={key}&period=month")
 
     def client_mail(self) -> dict[str, Any]:

@@ -1,9 +1,10 @@
-"""client_portal: `GET /portal` (sign in, or the client's projects), `POST /portal/login` (a sign-in link by e-mail)
-and `GET /portal/projects/{id}`. Every read runs as the client, with their JWT's claims: row-level security is the
-wall between clients (`atelier.portal`)."""
+"""client_portal: `GET /portal` (sign in, or the client's projects), `POST /portal/login` (a sign-in link by e-mail),
+`GET /portal/projects/{id}` and `GET /portal/deliverables/{id}` (a file, through a link that lasts minutes). Every
+read runs as the client, with their claims: row-level security is the wall between clients (`atelier.portal`)."""
 
 from __future__ import annotations
 
+import time
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -14,12 +15,13 @@ from atelier import wiring
 from atelier.http import answer_problems, header, raw_body
 from atelier.portal import pages
 from atelier.portal.service import is_address
-from atelier.portal.session import cookie, read_cookie
+from atelier.portal.session import Claims, cookie, read_cookie
 from atelier.settings import PortalSettings
 from atelier.telemetry import count
 
 HTML = "text/html; charset=utf-8"
 PRIVATE = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer", "X-Frame-Options": "DENY"}
+DOWNLOAD_LINK_SECONDS = 300  # the link a signed-in client is sent on to: long enough to start the download
 
 settings = wiring.settings(PortalSettings)  # validated at cold start
 logger, metrics = Logger(service="atelier-client_portal"), Metrics()
@@ -30,16 +32,21 @@ def _html(status: int, body: str, headers: dict[str, str] | None = None) -> Resp
     return Response(status, HTML, body, headers=PRIVATE | (headers or {}))
 
 
-def _signed_in() -> Any:
-    """The session in the request's cookies (API Gateway v2 hands them over as a list, not as a header)."""
+def _cookie() -> str | None:
+    """The session cookie (API Gateway v2 hands cookies over as a list, not as a header)."""
     event = app.current_event
-    return wiring.portal().session(read_cookie("; ".join(event.cookies or []) or header(event.headers, "cookie")))
+    return read_cookie("; ".join(event.cookies or []) or header(event.headers, "cookie"))
+
+
+def _signed_in() -> Claims | None:
+    return wiring.portal().session(_cookie())
 
 
 @app.get("/portal")
 def portal() -> Response[str]:
     event, service = app.current_event, wiring.portal()
     if event.get_query_string_value("signout"):
+        service.sign_out(_cookie())  # ended on the server: a copy of the cookie opens nothing now
         signed_out = cookie("", secure=settings.secure, max_age=0)
         return _html(*pages.sign_in("You are signed out."), {"Set-Cookie": signed_out})
     if event.get_query_string_value("token") is not None:
@@ -49,11 +56,10 @@ def portal() -> Response[str]:
             return _html(*pages.sign_in("That link has expired or was used already: ask for a new one below."))
         session = cookie(opened.session, secure=settings.secure)
         return Response(303, HTML, "", headers=PRIVATE | {"Location": "/portal", "Set-Cookie": session})
-    session = _signed_in()
-    if session is None:
+    claims = _signed_in()
+    if claims is None:
         return _html(*pages.sign_in())
-    claims, jwt = session
-    return _html(200, pages.projects(service.projects(claims, jwt), claims.email, settings.contact()))
+    return _html(200, pages.projects(service.projects(claims), claims.email, settings.contact()))
 
 
 @app.post("/portal/login")
@@ -74,14 +80,28 @@ def login() -> Response[str]:
 
 @app.get("/portal/projects/<project_id>")
 def project(project_id: str) -> Response[str]:
-    session = _signed_in()
-    if session is None:
+    claims = _signed_in()
+    if claims is None:
         return _html(*pages.sign_in(status=401))
-    claims, jwt = session
-    found = wiring.portal().project(claims, jwt, project_id)
+    found = wiring.portal().project(claims, project_id)
     if found is None:  # not theirs, or no such project: the same answer
         return _html(404, pages.not_found(claims.email))
-    return _html(200, pages.project(found, claims.email, settings.contact(), wiring.download_links().url))
+    return _html(200, pages.project(found, claims.email, settings.contact(), pages.deliverable_path))
+
+
+@app.get("/portal/deliverables/<deliverable_id>")
+def deliverable(deliverable_id: str) -> Response[str]:
+    """A file, for its client only: a fresh link that lasts minutes. The e-mails and the project page link here, so
+    a link that leaks from an e-mail opens nothing without the client's sign-in."""
+    claims = _signed_in()
+    if claims is None:
+        return _html(*pages.sign_in("Sign in to download the studio's files.", status=401))
+    found = wiring.portal().deliverable(claims, deliverable_id)
+    if found is None:  # not theirs, deleted, or their project was refunded: the same answer
+        return _html(404, pages.not_found(claims.email))
+    count(metrics, "PortalDownload")
+    link = wiring.download_links().url(str(found["id"]), expires=int(time.time()) + DOWNLOAD_LINK_SECONDS)
+    return Response(302, HTML, "", headers=PRIVATE | {"Location": link})
 
 
 answer_problems(app, logger, metrics, refused_metric="PortalRefused",

@@ -34,8 +34,9 @@ DEV_STATE_ENV = {
     "supabase_webhook_secret": "SUPABASE_WEBHOOK_SECRET",
     # Kept by notion_webhook on Notion's one-time handshake (the emulator's, under `make dev`).
     "notion_webhook_verification_token": "NOTION_WEBHOOK_VERIFICATION_TOKEN",
-    # The client portal's session key, so that `atelier portal link` makes links the running stack opens.
+    # The client portal's keys, so that `atelier portal link` and `report link` make links the running stack opens.
     "portal_jwt_secret": "PORTAL_JWT_SECRET",
+    "portal_link_secret": "PORTAL_LINK_SECRET",
     # The local stack's mail: its sender and its SES (moto), so that `atelier mail send` works against `make dev`.
     "mail_from": "MAIL_FROM",
     "ses_endpoint_url": "SES_ENDPOINT_URL",
@@ -230,11 +231,14 @@ class ReportSettings(BaseSettings):
 
 
 class PortalSettings(BaseSettings):
-    """The client portal: the key its sessions are signed with (in production Supabase's JWT secret, so that
-    PostgREST takes a session as the client's own token), whether its cookie needs HTTPS, and the contact line."""
+    """The client portal: the secret its links, sessions and the owner's report links are signed with (keys derived
+    from it, one per purpose), Supabase's JWT secret (it signs only the minute-long token each read sends to
+    PostgREST), whether its cookie needs HTTPS, and the contact line."""
 
     model_config = SettingsConfigDict(extra="ignore")
 
+    portal_link_secret: SecretStr | None = None
+    portal_link_secret_secret: str | None = None
     portal_jwt_secret: SecretStr | None = None
     portal_jwt_secret_secret: str | None = None
     portal_cookie_secure: bool = True  # only `make dev` (plain http on localhost) turns it off
@@ -249,11 +253,20 @@ class PortalSettings(BaseSettings):
         return self.studio_contact
 
     def key(self) -> bytes:
+        """The links' and sessions' secret: never Supabase's JWT secret, whose tokens PostgREST accepts."""
+        return secret(self.portal_link_secret, self.portal_link_secret_secret, "PORTAL_LINK_SECRET").encode()
+
+    def database_key(self) -> bytes | None:
+        """Supabase's JWT secret, for reads through PostgREST; None where the database is reached directly."""
+        if not (
+            self.portal_jwt_secret_secret or (self.portal_jwt_secret and self.portal_jwt_secret.get_secret_value())
+        ):
+            return None
         return secret(self.portal_jwt_secret, self.portal_jwt_secret_secret, "PORTAL_JWT_SECRET").encode()
 
     def configured(self) -> bool:
         return bool(
-            self.portal_jwt_secret_secret or (self.portal_jwt_secret and self.portal_jwt_secret.get_secret_value())
+            self.portal_link_secret_secret or (self.portal_link_secret and self.portal_link_secret.get_secret_value())
         )
 
 

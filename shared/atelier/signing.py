@@ -23,6 +23,12 @@ def signed(key: bytes, message: str, signature: str) -> bool:
     return hmac.compare_digest(sign(key, message).encode(), signature.encode("utf-8", "replace"))
 
 
+def derived_key(secret: bytes, purpose: str) -> bytes:
+    """A key for one purpose only, from a secret several share: a token made for one purpose is never good for
+    another (a report link is no portal session)."""
+    return hmac.new(secret, f"atelier {purpose}".encode(), hashlib.sha256).digest()
+
+
 def expiry(text: str) -> int | None:
     """A token's expiry: 1 to 12 ASCII digits, or None. `str.isdigit` alone admits "²" and 5,000 digits, which
     `int()` then refuses or chokes on."""

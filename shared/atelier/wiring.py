@@ -191,6 +191,7 @@ def mail_outbox() -> MailOutbox | None:
     from atelier.mail.outbox import MailOutbox
     from atelier.mail.render import Studio
     from atelier.mail.ses import SesMailer
+    from atelier.portal.pages import deliverable_path
     from atelier.reports.weekly import LINK_HOURS, WeeklyEnclosure
     from atelier.settings import MailSettings
 
@@ -205,9 +206,15 @@ def mail_outbox() -> MailOutbox | None:
                        configuration_set=config.mail_configuration_set)  # fmt: skip
     links = download_links()
     portal_on = settings(PortalSettings).configured()
-    weekly = WeeklyEnclosure(rpc(), config.studio_name, report_url=(
-        lambda period: report_links().url(LINK_HOURS, period=period)) if portal_on else None)  # fmt: skip
-    return MailOutbox(rpc(), mailer, Studio(config.studio_name, config.signature()), download_url=links.url,
+
+    def report_url(period: str) -> str:
+        return report_links().url(LINK_HOURS, period=period, purpose="weekly")
+
+    weekly = WeeklyEnclosure(rpc(), config.studio_name, report_url=report_url if portal_on else None)
+    # A file's e-mail links through the portal: the client signs in, so a forwarded e-mail opens nothing.
+    base = links.base_url
+    download_url = (lambda i: f"{base}{deliverable_path(i)}") if portal_on else links.url
+    return MailOutbox(rpc(), mailer, Studio(config.studio_name, config.signature()), download_url=download_url,
                       sign_in_url=portal().link if portal_on else None,
                       portal_url=f"{links.base_url}/portal" if portal_on else None, enclose=weekly)  # fmt: skip
 
@@ -224,7 +231,8 @@ def portal() -> PortalService:
     reads = getattr(database, "as_user", None)
     if reads is None:
         raise ConfigurationError("this database connection cannot act as a client (no as_user)")
-    return PortalService(database, reads, PortalKeys(config.key()), base_url=base)
+    keys = PortalKeys(config.key(), database_secret=config.database_key())
+    return PortalService(database, reads, keys, base_url=base)
 
 
 def _api_url() -> str:
@@ -237,10 +245,10 @@ def _api_url() -> str:
 
 
 def report_links() -> ReportLinks:
-    """Signed links to the owner's report, with the portal's secret under a key of their own."""
+    """Links to the owner's report: rows that `atelier report revoke` ends, signed with a key of their own."""
     from atelier.reports.links import ReportLinks
 
-    return ReportLinks(settings(PortalSettings).key(), _api_url())
+    return ReportLinks(settings(PortalSettings).key(), _api_url(), rpc())
 
 
 @lru_cache(maxsize=1)

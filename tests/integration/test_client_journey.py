@@ -134,8 +134,14 @@ def test_one_project_gives_three_emails_each_sent_once_and_a_refund_a_fourth(
                                                   ("milestone_completed", "sent", True),
                                                   ("payment_receipt", "sent", True)]  # fmt: skip
     deliverable_text = str(rows[0][3])
-    link = next(line for line in deliverable_text.splitlines() if "/download?token=" in line).strip()
-    download = httpx.get(link, follow_redirects=True, timeout=30)
+    link = next(line for line in deliverable_text.splitlines() if "/portal/deliverables/" in line).strip()
+    assert httpx.get(link, timeout=30).status_code == 401  # forwarded, the e-mail's link opens nothing by itself
+    (email,) = db.execute("select recipient from notifications where template = 'deliverable_ready'").fetchone() or ()
+    capsys.readouterr()
+    assert main(["portal", "link", str(email)]) == 0
+    with httpx.Client(timeout=30) as client:  # the client, signed in
+        assert client.get(capsys.readouterr().out.strip().splitlines()[-1]).status_code == 303
+        download = client.get(link, follow_redirects=True)
     assert download.content == b"\x89PNG\r\n\x1a\n"
     assert "Discovery and site review" in str(rows[1][3])
     assert "$7,500" in str(rows[2][3])

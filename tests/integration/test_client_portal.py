@@ -82,9 +82,14 @@ def test_each_client_sees_their_own_project_and_gets_404_for_the_other(
     assert "due next" in mine.text
     assert "site.png" in mine.text  # the gallery
     assert "$7,500" in mine.text
-    download = re.search(r'<a href="([^"]+/download\?token=[^"]+)"', mine.text)
+    download = re.search(r'<a href="(/portal/deliverables/[0-9a-f-]{36})"', mine.text)
     assert download is not None
-    assert httpx.get(download.group(1).replace("&amp;", "&"), follow_redirects=True).content == PNG
+    sent_on = ann.get(download.group(1))  # a fresh link that lasts minutes, for the signed-in client only
+    assert sent_on.status_code == 302
+    assert httpx.get(sent_on.headers["location"], follow_redirects=True).content == PNG
+    stranger = _browser(stack).get(download.group(1))  # the same link without the client's sign-in
+    assert stranger.status_code == 401
+    assert "location" not in stranger.headers
 
     theirs = ann.get(f"/portal/projects/{two_clients['b']}")
     nowhere = ann.get(f"/portal/projects/{uuid.uuid4()}")
@@ -102,17 +107,19 @@ def test_row_level_security_is_the_wall(
     keys = PortalKeys(b"k" * 32)
     service = PortalService(rpc, lambda jwt, claims: rpc.as_user(jwt, claims, role=role), keys,
                             base_url="http://portal")  # fmt: skip
-    ann = rpc.rpc("use_portal_sign_in", p_id=rpc.rpc("start_portal_sign_in", p_email="ann@example.com",
-                  p_source_ip=None, p_ttl_seconds=60, p_per_address=99, p_per_source=99, p_send=False)["id"])  # fmt: skip
-    session = keys.read_session(keys.session(str(ann["user_id"]), str(ann["email"])))
+    started = rpc.rpc("start_portal_sign_in", p_email="ann@example.com", p_source_ip=None, p_ttl_seconds=60,
+                      p_per_address=99, p_per_source=99, p_send=False)  # fmt: skip
+    opened = service.open(keys.sign_in_token(str(started["id"]), int(started["expires"])))
+    assert opened is not None
+    session = service.session(opened.session)
     assert session is not None
-    seen = service.project(*session, two_clients["b"])
+    seen = service.project(session, two_clients["b"])
     if role == "authenticated":
         assert seen is None
-        assert [p["id"] for p in service.projects(*session)] == [two_clients["a"]]
+        assert [p["id"] for p in service.projects(session)] == [two_clients["a"]]
     else:
         assert seen is not None  # without RLS the very same query would show it
-        assert len(service.projects(*session)) == 2
+        assert len(service.projects(session)) == 2
 
 
 def test_a_reused_an_expired_or_a_forged_link_and_a_forged_cookie_show_sign_in_and_no_data(
@@ -133,16 +140,11 @@ def test_a_reused_an_expired_or_a_forged_link_and_a_forged_cookie_show_sign_in_a
     forged = token[:-3] + ("AAA" if not token.endswith("AAA") else "BBB")
     assert "expired or was used" in _browser(stack).get(f"/portal?token={forged}").text
 
-    jwt = ann.cookies.get("atelier_portal")
-    assert jwt
-    header, claims, signature = jwt.split(".")
-    import base64
-    import json
-
-    data = json.loads(base64.urlsafe_b64decode(claims + "=" * (-len(claims) % 4)))
-    data["sub"] = str(uuid.uuid4())
-    tampered = f"{header}.{base64.urlsafe_b64encode(json.dumps(data).encode()).decode().rstrip('=')}.{signature}"
-    for cookie in (tampered, "x.y.z", "garbage", ""):
+    session = ann.cookies.get("atelier_portal")
+    assert session
+    session_id, signature = session.split(".")
+    tampered = f"{uuid.uuid4()}.{signature}"  # another session's id under this one's signature
+    for cookie in (tampered, f"{session_id}.{signature[:-2]}", "x.y.z", "garbage", ""):
         page = _browser(stack).get(
             f"/portal/projects/{two_clients['a']}", headers={"Cookie": f"atelier_portal={cookie}"}
         )
@@ -189,3 +191,62 @@ def test_nothing_a_client_typed_is_shown_unescaped(
 def test_an_unknown_address_gets_no_link_from_the_cli(stack: LocalStack, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["portal", "link", "nobody@example.com"]) == 1
     assert "not a client" in capsys.readouterr().err
+
+
+def test_signing_out_ends_the_session_on_the_server_and_a_copied_cookie_opens_nothing(
+    stack: LocalStack, two_clients: dict[str, str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    ann = _sign_in(stack, _link("ann@example.com", capsys))
+    copied = ann.cookies.get("atelier_portal")
+    assert copied
+
+    assert "signed out" in ann.get("/portal", params={"signout": "1"}).text
+
+    replay = _browser(stack).get(f"/portal/projects/{two_clients['a']}", headers={"Cookie": f"atelier_portal={copied}"})
+    assert replay.status_code == 401
+    assert "Ann House" not in replay.text
+
+
+def test_portal_revoke_signs_a_client_out_everywhere_and_voids_their_unused_links(
+    stack: LocalStack, two_clients: dict[str, str], capsys: pytest.CaptureFixture[str], db: Conn
+) -> None:
+    phone, laptop = (_sign_in(stack, _link("ann@example.com", capsys)) for _ in range(2))
+    unused = _link("ann@example.com", capsys)
+    bob = _sign_in(stack, _link("bob@example.com", capsys))
+
+    capsys.readouterr()
+    assert main(["portal", "revoke", "Ann@Example.com"]) == 0
+    said = capsys.readouterr().out
+    assert "2 session(s) and 1 unused sign-in link(s) ended" in said
+
+    for browser in (phone, laptop):
+        assert browser.get(f"/portal/projects/{two_clients['a']}").status_code == 401
+    assert "expired or was used" in _browser(stack).get(unused.removeprefix(str(bob.base_url).rstrip("/"))).text
+    assert bob.get(f"/portal/projects/{two_clients['b']}").status_code == 200  # another client is untouched
+    assert db.execute("select count(*) from audit_log where action = 'portal.revoked'").fetchone() == (1,)
+    assert main(["portal", "revoke", "nobody@example.com"]) == 1
+
+
+def test_a_refunded_projects_files_stop_downloading_for_its_client(
+    stack: LocalStack, two_clients: dict[str, str], capsys: pytest.CaptureFixture[str], db: Conn
+) -> None:
+    ann = _sign_in(stack, _link("ann@example.com", capsys))
+    (file_id,) = db.execute("select id::text from deliverables").fetchone() or ()
+    assert ann.get(f"/portal/deliverables/{file_id}").status_code == 302
+
+    db.execute("update projects set payment_status = 'refunded' where id = %s", (two_clients["a"],))
+
+    refused = ann.get(f"/portal/deliverables/{file_id}")
+    assert refused.status_code == 404
+    assert "location" not in refused.headers
+
+
+def test_the_deliverable_email_links_through_the_portal_not_to_the_file(
+    stack: LocalStack, two_clients: dict[str, str], db: Conn
+) -> None:
+    LocalLambdas().invoke("client_mail", scheduled_event(), timeout_seconds=60)
+    (body,) = db.execute("select body_text from notifications where template = 'deliverable_ready'").fetchone() or ()
+    (link,) = re.findall(r"https?://\S+/portal/deliverables/[0-9a-f-]{36}", str(body))
+    assert "token=" not in str(body)
+    leaked = _browser(stack).get(link.removeprefix(str(_browser(stack).base_url).rstrip("/")))
+    assert leaked.status_code == 401  # forwarded, the e-mail opens nothing without the client's sign-in

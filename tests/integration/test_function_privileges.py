@@ -25,7 +25,7 @@ where n.nspname in ('public', 'app_private') and p.prokind = 'f'
 POLICY_HELPERS = {"app_private.current_user_type", "app_private.is_team", "app_private.is_admin",
                   "app_private.my_client_ids", "app_private.my_project_ids"}  # fmt: skip
 # The client portal's reads: security invoker, so they run under the client's own role and RLS decides.
-CLIENT_READS = {"public.portal_projects", "public.portal_project"}
+CLIENT_READS = {"public.portal_projects", "public.portal_project", "public.portal_deliverable"}
 # The owner's reports: security invoker as well, and each refuses (42501) a caller who is not team or admin.
 STAFF_READS = {"public.report", "public.report_funnel", "public.report_revenue", "public.report_projects",
                "public.report_milestones", "public.report_cycle_times", "public.report_sync",

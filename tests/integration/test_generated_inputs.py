@@ -243,10 +243,12 @@ def test_the_report_never_answers_5xx_for_any_period_or_link(
 ) -> None:
     from urllib.parse import urlencode
 
+    from atelier.db import PsycopgRpc
     from atelier.reports.links import ReportLinks
 
     if key == "right":
-        key = ReportLinks(harness.stack.settings["PORTAL_JWT_SECRET"].encode(), "http://fuzz").token(1)
+        secret = harness.stack.settings["PORTAL_LINK_SECRET"].encode()
+        key = ReportLinks(secret, "http://fuzz", PsycopgRpc(harness.stack.database_url)).token(1)
     query = {"key": key, "period": period} | ({"from": start} if start is not None else {}) | (
         {"to": end} if end is not None else {})  # fmt: skip
     target = f"{page}?{urlencode(query, errors='surrogatepass')}"

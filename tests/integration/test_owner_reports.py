@@ -7,7 +7,6 @@ import email
 import email.policy
 import io
 import re
-import time
 import uuid
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
@@ -231,15 +230,15 @@ def test_the_page_the_workbook_and_the_pdf_give_what_sql_over_the_base_tables_gi
 
 
 def test_no_link_a_forged_link_and_an_expired_link_show_no_figures(
-    stack: LocalStack, known: dict[str, Any], capsys: pytest.CaptureFixture[str]
+    stack: LocalStack, known: dict[str, Any], capsys: pytest.CaptureFixture[str], db: Conn
 ) -> None:
     assert stack.front_door is not None
     base = stack.front_door.url
     good = _link(capsys, "--period", PERIOD)
     key = re.search(r"key=([^&]+)", good)[1]  # type: ignore[index]
-    expired = ReportLinks(wiring.settings(PortalSettings).key(), base, clock=lambda: time.time() - 7200).url(
-        1, period=PERIOD
-    )
+    expired = ReportLinks(wiring.settings(PortalSettings).key(), base, wiring.rpc()).url(1, period=PERIOD)
+    db.execute("update report_links set expires_at = now() - interval '1 hour' where id = %s",
+               (re.search(r"key=([0-9a-f-]{36})", expired)[1],))  # type: ignore[index]  # fmt: skip
     cases = {
         f"{base}/reports": 401, f"{base}/reports.xlsx?period=year": 401, f"{base}/reports.pdf?key=": 401,
         f"{base}/reports?key=123.abc": 403, f"{base}/reports?key={key[:-2]}": 403, expired: 403,
@@ -349,3 +348,21 @@ def test_webhook_delivery_times_are_in_the_sync_health(rpc: PsycopgRpc) -> None:
     latency = rpc.rpc("report_sync", p_from=now.date().isoformat(), p_to=now.date().isoformat())["webhook_latency"]
     assert latency["count"] == 3
     assert 2.0 <= latency["median"] < 3.0  # recorded a moment after "now"
+
+
+def test_report_revoke_ends_links_before_they_expire(
+    stack: LocalStack, known: dict[str, Any], capsys: pytest.CaptureFixture[str]
+) -> None:
+    first, second = _link(capsys, "--period", PERIOD), _link(capsys, "--period", PERIOD)
+    assert httpx.get(first, timeout=30).status_code == 200
+
+    capsys.readouterr()
+    assert main(["report", "revoke", re.search(r"key=([0-9a-f-]{36})", first)[1]]) == 0  # type: ignore[index]
+    assert "1 link(s) ended" in capsys.readouterr().out
+    ended = httpx.get(first, timeout=30)
+    assert ended.status_code == 403
+    assert "revoked" in ended.text
+    assert httpx.get(second, timeout=30).status_code == 200  # only that one
+
+    assert main(["report", "revoke"]) == 0  # every link in force
+    assert httpx.get(second.replace("/reports?", "/reports.pdf?"), timeout=30).status_code == 403

@@ -106,6 +106,8 @@ EXPECTED: dict[str, Rules] = {
     "project_history": {**STAFF_ONLY, "insert": APPEND_ONLY["update"], "update": APPEND_ONLY["update"]},
     "notion_webhook_arming": {**STAFF_ONLY, "insert": APPEND_ONLY["update"], "update": APPEND_ONLY["update"]},
     "rate_limit_hits": {**STAFF_ONLY, "insert": APPEND_ONLY["update"], "update": APPEND_ONLY["update"]},
+    "portal_sessions": {**STAFF_ONLY, "insert": APPEND_ONLY["update"], "update": APPEND_ONLY["update"]},
+    "report_links": {**STAFF_ONLY, "insert": APPEND_ONLY["update"], "update": APPEND_ONLY["update"]},
 }  # fmt: skip
 
 
@@ -180,6 +182,9 @@ def world(db: Conn) -> World:
                                        "'bounce') returning email"),
         "notion_webhook_arming": _one(db, "insert into notion_webhook_arming (armed_until) values (now()) returning id::text"),
         "rate_limit_hits": _one(db, "insert into rate_limit_hits (bucket, key) values ('lead_source', '1') returning id"),
+        "portal_sessions": _one(db, "insert into portal_sessions (user_id, expires_at) select id, now() from users "
+                                    "limit 1 returning id"),
+        "report_links": _one(db, "insert into report_links (expires_at) values (now()) returning id"),
         "notion_properties": _one(db, "insert into notion_properties (data_source_id, entity, key, property_id,"
                                       " name, kind) values ('ds_p', 'lead', 'Name', 'title', 'Name', 'title')"
                                       " returning data_source_id"),
@@ -232,6 +237,8 @@ def _insert_statement(table: str, world: World) -> tuple[str, dict[str, object]]
                              " values (%(new)s, 'lead', 'Name', 'title', 'Name', 'title')",
         "notion_webhook_arming": "insert into notion_webhook_arming (id, armed_until) values (true, now())",
         "rate_limit_hits": "insert into rate_limit_hits (bucket, key) values ('lead_email', %(new)s)",
+        "portal_sessions": "insert into portal_sessions (user_id, expires_at) values (%(team)s, now())",
+        "report_links": "insert into report_links (expires_at) values (now())",
     }  # fmt: skip
     params: dict[str, object] = {"email": f"{new}@example.com", "team": world.users["team"], "client": a_client,
               "project": a_project, "new": new}  # fmt: skip

@@ -21,7 +21,7 @@ PUBLIC_TABLES = {
     "tiers", "milestone_templates", "users", "clients", "leads", "projects", "milestones", "payments",
     "deliverables", "audit_log", "inbound_events", "sync_outbox", "sync_state", "sync_lease", "notion_budget",
     "notion_properties", "notifications", "email_suppressions", "portal_sign_ins", "notion_comments",
-    "project_history", "notion_webhook_arming", "rate_limit_hits",
+    "project_history", "notion_webhook_arming", "rate_limit_hits", "portal_sessions", "report_links",
 }  # fmt: skip
 
 

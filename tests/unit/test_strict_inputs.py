@@ -17,6 +17,15 @@ from atelier.storage import DownloadLinks
 
 KEY = b"k" * 32
 DELIVERABLE = "5f1c3a9e-2b7d-4c1e-9a0b-3d2e1f4a5b6c"
+
+
+class NoDatabase:
+    """A link whose shape is wrong is refused before any database is asked."""
+
+    def rpc(self, function: str, /, **args: object) -> object:
+        raise AssertionError(f"{function} was called for a malformed token")
+
+
 # Digits `str.isdigit` admits and `int()` refuses (a superscript), and more digits than `int()` will read.
 NOT_AN_EXPIRY = ["²", "1²", "٣", "9" * 4400, "", "-1", "1e9", "12345678901234"]
 
@@ -38,7 +47,7 @@ def test_a_download_token_with_a_strange_expiry_is_malformed_not_an_error(text: 
 @pytest.mark.parametrize("text", NOT_AN_EXPIRY)
 def test_a_report_key_with_a_strange_expiry_is_forbidden_not_an_error(text: str) -> None:
     with pytest.raises(Forbidden):
-        ReportLinks(KEY, "http://x").check(f"{text}.c2lnbmF0dXJl")
+        ReportLinks(KEY, "http://x", NoDatabase()).check(f"{DELIVERABLE}.{text}.c2lnbmF0dXJl")
 
 
 @pytest.mark.parametrize("text", NOT_AN_EXPIRY)

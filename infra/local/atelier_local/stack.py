@@ -90,8 +90,10 @@ class LocalStack:
         ).start()
         env |= {"S3_ENDPOINT_URL": self.s3.url, "DELIVERABLES_BUCKET": self.s3.bucket, "ATELIER_API_URL": url,
                 "DOWNLOAD_TOKEN_KEY": self._download_token_key(),
-                # The portal's session key (Supabase's JWT secret in production); plain http here, so no Secure.
+                # Supabase's JWT secret (it signs the portal's reads through PostgREST), and the secret of the
+                # portal's and report's own links and sessions; plain http here, so no Secure cookie.
                 "PORTAL_JWT_SECRET": self.environ.get("PORTAL_JWT_SECRET") or self._kept_key("portal-jwt.key"),
+                "PORTAL_LINK_SECRET": self.environ.get("PORTAL_LINK_SECRET") or self._kept_key("portal-link.key"),
                 "PORTAL_COOKIE_SECURE": "false"}  # fmt: skip
         env |= {name: self.environ.get(name) or value for name, value in CREDENTIALS.items()}
         # Client e-mail goes through SES, moto's here (the same in-process server as S3), from a verified sender.
@@ -246,6 +248,7 @@ class LocalStack:
             "stripe_api_key": LOCAL_API_KEY if self.stripe else None,
             "notion_webhook_verification_token": FileTokens(self.webhook_token_file()).current(),
             "portal_jwt_secret": self.settings.get("PORTAL_JWT_SECRET"),
+            "portal_link_secret": self.settings.get("PORTAL_LINK_SECRET"),
             "mail_from": self.settings.get("MAIL_FROM"),
             "ses_endpoint_url": self.settings.get("SES_ENDPOINT_URL"),
         }

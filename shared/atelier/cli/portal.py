@@ -21,9 +21,23 @@ def link(args: argparse.Namespace) -> int:
     return 0
 
 
+def revoke(args: argparse.Namespace) -> int:
+    ended = wiring.portal().revoke(args.email)
+    if not ended["known"]:
+        print(f"portal: no user has the address {args.email}", file=sys.stderr)
+        return 1
+    print(f"portal: {args.email}: {ended['sessions']} session(s) and {ended['links']} unused sign-in link(s) ended; "
+          "they sign in again with a new link")  # fmt: skip
+    return 0
+
+
 def register(verbs: Any) -> None:
     actions = noun(verbs, "portal", "the client portal")
     parser = verb(actions, "link", link, help="print a sign-in link for a client (last line), for when they lost "
                   "the e-mail; exit 1 for an address that is not a client's",
                   example="atelier portal link client@example.com")  # fmt: skip
+    parser.add_argument("email", help="the client's e-mail address")
+    parser = verb(actions, "revoke", revoke, help="sign a client out everywhere: end every session and unused "
+                  "sign-in link of theirs; exit 1 for an unknown address",
+                  example="atelier portal revoke client@example.com")  # fmt: skip
     parser.add_argument("email", help="the client's e-mail address")

@@ -70,6 +70,23 @@ def link(args: argparse.Namespace) -> int:
     return 0
 
 
+def _link_id(text: str) -> str:
+    """A link's id: the part of its `key` before the first dot."""
+    import uuid
+
+    try:
+        return str(uuid.UUID(text.split(".", 1)[0]))
+    except ValueError:
+        raise argparse.ArgumentTypeError("give the link's id (the part of its key before the first dot)") from None
+
+
+def revoke(args: argparse.Namespace) -> int:
+    ended = int(wiring.rpc().rpc("revoke_report_links", p_id=args.link))
+    which = "that link" if args.link else "every report link in force"
+    print(f"report: {ended} link(s) ended ({which}); `atelier report link` makes a new one")
+    return 0
+
+
 def register(verbs: Any) -> None:
     help_text = "the owner's report for a period: headline figures and every table; --xlsx/--pdf write the exports"
     parser = verbs.add_parser("report", help=help_text, description=help_text,
@@ -86,3 +103,6 @@ def register(verbs: Any) -> None:
                 example="atelier report link --hours 48")  # fmt: skip
     made.add_argument("--hours", type=float, default=DEFAULT_HOURS, help=f"how long it works (default {DEFAULT_HOURS})")
     made.add_argument("--period", default=None, help="open it on this period (" + HELP + ")")
+    ended = verb(actions, "revoke", revoke, help="end report links before they expire: every one in force, or one by "
+                 "its id (the first part of its key)", example="atelier report revoke")  # fmt: skip
+    ended.add_argument("link", nargs="?", type=_link_id, default=None, help="one link's id (default: all of them)")

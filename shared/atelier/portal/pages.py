@@ -121,6 +121,11 @@ def project(item: Mapping[str, Any], email: str, contact: str, download_url: Any
     return page(str(item.get("name") or "Your project"), body, head=PORTAL_STYLE)
 
 
+def deliverable_path(deliverable_id: str) -> str:
+    """Where a file is downloaded from: through the client's sign-in, never by a link that works for anyone."""
+    return f"/portal/deliverables/{deliverable_id}"
+
+
 def not_found(email: str) -> str:
     body = f"""<nav class="muted"><a href="/portal">Your projects</a> - signed in as {escape(email)}</nav>
 <h1>Not found</h1><p>There is no such project among yours.</p>"""

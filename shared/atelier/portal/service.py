@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from atelier.db import Rpc
-from atelier.portal.session import SIGN_IN_SECONDS, Claims, PortalKeys
+from atelier.portal.session import SESSION_SECONDS, SIGN_IN_SECONDS, Claims, PortalKeys
 
 PER_ADDRESS = 5  # sign-in requests per address per 15 minutes
 PER_SOURCE = 20  # per source address per 15 minutes
@@ -32,7 +32,7 @@ def is_address(text: str) -> bool:
 
 @dataclass(frozen=True)
 class Opened:
-    session: str  # the JWT for the cookie
+    session: str  # the cookie's value
     email: str
 
 
@@ -67,25 +67,49 @@ class PortalService:
         return self.link(str(started["id"]), int(started["expires"])) if started["known"] else None
 
     def open(self, token: str | None) -> Opened | None:
-        """A link's sign-in, used now (once): the session for it, or None (forged, expired or used)."""
+        """A link's sign-in, used now (once): a new session, or None (forged, expired or used)."""
         sign_in_id = self._keys.read_sign_in(token)
         if sign_in_id is None:
             return None
-        user = self._rpc.rpc("use_portal_sign_in", p_id=sign_in_id)
-        if not user:
+        opened = self._rpc.rpc("open_portal_session", p_sign_in_id=sign_in_id, p_ttl_seconds=SESSION_SECONDS)
+        if not opened:
             return None
-        return Opened(self._keys.session(str(user["user_id"]), str(user["email"])), str(user["email"]))
+        return Opened(self._keys.session_token(str(opened["session_id"])), str(opened["email"]))
 
-    def session(self, cookie: str | None) -> tuple[Claims, str] | None:
-        return self._keys.read_session(cookie)
+    def session(self, cookie: str | None) -> Claims | None:
+        """The signed-in client, while their session is in force (not expired, signed out or revoked)."""
+        session_id = self._keys.read_session(cookie)
+        if session_id is None:
+            return None
+        found = self._rpc.rpc("portal_session", p_id=session_id)
+        return Claims(str(found["user_id"]), str(found["email"]), int(found["expires"])) if found else None
 
-    def projects(self, claims: Claims, jwt: str) -> list[dict[str, Any]]:
-        return list(self._reads(jwt, claims.jwt_claims()).rpc("portal_projects") or [])
+    def sign_out(self, cookie: str | None) -> bool:
+        """Ends the cookie's session on the server: a copy of the cookie opens nothing after this."""
+        session_id = self._keys.read_session(cookie)
+        return bool(session_id and self._rpc.rpc("revoke_portal_session", p_id=session_id))
 
-    def project(self, claims: Claims, jwt: str, project_id: str) -> dict[str, Any] | None:
+    def revoke(self, email: str) -> dict[str, Any]:
+        """Ends every session of a client and every sign-in link they have not used (`atelier portal revoke`)."""
+        return dict(self._rpc.rpc("revoke_portal_access", p_email=email))
+
+    def _as(self, claims: Claims) -> Rpc:
+        return self._reads(self._keys.database_token(claims), claims.jwt_claims())
+
+    def projects(self, claims: Claims) -> list[dict[str, Any]]:
+        return list(self._as(claims).rpc("portal_projects") or [])
+
+    def project(self, claims: Claims, project_id: str) -> dict[str, Any] | None:
         """One of the client's projects, or None: not theirs, or no such id (the same answer, so ids cannot be
         probed)."""
         if not _UUID.fullmatch(project_id):
             return None
-        found = self._reads(jwt, claims.jwt_claims()).rpc("portal_project", p_id=project_id)
+        found = self._as(claims).rpc("portal_project", p_id=project_id)
+        return dict(found) if found else None
+
+    def deliverable(self, claims: Claims, deliverable_id: str) -> dict[str, Any] | None:
+        """A file the client may download now: theirs, not deleted, of a project neither refunded nor deleted."""
+        if not _UUID.fullmatch(deliverable_id):
+            return None
+        found = self._as(claims).rpc("portal_deliverable", p_id=deliverable_id)
         return dict(found) if found else None
