@@ -12,6 +12,7 @@ from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 
 from atelier import wiring
+from atelier.errors import in_minutes
 from atelier.http import answer_problems, header, raw_body
 from atelier.portal import pages
 from atelier.portal.service import is_address
@@ -73,7 +74,7 @@ def login() -> Response[str]:
     wait = wiring.portal().request_sign_in(email, event.request_context.http.source_ip)
     count(metrics, "PortalSignInLimited" if wait else "PortalSignInRequested")
     if wait:
-        busy = pages.sign_in(f"Too many sign-in requests: try again in {max(1, round(wait / 60))} minute(s).")[1]
+        busy = pages.sign_in(f"Too many sign-in requests: try again in {in_minutes(wait)}.")[1]
         return _html(429, busy, {"Retry-After": str(wait)})
     return _html(200, pages.link_sent())
 

@@ -71,6 +71,12 @@ class TooManyRequests(Refusal):
         self.retry_after = max(1, int(retry_after))
 
 
+def in_minutes(seconds: float) -> str:
+    """A wait as a person reads it: "1 minute", "15 minutes"."""
+    minutes = max(1, round(seconds / 60))
+    return f"{minutes} minute{'' if minutes == 1 else 's'}"
+
+
 class ValidationFailed(Refusal):
     """Well-formed input whose fields need attention; `fields` says which and how."""
 

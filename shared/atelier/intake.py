@@ -17,7 +17,15 @@ from pydantic import ValidationError
 
 from atelier.checkout import CheckoutGateway, CheckoutUnavailable, TierPrice
 from atelier.db import Rpc
-from atelier.errors import BadRequest, Conflict, Refusal, TooManyRequests, UnsupportedMediaType, ValidationFailed
+from atelier.errors import (
+    BadRequest,
+    Conflict,
+    Refusal,
+    TooManyRequests,
+    UnsupportedMediaType,
+    ValidationFailed,
+    in_minutes,
+)
 from atelier.http import header, json_object, media_type, raw_body
 from atelier.models import LeadAnswers, LeadForm, ProjectType
 from atelier.routing import TierRecommendation, route
@@ -202,8 +210,7 @@ class IntakeService:
         if not taken["allowed"]:
             wait = int(taken["retry_after"])
             raise TooManyRequests(f"{LIMITED.get(str(taken['bucket']), 'Too many requests')}: try again in "
-                                  f"{max(1, round(wait / 60))} minute(s), or write to the studio.",
-                                  retry_after=wait)  # fmt: skip
+                                  f"{in_minutes(wait)}, or write to the studio.", retry_after=wait)  # fmt: skip
 
     def submit(self, submission: LeadSubmission) -> LeadAnswer:
         form = submission.form

@@ -114,7 +114,7 @@ def test_an_armed_window_takes_one_handshake_and_closes(
     stack.setup_notion()
     capsys.readouterr()
     assert main(["notion", "webhook", "arm", "--minutes", "5"]) == 0
-    assert "armed for 5 minute(s)" in capsys.readouterr().out
+    assert "armed for 5 minutes" in capsys.readouterr().out
     assert _post(stack, json.dumps({"verification_token": "secret_one"}).encode(), None).status_code == 200
     assert _post(stack, json.dumps({"verification_token": "secret_one"}).encode(), None).status_code == 200  # again
     FileTokens(stack.webhook_token_file()).clear()  # the operator empties it for a new subscription, and forgets to arm

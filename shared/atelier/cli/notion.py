@@ -10,7 +10,7 @@ from typing import Any
 from atelier import wiring
 from atelier.cli.args import noun, verb
 from atelier.cli.render import table
-from atelier.errors import ConfigurationError
+from atelier.errors import ConfigurationError, in_minutes
 from atelier.settings import NotionSettings
 
 
@@ -71,7 +71,7 @@ def arm(args: argparse.Namespace) -> int:
     if not 1 <= args.minutes <= 60:
         raise ConfigurationError("--minutes is how long the window stays open: from 1 to 60")
     until = RpcArming(wiring.rpc()).arm(args.minutes * 60)
-    print(f"notion webhook: armed for {args.minutes} minute(s), until {until.astimezone(UTC):%H:%M:%S} UTC: "
+    print(f"notion webhook: armed for {in_minutes(args.minutes * 60)}, until {until.astimezone(UTC):%H:%M:%S} UTC: "
           "create the subscription in Notion now; its one handshake is accepted, and any other is refused")  # fmt: skip
     return 0
 

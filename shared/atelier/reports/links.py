@@ -54,7 +54,7 @@ class ReportLinks:
         refusal = "expired" if expires < self._clock() else self._rpc.rpc("report_link_refusal", p_id=parts[0])
         if refusal == "expired":
             when = datetime.fromtimestamp(expires, UTC).strftime("%-d %B %Y at %H:%M UTC")
-            raise Forbidden(f"This report link expired on {when}: `atelier report link` makes a new one.")
+            raise Forbidden(f"This report link expired on {when}.")
         if refusal:
-            raise Forbidden("This report link was revoked: `atelier report link` makes a new one.")
+            raise Forbidden("This report link was revoked.")
         return expires
