@@ -100,14 +100,20 @@ def leads_from_one_address(count: int = 100, limit: int = 20) -> list[Row]:
              _ok(stored == limit and statuses[429] == count - limit))]  # fmt: skip
 
 
+def _synced_project(stack: Any, rpc: PsycopgRpc, db: psycopg.Connection[Any]) -> tuple[Any, str, NotionGateway]:
+    """A paid project pushed to Notion: the sync's ports, the project's page, and the team's hand (the human token)."""
+    assert stack.notion is not None
+    paid_project(rpc, stored_lead(rpc))
+    ports = wiring.sync_ports()
+    run_cycle(ports, holder="first-push", budget_seconds=30)
+    page_id = str(db.execute("select notion_page_id from projects").fetchone()[0])  # type: ignore[index]
+    human = NotionGateway(stack.notion.state.human_token, base_url=stack.notion.url, budget=RequestBudget(1000))
+    return ports, page_id, human
+
+
 def trashed_page(changes: int = 10) -> list[Row]:
     with local_stack() as (stack, rpc, dsn), psycopg.connect(dsn, autocommit=True) as db:
-        assert stack.notion is not None
-        paid_project(rpc, stored_lead(rpc))
-        ports = wiring.sync_ports()
-        run_cycle(ports, holder="trash-0", budget_seconds=30)
-        page_id = str(db.execute("select notion_page_id from projects").fetchone()[0])  # type: ignore[index]
-        human = NotionGateway(stack.notion.state.human_token, base_url=stack.notion.url, budget=RequestBudget(1000))
+        ports, page_id, human = _synced_project(stack, rpc, db)
         human.update_page(page_id, in_trash=True)
         run_cycle(ports, holder="trash-1", budget_seconds=30)
         for i in range(changes):
@@ -141,12 +147,7 @@ def setup_during_backlog(rows: int = 1000) -> list[Row]:
 
 def edit_versus_push() -> list[Row]:
     with local_stack() as (stack, rpc, dsn), psycopg.connect(dsn, autocommit=True) as db:
-        assert stack.notion is not None
-        paid_project(rpc, stored_lead(rpc))
-        ports = wiring.sync_ports()
-        run_cycle(ports, holder="race-0", budget_seconds=30)
-        page_id = str(db.execute("select notion_page_id from projects").fetchone()[0])  # type: ignore[index]
-        human = NotionGateway(stack.notion.state.human_token, base_url=stack.notion.url, budget=RequestBudget(1000))
+        ports, page_id, human = _synced_project(stack, rpc, db)
         human.update_page(page_id, {"Needs Review": {"checkbox": True}})  # a person ticks it...
         db.execute("update projects set payment_status = 'refunded'")  # ...and a refund's push lands after it
         for run in range(2):
