@@ -307,6 +307,10 @@ def test_an_underpayment_starts_no_work_and_waits_for_the_owner(
     capsys.readouterr()
     assert main(["check"]) == 1
     assert "payment held" in capsys.readouterr().out
+    # When the owner refunds it in Stripe, as `check` advises, Then it is no longer held
+    deliver(api, make("stripe_charge_refunded", lead_id, amount=paid.get("amount_total", 750000),
+                      amount_refunded=paid.get("amount_total", 750000)), secret)  # fmt: skip
+    assert main(["check"]) == 0
 
 
 def test_a_live_event_in_a_test_environment_is_acknowledged_not_applied(

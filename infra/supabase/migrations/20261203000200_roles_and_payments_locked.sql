@@ -122,7 +122,7 @@ as $$
 $$;
 
 -- 2. A payment Atelier cannot stand behind waits for the owner, with the reason: a session Atelier did not open, an
--- amount under the price, an address that belongs to the team. `atelier check` lists them.
+-- amount under the price, an address that belongs to the team. `atelier check` lists them until refunded.
 alter table public.payments add column review_reason text check (length(review_reason) <= 500);
 
 create or replace function public.payments_held() returns jsonb
@@ -132,7 +132,7 @@ as $$
   select coalesce(jsonb_agg(jsonb_build_object('id', p.id, 'amount', p.amount, 'currency', p.currency,
                                                'session', p.stripe_checkout_session_id, 'reason', p.review_reason,
                                                'created_at', p.created_at) order by p.created_at), '[]'::jsonb)
-    from public.payments p where p.review_reason is not null and p.project_id is null
+    from public.payments p where p.review_reason is not null and p.project_id is null and p.status <> 'refunded'
 $$;
 revoke execute on function public.payments_held from public, anon, authenticated;
 grant execute on function public.payments_held to service_role;
