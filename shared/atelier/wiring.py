@@ -36,7 +36,8 @@ if TYPE_CHECKING:
 _SETTINGS: dict[type[BaseSettings], BaseSettings] = {}
 # How long a Notion gateway waits out Notion's rate limits (429, 529) past its attempts: a function's deadline bounds
 # it anyway; an operator's command, which has none, sets its own (`wait_out_rate_limits`).
-_PATIENCE: dict[str, Any] = {"seconds": 60.0, "say": None}
+_DEFAULT_PATIENCE: dict[str, Any] = {"seconds": 60.0, "say": None}
+_PATIENCE = dict(_DEFAULT_PATIENCE)
 
 
 def wait_out_rate_limits(seconds: float, say: Callable[[float], None]) -> None:
@@ -283,7 +284,9 @@ _FACTORIES: tuple[Any, ...] = (rpc, notion, shared_notion, data_sources, s3, dow
 
 
 def reset() -> None:
-    """Forget every adapter and setting, so the next call reads the environment afresh."""
+    """Forget every adapter and setting (and the CLI's patience with Notion), so the next call reads the
+    environment afresh."""
     _SETTINGS.clear()
+    _PATIENCE.update(_DEFAULT_PATIENCE)
     for factory in _FACTORIES:
         factory.cache_clear()
