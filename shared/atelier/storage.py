@@ -181,7 +181,8 @@ def presigned_download(client: S3Client, file: dict[str, Any]) -> str:
 
 def download_target(rpc: Rpc, client: S3Client, links: DownloadLinks, deliverable_id: str, token: str | None) -> str:
     """Where a download link leads: a fresh presigned URL for the deliverable's file.
-    A bad token is `Forbidden`; an id that is not a live deliverable is `NotFound`."""
+    A bad token, or a file whose project was refunded or removed, is `Forbidden`; an id that is not a live
+    deliverable is `NotFound`."""
     try:
         deliverable_id = str(uuid.UUID(deliverable_id))
     except ValueError:
@@ -192,6 +193,8 @@ def download_target(rpc: Rpc, client: S3Client, links: DownloadLinks, deliverabl
     file = rpc.rpc("deliverable_file", p_id=deliverable_id)
     if not file or file.get("deleted"):
         raise _not_found(deliverable_id)
+    if file.get("withdrawn"):
+        raise Forbidden("This file is no longer shared: its project was refunded or removed. Ask the studio.")
     return presigned_download(client, file)
 
 

@@ -239,6 +239,11 @@ def test_a_refunded_projects_files_stop_downloading_for_its_client(
     refused = ann.get(f"/portal/deliverables/{file_id}")
     assert refused.status_code == 404
     assert "location" not in refused.headers
+    # And the link with no expiry (on the Notion page, and in e-mails sent before links went through the portal)
+    (file_url,) = db.execute("select file_url from deliverables").fetchone() or ()
+    leaked = httpx.get(str(file_url), timeout=30)
+    assert leaked.status_code == 403
+    assert "no longer shared" in leaked.json()["message"]
 
 
 def test_the_deliverable_email_links_through_the_portal_not_to_the_file(
