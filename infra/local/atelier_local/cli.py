@@ -97,10 +97,13 @@ def dev(args: argparse.Namespace) -> int:
                 pass
         except KeyboardInterrupt:
             pass
-        print("stopping ...")
+        print("stopping ... (a scheduled run under way finishes first; Ctrl-C again stops at once)", flush=True)
         return 0
     finally:
-        stack.stop()
+        try:
+            stack.stop()
+        except KeyboardInterrupt:  # a second Ctrl-C: stop now, without waiting for the run
+            stack.stop(wait=False)
         if server:
             server.close()
 

@@ -204,12 +204,13 @@ class LocalStack:
         self._scheduler = threading.Thread(target=tick, name="notion-sync-schedule", daemon=True)
         self._scheduler.start()
 
-    def stop(self) -> None:
-        """Stop everything, quietly: a scheduled run under way finishes first (it may still need the database)."""
+    def stop(self, *, wait: bool = True) -> None:
+        """Stop everything, quietly: a scheduled run under way finishes first (it may still need the database),
+        unless `wait` is False (a second Ctrl-C)."""
         self._stopping.set()
-        if self._scheduler is not None:
+        if self._scheduler is not None and wait:
             self._scheduler.join(timeout=SCHEDULED_RUN_SECONDS)
-            self._scheduler = None
+        self._scheduler = None
         if self.front_door:
             self.front_door.stop()
         if self.notion:
