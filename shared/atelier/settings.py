@@ -145,9 +145,18 @@ class IntakeSettings(BaseSettings):
     # Empty: the API's own /thanks?session_id=... and /cancelled pages, at the address the form was posted to.
     checkout_success_url: str = ""
     checkout_cancel_url: str = ""
-    # Leads per hour from one source address, and for one e-mail address; 0 turns a limit off (a load test's).
+    # Leads per hour from one source address, and for one e-mail address (unset: the same as per source, so that
+    # lifting the source's limit for a load test lifts both); 0 turns a limit off.
     atelier_lead_limit_per_source: int = Field(default=20, ge=0)
-    atelier_lead_limit_per_email: int = Field(default=5, ge=0)
+    atelier_lead_limit_per_email: int | None = Field(default=None, ge=0)
+
+    def lead_limits(self) -> tuple[int, int]:
+        """(per source address, per e-mail address), leads per hour; 0 is no limit."""
+        per_email = self.atelier_lead_limit_per_email
+        return (
+            self.atelier_lead_limit_per_source,
+            self.atelier_lead_limit_per_source if per_email is None else per_email,
+        )
 
     @property
     def origins(self) -> list[str]:

@@ -267,7 +267,7 @@ def intake_service() -> IntakeService:
     from atelier.stripe_checkout import checkout_from_settings
 
     config = settings(IntakeSettings)
-    limits = LeadLimits(config.atelier_lead_limit_per_source, config.atelier_lead_limit_per_email)
+    limits = LeadLimits(*config.lead_limits())
     return IntakeService(rpc(), checkout_from_settings(config), limits)
 
 

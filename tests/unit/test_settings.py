@@ -104,3 +104,31 @@ def test_a_broken_dev_state_file_says_what_to_do(tmp_path: Path) -> None:
 
 def test_no_dev_state_file_is_fine(tmp_path: Path) -> None:
     assert apply_dev_state(tmp_path / "absent.json") == []
+
+
+@pytest.mark.parametrize(("env", "limits"), [
+    ({}, (20, 20)),
+    ({"ATELIER_LEAD_LIMIT_PER_SOURCE": "0"}, (0, 0)),  # a load test from one address lifts both
+    ({"ATELIER_LEAD_LIMIT_PER_SOURCE": "50", "ATELIER_LEAD_LIMIT_PER_EMAIL": "5"}, (50, 5)),
+    ({"ATELIER_LEAD_LIMIT_PER_EMAIL": "0"}, (20, 0)),
+])  # fmt: skip
+def test_the_lead_limits_default_to_20_an_hour_and_the_e_mails_follows_the_sources(
+    monkeypatch: pytest.MonkeyPatch, env: dict[str, str], limits: tuple[int, int]
+) -> None:
+    from atelier.settings import IntakeSettings
+
+    for name in ("ATELIER_LEAD_LIMIT_PER_SOURCE", "ATELIER_LEAD_LIMIT_PER_EMAIL"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    assert IntakeSettings().lead_limits() == limits
+
+
+def test_a_negative_lead_limit_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    from pydantic import ValidationError
+
+    from atelier.settings import IntakeSettings
+
+    monkeypatch.setenv("ATELIER_LEAD_LIMIT_PER_SOURCE", "-1")
+    with pytest.raises(ValidationError):
+        IntakeSettings()
