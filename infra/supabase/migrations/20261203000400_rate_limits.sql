@@ -39,9 +39,11 @@ begin
      where bucket = v_limit->>'bucket' and key = v_limit->>'key'
        and hit_at > now() - make_interval(secs => (v_limit->>'seconds')::integer);
     if v_count >= (v_limit->>'limit')::integer then
+      -- At most the window: a hit another caller made while this one waited for the lock is newer than now().
       return jsonb_build_object('allowed', false, 'bucket', v_limit->>'bucket', 'retry_after',
-        greatest(1, ceil(extract(epoch from v_oldest + make_interval(secs => (v_limit->>'seconds')::integer)
-                                            - now())))::integer);
+        least((v_limit->>'seconds')::integer,
+              greatest(1, ceil(extract(epoch from v_oldest + make_interval(secs => (v_limit->>'seconds')::integer)
+                                                  - now())))::integer));
     end if;
   end loop;
   insert into public.rate_limit_hits (bucket, key)
@@ -92,7 +94,8 @@ begin
     end if;
     if v_limited then  -- refused: nothing recorded, nothing sent
       return jsonb_build_object('id', null, 'expires', null, 'known', v_user is not null, 'limited', true,
-        'retry_after', greatest(1, ceil(extract(epoch from v_oldest + v_window - now())))::integer);
+        'retry_after', least(extract(epoch from v_window)::integer,
+                             greatest(1, ceil(extract(epoch from v_oldest + v_window - now())))::integer));
     end if;
   end if;
   insert into public.portal_sign_ins (email, user_id, source_ip, expires_at, sent, by_operator)
