@@ -62,18 +62,16 @@ def rpc() -> Rpc:
 
 @lru_cache(maxsize=1)
 def notion() -> NotionGateway:
-    """The operator's gateway (`notion setup`, `notion check`): from the deployment's shared budget where the database
-    is at hand, so that it never pushes the functions over Notion's limit; else from this process's alone."""
-    from atelier.notion.budget import SharedBudget
-    from atelier.notion.gateway import NotionGateway, gateway_from_settings
+    """The operator's gateway (`notion setup`, `notion check`): the functions' own, on the deployment's shared budget,
+    where the database is at hand, so that it never pushes them over Notion's limit; else this process's alone."""
+    from atelier.notion.gateway import gateway_from_settings
 
-    notion_settings = settings(NotionSettings)
     try:
-        budget = SharedBudget(rpc(), rate=notion_settings.notion_rate)
+        rpc()
     except ConfigurationError:  # no database: `notion setup` still runs
-        return gateway_from_settings(notion_settings, patience=_PATIENCE["seconds"], on_wait=_PATIENCE["say"])
-    return NotionGateway(notion_settings.token(), base_url=notion_settings.notion_base_url, budget=budget,
-                         patience=_PATIENCE["seconds"], on_wait=_PATIENCE["say"])  # fmt: skip
+        return gateway_from_settings(settings(NotionSettings), patience=_PATIENCE["seconds"],
+                                     on_wait=_PATIENCE["say"])  # fmt: skip
+    return shared_notion()
 
 
 @lru_cache(maxsize=1)
