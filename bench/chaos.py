@@ -44,9 +44,9 @@ import stripe
 
 from atelier import wiring
 from atelier.cli import main as atelier
+from atelier.cli.migrate import migrate
 from atelier.cli.render import table
-from atelier.db import PsycopgRpc
-from atelier.migrate import migrate
+from atelier.kernel.rpc import PsycopgRpc
 from atelier.notion import NotionGateway, RequestBudget
 from atelier.notion.schema import ATELIER_ID, plain_text
 from atelier.sync import OutboxPusher, SweepReport, SyncPorts, run_cycle

@@ -17,7 +17,7 @@ import psycopg
 from psycopg import errors
 
 from atelier import wiring
-from atelier.db import PsycopgRpc
+from atelier.kernel.rpc import PsycopgRpc
 from atelier.mail.outbox import MailOutbox
 from atelier.mail.render import Message, Studio
 from atelier.notion import NotionGateway, RequestBudget

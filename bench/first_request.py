@@ -22,8 +22,8 @@ from typing import Any
 import stripe
 
 from atelier import wiring
-from atelier.db import PsycopgRpc
-from atelier.migrate import migrate
+from atelier.cli.migrate import migrate
+from atelier.kernel.rpc import PsycopgRpc
 from atelier_local.samples import paid_project, stored_lead
 from atelier_local.stack import LocalStack, scheduled_event
 from bench.cold_start import BARE, compile_bytecode

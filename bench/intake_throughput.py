@@ -22,7 +22,7 @@ from pathlib import Path
 import psycopg
 from psycopg.conninfo import make_conninfo
 
-from atelier.migrate import migrate
+from atelier.cli.migrate import migrate
 from atelier_local.postgres import EmbeddedPostgres
 from atelier_local.stack import LocalStack
 from bench.rpc_calls import counted_rpc_calls

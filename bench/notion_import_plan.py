@@ -8,7 +8,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from atelier.db import PsycopgRpc
+from atelier.kernel.rpc import PsycopgRpc
 from atelier.notion import NotionGateway, RequestBudget
 from atelier.notion.schema import rich_text
 from atelier.notion.setup import setup
@@ -68,7 +68,7 @@ def _workspace(rpc: PsycopgRpc, fast: NotionGateway, sources: dict[str, str]) ->
 
 def run() -> dict[str, Any]:
     with database() as dsn:
-        from atelier.migrate import migrate
+        from atelier.cli.migrate import migrate
 
         migrate(dsn)
         rpc = PsycopgRpc(dsn)
@@ -86,7 +86,7 @@ def run() -> dict[str, Any]:
             before = len(emulator.requests)
             rows_before = _rows(dsn)
             started = time.perf_counter()
-            report = import_notion(SyncPorts(rpc, paced, sources), dry_run=True, progress=lambda _: _Quiet())
+            report = import_notion(SyncPorts(rpc, paced, sources), lambda _: _Quiet(), dry_run=True)
             elapsed = time.perf_counter() - started
             sent = emulator.requests[before:]
             writes = [r for r in sent if r["method"] in ("PATCH", "DELETE")

@@ -13,8 +13,8 @@ import threading
 import time
 from typing import Any
 
-from atelier.db import PsycopgRpc
-from atelier.migrate import migrate
+from atelier.cli.migrate import migrate
+from atelier.kernel.rpc import PsycopgRpc
 from atelier.notion import NotionGateway, RequestBudget
 from atelier.notion.budget import SharedBudget
 from atelier.notion.setup import setup

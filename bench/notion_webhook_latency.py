@@ -12,8 +12,8 @@ import statistics
 import time
 from typing import Any
 
-from atelier.db import PsycopgRpc
-from atelier.migrate import migrate
+from atelier.cli.migrate import migrate
+from atelier.kernel.rpc import PsycopgRpc
 from atelier.notion import NotionGateway, RequestBudget
 from atelier_local.samples import paid_project, stored_lead
 from atelier_local.stack import LocalStack, scheduled_event

@@ -13,8 +13,8 @@ from datetime import UTC, datetime, timedelta
 
 import psycopg
 
-from atelier.db import PsycopgRpc
-from atelier.migrate import migrate
+from atelier.cli.migrate import migrate
+from atelier.kernel.rpc import PsycopgRpc
 from atelier.reports.model import fetch
 from atelier.reports.period import Period
 from bench.intake_throughput import database

@@ -7,7 +7,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from atelier.db import PsycopgRpc
+from atelier.kernel.rpc import PsycopgRpc
 
 
 @dataclass

@@ -11,8 +11,8 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from atelier.db import PsycopgRpc
-from atelier.migrate import migrate
+from atelier.cli.migrate import migrate
+from atelier.kernel.rpc import PsycopgRpc
 from atelier_local.samples import opened_checkout, stored_lead
 from atelier_local.stack import LocalStack
 from bench.intake_throughput import database

@@ -11,8 +11,8 @@ from typing import Any
 
 import psycopg
 
-from atelier.db import PsycopgRpc
-from atelier.migrate import migrate
+from atelier.cli.migrate import migrate
+from atelier.kernel.rpc import PsycopgRpc
 from atelier.notion import NotionGateway, RequestBudget
 from atelier.notion.setup import setup
 from atelier.sync import NotionPoller, OutboxPusher, SyncPorts

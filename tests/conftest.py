@@ -13,7 +13,7 @@ from psycopg import sql
 from psycopg.conninfo import make_conninfo
 
 from atelier import wiring
-from atelier.migrate import migrate
+from atelier.cli.migrate import migrate
 from atelier.notion import NotionGateway, RequestBudget
 from atelier_local.notion_emulator import Faults, NotionEmulator
 from atelier_local.openapi_check import OpenApiCheck

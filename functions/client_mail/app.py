@@ -12,11 +12,11 @@ from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from atelier import wiring
-from atelier.deadlines import seconds_left
+from atelier.kernel.deadlines import seconds_left
+from atelier.kernel.settings import MailSettings, ReportSettings
+from atelier.kernel.telemetry import count, emit
 from atelier.mail.events import suppressions
 from atelier.reports.weekly import queue
-from atelier.settings import MailSettings, ReportSettings
-from atelier.telemetry import count, emit
 
 SAFETY_SECONDS = 10.0
 

@@ -10,12 +10,12 @@ from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from atelier import wiring
-from atelier.client_pages import render_cancelled, render_thanks, valid_session_id
-from atelier.http import answer_problems
-from atelier.settings import MailSettings
-from atelier.telemetry import count
+from atelier.kernel.settings import MailSettings
+from atelier.kernel.telemetry import count
+from atelier.payments.pages import render_cancelled, render_thanks, valid_session_id
+from atelier.web.frame import html_response
+from atelier.web.http import answer_problems
 
-HTML = "text/html; charset=utf-8"
 NO_STORE = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"}
 
 studio = wiring.settings(MailSettings).studio_name  # validated at cold start
@@ -27,15 +27,15 @@ app = APIGatewayHttpResolver()
 def thanks() -> Response[str]:
     session_id = app.current_event.get_query_string_value("session_id")
     outcome = wiring.rpc().rpc("checkout_outcome", p_session_id=session_id) if valid_session_id(session_id) else {}
-    status, html = render_thanks(outcome or {}, studio)
+    status, page = render_thanks(outcome or {}, studio)
     count(metrics, f"ThanksPage{str(outcome.get('state') or 'unknown').title()}")
-    return Response(status, HTML, html, headers=NO_STORE)
+    return html_response(status, page, NO_STORE)
 
 
 @app.get("/cancelled")
 def cancelled() -> Response[str]:
     count(metrics, "CancelledPage")
-    return Response(200, HTML, render_cancelled(studio), headers=NO_STORE)
+    return html_response(200, render_cancelled(studio), NO_STORE)
 
 
 answer_problems(app, logger, metrics, refused_metric="ClientPageRefused",

@@ -12,15 +12,17 @@ from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 
 from atelier import wiring
-from atelier.errors import in_minutes
-from atelier.http import answer_problems, header, raw_body
+from atelier.kernel.body import header, raw_body
+from atelier.kernel.errors import in_minutes
+from atelier.kernel.page import Page
+from atelier.kernel.settings import PortalSettings
+from atelier.kernel.telemetry import count
 from atelier.portal import pages
 from atelier.portal.service import is_address
 from atelier.portal.session import Claims, cookie, read_cookie
-from atelier.settings import PortalSettings
-from atelier.telemetry import count
+from atelier.web.frame import html_response
+from atelier.web.http import answer_problems
 
-HTML = "text/html; charset=utf-8"
 PRIVATE = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer", "X-Frame-Options": "DENY"}
 DOWNLOAD_LINK_SECONDS = 300  # the link a signed-in client is sent on to: long enough to start the download
 
@@ -29,8 +31,8 @@ logger, metrics = Logger(service="atelier-client_portal"), Metrics()
 app = APIGatewayHttpResolver()
 
 
-def _html(status: int, body: str, headers: dict[str, str] | None = None) -> Response[str]:
-    return Response(status, HTML, body, headers=PRIVATE | (headers or {}))
+def _html(status: int, page: Page, headers: dict[str, str] | None = None) -> Response[str]:
+    return html_response(status, page, PRIVATE | (headers or {}))
 
 
 def _cookie() -> str | None:
@@ -56,7 +58,7 @@ def portal() -> Response[str]:
         if opened is None:
             return _html(*pages.sign_in("That link has expired or was used already: ask for a new one below."))
         session = cookie(opened.session, secure=settings.secure)
-        return Response(303, HTML, "", headers=PRIVATE | {"Location": "/portal", "Set-Cookie": session})
+        return Response(303, "text/plain", "", headers=PRIVATE | {"Location": "/portal", "Set-Cookie": session})
     claims = _signed_in()
     if claims is None:
         return _html(*pages.sign_in())
@@ -102,7 +104,7 @@ def deliverable(deliverable_id: str) -> Response[str]:
         return _html(404, pages.not_found(claims.email))
     count(metrics, "PortalDownload")
     link = wiring.download_links().url(str(found["id"]), expires=int(time.time()) + DOWNLOAD_LINK_SECONDS)
-    return Response(302, HTML, "", headers=PRIVATE | {"Location": link})
+    return Response(302, "text/plain", "", headers=PRIVATE | {"Location": link})
 
 
 answer_problems(app, logger, metrics, refused_metric="PortalRefused",

@@ -13,9 +13,9 @@ from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from atelier import wiring
-from atelier.http import answer_problems
-from atelier.storage import StorageSettings, download_target
-from atelier.telemetry import count
+from atelier.deliverables.storage import StorageSettings, download_target
+from atelier.kernel.telemetry import count
+from atelier.web.http import answer_problems
 
 wiring.settings(StorageSettings)  # validated at cold start
 # A logger of its own: where functions share a process (locally), their log keys never cross.

@@ -16,10 +16,10 @@ from aws_lambda_powertools.utilities.data_classes import S3Event, event_source
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from atelier import wiring
-from atelier.deadlines import seconds_left
-from atelier.deliverables import DeliverableOutcome, push_showcases
-from atelier.storage import StorageSettings
-from atelier.telemetry import count
+from atelier.deliverables.service import DeliverableOutcome, push_showcases
+from atelier.deliverables.storage import StorageSettings
+from atelier.kernel.deadlines import seconds_left
+from atelier.kernel.telemetry import count
 
 MAX_PUSH_SECONDS = 20.0  # the sweep finishes what is left
 METRIC_BY_OUTCOME = {

@@ -10,13 +10,14 @@ from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from atelier import wiring
-from atelier.http import Problem, answer_problems, cors_for
-from atelier.intake import parse_event, posted_fields, wants_html
-from atelier.intake_page import render_form, render_result
-from atelier.settings import IntakeSettings
-from atelier.telemetry import count
+from atelier.intake.page import render_form, render_result
+from atelier.intake.service import parse_event, posted_fields, wants_html
+from atelier.kernel.settings import IntakeSettings
+from atelier.kernel.telemetry import count
+from atelier.web.frame import html_response, render
+from atelier.web.http import Problem, answer_problems, cors_for
 
-HTML, JSON = "text/html; charset=utf-8", "application/json"
+JSON = "application/json"
 
 # A logger of its own: where functions share a process (locally), their log keys never cross.
 logger, metrics = Logger(service="atelier-lead_intake"), Metrics()
@@ -28,7 +29,7 @@ app = APIGatewayHttpResolver(cors=cors_for(origins, allow_headers=["Idempotency-
 @app.get("/intake")
 def intake_form() -> Response[str]:
     count(metrics, "IntakeFormServed")
-    return Response(200, HTML, render_form(), headers={"Cache-Control": "no-store"})
+    return html_response(200, render_form(), {"Cache-Control": "no-store"})
 
 
 @app.post("/leads")
@@ -40,14 +41,16 @@ def post_lead() -> Response[str]:
                                         "replayed": result.replayed})  # fmt: skip
     headers = {"Idempotent-Replayed": "true"} if result.replayed else {}
     if wants_html(app.current_event):
-        return Response(201, HTML, render_result(result.body()), headers=headers)
+        return html_response(201, render_result(result.body()), headers)
     return Response(201, JSON, json.dumps(result.body()), headers=headers)
 
 
 def form_again(problem: Problem) -> str | None:
     """A browser without JavaScript gets the form back, with what it typed and each field's problem."""
     event = app.current_event
-    return render_form(posted_fields(event), problem.fields) if problem.status == 422 and wants_html(event) else None
+    if problem.status != 422 or not wants_html(event):
+        return None
+    return render(render_form(posted_fields(event), problem.fields))
 
 
 answer_problems(app, logger, metrics, refused_metric="LeadRefused", retry_after=60, refusal_page=form_again,

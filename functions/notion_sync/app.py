@@ -13,10 +13,10 @@ from aws_lambda_powertools.utilities.data_classes import EventBridgeEvent, event
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from atelier import wiring
-from atelier.deadlines import seconds_left
-from atelier.settings import SyncSettings
+from atelier.kernel.deadlines import seconds_left
+from atelier.kernel.settings import SyncSettings
+from atelier.kernel.telemetry import emit
 from atelier.sync.cycle import DURATIONS, run_cycle
-from atelier.telemetry import emit
 
 SAFETY_SECONDS = 15.0  # stop well before the Lambda timeout; the next run takes the rest
 

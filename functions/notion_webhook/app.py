@@ -12,12 +12,13 @@ from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from atelier import wiring
-from atelier.deadlines import seconds_left
-from atelier.http import answer_problems, header, raw_body
+from atelier.kernel.body import header, raw_body
+from atelier.kernel.deadlines import seconds_left
+from atelier.kernel.settings import NotionWebhookSettings
+from atelier.kernel.telemetry import count
 from atelier.notion.errors import NotionError
 from atelier.notion.webhook import SIGNATURE_HEADER
-from atelier.settings import NotionWebhookSettings
-from atelier.telemetry import count
+from atelier.web.http import answer_problems
 
 JSON = "application/json"
 UNAVAILABLE = json.dumps({"error": "notion_unavailable", "message": "Notion did not answer; send the event again."})

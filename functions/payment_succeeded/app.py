@@ -10,10 +10,11 @@ from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from atelier import wiring
-from atelier.http import answer_problems, header, raw_body
-from atelier.settings import PaymentSettings, secret
-from atelier.stripe_events import MAX_EVENT_BYTES, StripeOutcome, verify
-from atelier.telemetry import count
+from atelier.kernel.body import header, raw_body
+from atelier.kernel.settings import PaymentSettings, secret
+from atelier.kernel.telemetry import count
+from atelier.payments.stripe_events import MAX_EVENT_BYTES, StripeOutcome, verify
+from atelier.web.http import answer_problems
 
 METRIC_BY_OUTCOME = {
     StripeOutcome.applied: "StripeEventApplied",

@@ -14,11 +14,12 @@ from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from atelier import wiring
-from atelier.deadlines import seconds_left
-from atelier.doorbell import authorize, project_to_push
-from atelier.http import answer_problems, header, raw_body
-from atelier.settings import SyncSettings, secret
-from atelier.telemetry import count
+from atelier.kernel.body import header, raw_body
+from atelier.kernel.deadlines import seconds_left
+from atelier.kernel.settings import SyncSettings, secret
+from atelier.kernel.telemetry import count
+from atelier.sync.doorbell import authorize, project_to_push
+from atelier.web.http import answer_problems
 
 JSON = "application/json"
 MAX_SECONDS = 10.0  # answer fast; the sweep finishes what is left

@@ -11,16 +11,16 @@ from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 
 from atelier import wiring
-from atelier.errors import Forbidden, Unauthorized
-from atelier.http import answer_problems
+from atelier.kernel.errors import Forbidden, Unauthorized
+from atelier.kernel.settings import ReportSettings
+from atelier.kernel.telemetry import count
 from atelier.reports import page
 from atelier.reports.model import Report, fetch
 from atelier.reports.period import PeriodError, custom, parse
-from atelier.settings import ReportSettings
-from atelier.telemetry import count
+from atelier.web.frame import html_response
+from atelier.web.http import answer_problems
 
 PRIVATE = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer", "X-Frame-Options": "DENY"}
-HTML = "text/html; charset=utf-8"
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 settings = wiring.settings(ReportSettings)
@@ -38,7 +38,7 @@ def _report() -> Report | Response[str]:
         count(metrics, "ReportLinkRefused")
         status = 401 if isinstance(refusal, Unauthorized) else 403
         status, body = page.refused(status, refusal.message)
-        return Response(status, HTML, body, headers=PRIVATE)
+        return html_response(status, body, PRIVATE)
     today = datetime.now(UTC).date()
     spec = event.get_query_string_value("period")
     try:
@@ -48,7 +48,7 @@ def _report() -> Report | Response[str]:
             period = parse(spec, today)
     except PeriodError as exc:
         status, body = page.bad_period(str(exc), key)
-        return Response(status, HTML, body, headers=PRIVATE)
+        return html_response(status, body, PRIVATE)
     return fetch(wiring.rpc(), period)
 
 
@@ -59,7 +59,7 @@ def report_page() -> Response[str]:
         return report
     count(metrics, "ReportViewed")
     key = app.current_event.get_query_string_value("key") or ""
-    return Response(200, HTML, page.render(report, key, settings.studio_name), headers=PRIVATE)
+    return html_response(200, page.render(report, key, settings.studio_name), PRIVATE)
 
 
 def _export(extension: str, content_type: str, make: Callable[[Report], bytes]) -> Response[Any]:

@@ -13,8 +13,8 @@ FUNCTION := $(notdir $(CURDIR))
 UV ?= $(ROOT)/.uv/bin/uv
 LAMBDA_PYTHON ?= 3.13
 # Parts of the package no function imports (tests/unit/test_function_artifacts.py proves it): the operator's
-# command and the migrator, which run on an operator's machine, never in Lambda.
-LOCAL_ONLY := cli migrate.py
+# command (with the migrator, progress bars and replay), which runs on an operator's machine, never in Lambda.
+LOCAL_ONLY := cli
 
 build-%:
 	$(UV) export --project $(ROOT) --frozen --no-dev --no-emit-project --no-hashes --quiet \

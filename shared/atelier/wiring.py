@@ -13,22 +13,22 @@ from typing import TYPE_CHECKING, Any, cast
 
 from pydantic_settings import BaseSettings
 
-from atelier.errors import ConfigurationError
-from atelier.settings import DatabaseSettings, NotionSettings, PortalSettings, SyncSettings, load
+from atelier.kernel.errors import ConfigurationError
+from atelier.kernel.settings import DatabaseSettings, NotionSettings, PortalSettings, SyncSettings, load
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
 
-    from atelier.db import Rpc
-    from atelier.deliverables import DeliverableService
-    from atelier.intake import IntakeService
+    from atelier.deliverables.service import DeliverableService
+    from atelier.deliverables.storage import DownloadLinks
+    from atelier.intake.service import IntakeService
+    from atelier.kernel.rpc import Rpc
     from atelier.mail.outbox import MailOutbox
     from atelier.notion.gateway import NotionGateway
     from atelier.notion.webhook import TokenStore, WebhookGate
+    from atelier.payments.stripe_events import StripeEventService
     from atelier.portal.service import PortalService
     from atelier.reports.links import ReportLinks
-    from atelier.storage import DownloadLinks
-    from atelier.stripe_events import StripeEventService
     from atelier.sync.events import NotionEvents
     from atelier.sync.push import OutboxPusher
     from atelier.sync.records import SyncPorts
@@ -55,7 +55,7 @@ def settings[S: BaseSettings](model: type[S]) -> S:
 
 @lru_cache(maxsize=1)
 def rpc() -> Rpc:
-    from atelier.db import rpc_from_settings
+    from atelier.kernel.rpc import rpc_from_settings
 
     return rpc_from_settings(settings(DatabaseSettings))
 
@@ -108,14 +108,14 @@ def data_sources() -> dict[str, str]:
 
 @lru_cache(maxsize=1)
 def s3() -> S3Client:
-    from atelier.storage import StorageSettings
+    from atelier.deliverables.storage import StorageSettings
 
     return settings(StorageSettings).client()
 
 
 @lru_cache(maxsize=1)
 def download_links() -> DownloadLinks:
-    from atelier.storage import StorageSettings
+    from atelier.deliverables.storage import StorageSettings
 
     return settings(StorageSettings).links()
 
@@ -124,7 +124,7 @@ def download_links() -> DownloadLinks:
 def sync_ports() -> SyncPorts:
     """The sync engine's ports, with each entity's page content: a deliverable's page shows its file, a project's
     its brief."""
-    from atelier.deliverables import Showcase
+    from atelier.deliverables.service import Showcase
     from atelier.sync.brief import ProjectBrief
     from atelier.sync.records import SyncPorts
 
@@ -157,8 +157,8 @@ def webhook_tokens() -> TokenStore:
     (`make dev`), or the token the operator set."""
     from pathlib import Path
 
+    from atelier.kernel.settings import NotionWebhookSettings
     from atelier.notion.webhook import FileTokens, GivenToken, SecretTokens
-    from atelier.settings import NotionWebhookSettings
 
     config = settings(NotionWebhookSettings)
     if config.notion_webhook_verification_token_secret:
@@ -187,12 +187,12 @@ def mail_outbox() -> MailOutbox | None:
 
     import boto3
 
+    from atelier.kernel.settings import MailSettings
     from atelier.mail.outbox import MailOutbox
     from atelier.mail.render import Studio
     from atelier.mail.ses import SesMailer
     from atelier.portal.pages import deliverable_path
     from atelier.reports.weekly import LINK_HOURS, WeeklyEnclosure
-    from atelier.settings import MailSettings
 
     config = settings(MailSettings)
     if not config.mail_from:
@@ -235,7 +235,7 @@ def portal() -> PortalService:
 
 
 def _api_url() -> str:
-    from atelier.storage import StorageSettings
+    from atelier.deliverables.storage import StorageSettings
 
     base = settings(PortalSettings).atelier_api_url or settings(StorageSettings).atelier_api_url
     if not base:
@@ -252,17 +252,17 @@ def report_links() -> ReportLinks:
 
 @lru_cache(maxsize=1)
 def stripe_events() -> StripeEventService:
-    from atelier.settings import PaymentSettings
-    from atelier.stripe_events import StripeEventService
+    from atelier.kernel.settings import PaymentSettings
+    from atelier.payments.stripe_events import StripeEventService
 
     return StripeEventService(rpc(), livemode=settings(PaymentSettings).stripe_livemode)
 
 
 @lru_cache(maxsize=1)
 def intake_service() -> IntakeService:
-    from atelier.intake import IntakeService, LeadLimits
-    from atelier.settings import IntakeSettings
-    from atelier.stripe_checkout import checkout_from_settings
+    from atelier.intake.service import IntakeService, LeadLimits
+    from atelier.kernel.settings import IntakeSettings
+    from atelier.payments.stripe_checkout import checkout_from_settings
 
     config = settings(IntakeSettings)
     limits = LeadLimits(*config.lead_limits())
@@ -271,7 +271,7 @@ def intake_service() -> IntakeService:
 
 @lru_cache(maxsize=1)
 def deliverable_service() -> DeliverableService:
-    from atelier.deliverables import DeliverableService
+    from atelier.deliverables.service import DeliverableService
 
     return DeliverableService(rpc(), s3(), download_links())
 

@@ -11,7 +11,8 @@ from typing import Any
 import pytest
 from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEventV2
 
-from atelier.errors import (
+from atelier.intake.service import parse_event
+from atelier.kernel.errors import (
     BadRequest,
     DatabaseError,
     DatabaseUnavailable,
@@ -22,9 +23,8 @@ from atelier.errors import (
     UnsupportedMediaType,
     ValidationFailed,
 )
-from atelier.http import problem_for, status_for
-from atelier.intake import parse_event
-from atelier.stripe_events import classify
+from atelier.payments.stripe_events import classify
+from atelier.web.http import problem_for, status_for
 from tests.events import load_event
 
 FORM = {"email": "ada@example.com", "name": "Ada Lovelace", "project_address": "12 Analytical Row",

@@ -9,7 +9,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from atelier.db import PsycopgRpc
+from atelier.kernel.rpc import PsycopgRpc
 from atelier.notion import NotionGateway
 from atelier.notion.setup import setup
 from atelier.sync import OutboxPusher, SyncPorts

@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from atelier.migrate import SchemaFiles
+from atelier.cli.migrate import SchemaFiles
 
 ATELIER = Path(sys.executable).with_name("atelier")
 

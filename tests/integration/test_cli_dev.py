@@ -11,8 +11,8 @@ import psycopg
 import pytest
 
 from atelier.cli import main
-from atelier.migrate import SchemaFiles
-from atelier.settings import DEV_STATE_ENV
+from atelier.cli.migrate import SchemaFiles
+from atelier.kernel.settings import DEV_STATE_ENV
 
 MIGRATIONS = len(SchemaFiles.default().migrations())
 

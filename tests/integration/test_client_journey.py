@@ -13,7 +13,7 @@ import psycopg
 import pytest
 
 from atelier.cli import main
-from atelier.db import PsycopgRpc
+from atelier.kernel.rpc import PsycopgRpc
 from atelier_local.lambda_runtime import LocalLambdas
 from atelier_local.stack import LocalStack, scheduled_event
 

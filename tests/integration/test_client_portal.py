@@ -11,7 +11,7 @@ import psycopg
 import pytest
 
 from atelier.cli import main
-from atelier.db import PsycopgRpc
+from atelier.kernel.rpc import PsycopgRpc
 from atelier.portal.service import PortalService
 from atelier.portal.session import PortalKeys
 from atelier_local.lambda_runtime import LocalLambdas

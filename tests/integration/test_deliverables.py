@@ -18,12 +18,12 @@ import psycopg
 import pytest
 
 from atelier import cli, wiring
-from atelier.db import PsycopgRpc
-from atelier.deliverables import DeliverableService
+from atelier.deliverables.service import DeliverableService
+from atelier.deliverables.storage import DownloadLinks
+from atelier.kernel.rpc import PsycopgRpc
+from atelier.kernel.settings import NotionSettings, SyncSettings, load
 from atelier.notion import gateway_from_settings
 from atelier.notion.schema import plain_text
-from atelier.settings import NotionSettings, SyncSettings, load
-from atelier.storage import DownloadLinks
 from atelier_local.notion_emulator import NotionEmulator
 from atelier_local.s3_local import LocalS3
 from atelier_local.samples import paid_project, stored_lead

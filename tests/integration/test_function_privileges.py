@@ -8,7 +8,7 @@ import uuid
 import psycopg
 import pytest
 
-from atelier.db import PsycopgRpc
+from atelier.kernel.rpc import PsycopgRpc
 
 Conn = psycopg.Connection[tuple[object, ...]]
 
@@ -80,7 +80,7 @@ def test_the_money_path_runs_as_service_role(database_url: str) -> None:
 
 
 def test_an_unknown_entity_is_refused_by_the_database(database_url: str) -> None:
-    from atelier.errors import InvalidData
+    from atelier.kernel.errors import InvalidData
 
     with pytest.raises(InvalidData, match="sync_entity"):
         PsycopgRpc(database_url).rpc("resync", p_entities=["invoices"], p_force=False)

@@ -243,7 +243,7 @@ def test_the_report_never_answers_5xx_for_any_period_or_link(
 ) -> None:
     from urllib.parse import urlencode
 
-    from atelier.db import PsycopgRpc
+    from atelier.kernel.rpc import PsycopgRpc
     from atelier.reports.links import ReportLinks
 
     if key == "right":

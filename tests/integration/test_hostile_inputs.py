@@ -6,7 +6,7 @@ import httpx
 import psycopg
 import pytest
 
-from atelier.db import PsycopgRpc
+from atelier.kernel.rpc import PsycopgRpc
 
 Conn = psycopg.Connection[tuple[object, ...]]
 

@@ -11,7 +11,7 @@ import httpx
 import psycopg
 import pytest
 
-from atelier.db import PsycopgRpc
+from atelier.kernel.rpc import PsycopgRpc
 from atelier.portal.service import PER_ADDRESS, PER_SOURCE
 from atelier_local.samples import paid_project, stored_lead
 

@@ -38,7 +38,7 @@ def test_the_port_probe_takes_a_port_held_only_by_time_wait() -> None:
     with socket.socket() as held:  # a live listener still blocks it
         held.bind(("127.0.0.1", 0))
         held.listen()
-        from atelier.errors import ConfigurationError
+        from atelier.kernel.errors import ConfigurationError
 
         with pytest.raises(ConfigurationError, match="in use"):
             _port_free(int(held.getsockname()[1]))

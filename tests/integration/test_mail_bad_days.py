@@ -9,7 +9,7 @@ from collections import Counter
 import psycopg
 import pytest
 
-from atelier.db import PsycopgRpc
+from atelier.kernel.rpc import PsycopgRpc
 from atelier.mail.outbox import MailOutbox
 from atelier.mail.render import Message, Studio
 from atelier_local.samples import paid_project, stored_lead

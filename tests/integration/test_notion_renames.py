@@ -8,7 +8,7 @@ import psycopg
 import pytest
 
 from atelier.cli import main
-from atelier.db import PsycopgRpc
+from atelier.kernel.rpc import PsycopgRpc
 from atelier.notion import NotionGateway
 from atelier.notion.budget import RequestBudget
 from atelier.notion.schema import plain_text

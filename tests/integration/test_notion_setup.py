@@ -9,10 +9,12 @@ import pytest
 import yaml
 
 from atelier.cli import main
-from atelier.db import PsycopgRpc
+from atelier.kernel.rpc import PsycopgRpc
 from atelier.notion import NotionGateway
 from atelier.notion.schema import ENTITIES, rich_text
 from atelier.notion.setup import check, find_existing, setup
+from atelier.sync.adopt import hand_made
+from atelier.sync.records import SyncPorts
 from atelier_local.notion_emulator import NotionEmulator
 
 
@@ -71,7 +73,9 @@ def test_check_tells_the_teams_cosmetic_changes_from_breaking_ones(
     notion.add_data_source(ids["project"].database_id, "Archive", {"Name": {"title": {}}})
     human.create_page(milestones, "-", {"Name": {"title": rich_text("Typed in by hand")}})
 
-    found = {(f.entity, f.problem, f.breaking) for f in check(gateway, ids, rpc=rpc)}
+    sources = {name: i.data_source_id for name, i in ids.items()}
+    judge = hand_made(SyncPorts(rpc, gateway, sources))
+    found = {(f.entity, f.problem, f.breaking) for f in check(gateway, ids, rpc=rpc, hand_made=judge)}
 
     assert found == {
         ("lead", "renamed property", False),  # Budget, and Atelier ID: renamed, both still found by id

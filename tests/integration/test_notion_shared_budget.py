@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from atelier.db import PsycopgRpc
+from atelier.kernel.rpc import PsycopgRpc
 from atelier.notion import RetryLater
 from atelier.notion.budget import SharedBudget
 
@@ -44,7 +44,7 @@ def test_a_retry_after_seen_by_one_function_holds_back_the_others(database_url: 
 
 
 def test_bad_arguments_are_refused_by_the_database(database_url: str) -> None:
-    from atelier.errors import InvalidData
+    from atelier.kernel.errors import InvalidData
 
     with pytest.raises(InvalidData):
         PsycopgRpc(database_url).rpc("take_notion_tokens", p_name="notion", p_want=0, p_rate=3.0, p_burst=3.0)

@@ -9,7 +9,7 @@ from typing import Any
 import psycopg
 import pytest
 
-from atelier.db import PsycopgRpc
+from atelier.kernel.rpc import PsycopgRpc
 from atelier.notion import NotionGateway
 from atelier.notion.errors import NotionError
 from atelier.notion.schema import VIEWS

@@ -12,7 +12,7 @@ import httpx
 import psycopg
 import pytest
 
-from atelier.db import PsycopgRpc
+from atelier.kernel.rpc import PsycopgRpc
 from atelier.notion import NotionGateway
 from atelier.notion.budget import RequestBudget
 from atelier.notion.webhook import FileTokens, sign

@@ -19,10 +19,10 @@ import pytest
 
 from atelier import wiring
 from atelier.cli import main
-from atelier.db import PsycopgRpc
-from atelier.errors import PermissionDenied
+from atelier.kernel.errors import PermissionDenied
+from atelier.kernel.rpc import PsycopgRpc
+from atelier.kernel.settings import PortalSettings
 from atelier.reports.links import ReportLinks
-from atelier.settings import PortalSettings
 from atelier_local.lambda_runtime import LocalLambdas
 from atelier_local.stack import LocalStack
 

@@ -13,7 +13,7 @@ import psycopg
 import pytest
 from psycopg import errors
 
-from atelier.db import PsycopgRpc
+from atelier.kernel.rpc import PsycopgRpc
 from atelier_local.samples import paid_project, stored_lead
 
 Conn = psycopg.Connection[tuple[object, ...]]

@@ -13,8 +13,7 @@ import psycopg
 import pytest
 from pydantic import SecretStr
 
-from atelier.db import PostgrestRpc, PsycopgRpc, rpc_from_settings
-from atelier.errors import (
+from atelier.kernel.errors import (
     DatabaseError,
     DatabaseUnavailable,
     IntegrityViolation,
@@ -22,7 +21,8 @@ from atelier.errors import (
     PermissionDenied,
     RpcFunctionNotFound,
 )
-from atelier.settings import DatabaseSettings
+from atelier.kernel.rpc import PostgrestRpc, PsycopgRpc, rpc_from_settings
+from atelier.kernel.settings import DatabaseSettings
 
 TEST_FUNCTIONS = """
 create function public.echo_args(p_text text, p_count integer, p_doc jsonb, p_maybe uuid default null)

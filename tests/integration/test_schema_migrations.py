@@ -13,7 +13,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from atelier.migrate import SchemaFiles, migrate
+from atelier.cli.migrate import SchemaFiles, migrate
 
 PG15_BIN = Path("/usr/lib/postgresql/15/bin")
 

@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 import psycopg
 import pytest
 
-from atelier.db import PsycopgRpc
+from atelier.kernel.rpc import PsycopgRpc
 from atelier.notion import NotionError, NotionGateway, RequestBudget
 from atelier.notion.schema import ATELIER_ID, plain_text
 from atelier.notion.setup import setup

@@ -6,7 +6,7 @@ import psycopg
 import pytest
 
 from atelier.cli import main
-from atelier.db import PsycopgRpc
+from atelier.kernel.rpc import PsycopgRpc
 from atelier.notion import NotionGateway
 from atelier_local.notion_emulator import NotionEmulator
 from atelier_local.samples import paid_project, stored_lead

@@ -5,7 +5,7 @@ from __future__ import annotations
 import psycopg
 import pytest
 
-from atelier.db import PsycopgRpc
+from atelier.kernel.rpc import PsycopgRpc
 from atelier_local.lambda_runtime import LocalLambdas
 from atelier_local.samples import paid_project, stored_lead
 from atelier_local.stack import LocalStack

@@ -7,7 +7,7 @@ from typing import Any
 import psycopg
 import pytest
 
-from atelier.db import PsycopgRpc
+from atelier.kernel.rpc import PsycopgRpc
 from atelier.notion import NotionGateway
 from atelier.notion.schema import plain_text, rich_text
 from atelier.sync import NotionPoller, OutboxPusher, SyncPorts

@@ -8,7 +8,7 @@ from typing import Any
 import psycopg
 import pytest
 
-from atelier.db import PsycopgRpc
+from atelier.kernel.rpc import PsycopgRpc
 from atelier.notion import NotionGateway, RequestBudget
 from atelier.notion.schema import ATELIER_ID, plain_text
 from atelier.sync import OutboxPusher, SweepReport, SyncPorts

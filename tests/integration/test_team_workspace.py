@@ -10,7 +10,7 @@ from typing import Any
 import psycopg
 import pytest
 
-from atelier.db import PsycopgRpc
+from atelier.kernel.rpc import PsycopgRpc
 from atelier.notion import NotionGateway
 from atelier.notion.schema import ATELIER_ID, plain_text, rich_text, unlinked_filter
 from atelier_local.lambda_runtime import LocalLambdas
@@ -186,8 +186,8 @@ def test_notion_shows_the_studios_words_and_setup_moves_old_pages_to_them_once(
 def stack_setup(stack: LocalStack) -> int:
     """`notion setup` against the stack's emulator; returns how many pages it moved to the studio's words."""
     from atelier import wiring
+    from atelier.kernel.settings import NotionSettings
     from atelier.notion.setup import setup
-    from atelier.settings import NotionSettings
 
     parent = wiring.settings(NotionSettings).notion_parent_page_id
     assert parent

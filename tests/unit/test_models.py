@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from atelier.models import Budget, LeadForm, parse_budget
+from atelier.intake.models import Budget, LeadForm, parse_budget
 
 
 @pytest.mark.parametrize(

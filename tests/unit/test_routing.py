@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from atelier.models import LeadForm, ProjectType
-from atelier.routing import TIERS, Confidence, RedFlag, route
+from atelier.intake.models import LeadForm, ProjectType
+from atelier.intake.routing import TIERS, Confidence, RedFlag, route
 
 budgets = st.one_of(
     st.none(),

@@ -13,8 +13,8 @@ from aws_lambda_powertools.utilities import parameters
 from moto import mock_aws
 from pydantic import SecretStr
 
-from atelier.errors import ConfigurationError
-from atelier.settings import DatabaseSettings, apply_dev_state, load, secret
+from atelier.kernel.errors import ConfigurationError
+from atelier.kernel.settings import DatabaseSettings, apply_dev_state, load, secret
 
 REGION = "eu-west-1"
 
@@ -115,7 +115,7 @@ def test_no_dev_state_file_is_fine(tmp_path: Path) -> None:
 def test_the_lead_limits_default_to_20_an_hour_and_the_e_mails_follows_the_sources(
     monkeypatch: pytest.MonkeyPatch, env: dict[str, str], limits: tuple[int, int]
 ) -> None:
-    from atelier.settings import IntakeSettings
+    from atelier.kernel.settings import IntakeSettings
 
     for name in ("ATELIER_LEAD_LIMIT_PER_SOURCE", "ATELIER_LEAD_LIMIT_PER_EMAIL"):
         monkeypatch.delenv(name, raising=False)
@@ -127,7 +127,7 @@ def test_the_lead_limits_default_to_20_an_hour_and_the_e_mails_follows_the_sourc
 def test_a_negative_lead_limit_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
     from pydantic import ValidationError
 
-    from atelier.settings import IntakeSettings
+    from atelier.kernel.settings import IntakeSettings
 
     monkeypatch.setenv("ATELIER_LEAD_LIMIT_PER_SOURCE", "-1")
     with pytest.raises(ValidationError):

@@ -8,8 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from atelier.errors import ConfigurationError
-from atelier.storage import (
+from atelier.deliverables.storage import (
     CATEGORIES,
     NEVER,
     DeliverableKey,
@@ -19,6 +18,7 @@ from atelier.storage import (
     content_disposition,
     decode_key,
 )
+from atelier.kernel.errors import ConfigurationError
 
 PROJECT = "5f1c3a9e-2b7d-4c1e-9a0b-3d2e1f4a5b6c"
 

@@ -5,15 +5,15 @@ from __future__ import annotations
 
 import pytest
 
-from atelier.errors import Forbidden
+from atelier.deliverables.storage import DownloadLinks
+from atelier.kernel.errors import Forbidden
+from atelier.kernel.signing import expiry
 from atelier.mail.events import suppressions
 from atelier.mail.render import Studio, render
 from atelier.notion.webhook import BadDelivery, Delivery
 from atelier.portal.service import is_address
 from atelier.portal.session import PortalKeys
 from atelier.reports.links import ReportLinks
-from atelier.signing import expiry
-from atelier.storage import DownloadLinks
 
 KEY = b"k" * 32
 DELIVERABLE = "5f1c3a9e-2b7d-4c1e-9a0b-3d2e1f4a5b6c"

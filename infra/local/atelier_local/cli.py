@@ -13,8 +13,8 @@ from pathlib import Path
 from typing import Any
 
 from atelier.cli.args import verb
-from atelier.migrate import migrate
-from atelier.settings import DEV_STATE_FILE
+from atelier.cli.migrate import migrate
+from atelier.kernel.settings import DEV_STATE_FILE
 
 
 def redacted(dsn: str) -> str:
@@ -34,7 +34,7 @@ def _port_free(port: int, host: str = "127.0.0.1") -> None:
     """Before anything starts: the front door's port must be free (another `make dev`, say, holds it)."""
     import socket
 
-    from atelier.errors import ConfigurationError
+    from atelier.kernel.errors import ConfigurationError
 
     if port == 0:
         return

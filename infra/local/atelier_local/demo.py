@@ -57,7 +57,7 @@ class Step:
 
 class Demo:
     def __init__(self, stack: LocalStack, database_url: str, workdir: Path) -> None:
-        from atelier.db import PsycopgRpc
+        from atelier.kernel.rpc import PsycopgRpc
 
         assert stack.front_door is not None
         self.stack = stack
@@ -74,14 +74,14 @@ class Demo:
             return conn.execute(query, args).fetchone()
 
     def _gateway(self, token: str | None = None) -> Any:
+        from atelier.kernel.settings import NotionSettings, load
         from atelier.notion import gateway_from_settings
-        from atelier.settings import NotionSettings, load
 
         overrides = {"notion_token": token} if token else {}
         return gateway_from_settings(load(NotionSettings, **overrides))
 
     def _sources(self) -> dict[str, str]:
-        from atelier.settings import SyncSettings, load
+        from atelier.kernel.settings import SyncSettings, load
 
         return load(SyncSettings).data_sources()
 
@@ -310,7 +310,7 @@ def table(steps: list[Step]) -> str:
 @contextlib.contextmanager
 def embedded_database(workdir: Path, say: Callable[[str], None] = print) -> Iterator[str]:
     """A fresh embedded Postgres for one demo, migrated and seeded, deleted afterwards."""
-    from atelier.migrate import migrate
+    from atelier.cli.migrate import migrate
     from atelier_local.postgres import EmbeddedPostgres
 
     say("postgres: starting a fresh embedded server for the demo ...")

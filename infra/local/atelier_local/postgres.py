@@ -8,7 +8,7 @@ import warnings
 from pathlib import Path
 from typing import Any
 
-from atelier.errors import ConfigurationError
+from atelier.kernel.errors import ConfigurationError
 
 
 def forget_dead_handles(pgdata: Path) -> list[int]:

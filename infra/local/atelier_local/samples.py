@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import uuid
 
-from atelier.db import Rpc
+from atelier.kernel.rpc import Rpc
 
 
 def stored_lead(rpc: Rpc, i: int = 0) -> str:

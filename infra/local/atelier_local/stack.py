@@ -171,8 +171,8 @@ class LocalStack:
 
     def setup_notion(self, say: Callable[[str], None] = lambda _: None) -> dict[str, str]:
         """Create the five databases (in the emulator, or under NOTION_PARENT_PAGE_ID in real Notion)."""
+        from atelier.kernel.settings import NotionSettings
         from atelier.notion.setup import setup
-        from atelier.settings import NotionSettings
 
         parent = wiring.settings(NotionSettings).notion_parent_page_id
         if not parent:

@@ -1,9 +1,5 @@
-"""The `atelier` command: operator verbs over the same package and wiring the Lambda functions use.
-
-One module per noun registers its verbs; more verbs come from installed plugins (entry-point group
-`atelier.cli`), which is how the local stack adds `dev` and `demo` without this package importing it.
-Exit codes: 0 ok, 1 findings (drift, dead rows, a step that did not hold), 2 could not run.
-"""
+"""Owns the operator's `atelier` command: a module per noun, plus migrate, progress, Stripe replay. Never shipped.
+May import: anything in atelier; nothing imports it but tests, benchmarks and the local stack."""
 
 from __future__ import annotations
 
@@ -15,8 +11,8 @@ from importlib.metadata import entry_points
 
 from atelier import wiring
 from atelier.cli import db, deliverable, mail, notion, outbox, portal, report, stripe, sync
-from atelier.errors import AtelierError
-from atelier.settings import apply_dev_state
+from atelier.kernel.errors import AtelierError
+from atelier.kernel.settings import apply_dev_state
 
 NOUNS = (db, stripe, notion, sync, outbox, deliverable, mail, portal, report)
 PLUGIN_GROUP = "atelier.cli"
@@ -99,9 +95,9 @@ def _aws_setup(error: Exception) -> str | None:
 
 def _hint(error: AtelierError) -> str:
     """What to do when the stack these settings came from is not there."""
-    from atelier.errors import DatabaseUnavailable
+    from atelier.kernel.errors import DatabaseUnavailable
+    from atelier.kernel.settings import dev_state_in_use
     from atelier.notion.errors import NotionError
-    from atelier.settings import dev_state_in_use
 
     unreachable = isinstance(error, DatabaseUnavailable) or (
         isinstance(error, NotionError) and error.code == "connection"

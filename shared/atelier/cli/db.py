@@ -7,7 +7,7 @@ import os
 from typing import Any
 
 from atelier.cli.args import noun, verb
-from atelier.errors import ConfigurationError
+from atelier.kernel.errors import ConfigurationError
 
 
 def database_url() -> str:
@@ -18,7 +18,7 @@ def database_url() -> str:
 
 
 def migrate(args: argparse.Namespace) -> int:
-    from atelier.migrate import migrate
+    from atelier.cli.migrate import migrate
 
     migrate(database_url(), say=print)
     return 0

@@ -14,17 +14,17 @@ from typing import Any
 from atelier import wiring
 from atelier.cli.args import noun, verb
 from atelier.cli.render import first_line
-from atelier.errors import ConfigurationError, DatabaseUnavailable
-from atelier.settings import DatabaseSettings
-from atelier.storage import CATEGORIES
+from atelier.deliverables.storage import CATEGORIES
+from atelier.kernel.errors import ConfigurationError, DatabaseUnavailable
+from atelier.kernel.settings import DatabaseSettings
 
 
 def upload(args: argparse.Namespace) -> int:
     from boto3.exceptions import S3UploadFailedError
     from botocore.exceptions import BotoCoreError, ClientError
 
-    from atelier.progress import Progress
-    from atelier.storage import DeliverableKey, StorageSettings, guess_type
+    from atelier.cli.progress import Progress
+    from atelier.deliverables.storage import DeliverableKey, StorageSettings, guess_type
 
     try:
         project_id = str(uuid.UUID(args.project_id))

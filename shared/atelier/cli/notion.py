@@ -10,8 +10,8 @@ from typing import Any
 from atelier import wiring
 from atelier.cli.args import noun, verb
 from atelier.cli.render import table
-from atelier.errors import ConfigurationError, in_minutes
-from atelier.settings import NotionSettings
+from atelier.kernel.errors import ConfigurationError, in_minutes
+from atelier.kernel.settings import NotionSettings
 
 
 def _parent(args: argparse.Namespace, hint: str) -> str:
@@ -46,10 +46,14 @@ def setup(args: argparse.Namespace) -> int:
 
 def check(args: argparse.Namespace) -> int:
     from atelier.notion.setup import check, find_existing, known_sources
+    from atelier.sync.adopt import hand_made
+    from atelier.sync.records import SyncPorts
 
     parent = _parent(args, "give --parent-page PAGE_ID, or set NOTION_PARENT_PAGE_ID")
     gateway, rpc = wiring.notion(), _rpc_or_none()
-    found = check(gateway, find_existing(gateway, parent, known_sources(rpc)), rpc=rpc)
+    ids = find_existing(gateway, parent, known_sources(rpc))
+    judge = hand_made(SyncPorts(rpc, gateway, {n: i.data_source_id for n, i in ids.items()})) if rpc else None
+    found = check(gateway, ids, rpc=rpc, hand_made=judge)
     if not found:
         print("notion: no drift - every data source and property matches the mapping")
         return 0

@@ -12,10 +12,10 @@ from typing import Any
 from atelier import wiring
 from atelier.cli.args import verb
 from atelier.cli.render import table
+from atelier.kernel.settings import ReportSettings
 from atelier.reports.links import DEFAULT_HOURS, MAX_HOURS
 from atelier.reports.model import fetch, headline_text, show
 from atelier.reports.period import HELP, PeriodError, parse
-from atelier.settings import ReportSettings
 
 
 def show_report(args: argparse.Namespace) -> int:

@@ -11,11 +11,11 @@ from typing import Any
 
 from atelier import wiring
 from atelier.cli.args import noun, verb
-from atelier.errors import ConfigurationError
+from atelier.kernel.errors import ConfigurationError
 
 
 def replay(args: argparse.Namespace) -> int:
-    from atelier.stripe_replay import events_from_file, events_since, replay
+    from atelier.cli.stripe_replay import events_from_file, events_since, replay
 
     if [bool(args.file), bool(args.since), args.rejected].count(True) != 1:
         raise ConfigurationError("give one of: a FILE of events, --since TIME to list them from Stripe, or "

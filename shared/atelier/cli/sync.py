@@ -10,7 +10,7 @@ from typing import Any
 from atelier import wiring
 from atelier.cli.args import noun, verb
 from atelier.cli.render import table
-from atelier.errors import ConfigurationError
+from atelier.kernel.errors import ConfigurationError
 
 
 def run(args: argparse.Namespace) -> int:
@@ -37,8 +37,8 @@ def run(args: argparse.Namespace) -> int:
 
 
 def resync(args: argparse.Namespace) -> int:
+    from atelier.cli.progress import Progress
     from atelier.notion.schema import BY_NAME
-    from atelier.progress import Progress
 
     if bool(args.entity) == bool(args.all):
         raise ConfigurationError(f"name one ENTITY ({', '.join(BY_NAME)}) or give --all")
@@ -89,9 +89,10 @@ def check(args: argparse.Namespace) -> int:
 
 
 def import_notion(args: argparse.Namespace) -> int:
+    from atelier.cli.progress import Progress
     from atelier.sync.imports import import_notion as run_import
 
-    report = run_import(wiring.sync_ports(), dry_run=args.dry_run)
+    report = run_import(wiring.sync_ports(), lambda total: Progress(total, "import-notion"), dry_run=args.dry_run)
     words = {"create": "would add" if args.dry_run else "added", "link": "would link" if args.dry_run else "linked",
              "skip": "skip"}  # fmt: skip
     rows = [(plan.entity, plan.title, words[plan.action], plan.reason) for plan in report.plans]

@@ -1,2 +1,2 @@
-"""The studio's e-mails to its clients: templates in the repo, rows in `notifications`, sent through SES by an
-outbox, once per event. See `render` (templates), `outbox` (sending) and `ses` (the port and its adapter)."""
+"""Owns the studio's e-mails: templates, rows in `notifications`, and the outbox that sends them through SES once.
+May import: kernel."""

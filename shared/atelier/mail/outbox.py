@@ -10,8 +10,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from atelier.db import Rpc
-from atelier.errors import AtelierError
+from atelier.kernel.errors import AtelierError
+from atelier.kernel.rpc import Rpc
 from atelier.mail.render import Attachment, Studio, render
 from atelier.mail.ses import Mailer, MailError
 

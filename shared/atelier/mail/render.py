@@ -8,12 +8,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import date
 from functools import cache
 from html import escape
 from pathlib import Path
 from string import Template
 from typing import Any
+
+from atelier.kernel.format import day, money
 
 TEMPLATES = Path(__file__).with_name("templates")
 NAMES = (
@@ -59,21 +60,6 @@ def _files(name: str) -> tuple[str, Template, Template]:
         raise ValueError(f"no e-mail template {name!r}")
     first, _, text = (TEMPLATES / f"{name}.txt").read_text().partition("\n")
     return first.removeprefix("Subject:").strip(), Template(text), Template((TEMPLATES / f"{name}.html").read_text())
-
-
-def money(cents: Any, currency: Any) -> str:
-    amount = int(cents or 0) / 100
-    symbol = {"usd": "$", "eur": "€", "gbp": "£"}.get(str(currency or "usd").lower())
-    figure = f"{amount:,.2f}".removesuffix(".00")
-    return f"{symbol}{figure}" if symbol else f"{figure} {str(currency).upper()}"
-
-
-def day(value: Any, *, missing: str = "date to be set") -> str:
-    """A date (or the date of a timestamp) as a client reads it: "23 November 2026"; `missing` when there is none."""
-    try:
-        return date.fromisoformat(str(value)[:10]).strftime("%-d %B %Y")
-    except ValueError:
-        return missing
 
 
 def render(name: str, context: Mapping[str, Any], studio: Studio, *,

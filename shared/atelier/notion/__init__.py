@@ -1,5 +1,5 @@
-"""Notion: the port the domain talks to, the gateway behind it, its errors, budget and paginator, the
-mapping of entities to Notion properties (`schema`) and the workspace set-up (`setup`, CLI only)."""
+"""Owns Notion itself: the port, its gateway, errors, budget, paging, the property mapping, the workspace set-up.
+May import: kernel."""
 
 from atelier.notion.budget import DEFAULT_RATE, PROCESS_BUDGET, RequestBudget
 from atelier.notion.errors import Failure, NotionError, RetryLater, classify

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 from atelier.notion.errors import Failure, RetryLater
 
 if TYPE_CHECKING:
-    from atelier.db import Rpc
+    from atelier.kernel.rpc import Rpc
 
 DEFAULT_RATE = 3.0  # requests per second, per process
 

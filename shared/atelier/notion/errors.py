@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from atelier.errors import AtelierError
+from atelier.kernel.errors import AtelierError
 
 PERMANENT_CODES = {
     "unauthorized",

@@ -18,12 +18,12 @@ from datetime import UTC, datetime, timedelta
 from functools import partial
 from typing import Any
 
+from atelier.kernel.settings import NotionSettings
 from atelier.notion.budget import PROCESS_BUDGET, RequestBudget
 from atelier.notion.errors import Failure, NotionError, RetryLater, classify
 from atelier.notion.paging import CursorPaginator
 from atelier.notion.port import Created
 from atelier.notion.schema import ATELIER_ID, rich_text
-from atelier.settings import NotionSettings
 
 NOTION_VERSION = "2025-09-03"
 MAX_PAGE_SIZE = 100

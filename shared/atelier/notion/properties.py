@@ -17,7 +17,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from atelier.db import Rpc
+from atelier.kernel.rpc import Rpc
 from atelier.notion.port import NotionPort
 from atelier.notion.schema import BY_NAME, Entity, Ids, plain_text, synced_names
 

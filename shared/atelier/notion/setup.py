@@ -3,11 +3,11 @@ reports how they differ from the mapping."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from atelier.db import Rpc
+from atelier.kernel.rpc import Rpc
 from atelier.notion.errors import NotionError
 from atelier.notion.port import NotionPort
 from atelier.notion.properties import Finding, PropertyMap, inspect
@@ -199,7 +199,12 @@ def ensure_views(gateway: NotionPort, entity: str, data_source_id: str, ids: Map
     return made
 
 
-def check(gateway: NotionPort, ids: dict[str, DataSourceIds], *, rpc: Rpc | None = None) -> list[Finding]:
+HandMade = Callable[[str, list[dict[str, Any]], bool], list[Finding]]
+"""What the sync would make of the pages the team made in one data source (entity, pages, more beyond them)."""
+
+
+def check(gateway: NotionPort, ids: dict[str, DataSourceIds], *, rpc: Rpc | None = None,
+          hand_made: HandMade | None = None) -> list[Finding]:  # fmt: skip
     """The data sources against the mapping, without changing anything. Breaking findings stop the sync (a
     property deleted or retyped, an option Atelier writes removed, a data source trashed or missing); notes do
     not (a rename, an option or a property of the team's own, a second data source, pages Atelier did not make)."""
@@ -234,29 +239,11 @@ def check(gateway: NotionPort, ids: dict[str, DataSourceIds], *, rpc: Rpc | None
             continue
         unlinked = gateway.query_page(ids[entity.name].data_source_id, filter=unlinked_filter(inspection.ids))
         pages = list(unlinked.get("results") or [])
-        if pages and rpc is not None:
-            found += _hand_made(gateway, rpc, sources, entity.name, pages, bool(unlinked.get("has_more")))
+        if pages and hand_made is not None:
+            found += hand_made(entity.name, pages, bool(unlinked.get("has_more")))
         elif pages:
             more = "+" if unlinked.get("has_more") else ""
             found.append(Finding(entity.name, "pages without Atelier ID", f"{len(pages)}{more} page(s) the team "
                                  "made; `atelier import-notion --dry-run` shows what each becomes",
                                  breaking=False))  # fmt: skip
-    return found
-
-
-def _hand_made(gateway: NotionPort, rpc: Rpc, sources: dict[str, str], entity: str, pages: list[dict[str, Any]],
-               more: bool) -> list[Finding]:  # fmt: skip
-    """The pages the team made, as the sync will take them: each one it cannot take, with what to do; the rest in
-    one line. Nothing is written (a dry run)."""
-    from atelier.sync.adopt import Adopter
-    from atelier.sync.records import SyncPorts
-
-    plans = Adopter(SyncPorts(rpc, gateway, sources)).adopt(BY_NAME[entity], pages, dry_run=True).plans
-    found = [Finding(entity, "unlinked page", f"{plan.title!r}: {plan.reason}", breaking=False)
-             for plan in plans if plan.action == "skip"]  # fmt: skip
-    taken = sum(1 for plan in plans if plan.action != "skip")
-    if taken or more:
-        found.append(Finding(entity, "pages the team made", f"{taken}{'+' if more else ''} page(s) will be added or "
-                             "linked by the next sync run (`atelier import-notion --dry-run` shows how)",
-                             breaking=False))  # fmt: skip
     return found

@@ -20,11 +20,11 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
-from atelier.errors import BadRequest, Conflict, Forbidden, Unauthorized
-from atelier.http import json_object
+from atelier.kernel.body import json_object
+from atelier.kernel.errors import BadRequest, Conflict, Forbidden, Unauthorized
 
 if TYPE_CHECKING:
-    from atelier.db import Rpc
+    from atelier.kernel.rpc import Rpc
 
 SIGNATURE_HEADER = "x-notion-signature"
 TOKEN_KEY = "notion_webhook_verification_token"  # noqa: S105 - the dev.json key's name, not a token

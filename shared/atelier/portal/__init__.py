@@ -1,2 +1,2 @@
-"""The client's portal: sign-in by e-mail link, a session that is the client's own JWT, and reads that run under
-the `authenticated` role with that JWT's claims, so that row-level security keeps one client from another."""
+"""Owns the client's portal: e-mail sign-in, sessions as rows, reads under the client's own RLS, its pages.
+May import: kernel."""

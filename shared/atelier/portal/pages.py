@@ -7,8 +7,8 @@ from collections.abc import Mapping, Sequence
 from html import escape
 from typing import Any
 
-from atelier.mail.render import day, money
-from atelier.pages import page
+from atelier.kernel.format import day, money
+from atelier.kernel.page import Page
 
 PORTAL_STYLE = """<style>
 .timeline{list-style:none;padding:0;margin:0;border-left:3px solid #ddd}
@@ -40,7 +40,7 @@ def _size(value: Any) -> str:
     return ""
 
 
-def sign_in(message: str = "", *, status: int = 200) -> tuple[int, str]:
+def sign_in(message: str = "", *, status: int = 200) -> tuple[int, Page]:
     note = f'<p role="status">{escape(message)}</p>' if message else ""
     body = f"""<h1>Your project with the studio</h1>{note}
 <p>Enter the e-mail address you paid with. We will send you a link that signs you in; it works once, for 15
@@ -50,17 +50,17 @@ minutes.</p>
 <input type="email" id="email" name="email" autocomplete="email" required>
 <button type="submit">Send me a sign-in link</button>
 </form>"""
-    return status, page("Sign in", body)
+    return status, Page("Sign in", body)
 
 
-def link_sent() -> str:
+def link_sent() -> Page:
     body = """<h1>Check your inbox</h1>
 <p role="status">If that address belongs to a client of the studio, a sign-in link is on its way. It works once,
 for 15 minutes.</p><p><a href="/portal">Send another link</a></p>"""
-    return page("Check your inbox", body)
+    return Page("Check your inbox", body)
 
 
-def projects(items: Sequence[Mapping[str, Any]], email: str, contact: str) -> str:
+def projects(items: Sequence[Mapping[str, Any]], email: str, contact: str) -> Page:
     rows = (
         "".join(
             f'<li><a href="/portal/projects/{escape(str(p["id"]))}"><strong>{escape(str(p["name"]))}</strong></a> '
@@ -73,10 +73,10 @@ def projects(items: Sequence[Mapping[str, Any]], email: str, contact: str) -> st
     )
     body = f"""<nav class="muted">Signed in as {escape(email)} - <a href="/portal?signout=1">Sign out</a></nav>
 <h1>Your projects</h1><ul>{rows}</ul><p class="muted">{escape(contact)}</p>"""
-    return page("Your projects", body, head=PORTAL_STYLE)
+    return Page("Your projects", body, head=PORTAL_STYLE)
 
 
-def project(item: Mapping[str, Any], email: str, contact: str, download_url: Any) -> str:
+def project(item: Mapping[str, Any], email: str, contact: str, download_url: Any) -> Page:
     payments = [p for p in item.get("payments") or [] if p.get("status") in ("succeeded", "refunded")]
     paid = sum(int(p.get("amount") or 0) - int(p.get("amount_refunded") or 0) for p in payments)
     currency = (payments[0].get("currency") if payments else "usd") or "usd"
@@ -118,7 +118,7 @@ def project(item: Mapping[str, Any], email: str, contact: str, download_url: Any
 <h2>Milestones</h2><ol class="timeline">{"".join(steps) or "<li>To be planned.</li>"}</ol>
 <h2>Files</h2>{gallery}
 <p class="muted">{escape(contact)}</p>"""
-    return page(str(item.get("name") or "Your project"), body, head=PORTAL_STYLE)
+    return Page(str(item.get("name") or "Your project"), body, head=PORTAL_STYLE)
 
 
 def deliverable_path(deliverable_id: str) -> str:
@@ -126,7 +126,7 @@ def deliverable_path(deliverable_id: str) -> str:
     return f"/portal/deliverables/{deliverable_id}"
 
 
-def not_found(email: str) -> str:
+def not_found(email: str) -> Page:
     body = f"""<nav class="muted"><a href="/portal">Your projects</a> - signed in as {escape(email)}</nav>
 <h1>Not found</h1><p>There is no such project among yours.</p>"""
-    return page("Not found", body)
+    return Page("Not found", body)

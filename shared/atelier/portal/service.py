@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from atelier.db import Rpc
+from atelier.kernel.rpc import Rpc
 from atelier.portal.session import SESSION_SECONDS, SIGN_IN_SECONDS, Claims, PortalKeys
 
 PER_ADDRESS = 5  # sign-in requests per address per 15 minutes

@@ -20,7 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from atelier.signing import b64, derived_key, expiry, sign, signed
+from atelier.kernel.signing import b64, derived_key, expiry, sign, signed
 
 SESSION_SECONDS = 8 * 3600
 SIGN_IN_SECONDS = 15 * 60

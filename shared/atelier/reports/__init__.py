@@ -1,2 +1,2 @@
-"""The owner's reports: one `report` rpc for a period, made into tables (`model`), SVG charts (`charts`), the page
-(`page`), the Excel and PDF exports (`xlsx`, `pdf`), and the signed links that open them (`links`)."""
+"""Owns the owner's reports: the `report` rpc as tables, charts, page, Excel and PDF, and their signed links.
+May import: kernel, mail (the weekly report is an e-mail)."""

@@ -13,9 +13,9 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from urllib.parse import urlencode
 
-from atelier.db import Rpc
-from atelier.errors import Forbidden, Unauthorized
-from atelier.signing import derived_key, expiry, sign, signed
+from atelier.kernel.errors import Forbidden, Unauthorized
+from atelier.kernel.rpc import Rpc
+from atelier.kernel.signing import derived_key, expiry, sign, signed
 
 _ID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 DEFAULT_HOURS = 24

@@ -6,7 +6,7 @@ from __future__ import annotations
 from html import escape
 from urllib.parse import urlencode
 
-from atelier.pages import page
+from atelier.kernel.page import Page
 from atelier.reports.charts import Chart, all_charts
 from atelier.reports.model import NUMERIC, Report, Table, headline_text, show
 from atelier.reports.period import Period
@@ -79,7 +79,7 @@ def _picker(period: Period, key: str) -> str:
     )
 
 
-def render(report: Report, key: str, studio: str = "Atelier") -> str:
+def render(report: Report, key: str, studio: str = "Atelier") -> Page:
     period = report.period
     query = urlencode({"key": key, "period": period.spec})
     figures = "".join(f"<div><dt>{escape(line.label)}</dt><dd>{escape(headline_text(line))}</dd></div>"
@@ -95,20 +95,20 @@ def render(report: Report, key: str, studio: str = "Atelier") -> str:
         f'<dl class="figures" aria-label="Headline figures">{figures}</dl>'
         + "".join(_section(table, charts.get(table.key)) for table in report.tables)
     )
-    return page(f"Report: {period.label}", body, head=STYLE)
+    return Page(f"Report: {period.label}", body, head=STYLE)
 
 
-def refused(status: int, message: str) -> tuple[int, str]:
+def refused(status: int, message: str) -> tuple[int, Page]:
     """401 or 403: what happened and how to get a link that works, and no figures."""
     body = (f"<h1>This report link does not open the report</h1><p>{escape(message)}</p>"
             "<p>Ask whoever runs Atelier for a new link: <code>atelier report link</code> prints one, good for "
             "24 hours (<code>--hours N</code> for longer).</p>")  # fmt: skip
-    return status, page("Report link refused", body)
+    return status, Page("Report link refused", body)
 
 
-def bad_period(message: str, key: str) -> tuple[int, str]:
+def bad_period(message: str, key: str) -> tuple[int, Page]:
     body = (
         f'<h1>That period cannot be shown</h1><p class="error">{escape(message)}</p>'
         f'<p><a href="/reports?{escape(urlencode({"key": key}))}">Show this month instead</a>.</p>'
     )
-    return 422, page("Report period refused", body)
+    return 422, Page("Report period refused", body)

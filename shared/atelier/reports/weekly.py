@@ -7,7 +7,7 @@ from collections.abc import Callable
 from datetime import date, timedelta
 from typing import Any
 
-from atelier.db import Rpc
+from atelier.kernel.rpc import Rpc
 from atelier.mail.outbox import Enclosure
 from atelier.mail.render import Attachment
 from atelier.reports.model import fetch, headline_text

@@ -1,6 +1,5 @@
-"""The sync engine between Postgres and Notion: `push` (outbox -> pages), `pull` (pages -> Postgres, by an
-incremental cursor), `cycle` (one run under a lease), `drift` (what differs), `imports` (first-time import),
-and `records` (what they share). Each part is handed a `SyncPorts`; none builds its own adapters."""
+"""Owns the two-way sync of Postgres and Notion: push, pull, cycle, drift, adoption, import, field ownership.
+May import: kernel, notion, intake (a lead the team types in is routed as the form would)."""
 
 from atelier.sync.cycle import LEASE_NAME, CycleReport, run_cycle
 from atelier.sync.drift import RecordDrift, drift

@@ -22,11 +22,14 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from atelier.checkout import NoCheckout
-from atelier.errors import IntegrityViolation, InvalidData, Refusal
-from atelier.intake import IntakeService, LeadSubmission, field_errors
-from atelier.models import LeadAnswers, ProjectType
+from atelier.intake.checkout import NoCheckout
+from atelier.intake.models import LeadAnswers, ProjectType
+from atelier.intake.routing import route
+from atelier.intake.service import IntakeService, LeadSubmission, field_errors
+from atelier.kernel.errors import IntegrityViolation, InvalidData, Refusal
+from atelier.notion.properties import Finding
 from atelier.notion.schema import (
+    BY_NAME,
     LEAD,
     Entity,
     Ids,
@@ -36,7 +39,7 @@ from atelier.notion.schema import (
     last_synced_value,
     plain_text,
 )
-from atelier.routing import route
+from atelier.notion.setup import HandMade
 from atelier.sync.records import SyncPorts, field_hashes
 
 LEAD_FIELDS = {f.column: f for f in LEAD.fields}
@@ -163,3 +166,22 @@ class Adopter:
         ours = {f.property: hashes[f.property] for f in entity.owned_by(Owner.postgres)}
         self._ports.rpc.rpc("mark_pushed", p_entity=entity.name, p_id=plan.record_id,
                             p_pushed_hash=json.dumps(ours, sort_keys=True))  # fmt: skip
+
+
+def hand_made(ports: SyncPorts) -> HandMade:
+    """`notion.setup.check`'s judge of the pages the team made, as the sync will take them."""
+    return lambda entity, pages, more: _hand_made(ports, entity, pages, more)
+
+
+def _hand_made(ports: SyncPorts, entity: str, pages: list[dict[str, Any]], more: bool) -> list[Finding]:
+    """The pages the team made, as the sync will take them: each one it cannot take, with what to do; the rest in
+    one line. Nothing is written (a dry run)."""
+    plans = Adopter(ports).adopt(BY_NAME[entity], pages, dry_run=True).plans
+    found = [Finding(entity, "unlinked page", f"{plan.title!r}: {plan.reason}", breaking=False)
+             for plan in plans if plan.action == "skip"]  # fmt: skip
+    taken = sum(1 for plan in plans if plan.action != "skip")
+    if taken or more:
+        found.append(Finding(entity, "pages the team made", f"{taken}{'+' if more else ''} page(s) will be added or "
+                             "linked by the next sync run (`atelier import-notion --dry-run` shows how)",
+                             breaking=False))  # fmt: skip
+    return found

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from atelier.db import Rpc
+from atelier.kernel.rpc import Rpc
 from atelier.notion.errors import Failure, NotionError
 from atelier.notion.schema import RED_FLAG_WORDS, rich_text
 from atelier.sync.records import SyncPorts

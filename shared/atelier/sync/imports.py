@@ -4,23 +4,19 @@ milestones and deliverables linked to the record they stand for. `dry_run` reads
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
-
+from atelier.kernel.progress import MeterFactory
 from atelier.notion.schema import ENTITIES, unlinked_filter
-from atelier.progress import Progress
 from atelier.sync.adopt import Adopter, AdoptReport, Plan
 from atelier.sync.records import SyncPorts
 
 
-def import_notion(ports: SyncPorts, *, dry_run: bool = False,
-                  progress: Callable[[int], Any] | None = None) -> AdoptReport:  # fmt: skip
+def import_notion(ports: SyncPorts, progress: MeterFactory, *, dry_run: bool = False) -> AdoptReport:
     """Parents first (a client before its projects), so that a project's client is linked before it is matched.
     The pages are found first (one query per data source, 100 a page), then each is matched, with a progress bar."""
     found = [(entity, list(ports.notion.query(ports.data_sources[entity.name],
                                               filter=unlinked_filter(ports.ids(entity.name)))))
              for entity in ENTITIES]  # fmt: skip
-    bar = (progress or (lambda total: Progress(total, "import-notion")))(sum(len(pages) for _, pages in found))
+    bar = progress(sum(len(pages) for _, pages in found))
     report = AdoptReport()
     adopter = Adopter(ports)
 

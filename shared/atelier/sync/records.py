@@ -12,7 +12,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, cast
 
-from atelier.db import Rpc
+from atelier.kernel.rpc import Rpc
 from atelier.notion.port import NotionPort
 from atelier.notion.properties import PropertyMap
 from atelier.notion.schema import (

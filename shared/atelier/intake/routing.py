@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from atelier.models import LeadAnswers, ProjectType
+from atelier.intake.models import LeadAnswers, ProjectType
 
 
 @dataclass(frozen=True)

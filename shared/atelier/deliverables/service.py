@@ -18,12 +18,12 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
-from atelier.db import Rpc
-from atelier.errors import AtelierError
+from atelier.deliverables.storage import DeliverableKey, DownloadLinks, KeyOutsideConvention, decode_key, guess_type
+from atelier.kernel.errors import AtelierError
+from atelier.kernel.rpc import Rpc
 from atelier.notion.errors import Failure, NotionError
 from atelier.notion.port import NotionPort
 from atelier.notion.schema import rich_text
-from atelier.storage import DeliverableKey, DownloadLinks, KeyOutsideConvention, decode_key, guess_type
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.data_classes.s3_event import S3EventRecord

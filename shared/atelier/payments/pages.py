@@ -11,8 +11,8 @@ from collections.abc import Mapping
 from html import escape
 from typing import Any
 
-from atelier.mail.render import day, money
-from atelier.pages import page
+from atelier.kernel.format import day, money
+from atelier.kernel.page import Page
 
 SESSION_ID = re.compile(r"cs_[A-Za-z0-9_]{1,250}")
 REFRESH_SECONDS = 3
@@ -22,7 +22,7 @@ def valid_session_id(value: str | None) -> bool:
     return bool(value) and SESSION_ID.fullmatch(str(value)) is not None
 
 
-def render_thanks(outcome: Mapping[str, Any], studio: str) -> tuple[int, str]:
+def render_thanks(outcome: Mapping[str, Any], studio: str) -> tuple[int, Page]:
     """(status, page) for what `checkout_outcome` found."""
     state = outcome.get("state")
     name = escape(str(outcome.get("first_name") or "")).strip()
@@ -33,7 +33,7 @@ def render_thanks(outcome: Mapping[str, Any], studio: str) -> tuple[int, str]:
             f"page refreshes itself every {REFRESH_SECONDS} seconds; it usually takes a few.</p>"
             '<p class="muted">You can close it: we will e-mail you as soon as the payment is confirmed.</p>'
         )
-        return 200, page(
+        return 200, Page(
             "Confirming your payment", body, head=f'<meta http-equiv="refresh" content="{REFRESH_SECONDS}">'
         )
     if state == "failed":
@@ -42,9 +42,9 @@ def render_thanks(outcome: Mapping[str, Any], studio: str) -> tuple[int, str]:
             "in your recommendation, or reply to our e-mail and we will help.</p>"
             '<p><a class="button" href="/intake">Back to the intake form</a></p>'
         )
-        return 200, page("Payment not completed", body)
+        return 200, Page("Payment not completed", body)
     if state == "refunded":
-        return 200, page(
+        return 200, Page(
             "Payment refunded",
             "<h1>This payment was refunded</h1><p>The refund is on its way to "
             "you; we have sent a confirmation by e-mail.</p>",
@@ -54,7 +54,7 @@ def render_thanks(outcome: Mapping[str, Any], studio: str) -> tuple[int, str]:
             "<h1>We could not find that payment</h1><p>The link may be incomplete. If you have paid, your "
             f"confirmation e-mail from {escape(studio)} has everything you need.</p>"
         )
-        return 404, page("Not found", body)
+        return 404, Page("Not found", body)
     milestones = "".join(f"<li><strong>{escape(str(m.get('name')))}</strong>, due {escape(day(m.get('due_date')))}"
                          "</li>" for m in outcome.get("milestones") or [])  # fmt: skip
     amount = escape(money(outcome.get("amount"), outcome.get("currency")))
@@ -69,14 +69,14 @@ def render_thanks(outcome: Mapping[str, Any], studio: str) -> tuple[int, str]:
 <p>A receipt and your kickoff details are on their way to your inbox. The team will be in touch to arrange the
 first visit, and we will e-mail you as each milestone is done and as drawings are ready.</p>
 <p class="muted">{escape(studio)}</p>"""
-    return 200, page("Payment received", body)
+    return 200, Page("Payment received", body)
 
 
-def render_cancelled(studio: str) -> str:
+def render_cancelled(studio: str) -> Page:
     body = f"""
 <h1>Payment cancelled</h1>
 <p role="status">Nothing was charged. Your recommendation is kept: when you are ready, use the payment link
 from it again, or start over.</p>
 <p><a class="button" href="/intake">Back to the intake form</a></p>
 <p class="muted">Questions first? Reply to any e-mail from {escape(studio)}, and we will help you choose.</p>"""
-    return page("Payment cancelled", body)
+    return Page("Payment cancelled", body)

@@ -8,8 +8,8 @@ from __future__ import annotations
 import hmac
 import uuid
 
-from atelier.errors import BadRequest, Unauthorized
-from atelier.http import json_object
+from atelier.kernel.body import json_object
+from atelier.kernel.errors import BadRequest, Unauthorized
 
 HANDLED_TYPES = ("INSERT", "UPDATE")
 

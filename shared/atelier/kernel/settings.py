@@ -14,7 +14,7 @@ from typing import Any, TypeVar
 from pydantic import Field, SecretStr, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from atelier.errors import ConfigurationError
+from atelier.kernel.errors import ConfigurationError
 
 DEV_STATE_FILE = Path(".atelier") / "dev.json"
 BaseSettingsT = TypeVar("BaseSettingsT", bound=BaseSettings)

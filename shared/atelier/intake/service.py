@@ -15,9 +15,11 @@ from urllib.parse import parse_qsl
 
 from pydantic import ValidationError
 
-from atelier.checkout import CheckoutGateway, CheckoutUnavailable, TierPrice
-from atelier.db import Rpc
-from atelier.errors import (
+from atelier.intake.checkout import CheckoutGateway, CheckoutUnavailable, TierPrice
+from atelier.intake.models import LeadAnswers, LeadForm, ProjectType
+from atelier.intake.routing import TierRecommendation, route
+from atelier.kernel.body import header, json_object, media_type, raw_body
+from atelier.kernel.errors import (
     BadRequest,
     Conflict,
     Refusal,
@@ -26,9 +28,7 @@ from atelier.errors import (
     ValidationFailed,
     in_minutes,
 )
-from atelier.http import header, json_object, media_type, raw_body
-from atelier.models import LeadAnswers, LeadForm, ProjectType
-from atelier.routing import TierRecommendation, route
+from atelier.kernel.rpc import Rpc
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEventV2

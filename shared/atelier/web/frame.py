@@ -1,8 +1,17 @@
-"""The client-facing pages' frame: one plain style, readable from 320 px wide up, with a visible keyboard focus."""
+"""The client-facing pages' frame: one plain style, readable from 320 px wide up, with a visible keyboard focus.
+Capabilities write a `kernel.page.Page`; the handler renders it here and answers with it."""
 
 from __future__ import annotations
 
 from html import escape
+from typing import TYPE_CHECKING
+
+from atelier.kernel.page import Page
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.event_handler import Response
+
+HTML = "text/html; charset=utf-8"
 
 _STYLE = """
 *,*::before,*::after{box-sizing:border-box}
@@ -22,11 +31,19 @@ a:focus-visible,button:focus-visible,input:focus-visible,select:focus-visible,te
 """
 
 
-def page(title: str, body: str, *, head: str = "") -> str:
-    """A client-facing page: the studio's plain style, readable from 320 px wide up."""
+def render(page: Page) -> str:
+    """A client-facing page in the studio's plain style, readable from 320 px wide up."""
+    title, body, head = page.title, page.body, page.head
     return (
         '<!doctype html>\n<html lang="en"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
         f"<title>{escape(title)}</title><style>{_STYLE}</style>{head}</head>"
         f"<body><main>{body}</main></body></html>\n"
     )
+
+
+def html_response(status: int, page: Page, headers: dict[str, str] | None = None) -> Response[str]:
+    """The page as a handler answers with it."""
+    from aws_lambda_powertools.event_handler import Response
+
+    return Response(status, HTML, render(page), headers=headers)

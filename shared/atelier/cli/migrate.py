@@ -13,7 +13,7 @@ from pathlib import Path
 
 import psycopg
 
-from atelier.errors import ConfigurationError, DatabaseError
+from atelier.kernel.errors import ConfigurationError, DatabaseError
 
 _REPO_ROOT = Path(__file__).resolve().parents[2]
 # Any constant will do; it keeps two migrators from interleaving.

@@ -1,5 +1,5 @@
 """Checkout for auto-routed leads, as the intake sees it: the port, its answers, and the stand-in for when Stripe is
-not configured. Stripe's own adapter is `atelier.stripe_checkout`, so that nothing here reaches the `stripe`
+not configured. Stripe's own adapter is `atelier.payments.stripe_checkout`, so that nothing here reaches the `stripe`
 library (the sync adopts hand-made leads through the intake, in functions that do not ship it)."""
 
 from __future__ import annotations
@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
-from atelier.errors import AtelierError
+from atelier.kernel.errors import AtelierError
 
 
 class CheckoutUnavailable(AtelierError):

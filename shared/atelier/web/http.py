@@ -1,6 +1,6 @@
 """The HTTP edge: one table from exception type to status, and the JSON every refusal is answered with.
 
-Domain code raises `atelier.errors` types and never names a status. Here, once:
+Domain code raises `atelier.kernel.errors` types and never names a status. Here, once:
 - a `Refusal` is the caller's to fix: 400-422 with `{"error": code, "message": text, "fields": {...}}`;
 - `DatabaseUnavailable` is the only 503, the one answer that means "retry later";
 - a database refusal (an integrity violation, invalid data) is 409/422, since retrying the same request
@@ -9,14 +9,12 @@ Domain code raises `atelier.errors` types and never names a status. Here, once:
 
 from __future__ import annotations
 
-import base64
-import binascii
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from atelier.errors import (
+from atelier.kernel.errors import (
     AtelierError,
     BadRequest,
     Conflict,
@@ -39,8 +37,6 @@ from atelier.errors import (
 if TYPE_CHECKING:
     from aws_lambda_powertools import Logger, Metrics
     from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, CORSConfig
-
-MAX_BODY_BYTES = 16 * 1024
 
 STATUS_BY_ERROR: dict[type[Exception], int] = {
     Refusal: 400,
@@ -101,66 +97,6 @@ def problem_for(error: AtelierError, *, unavailable: str = "Database unavailable
         return Problem(status, "refused_by_database", f"The data in this request cannot be stored as it is "
                        f"(SQLSTATE {sqlstate}); sending it again unchanged will not help.")  # fmt: skip
     return Problem(status, "internal_error", "Something went wrong on our side; it has been logged.")
-
-
-def raw_body(body: str | None, is_base64: bool | None, *, limit: int = MAX_BODY_BYTES) -> bytes:
-    """The request body as bytes, exactly as the client sent it, refusing what is too large."""
-    if body is None:
-        return b""
-    if is_base64:
-        # Base64 is 4/3 of the bytes; refuse early, before decoding something huge.
-        if len(body) > (limit * 4) // 3 + 4:
-            raise too_large(limit)
-        try:
-            data = base64.b64decode(body, validate=True)
-        except (binascii.Error, ValueError) as exc:
-            raise BadRequest("The body is marked base64 but is not valid base64.", code="invalid_body") from exc
-    else:
-        data = body.encode("utf-8")
-    if len(data) > limit:
-        raise too_large(limit)
-    return data
-
-
-def _no_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not a JSON number")
-
-
-def strict_json(body: bytes | str) -> Any:
-    """JSON as the standard has it: NaN and Infinity refused. Raises ValueError (bad JSON, not UTF-8, an
-    integer past Python's digit limit) or RecursionError (nested too deeply)."""
-    return json.loads(body, parse_constant=_no_constant)
-
-
-def json_object(body: bytes, *, what: str) -> dict[str, Any]:
-    """A request body that must be one JSON object (`what` says of what), or `BadRequest` saying why not."""
-    try:
-        data = strict_json(body)
-    except ValueError as exc:  # not JSON, not UTF-8, or an integer past Python's digit limit
-        raise BadRequest(f"The body is not valid JSON: {str(exc)[:200]}.", code="invalid_json") from None
-    except RecursionError:
-        raise BadRequest("The body is not valid JSON: nested too deeply.", code="invalid_json") from None
-    if not isinstance(data, dict):
-        raise BadRequest(f"The body must be a JSON object of {what}.", code="invalid_json")
-    return data
-
-
-def too_large(limit: int) -> PayloadTooLarge:
-    return PayloadTooLarge(f"The body is larger than {limit // 1024} KB; send less.")
-
-
-def media_type(content_type: str | None) -> str:
-    """`application/json; charset=utf-8` -> `application/json`."""
-    return (content_type or "").split(";", 1)[0].strip().lower()
-
-
-def header(headers: dict[str, str] | None, name: str) -> str | None:
-    """A header by case-insensitive name (API Gateway v2 lower-cases them; tests and tools may not)."""
-    wanted = name.lower()
-    for key, value in (headers or {}).items():
-        if key.lower() == wanted:
-            return value
-    return None
 
 
 def answer_problems(app: APIGatewayHttpResolver, logger: Logger, metrics: Metrics, *, refused_metric: str,

@@ -16,9 +16,9 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from atelier.db import Rpc
-from atelier.errors import BadRequest, IntegrityViolation, InvalidData
-from atelier.http import strict_json
+from atelier.kernel.body import strict_json
+from atelier.kernel.errors import BadRequest, IntegrityViolation, InvalidData
+from atelier.kernel.rpc import Rpc
 
 DEFAULT_TOLERANCE_SECONDS = 300
 MAX_EVENT_BYTES = 256 * 1024

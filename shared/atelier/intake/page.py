@@ -10,9 +10,9 @@ from collections.abc import Mapping
 from html import escape
 from typing import Any
 
-from atelier.intake import HONEYPOT_FIELD, SUBMISSION_KEY_FIELD
-from atelier.models import ProjectType
-from atelier.pages import page
+from atelier.intake.models import ProjectType
+from atelier.intake.service import HONEYPOT_FIELD, SUBMISSION_KEY_FIELD
+from atelier.kernel.page import Page
 
 PROJECT_TYPE_LABELS = {
     ProjectType.simple_renovation: "Simple renovation",
@@ -67,7 +67,7 @@ def _text_field(name: str, label: str, values: Mapping[str, Any], errors: Mappin
 
 
 def render_form(values: Mapping[str, Any] | None = None, errors: Mapping[str, str] | None = None,
-                *, action: str = "/leads") -> str:  # fmt: skip
+                *, action: str = "/leads") -> Page:  # fmt: skip
     values = values or {}
     errors = shown_errors(errors or {})
     key = str(values.get(SUBMISSION_KEY_FIELD) or uuid.uuid4())
@@ -115,10 +115,10 @@ def render_form(values: Mapping[str, Any] | None = None, errors: Mapping[str, st
 {_error(HONEYPOT_FIELD, errors)[1]}
 <button type="submit">Get my recommendation</button>
 </form>"""
-    return page("Start a project", body)
+    return Page("Start a project", body)
 
 
-def render_result(answer: Mapping[str, Any]) -> str:
+def render_result(answer: Mapping[str, Any]) -> Page:
     step = answer.get("next_step") or {}
     url = step.get("checkout_url")
     action = f'<p><a class="button" href="{escape(url)}">Continue to payment</a></p>' if url else ""
@@ -129,4 +129,4 @@ def render_result(answer: Mapping[str, Any]) -> str:
 <p id="next-step">{escape(str(step.get("message", "")))}</p>
 {action}
 <p class="hint">Your reference: {escape(str(answer["lead_id"]))}</p>"""
-    return page(f"We recommend {answer['tier_name']}", body)
+    return Page(f"We recommend {answer['tier_name']}", body)

@@ -9,9 +9,9 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from atelier.errors import ConfigurationError
-from atelier.progress import Progress
-from atelier.stripe_events import HANDLED_TYPES, StripeEventService
+from atelier.cli.progress import Progress
+from atelier.kernel.errors import ConfigurationError
+from atelier.payments.stripe_events import HANDLED_TYPES, StripeEventService
 
 
 def events_from_file(path: Path) -> list[dict[str, Any]]:

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from atelier.checkout import CheckoutGateway, CheckoutLink, CheckoutUnavailable, NoCheckout, TierPrice
-from atelier.settings import IntakeSettings, secret
+from atelier.intake.checkout import CheckoutGateway, CheckoutLink, CheckoutUnavailable, NoCheckout, TierPrice
+from atelier.kernel.settings import IntakeSettings, secret
 
 
 class StripeCheckout:

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any, Protocol
 
-from atelier.errors import (
+from atelier.kernel.errors import (
     DatabaseError,
     DatabaseUnavailable,
     IntegrityViolation,
@@ -20,7 +20,7 @@ from atelier.errors import (
     PermissionDenied,
     RpcFunctionNotFound,
 )
-from atelier.settings import DatabaseSettings, secret
+from atelier.kernel.settings import DatabaseSettings, secret
 
 if TYPE_CHECKING:
     import psycopg

@@ -22,10 +22,10 @@ from urllib.parse import quote, unquote_plus
 from pydantic import SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from atelier.db import Rpc
-from atelier.errors import AtelierError, ConfigurationError, Forbidden, NotFound
-from atelier.settings import secret
-from atelier.signing import expiry, sign, signed
+from atelier.kernel.errors import AtelierError, ConfigurationError, Forbidden, NotFound
+from atelier.kernel.rpc import Rpc
+from atelier.kernel.settings import secret
+from atelier.kernel.signing import expiry, sign, signed
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client

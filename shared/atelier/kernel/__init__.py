@@ -1,0 +1,2 @@
+"""Owns the studio's own errors, settings, signing, telemetry, deadlines, body parsing, figures and the rpc port.
+May import: nothing else in atelier: every other package builds on this one."""

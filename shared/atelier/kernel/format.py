@@ -1,0 +1,21 @@
+"""Figures as a client reads them, in e-mails and pages alike: an amount of money and a day."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+
+def money(cents: Any, currency: Any) -> str:
+    amount = int(cents or 0) / 100
+    symbol = {"usd": "$", "eur": "€", "gbp": "£"}.get(str(currency or "usd").lower())
+    figure = f"{amount:,.2f}".removesuffix(".00")
+    return f"{symbol}{figure}" if symbol else f"{figure} {str(currency).upper()}"
+
+
+def day(value: Any, *, missing: str = "date to be set") -> str:
+    """A date (or the date of a timestamp) as a client reads it: "23 November 2026"; `missing` when there is none."""
+    try:
+        return date.fromisoformat(str(value)[:10]).strftime("%-d %B %Y")
+    except ValueError:
+        return missing
