@@ -20,8 +20,15 @@ def run() -> dict[str, float]:
 def report(built: dict[str, float]) -> list[tuple[str, str, str, str]]:
     if not built:
         return [("artifact sizes", "-", "nothing in .aws-sam/build: run `make build`", "MISSING")]
-    return [(f"artifact: {name}", f"{mb:.1f} MB", f"unzipped; limit {sizes.LIMIT_MB:.0f} MB",
-             "ok" if mb <= sizes.LIMIT_MB else "OVER") for name, mb in built.items()]  # fmt: skip
+    return [
+        (
+            f"artifact: {name}",
+            f"{mb:.1f} MB",
+            f"unzipped; limit {sizes.LIMIT_MB:.0f} MB",
+            "ok" if mb <= sizes.LIMIT_MB else "OVER",
+        )
+        for name, mb in built.items()
+    ]
 
 
 if __name__ == "__main__":

@@ -48,7 +48,7 @@ from atelier.cli.migrate import migrate
 from atelier.cli.render import table
 from atelier.kernel.rpc import PsycopgRpc
 from atelier.notion import NotionGateway, RequestBudget
-from atelier.notion.schema import ATELIER_ID, plain_text
+from atelier.notion.codec import ATELIER_ID, plain_text
 from atelier.sync import OutboxPusher, SweepReport, SyncPorts, run_cycle
 from atelier.sync.drift import duplicates
 from atelier.sync.records import MAX_ATTEMPTS
@@ -80,8 +80,12 @@ def local_stack(notion_rate: float = 1000.0) -> Iterator[tuple[LocalStack, Psyco
 
 def _ports(stack: LocalStack, rpc: PsycopgRpc, *, max_attempts: int = 5) -> SyncPorts:
     assert stack.notion is not None
-    gateway = NotionGateway(stack.notion.state.bot_token, base_url=stack.notion.url, budget=RequestBudget(rate=1000),
-                            max_attempts=max_attempts)  # fmt: skip
+    gateway = NotionGateway(
+        stack.notion.state.bot_token,
+        base_url=stack.notion.url,
+        budget=RequestBudget(rate=1000),
+        max_attempts=max_attempts,
+    )
     return SyncPorts(rpc, gateway, wiring.sync_ports().data_sources)
 
 
@@ -124,12 +128,22 @@ def lease_expiry(projects: int = 10) -> list[Row]:
         after = _quiet(["check"])
     verdict = "ok" if doubled == 0 and (found, after) == (1, 0) else "FAIL"
     return [
-        ("lease expiry: duplicate pages", str(doubled), f"{len(claimed)} rows claimed by the slow worker, then "
-         f"{projects} doorbells; it made {report.created} (leads, still its own), stopped {report.lost} by the claim "
-         f"check, {outcome['stale']} of its reports ignored as stale", verdict),
-        ("lease expiry: a duplicate on purpose", f"check exit {found}", f"--repair exit {repaired}, then check exit "
-         f"{after}", "ok" if (found, after) == (1, 0) else "FAIL"),
-    ]  # fmt: skip
+        (
+            "lease expiry: duplicate pages",
+            str(doubled),
+            f"{len(claimed)} rows claimed by the slow worker, then "
+            f"{projects} doorbells; it made {report.created} (leads, still its own), stopped {report.lost} "
+            f"by the claim "
+            f"check, {outcome['stale']} of its reports ignored as stale",
+            verdict,
+        ),
+        (
+            "lease expiry: a duplicate on purpose",
+            f"check exit {found}",
+            f"--repair exit {repaired}, then check exit {after}",
+            "ok" if (found, after) == (1, 0) else "FAIL",
+        ),
+    ]
 
 
 def outage(projects: int = 3, minutes: int = 30, every_seconds: int = 30) -> list[Row]:
@@ -142,8 +156,11 @@ def outage(projects: int = 3, minutes: int = 30, every_seconds: int = 30) -> lis
         with psycopg.connect(dsn, autocommit=True) as db:
 
             def tick() -> None:  # the clock moves on by one schedule interval
-                db.execute("update sync_outbox set next_attempt_at = next_attempt_at - make_interval(secs => %s)"
-                           " where status = 'pending'", (every_seconds,))  # fmt: skip
+                db.execute(
+                    "update sync_outbox set next_attempt_at = next_attempt_at - make_interval(secs => %s)"
+                    " where status = 'pending'",
+                    (every_seconds,),
+                )
 
             runs = minutes * 60 // every_seconds
             started = time.perf_counter()
@@ -167,11 +184,19 @@ def outage(projects: int = 3, minutes: int = 30, every_seconds: int = 30) -> lis
     simulated = catch_up_runs * every_seconds
     verdict = "ok" if dead == 0 and left == 0 and simulated <= 120 else "FAIL"
     return [
-        (f"outage: {minutes} min of 5xx, a run every {every_seconds} s", f"{dead} dead", f"{total} rows, "
-         f"{runs} runs in {recovered - started:.0f} s", "ok" if dead == 0 else "FAIL"),
-        ("outage: Notion answers again -> every page made", f"<= {simulated} s", f"{catch_up_runs} run(s), "
-         f"{caught_up_s:.1f} s of work, {left} rows left", verdict),
-    ]  # fmt: skip
+        (
+            f"outage: {minutes} min of 5xx, a run every {every_seconds} s",
+            f"{dead} dead",
+            f"{total} rows, {runs} runs in {recovered - started:.0f} s",
+            "ok" if dead == 0 else "FAIL",
+        ),
+        (
+            "outage: Notion answers again -> every page made",
+            f"<= {simulated} s",
+            f"{catch_up_runs} run(s), {caught_up_s:.1f} s of work, {left} rows left",
+            verdict,
+        ),
+    ]
 
 
 def kill_mid_drain(projects: int = 40) -> list[Row]:
@@ -180,8 +205,13 @@ def kill_mid_drain(projects: int = 40) -> list[Row]:
             paid_project(rpc, stored_lead(rpc, i))
         stack.write_dev_state(Path(work) / ".atelier" / "dev.json")
         env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"} | {"DATABASE_URL": dsn}
-        child = subprocess.Popen([sys.executable, "-m", "atelier.cli", "sync", "run", "--budget", "300"], cwd=work,
-                                 env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+        child = subprocess.Popen(
+            [sys.executable, "-m", "atelier.cli", "sync", "run", "--budget", "300"],
+            cwd=work,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         with psycopg.connect(dsn, autocommit=True) as db:
             deadline = time.monotonic() + 60
             while _count(db, "select count(*) from sync_outbox where status = 'done'") < 5:
@@ -205,9 +235,13 @@ def kill_mid_drain(projects: int = 40) -> list[Row]:
             left = _count(db, "select count(*) from sync_outbox where status <> 'done'")
     verdict = "ok" if took_over <= 10 else "OVER 10 s"
     return [
-        ("kill -9 mid-drain: next run starts after", f"{took_over:.1f} s", f"{attempts} tries, every 0.2 s; it "
-         f"pushed {freed} rows in its 5 s ({left} left for later runs)", verdict),
-    ]  # fmt: skip
+        (
+            "kill -9 mid-drain: next run starts after",
+            f"{took_over:.1f} s",
+            f"{attempts} tries, every 0.2 s; it pushed {freed} rows in its 5 s ({left} left for later runs)",
+            verdict,
+        ),
+    ]
 
 
 def slow_day(projects: int = 3, fault_rate: float = 0.3) -> list[Row]:
@@ -234,27 +268,49 @@ def slow_day(projects: int = 3, fault_rate: float = 0.3) -> list[Row]:
     clear, faulty = rates[0.0], rates[fault_rate]
     verdict = "ok" if faulty >= clear / 2 and dead == 0 else "FAIL"
     return [
-        (f"slow day: {fault_rate:.0%} of answers 429/529", f"{faulty:.1f} rows/s", f"{faulty / clear:.0%} of a clear "
-         f"day's {clear:.1f} rows/s ({projects} projects); {dead} dead", verdict),
-    ]  # fmt: skip
+        (
+            f"slow day: {fault_rate:.0%} of answers 429/529",
+            f"{faulty:.1f} rows/s",
+            f"{faulty / clear:.0%} of a clear day's {clear:.1f} rows/s ({projects} projects); {dead} dead",
+            verdict,
+        ),
+    ]
 
 
 def generated_inputs(examples: int) -> list[Row]:
     env = os.environ | {"ATELIER_FUZZ_EXAMPLES": str(examples)}
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="chaos-fuzz-") as basetemp:  # its own: another pytest may be running
-        run = subprocess.run([sys.executable, "-m", "pytest", "-q", "--no-cov", "-p", "no:cacheprovider", "-p",
-                              "no:logging", f"--basetemp={basetemp}/t",
-                              str(ROOT / "tests/integration/test_generated_inputs.py")], cwd=ROOT, env=env,
-                             capture_output=True, text=True)  # fmt: skip
+        run = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "pytest",
+                "-q",
+                "--no-cov",
+                "-p",
+                "no:cacheprovider",
+                "-p",
+                "no:logging",
+                f"--basetemp={basetemp}/t",
+                str(ROOT / "tests/integration/test_generated_inputs.py"),
+            ],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+        )
     summary = (run.stdout.strip().splitlines() or ["?"])[-1]
     failures = [line for line in run.stdout.splitlines() if "answered 5" in line]
     verdict = "ok" if run.returncode == 0 else "FAIL"
     return [
-        ("generated inputs: 5xx answers", str(len(failures)) if run.returncode == 0 or failures else "see pytest",
-         f"{examples} per test, one test per entry point; {summary} in {time.perf_counter() - started:.0f} s",
-         verdict),
-    ]  # fmt: skip
+        (
+            "generated inputs: 5xx answers",
+            str(len(failures)) if run.returncode == 0 or failures else "see pytest",
+            f"{examples} per test, one test per entry point; {summary} in {time.perf_counter() - started:.0f} s",
+            verdict,
+        ),
+    ]
 
 
 def stripe_burst(count: int = 200, copies: int = 5) -> list[Row]:
@@ -270,8 +326,9 @@ def stripe_burst(count: int = 200, copies: int = 5) -> list[Row]:
             body = json.dumps(event)
             signature = stripe.WebhookSignature.generate_signature_header(body, secret)
             with httpx.Client(base_url=stack.front_door.url if stack.front_door else "", timeout=60) as client:
-                status = client.post("/webhooks/stripe", content=body.encode(),
-                                     headers={"Stripe-Signature": signature}).status_code  # fmt: skip
+                status = client.post(
+                    "/webhooks/stripe", content=body.encode(), headers={"Stripe-Signature": signature}
+                ).status_code
             with lock:
                 statuses[status] += 1
 
@@ -284,9 +341,13 @@ def stripe_burst(count: int = 200, copies: int = 5) -> list[Row]:
             projects = _count(db, "select count(*) from projects")
     verdict = "ok" if (payments, projects) == (count, count) and set(statuses) == {200} else "FAIL"
     return [
-        (f"stripe burst: {count} events x {copies} at once", f"{payments} payments", f"{projects} projects; answers "
-         f"{dict(statuses)} in {elapsed:.1f} s", verdict),
-    ]  # fmt: skip
+        (
+            f"stripe burst: {count} events x {copies} at once",
+            f"{payments} payments",
+            f"{projects} projects; answers {dict(statuses)} in {elapsed:.1f} s",
+            verdict,
+        ),
+    ]
 
 
 def main() -> int:
@@ -298,12 +359,15 @@ def main() -> int:
     rows: list[Row] = []
     from bench.chaos_security import STEPS
 
-    steps = [("a slow worker's lease expires while doorbells push", lease_expiry),
-             ("a 30-minute Notion outage on a moved clock", outage),
-             ("kill -9 of a sync run mid-drain", kill_mid_drain),
-             (f"generated inputs, {examples} per entry point", lambda: generated_inputs(examples)),
-             ("a burst of duplicated Stripe deliveries", stripe_burst),
-             ("30% of Notion's answers 429 or 529", slow_day), *STEPS]  # fmt: skip
+    steps = [
+        ("a slow worker's lease expires while doorbells push", lease_expiry),
+        ("a 30-minute Notion outage on a moved clock", outage),
+        ("kill -9 of a sync run mid-drain", kill_mid_drain),
+        (f"generated inputs, {examples} per entry point", lambda: generated_inputs(examples)),
+        ("a burst of duplicated Stripe deliveries", stripe_burst),
+        ("30% of Notion's answers 429 or 529", slow_day),
+        *STEPS,
+    ]
     for title, step in steps:
         print(f"chaos: {title} ...", file=sys.stderr, flush=True)
         rows += step()

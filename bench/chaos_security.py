@@ -45,38 +45,76 @@ def privilege_chain() -> list[Row]:
             refused_at = "step 1 (client row for the admin)"
             db.execute("insert into clients (user_id, tier) values (%s, 1)", (admin_id,))
             refused_at = "none"
-        link = rpc.rpc("start_portal_sign_in", p_email="a@studio.example", p_source_ip=None, p_ttl_seconds=900,
-                       p_per_address=5, p_per_source=20, p_send=False)  # fmt: skip
+        link = rpc.rpc(
+            "start_portal_sign_in",
+            p_email="a@studio.example",
+            p_source_ip=None,
+            p_ttl_seconds=900,
+            p_per_address=5,
+            p_per_source=20,
+            p_send=False,
+        )
     held = refused_at.startswith("step 1") and not link["known"]
     figure = "refused at step 1" if held else f"refused at {refused_at}"
-    return [("privilege chain: team -> admin", figure, "a client row for the admin refused (42501); the admin's "
-             "address gets no portal link", _ok(held))]  # fmt: skip
+    return [
+        (
+            "privilege chain: team -> admin",
+            figure,
+            "a client row for the admin refused (42501); the admin's address gets no portal link",
+            _ok(held),
+        )
+    ]
 
 
 def one_dollar_session() -> list[Row]:
     """A $1 Checkout on another of the studio's links, carrying a tier 4 lead's reference in its metadata."""
     with local_stack() as (_, rpc, dsn), psycopg.connect(dsn, autocommit=True) as db:
         lead = stored_lead(rpc)
-        rpc.rpc("apply_stripe_event", p_event_id=f"evt_{uuid.uuid4().hex}", p_event_type="checkout.session.completed",
-                p_kind="fulfil", p_reason=None, p_lead_id=lead, p_tier=4, p_checkout_session_id="cs_live_other",
-                p_payment_intent_id=f"pi_{uuid.uuid4().hex}", p_customer_id=None, p_email=None, p_amount=100,
-                p_amount_refunded=0, p_currency="usd")  # fmt: skip
+        rpc.rpc(
+            "apply_stripe_event",
+            p_event_id=f"evt_{uuid.uuid4().hex}",
+            p_event_type="checkout.session.completed",
+            p_kind="fulfil",
+            p_reason=None,
+            p_lead_id=lead,
+            p_tier=4,
+            p_checkout_session_id="cs_live_other",
+            p_payment_intent_id=f"pi_{uuid.uuid4().hex}",
+            p_customer_id=None,
+            p_email=None,
+            p_amount=100,
+            p_amount_refunded=0,
+            p_currency="usd",
+        )
         projects = _count(db, "select count(*) from projects")
         held = len(rpc.rpc("payments_held"))
-    return [("the $1 session naming a lead", f"{projects} projects", f"{held} payment held for the owner "
-             "(listed by `atelier check`, alarmed)", _ok(projects == 0 and held == 1))]  # fmt: skip
+    return [
+        (
+            "the $1 session naming a lead",
+            f"{projects} projects",
+            f"{held} payment held for the owner (listed by `atelier check`, alarmed)",
+            _ok(projects == 0 and held == 1),
+        )
+    ]
 
 
 def unarmed_handshake() -> list[Row]:
     with local_stack() as (stack, _, dsn), psycopg.connect(dsn, autocommit=True) as db:
         assert stack.front_door is not None
-        answer = httpx.post(f"{stack.front_door.url}/webhooks/notion", json={"verification_token": "secret_mine"},
-                            timeout=30)  # fmt: skip
+        answer = httpx.post(
+            f"{stack.front_door.url}/webhooks/notion", json={"verification_token": "secret_mine"}, timeout=30
+        )
         kept = stack.dev_state()["notion_webhook_verification_token"]
         armed = _count(db, "select count(*) from notion_webhook_arming where armed_until > now()")
     held = answer.status_code == 403 and kept is None
-    return [("an unarmed Notion handshake", f"{answer.status_code} {answer.json().get('error')}",
-             f"token kept: {'no' if kept is None else 'YES'}; windows open: {armed}", _ok(held))]  # fmt: skip
+    return [
+        (
+            "an unarmed Notion handshake",
+            f"{answer.status_code} {answer.json().get('error')}",
+            f"token kept: {'no' if kept is None else 'YES'}; windows open: {armed}",
+            _ok(held),
+        )
+    ]
 
 
 def leads_from_one_address(count: int = 100, limit: int = 20) -> list[Row]:
@@ -96,8 +134,14 @@ def leads_from_one_address(count: int = 100, limit: int = 20) -> list[Row]:
     finally:
         for key, value in saved.items():
             os.environ.pop(key, None) if value is None else os.environ.__setitem__(key, value)
-    return [(f"{count} leads from one address", f"{stored} stored", f"answers {dict(statuses)} (limit {limit}/hour)",
-             _ok(stored == limit and statuses[429] == count - limit))]  # fmt: skip
+    return [
+        (
+            f"{count} leads from one address",
+            f"{stored} stored",
+            f"answers {dict(statuses)} (limit {limit}/hour)",
+            _ok(stored == limit and statuses[429] == count - limit),
+        )
+    ]
 
 
 def _synced_project(stack: Any, rpc: PsycopgRpc, db: psycopg.Connection[Any]) -> tuple[Any, str, NotionGateway]:
@@ -122,8 +166,14 @@ def trashed_page(changes: int = 10) -> list[Row]:
         dead = _count(db, "select count(*) from sync_outbox where status = 'dead'")
         waiting = _count(db, "select count(*) from sync_outbox where status = 'pending'")
         checked = _quiet(["check"])
-    return [(f"a trashed page, then {changes} changes", f"{dead} dead", f"{waiting} pending; `atelier check` exit "
-             f"{checked}", _ok(dead == 0 and waiting == 0 and checked == 0))]  # fmt: skip
+    return [
+        (
+            f"a trashed page, then {changes} changes",
+            f"{dead} dead",
+            f"{waiting} pending; `atelier check` exit {checked}",
+            _ok(dead == 0 and waiting == 0 and checked == 0),
+        )
+    ]
 
 
 def setup_during_backlog(rows: int = 1000) -> list[Row]:
@@ -132,8 +182,9 @@ def setup_during_backlog(rows: int = 1000) -> list[Row]:
         for i in range(rows // 8):
             paid_project(rpc, stored_lead(rpc, i))
         backlog = _count(db, "select count(*) from sync_outbox where status = 'pending'")
-        drain = threading.Thread(target=run_cycle, args=(wiring.sync_ports(),),
-                                 kwargs={"holder": "backlog", "budget_seconds": 40})  # fmt: skip
+        drain = threading.Thread(
+            target=run_cycle, args=(wiring.sync_ports(),), kwargs={"holder": "backlog", "budget_seconds": 40}
+        )
         drain.start()
         time.sleep(2)
         started = time.perf_counter()
@@ -141,8 +192,14 @@ def setup_during_backlog(rows: int = 1000) -> list[Row]:
         took = time.perf_counter() - started
         drain.join()
         limited = _count(db, "select count(*) from sync_outbox where status = 'dead'")
-    return [(f"notion setup during a {backlog}-row backlog", f"exit {exit_code}", f"{took:.0f} s, sharing 3 "
-             f"requests/s with the drain; {limited} dead rows", _ok(exit_code == 0 and limited == 0))]  # fmt: skip
+    return [
+        (
+            f"notion setup during a {backlog}-row backlog",
+            f"exit {exit_code}",
+            f"{took:.0f} s, sharing 3 requests/s with the drain; {limited} dead rows",
+            _ok(exit_code == 0 and limited == 0),
+        )
+    ]
 
 
 def edit_versus_push() -> list[Row]:
@@ -155,8 +212,14 @@ def edit_versus_push() -> list[Row]:
         post_due(ports)
         shown = ports.notion.retrieve_page(page_id)["properties"]["Needs Review"]["checkbox"]
         comments = _count(db, "select count(*) from notion_comments")
-    return [("a team edit, then our push lands on it", f"put back: {'yes' if shown is False else 'NO'}",
-             f"{comments} comment on the page saying why", _ok(shown is False and comments == 1))]  # fmt: skip
+    return [
+        (
+            "a team edit, then our push lands on it",
+            f"put back: {'yes' if shown is False else 'NO'}",
+            f"{comments} comment on the page saying why",
+            _ok(shown is False and comments == 1),
+        )
+    ]
 
 
 def slow_ses(clients: int = 20, ses_seconds: float = 3.5, timeout: float = 60.0) -> list[Row]:
@@ -185,8 +248,9 @@ def slow_ses(clients: int = 20, ses_seconds: float = 3.5, timeout: float = 60.0)
     both = first.sent + later.sent
     twice = sum(1 for n in both.values() if n > 1)
     detail = f"{len(both)} of {clients} clients mailed once; {sum(first.sent.values())} in the first run"
-    return [(f"SES at {ses_seconds} s a send, killed at {timeout:.0f} s", f"{twice} duplicates", detail,
-             _ok(twice == 0))]  # fmt: skip
+    return [
+        (f"SES at {ses_seconds} s a send, killed at {timeout:.0f} s", f"{twice} duplicates", detail, _ok(twice == 0))
+    ]
 
 
 def concurrent_sign_ins(count: int = 20) -> list[Row]:
@@ -196,8 +260,14 @@ def concurrent_sign_ins(count: int = 20) -> list[Row]:
 
         def ask(i: int) -> None:
             start.wait()
-            PsycopgRpc(dsn).rpc("start_portal_sign_in", p_email="client0@example.com", p_source_ip=f"198.51.100.{i}",
-                                p_ttl_seconds=900, p_per_address=PER_ADDRESS, p_per_source=PER_SOURCE)  # fmt: skip
+            PsycopgRpc(dsn).rpc(
+                "start_portal_sign_in",
+                p_email="client0@example.com",
+                p_source_ip=f"198.51.100.{i}",
+                p_ttl_seconds=900,
+                p_per_address=PER_ADDRESS,
+                p_per_source=PER_SOURCE,
+            )
 
         threads = [threading.Thread(target=ask, args=(i,)) for i in range(count)]
         for thread in threads:
@@ -205,8 +275,14 @@ def concurrent_sign_ins(count: int = 20) -> list[Row]:
         for thread in threads:
             thread.join()
         sent = _count(db, "select count(*) from notifications where template = 'portal_sign_in'")
-    return [(f"{count} concurrent sign-ins for one address", f"{sent} e-mails", f"limit {PER_ADDRESS} per 15 min",
-             _ok(sent <= PER_ADDRESS))]  # fmt: skip
+    return [
+        (
+            f"{count} concurrent sign-ins for one address",
+            f"{sent} e-mails",
+            f"limit {PER_ADDRESS} per 15 min",
+            _ok(sent <= PER_ADDRESS),
+        )
+    ]
 
 
 STEPS: list[tuple[str, Any]] = [

@@ -67,14 +67,16 @@ def compile_bytecode() -> None:
     """Lambda reads .pyc shipped in the artifact; measure that, not compiling from source."""
     paths = [str(p) for p in (ROOT / "shared", ROOT / "infra" / "local", ROOT / "functions")]
     site = [p for p in sys.path if p.endswith("site-packages")]
-    subprocess.run([sys.executable, "-m", "compileall", "-q", "-j", "0", *site, *paths],
-                   check=False, capture_output=True)  # fmt: skip
+    subprocess.run(
+        [sys.executable, "-m", "compileall", "-q", "-j", "0", *site, *paths], check=False, capture_output=True
+    )
 
 
 def _once(body: str) -> float:
     env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"} | FUNCTION_ENV
-    out = subprocess.run([sys.executable, "-c", TIMER.format(body=body)], env=env, cwd=ROOT,
-                         capture_output=True, text=True, check=True)  # fmt: skip
+    out = subprocess.run(
+        [sys.executable, "-c", TIMER.format(body=body)], env=env, cwd=ROOT, capture_output=True, text=True, check=True
+    )
     return float(out.stdout.strip().splitlines()[-1])
 
 
@@ -100,8 +102,11 @@ def report(results: list[ColdStart]) -> list[tuple[str, str, str, str]]:
     rows = []
     for r in results:
         ratio = r.median_ms / bare
-        verdict = "reference" if r is results[0] else ("baseline" if r is results[1] else
-                                                        ("ok" if ratio <= 1.5 else "OVER 1.5x"))  # fmt: skip
+        verdict = (
+            "reference"
+            if r is results[0]
+            else ("baseline" if r is results[1] else ("ok" if ratio <= 1.5 else "OVER 1.5x"))
+        )
         rows.append((f"cold import+init: {r.name}", f"{r.median_ms:.0f} ms", f"{ratio:.2f}x bare", verdict))
     return rows
 

@@ -57,12 +57,25 @@ spec.loader.exec_module(module)
 lambda_handler = module.lambda_handler"""
 
 
-def http_event(method: str, path: str, body: str = "", headers: dict[str, str] | None = None, route: str | None = None,
-               query: str = "", params: dict[str, str] | None = None) -> dict[str, Any]:  # fmt: skip
+def http_event(
+    method: str,
+    path: str,
+    body: str = "",
+    headers: dict[str, str] | None = None,
+    route: str | None = None,
+    query: str = "",
+    params: dict[str, str] | None = None,
+) -> dict[str, Any]:
     """An API Gateway HTTP API (2.0) event, from the real-shaped sample."""
     event: dict[str, Any] = json.loads(json.dumps(BASE))
-    event.update(routeKey=f"{method} {route or path}", rawPath=path, rawQueryString=query, body=body,
-                 isBase64Encoded=False, headers={"content-type": "application/json", **(headers or {})})  # fmt: skip
+    event.update(
+        routeKey=f"{method} {route or path}",
+        rawPath=path,
+        rawQueryString=query,
+        body=body,
+        isBase64Encoded=False,
+        headers={"content-type": "application/json", **(headers or {})},
+    )
     event["requestContext"]["http"].update(method=method, path=path)
     event["queryStringParameters"] = dict(p.split("=", 1) for p in query.split("&")) if query else None
     event["pathParameters"] = params
@@ -80,8 +93,12 @@ class Cases:
         self.project = paid_project(rpc, stored_lead(rpc))
         uploaded = self.deliverable_uploaded()
         stack.front_door_lambdas().invoke("deliverable_uploaded", uploaded)
-        found = rpc.rpc("find_deliverable", p_bucket=COLD_BUCKET, p_key=uploaded["Records"][0]["s3"]["object"]["key"],
-                        p_version_id=uploaded["Records"][0]["s3"]["object"]["versionId"])  # fmt: skip
+        found = rpc.rpc(
+            "find_deliverable",
+            p_bucket=COLD_BUCKET,
+            p_key=uploaded["Records"][0]["s3"]["object"]["key"],
+            p_version_id=uploaded["Records"][0]["s3"]["object"]["versionId"],
+        )
         self.download = str(wiring.download_links().url(found["id"])).split("/deliverables/", 1)[1]
         self.page = str(uuid.uuid4())  # a page Notion does not know: the webhook still verifies, records and asks
 
@@ -89,9 +106,16 @@ class Cases:
         return http_event("POST", "/leads", json.dumps({"email": "ada@example.com", "name": "Ada"}))
 
     def lead_intake(self) -> dict[str, Any]:
-        lead = {"email": "ada@example.com", "name": "Ada Lovelace", "project_address": "12 Analytical Row",
-                "budget": 20000, "timeline_weeks": 12, "project_type": "major_renovation", "has_survey": True,
-                "has_drawings": True}  # fmt: skip
+        lead = {
+            "email": "ada@example.com",
+            "name": "Ada Lovelace",
+            "project_address": "12 Analytical Row",
+            "budget": 20000,
+            "timeline_weeks": 12,
+            "project_type": "major_renovation",
+            "has_survey": True,
+            "has_drawings": True,
+        }
         return http_event("POST", "/leads", json.dumps(lead), {"idempotency-key": f"bench-{uuid.uuid4()}"})
 
     def payment_succeeded(self) -> dict[str, Any]:
@@ -112,8 +136,9 @@ class Cases:
 
     def deliverable_uploaded(self) -> dict[str, Any]:
         key = f"projects/{self.project}/Photo/plan-{uuid.uuid4().hex[:8]}.png"
-        put = self.s3.put_object(Bucket=COLD_BUCKET, Key=key, Body=b"\x89PNG\r\n\x1a\n" + os.urandom(64),
-                                 ContentType="image/png")  # fmt: skip
+        put = self.s3.put_object(
+            Bucket=COLD_BUCKET, Key=key, Body=b"\x89PNG\r\n\x1a\n" + os.urandom(64), ContentType="image/png"
+        )
         event: dict[str, Any] = json.loads(json.dumps(S3_EVENT))
         event["Records"][0]["s3"]["bucket"].update(name=COLD_BUCKET, arn=f"arn:aws:s3:::{COLD_BUCKET}")
         event["Records"][0]["s3"]["object"].update(key=key, versionId=put["VersionId"], sequencer=uuid.uuid4().hex)
@@ -141,16 +166,26 @@ class Cases:
         if FileTokens(self.stack.webhook_token_file()).current() is None:
             self.stack.connect_notion_webhooks()
         token = FileTokens(self.stack.webhook_token_file()).current() or ""
-        event = {"id": str(uuid.uuid4()), "type": "page.properties_updated", "data": {},
-                 "timestamp": "2026-11-23T12:00:00Z", "entity": {"id": self.page, "type": "page"}}  # fmt: skip
+        event = {
+            "id": str(uuid.uuid4()),
+            "type": "page.properties_updated",
+            "data": {},
+            "timestamp": "2026-11-23T12:00:00Z",
+            "entity": {"id": self.page, "type": "page"},
+        }
         body = json.dumps(event)
         return http_event("POST", "/webhooks/notion", body, {"x-notion-signature": sign(token, body.encode())})
 
     def deliverable_download(self) -> dict[str, Any]:
         path, _, query = self.download.partition("?")
         deliverable_id = path.split("/", 1)[0]
-        return http_event("GET", f"/deliverables/{path}", route="/deliverables/{id}/download", query=query,
-                          params={"id": deliverable_id})  # fmt: skip
+        return http_event(
+            "GET",
+            f"/deliverables/{path}",
+            route="/deliverables/{id}/download",
+            query=query,
+            params={"id": deliverable_id},
+        )
 
 
 def _once(load: str, event: dict[str, Any], workdir: Path) -> float:
@@ -162,8 +197,14 @@ def _once(load: str, event: dict[str, Any], workdir: Path) -> float:
         "POWERTOOLS_METRICS_NAMESPACE": "Bench",
         "AWS_DEFAULT_REGION": "us-east-1",
     }
-    out = subprocess.run([sys.executable, "-c", CHILD.format(load=load), str(event_file)], env=env, cwd=ROOT,
-                         capture_output=True, text=True, check=True)  # fmt: skip
+    out = subprocess.run(
+        [sys.executable, "-c", CHILD.format(load=load), str(event_file)],
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     answer = json.loads(out.stdout.strip().splitlines()[-1])
     if int(answer["status"]) >= 400:
         raise RuntimeError(f"the first request was answered {answer['status']}: {out.stdout[-500:]}")
@@ -200,8 +241,14 @@ def report(medians: dict[str, float]) -> list[tuple[str, str, str, str]]:
     for name, ms in medians.items():
         if name != "bare":
             ratio = ms / bare
-            rows.append((f"cold start + first request: {name}", f"{ms:.0f} ms", f"{ratio:.2f}x bare",
-                         "ok" if ratio <= 1.5 else "OVER 1.5x"))  # fmt: skip
+            rows.append(
+                (
+                    f"cold start + first request: {name}",
+                    f"{ms:.0f} ms",
+                    f"{ratio:.2f}x bare",
+                    "ok" if ratio <= 1.5 else "OVER 1.5x",
+                )
+            )
     return rows
 
 

@@ -29,10 +29,16 @@ from bench.rpc_calls import counted_rpc_calls
 
 # Tier 3 with no red flags: routed, stored and answered in one rpc, no checkout call.
 LEAD = {
-    "email": "bench@example.com", "name": "Bench Client", "project_address": "1 Bench St",
-    "budget": "$20k-30k", "timeline_weeks": 16, "project_type": "major_renovation",
-    "has_survey": True, "has_drawings": True, "notes": "Throughput run.",
-}  # fmt: skip
+    "email": "bench@example.com",
+    "name": "Bench Client",
+    "project_address": "1 Bench St",
+    "budget": "$20k-30k",
+    "timeline_weeks": 16,
+    "project_type": "major_renovation",
+    "has_survey": True,
+    "has_drawings": True,
+    "notes": "Throughput run.",
+}
 
 INSERT = """
 insert into leads (submission_key, request_hash, email, name, project_address, budget_range, budget_min_cents,
@@ -66,8 +72,14 @@ class Timing:
 
 def _timing(name: str, samples: list[float], total: float, *, round_trips: float | None = None) -> Timing:
     ordered = sorted(samples)
-    return Timing(name, len(samples), total, statistics.median(ordered) * 1000,
-                  ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))] * 1000, round_trips)  # fmt: skip
+    return Timing(
+        name,
+        len(samples),
+        total,
+        statistics.median(ordered) * 1000,
+        ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))] * 1000,
+        round_trips,
+    )
 
 
 @contextmanager
@@ -110,8 +122,12 @@ def through_front_door(url: str, dsn: str, count: int) -> tuple[Timing, Timing]:
     """The load comes from another process, as it would from a browser: no shared GIL with the server.
     After each lead, the same process inserts the same row with psycopg: the reference is measured in the
     same run, under the same load and database state, as the cold-start benchmark interleaves its cases."""
-    out = subprocess.run([sys.executable, "-c", CLIENT, url, str(count), json.dumps(LEAD), dsn, INSERT],
-                         capture_output=True, text=True, check=True)  # fmt: skip
+    out = subprocess.run(
+        [sys.executable, "-c", CLIENT, url, str(count), json.dumps(LEAD), dsn, INSERT],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     result = json.loads(out.stdout)
     posts, inserts = result["posts"], result["inserts"]
     return _timing("front door", posts, sum(posts)), _timing("plain insert", inserts, sum(inserts))
@@ -140,21 +156,43 @@ def report(door: Timing, handler: Timing, insert: Timing) -> list[tuple[str, str
     ratio = door.per_item_ms / insert.per_item_ms
     handler_ratio = handler.per_item_ms / insert.per_item_ms
     return [
-        ("intake: leads through the front door (HTTP)", f"{door.per_second:.0f} leads/s",
-         f"p50 {door.p50_ms:.2f} ms, p99 {door.p99_ms:.2f} ms", f"{door.count} leads, 0 failed"),
-        ("intake: handler's own time per lead", f"{handler.per_item_ms:.2f} ms",
-         f"p50 {handler.p50_ms:.2f} ms, p99 {handler.p99_ms:.2f} ms", "reference: the plain insert below"),
-        ("intake: Postgres round trips per lead", f"{handler.round_trips or 0:.2f}", "target 1 (no checkout: tier 3)",
-         "ok" if (handler.round_trips or 0) <= 1 else "OVER"),
-        ("intake: plain psycopg insert (reference)", f"{insert.per_item_ms:.2f} ms",
-         f"p50 {insert.p50_ms:.2f} ms, p99 {insert.p99_ms:.2f} ms", "reference"),
-        ("intake: handler cost per lead vs plain insert", f"{handler_ratio:.1f}x",
-         f"goal <= 3x (medians: {handler.p50_ms / insert.p50_ms:.1f}x)",
-         "ok" if handler_ratio <= 3 else "OVER 3x"),
-        ("intake: HTTP cost per lead vs plain insert", f"{ratio:.1f}x",
-         f"goal <= 3x (medians: {door.p50_ms / insert.p50_ms:.1f}x)",
-         "ok" if ratio <= 3 else "OVER 3x"),
-    ]  # fmt: skip
+        (
+            "intake: leads through the front door (HTTP)",
+            f"{door.per_second:.0f} leads/s",
+            f"p50 {door.p50_ms:.2f} ms, p99 {door.p99_ms:.2f} ms",
+            f"{door.count} leads, 0 failed",
+        ),
+        (
+            "intake: handler's own time per lead",
+            f"{handler.per_item_ms:.2f} ms",
+            f"p50 {handler.p50_ms:.2f} ms, p99 {handler.p99_ms:.2f} ms",
+            "reference: the plain insert below",
+        ),
+        (
+            "intake: Postgres round trips per lead",
+            f"{handler.round_trips or 0:.2f}",
+            "target 1 (no checkout: tier 3)",
+            "ok" if (handler.round_trips or 0) <= 1 else "OVER",
+        ),
+        (
+            "intake: plain psycopg insert (reference)",
+            f"{insert.per_item_ms:.2f} ms",
+            f"p50 {insert.p50_ms:.2f} ms, p99 {insert.p99_ms:.2f} ms",
+            "reference",
+        ),
+        (
+            "intake: handler cost per lead vs plain insert",
+            f"{handler_ratio:.1f}x",
+            f"goal <= 3x (medians: {handler.p50_ms / insert.p50_ms:.1f}x)",
+            "ok" if handler_ratio <= 3 else "OVER 3x",
+        ),
+        (
+            "intake: HTTP cost per lead vs plain insert",
+            f"{ratio:.1f}x",
+            f"goal <= 3x (medians: {door.p50_ms / insert.p50_ms:.1f}x)",
+            "ok" if ratio <= 3 else "OVER 3x",
+        ),
+    ]
 
 
 if __name__ == "__main__":

@@ -10,10 +10,10 @@ from typing import Any
 
 from atelier.kernel.rpc import PsycopgRpc
 from atelier.notion import NotionGateway, RequestBudget
-from atelier.notion.schema import rich_text
-from atelier.notion.setup import setup
+from atelier.notion.codec import rich_text
 from atelier.sync.imports import import_notion
 from atelier.sync.records import SyncPorts
+from atelier.sync.setup import setup
 from atelier_local.notion_emulator import Faults, NotionEmulator
 from atelier_local.samples import paid_project, stored_lead
 from bench.intake_throughput import database
@@ -33,9 +33,11 @@ def _rows(dsn: str) -> tuple[Any, ...]:
     import psycopg
 
     with psycopg.connect(dsn) as conn:
-        row = conn.execute("select (select count(*) from leads), (select count(*) from users), "
-                           "(select count(*) from clients), (select count(notion_page_id) from clients), "
-                           "(select count(*) from audit_log)").fetchone()  # fmt: skip
+        row = conn.execute(
+            "select (select count(*) from leads), (select count(*) from users), "
+            "(select count(*) from clients), (select count(notion_page_id) from clients), "
+            "(select count(*) from audit_log)"
+        ).fetchone()
     return tuple(row or ())
 
 
@@ -76,38 +78,60 @@ def run() -> dict[str, Any]:
         try:
             fast = NotionGateway(emulator.state.human_token, base_url=emulator.url, budget=RequestBudget(rate=10_000))
             bot = NotionGateway(emulator.state.bot_token, base_url=emulator.url, budget=RequestBudget(rate=10_000))
-            sources = {k: v.data_source_id for k, v in setup(bot, emulator.parent_page_id, rpc=rpc,
-                                                             say=lambda _: None).ids.items()}  # fmt: skip
+            sources = {
+                k: v.data_source_id
+                for k, v in setup(bot, emulator.parent_page_id, rpc=rpc, say=lambda _: None).ids.items()
+            }
             made = _workspace(rpc, fast, sources)
             emulator.set_faults(rate_per_second=REAL_RATE, burst=REAL_RATE)
             time.sleep(1.5)
-            paced = NotionGateway(emulator.state.bot_token, base_url=emulator.url,
-                                  budget=RequestBudget(rate=REAL_RATE, burst=1.0))  # fmt: skip
+            paced = NotionGateway(
+                emulator.state.bot_token, base_url=emulator.url, budget=RequestBudget(rate=REAL_RATE, burst=1.0)
+            )
             before = len(emulator.requests)
             rows_before = _rows(dsn)
             started = time.perf_counter()
             report = import_notion(SyncPorts(rpc, paced, sources), lambda _: _Quiet(), dry_run=True)
             elapsed = time.perf_counter() - started
             sent = emulator.requests[before:]
-            writes = [r for r in sent if r["method"] in ("PATCH", "DELETE")
-                      or (r["method"] == "POST" and not r["path"].endswith("/query"))]  # fmt: skip
+            writes = [
+                r
+                for r in sent
+                if r["method"] in ("PATCH", "DELETE") or (r["method"] == "POST" and not r["path"].endswith("/query"))
+            ]
             unchanged = _rows(dsn) == rows_before
         finally:
             emulator.stop()
             rpc.close()
-    return {"pages": made, "planned": len(report.plans), "create": report.count("create"),
-            "link": report.count("link"), "skip": report.count("skip"), "elapsed": elapsed, "requests": len(sent),
-            "writes": len(writes), "unchanged": unchanged}  # fmt: skip
+    return {
+        "pages": made,
+        "planned": len(report.plans),
+        "create": report.count("create"),
+        "link": report.count("link"),
+        "skip": report.count("skip"),
+        "elapsed": elapsed,
+        "requests": len(sent),
+        "writes": len(writes),
+        "unchanged": unchanged,
+    }
 
 
 def report(result: dict[str, Any]) -> list[tuple[str, str, str, str]]:
-    ok = (result["elapsed"] < GOAL_SECONDS and result["writes"] == 0 and result["unchanged"]
-          and result["planned"] == result["pages"])  # fmt: skip
+    ok = (
+        result["elapsed"] < GOAL_SECONDS
+        and result["writes"] == 0
+        and result["unchanged"]
+        and result["planned"] == result["pages"]
+    )
     return [
-        ("import-notion --dry-run: 500 hand-made pages at 3 req/s", f"{result['elapsed']:.1f} s",
-         f"{result['requests']} Notion requests, {result['writes']} writes; plan: {result['create']} add, "
-         f"{result['link']} link, {result['skip']} skip", "ok (< 300 s)" if ok else "OVER 300 s or WROTE"),
-    ]  # fmt: skip
+        (
+            "import-notion --dry-run: 500 hand-made pages at 3 req/s",
+            f"{result['elapsed']:.1f} s",
+            f"{result['requests']} Notion requests, {result['writes']} writes; plan: {result['create']} add, "
+            f"{result['link']} link, {result['skip']} skip",
+            "ok (< 300 s)" if ok else "OVER 300 s or WROTE",
+        ),
+    ]
 
 
 if __name__ == "__main__":

@@ -17,8 +17,8 @@ from atelier.cli.migrate import migrate
 from atelier.kernel.rpc import PsycopgRpc
 from atelier.notion import NotionGateway, RequestBudget
 from atelier.notion.budget import SharedBudget
-from atelier.notion.setup import setup
 from atelier.sync import OutboxPusher, SyncPorts
+from atelier.sync.setup import setup
 from atelier_local.notion_emulator import Faults, NotionEmulator
 from atelier_local.samples import paid_project, stored_lead
 from bench.chaos import extra_pages
@@ -96,17 +96,27 @@ def report(result: dict[str, dict[str, Any]]) -> list[tuple[str, str, str, str]]
     shared, alone = result["shared"], result["per_process"]
 
     def detail(r: dict[str, Any]) -> str:
-        return (f"{r['rows']} rows by 3 functions at once, {r['sent']} requests in {r['elapsed']:.1f} s ({r['waited']} "
-                f"waited for a parent: the next run's); {r['failed']} failed, {r['left']} left, "
-                f"{r['duplicates']} duplicate pages")  # fmt: skip
+        return (
+            f"{r['rows']} rows by 3 functions at once, {r['sent']} requests in {r['elapsed']:.1f} s ({r['waited']} "
+            f"waited for a parent: the next run's); {r['failed']} failed, {r['left']} left, "
+            f"{r['duplicates']} duplicate pages"
+        )
 
     ok = shared["rate_limited"] == 0 and shared["failed"] == 0 and shared["duplicates"] == 0 and not shared["left"]
     return [
-        ("notion: 3 functions, one shared budget", f"{shared['rate']:.2f} req/s, {shared['rate_limited']} 429s",
-         detail(shared), "ok (limit 3/s, no 429)" if ok else "OVER"),
-        ("notion: 3 functions, a budget each (before)", f"{alone['rate']:.2f} req/s, {alone['rate_limited']} 429s",
-         detail(alone), "reference"),
-    ]  # fmt: skip
+        (
+            "notion: 3 functions, one shared budget",
+            f"{shared['rate']:.2f} req/s, {shared['rate_limited']} 429s",
+            detail(shared),
+            "ok (limit 3/s, no 429)" if ok else "OVER",
+        ),
+        (
+            "notion: 3 functions, a budget each (before)",
+            f"{alone['rate']:.2f} req/s, {alone['rate_limited']} 429s",
+            detail(alone),
+            "reference",
+        ),
+    ]
 
 
 if __name__ == "__main__":

@@ -41,8 +41,9 @@ def run(edits: int = 5, projects: int = 2) -> dict[str, Any]:
                 paid_project(rpc, stored_lead(rpc, i))
             stack.front_door_lambdas().invoke("notion_sync", scheduled_event(), timeout_seconds=120)
             assert stack.notion is not None
-            team = NotionGateway(stack.notion.state.human_token, base_url=stack.notion.url,
-                                 budget=RequestBudget(rate=3.0))  # fmt: skip
+            team = NotionGateway(
+                stack.notion.state.human_token, base_url=stack.notion.url, budget=RequestBudget(rate=3.0)
+            )
             milestones = rpc.rpc("linked_records", p_entity="milestone")[:edits]
             latencies: list[float] = []
             for item in milestones:
@@ -68,12 +69,20 @@ def run(edits: int = 5, projects: int = 2) -> dict[str, Any]:
 def report(result: dict[str, Any]) -> list[tuple[str, str, str, str]]:
     latencies = result["latencies"]
     median, p95 = statistics.median(latencies), _percentile(latencies, 0.95)
-    detail = (f"{len(latencies)} milestones marked Done by the team, no sync run; webhook delay {WEBHOOK_DELAY_S:g} s; "
-              f"{result['deliveries']} deliveries, {result['failed']} not answered 200; poll interval "
-              f"{POLL_INTERVAL_S} s (up to {2 * POLL_INTERVAL_S} s before)")  # fmt: skip
+    detail = (
+        f"{len(latencies)} milestones marked Done by the team, no sync run; webhook delay {WEBHOOK_DELAY_S:g} s; "
+        f"{result['deliveries']} deliveries, {result['failed']} not answered 200; poll interval "
+        f"{POLL_INTERVAL_S} s (up to {2 * POLL_INTERVAL_S} s before)"
+    )
     ok = median <= GOAL_S and result["failed"] == 0
-    return [("notion -> postgres by webhook: median, p95", f"{median:.1f} s, {p95:.1f} s", detail,
-             f"ok (<= {GOAL_S:g} s)" if ok else "SLOW")]  # fmt: skip
+    return [
+        (
+            "notion -> postgres by webhook: median, p95",
+            f"{median:.1f} s, {p95:.1f} s",
+            detail,
+            f"ok (<= {GOAL_S:g} s)" if ok else "SLOW",
+        )
+    ]
 
 
 if __name__ == "__main__":

@@ -67,8 +67,10 @@ def run() -> dict[str, float]:
             conn.execute(FILL.encode() % {b"projects": str(PROJECTS).encode(), b"leads": str(LEADS).encode()})
             conn.execute("analyze")
             fill_s = time.perf_counter() - started
-            counts = conn.execute("select (select count(*) from leads), (select count(*) from projects), "
-                                  "(select count(*) from milestones)").fetchone()  # fmt: skip
+            counts = conn.execute(
+                "select (select count(*) from leads), (select count(*) from projects), "
+                "(select count(*) from milestones)"
+            ).fetchone()
             assert counts is not None
             today = datetime.now(UTC).date()
             period = Period(today - timedelta(days=365), today, "year")
@@ -77,8 +79,11 @@ def run() -> dict[str, float]:
             for _ in range(RUNS + 1):
                 plan = conn.execute(query, (period.start, period.end)).fetchone()
                 assert plan is not None
-                times.append(float(json.loads(plan[0])[0]["Execution Time"]) if isinstance(plan[0], str)
-                             else float(plan[0][0]["Execution Time"]))  # fmt: skip
+                times.append(
+                    float(json.loads(plan[0])[0]["Execution Time"])
+                    if isinstance(plan[0], str)
+                    else float(plan[0][0]["Execution Time"])
+                )
         rpc = PsycopgRpc(dsn)
         try:
             with counted_rpc_calls() as calls:
@@ -88,19 +93,34 @@ def run() -> dict[str, float]:
         finally:
             rpc.close()
         assert report.funnel_totals()["leads"] == LEADS
-    return {"leads": float(counts[0]), "projects": float(counts[1]), "milestones": float(counts[2]),
-            "db_ms": statistics.median(times[1:]), "db_ms_max": max(times[1:]), "round_trips": float(calls.calls),
-            "wall_ms": wall_ms, "fill_s": fill_s}  # fmt: skip
+    return {
+        "leads": float(counts[0]),
+        "projects": float(counts[1]),
+        "milestones": float(counts[2]),
+        "db_ms": statistics.median(times[1:]),
+        "db_ms_max": max(times[1:]),
+        "round_trips": float(calls.calls),
+        "wall_ms": wall_ms,
+        "fill_s": fill_s,
+    }
 
 
 def report(result: dict[str, float]) -> list[tuple[str, str, str, str]]:
     scale = f"{result['leads']:,.0f} leads, {result['projects']:,.0f} projects, {result['milestones']:,.0f} milestones"
     return [
-        ("owner's report: database time (median of 7)", f"{result['db_ms']:.0f} ms",
-         f"{scale}; max {result['db_ms_max']:.0f} ms", "ok" if result["db_ms"] < 300 else "OVER 300 ms"),
-        ("owner's report: round trips", f"{result['round_trips']:.0f}", f"whole call {result['wall_ms']:.0f} ms",
-         "ok" if result["round_trips"] == 1 else "OVER 1"),
-    ]  # fmt: skip
+        (
+            "owner's report: database time (median of 7)",
+            f"{result['db_ms']:.0f} ms",
+            f"{scale}; max {result['db_ms_max']:.0f} ms",
+            "ok" if result["db_ms"] < 300 else "OVER 300 ms",
+        ),
+        (
+            "owner's report: round trips",
+            f"{result['round_trips']:.0f}",
+            f"whole call {result['wall_ms']:.0f} ms",
+            "ok" if result["round_trips"] == 1 else "OVER 1",
+        ),
+    ]
 
 
 if __name__ == "__main__":

@@ -14,8 +14,8 @@ import psycopg
 from atelier.cli.migrate import migrate
 from atelier.kernel.rpc import PsycopgRpc
 from atelier.notion import NotionGateway, RequestBudget
-from atelier.notion.setup import setup
 from atelier.sync import NotionPoller, OutboxPusher, SyncPorts
+from atelier.sync.setup import setup
 from atelier_local.notion_emulator import Faults, NotionEmulator
 from atelier_local.samples import stored_lead
 from bench.intake_throughput import database
@@ -50,8 +50,9 @@ def run(count: int = 300) -> dict[str, Any]:
                 stored_lead(rpc, i)
             emulator.set_faults(rate_per_second=RATE, burst=RATE)
             time.sleep(1.0)
-            paced = NotionGateway(emulator.state.bot_token, base_url=emulator.url,
-                                  budget=RequestBudget(rate=RATE, burst=1.0))  # fmt: skip
+            paced = NotionGateway(
+                emulator.state.bot_token, base_url=emulator.url, budget=RequestBudget(rate=RATE, burst=1.0)
+            )
             pusher = OutboxPusher(SyncPorts(rpc, paced, sources))
             before = len(emulator.requests)
             started = time.perf_counter()
@@ -88,34 +89,63 @@ def run(count: int = 300) -> dict[str, Any]:
         finally:
             emulator.stop()
             rpc.close()
-    return {"records": count, "created": report.created, "failed": report.failed, "sent": sent,
-            "utilisation": sent / drain_s / RATE, "drain_s": drain_s, "unchanged_records": unchanged.unchanged,
-            "unchanged_calls": unchanged_calls, "idle_queries_per_source": idle_queries / 5,
-            "updated_records": updated.updated, "updated_calls": updated_calls,
-            "poll_s": poll_s, "edit_seen": seen.queried.get("lead", 0) == 1}  # fmt: skip
+    return {
+        "records": count,
+        "created": report.created,
+        "failed": report.failed,
+        "sent": sent,
+        "utilisation": sent / drain_s / RATE,
+        "drain_s": drain_s,
+        "unchanged_records": unchanged.unchanged,
+        "unchanged_calls": unchanged_calls,
+        "idle_queries_per_source": idle_queries / 5,
+        "updated_records": updated.updated,
+        "updated_calls": updated_calls,
+        "poll_s": poll_s,
+        "edit_seen": seen.queried.get("lead", 0) == 1,
+    }
 
 
 def report(r: dict[str, Any]) -> list[tuple[str, str, str, str]]:
     latency = POLL_INTERVAL_S + r["poll_s"]
     return [
-        ("sync: outbox backlog drain, limit used", f"{r['utilisation']:.1%}",
-         f"{r['records']} records, {r['sent']} calls in {r['drain_s']:.1f} s at {RATE:.0f}/s",
-         "ok (>= 90%)" if r["utilisation"] >= 0.9 and r["failed"] == 0 else "UNDER 90%"),
-        ("sync: Notion calls per created record", f"{r['sent'] / max(1, r['created']):.2f}",
-         f"{r['created']} pages created with {r['sent']} calls; target 1",
-         "ok" if r["sent"] <= r["created"] else "OVER"),
-        ("sync: Notion calls per updated record", f"{r['updated_calls'] / max(1, r['updated_records']):.2f}",
-         f"{r['updated_records']} records with one field changed; target 1 (the PATCH carries Last Synced)",
-         "ok" if r["updated_calls"] <= r["updated_records"] else "OVER"),
-        ("sync: Notion calls per unchanged record", f"{r['unchanged_calls'] / max(1, r['unchanged_records']):.2f}",
-         f"{r['unchanged_records']} records pushed again, unchanged; target 0",
-         "ok (0)" if r["unchanged_calls"] == 0 else "OVER"),
-        ("sync: queries per poll of an unchanged source", f"{r['idle_queries_per_source']:g}", "target 1",
-         "ok" if r["idle_queries_per_source"] == 1 else "OVER"),
-        ("sync: team edit to Postgres, worst case", f"{latency:.1f} s",
-         f"poll interval {POLL_INTERVAL_S} s + poll {r['poll_s']:.2f} s; target interval + 10 s",
-         "ok" if r["poll_s"] <= 10 and r["edit_seen"] else "OVER or MISSED"),
-    ]  # fmt: skip
+        (
+            "sync: outbox backlog drain, limit used",
+            f"{r['utilisation']:.1%}",
+            f"{r['records']} records, {r['sent']} calls in {r['drain_s']:.1f} s at {RATE:.0f}/s",
+            "ok (>= 90%)" if r["utilisation"] >= 0.9 and r["failed"] == 0 else "UNDER 90%",
+        ),
+        (
+            "sync: Notion calls per created record",
+            f"{r['sent'] / max(1, r['created']):.2f}",
+            f"{r['created']} pages created with {r['sent']} calls; target 1",
+            "ok" if r["sent"] <= r["created"] else "OVER",
+        ),
+        (
+            "sync: Notion calls per updated record",
+            f"{r['updated_calls'] / max(1, r['updated_records']):.2f}",
+            f"{r['updated_records']} records with one field changed; target 1 (the PATCH carries Last Synced)",
+            "ok" if r["updated_calls"] <= r["updated_records"] else "OVER",
+        ),
+        (
+            "sync: Notion calls per unchanged record",
+            f"{r['unchanged_calls'] / max(1, r['unchanged_records']):.2f}",
+            f"{r['unchanged_records']} records pushed again, unchanged; target 0",
+            "ok (0)" if r["unchanged_calls"] == 0 else "OVER",
+        ),
+        (
+            "sync: queries per poll of an unchanged source",
+            f"{r['idle_queries_per_source']:g}",
+            "target 1",
+            "ok" if r["idle_queries_per_source"] == 1 else "OVER",
+        ),
+        (
+            "sync: team edit to Postgres, worst case",
+            f"{latency:.1f} s",
+            f"poll interval {POLL_INTERVAL_S} s + poll {r['poll_s']:.2f} s; target interval + 10 s",
+            "ok" if r["poll_s"] <= 10 and r["edit_seen"] else "OVER or MISSED",
+        ),
+    ]
 
 
 if __name__ == "__main__":

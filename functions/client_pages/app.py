@@ -38,8 +38,13 @@ def cancelled() -> Response[str]:
     return html_response(200, render_cancelled(studio), NO_STORE)
 
 
-answer_problems(app, logger, metrics, refused_metric="ClientPageRefused",
-                unavailable="We could not look up your payment just now. Please refresh in a minute.")  # fmt: skip
+answer_problems(
+    app,
+    logger,
+    metrics,
+    refused_metric="ClientPageRefused",
+    unavailable="We could not look up your payment just now. Please refresh in a minute.",
+)
 
 
 @logger.inject_lambda_context(clear_state=True)

@@ -107,8 +107,13 @@ def deliverable(deliverable_id: str) -> Response[str]:
     return Response(302, "text/plain", "", headers=PRIVATE | {"Location": link})
 
 
-answer_problems(app, logger, metrics, refused_metric="PortalRefused",
-                unavailable="The portal cannot reach its records just now. Please try again in a minute.")  # fmt: skip
+answer_problems(
+    app,
+    logger,
+    metrics,
+    refused_metric="PortalRefused",
+    unavailable="The portal cannot reach its records just now. Please try again in a minute.",
+)
 
 
 @logger.inject_lambda_context(clear_state=True)

@@ -31,8 +31,13 @@ def download(deliverable_id: str) -> Response[str]:
     return Response(302, "application/json", "", headers={"Location": location, "Cache-Control": "no-store"})
 
 
-answer_problems(app, logger, metrics, refused_metric="DownloadRefused",
-                unavailable="Database unavailable; try the link again in a minute.")  # fmt: skip
+answer_problems(
+    app,
+    logger,
+    metrics,
+    refused_metric="DownloadRefused",
+    unavailable="Database unavailable; try the link again in a minute.",
+)
 
 
 @logger.inject_lambda_context(clear_state=True)

@@ -37,8 +37,9 @@ def post_lead() -> Response[str]:
     result = wiring.intake_service().submit(parse_event(app.current_event))
     count(metrics, "LeadReplayed" if result.replayed else "LeadReceived")
     count(metrics, "CheckoutUnavailable", result.checkout_failed)
-    logger.info("lead answered", extra={"lead_id": result.lead_id, "tier": result.answer["tier"],
-                                        "replayed": result.replayed})  # fmt: skip
+    logger.info(
+        "lead answered", extra={"lead_id": result.lead_id, "tier": result.answer["tier"], "replayed": result.replayed}
+    )
     headers = {"Idempotent-Replayed": "true"} if result.replayed else {}
     if wants_html(app.current_event):
         return html_response(201, render_result(result.body()), headers)
@@ -53,8 +54,15 @@ def form_again(problem: Problem) -> str | None:
     return render(render_form(posted_fields(event), problem.fields))
 
 
-answer_problems(app, logger, metrics, refused_metric="LeadRefused", retry_after=60, refusal_page=form_again,
-                unavailable="We could not save your request just now. Please try again in a minute.")  # fmt: skip
+answer_problems(
+    app,
+    logger,
+    metrics,
+    refused_metric="LeadRefused",
+    retry_after=60,
+    refusal_page=form_again,
+    unavailable="We could not save your request just now. Please try again in a minute.",
+)
 
 
 @logger.inject_lambda_context(clear_state=True)

@@ -52,8 +52,14 @@ def webhook() -> Response[str]:
     return Response(200, JSON, json.dumps(outcome.body()))
 
 
-answer_problems(app, logger, metrics, refused_metric="NotionWebhookRefused",
-                unavailable="Database unavailable; Notion will send the event again.", retry_after=30)  # fmt: skip
+answer_problems(
+    app,
+    logger,
+    metrics,
+    refused_metric="NotionWebhookRefused",
+    unavailable="Database unavailable; Notion will send the event again.",
+    retry_after=30,
+)
 
 
 @logger.inject_lambda_context(clear_state=True)

@@ -34,10 +34,12 @@ app = APIGatewayHttpResolver()
 def stripe_webhook() -> Response[str]:
     event = app.current_event
     body = raw_body(event.body, event.is_base64_encoded, limit=MAX_EVENT_BYTES)
-    signing_secret = secret(settings.stripe_webhook_secret, settings.stripe_webhook_secret_secret,
-                            "STRIPE_WEBHOOK_SECRET")  # fmt: skip
-    stripe_event = verify(body, header(event.headers, "stripe-signature"), signing_secret,
-                          tolerance=settings.stripe_signature_tolerance)  # fmt: skip
+    signing_secret = secret(
+        settings.stripe_webhook_secret, settings.stripe_webhook_secret_secret, "STRIPE_WEBHOOK_SECRET"
+    )
+    stripe_event = verify(
+        body, header(event.headers, "stripe-signature"), signing_secret, tolerance=settings.stripe_signature_tolerance
+    )
     applied = wiring.stripe_events().apply(stripe_event)
     count(metrics, METRIC_BY_OUTCOME[applied.outcome])
     count(metrics, "PaymentAmountMismatch", applied.amount_mismatch)
@@ -49,15 +51,24 @@ def stripe_webhook() -> Response[str]:
     count(metrics, "RevenueCents", applied.paid_cents)
     log = logger.warning if applied.outcome is StripeOutcome.rejected else logger.info
     reason = applied.result.get("reason") or applied.held
-    log("stripe event", extra={"event_id": stripe_event["id"], "type": applied.event_type, "outcome": applied.outcome,
-                               "project_id": applied.project_id, "reason": reason})  # fmt: skip
+    log(
+        "stripe event",
+        extra={
+            "event_id": stripe_event["id"],
+            "type": applied.event_type,
+            "outcome": applied.outcome,
+            "project_id": applied.project_id,
+            "reason": reason,
+        },
+    )
     return Response(200, "application/json", json.dumps({"received": True, "outcome": applied.outcome}))
 
 
 # Not a 2xx when the database is down: Stripe retries for three days, and the event is applied when it is back.
 # An event the database refuses is recorded as rejected (2xx) by the service: retrying it cannot succeed.
-answer_problems(app, logger, metrics, refused_metric="StripeEventRefused",
-                unavailable="Database unavailable; retry later.")  # fmt: skip
+answer_problems(
+    app, logger, metrics, refused_metric="StripeEventRefused", unavailable="Database unavailable; retry later."
+)
 
 
 @logger.inject_lambda_context(clear_state=True)

@@ -33,8 +33,10 @@ app = APIGatewayHttpResolver()
 @app.post("/webhooks/supabase")
 def doorbell() -> Response[str]:
     event = app.current_event
-    authorize(header(event.headers, "authorization"), secret(settings.supabase_webhook_secret,
-              settings.supabase_webhook_secret_secret, "SUPABASE_WEBHOOK_SECRET"))  # fmt: skip
+    authorize(
+        header(event.headers, "authorization"),
+        secret(settings.supabase_webhook_secret, settings.supabase_webhook_secret_secret, "SUPABASE_WEBHOOK_SECRET"),
+    )
     project_id = project_to_push(raw_body(event.body, event.is_base64_encoded))
     if project_id is None:
         return Response(200, JSON, json.dumps({"ignored": True}))
@@ -44,13 +46,28 @@ def doorbell() -> Response[str]:
     logger.info(
         "doorbell", extra={"project_id": project_id, "sweep": report.__dict__}
     )  # counts nested: see notion_sync
-    return Response(200, JSON, json.dumps({"project_id": project_id, "claimed": report.claimed,
-                                           "created": report.created, "updated": report.updated,
-                                           "failed": report.failed}))  # fmt: skip
+    return Response(
+        200,
+        JSON,
+        json.dumps(
+            {
+                "project_id": project_id,
+                "claimed": report.claimed,
+                "created": report.created,
+                "updated": report.updated,
+                "failed": report.failed,
+            }
+        ),
+    )
 
 
-answer_problems(app, logger, metrics, refused_metric="DoorbellRefused",
-                unavailable="Database unavailable; the scheduled sweep will push.")  # fmt: skip
+answer_problems(
+    app,
+    logger,
+    metrics,
+    refused_metric="DoorbellRefused",
+    unavailable="Database unavailable; the scheduled sweep will push.",
+)
 
 
 @logger.inject_lambda_context(clear_state=True)

@@ -69,8 +69,9 @@ def _export(extension: str, content_type: str, make: Callable[[Report], bytes]) 
         return report
     count(metrics, "ReportExported")
     name = f"report-{report.period.start}-{report.period.end}.{extension}"
-    return Response(200, content_type, make(report), headers=PRIVATE | {
-        "Content-Disposition": f'attachment; filename="{name}"'})  # fmt: skip
+    return Response(
+        200, content_type, make(report), headers=PRIVATE | {"Content-Disposition": f'attachment; filename="{name}"'}
+    )
 
 
 @app.get("/reports.xlsx")
@@ -87,8 +88,13 @@ def report_pdf() -> Response[Any]:
     return _export("pdf", "application/pdf", lambda report: document(report, settings.studio_name))
 
 
-answer_problems(app, logger, metrics, refused_metric="ReportRefused",
-                unavailable="The report cannot reach its figures just now. Please try again in a minute.")  # fmt: skip
+answer_problems(
+    app,
+    logger,
+    metrics,
+    refused_metric="ReportRefused",
+    unavailable="The report cannot reach its figures just now. Please try again in a minute.",
+)
 
 
 @logger.inject_lambda_context(clear_state=True)

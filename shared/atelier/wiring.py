@@ -69,8 +69,7 @@ def notion() -> NotionGateway:
     try:
         rpc()
     except ConfigurationError:  # no database: `notion setup` still runs
-        return gateway_from_settings(settings(NotionSettings), patience=_PATIENCE["seconds"],
-                                     on_wait=_PATIENCE["say"])  # fmt: skip
+        return gateway_from_settings(settings(NotionSettings), patience=_PATIENCE["seconds"], on_wait=_PATIENCE["say"])
     return shared_notion()
 
 
@@ -83,8 +82,13 @@ def shared_notion() -> NotionGateway:
 
     notion_settings = settings(NotionSettings)
     budget = SharedBudget(rpc(), rate=notion_settings.notion_rate)
-    return NotionGateway(notion_settings.token(), base_url=notion_settings.notion_base_url, budget=budget,
-                         patience=_PATIENCE["seconds"], on_wait=_PATIENCE["say"])  # fmt: skip
+    return NotionGateway(
+        notion_settings.token(),
+        base_url=notion_settings.notion_base_url,
+        budget=budget,
+        patience=_PATIENCE["seconds"],
+        on_wait=_PATIENCE["say"],
+    )
 
 
 @lru_cache(maxsize=1)
@@ -97,8 +101,8 @@ def data_sources() -> dict[str, str]:
         parent = settings(NotionSettings).notion_parent_page_id
         if not parent:
             raise
-    from atelier.notion.schema import ENTITIES
-    from atelier.notion.setup import find_existing, known_sources
+    from atelier.sync.mapping import ENTITIES
+    from atelier.sync.setup import find_existing, known_sources
 
     found = find_existing(notion(), parent, known_sources(rpc()))
     if len(found) < len(ENTITIES):
@@ -199,10 +203,18 @@ def mail_outbox() -> MailOutbox | None:
         return None
     options: dict[str, Any] = {}
     if config.ses_endpoint_url:  # the local stack's moto takes any credentials
-        options = {"endpoint_url": config.ses_endpoint_url, "region_name": os.environ.get("AWS_DEFAULT_REGION")
-                   or "us-east-1", "aws_access_key_id": "local", "aws_secret_access_key": "local"}  # fmt: skip
-    mailer = SesMailer(boto3.client("sesv2", **options), sender=config.mail_from, reply_to=config.mail_reply_to,
-                       configuration_set=config.mail_configuration_set)  # fmt: skip
+        options = {
+            "endpoint_url": config.ses_endpoint_url,
+            "region_name": os.environ.get("AWS_DEFAULT_REGION") or "us-east-1",
+            "aws_access_key_id": "local",
+            "aws_secret_access_key": "local",
+        }
+    mailer = SesMailer(
+        boto3.client("sesv2", **options),
+        sender=config.mail_from,
+        reply_to=config.mail_reply_to,
+        configuration_set=config.mail_configuration_set,
+    )
     links = download_links()
     portal_on = settings(PortalSettings).configured()
 
@@ -213,9 +225,15 @@ def mail_outbox() -> MailOutbox | None:
     # A file's e-mail links through the portal: the client signs in, so a forwarded e-mail opens nothing.
     base = links.base_url
     download_url = (lambda i: f"{base}{deliverable_path(i)}") if portal_on else links.url
-    return MailOutbox(rpc(), mailer, Studio(config.studio_name, config.signature()), download_url=download_url,
-                      sign_in_url=portal().link if portal_on else None,
-                      portal_url=f"{links.base_url}/portal" if portal_on else None, enclose=weekly)  # fmt: skip
+    return MailOutbox(
+        rpc(),
+        mailer,
+        Studio(config.studio_name, config.signature()),
+        download_url=download_url,
+        sign_in_url=portal().link if portal_on else None,
+        portal_url=f"{links.base_url}/portal" if portal_on else None,
+        enclose=weekly,
+    )
 
 
 @lru_cache(maxsize=1)
@@ -276,9 +294,24 @@ def deliverable_service() -> DeliverableService:
     return DeliverableService(rpc(), s3(), download_links())
 
 
-_FACTORIES: tuple[Any, ...] = (rpc, notion, shared_notion, data_sources, s3, download_links, sync_ports,
-                               outbox_pusher, notion_events, webhook_tokens, webhook_gate, mail_outbox, portal,
-                               stripe_events, intake_service, deliverable_service)  # fmt: skip
+_FACTORIES: tuple[Any, ...] = (
+    rpc,
+    notion,
+    shared_notion,
+    data_sources,
+    s3,
+    download_links,
+    sync_ports,
+    outbox_pusher,
+    notion_events,
+    webhook_tokens,
+    webhook_gate,
+    mail_outbox,
+    portal,
+    stripe_events,
+    intake_service,
+    deliverable_service,
+)
 
 
 def reset() -> None:

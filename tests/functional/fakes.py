@@ -11,8 +11,8 @@ from datetime import datetime
 from typing import Any, cast
 
 from atelier.notion import Created, Failure, NotionError, NotionPort
-from atelier.notion.schema import ATELIER_ID, from_property, plain_text
-from atelier.notion.schema import BY_NAME as ENTITIES
+from atelier.notion.codec import ATELIER_ID, from_property, plain_text
+from atelier.sync.mapping import BY_NAME as ENTITIES
 
 BOT = "bot-user"
 PERSON = "person-user"
@@ -40,8 +40,9 @@ class FakeNotion:
         self._call("retrieve_data_source", data_source_id=data_source_id)
         return {"id": data_source_id, "properties": self.schemas.get(data_source_id, {})}
 
-    def update_data_source(self, data_source_id: str, properties: dict[str, Any], *,
-                           deadline: float | None = None) -> dict[str, Any]:  # fmt: skip
+    def update_data_source(
+        self, data_source_id: str, properties: dict[str, Any], *, deadline: float | None = None
+    ) -> dict[str, Any]:
         self._call("update_data_source", data_source_id=data_source_id, properties=properties)
         return self.retrieve_data_source(data_source_id)
 
@@ -61,11 +62,19 @@ class FakeNotion:
             raise NotionError("gone", code="object_not_found", status=404, failure=Failure.permanent)
         return self.pages[page_id]
 
-    def find_by_atelier_id(self, data_source_id: str, atelier_id: str, *, id_property: str = ATELIER_ID,
-                           deadline: float | None = None) -> dict[str, Any] | None:  # fmt: skip
+    def find_by_atelier_id(
+        self, data_source_id: str, atelier_id: str, *, id_property: str = ATELIER_ID, deadline: float | None = None
+    ) -> dict[str, Any] | None:
         self._call("find_by_atelier_id", atelier_id=atelier_id)
-        return next((p for p in self.pages.values() if p["parent"] == data_source_id
-                     and plain_text(p["properties"].get(ATELIER_ID, {}).get("rich_text")) == atelier_id), None)  # fmt: skip
+        return next(
+            (
+                p
+                for p in self.pages.values()
+                if p["parent"] == data_source_id
+                and plain_text(p["properties"].get(ATELIER_ID, {}).get("rich_text")) == atelier_id
+            ),
+            None,
+        )
 
     def query(self, data_source_id: str, **_: Any) -> Iterator[dict[str, Any]]:
         self._call("query", data_source_id=data_source_id)
@@ -76,19 +85,39 @@ class FakeNotion:
         return [p for p in self.pages.values() if p["parent"] == data_source_id]
 
     # -- writes
-    def create_page(self, data_source_id: str, atelier_id: str, properties: dict[str, Any], *,
-                    children: list[dict[str, Any]] | None = None, id_property: str = ATELIER_ID,
-                    deadline: float | None = None, guard: Callable[[], None] | None = None) -> Created:  # fmt: skip
+    def create_page(
+        self,
+        data_source_id: str,
+        atelier_id: str,
+        properties: dict[str, Any],
+        *,
+        children: list[dict[str, Any]] | None = None,
+        id_property: str = ATELIER_ID,
+        deadline: float | None = None,
+        guard: Callable[[], None] | None = None,
+    ) -> Created:
         if guard is not None:
             guard()
         self._call("create_page", atelier_id=atelier_id, properties=properties, children=children)
         page_id = str(uuid.uuid4())
-        self.pages[page_id] = {"id": page_id, "parent": data_source_id, "properties": _as_page(properties),
-                               "in_trash": False, "last_edited_by": {"id": BOT}, "children": children or []}  # fmt: skip
+        self.pages[page_id] = {
+            "id": page_id,
+            "parent": data_source_id,
+            "properties": _as_page(properties),
+            "in_trash": False,
+            "last_edited_by": {"id": BOT},
+            "children": children or [],
+        }
         return Created(self.pages[page_id], found_existing=False)
 
-    def update_page(self, page_id: str, properties: dict[str, Any] | None = None, *, in_trash: bool | None = None,
-                    deadline: float | None = None) -> dict[str, Any]:  # fmt: skip
+    def update_page(
+        self,
+        page_id: str,
+        properties: dict[str, Any] | None = None,
+        *,
+        in_trash: bool | None = None,
+        deadline: float | None = None,
+    ) -> dict[str, Any]:
         self._call("update_page", page_id=page_id, properties=properties)
         page = self.pages[page_id]
         page["properties"] |= _as_page(properties or {})
@@ -130,8 +159,16 @@ class FakeRpc:
     def queue(self, entity: str, record: dict[str, Any], *, attempts: int = 1) -> str:
         entity_id = str(record.get("id") or uuid.uuid4())
         outbox_id = len(self.rows) + 1
-        self.rows.append({"outbox_id": outbox_id, "entity": entity, "entity_id": entity_id, "record": record,
-                          "attempts": attempts, "claim": outbox_id})  # fmt: skip
+        self.rows.append(
+            {
+                "outbox_id": outbox_id,
+                "entity": entity,
+                "entity_id": entity_id,
+                "record": record,
+                "attempts": attempts,
+                "claim": outbox_id,
+            }
+        )
         return entity_id
 
     def rpc(self, function: str, /, **args: Any) -> Any:

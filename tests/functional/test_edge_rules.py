@@ -27,9 +27,16 @@ from atelier.payments.stripe_events import classify
 from atelier.web.http import problem_for, status_for
 from tests.events import load_event
 
-FORM = {"email": "ada@example.com", "name": "Ada Lovelace", "project_address": "12 Analytical Row",
-        "budget": 12000, "timeline_weeks": 8, "project_type": "standard_renovation",
-        "has_survey": True, "has_drawings": True}  # fmt: skip
+FORM = {
+    "email": "ada@example.com",
+    "name": "Ada Lovelace",
+    "project_address": "12 Analytical Row",
+    "budget": 12000,
+    "timeline_weeks": 8,
+    "project_type": "standard_renovation",
+    "has_survey": True,
+    "has_drawings": True,
+}
 
 
 def lead_event(body: bytes, content_type: str = "application/json") -> APIGatewayProxyEventV2:

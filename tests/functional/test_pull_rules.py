@@ -8,8 +8,14 @@ from atelier.sync import LAST_EDITED, NotionPoller, OutboxPusher, SyncPorts
 from tests.functional.fakes import FakeNotion, FakeRpc, sync_ports
 from tests.functional.test_push_rules import SOURCES
 
-MILESTONE = {"id": "7d4f0c70-0000-4000-8000-000000000004", "name": "Survey", "order": 1, "due_date": "2026-12-01",
-             "status": "pending", "completed_at": None}  # fmt: skip
+MILESTONE = {
+    "id": "7d4f0c70-0000-4000-8000-000000000004",
+    "name": "Survey",
+    "order": 1,
+    "due_date": "2026-12-01",
+    "status": "pending",
+    "completed_at": None,
+}
 
 
 def pushed_milestone() -> tuple[FakeRpc, FakeNotion, SyncPorts, str]:
@@ -20,8 +26,12 @@ def pushed_milestone() -> tuple[FakeRpc, FakeNotion, SyncPorts, str]:
     OutboxPusher(ports).sweep()
     (page_id,) = notion.pages
     done = rpc.completed[-1]
-    rpc.pull_state[str(MILESTONE["id"])] = {"page_id": page_id, "pushed": done["pushed_hash"], "pulled": None,
-                                       "deleted": False}  # fmt: skip
+    rpc.pull_state[str(MILESTONE["id"])] = {
+        "page_id": page_id,
+        "pushed": done["pushed_hash"],
+        "pulled": None,
+        "deleted": False,
+    }
     return rpc, notion, ports, page_id
 
 

@@ -5,15 +5,29 @@ from __future__ import annotations
 from typing import Any
 
 from atelier.notion import Failure, NotionError
-from atelier.notion.schema import ATELIER_ID, LAST_SYNCED
+from atelier.notion.codec import ATELIER_ID, LAST_SYNCED
 from atelier.sync import OutboxPusher
 from tests.functional.fakes import FakeNotion, FakeRpc, page_values, sync_ports
 
-SOURCES = {"lead": "ds-lead", "client": "ds-client", "project": "ds-project", "milestone": "ds-milestone",
-           "deliverable": "ds-deliverable"}  # fmt: skip
-LEAD = {"id": "0b6f6a8e-6f3c-4f35-9d2b-9b5c0c1d2e3f", "name": "Ada Lovelace", "email": "ada@example.com",
-        "tier_name": "The Builder", "status": "qualified", "budget_range": "$10k-15k", "timeline_weeks": 8,
-        "project_type": "standard_renovation", "needs_review": False, "routing_reason": "Budget fits tier 2."}  # fmt: skip
+SOURCES = {
+    "lead": "ds-lead",
+    "client": "ds-client",
+    "project": "ds-project",
+    "milestone": "ds-milestone",
+    "deliverable": "ds-deliverable",
+}
+LEAD = {
+    "id": "0b6f6a8e-6f3c-4f35-9d2b-9b5c0c1d2e3f",
+    "name": "Ada Lovelace",
+    "email": "ada@example.com",
+    "tier_name": "The Builder",
+    "status": "qualified",
+    "budget_range": "$10k-15k",
+    "timeline_weeks": 8,
+    "project_type": "standard_renovation",
+    "needs_review": False,
+    "routing_reason": "Budget fits tier 2.",
+}
 
 
 def engine(contents: dict[str, Any] | None = None) -> tuple[FakeRpc, FakeNotion, OutboxPusher]:
@@ -64,8 +78,14 @@ def test_an_unchanged_record_costs_no_call_and_a_changed_one_sends_only_what_cha
 def test_a_field_notion_owns_is_never_pushed_over_the_teams_value() -> None:
     # Given a project page whose status the team owns
     rpc, notion, pusher = engine()
-    project = {"id": "4a1e0c70-0000-4000-8000-000000000001", "name": "Loft", "tier_name": "The Builder",
-               "status": "onboarding", "payment_status": "paid", "needs_review": False}  # fmt: skip
+    project = {
+        "id": "4a1e0c70-0000-4000-8000-000000000001",
+        "name": "Loft",
+        "tier_name": "The Builder",
+        "status": "onboarding",
+        "payment_status": "paid",
+        "needs_review": False,
+    }
     rpc.queue("project", project)
     pusher.sweep()
     (page_id,) = notion.pages
@@ -111,14 +131,21 @@ def test_a_worker_slowed_past_half_its_lease_checks_its_claim_and_creates_nothin
     # Then the row it lost gets no page (and no report), and the one still its own is made
     assert (report.lost, report.created) == (1, 1)
     assert [c["atelier_id"] for name, c in notion.calls if name == "create_page"] == [
-        "lead:1c6f6a8e-6f3c-4f35-9d2b-9b5c0c1d2e3f"]  # fmt: skip
+        "lead:1c6f6a8e-6f3c-4f35-9d2b-9b5c0c1d2e3f"
+    ]
     assert [r.get("lost") for r in rpc.completed] == [True, None]
 
 
 def test_a_child_waits_for_its_parent_page_and_is_related_once_the_parent_is_pushed() -> None:
     rpc, notion, pusher = engine()
-    milestone = {"id": "5b2f0c70-0000-4000-8000-000000000002", "name": "Survey", "order": 1,
-                 "status": "pending", "waiting_for": "project", "parent_id": "p-1"}  # fmt: skip
+    milestone = {
+        "id": "5b2f0c70-0000-4000-8000-000000000002",
+        "name": "Survey",
+        "order": 1,
+        "status": "pending",
+        "waiting_for": "project",
+        "parent_id": "p-1",
+    }
 
     # Given a milestone whose project page does not exist yet, When swept alone, Then it waits, unsent
     rpc.queue("milestone", milestone)
@@ -164,8 +191,7 @@ def test_page_content_comes_from_the_provider_injected_for_its_entity_only_when_
 
 def test_a_permanent_refusal_is_reported_on_the_row_and_counted_as_failed() -> None:
     rpc, notion, pusher = engine()
-    notion.refuse["create_page"] = NotionError("bad", code="validation_error", status=400,
-                                               failure=Failure.permanent)  # fmt: skip
+    notion.refuse["create_page"] = NotionError("bad", code="validation_error", status=400, failure=Failure.permanent)
     rpc.queue("lead", LEAD)
 
     report = pusher.sweep()

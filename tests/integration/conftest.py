@@ -5,16 +5,22 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
+import psycopg
 import pytest
 
 from atelier.kernel.rpc import PsycopgRpc
 from atelier.notion import NotionGateway
-from atelier.notion.setup import setup
 from atelier.sync import OutboxPusher, SyncPorts
+from atelier.sync.setup import setup
 from atelier_local.notion_emulator import NotionEmulator
 from atelier_local.stack import LocalStack
+from tests.integration.generated import Harness
+from tests.integration.reporting import PRICES, add_lead, add_payment, add_refund
+from tests.integration.rls_world import World, build_world
+from tests.integration.showcase import Studio
 
 
 @pytest.fixture
@@ -28,8 +34,9 @@ def stack(database_url: str, stack_env: dict[str, str], tmp_path: Path) -> Itera
     saved = dict(os.environ)
     # The tests post many leads from one address; a test of the limits sets them in `stack_env`.
     os.environ.update({"ATELIER_LEAD_LIMIT_PER_SOURCE": "0", "ATELIER_LEAD_LIMIT_PER_EMAIL": "0"} | stack_env)
-    running = LocalStack(database_url, port=0, environ=dict(os.environ), notion_rate=1000,
-                         log_dir=tmp_path / "logs").start()  # fmt: skip
+    running = LocalStack(
+        database_url, port=0, environ=dict(os.environ), notion_rate=1000, log_dir=tmp_path / "logs"
+    ).start()
     try:
         yield running
     finally:
@@ -59,3 +66,48 @@ def sources(gateway: NotionGateway, notion: NotionEmulator, rpc: PsycopgRpc) -> 
 @pytest.fixture
 def pusher(rpc: PsycopgRpc, gateway: NotionGateway, sources: dict[str, str]) -> OutboxPusher:
     return OutboxPusher(SyncPorts(rpc, gateway, sources))
+
+
+@pytest.fixture
+def harness(stack: LocalStack, db: psycopg.Connection[tuple[object, ...]]) -> Harness:
+    """The front door's real events for the generated-input tests (`generated.py`), with Notion set up so that a
+    doorbell for a real project pushes, as deployed."""
+    stack.setup_notion()
+    return Harness(stack, db)
+
+
+@pytest.fixture
+def known(stack: LocalStack, rpc: PsycopgRpc, db: psycopg.Connection[tuple[object, ...]]) -> dict[str, Any]:
+    """Eight leads across three tiers in March and April 2024 (two to review), four paid in two months, one
+    refunded in full; and one lead and one payment outside the period, which the report must leave out."""
+    march, april = "2024-03-12T10:00:00Z", "2024-04-08T15:30:00Z"
+    leads = {
+        "a": add_lead(rpc, db, 1, review=False, created="2024-03-01T09:00:00Z"),
+        "b": add_lead(rpc, db, 1, review=True, created="2024-03-02T09:00:00Z"),
+        "c": add_lead(rpc, db, 2, review=False, created="2024-03-03T09:00:00Z"),
+        "d": add_lead(rpc, db, 2, review=False, created="2024-03-04T09:00:00Z"),
+        "e": add_lead(rpc, db, 2, review=True, created="2024-04-01T09:00:00Z"),
+        "f": add_lead(rpc, db, 3, review=False, created="2024-04-02T09:00:00Z"),
+        "g": add_lead(rpc, db, 3, review=False, created="2024-04-03T09:00:00Z"),
+        "h": add_lead(rpc, db, 2, review=False, created="2024-04-30T23:59:00Z"),
+        "outside": add_lead(rpc, db, 1, review=False, created="2024-05-01T00:00:00Z"),
+    }
+    add_payment(rpc, db, leads["a"], 1, paid=march)
+    refunded = add_payment(rpc, db, leads["c"], 2, paid=march)
+    add_payment(rpc, db, leads["d"], 2, paid=april)
+    add_payment(rpc, db, leads["f"], 3, paid=april)
+    add_payment(rpc, db, leads["outside"], 1, paid="2024-05-02T00:00:00Z")
+    add_refund(rpc, refunded, PRICES[2], PRICES[2])
+    return leads
+
+
+@pytest.fixture
+def world(db: psycopg.Connection[tuple[object, ...]]) -> World:
+    """Every actor's own rows, for the row-level security tests (`rls_world.py`)."""
+    return build_world(db)
+
+
+@pytest.fixture
+def studio(stack: LocalStack, rpc: PsycopgRpc, db: psycopg.Connection[tuple[object, ...]], tmp_path: Path) -> Studio:
+    """A paid project to upload deliverables to, on the local stack (`showcase.py`)."""
+    return Studio(stack, rpc, db, tmp_path)

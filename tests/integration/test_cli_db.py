@@ -16,8 +16,9 @@ MIGRATIONS = len(SchemaFiles.default().migrations())
 
 def _run(args: list[str], cwd: Path, **env: str) -> subprocess.CompletedProcess[str]:
     clean = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
-    return subprocess.run([str(ATELIER), *args], cwd=cwd, env={**clean, **env}, capture_output=True,
-                          text=True, timeout=120, check=False)  # fmt: skip
+    return subprocess.run(
+        [str(ATELIER), *args], cwd=cwd, env={**clean, **env}, capture_output=True, text=True, timeout=120, check=False
+    )
 
 
 def test_db_migrate_applies_then_reports_up_to_date(empty_database_url: str, tmp_path: Path) -> None:

@@ -90,8 +90,8 @@ def test_a_configuration_error_exits_2_with_the_fix(
 
 def test_the_emulators_pages_outlive_a_restart(tmp_path: Path) -> None:
     from atelier.notion import NotionGateway, RequestBudget
-    from atelier.notion.schema import rich_text
-    from atelier.notion.setup import setup
+    from atelier.notion.codec import rich_text
+    from atelier.sync.setup import setup
     from atelier_local.notion_emulator import Faults, NotionEmulator
 
     state = tmp_path / "notion.json"

@@ -18,9 +18,16 @@ from atelier_local.lambda_runtime import LocalLambdas
 from atelier_local.stack import LocalStack, scheduled_event
 
 Conn = psycopg.Connection[tuple[object, ...]]
-LEAD = {"name": "Rosa Client", "email": "rosa@example.com", "project_address": "5 Quay Street",
-        "budget": "$10k-15k", "timeline_weeks": 10, "project_type": "standard_renovation", "has_survey": True,
-        "has_drawings": True}  # fmt: skip
+LEAD = {
+    "name": "Rosa Client",
+    "email": "rosa@example.com",
+    "project_address": "5 Quay Street",
+    "budget": "$10k-15k",
+    "timeline_weeks": 10,
+    "project_type": "standard_renovation",
+    "has_survey": True,
+    "has_drawings": True,
+}
 
 
 def _lead(api: httpx.Client, **changes: Any) -> dict[str, Any]:
@@ -107,9 +114,13 @@ def test_a_declined_card_stays_on_checkout_and_a_bank_debit_settles_later(
 
 
 def test_one_project_gives_three_emails_each_sent_once_and_a_refund_a_fourth(
-    stack: LocalStack, api: httpx.Client, db: Conn, tmp_path: Any, capsys: pytest.CaptureFixture[str],
+    stack: LocalStack,
+    api: httpx.Client,
+    db: Conn,
+    tmp_path: Any,
+    capsys: pytest.CaptureFixture[str],
     database_url: str,
-) -> None:  # fmt: skip
+) -> None:
     stack.setup_notion()
     session_id = _session(_lead(api))
     api.post(f"/_local/checkout/{session_id}/pay", follow_redirects=False)
@@ -128,11 +139,14 @@ def test_one_project_gives_three_emails_each_sent_once_and_a_refund_a_fourth(
     first, again = _mail(), _mail()
 
     assert (first["sent"], again["claimed"]) == (3, 0)
-    rows = db.execute("select template, status::text, provider_message_id is not null, body_text from notifications "
-                      "order by template").fetchall()  # fmt: skip
-    assert [(r[0], r[1], r[2]) for r in rows] == [("deliverable_ready", "sent", True),
-                                                  ("milestone_completed", "sent", True),
-                                                  ("payment_receipt", "sent", True)]  # fmt: skip
+    rows = db.execute(
+        "select template, status::text, provider_message_id is not null, body_text from notifications order by template"
+    ).fetchall()
+    assert [(r[0], r[1], r[2]) for r in rows] == [
+        ("deliverable_ready", "sent", True),
+        ("milestone_completed", "sent", True),
+        ("payment_receipt", "sent", True),
+    ]
     deliverable_text = str(rows[0][3])
     link = next(line for line in deliverable_text.splitlines() if "/portal/deliverables/" in line).strip()
     assert httpx.get(link, timeout=30).status_code == 401  # forwarded, the e-mail's link opens nothing by itself
@@ -148,10 +162,21 @@ def test_one_project_gives_three_emails_each_sent_once_and_a_refund_a_fourth(
 
     (intent,) = db.execute("select stripe_payment_intent_id from payments").fetchone() or ()
     PsycopgRpc(database_url).rpc(
-        "apply_stripe_event", p_event_id=f"evt_{uuid.uuid4().hex}", p_event_type="charge.refunded", p_kind="refund",
-        p_reason=None, p_lead_id=None, p_tier=2, p_checkout_session_id=None, p_payment_intent_id=intent,
-        p_customer_id="cus_1", p_email=None, p_amount=750000, p_amount_refunded=750000, p_currency="usd",
-    )  # fmt: skip
+        "apply_stripe_event",
+        p_event_id=f"evt_{uuid.uuid4().hex}",
+        p_event_type="charge.refunded",
+        p_kind="refund",
+        p_reason=None,
+        p_lead_id=None,
+        p_tier=2,
+        p_checkout_session_id=None,
+        p_payment_intent_id=intent,
+        p_customer_id="cus_1",
+        p_email=None,
+        p_amount=750000,
+        p_amount_refunded=750000,
+        p_currency="usd",
+    )
     assert _mail()["sent"] == 1
     capsys.readouterr()
     assert main(["mail", "list"]) == 0
@@ -167,8 +192,14 @@ def test_a_bounce_marks_the_address_and_nothing_more_is_sent_to_it(
 ) -> None:
     session_id = _session(_lead(api, email="gone@example.com"))
     api.post(f"/_local/checkout/{session_id}/pay", follow_redirects=False)
-    bounce = {"notificationType": "Bounce", "bounce": {"bounceType": "Permanent", "bounceSubType": "General",
-              "bouncedRecipients": [{"emailAddress": "Gone@Example.com"}]}}  # fmt: skip
+    bounce = {
+        "notificationType": "Bounce",
+        "bounce": {
+            "bounceType": "Permanent",
+            "bounceSubType": "General",
+            "bouncedRecipients": [{"emailAddress": "Gone@Example.com"}],
+        },
+    }
     event = {"Records": [{"EventSource": "aws:sns", "Sns": {"Message": json.dumps(bounce)}}]}
 
     assert LocalLambdas().invoke("client_mail", event, timeout_seconds=30) == {"suppressed": 1}
@@ -176,8 +207,10 @@ def test_a_bounce_marks_the_address_and_nothing_more_is_sent_to_it(
     assert db.execute("select status::text, last_error from notifications").fetchall() == [
         ("failed", "the address bounced"),
     ]
-    transient = {"notificationType": "Bounce", "bounce": {"bounceType": "Transient",
-                 "bouncedRecipients": [{"emailAddress": "full@example.com"}]}}  # fmt: skip
+    transient = {
+        "notificationType": "Bounce",
+        "bounce": {"bounceType": "Transient", "bouncedRecipients": [{"emailAddress": "full@example.com"}]},
+    }
     event = {"Records": [{"EventSource": "aws:sns", "Sns": {"Message": json.dumps(transient)}}]}
     assert LocalLambdas().invoke("client_mail", event, timeout_seconds=30) == {"suppressed": 0}
 
@@ -198,8 +231,7 @@ def test_a_message_ses_keeps_refusing_backs_off_then_is_dead_and_listed(
     backoff = []
     for _ in range(MAX_ATTEMPTS):
         assert outbox.send_due().claimed == 1
-        backoff.append(db.execute("select extract(epoch from next_attempt_at - now()) from notifications")
-                       .fetchone())  # fmt: skip
+        backoff.append(db.execute("select extract(epoch from next_attempt_at - now()) from notifications").fetchone())
         db.execute("update notifications set next_attempt_at = now() where status = 'pending'")
 
     assert db.execute("select status::text, attempts from notifications").fetchone() == ("dead", MAX_ATTEMPTS)

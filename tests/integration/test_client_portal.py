@@ -23,14 +23,25 @@ PNG = b"\x89PNG\r\n\x1a\n0000"
 
 def _client(api: httpx.Client, db: Conn, name: str, email: str) -> str:
     """A paid client, through the form and the Checkout stand-in; returns the project id."""
-    lead = {"name": name, "email": email, "project_address": f"{name} House", "budget": "$10k-15k",
-            "timeline_weeks": 10, "project_type": "standard_renovation", "has_survey": True, "has_drawings": True}  # fmt: skip
+    lead = {
+        "name": name,
+        "email": email,
+        "project_address": f"{name} House",
+        "budget": "$10k-15k",
+        "timeline_weeks": 10,
+        "project_type": "standard_renovation",
+        "has_survey": True,
+        "has_drawings": True,
+    }
     answer = api.post("/leads", json=lead, headers={"Idempotency-Key": f"portal-{uuid.uuid4()}"}).json()
     session_id = str(answer["checkout_url"]).rstrip("/").rsplit("/", 1)[-1]
     api.post(f"/_local/checkout/{session_id}/pay", follow_redirects=False)
     assert "Payment received" in api.get("/thanks", params={"session_id": session_id}).text
-    row = db.execute("select p.id from projects p join clients c on c.id = p.client_id join users u on "
-                     "u.id = c.user_id where u.email = %s", (email,)).fetchone()  # fmt: skip
+    row = db.execute(
+        "select p.id from projects p join clients c on c.id = p.client_id join users u on "
+        "u.id = c.user_id where u.email = %s",
+        (email,),
+    ).fetchone()
     assert row is not None
     return str(row[0])
 
@@ -105,10 +116,18 @@ def test_row_level_security_is_the_wall(
     """The same portal reads as `service_role` would show Ann Bob's project: RLS, not the queries, keeps them apart."""
     rpc = PsycopgRpc(database_url)
     keys = PortalKeys(b"k" * 32)
-    service = PortalService(rpc, lambda jwt, claims: rpc.as_user(jwt, claims, role=role), keys,
-                            base_url="http://portal")  # fmt: skip
-    started = rpc.rpc("start_portal_sign_in", p_email="ann@example.com", p_source_ip=None, p_ttl_seconds=60,
-                      p_per_address=99, p_per_source=99, p_send=False)  # fmt: skip
+    service = PortalService(
+        rpc, lambda jwt, claims: rpc.as_user(jwt, claims, role=role), keys, base_url="http://portal"
+    )
+    started = rpc.rpc(
+        "start_portal_sign_in",
+        p_email="ann@example.com",
+        p_source_ip=None,
+        p_ttl_seconds=60,
+        p_per_address=99,
+        p_per_source=99,
+        p_send=False,
+    )
     opened = service.open(keys.sign_in_token(str(started["id"]), int(started["expires"])))
     assert opened is not None
     session = service.session(opened.session)
@@ -171,8 +190,9 @@ def test_login_says_the_same_for_a_known_and_an_unknown_address_and_is_rate_limi
     answers = [visitor.post("/portal/login", data={"email": "bob@example.com"}).status_code for _ in range(6)]
     assert answers[:5] == [200] * 5
     assert answers[5] == 429
-    sent = db.execute("select count(*) from notifications where template = 'portal_sign_in' and recipient = "
-                      "'bob@example.com'").fetchone()  # fmt: skip
+    sent = db.execute(
+        "select count(*) from notifications where template = 'portal_sign_in' and recipient = 'bob@example.com'"
+    ).fetchone()
     assert sent == (5,)
     assert visitor.post("/portal/login", data={"email": "not an address"}).status_code == 422
 

@@ -24,8 +24,11 @@ def project(db: Conn) -> dict[str, str]:
 
 def _payment(db: Conn, project_id: str, **overrides: object) -> None:
     values: dict[str, object] = {
-        "project_id": project_id, "stripe_payment_intent_id": "pi_123", "amount": 750000, "currency": "usd",
-    }  # fmt: skip
+        "project_id": project_id,
+        "stripe_payment_intent_id": "pi_123",
+        "amount": 750000,
+        "currency": "usd",
+    }
     values.update(overrides)
     cols = ", ".join(values)
     marks = ", ".join(f"%({k})s" for k in values)
@@ -44,8 +47,9 @@ def _payment(db: Conn, project_id: str, **overrides: object) -> None:
         ({"stripe_payment_intent_id": "ch_123"}, errors.CheckViolation),
     ],
 )
-def test_a_bad_payment_is_refused(db: Conn, project: dict[str, str], overrides: dict[str, object],
-                                  error: type[Exception]) -> None:  # fmt: skip
+def test_a_bad_payment_is_refused(
+    db: Conn, project: dict[str, str], overrides: dict[str, object], error: type[Exception]
+) -> None:
     with pytest.raises(error):
         _payment(db, project["project_id"], **overrides)
     assert db.execute("select count(*) from payments").fetchone() == (0,)
@@ -105,15 +109,17 @@ def test_a_refund_larger_than_the_payment_is_refused(db: Conn, project: dict[str
         ),
     ],
 )
-def test_invalid_rows_are_refused_by_the_schema(db: Conn, project: dict[str, str], statement: str,
-                                                error: type[Exception]) -> None:  # fmt: skip
+def test_invalid_rows_are_refused_by_the_schema(
+    db: Conn, project: dict[str, str], statement: str, error: type[Exception]
+) -> None:
     with pytest.raises(error):
         db.execute(statement.encode(), project)
 
 
 def test_a_done_outbox_row_does_not_block_a_new_pending_one(db: Conn, project: dict[str, str]) -> None:
     db.execute("delete from sync_outbox")  # what the triggers queued for the fixture's rows
-    db.execute("insert into sync_outbox (entity, entity_id, status) values ('project', %s, 'done')",
-               (project["project_id"],))  # fmt: skip
+    db.execute(
+        "insert into sync_outbox (entity, entity_id, status) values ('project', %s, 'done')", (project["project_id"],)
+    )
     db.execute("insert into sync_outbox (entity, entity_id) values ('project', %s)", (project["project_id"],))
     assert db.execute("select count(*) from sync_outbox").fetchone() == (2,)

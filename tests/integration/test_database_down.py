@@ -40,8 +40,16 @@ def _unavailable(response: httpx.Response) -> None:
 def test_every_http_function_answers_503_when_the_database_is_down(down: LocalStack) -> None:
     assert down.front_door is not None
     api = httpx.Client(base_url=down.front_door.url, timeout=30)
-    lead = {"email": "a@example.com", "name": "A", "project_address": "1 Road", "budget": 20000,
-            "timeline_weeks": 12, "project_type": "major_renovation", "has_survey": True, "has_drawings": True}  # fmt: skip
+    lead = {
+        "email": "a@example.com",
+        "name": "A",
+        "project_address": "1 Road",
+        "budget": 20000,
+        "timeline_weeks": 12,
+        "project_type": "major_renovation",
+        "has_survey": True,
+        "has_drawings": True,
+    }
     answer = api.post("/leads", json=lead)
     _unavailable(answer)
     assert answer.headers["retry-after"] == "60"
@@ -49,8 +57,13 @@ def test_every_http_function_answers_503_when_the_database_is_down(down: LocalSt
     event = load_event("stripe_checkout_session_completed")
     payload = json.dumps(event)
     signature = stripe.WebhookSignature.generate_signature_header(payload, down.settings["STRIPE_WEBHOOK_SECRET"])
-    _unavailable(api.post("/webhooks/stripe", content=payload, headers={"Stripe-Signature": signature,
-                                                                        "Content-Type": "application/json"}))  # fmt: skip
+    _unavailable(
+        api.post(
+            "/webhooks/stripe",
+            content=payload,
+            headers={"Stripe-Signature": signature, "Content-Type": "application/json"},
+        )
+    )
 
     doorbell = {"type": "INSERT", "table": "projects", "record": {"id": str(uuid.uuid4())}}
     bearer = {"Authorization": f"Bearer {down.settings['SUPABASE_WEBHOOK_SECRET']}"}

@@ -22,11 +22,14 @@ def test_a_nul_in_the_sign_in_address_gets_the_form_again_not_json(api: httpx.Cl
 
 
 @pytest.mark.integration
-@pytest.mark.parametrize(("reason", "words"), [("complaint", "the address complained"),
-                                                ("bounce", "the address bounced")])  # fmt: skip
+@pytest.mark.parametrize(
+    ("reason", "words"), [("complaint", "the address complained"), ("bounce", "the address bounced")]
+)
 def test_an_address_marked_by_ses_says_why_in_words(rpc: PsycopgRpc, db: Conn, reason: str, words: str) -> None:
-    db.execute("insert into notifications (recipient, template, dedupe_key) "
-               "values ('ann@example.com', 'payment_receipt', 'k1')")  # fmt: skip
+    db.execute(
+        "insert into notifications (recipient, template, dedupe_key) "
+        "values ('ann@example.com', 'payment_receipt', 'k1')"
+    )
 
     assert rpc.rpc("suppress_email", p_email="Ann@example.com", p_reason=reason, p_details={}) == 1
     assert db.execute("select status::text, last_error from notifications").fetchone() == ("failed", words)

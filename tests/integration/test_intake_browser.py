@@ -26,9 +26,16 @@ def browser() -> Iterator[Any]:
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(
             executable_path=CHROMIUM,
-            args=["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                  "--disable-background-networking", "--disable-component-update", "--disable-sync"],
-        )  # fmt: skip
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-quic",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+            ],
+        )
         yield browser
         browser.close()
 
@@ -138,8 +145,11 @@ def test_form_errors_move_focus_to_a_summary_that_names_each_field(client_page: 
     summary = client_page.locator("#error-summary")
     assert client_page.evaluate("document.activeElement.id") == "error-summary"
     items = summary.locator("li").all_inner_texts()
-    assert items == ["Your name: This field is required.", "Email: This field is required.",
-                     "Project type: Choose the type of project from the list."]  # fmt: skip
+    assert items == [
+        "Your name: This field is required.",
+        "Email: This field is required.",
+        "Project type: Choose the type of project from the list.",
+    ]
     assert "simple_renovation" not in client_page.locator("body").inner_text()  # option values are not shown
     _no_sideways_scroll(client_page)
     budget = client_page.get_by_label("Budget")
@@ -164,8 +174,12 @@ def test_the_portal_shows_the_timeline_and_the_gallery(
     assert row is not None
     project_id = row[0]
     photo = tmp_path / "site.png"
-    photo.write_bytes(bytes.fromhex("89504e470d0a1a0a0000000d4948445200000001000000010806000000"
-                                    "1f15c4890000000d49444154789c6360000002000154a24f5d0000000049454e44ae426082"))  # fmt: skip
+    photo.write_bytes(
+        bytes.fromhex(
+            "89504e470d0a1a0a0000000d4948445200000001000000010806000000"
+            "1f15c4890000000d49444154789c6360000002000154a24f5d0000000049454e44ae426082"
+        )
+    )
     assert main(["deliverable", "upload", str(project_id), str(photo), "--category", "Photo"]) == 0
     assert stack.s3 is not None
     assert stack.s3.wait_idle()

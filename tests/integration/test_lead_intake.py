@@ -51,8 +51,17 @@ def test_a_posted_lead_is_stored_routed_and_answered_with_a_checkout_link(api: h
     # Then the answer has the interface's keys and a checkout link from the Stripe stand-in
     assert response.status_code == 201, response.text
     body = response.json()
-    assert set(body) >= {"lead_id", "tier", "tier_name", "reason", "confidence", "needs_review", "red_flags",
-                         "alternative_tiers", "next_step"}  # fmt: skip
+    assert set(body) >= {
+        "lead_id",
+        "tier",
+        "tier_name",
+        "reason",
+        "confidence",
+        "needs_review",
+        "red_flags",
+        "alternative_tiers",
+        "next_step",
+    }
     assert (body["tier"], body["tier_name"], body["confidence"]) == (2, "The Builder", "high")
     assert body["next_step"]["action"] == "pay"
     assert "/_local/checkout/cs_test_" in body["checkout_url"]
@@ -63,8 +72,16 @@ def test_a_posted_lead_is_stored_routed_and_answered_with_a_checkout_link(api: h
         "select email, name, recommended_tier, routing_reason, status::text, budget_min_cents, budget_max_cents,"
         " checkout_session_id is not null from leads"
     ).fetchone()
-    assert row == ("ada.lovelace@example.com", "Ada Lovelace", 2, body["reason"], "qualified", 1_000_000,
-                   1_500_000, True)  # fmt: skip
+    assert row == (
+        "ada.lovelace@example.com",
+        "Ada Lovelace",
+        2,
+        body["reason"],
+        "qualified",
+        1_000_000,
+        1_500_000,
+        True,
+    )
 
 
 def test_a_replay_with_the_same_key_returns_the_same_answer_and_creates_nothing(
@@ -161,8 +178,13 @@ def test_a_malformed_submission_key_is_refused(api: httpx.Client, db: Conn) -> N
 
 
 def test_markup_is_kept_as_text_and_escaped_on_the_page(api: httpx.Client, db: Conn) -> None:
-    form = {**GOOD, "name": "<script>alert(1)</script>", "has_survey": "on", "has_drawings": "on",
-            "submission_key": "form-key-0001"}  # fmt: skip
+    form = {
+        **GOOD,
+        "name": "<script>alert(1)</script>",
+        "has_survey": "on",
+        "has_drawings": "on",
+        "submission_key": "form-key-0001",
+    }
     response = api.post("/leads", data=form, headers={"Accept": "text/html"})
     assert response.status_code == 201
     assert response.headers["content-type"].startswith("text/html")
@@ -178,8 +200,16 @@ def test_the_form_page_posts_without_javascript_and_shows_the_result(api: httpx.
     assert "<script" not in page.text
     key = page.text.split('name="submission_key" value="')[1].split('"')[0]
 
-    form = {"name": "Ada", "email": "ada@example.com", "budget": "5000", "timeline_weeks": "3",
-            "project_type": "simple_renovation", "has_survey": "on", "has_drawings": "on", "submission_key": key}  # fmt: skip
+    form = {
+        "name": "Ada",
+        "email": "ada@example.com",
+        "budget": "5000",
+        "timeline_weeks": "3",
+        "project_type": "simple_renovation",
+        "has_survey": "on",
+        "has_drawings": "on",
+        "submission_key": key,
+    }
     result = api.post("/leads", data=form, headers={"Accept": "text/html,application/xhtml+xml"})
 
     assert result.status_code == 201
@@ -201,8 +231,9 @@ def test_a_form_with_a_missing_field_shows_the_error_next_to_it(api: httpx.Clien
 
 
 def test_leads_that_need_review_hear_the_team_will_contact_them(api: httpx.Client, db: Conn, stack: LocalStack) -> None:
-    response = post(api, {**GOOD, "budget": 80000, "project_type": "new_build", "timeline_weeks": 40},
-                    key="lead-key-0004")  # fmt: skip
+    response = post(
+        api, {**GOOD, "budget": 80000, "project_type": "new_build", "timeline_weeks": 40}, key="lead-key-0004"
+    )
     body = response.json()
     assert (body["tier"], body["needs_review"]) == (4, True)
     assert body["next_step"]["action"] == "wait_for_contact"
@@ -229,8 +260,9 @@ def test_when_stripe_refuses_the_lead_is_kept_and_a_link_will_follow(
 def test_cors_allows_only_configured_origins_and_answers_preflight(
     api: httpx.Client, stack_env: dict[str, str]
 ) -> None:
-    preflight = api.options("/leads", headers={"Origin": "https://studio.example",
-                                               "Access-Control-Request-Method": "POST"})  # fmt: skip
+    preflight = api.options(
+        "/leads", headers={"Origin": "https://studio.example", "Access-Control-Request-Method": "POST"}
+    )
     assert preflight.status_code == 204
     assert preflight.headers["access-control-allow-origin"] == "https://studio.example"
     assert "POST" in preflight.headers["access-control-allow-methods"]
@@ -247,8 +279,9 @@ def test_a_base64_encoded_body_from_api_gateway_is_decoded(stack: LocalStack, db
     event["body"] = base64.b64encode(json.dumps(GOOD).encode()).decode()
     result = LocalLambdas().invoke("lead_intake", event)
     assert result["statusCode"] == 201, result["body"]
-    assert db.execute("select submission_key, host(ip_address) from leads join audit_log"
-                      " on audit_log.resource_id = leads.id::text").fetchone() == ("evt-base64-0001", "203.0.113.7")  # fmt: skip
+    assert db.execute(
+        "select submission_key, host(ip_address) from leads join audit_log on audit_log.resource_id = leads.id::text"
+    ).fetchone() == ("evt-base64-0001", "203.0.113.7")
 
 
 def test_unknown_paths_get_404_like_api_gateway(api: httpx.Client) -> None:

@@ -16,8 +16,14 @@ from atelier.portal.service import PER_ADDRESS, PER_SOURCE
 from atelier_local.samples import paid_project, stored_lead
 
 Conn = psycopg.Connection[tuple[object, ...]]
-LEAD = {"name": "Ada", "budget": "$10k-15k", "timeline_weeks": 8, "project_type": "standard_renovation",
-        "has_survey": True, "has_drawings": True}  # fmt: skip
+LEAD = {
+    "name": "Ada",
+    "budget": "$10k-15k",
+    "timeline_weeks": 8,
+    "project_type": "standard_renovation",
+    "has_survey": True,
+    "has_drawings": True,
+}
 
 
 def _post(api: httpx.Client, email: str) -> httpx.Response:
@@ -77,9 +83,14 @@ def test_twenty_concurrent_sign_ins_for_one_address_send_at_most_the_limit(db: C
     paid_project(PsycopgRpc(database_url), stored_lead(PsycopgRpc(database_url)))
 
     def ask(i: int) -> Any:
-        return PsycopgRpc(database_url).rpc("start_portal_sign_in", p_email="client0@example.com",
-                                            p_source_ip=f"198.51.100.{i}", p_ttl_seconds=900,
-                                            p_per_address=PER_ADDRESS, p_per_source=PER_SOURCE)  # fmt: skip
+        return PsycopgRpc(database_url).rpc(
+            "start_portal_sign_in",
+            p_email="client0@example.com",
+            p_source_ip=f"198.51.100.{i}",
+            p_ttl_seconds=900,
+            p_per_address=PER_ADDRESS,
+            p_per_source=PER_SOURCE,
+        )
 
     answers = _concurrently(20, ask)
 

@@ -36,8 +36,12 @@ def test_a_burst_of_concurrent_connections_is_answered_not_reset(stack: LocalSta
 
 def test_a_repeated_header_is_joined_with_commas_as_api_gateway_does() -> None:
     route = next(r for r in routes_from_template() if r.route_key == "POST /leads")
-    headers = [("X-Forwarded-For", "203.0.113.1"), ("x-forwarded-for", "198.51.100.2"), ("Cookie", "a=1"),
-               ("Cookie", "b=2")]  # fmt: skip
+    headers = [
+        ("X-Forwarded-For", "203.0.113.1"),
+        ("x-forwarded-for", "198.51.100.2"),
+        ("Cookie", "a=1"),
+        ("Cookie", "b=2"),
+    ]
     event = build_event(route, "POST", "/leads", headers, b"", "127.0.0.1", {})
     assert event["headers"]["x-forwarded-for"] == "203.0.113.1,198.51.100.2"
     assert event["cookies"] == ["a=1", "b=2"]
@@ -55,8 +59,7 @@ def test_the_front_door_passes_repeated_headers_through(stack: LocalStack) -> No
 
     lambdas.invoke = spy  # type: ignore[method-assign]
     try:
-        httpx.get(f"{stack.front_door.url}/intake",
-                  headers=[("Accept-Language", "en"), ("Accept-Language", "fr")])  # fmt: skip
+        httpx.get(f"{stack.front_door.url}/intake", headers=[("Accept-Language", "en"), ("Accept-Language", "fr")])
     finally:
         lambdas.invoke = original  # type: ignore[method-assign]
     assert seen[0]["headers"]["accept-language"] == "en,fr"  # type: ignore[index]
@@ -76,8 +79,9 @@ def test_functions_sharing_a_process_log_under_their_own_name(stack: LocalStack,
     stack.setup_notion()
     lambdas = stack.front_door_lambdas()
     route = next(r for r in routes_from_template() if r.route_key == "POST /webhooks/stripe")
-    stripe_event = build_event(route, "POST", "/webhooks/stripe", {"content-type": "application/json"}, b"{}",
-                               "127.0.0.1", {})  # fmt: skip
+    stripe_event = build_event(
+        route, "POST", "/webhooks/stripe", {"content-type": "application/json"}, b"{}", "127.0.0.1", {}
+    )
 
     def deliveries() -> None:
         for _ in range(20):
@@ -98,8 +102,9 @@ def test_functions_sharing_a_process_log_under_their_own_name(stack: LocalStack,
 @pytest.mark.skipif(sys.platform == "win32", reason="pids")
 def test_a_holder_killed_with_minus_9_does_not_keep_postgres_running(tmp_path: Path) -> None:
     # Given the wheel's list of processes holding the server, one of them killed (its pid is gone)
-    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True,
-                          check=True).stdout.strip()  # fmt: skip
+    gone = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True, check=True
+    ).stdout.strip()
     handles = tmp_path / ".handle_pids.json"
     handles.write_text(json.dumps([int(gone), 1]))  # pid 1 is always alive
 

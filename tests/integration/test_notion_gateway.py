@@ -8,13 +8,15 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from atelier.notion import ENDPOINTS, NOTION_VERSION, NotionError, NotionGateway, RequestBudget, RetryLater
-from atelier.notion.schema import ATELIER_ID, rich_text
-from atelier.notion.setup import DataSourceIds, setup
+from atelier.notion.codec import ATELIER_ID, rich_text
+from atelier.sync.setup import DataSourceIds, setup
 from atelier_local.notion_emulator import BOT_ID, PERSON_ID, NotionEmulator
 from atelier_local.openapi_check import OpenApiCheck
 
-PNG = bytes.fromhex("89504e470d0a1a0a0000000d4948445200000001000000010806000000"
-                    "1f15c4890000000d49444154789c6360000002000154a24f5d0000000049454e44ae426082")  # fmt: skip
+PNG = bytes.fromhex(
+    "89504e470d0a1a0a0000000d4948445200000001000000010806000000"
+    "1f15c4890000000d49444154789c6360000002000154a24f5d0000000049454e44ae426082"
+)
 
 
 @pytest.fixture
@@ -53,11 +55,14 @@ def test_rate_limits_are_honoured_with_retry_after(notion: NotionEmulator, leads
 def test_529_and_503_are_retried(notion: NotionEmulator, gateway: NotionGateway, leads: str) -> None:
     notion.set_faults(error_rate=0.3, error_statuses=[529, 503], retry_after=0.01, seed=7)
     for i in range(10):
-        gateway.update_page(gateway.create_page(leads, f"l{i}", _lead("x", f"l{i}")).page["id"],
-                            {"Name": {"title": rich_text(f"Lead {i}")}})  # fmt: skip
+        gateway.update_page(
+            gateway.create_page(leads, f"l{i}", _lead("x", f"l{i}")).page["id"],
+            {"Name": {"title": rich_text(f"Lead {i}")}},
+        )
     notion.set_faults(error_rate=0.0)
     assert sorted(str(p["properties"]["Name"]["title"][0]["plain_text"]) for p in gateway.query(leads)) == sorted(
-        f"Lead {i}" for i in range(10))  # fmt: skip
+        f"Lead {i}" for i in range(10)
+    )
 
 
 def test_waiting_past_the_deadline_raises_retry_later(notion: NotionEmulator, leads: str) -> None:
@@ -123,9 +128,12 @@ def test_trash_and_restore(gateway: NotionGateway, leads: str) -> None:
 
 def test_file_upload_then_image_block(gateway: NotionGateway, leads: str) -> None:
     upload_id = gateway.upload_file("plan.png", "image/png", PNG)
-    page = gateway.create_page(leads, "img", _lead("With image", "img"),
-                               children=[{"type": "image", "image": {"type": "file_upload",
-                                                                     "file_upload": {"id": upload_id}}}])  # fmt: skip
+    page = gateway.create_page(
+        leads,
+        "img",
+        _lead("With image", "img"),
+        children=[{"type": "image", "image": {"type": "file_upload", "file_upload": {"id": upload_id}}}],
+    )
     blocks = gateway.list_blocks(page.page["id"])
     assert [b["type"] for b in blocks] == ["image"]
     assert blocks[0]["image"]["file"]["url"].endswith("/plan.png")
@@ -156,8 +164,9 @@ def test_a_request_that_breaks_the_spec_is_refused_and_recorded(
     gateway: NotionGateway, notion: NotionEmulator, leads: str
 ) -> None:
     with pytest.raises(NotionError, match="OpenAPI spec"):
-        gateway._send(lambda: gateway._client.data_sources.query(leads, sorts=[{"direction": 3}]), safe=True,
-                      deadline=None)  # fmt: skip
+        gateway._send(
+            lambda: gateway._client.data_sources.query(leads, sorts=[{"direction": 3}]), safe=True, deadline=None
+        )
     assert notion.spec_violations
     notion.spec_violations.clear()  # expected here; the fixture fails any test that leaves one
 
@@ -208,15 +217,18 @@ def test_a_query_past_the_result_limit_is_split_by_time_and_completes(
     pages = gateway.edited_between(leads, start, start + timedelta(hours=3))
 
     assert sorted(p["properties"][ATELIER_ID]["rich_text"][0]["plain_text"] for p in pages) == sorted(
-        f"w{i}" for i in range(120))  # fmt: skip
+        f"w{i}" for i in range(120)
+    )
 
 
 def test_the_control_endpoint_edits_as_a_person(gateway: NotionGateway, notion: NotionEmulator, leads: str) -> None:
     import httpx
 
     page = gateway.create_page(leads, "h", _lead("Before", "h")).page
-    answer = httpx.post(f"{notion.url}/_control/edit-as-human",
-                        json={"page_id": page["id"], "properties": {"Name": {"title": rich_text("After")}}})  # fmt: skip
+    answer = httpx.post(
+        f"{notion.url}/_control/edit-as-human",
+        json={"page_id": page["id"], "properties": {"Name": {"title": rich_text("After")}}},
+    )
     assert answer.status_code == 200
     edited = gateway.retrieve_page(page["id"])
     assert edited["last_edited_by"]["id"] == PERSON_ID

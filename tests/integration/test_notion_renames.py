@@ -11,7 +11,7 @@ from atelier.cli import main
 from atelier.kernel.rpc import PsycopgRpc
 from atelier.notion import NotionGateway
 from atelier.notion.budget import RequestBudget
-from atelier.notion.schema import plain_text
+from atelier.notion.codec import plain_text
 from atelier_local.lambda_runtime import LocalLambdas
 from atelier_local.samples import paid_project, stored_lead
 from atelier_local.stack import LocalStack, scheduled_event
@@ -22,8 +22,11 @@ Conn = psycopg.Connection[tuple[object, ...]]
 @pytest.fixture
 def sources(stack: LocalStack) -> dict[str, str]:
     ids = stack.setup_notion()
-    return {name.removeprefix("NOTION_").removesuffix("_DATA_SOURCE_ID").lower(): value
-            for name, value in ids.items() if name.endswith("_DATA_SOURCE_ID")}  # fmt: skip
+    return {
+        name.removeprefix("NOTION_").removesuffix("_DATA_SOURCE_ID").lower(): value
+        for name, value in ids.items()
+        if name.endswith("_DATA_SOURCE_ID")
+    }
 
 
 @pytest.fixture
@@ -42,9 +45,13 @@ def _paid_project(database_url: str) -> str:
 
 
 def test_every_mapped_property_renamed_by_hand_and_the_sync_goes_on(
-    stack: LocalStack, sources: dict[str, str], team: NotionGateway, database_url: str, db: Conn,
+    stack: LocalStack,
+    sources: dict[str, str],
+    team: NotionGateway,
+    database_url: str,
+    db: Conn,
     capsys: pytest.CaptureFixture[str],
-) -> None:  # fmt: skip
+) -> None:
     for entity in ("project", "milestone"):
         schema = team.retrieve_data_source(sources[entity])["properties"]
         team.update_data_source(sources[entity], {p["id"]: {"name": f"{name} (team)"} for name, p in schema.items()})
@@ -55,9 +62,23 @@ def test_every_mapped_property_renamed_by_hand_and_the_sync_goes_on(
 
     (page_id,) = db.execute("select notion_page_id from projects where id = %s", (project_id,)).fetchone() or ()
     props = team.retrieve_page(str(page_id))["properties"]
-    assert set(props) == {f"{n} (team)" for n in ("Name", "Tier", "Client", "Status", "Payment", "Needs Review",
-                                                  "Amount Paid", "Paid On", "Atelier ID", "Last Synced",
-                                                  "Milestones", "Deliverables")}  # fmt: skip
+    assert set(props) == {
+        f"{n} (team)"
+        for n in (
+            "Name",
+            "Tier",
+            "Client",
+            "Status",
+            "Payment",
+            "Needs Review",
+            "Amount Paid",
+            "Paid On",
+            "Atelier ID",
+            "Last Synced",
+            "Milestones",
+            "Deliverables",
+        )
+    }
     assert plain_text(props["Name (team)"]["title"])
     assert props["Tier (team)"]["select"]["name"] == "The Builder"
     assert len(props["Client (team)"]["relation"]) == 1
@@ -87,17 +108,22 @@ def test_every_mapped_property_renamed_by_hand_and_the_sync_goes_on(
 
 
 def test_a_deleted_property_stops_its_rows_until_setup_recreates_it_then_they_go_untouched(
-    stack: LocalStack, sources: dict[str, str], team: NotionGateway, database_url: str, db: Conn,
+    stack: LocalStack,
+    sources: dict[str, str],
+    team: NotionGateway,
+    database_url: str,
+    db: Conn,
     capsys: pytest.CaptureFixture[str],
-) -> None:  # fmt: skip
+) -> None:
     team.update_data_source(sources["project"], {"Payment": None})
     project_id = _paid_project(database_url)
 
     first = _sync()
     assert first["failed"] == 0  # waiting is not failing
     assert first["waiting_for_schema"] == 1  # the project; its milestones wait for its page
-    waiting = db.execute("select entity::text, failure, last_error from sync_outbox where status = 'pending' "
-                         "order by id").fetchall()  # fmt: skip
+    waiting = db.execute(
+        "select entity::text, failure, last_error from sync_outbox where status = 'pending' order by id"
+    ).fetchall()
     assert {(entity, failure) for entity, failure, _ in waiting} == {("project", "waiting"), ("milestone", "waiting")}
     assert any("'Payment' (select) is gone" in str(error) for _, _, error in waiting)
     again = _sync()  # the next run looks again, finds it still broken, and asks Notion for nothing per row

@@ -16,8 +16,9 @@ from typing import Any
 import pytest
 
 from atelier.notion import NotionGateway
-from atelier.notion.schema import ATELIER_ID, VIEWS, rich_text
-from atelier.notion.setup import ensure_views, setup
+from atelier.notion.codec import ATELIER_ID, rich_text
+from atelier.sync.setup import ensure_views, setup
+from atelier.sync.views import VIEWS
 from atelier_local.notion_emulator import NotionEmulator
 
 TS_DIR = Path(__file__).resolve().parents[1] / "spec" / "ts"
@@ -39,22 +40,42 @@ def test_every_response_the_gateway_reads_has_notions_own_type(
     tsc = _tsc()
     ids = setup(gateway, notion.parent_page_id, say=lambda _: None).ids
     source = ids["milestone"].data_source_id
-    props = {"Name": {"title": rich_text("Design")}, ATELIER_ID: {"rich_text": rich_text("m-1")},
-             "Status": {"status": {"name": "Not started"}}, "Due": {"date": {"start": "2026-12-01"}},
-             "Order": {"number": 1}}  # fmt: skip
+    props = {
+        "Name": {"title": rich_text("Design")},
+        ATELIER_ID: {"rich_text": rich_text("m-1")},
+        "Status": {"status": {"name": "Not started"}},
+        "Due": {"date": {"start": "2026-12-01"}},
+        "Order": {"number": 1},
+    }
     upload = gateway.upload_file("p.png", "image/png", PNG)
     link = [{"type": "text", "text": {"content": "the site", "link": {"url": "https://example.com/site"}}}]
-    created = gateway.create_page(source, "m-1", props, children=[
-        {"type": "heading_2", "heading_2": {"rich_text": rich_text("Brief")}},
-        {"type": "paragraph", "paragraph": {"rich_text": rich_text("Notes") + link}},
-        {"type": "image", "image": {"type": "file_upload", "file_upload": {"id": upload},
-                                    "caption": rich_text("A caption")}},
-        {"type": "image", "image": {"type": "external", "external": {"url": "https://example.com/p.png"},
-                                    "caption": link}},
-        {"type": "file", "file": {"type": "external", "external": {"url": "https://example.com/a.pdf"},
-                                  "caption": rich_text("The plan"), "name": "a.pdf"}},
-        {"type": "bulleted_list_item", "bulleted_list_item": {"rich_text": link}},
-    ]).page  # fmt: skip
+    created = gateway.create_page(
+        source,
+        "m-1",
+        props,
+        children=[
+            {"type": "heading_2", "heading_2": {"rich_text": rich_text("Brief")}},
+            {"type": "paragraph", "paragraph": {"rich_text": rich_text("Notes") + link}},
+            {
+                "type": "image",
+                "image": {"type": "file_upload", "file_upload": {"id": upload}, "caption": rich_text("A caption")},
+            },
+            {
+                "type": "image",
+                "image": {"type": "external", "external": {"url": "https://example.com/p.png"}, "caption": link},
+            },
+            {
+                "type": "file",
+                "file": {
+                    "type": "external",
+                    "external": {"url": "https://example.com/a.pdf"},
+                    "caption": rich_text("The plan"),
+                    "name": "a.pdf",
+                },
+            },
+            {"type": "bulleted_list_item", "bulleted_list_item": {"rich_text": link}},
+        ],
+    ).page
     recorded: dict[str, tuple[str, Any]] = {
         "me": ("UserObjectResponse", gateway.me()),
         "created": ("PageObjectResponse", created),
@@ -64,18 +85,38 @@ def test_every_response_the_gateway_reads_has_notions_own_type(
         "dataSource": ("DataSourceObjectResponse", gateway.retrieve_data_source(source)),
         "updatedSource": ("DataSourceObjectResponse", gateway.update_data_source(source, {"Notes": {"rich_text": {}}})),
         "query": ("QueryDataSourceResponse & { results: PageObjectResponse[] }", gateway.query_page(source)),
-        "blocks": ("ListBlockChildrenResponse & { results: BlockObjectResponse[] }",
-                   {"object": "list", "results": gateway.list_blocks(created["id"]), "next_cursor": None,
-                    "has_more": False, "type": "block", "block": {}}),
-        "search": ("SearchResponse", {"object": "list", "results": gateway.search("Design"), "next_cursor": None,
-                                      "has_more": False, "type": "page_or_data_source", "page_or_data_source": {}}),
-    }  # fmt: skip
+        "blocks": (
+            "ListBlockChildrenResponse & { results: BlockObjectResponse[] }",
+            {
+                "object": "list",
+                "results": gateway.list_blocks(created["id"]),
+                "next_cursor": None,
+                "has_more": False,
+                "type": "block",
+                "block": {},
+            },
+        ),
+        "search": (
+            "SearchResponse",
+            {
+                "object": "list",
+                "results": gateway.search("Design"),
+                "next_cursor": None,
+                "has_more": False,
+                "type": "page_or_data_source",
+                "page_or_data_source": {},
+            },
+        ),
+    }
     requests, made = [], []
     for entity in dict.fromkeys(v.entity for v in VIEWS):
         on = ids[entity].data_source_id
         by_key = {name: str(p["id"]) for name, p in gateway.retrieve_data_source(on)["properties"].items()}
-        requests += [{"data_source_id": on, "name": v.name, "type": v.type, "configuration": v.configuration(by_key)}
-                     for v in VIEWS if v.entity == entity]  # fmt: skip
+        requests += [
+            {"data_source_id": on, "name": v.name, "type": v.type, "configuration": v.configuration(by_key)}
+            for v in VIEWS
+            if v.entity == entity
+        ]
         ensure_views(gateway, entity, on, by_key, say=lambda _: None)
         made += gateway.list_views(on)
     projects = ids["project"].data_source_id

@@ -11,10 +11,11 @@ import yaml
 from atelier.cli import main
 from atelier.kernel.rpc import PsycopgRpc
 from atelier.notion import NotionGateway
-from atelier.notion.schema import ENTITIES, rich_text
-from atelier.notion.setup import check, find_existing, setup
+from atelier.notion.codec import rich_text
 from atelier.sync.adopt import hand_made
+from atelier.sync.mapping import ENTITIES
 from atelier.sync.records import SyncPorts
+from atelier.sync.setup import check, find_existing, setup
 from atelier_local.notion_emulator import NotionEmulator
 
 
@@ -62,8 +63,14 @@ def test_check_tells_the_teams_cosmetic_changes_from_breaking_ones(
     leads, clients = ids["lead"].data_source_id, ids["client"].data_source_id
     projects, milestones = ids["project"].data_source_id, ids["milestone"].data_source_id
     tier = gateway.retrieve_data_source(projects)["properties"]["Tier"]
-    human.update_data_source(leads, {"Budget": {"name": "Budget range"}, "Atelier ID": {"name": "Ref"},
-                                     "Mood": {"select": {"options": [{"name": "calm"}]}}})  # fmt: skip
+    human.update_data_source(
+        leads,
+        {
+            "Budget": {"name": "Budget range"},
+            "Atelier ID": {"name": "Ref"},
+            "Mood": {"select": {"options": [{"name": "calm"}]}},
+        },
+    )
     human.update_data_source(leads, {"Tier": {"select": {"options": [{"name": "The Concept"}, {"name": "Rush"}]}}})
     human.update_data_source(clients, {"Project Address": {"number": {}}})
     human.update_data_source(
@@ -95,8 +102,9 @@ def test_setup_mends_what_was_broken_keeps_the_teams_names_and_then_changes_noth
 ) -> None:
     ids = setup(gateway, notion.parent_page_id, rpc=rpc, say=lambda _: None).ids
     projects = ids["project"].data_source_id
-    human.update_data_source(projects, {"Last Synced": {"name": "Synced at"}, "Needs Review": None,
-                                        "Payment": {"number": {}}})  # fmt: skip
+    human.update_data_source(
+        projects, {"Last Synced": {"name": "Synced at"}, "Needs Review": None, "Payment": {"number": {}}}
+    )
     human.update_data_source(projects, {"Tier": {"select": {"options": [{"name": "The Builder"}]}}})
     said: list[str] = []
 

@@ -12,8 +12,8 @@ import pytest
 from atelier.kernel.rpc import PsycopgRpc
 from atelier.notion import NotionGateway
 from atelier.notion.errors import NotionError
-from atelier.notion.schema import VIEWS
-from atelier.notion.setup import setup
+from atelier.sync.setup import setup
+from atelier.sync.views import VIEWS
 from atelier_local.lambda_runtime import LocalLambdas
 from atelier_local.notion_emulator import NotionEmulator
 from atelier_local.samples import paid_project, stored_lead
@@ -40,8 +40,13 @@ def test_setup_makes_the_owners_charts_on_projects_once(
     assert by_status["y_axis"] == {"aggregator": "count"}
     assert views["Projects by tier"]["configuration"]["x_axis"]["property_name"] == "Tier"
     money = views["Amount paid by month"]["configuration"]
-    assert money["x_axis"] == {"type": "date", "property_id": schema["Paid On"]["id"], "group_by": "month",
-                               "sort": {"type": "ascending"}, "property_name": "Paid On"}  # fmt: skip
+    assert money["x_axis"] == {
+        "type": "date",
+        "property_id": schema["Paid On"]["id"],
+        "group_by": "month",
+        "sort": {"type": "ascending"},
+        "property_name": "Paid On",
+    }
     assert money["y_axis"] == {"aggregator": "sum", "property_id": schema["Amount Paid"]["id"]}
 
     # The team renames a property and a view: the second run makes nothing (the view is theirs now, by id)
@@ -50,7 +55,8 @@ def test_setup_makes_the_owners_charts_on_projects_once(
     assert second.views_made == []
     assert len(_views(gateway, source)) == 4
     assert first.views_made == [v.name for v in VIEWS if v.entity == "project"] + [
-        v.name for v in VIEWS if v.entity != "project"]  # fmt: skip
+        v.name for v in VIEWS if v.entity != "project"
+    ]
 
 
 def test_the_teams_boards_timeline_and_gallery(gateway: NotionGateway, notion: NotionEmulator, rpc: PsycopgRpc) -> None:
@@ -74,15 +80,32 @@ def test_the_emulator_refuses_a_view_that_names_what_is_not_there(
     source = setup(gateway, notion.parent_page_id, say=lambda _: None).ids["project"].data_source_id
     schema = gateway.retrieve_data_source(source)["properties"]
     wrong: list[tuple[str, dict[str, Any]]] = [
-        ("chart", {"type": "chart", "chart_type": "column", "x_axis": {"type": "select", "property_id": "nope",
-                                                                        "sort": {"type": "manual"}}}),
-        ("chart", {"type": "chart", "chart_type": "column", "y_axis": {"aggregator": "sum",
-                                                                        "property_id": schema["Tier"]["id"]}}),
-        ("board", {"type": "board", "group_by": {"type": "select", "property_id": schema["Paid On"]["id"],
-                                                 "sort": {"type": "manual"}}}),
+        (
+            "chart",
+            {
+                "type": "chart",
+                "chart_type": "column",
+                "x_axis": {"type": "select", "property_id": "nope", "sort": {"type": "manual"}},
+            },
+        ),
+        (
+            "chart",
+            {
+                "type": "chart",
+                "chart_type": "column",
+                "y_axis": {"aggregator": "sum", "property_id": schema["Tier"]["id"]},
+            },
+        ),
+        (
+            "board",
+            {
+                "type": "board",
+                "group_by": {"type": "select", "property_id": schema["Paid On"]["id"], "sort": {"type": "manual"}},
+            },
+        ),
         ("board", {"type": "chart", "chart_type": "column"}),
         ("calendar", {"type": "calendar", "date_property_id": schema["Tier"]["id"]}),
-    ]  # fmt: skip
+    ]
     for view_type, configuration in wrong:
         with pytest.raises(NotionError) as refused:
             gateway.create_view(source, "Wrong", view_type, configuration)
@@ -107,7 +130,20 @@ def test_a_paid_project_shows_its_amount_and_day_in_notion_and_a_refund_takes_it
     assert shown() == (7500, datetime.now(UTC).date().isoformat())
     intent = db.execute("select stripe_payment_intent_id from payments where project_id = %s", (project,)).fetchone()
     assert intent is not None
-    rpc.rpc("apply_stripe_event", p_event_id="evt_refund_views", p_event_type="charge.refunded", p_kind="refund",
-            p_reason=None, p_lead_id=None, p_tier=None, p_checkout_session_id=None, p_payment_intent_id=intent[0],
-            p_customer_id=None, p_email=None, p_amount=750000, p_amount_refunded=250000, p_currency="usd")  # fmt: skip
+    rpc.rpc(
+        "apply_stripe_event",
+        p_event_id="evt_refund_views",
+        p_event_type="charge.refunded",
+        p_kind="refund",
+        p_reason=None,
+        p_lead_id=None,
+        p_tier=None,
+        p_checkout_session_id=None,
+        p_payment_intent_id=intent[0],
+        p_customer_id=None,
+        p_email=None,
+        p_amount=750000,
+        p_amount_refunded=250000,
+        p_currency="usd",
+    )
     assert shown()[0] == 5000  # net of the partial refund, pushed because the payment changed

@@ -49,9 +49,15 @@ def _post(stack: LocalStack, body: bytes, signature: str | None) -> httpx.Respon
 
 
 def _event(kind: str, entity_id: str, entity_type: str = "page", **extra: Any) -> dict[str, Any]:
-    return {"id": str(uuid.uuid4()), "timestamp": "2026-11-23T10:00:00.000Z", "type": kind, "attempt_number": 1,
-            "entity": {"id": entity_id, "type": entity_type}, "authors": [{"id": "p", "type": "person"}],
-            "data": {}} | extra  # fmt: skip
+    return {
+        "id": str(uuid.uuid4()),
+        "timestamp": "2026-11-23T10:00:00.000Z",
+        "type": kind,
+        "attempt_number": 1,
+        "entity": {"id": entity_id, "type": entity_type},
+        "authors": [{"id": "p", "type": "person"}],
+        "data": {},
+    } | extra
 
 
 def _eventually(check: Callable[[], bool], seconds: float = 10.0) -> float:
@@ -64,8 +70,9 @@ def _eventually(check: Callable[[], bool], seconds: float = 10.0) -> float:
 
 
 def _milestone(db: Conn, project_id: str) -> tuple[str, str]:
-    row = db.execute("select id::text, notion_page_id from milestones where project_id = %s order by \"order\" "
-                     "limit 1", (project_id,)).fetchone()  # fmt: skip
+    row = db.execute(
+        'select id::text, notion_page_id from milestones where project_id = %s order by "order" limit 1', (project_id,)
+    ).fetchone()
     assert row is not None
     return str(row[0]), str(row[1])
 
@@ -178,8 +185,9 @@ def test_duplicated_and_out_of_order_deliveries_apply_once_and_end_in_the_curren
     assert [a.status_code for a in answers] == [200, 200, 200, 200]
     assert [a.json()["action"] for a in answers] == ["pulled", "pulled", "duplicate", "duplicate"]
     assert db.execute("select status::text from milestones where id = %s", (milestone_id,)).fetchone() == ("completed",)
-    changed = db.execute("select count(*) from audit_log where action = 'notion.changed' and resource_id = %s",
-                         (milestone_id,)).fetchone()  # fmt: skip
+    changed = db.execute(
+        "select count(*) from audit_log where action = 'notion.changed' and resource_id = %s", (milestone_id,)
+    ).fetchone()
     assert changed == (1,)  # the second pull found nothing new
 
 
@@ -223,10 +231,16 @@ def test_unknown_event_types_and_pages_of_no_data_source_of_ours_are_acknowledge
     assert [a["action"] for a in answers] == ["ignored", "not ours", "not ours"]
 
 
-@pytest.mark.parametrize("payload", [
-    {"type": "page.created"}, {"id": "e", "type": "page.created", "entity": {"id": "../x"}},
-    {"id": 1, "type": "page.created", "entity": {"id": "a"}}, {"id": "e", "entity": {"id": "a"}}, [],
-])  # fmt: skip
+@pytest.mark.parametrize(
+    "payload",
+    [
+        {"type": "page.created"},
+        {"id": "e", "type": "page.created", "entity": {"id": "../x"}},
+        {"id": 1, "type": "page.created", "entity": {"id": "a"}},
+        {"id": "e", "entity": {"id": "a"}},
+        [],
+    ],
+)
 def test_a_signed_delivery_that_is_not_an_event_is_400(stack: LocalStack, linked: Any, payload: Any) -> None:
     body = json.dumps(payload).encode()
     answer = _post(stack, body, sign(_token(stack), body))
@@ -236,14 +250,23 @@ def test_a_signed_delivery_that_is_not_an_event_is_400(stack: LocalStack, linked
 def test_a_page_trashed_and_restored_by_the_team_is_soft_deleted_and_restored_by_webhook(
     stack: LocalStack, linked: dict[str, Any], db: Conn
 ) -> None:
-    (page_id,) = db.execute("select notion_page_id from projects where id = %s",
-                            (linked["project_id"],)).fetchone() or ()  # fmt: skip
+    (page_id,) = (
+        db.execute("select notion_page_id from projects where id = %s", (linked["project_id"],)).fetchone() or ()
+    )
     linked["team"].update_page(str(page_id), in_trash=True)
-    _eventually(lambda: db.execute("select deleted_at is not null from projects where id = %s",
-                                   (linked["project_id"],)).fetchone() == (True,))  # fmt: skip
+    _eventually(
+        lambda: (
+            db.execute("select deleted_at is not null from projects where id = %s", (linked["project_id"],)).fetchone()
+            == (True,)
+        )
+    )
     linked["team"].update_page(str(page_id), in_trash=False)
-    _eventually(lambda: db.execute("select deleted_at is null from projects where id = %s",
-                                   (linked["project_id"],)).fetchone() == (True,))  # fmt: skip
+    _eventually(
+        lambda: (
+            db.execute("select deleted_at is null from projects where id = %s", (linked["project_id"],)).fetchone()
+            == (True,)
+        )
+    )
     assert stack.notion is not None
     notion = stack.notion  # a delivery is recorded once its answer is read, a moment after it was applied
     _eventually(lambda: [s.type for s in notion.webhooks.sent] == ["page.deleted", "page.undeleted"])
@@ -283,8 +306,9 @@ def test_an_event_that_finds_notion_down_is_502_and_applied_when_notion_sends_it
     assert db.execute("select status::text from milestones where id = %s", (milestone_id,)).fetchone() == ("completed",)
 
 
-@pytest.mark.parametrize(("kind", "entity_type"), [("data_source.schema_updated", "database"),
-                                                  ("page.properties_updated", "page")])  # fmt: skip
+@pytest.mark.parametrize(
+    ("kind", "entity_type"), [("data_source.schema_updated", "database"), ("page.properties_updated", "page")]
+)
 def test_an_event_about_something_notion_does_not_know_is_acknowledged(
     stack: LocalStack, linked: dict[str, Any], kind: str, entity_type: str
 ) -> None:

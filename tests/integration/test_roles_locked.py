@@ -30,8 +30,10 @@ def _acting_as(db: Conn, user_id: str) -> Iterator[Conn]:
     """One transaction as a signed-in user (as PostgREST runs a request), rolled back afterwards."""
     with db.transaction(force_rollback=True):
         db.execute("set local role authenticated")
-        db.execute("select set_config('request.jwt.claims', %s, true)",
-                   (json.dumps({"sub": user_id, "role": "authenticated"}),))  # fmt: skip
+        db.execute(
+            "select set_config('request.jwt.claims', %s, true)",
+            (json.dumps({"sub": user_id, "role": "authenticated"}),),
+        )
         yield db
 
 
@@ -49,8 +51,18 @@ def test_the_privilege_chain_is_refused_at_its_first_step(db: Conn, rpc: Psycopg
     with pytest.raises(errors.InsufficientPrivilege, match="e-mail"), _acting_as(db, staff["team"]):
         db.execute("update users set email = 'mine@example.com' where id = %s", (staff["admin"],))
     # Step 3: a portal link for the admin's address. None: it is not a client's.
-    assert rpc.rpc("start_portal_sign_in", p_email="ada@studio.example", p_source_ip=None, p_ttl_seconds=900,
-                   p_per_address=5, p_per_source=20, p_send=False)["known"] is False  # fmt: skip
+    assert (
+        rpc.rpc(
+            "start_portal_sign_in",
+            p_email="ada@studio.example",
+            p_source_ip=None,
+            p_ttl_seconds=900,
+            p_per_address=5,
+            p_per_source=20,
+            p_send=False,
+        )["known"]
+        is False
+    )
     assert db.execute("select count(*) from clients").fetchone() == (0,)
     assert db.execute("select email from users where id = %s", (staff["admin"],)).fetchone() == ("ada@studio.example",)
 
@@ -86,13 +98,22 @@ def test_a_legacy_client_row_of_a_staff_user_opens_no_portal_session(
     db.execute("set session_replication_role = replica")  # triggers off: the state an older deployment may hold
     db.execute("insert into clients (user_id, tier) values (%s, 1)", (staff["admin"],))
     db.execute("set session_replication_role = origin")
-    old = db.execute("insert into portal_sign_ins (email, user_id, expires_at) values ('ada@studio.example', %s, "
-                     "now() + interval '10 minutes') returning id", (staff["admin"],)).fetchone()  # fmt: skip
+    old = db.execute(
+        "insert into portal_sign_ins (email, user_id, expires_at) values ('ada@studio.example', %s, "
+        "now() + interval '10 minutes') returning id",
+        (staff["admin"],),
+    ).fetchone()
     assert old is not None
 
     # When a link is asked for, and the old one opened
-    asked = rpc.rpc("start_portal_sign_in", p_email="ada@studio.example", p_source_ip=None, p_ttl_seconds=900,
-                    p_per_address=5, p_per_source=20)  # fmt: skip
+    asked = rpc.rpc(
+        "start_portal_sign_in",
+        p_email="ada@studio.example",
+        p_source_ip=None,
+        p_ttl_seconds=900,
+        p_per_address=5,
+        p_per_source=20,
+    )
 
     # Then nothing is sent, and nothing opens
     assert asked["known"] is False
@@ -120,8 +141,15 @@ def test_a_payment_with_a_staff_address_is_held_and_attaches_no_client(
 def test_a_notion_client_page_with_a_staff_address_is_left_for_the_team(
     db: Conn, rpc: PsycopgRpc, staff: dict[str, str]
 ) -> None:
-    answer = rpc.rpc("adopt_notion_client", p_page_id="page-1", p_email="Tess@Studio.example", p_name="Tess",
-                     p_tier_name="The Concept", p_project_address=None, p_dry_run=False)  # fmt: skip
+    answer = rpc.rpc(
+        "adopt_notion_client",
+        p_page_id="page-1",
+        p_email="Tess@Studio.example",
+        p_name="Tess",
+        p_tier_name="The Concept",
+        p_project_address=None,
+        p_dry_run=False,
+    )
     assert answer["action"] == "skip"
     assert "member of the team" in answer["reason"]
     assert db.execute("select count(*) from clients").fetchone() == (0,)
@@ -132,20 +160,43 @@ def test_a_notion_client_page_with_a_staff_address_is_left_for_the_team(
 def test_a_lead_typed_with_a_returning_clients_address_does_not_rewrite_them(db: Conn, rpc: PsycopgRpc) -> None:
     # Given a client who paid for a tier 2 project at "0 Sample St"
     first = paid_project(rpc, stored_lead(rpc, 0))
-    before = db.execute("select u.tier, c.tier, c.project_address from users u join clients c on c.user_id = u.id"
-                        ).fetchone()  # fmt: skip
+    before = db.execute(
+        "select u.tier, c.tier, c.project_address from users u join clients c on c.user_id = u.id"
+    ).fetchone()
     # When someone pays for a lead typed with that client's address, at another address and tier
     lead = stored_lead(rpc, 1)
-    db.execute("update leads set email = 'client0@example.com', project_address = '9 Elsewhere', recommended_tier = 1 "
-               "where id = %s", (lead,))  # fmt: skip
-    rpc.rpc("record_lead_answer", p_lead_id=lead, p_answer={"tier": 1}, p_checkout_session_id="cs_other",
-            p_checkout_url="https://checkout.example/cs_other")  # fmt: skip
-    rpc.rpc("apply_stripe_event", p_event_id="evt_other", p_event_type="checkout.session.completed", p_kind="fulfil",
-            p_reason=None, p_lead_id=lead, p_tier=1, p_checkout_session_id="cs_other", p_payment_intent_id="pi_other",
-            p_customer_id=None, p_email=None, p_amount=250000, p_amount_refunded=0, p_currency="usd")  # fmt: skip
+    db.execute(
+        "update leads set email = 'client0@example.com', project_address = '9 Elsewhere', recommended_tier = 1 "
+        "where id = %s",
+        (lead,),
+    )
+    rpc.rpc(
+        "record_lead_answer",
+        p_lead_id=lead,
+        p_answer={"tier": 1},
+        p_checkout_session_id="cs_other",
+        p_checkout_url="https://checkout.example/cs_other",
+    )
+    rpc.rpc(
+        "apply_stripe_event",
+        p_event_id="evt_other",
+        p_event_type="checkout.session.completed",
+        p_kind="fulfil",
+        p_reason=None,
+        p_lead_id=lead,
+        p_tier=1,
+        p_checkout_session_id="cs_other",
+        p_payment_intent_id="pi_other",
+        p_customer_id=None,
+        p_email=None,
+        p_amount=250000,
+        p_amount_refunded=0,
+        p_currency="usd",
+    )
     # Then the client keeps their tier and address, and the new project waits for the team's review
-    after = db.execute("select u.tier, c.tier, c.project_address from users u join clients c on c.user_id = u.id"
-                       ).fetchone()  # fmt: skip
+    after = db.execute(
+        "select u.tier, c.tier, c.project_address from users u join clients c on c.user_id = u.id"
+    ).fetchone()
     assert after == before
     flagged = db.execute("select needs_review, review_reason from projects where id <> %s", (first,)).fetchone()
     assert flagged is not None
@@ -159,8 +210,7 @@ def test_a_client_reads_nothing_soft_deleted_and_the_team_still_does(
 ) -> None:
     project = paid_project(rpc, stored_lead(rpc))
     client_user = str(db.execute("select id from users where email = 'client0@example.com'").fetchone()[0])  # type: ignore[index]
-    gone = db.execute("select id from milestones where project_id = %s order by \"order\" limit 1", (project,)
-                      ).fetchone()  # fmt: skip
+    gone = db.execute('select id from milestones where project_id = %s order by "order" limit 1', (project,)).fetchone()
     assert gone is not None
     db.execute("update milestones set deleted_at = now() where id = %s", (gone[0],))
 

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import json
 import uuid
-from dataclasses import dataclass
 
 import psycopg
 import pytest
 from psycopg import errors
+
+from tests.integration.rls_world import World, act_as
 
 Conn = psycopg.Connection[tuple[object, ...]]
 
@@ -108,96 +108,17 @@ EXPECTED: dict[str, Rules] = {
     "rate_limit_hits": {**STAFF_ONLY, "insert": APPEND_ONLY["update"], "update": APPEND_ONLY["update"]},
     "portal_sessions": {**STAFF_ONLY, "insert": APPEND_ONLY["update"], "update": APPEND_ONLY["update"]},
     "report_links": {**STAFF_ONLY, "insert": APPEND_ONLY["update"], "update": APPEND_ONLY["update"]},
-}  # fmt: skip
-
-
-@dataclass
-class World:
-    users: dict[str, str]
-    owned: dict[str, dict[str, set[str]]]  # table -> actor -> ids of the rows that are theirs
-    target: dict[str, str]  # table -> the row that update/delete aim at (client A's, where it has one)
-
-
-def _one(conn: Conn, statement: str, params: dict[str, object] | None = None) -> str:
-    row = conn.execute(statement.encode(), params or {}).fetchone()
-    assert row is not None
-    return str(row[0])
-
-
-@pytest.fixture
-def world(db: Conn) -> World:
-    users = {
-        actor: _one(db, "insert into users (email, user_type) values (%(e)s, %(t)s) returning id",
-                    {"e": f"{actor}@example.com", "t": kind})
-        for actor, kind in [("client_a", "kaa_client"), ("client_b", "sage_client"),
-                            ("team", "team"), ("admin", "admin")]
-    }  # fmt: skip
-    owned: dict[str, dict[str, set[str]]] = {t: {"client_a": set(), "client_b": set()} for t in EXPECTED}
-    for actor in ("client_a", "client_b"):
-        uid = users[actor]
-        owned["users"][actor].add(uid)
-        client = _one(db, "insert into clients (user_id, tier) values (%(u)s, 2) returning id", {"u": uid})
-        project = _one(db, "insert into projects (client_id, tier, name) values (%(c)s, 2, %(n)s) returning id",
-                       {"c": client, "n": f"{actor} house"})  # fmt: skip
-        milestone = _one(db, "insert into milestones (project_id, tier, name, \"order\")"
-                             " values (%(p)s, 2, 'Design', 1) returning id", {"p": project})  # fmt: skip
-        deliverable = _one(db, "insert into deliverables (project_id, name, file_path, file_size, s3_bucket)"
-                               " values (%(p)s, 'plan.pdf', %(k)s, 10, 'b') returning id",
-                           {"p": project, "k": f"projects/{project}/Document/plan.pdf"})  # fmt: skip
-        payment = _one(
-            db,
-            "insert into payments (project_id, stripe_payment_intent_id, amount)"
-            " values (%(p)s, %(pi)s, 750000) returning id",
-            {"p": project, "pi": f"pi_{actor}"},
-        )
-        notification = _one(db, "select id from notifications where project_id = %(p)s", {"p": project})
-        for table, row in [("clients", client), ("projects", project), ("milestones", milestone),
-                           ("deliverables", deliverable), ("payments", payment),
-                           ("notifications", notification)]:  # fmt: skip
-            owned[table][actor].add(row)
-    lead = _one(db, "insert into leads (submission_key, email, name, project_type, recommended_tier,"
-                    " routing_reason) values ('key-00000001', 'l@example.com', 'L', 'new_build', 3, 'r')"
-                    " returning id")  # fmt: skip
-    target = {
-        "tiers": "1",
-        "milestone_templates": _one(db, "select id from milestone_templates order by tier, \"order\" limit 1"),
-        "leads": lead,
-        "audit_log": _one(db, "insert into audit_log (action, resource_type) values ('seen', 'lead') returning id"),
-        "inbound_events": _one(db, "insert into inbound_events (source, event_id, event_type)"
-                                   " values ('stripe', 'evt_1', 'x') returning id"),
-        "sync_outbox": _one(db, "select id from sync_outbox where entity = 'lead' and entity_id = %(l)s",
-                            {"l": lead}),  # queued by the trigger
-        "sync_lease": _one(db, "insert into sync_lease (name, holder, expires_at) values ('sync', 'w', now())"
-                               " returning name"),
-        "sync_state": _one(db, "insert into sync_state (data_source_id, entity) values ('ds_1', 'lead')"
-                               " returning data_source_id"),
-        "notion_budget": _one(db, "insert into notion_budget (name, tokens) values ('notion', 3) returning name"),
-        "portal_sign_ins": _one(db, "insert into portal_sign_ins (email, expires_at) values ('p@example.com', now())"
-                                    " returning id"),
-        "notion_comments": _one(db, "insert into notion_comments (entity, record_id, page_id, body) values "
-                                    "('lead', gen_random_uuid(), 'page-1', 'Put back') returning id"),
-        "project_history": _one(db, "insert into project_history (project_id, kind, summary, dedupe_key) select id, "
-                                    "'delivered', 'Delivered', 'world' from projects limit 1 returning id"),
-        "email_suppressions": _one(db, "insert into email_suppressions (email, reason) values ('x@example.com', "
-                                       "'bounce') returning email"),
-        "notion_webhook_arming": _one(db, "insert into notion_webhook_arming (armed_until) values (now()) returning id::text"),
-        "rate_limit_hits": _one(db, "insert into rate_limit_hits (bucket, key) values ('lead_source', '1') returning id"),
-        "portal_sessions": _one(db, "insert into portal_sessions (user_id, expires_at) select id, now() from users "
-                                    "limit 1 returning id"),
-        "report_links": _one(db, "insert into report_links (expires_at) values (now()) returning id"),
-        "notion_properties": _one(db, "insert into notion_properties (data_source_id, entity, key, property_id,"
-                                      " name, kind) values ('ds_p', 'lead', 'Name', 'title', 'Name', 'title')"
-                                      " returning data_source_id"),
-    }  # fmt: skip
-    for table, rows in owned.items():
-        if rows["client_a"]:
-            target[table] = next(iter(rows["client_a"]))
-    return World(users, owned, target)
+}
 
 
 def _key(table: str) -> str:
-    return {"sync_state": "data_source_id", "sync_lease": "name", "notion_budget": "name",
-            "notion_properties": "data_source_id", "email_suppressions": "email"}.get(table, "id")  # fmt: skip
+    return {
+        "sync_state": "data_source_id",
+        "sync_lease": "name",
+        "notion_budget": "name",
+        "notion_properties": "data_source_id",
+        "email_suppressions": "email",
+    }.get(table, "id")
 
 
 def _insert_statement(table: str, world: World) -> tuple[str, dict[str, object]]:
@@ -206,18 +127,18 @@ def _insert_statement(table: str, world: World) -> tuple[str, dict[str, object]]
     new = uuid.uuid4().hex[:10]
     statements = {
         "tiers": "insert into tiers (id, name, min_budget_cents, routing, price_cents) values (4, 'x', 0, 'auto', 1)",
-        "milestone_templates": "insert into milestone_templates (tier, \"order\", name, due_offset_days)"
-                               " values (1, 99, 'Extra', 1)",
+        "milestone_templates": 'insert into milestone_templates (tier, "order", name, due_offset_days)'
+        " values (1, 99, 'Extra', 1)",
         "users": "insert into users (email) values (%(email)s)",
         "clients": "insert into clients (user_id, tier) values (%(team)s, 1)",
         "projects": "insert into projects (client_id, tier, name) values (%(client)s, 2, 'Annex')",
         "milestones": "insert into milestones (project_id, tier, name, \"order\") values (%(project)s, 2, 'x', 9)",
         "deliverables": "insert into deliverables (project_id, name, file_path, file_size, s3_bucket)"
-                        " values (%(project)s, 'x.png', %(new)s, 1, 'b')",
+        " values (%(project)s, 'x.png', %(new)s, 1, 'b')",
         "payments": "insert into payments (project_id, stripe_payment_intent_id, amount)"
-                    " values (%(project)s, 'pi_' || %(new)s, 1)",
+        " values (%(project)s, 'pi_' || %(new)s, 1)",
         "leads": "insert into leads (submission_key, email, name, project_type, recommended_tier, routing_reason)"
-                 " values (%(new)s, 'n@example.com', 'N', 'new_build', 3, 'r')",
+        " values (%(new)s, 'n@example.com', 'N', 'new_build', 3, 'r')",
         "audit_log": "insert into audit_log (action, resource_type) values ('x', 'y')",
         "inbound_events": "insert into inbound_events (source, event_id, event_type) values ('s3', %(new)s, 'x')",
         "sync_outbox": "insert into sync_outbox (entity, entity_id) values ('lead', gen_random_uuid())",
@@ -225,33 +146,29 @@ def _insert_statement(table: str, world: World) -> tuple[str, dict[str, object]]
         "sync_lease": "insert into sync_lease (name, holder, expires_at) values (%(new)s, 'x', now())",
         "notion_budget": "insert into notion_budget (name, tokens) values (%(new)s, 1)",
         "email_suppressions": "insert into email_suppressions (email, reason) values (%(new)s || '@example.com', "
-                              "'bounce')",
+        "'bounce')",
         "portal_sign_ins": "insert into portal_sign_ins (email, expires_at) values (%(new)s, now())",
         "notion_comments": "insert into notion_comments (entity, record_id, page_id, body) values "
-                           "('lead', gen_random_uuid(), %(new)s, 'x')",
+        "('lead', gen_random_uuid(), %(new)s, 'x')",
         "project_history": "insert into project_history (project_id, kind, summary, dedupe_key) values "
-                           "(%(project)s, 'delivered', 'Delivered', %(new)s)",
+        "(%(project)s, 'delivered', 'Delivered', %(new)s)",
         "notifications": "insert into notifications (recipient, template, dedupe_key, project_id) values "
-                         "('n@example.com', 'payment_receipt', %(new)s, %(project)s)",
+        "('n@example.com', 'payment_receipt', %(new)s, %(project)s)",
         "notion_properties": "insert into notion_properties (data_source_id, entity, key, property_id, name, kind)"
-                             " values (%(new)s, 'lead', 'Name', 'title', 'Name', 'title')",
+        " values (%(new)s, 'lead', 'Name', 'title', 'Name', 'title')",
         "notion_webhook_arming": "insert into notion_webhook_arming (id, armed_until) values (true, now())",
         "rate_limit_hits": "insert into rate_limit_hits (bucket, key) values ('lead_email', %(new)s)",
         "portal_sessions": "insert into portal_sessions (user_id, expires_at) values (%(team)s, now())",
         "report_links": "insert into report_links (expires_at) values (now())",
-    }  # fmt: skip
-    params: dict[str, object] = {"email": f"{new}@example.com", "team": world.users["team"], "client": a_client,
-              "project": a_project, "new": new}  # fmt: skip
+    }
+    params: dict[str, object] = {
+        "email": f"{new}@example.com",
+        "team": world.users["team"],
+        "client": a_client,
+        "project": a_project,
+        "new": new,
+    }
     return statements[table], params
-
-
-def _as(conn: Conn, actor: str, world: World) -> None:
-    if actor in ("anon", "service_role"):
-        conn.execute(f"set local role {actor}".encode())
-        return
-    conn.execute(b"set local role authenticated")
-    claims = json.dumps({"sub": world.users[actor], "role": "authenticated"})
-    conn.execute("select set_config('request.jwt.claims', %s, true)", (claims,))
 
 
 def _attempt(conn: Conn, actor: str, table: str, op: str, world: World) -> object:
@@ -259,7 +176,7 @@ def _attempt(conn: Conn, actor: str, table: str, op: str, world: World) -> objec
     key = _key(table)
     try:
         with conn.transaction(force_rollback=True):
-            _as(conn, actor, world)
+            act_as(conn, actor, world)
             if op == "select":
                 rows = conn.execute(f"select {key}::text from public.{table}".encode()).fetchall()
                 return {str(r[0]) for r in rows}
@@ -313,65 +230,3 @@ def test_own_rows_are_a_real_subset(world: World) -> None:
         assert a, table
         assert b, table
         assert not a & b, table
-
-
-ROLE_CHANGES = [
-    # actor, whose row, new user_type, allowed
-    ("team", "client_a", "admin", False),
-    ("team", "client_a", "team", False),
-    ("team", "team", "admin", False),  # making themselves admin: the reported escalation
-    ("team", "admin", "team", False),
-    ("client_a", "client_a", "admin", False),
-    ("admin", "admin", "team", False),  # nobody changes their own
-    ("admin", "client_a", "team", True),
-    ("admin", "team", "admin", True),
-    ("service_role", "client_a", "team", True),
-]
-
-
-@pytest.mark.integration
-@pytest.mark.parametrize(("actor", "whose", "new_type", "allowed"), ROLE_CHANGES)
-def test_only_an_admin_changes_a_user_type_and_never_their_own(
-    db: Conn, world: World, actor: str, whose: str, new_type: str, allowed: bool
-) -> None:
-    def attempt() -> bool:
-        try:
-            with db.transaction(force_rollback=True):
-                _as(db, actor, world)
-                changed = db.execute("update public.users set user_type = %s where id = %s",
-                                     (new_type, world.users[whose])).rowcount  # fmt: skip
-                return changed == 1
-        except errors.InsufficientPrivilege:
-            return False
-
-    assert attempt() is allowed
-
-
-@pytest.mark.integration
-@pytest.mark.parametrize("actor", ["team", "client_a"])
-def test_nobody_but_an_admin_creates_a_team_or_admin_user(db: Conn, world: World, actor: str) -> None:
-    for kind in ("team", "admin"):
-        with db.transaction(force_rollback=True):
-            _as(db, actor, world)
-            with pytest.raises(errors.InsufficientPrivilege):
-                db.execute("insert into public.users (email, user_type) values (%s, %s)", (f"{kind}@example.org", kind))
-
-
-@pytest.mark.integration
-@pytest.mark.parametrize("role", ["anon", "authenticated"])
-def test_the_browser_roles_cannot_truncate_trigger_or_reference_any_table(db: Conn, role: str) -> None:
-    held = db.execute(
-        "select c.relname, p.privilege_type from pg_class c join pg_namespace n on n.oid = c.relnamespace,"
-        " lateral (select unnest(array['TRUNCATE', 'TRIGGER', 'REFERENCES']) as privilege_type) p"
-        " where n.nspname = 'public' and c.relkind in ('r', 'p')"
-        " and has_table_privilege(%s, c.oid, p.privilege_type)",
-        (role,),
-    ).fetchall()
-    assert held == []
-    tables = [r[0] for r in db.execute("select tablename from pg_tables where schemaname = 'public'")]
-    assert len(tables) >= 10
-    for table in tables:
-        with db.transaction(force_rollback=True):
-            db.execute(f"set local role {role}".encode())
-            with pytest.raises(errors.InsufficientPrivilege):
-                db.execute(f"truncate public.{table} cascade".encode())

@@ -104,8 +104,10 @@ def test_psycopg_rpc_reuses_one_connection_and_never_prepares(
     assert len(pids) == 1
     # Supavisor's transaction mode cannot carry prepared statements between transactions.
     pid = pids.pop()
-    db.execute(b"create function public.prepared_count() returns jsonb language sql as $$"
-               b" select to_jsonb(count(*)) from pg_prepared_statements $$")  # fmt: skip
+    db.execute(
+        b"create function public.prepared_count() returns jsonb language sql as $$"
+        b" select to_jsonb(count(*)) from pg_prepared_statements $$"
+    )
     assert rpc.rpc("whoami")["pid"] == pid
     assert rpc.rpc("prepared_count") == 0
 
@@ -186,17 +188,48 @@ def test_postgrest_rpc_posts_json_args_to_the_rpc_path(postgrest: FakePostgrest)
 @pytest.mark.parametrize(
     ("status", "body", "error", "sqlstate"),
     [
-        (409, {"code": "23505", "message": "duplicate key value violates unique constraint \"payments_pkey\"",
-               "details": "Key (id)=(1) already exists.", "hint": None}, IntegrityViolation, "23505"),
-        (404, {"code": "PGRST202", "message": "Could not find the function public.nope without parameters",
-               "details": "Searched for the function public.nope", "hint": None}, RpcFunctionNotFound, "PGRST202"),
+        (
+            409,
+            {
+                "code": "23505",
+                "message": 'duplicate key value violates unique constraint "payments_pkey"',
+                "details": "Key (id)=(1) already exists.",
+                "hint": None,
+            },
+            IntegrityViolation,
+            "23505",
+        ),
+        (
+            404,
+            {
+                "code": "PGRST202",
+                "message": "Could not find the function public.nope without parameters",
+                "details": "Searched for the function public.nope",
+                "hint": None,
+            },
+            RpcFunctionNotFound,
+            "PGRST202",
+        ),
         (400, {"code": "P0001", "message": "refused: explode", "details": None, "hint": None}, InvalidData, "P0001"),
-        (403, {"code": "42501", "message": "permission denied for table leads", "details": None, "hint": None},
-         PermissionDenied, "42501"),
-        (503, {"code": "57P01", "message": "terminating connection due to administrator command",
-               "details": None, "hint": None}, DatabaseUnavailable, "57P01"),
+        (
+            403,
+            {"code": "42501", "message": "permission denied for table leads", "details": None, "hint": None},
+            PermissionDenied,
+            "42501",
+        ),
+        (
+            503,
+            {
+                "code": "57P01",
+                "message": "terminating connection due to administrator command",
+                "details": None,
+                "hint": None,
+            },
+            DatabaseUnavailable,
+            "57P01",
+        ),
     ],
-)  # fmt: skip
+)
 def test_postgrest_errors_map_to_package_exceptions(
     postgrest: FakePostgrest, status: int, body: dict[str, Any], error: type[DatabaseError], sqlstate: str
 ) -> None:

@@ -18,11 +18,32 @@ from atelier.cli.migrate import SchemaFiles, migrate
 PG15_BIN = Path("/usr/lib/postgresql/15/bin")
 
 PUBLIC_TABLES = {
-    "tiers", "milestone_templates", "users", "clients", "leads", "projects", "milestones", "payments",
-    "deliverables", "audit_log", "inbound_events", "sync_outbox", "sync_state", "sync_lease", "notion_budget",
-    "notion_properties", "notifications", "email_suppressions", "portal_sign_ins", "notion_comments",
-    "project_history", "notion_webhook_arming", "rate_limit_hits", "portal_sessions", "report_links",
-}  # fmt: skip
+    "tiers",
+    "milestone_templates",
+    "users",
+    "clients",
+    "leads",
+    "projects",
+    "milestones",
+    "payments",
+    "deliverables",
+    "audit_log",
+    "inbound_events",
+    "sync_outbox",
+    "sync_state",
+    "sync_lease",
+    "notion_budget",
+    "notion_properties",
+    "notifications",
+    "email_suppressions",
+    "portal_sign_ins",
+    "notion_comments",
+    "project_history",
+    "notion_webhook_arming",
+    "rate_limit_hits",
+    "portal_sessions",
+    "report_links",
+}
 
 
 def _public_tables(conn: psycopg.Connection[tuple[object, ...]]) -> dict[str, bool]:
@@ -167,18 +188,35 @@ def postgres15_url() -> Iterator[str]:
     base.chmod(0o777)
     data = base / "data"
     port = _free_port()
-    subprocess.run([*run_as, str(PG15_BIN / "initdb"), "-D", str(data), "-U", "postgres", "--auth=trust"],
-                   check=True, capture_output=True)  # fmt: skip
     subprocess.run(
-        [*run_as, str(PG15_BIN / "pg_ctl"), "-D", str(data), "-w", "-l", str(base / "log"),
-         "-o", f"-h '' -k {base} -p {port}", "start"],
-        check=True, capture_output=True,
-    )  # fmt: skip
+        [*run_as, str(PG15_BIN / "initdb"), "-D", str(data), "-U", "postgres", "--auth=trust"],
+        check=True,
+        capture_output=True,
+    )
+    subprocess.run(
+        [
+            *run_as,
+            str(PG15_BIN / "pg_ctl"),
+            "-D",
+            str(data),
+            "-w",
+            "-l",
+            str(base / "log"),
+            "-o",
+            f"-h '' -k {base} -p {port}",
+            "start",
+        ],
+        check=True,
+        capture_output=True,
+    )
     try:
         yield f"postgresql://postgres@/postgres?host={base}&port={port}"
     finally:
-        subprocess.run([*run_as, str(PG15_BIN / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop"],
-                       check=False, capture_output=True)  # fmt: skip
+        subprocess.run(
+            [*run_as, str(PG15_BIN / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop"],
+            check=False,
+            capture_output=True,
+        )
         shutil.rmtree(base, ignore_errors=True)
 
 

@@ -43,8 +43,16 @@ def test_an_underpayment_starts_no_work_and_waits_for_the_owner(
     assert main(["check"]) == 1
     assert "payment held" in capsys.readouterr().out
     # When the owner refunds it in Stripe, as `check` advises, Then it is no longer held
-    deliver(api, make("stripe_charge_refunded", lead_id, amount=paid.get("amount_total", 750000),
-                      amount_refunded=paid.get("amount_total", 750000)), secret)  # fmt: skip
+    deliver(
+        api,
+        make(
+            "stripe_charge_refunded",
+            lead_id,
+            amount=paid.get("amount_total", 750000),
+            amount_refunded=paid.get("amount_total", 750000),
+        ),
+        secret,
+    )
     assert main(["check"]) == 0
 
 
@@ -86,7 +94,8 @@ def test_a_one_dollar_session_that_names_a_lead_in_its_metadata_fulfils_nothing(
     assert (response.status_code, response.json()["outcome"]) == (200, "applied")
     assert (state(db)["projects"], state(db)["clients"], state(db)["users"]) == (0, 0, 0)
     assert db.execute("select lead_id, project_id, review_reason is not null from payments").fetchall() == [
-        (None, None, True)]  # fmt: skip
+        (None, None, True)
+    ]
     assert db.execute("select status::text from leads").fetchone() == ("qualified",)
     # And the lead's own session still fulfils it, at its own tier
     assert deliver(api, checkout(lead_id), secret).status_code == 200

@@ -24,9 +24,13 @@ def lead_id(api: httpx.Client) -> str:
 
 
 def test_replay_from_a_file_applies_once_however_often_it_runs(
-    lead_id: str, database_url: str, db: Conn, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    lead_id: str,
+    database_url: str,
+    db: Conn,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
-) -> None:  # fmt: skip
+) -> None:
     monkeypatch.setenv("DATABASE_URL", database_url)
     events = [
         checkout(lead_id),
@@ -46,9 +50,14 @@ def test_replay_from_a_file_applies_once_however_often_it_runs(
 
 
 def test_replay_since_lists_events_from_stripe_including_undelivered(
-    api: httpx.Client, stack: LocalStack, db: Conn, database_url: str, monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str], tmp_path: Path,
-) -> None:  # fmt: skip
+    api: httpx.Client,
+    stack: LocalStack,
+    db: Conn,
+    database_url: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+) -> None:
     # Given a paid checkout whose webhook never arrived (the project does not exist yet)
     answer = api.post("/leads", json=LEAD, headers={"Idempotency-Key": "replay-lead-2"}).json()
     assert stack.stripe is not None
@@ -81,9 +90,13 @@ def test_replay_since_lists_events_from_stripe_including_undelivered(
     ],
 )
 def test_replay_mistakes_say_what_to_do(
-    args: list[str], message: str, database_url: str, monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str], tmp_path: Path,
-) -> None:  # fmt: skip
+    args: list[str],
+    message: str,
+    database_url: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+) -> None:
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("DATABASE_URL", database_url)
     assert main(args) == 2
@@ -101,9 +114,14 @@ def test_replay_refuses_a_file_that_is_not_events(
 
 
 def test_a_signed_event_that_can_never_apply_is_acknowledged_recorded_rejected_and_replayable(
-    api: httpx.Client, stack: LocalStack, lead_id: str, database_url: str, db: Conn,
-    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
-) -> None:  # fmt: skip
+    api: httpx.Client,
+    stack: LocalStack,
+    lead_id: str,
+    database_url: str,
+    db: Conn,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
     from tests.integration.test_stripe_webhook import deliver
 
     secret = stack.settings["STRIPE_WEBHOOK_SECRET"]
@@ -124,14 +142,18 @@ def test_a_signed_event_that_can_never_apply_is_acknowledged_recorded_rejected_a
 
     # When the cause is fixed (here: the ledger's copy of the event is corrected) and replay --rejected runs,
     # Then the event applies once, and the ledger says applied
-    db.execute("update inbound_events set payload = jsonb_set(payload, '{data,object,amount_total}', '750000')"
-               " where event_id = %s", (bad_amount["id"],))  # fmt: skip
+    db.execute(
+        "update inbound_events set payload = jsonb_set(payload, '{data,object,amount_total}', '750000')"
+        " where event_id = %s",
+        (bad_amount["id"],),
+    )
     monkeypatch.setenv("DATABASE_URL", database_url)
     assert main(["stripe", "replay", "--rejected"]) == 0
     outcomes = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert outcomes == {"applied": 1, "rejected": 1}
-    assert db.execute("select outcome::text from inbound_events where event_id = %s",
-                      (bad_amount["id"],)).fetchone() == ("applied",)  # fmt: skip
+    assert db.execute(
+        "select outcome::text from inbound_events where event_id = %s", (bad_amount["id"],)
+    ).fetchone() == ("applied",)
     assert db.execute("select count(*) from projects").fetchone() == (1,)
     assert main(["stripe", "replay", "--rejected"]) == 0  # the refund is still rejected; nothing else changes
     assert db.execute("select count(*) from projects").fetchone() == (1,)

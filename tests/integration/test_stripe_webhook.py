@@ -23,9 +23,16 @@ from tests.events import load_event
 
 Conn = psycopg.Connection[tuple[object, ...]]
 
-LEAD = {"email": "ada@example.com", "name": "Ada Lovelace", "project_address": "12 Analytical Row",
-        "budget": "$10k-15k", "timeline_weeks": 8, "project_type": "standard_renovation",
-        "has_survey": True, "has_drawings": True}  # fmt: skip
+LEAD = {
+    "email": "ada@example.com",
+    "name": "Ada Lovelace",
+    "project_address": "12 Analytical Row",
+    "budget": "$10k-15k",
+    "timeline_weeks": 8,
+    "project_type": "standard_renovation",
+    "has_survey": True,
+    "has_drawings": True,
+}
 TIER_2_MILESTONES = 5
 TABLES = ("users", "clients", "projects", "milestones", "payments", "inbound_events", "audit_log", "sync_outbox")
 
@@ -91,10 +98,19 @@ def test_a_paid_checkout_creates_client_project_milestones_and_payment_once(
     project = db.execute(
         "select p.status::text, p.payment_status::text, p.tier, p.needs_review, p.name, c.tier, u.email,"
         " u.user_type::text from projects p join clients c on c.id = p.client_id join users u on u.id = c.user_id"
-        " where p.lead_id = %s", (lead_id,)
-    ).fetchone()  # fmt: skip
-    assert project == ("onboarding", "paid", 2, False, "12 Analytical Row - The Builder", 2, "ada@example.com",
-                       "sage_client")  # fmt: skip
+        " where p.lead_id = %s",
+        (lead_id,),
+    ).fetchone()
+    assert project == (
+        "onboarding",
+        "paid",
+        2,
+        False,
+        "12 Analytical Row - The Builder",
+        2,
+        "ada@example.com",
+        "sage_client",
+    )
     milestones = db.execute('select name, due_date - current_date from milestones order by "order"').fetchall()
     assert (
         milestones
@@ -132,8 +148,9 @@ def test_the_same_event_five_times_at_once_has_one_effect(
     def send() -> None:
         with httpx.Client(base_url=stack.front_door.url, timeout=30) as client:  # type: ignore[union-attr]
             barrier.wait()
-            statuses.append(client.post("/webhooks/stripe", content=body.encode(),
-                                        headers={"Stripe-Signature": header}).status_code)  # fmt: skip
+            statuses.append(
+                client.post("/webhooks/stripe", content=body.encode(), headers={"Stripe-Signature": header}).status_code
+            )
 
     threads = [threading.Thread(target=send) for _ in range(5)]
     for thread in threads:
@@ -144,7 +161,11 @@ def test_the_same_event_five_times_at_once_has_one_effect(
     assert statuses == [200] * 5
     counts = state(db)
     assert (counts["projects"], counts["clients"], counts["payments"], counts["milestones"]) == (
-        1, 1, 1, TIER_2_MILESTONES)  # fmt: skip
+        1,
+        1,
+        1,
+        TIER_2_MILESTONES,
+    )
     assert db.execute("select count(*) from inbound_events where event_id = %s", (event["id"],)).fetchone() == (1,)
     assert db.execute("select count(*) from audit_log where action = 'payment.fulfilled'").fetchone() == (1,)
 
@@ -162,10 +183,14 @@ def _refusals(secret: str) -> list[tuple[str, dict[str, str], bytes | None, str]
         ("tampered body", {"Stripe-Signature": good}, body.replace("750000", "1").encode(), "Signature does not match"),
         ("stale timestamp", {"Stripe-Signature": sign(body, secret, timestamp=now - 3600)}, None, "outside the 300 s"),
         ("future timestamp", {"Stripe-Signature": sign(body, secret, timestamp=now + 3600)}, None, "outside the 300 s"),
-        ("signed broken JSON", {"Stripe-Signature": sign('{"id": "evt_1", ', secret)}, b'{"id": "evt_1", ',
-         "not valid JSON"),
+        (
+            "signed broken JSON",
+            {"Stripe-Signature": sign('{"id": "evt_1", ', secret)},
+            b'{"id": "evt_1", ',
+            "not valid JSON",
+        ),
         ("signed non-event", {"Stripe-Signature": sign("[1, 2]", secret)}, b"[1, 2]", "not a Stripe event"),
-    ]  # fmt: skip
+    ]
 
 
 def test_every_refusal_gets_400_with_its_reason_and_writes_nothing(
@@ -260,8 +285,9 @@ def test_events_in_any_order_end_in_the_newest_state(
     else:
         # Paid and refunded before the checkout event arrived: no project for money already returned.
         assert projects == []
-        assert db.execute("select count(*) from audit_log where action = 'payment.refunded_before_fulfilment'"
-                          ).fetchone() == (1,)  # fmt: skip
+        assert db.execute(
+            "select count(*) from audit_log where action = 'payment.refunded_before_fulfilment'"
+        ).fetchone() == (1,)
 
 
 def test_intent_succeeded_first_then_checkout_fulfils(api: httpx.Client, db: Conn, secret: str, lead_id: str) -> None:
@@ -277,9 +303,13 @@ def test_an_amount_over_the_tier_price_is_recorded_and_flagged(
     deliver(api, checkout(lead_id, amount_total=900000), secret)
     assert db.execute("select amount from payments").fetchone() == (900000,)
     assert db.execute("select needs_review, review_reason, payment_status::text from projects").fetchone() == (
-        True, "paid 900000 usd, tier price is 750000 usd", "paid")  # fmt: skip
-    assert db.execute("select details->>'amount' from audit_log where action = 'payment.amount_mismatch'"
-                      ).fetchone() == ("900000",)  # fmt: skip
+        True,
+        "paid 900000 usd, tier price is 750000 usd",
+        "paid",
+    )
+    assert db.execute(
+        "select details->>'amount' from audit_log where action = 'payment.amount_mismatch'"
+    ).fetchone() == ("900000",)
 
 
 def test_a_payment_for_an_unknown_lead_is_kept_and_marked_unmatched(api: httpx.Client, db: Conn, secret: str) -> None:
@@ -305,8 +335,12 @@ def test_a_base64_body_from_api_gateway_is_verified_on_its_raw_bytes(
 ) -> None:
     body = json.dumps(checkout(lead_id))
     event = load_event("apigw_v2_post_lead_base64")
-    event.update(routeKey="POST /webhooks/stripe", rawPath="/webhooks/stripe",
-                 body=base64.b64encode(body.encode()).decode(), isBase64Encoded=True)  # fmt: skip
+    event.update(
+        routeKey="POST /webhooks/stripe",
+        rawPath="/webhooks/stripe",
+        body=base64.b64encode(body.encode()).decode(),
+        isBase64Encoded=True,
+    )
     event["headers"] = {"content-type": "application/json", "stripe-signature": sign(body, secret)}
     event["requestContext"]["http"]["path"] = "/webhooks/stripe"
     result = LocalLambdas().invoke("payment_succeeded", event)
@@ -320,8 +354,9 @@ def test_paying_on_the_local_checkout_page_delivers_a_signed_event(
     answer = api.post("/leads", json=LEAD, headers={"Idempotency-Key": "local-pay-0001"}).json()
     paid = api.post(answer["checkout_url"] + "/pay")
     assert paid.status_code == 303
-    assert db.execute("select p.status::text, pay.status::text from projects p join payments pay"
-                      " on pay.project_id = p.id").fetchall() == [("onboarding", "succeeded")]  # fmt: skip
+    assert db.execute(
+        "select p.status::text, pay.status::text from projects p join payments pay on pay.project_id = p.id"
+    ).fetchall() == [("onboarding", "succeeded")]
     assert stack.stripe is not None
     assert [e["type"] for e in stack.stripe.events] == ["checkout.session.completed"]
 
@@ -346,8 +381,9 @@ def test_an_event_the_database_refuses_is_recorded_rejected_and_acknowledged_not
     # And nothing of the fulfilment was written: only the ledger's rejection and its audit line
     after = state(db)
     assert {t: after[t] - before[t] for t in after if after[t] != before[t]} == {"inbound_events": 1, "audit_log": 1}
-    assert db.execute("select outcome::text, reason from inbound_events where event_id = %s",
-                      (event["id"],)).fetchone() == ("rejected", "the database refused it (SQLSTATE 23514)")  # fmt: skip
+    assert db.execute(
+        "select outcome::text, reason from inbound_events where event_id = %s", (event["id"],)
+    ).fetchone() == ("rejected", "the database refused it (SQLSTATE 23514)")
     # And the rejection is logged with its reason and counted for the alarm
     lines = _log_lines(tmp_path, "payment_succeeded")
     rejected = [line for line in lines if line.get("message") == "stripe event" and line.get("outcome") == "rejected"]

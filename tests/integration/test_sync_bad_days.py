@@ -13,14 +13,14 @@ import pytest
 
 from atelier.kernel.rpc import PsycopgRpc
 from atelier.notion import NotionError, NotionGateway, RequestBudget
-from atelier.notion.schema import ATELIER_ID, plain_text
-from atelier.notion.setup import setup
+from atelier.notion.codec import ATELIER_ID, plain_text
 from atelier.sync import OutboxPusher, SweepReport, SyncPorts, run_cycle
 from atelier.sync.cycle import LEASE_NAME, RUN_LEASE_SECONDS
 from atelier.sync.drift import drift, duplicates, repair_duplicates
 from atelier.sync.pull import NotionPoller
 from atelier.sync.push import ClaimLost
 from atelier.sync.records import MAX_ATTEMPTS
+from atelier.sync.setup import setup
 from atelier_local.notion_emulator import NotionEmulator
 from atelier_local.samples import paid_project, stored_lead
 
@@ -28,8 +28,11 @@ Conn = psycopg.Connection[tuple[object, ...]]
 
 
 def _atelier_ids(gateway: NotionGateway, sources: dict[str, str]) -> Counter[str]:
-    return Counter(plain_text(p["properties"][ATELIER_ID]["rich_text"]) or ""
-                   for source in sources.values() for p in gateway.query(source))  # fmt: skip
+    return Counter(
+        plain_text(p["properties"][ATELIER_ID]["rich_text"]) or ""
+        for source in sources.values()
+        for p in gateway.query(source)
+    )
 
 
 def _status(db: Conn) -> dict[str, int]:
@@ -81,7 +84,11 @@ def test_a_duplicate_page_is_found_by_check_and_repair_archives_it(
     # When the drift check looks, Then it finds the extra page, naming the one that stays
     (found,) = duplicates(ports)
     assert (found.entity, found.record_id, found.keep, found.extras) == (
-        "project", project_id, linked["id"], [extra["id"]])  # fmt: skip
+        "project",
+        project_id,
+        linked["id"],
+        [extra["id"]],
+    )
 
     # When it repairs, Then the extra is in the trash, the record still points at the kept page, nothing is found
     assert repair_duplicates(ports, [found]) == 1
@@ -102,16 +109,18 @@ def test_an_outage_kills_no_row_and_the_first_answer_sends_everything_at_once(
     for i in range(3):
         paid_project(rpc, stored_lead(rpc, i))
     notion.set_faults(error_rate=1.0, error_statuses=[503], retry_after=0.01, seed=3)
-    gateway = NotionGateway(notion.state.bot_token, base_url=notion.url, budget=RequestBudget(rate=5000),
-                            max_attempts=2)  # fmt: skip
+    gateway = NotionGateway(
+        notion.state.bot_token, base_url=notion.url, budget=RequestBudget(rate=5000), max_attempts=2
+    )
     pusher = OutboxPusher(SyncPorts(rpc, gateway, sources))
     before = len(notion.requests)
 
     # When runs keep coming, four times as many as a refused row would survive, with time passing between them
     for _ in range(MAX_ATTEMPTS * 4):
         pusher.sweep()
-        db.execute("update sync_outbox set next_attempt_at = next_attempt_at - interval '10 minutes'"
-                   " where status = 'pending'")  # fmt: skip
+        db.execute(
+            "update sync_outbox set next_attempt_at = next_attempt_at - interval '10 minutes' where status = 'pending'"
+        )
 
     # Then no row is dead, and each run tried Notion once rather than once per row
     assert _status(db) == {"pending": 24}
@@ -120,8 +129,10 @@ def test_an_outage_kills_no_row_and_the_first_answer_sends_everything_at_once(
 
     # When Notion answers again, Then one sweep makes every page: nothing is left backing off
     notion.set_faults(error_rate=0.0)
-    db.execute("update sync_outbox set next_attempt_at = now() + interval '1 minute'"
-               " where status = 'pending' and entity <> 'lead'")  # fmt: skip
+    db.execute(
+        "update sync_outbox set next_attempt_at = now() + interval '1 minute'"
+        " where status = 'pending' and entity <> 'lead'"
+    )
     report = pusher.sweep()
     assert report.created == 24
     assert _status(db) == {"done": 24}
@@ -132,15 +143,20 @@ def test_children_wait_for_their_parent_without_using_attempts_and_go_when_it_la
 ) -> None:
     # Given a project whose own row is held back (claimed elsewhere), so its milestones find no project page
     project_id = paid_project(rpc, stored_lead(rpc))
-    db.execute("update sync_outbox set next_attempt_at = now() + interval '1 hour'"
-               " where entity = 'project' and entity_id = %s", (project_id,))  # fmt: skip
+    db.execute(
+        "update sync_outbox set next_attempt_at = now() + interval '1 hour'"
+        " where entity = 'project' and entity_id = %s",
+        (project_id,),
+    )
     pusher = OutboxPusher(SyncPorts(rpc, gateway, sources))
     for _ in range(MAX_ATTEMPTS + 2):
         db.execute("update sync_outbox set next_attempt_at = now() where status = 'pending' and entity = 'milestone'")
         pusher.sweep()
-    assert db.execute("select count(*), max(attempts), max(refusals) from sync_outbox where entity = 'milestone'"
-                      " and failure = 'waiting' and next_attempt_at > now() + interval '30 seconds'"
-                      "").fetchone() == (5, 0, 0)  # fmt: skip
+    assert db.execute(
+        "select count(*), max(attempts), max(refusals) from sync_outbox where entity = 'milestone'"
+        " and failure = 'waiting' and next_attempt_at > now() + interval '30 seconds'"
+        ""
+    ).fetchone() == (5, 0, 0)
 
     # When the project's page lands, Then its milestones go in the same sweep, not after their wait
     db.execute("update sync_outbox set next_attempt_at = now() where entity = 'project'")
@@ -170,15 +186,25 @@ def test_a_crashed_runs_lease_is_short_and_the_next_run_frees_its_rows(
 
 
 def test_a_team_edit_made_while_a_property_was_deleted_is_applied_once_setup_recreates_it(
-    pusher: OutboxPusher, rpc: PsycopgRpc, gateway: NotionGateway, notion: NotionEmulator, sources: dict[str, str],
+    pusher: OutboxPusher,
+    rpc: PsycopgRpc,
+    gateway: NotionGateway,
+    notion: NotionEmulator,
+    sources: dict[str, str],
     db: Conn,
-) -> None:  # fmt: skip
+) -> None:
     # Given milestone pages; the team deletes the Completed property, through the API with a person's token, and
     # marks a milestone done meanwhile (a rename alone no longer stops anything: properties go by id)
     project_id = paid_project(rpc, stored_lead(rpc))
     pusher.sweep()
-    page_id = str((db.execute("select notion_page_id from milestones where project_id = %s order by \"order\""
-                              " limit 1", (project_id,)).fetchone() or ("",))[0])  # fmt: skip
+    page_id = str(
+        (
+            db.execute(
+                'select notion_page_id from milestones where project_id = %s order by "order" limit 1', (project_id,)
+            ).fetchone()
+            or ("",)
+        )[0]
+    )
     source = sources["milestone"]
     person = NotionGateway(notion.state.human_token, base_url=notion.url, budget=RequestBudget(rate=5000))
     person.update_data_source(source, {"Status": {"name": "Stage"}, "Completed": None})
@@ -227,8 +253,12 @@ def test_notion_unreachable_is_an_outage_not_a_crash(rpc: PsycopgRpc, sources: d
         probe.bind(("127.0.0.1", 0))
         closed_port = probe.getsockname()[1]
     paid_project(rpc, stored_lead(rpc))
-    gateway = NotionGateway("secret_unreachable", base_url=f"http://127.0.0.1:{closed_port}",
-                            budget=RequestBudget(rate=5000), max_attempts=2)  # fmt: skip
+    gateway = NotionGateway(
+        "secret_unreachable",
+        base_url=f"http://127.0.0.1:{closed_port}",
+        budget=RequestBudget(rate=5000),
+        max_attempts=2,
+    )
     ports = SyncPorts(rpc, gateway, sources)
 
     # When a run comes, Then the gateway says it cannot reach Notion, and the run ends without raising

@@ -119,18 +119,31 @@ def test_resync_needs_an_entity_or_all(operator: None, capsys: pytest.CaptureFix
 
 
 def test_import_notion_turns_hand_typed_leads_into_linked_leads_once(
-    operator: None, human: NotionGateway, gateway: NotionGateway, sources: dict[str, str], db: Conn,
+    operator: None,
+    human: NotionGateway,
+    gateway: NotionGateway,
+    sources: dict[str, str],
+    db: Conn,
     capsys: pytest.CaptureFixture[str],
-) -> None:  # fmt: skip
-    from atelier.notion.schema import rich_text
+) -> None:
+    from atelier.notion.codec import rich_text
 
-    typed = human.create_page(sources["lead"], "-", {
-        "Name": {"title": rich_text("Grace Hopper")}, "Email": {"email": "Grace@Example.com"},
-        "Budget": {"rich_text": rich_text("$10k-15k")}, "Timeline (weeks)": {"number": 8},
-        "Project Type": {"select": {"name": "standard_renovation"}},
-    }).page  # fmt: skip
-    human.create_page(sources["lead"], "-", {"Name": {"title": rich_text("No email yet")},
-                                             "Project Type": {"select": {"name": "new_build"}}})  # fmt: skip
+    typed = human.create_page(
+        sources["lead"],
+        "-",
+        {
+            "Name": {"title": rich_text("Grace Hopper")},
+            "Email": {"email": "Grace@Example.com"},
+            "Budget": {"rich_text": rich_text("$10k-15k")},
+            "Timeline (weeks)": {"number": 8},
+            "Project Type": {"select": {"name": "standard_renovation"}},
+        },
+    ).page
+    human.create_page(
+        sources["lead"],
+        "-",
+        {"Name": {"title": rich_text("No email yet")}, "Project Type": {"select": {"name": "new_build"}}},
+    )
     human.create_page(sources["project"], "-", {"Name": {"title": rich_text("A project typed by hand")}})
 
     assert main(["import-notion", "--dry-run"]) == 1  # two pages are left for the team
@@ -156,9 +169,13 @@ def test_import_notion_turns_hand_typed_leads_into_linked_leads_once(
 
 
 def test_a_page_the_team_trashed_takes_later_changes_quietly_and_gets_them_when_restored(
-    operator: None, rpc: PsycopgRpc, human: NotionGateway, gateway: NotionGateway, db: Conn,
+    operator: None,
+    rpc: PsycopgRpc,
+    human: NotionGateway,
+    gateway: NotionGateway,
+    db: Conn,
     capsys: pytest.CaptureFixture[str],
-) -> None:  # fmt: skip
+) -> None:
     # Given a project page the team put in the trash, and the record soft-deleted by the next run
     paid_project(rpc, stored_lead(rpc))
     assert main(["sync", "run"]) == 0

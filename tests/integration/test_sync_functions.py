@@ -25,8 +25,13 @@ def _ring(stack: LocalStack, project_id: str, authorization: str | None, **paylo
     assert stack.front_door is not None
     import httpx
 
-    body = {"type": "INSERT", "table": "projects", "schema": "public", "record": {"id": project_id},
-            "old_record": None} | payload  # fmt: skip
+    body = {
+        "type": "INSERT",
+        "table": "projects",
+        "schema": "public",
+        "record": {"id": project_id},
+        "old_record": None,
+    } | payload
     headers = {"Authorization": authorization} if authorization else {}
     response = httpx.post(f"{stack.front_door.url}/webhooks/supabase", json=body, headers=headers, timeout=30)
     return {"status": response.status_code, **response.json()}

@@ -9,7 +9,7 @@ import pytest
 
 from atelier.kernel.rpc import PsycopgRpc
 from atelier.notion import NotionGateway
-from atelier.notion.schema import plain_text, rich_text
+from atelier.notion.codec import plain_text, rich_text
 from atelier.sync import NotionPoller, OutboxPusher, SyncPorts
 from atelier.sync.comments import post_due
 from atelier_local.notion_emulator import NotionEmulator
@@ -75,7 +75,8 @@ def test_our_own_writes_are_not_read_back_but_a_same_minute_human_edit_is(
     poller.poll()
 
     assert db.execute("select status::text from milestones where id = %s", (milestone_id,)).fetchone() == (
-        "in_progress",)  # fmt: skip
+        "in_progress",
+    )
 
 
 def test_overlapping_poll_windows_apply_an_edit_once(
@@ -104,9 +105,15 @@ def test_trash_then_restore(synced: str, poller: NotionPoller, human: NotionGate
 
 
 def test_a_field_postgres_owns_is_put_back_and_the_teams_value_kept_with_one_comment_that_says_why(
-    synced: str, poller: NotionPoller, pusher: OutboxPusher, human: NotionGateway, gateway: NotionGateway, db: Conn,
-    rpc: PsycopgRpc, sources: dict[str, str],
-) -> None:  # fmt: skip
+    synced: str,
+    poller: NotionPoller,
+    pusher: OutboxPusher,
+    human: NotionGateway,
+    gateway: NotionGateway,
+    db: Conn,
+    rpc: PsycopgRpc,
+    sources: dict[str, str],
+) -> None:
     page_id = _page(db, "projects")
     human.update_page(page_id, {"Tier": {"select": {"name": "KAA White Glove"}}})
     assert poller.poll().overridden == 1
@@ -129,9 +136,14 @@ def test_a_field_postgres_owns_is_put_back_and_the_teams_value_kept_with_one_com
 
 
 def test_what_the_team_owns_is_applied_without_a_comment(
-    synced: str, poller: NotionPoller, human: NotionGateway, gateway: NotionGateway, db: Conn, rpc: PsycopgRpc,
+    synced: str,
+    poller: NotionPoller,
+    human: NotionGateway,
+    gateway: NotionGateway,
+    db: Conn,
+    rpc: PsycopgRpc,
     sources: dict[str, str],
-) -> None:  # fmt: skip
+) -> None:
     synced_before = gateway.retrieve_page(_page(db, "projects"))["properties"]["Last Synced"]["date"]["start"]
     human.update_page(_page(db, "projects"), {"Name": {"title": rich_text("Kitchen, back wall")}})
     human.update_page(_page(db, "milestones"), {"Due": {"date": {"start": "2027-02-01"}}})
@@ -139,7 +151,8 @@ def test_what_the_team_owns_is_applied_without_a_comment(
     assert (poll.applied, poll.overridden) == (2, 0)
     assert db.execute("select name from projects").fetchone() == ("Kitchen, back wall",)
     assert db.execute('select due_date::text from milestones order by created_at, "order" limit 1').fetchone() == (
-        "2027-02-01",)  # fmt: skip
+        "2027-02-01",
+    )
     assert post_due(SyncPorts(rpc, gateway, sources)).posted == 0
     assert db.execute("select count(*) from notion_comments").fetchone() == (0,)
     synced_after = gateway.retrieve_page(_page(db, "projects"))["properties"]["Last Synced"]["date"]["start"]
@@ -188,43 +201,76 @@ def test_a_clients_name_phone_and_company_typed_in_notion_are_kept(
     assert db.execute("select name from clients").fetchone() == ("Client 0",)
 
     # When the team types the client's full name, phone and company, and the sync runs both ways (twice)
-    human.update_page(page_id, {"Name": {"title": rich_text("Ada King, Countess of Lovelace")},
-                                "Phone": {"phone_number": "+44 20 7946 0000"},
-                                "Company": {"rich_text": rich_text("Analytical Engines Ltd")}})  # fmt: skip
+    human.update_page(
+        page_id,
+        {
+            "Name": {"title": rich_text("Ada King, Countess of Lovelace")},
+            "Phone": {"phone_number": "+44 20 7946 0000"},
+            "Company": {"rich_text": rich_text("Analytical Engines Ltd")},
+        },
+    )
     for _ in range(2):
         poller.poll()
         pusher.sweep()
 
     # Then Postgres has them, the page keeps them, and no comment says they were put back
     assert db.execute("select name, phone, company from clients").fetchone() == (
-        "Ada King, Countess of Lovelace", "+44 20 7946 0000", "Analytical Engines Ltd")  # fmt: skip
+        "Ada King, Countess of Lovelace",
+        "+44 20 7946 0000",
+        "Analytical Engines Ltd",
+    )
     page = gateway.retrieve_page(page_id)
     assert plain_text(page["properties"]["Name"]["title"]) == "Ada King, Countess of Lovelace"
     assert db.execute("select count(*) from notion_comments").fetchone() == (0,)
 
 
 def test_the_payers_name_fills_an_empty_client_name_and_never_replaces_one(rpc: PsycopgRpc, db: Conn) -> None:
-    for i, (before, paid_as, after) in enumerate([(None, "Ada Lovelace", "Ada Lovelace"),
-                                                  ("Ada", "A. Lovelace", "Ada")]):  # fmt: skip
+    for i, (before, paid_as, after) in enumerate(
+        [(None, "Ada Lovelace", "Ada Lovelace"), ("Ada", "A. Lovelace", "Ada")]
+    ):
         lead = stored_lead(rpc, 10 + i)
         email = f"client{10 + i}@example.com"
         user = db.execute("insert into users (email, user_type) values (%s, 'sage_client') returning id", (email,))
         db.execute("insert into clients (user_id, tier, name) values (%s, 2, %s)", (user.fetchone()[0], before))  # type: ignore[index]
         session = f"cs_name_{i}"
-        rpc.rpc("record_lead_answer", p_lead_id=lead, p_answer={"tier": 2}, p_checkout_session_id=session,
-                p_checkout_url="https://checkout.example/")  # fmt: skip
-        rpc.rpc("apply_stripe_event", p_event_id=f"evt_name_{i}", p_event_type="checkout.session.completed",
-                p_kind="fulfil", p_reason=None, p_lead_id=lead, p_tier=2, p_checkout_session_id=session,
-                p_payment_intent_id=f"pi_name_{i}", p_customer_id=None, p_email=email, p_amount=750000,
-                p_amount_refunded=0, p_currency="usd", p_name=paid_as)  # fmt: skip
+        rpc.rpc(
+            "record_lead_answer",
+            p_lead_id=lead,
+            p_answer={"tier": 2},
+            p_checkout_session_id=session,
+            p_checkout_url="https://checkout.example/",
+        )
+        rpc.rpc(
+            "apply_stripe_event",
+            p_event_id=f"evt_name_{i}",
+            p_event_type="checkout.session.completed",
+            p_kind="fulfil",
+            p_reason=None,
+            p_lead_id=lead,
+            p_tier=2,
+            p_checkout_session_id=session,
+            p_payment_intent_id=f"pi_name_{i}",
+            p_customer_id=None,
+            p_email=email,
+            p_amount=750000,
+            p_amount_refunded=0,
+            p_currency="usd",
+            p_name=paid_as,
+        )
         name = db.execute("select c.name from clients c join users u on u.id = c.user_id where u.email = %s", (email,))
         assert name.fetchone() == (after,)
 
 
 def test_a_team_edit_to_a_field_postgres_owns_is_put_back_even_when_our_push_lands_after_it(
-    synced: str, poller: NotionPoller, pusher: OutboxPusher, human: NotionGateway, gateway: NotionGateway,
-    db: Conn, rpc: PsycopgRpc, sources: dict[str, str],
-) -> None:  # fmt: skip
+    synced: str,
+    poller: NotionPoller,
+    pusher: OutboxPusher,
+    human: NotionGateway,
+    gateway: NotionGateway,
+    db: Conn,
+    rpc: PsycopgRpc,
+    sources: dict[str, str],
+) -> None:
     # Given a person ticks the project's "Needs Review" (a field Postgres owns) in Notion
     page_id = _page(db, "projects")
     human.update_page(page_id, {"Needs Review": {"checkbox": True}})

@@ -10,7 +10,7 @@ import pytest
 
 from atelier.kernel.rpc import PsycopgRpc
 from atelier.notion import NotionGateway, RequestBudget
-from atelier.notion.schema import ATELIER_ID, plain_text
+from atelier.notion.codec import ATELIER_ID, plain_text
 from atelier.sync import OutboxPusher, SweepReport, SyncPorts
 from atelier_local.notion_emulator import NotionEmulator
 from atelier_local.samples import paid_project, stored_lead
@@ -42,15 +42,20 @@ def test_a_paid_project_appears_with_its_client_milestones_and_relations(
     assert len(milestones) == 5
     assert all(m["properties"]["Project"]["relation"] == [{"id": project["id"]}] for m in milestones)
     assert {m["properties"]["Status"]["status"]["name"] for m in milestones} == {"Not started"}
-    assert db.execute("select notion_page_id, last_synced_at is not null from projects where id = %s",
-                      (project_id,)).fetchone() == (project["id"], True)  # fmt: skip
+    assert db.execute(
+        "select notion_page_id, last_synced_at is not null from projects where id = %s", (project_id,)
+    ).fetchone() == (project["id"], True)
     assert db.execute("select count(*) from sync_outbox where status <> 'done'").fetchone() == (0,)
 
 
 def test_an_unchanged_record_costs_no_call_and_a_change_sends_only_what_changed(
-    pusher: OutboxPusher, rpc: PsycopgRpc, gateway: NotionGateway, notion: NotionEmulator, db: Conn,
+    pusher: OutboxPusher,
+    rpc: PsycopgRpc,
+    gateway: NotionGateway,
+    notion: NotionEmulator,
+    db: Conn,
     sources: dict[str, str],
-) -> None:  # fmt: skip
+) -> None:
     project_id = paid_project(rpc, stored_lead(rpc))
     pusher.sweep()
     db.execute("select app_private.enqueue_sync('project', %s)", (project_id,))
@@ -112,10 +117,18 @@ def test_notion_failures_lose_nothing_and_duplicate_nothing(
 ) -> None:
     for i in range(500):
         stored_lead(rpc, i)
-    notion.set_faults(error_rate=0.2, error_statuses=[429, 503, 500], timeout_rate=0.05, timeout_seconds=0.3,
-                      commit_then_fail_rate=0.05, retry_after=0.01, seed=11)  # fmt: skip
-    flaky = NotionGateway(notion.state.bot_token, base_url=notion.url, budget=RequestBudget(rate=5000),
-                          timeout_s=0.2, max_attempts=2)  # fmt: skip
+    notion.set_faults(
+        error_rate=0.2,
+        error_statuses=[429, 503, 500],
+        timeout_rate=0.05,
+        timeout_seconds=0.3,
+        commit_then_fail_rate=0.05,
+        retry_after=0.01,
+        seed=11,
+    )
+    flaky = NotionGateway(
+        notion.state.bot_token, base_url=notion.url, budget=RequestBudget(rate=5000), timeout_s=0.2, max_attempts=2
+    )
     worker = OutboxPusher(SyncPorts(rpc, flaky, sources))
     for _ in range(300):  # a sweep stops at the first failure that looks like an outage
         worker.sweep(batch=100)
@@ -142,7 +155,9 @@ def test_a_page_deleted_for_good_in_notion_soft_deletes_its_record(
     pusher.sweep()
 
     assert db.execute("select deleted_at is not null, name from leads").fetchone() == (
-        True, "Changed after the page was deleted")  # fmt: skip
+        True,
+        "Changed after the page was deleted",
+    )
     assert db.execute("select count(*) from audit_log where action = 'notion.vanished'").fetchone() == (1,)
     assert db.execute("select count(*) from sync_outbox where status <> 'done'").fetchone() == (0,)
 

@@ -12,7 +12,7 @@ import pytest
 
 from atelier.kernel.rpc import PsycopgRpc
 from atelier.notion import NotionGateway
-from atelier.notion.schema import ATELIER_ID, plain_text, rich_text, unlinked_filter
+from atelier.notion.codec import ATELIER_ID, plain_text, rich_text, unlinked_filter
 from atelier_local.lambda_runtime import LocalLambdas
 from atelier_local.samples import paid_project, stored_lead
 from atelier_local.stack import LocalStack, scheduled_event
@@ -23,8 +23,10 @@ Conn = psycopg.Connection[tuple[object, ...]]
 @pytest.fixture
 def sources(stack: LocalStack) -> dict[str, str]:
     ids = stack.setup_notion()
-    return {entity: ids[f"NOTION_{entity.upper()}_DATA_SOURCE_ID"]
-            for entity in ("lead", "client", "project", "milestone", "deliverable")}  # fmt: skip
+    return {
+        entity: ids[f"NOTION_{entity.upper()}_DATA_SOURCE_ID"]
+        for entity in ("lead", "client", "project", "milestone", "deliverable")
+    }
 
 
 @pytest.fixture
@@ -48,11 +50,15 @@ def _shown(team: NotionGateway, page_id: str) -> dict[str, Any]:
 def test_a_lead_typed_into_notion_with_a_name_and_an_email_is_routed_in_one_sync(
     stack: LocalStack, sources: dict[str, str], team: NotionGateway, db: Conn
 ) -> None:
-    page = _made_by_hand(team, sources["lead"], {"Name": {"title": rich_text("Phone Enquiry")},
-                                                 "Email": {"email": " Caller@Example.com "}})  # fmt: skip
+    page = _made_by_hand(
+        team,
+        sources["lead"],
+        {"Name": {"title": rich_text("Phone Enquiry")}, "Email": {"email": " Caller@Example.com "}},
+    )
     _sync()
-    row = db.execute("select id::text, email, needs_review, red_flags, routing_reason, notion_page_id, project_type "
-                     "from leads").fetchall()  # fmt: skip
+    row = db.execute(
+        "select id::text, email, needs_review, red_flags, routing_reason, notion_page_id, project_type from leads"
+    ).fetchall()
     assert len(row) == 1
     lead_id, email, needs_review, red_flags, reason, linked, project_type = row[0]
     assert (email, needs_review, linked, project_type) == ("caller@example.com", True, page, None)
@@ -84,8 +90,9 @@ def test_with_webhooks_a_hand_made_lead_is_routed_within_seconds(
     stack: LocalStack, sources: dict[str, str], team: NotionGateway, db: Conn
 ) -> None:
     stack.connect_notion_webhooks(delay=0.2)
-    page = _made_by_hand(team, sources["lead"], {"Name": {"title": rich_text("Walk-in")},
-                                                 "Email": {"email": "walkin@example.com"}})  # fmt: skip
+    page = _made_by_hand(
+        team, sources["lead"], {"Name": {"title": rich_text("Walk-in")}, "Email": {"email": "walkin@example.com"}}
+    )
     started = time.monotonic()
     while not plain_text(_shown(team, page)[ATELIER_ID]["rich_text"]):  # linked in Postgres, then stamped
         assert time.monotonic() - started < 15, "the webhook did not bring the lead in"
@@ -102,8 +109,11 @@ def test_a_client_page_with_a_known_clients_email_in_another_case_links_to_that_
     _sync()
     db.execute("update clients set notion_page_id = null")  # as if Atelier's page were deleted for good
     before = db.execute("select count(*) from clients").fetchone()
-    page = _made_by_hand(team, sources["client"], {"Name": {"title": rich_text("Client Seven")},
-                                                   "Email": {"email": "  CLIENT7@Example.COM"}})  # fmt: skip
+    page = _made_by_hand(
+        team,
+        sources["client"],
+        {"Name": {"title": rich_text("Client Seven")}, "Email": {"email": "  CLIENT7@Example.COM"}},
+    )
     _sync()
     assert db.execute("select count(*) from clients").fetchone() == before  # matched, not made again
     assert db.execute("select notion_page_id from clients").fetchone() == (page,)
@@ -116,16 +126,25 @@ def test_a_second_page_for_a_client_who_has_one_is_left_alone_and_a_new_address_
 ) -> None:
     paid_project(rpc, stored_lead(rpc, 8))
     _sync()
-    twin = _made_by_hand(team, sources["client"], {"Name": {"title": rich_text("Twin")},
-                                                   "Email": {"email": "client8@example.com"}})  # fmt: skip
-    fresh = _made_by_hand(team, sources["client"], {"Name": {"title": rich_text("New Client")},
-                                                    "Email": {"email": "new@example.com"},
-                                                    "Tier": {"select": {"name": "The Concept"}}})  # fmt: skip
+    twin = _made_by_hand(
+        team, sources["client"], {"Name": {"title": rich_text("Twin")}, "Email": {"email": "client8@example.com"}}
+    )
+    fresh = _made_by_hand(
+        team,
+        sources["client"],
+        {
+            "Name": {"title": rich_text("New Client")},
+            "Email": {"email": "new@example.com"},
+            "Tier": {"select": {"name": "The Concept"}},
+        },
+    )
     _sync()
     assert db.execute("select count(*) from clients").fetchone() == (2,)
     assert not _shown(team, twin)[ATELIER_ID]["rich_text"]  # reported by `notion check`, not linked
-    (tier, linked) = db.execute("select c.tier, c.notion_page_id from clients c join users u on u.id = c.user_id "
-                                "where u.email = 'new@example.com'").fetchone() or (None, None)  # fmt: skip
+    (tier, linked) = db.execute(
+        "select c.tier, c.notion_page_id from clients c join users u on u.id = c.user_id "
+        "where u.email = 'new@example.com'"
+    ).fetchone() or (None, None)
     assert (tier, linked) == (1, fresh)
 
 
@@ -151,8 +170,9 @@ def test_notion_shows_the_studios_words_and_setup_moves_old_pages_to_them_once(
     stack: LocalStack, sources: dict[str, str], team: NotionGateway, db: Conn, rpc: PsycopgRpc
 ) -> None:
     paid_project(rpc, stored_lead(rpc))
-    _made_by_hand(team, sources["lead"], {"Name": {"title": rich_text("Label Check")},
-                                          "Email": {"email": "labels@example.com"}})  # fmt: skip
+    _made_by_hand(
+        team, sources["lead"], {"Name": {"title": rich_text("Label Check")}, "Email": {"email": "labels@example.com"}}
+    )
     _sync()
     shown = _every_option_and_value(team, sources)
     assert "In progress" in shown
@@ -177,8 +197,11 @@ def test_notion_shows_the_studios_words_and_setup_moves_old_pages_to_them_once(
     # Run again: no view, property or option is added, and no page is touched
     middle = len(stack.notion.requests)
     assert stack_setup(stack) == 0
-    writes = [(r["method"], r["path"]) for r in stack.notion.requests[middle:] if r["method"] in ("POST", "PATCH")
-              and not r["path"].endswith("/query") and r["path"] != "/v1/search"]  # fmt: skip
+    writes = [
+        (r["method"], r["path"])
+        for r in stack.notion.requests[middle:]
+        if r["method"] in ("POST", "PATCH") and not r["path"].endswith("/query") and r["path"] != "/v1/search"
+    ]
     assert writes == []
     assert middle > before
 
@@ -187,7 +210,7 @@ def stack_setup(stack: LocalStack) -> int:
     """`notion setup` against the stack's emulator; returns how many pages it moved to the studio's words."""
     from atelier import wiring
     from atelier.kernel.settings import NotionSettings
-    from atelier.notion.setup import setup
+    from atelier.sync.setup import setup
 
     parent = wiring.settings(NotionSettings).notion_parent_page_id
     assert parent
@@ -199,8 +222,9 @@ def test_relations_are_two_way_and_setup_makes_old_ones_two_way(
 ) -> None:
     paid_project(rpc, stored_lead(rpc))
     _sync()
-    (project_page, client_page) = db.execute("select p.notion_page_id, c.notion_page_id from projects p "
-                                             "join clients c on c.id = p.client_id").fetchone() or ("", "")  # fmt: skip
+    (project_page, client_page) = db.execute(
+        "select p.notion_page_id, c.notion_page_id from projects p join clients c on c.id = p.client_id"
+    ).fetchone() or ("", "")
     milestone_pages = {str(r[0]) for r in db.execute("select notion_page_id from milestones").fetchall()}
     shown = _shown(team, str(project_page))
     assert {item["id"] for item in shown["Milestones"]["relation"]} == milestone_pages
@@ -209,8 +233,10 @@ def test_relations_are_two_way_and_setup_makes_old_ones_two_way(
 
     # A workspace from before: the milestones' Project relation made one-way again (its other side gone)
     milestones = team.retrieve_data_source(sources["milestone"])["properties"]["Project"]
-    team.update_data_source(sources["milestone"], {milestones["id"]: {"relation": {
-        "data_source_id": sources["project"], "single_property": {}}}})  # fmt: skip
+    team.update_data_source(
+        sources["milestone"],
+        {milestones["id"]: {"relation": {"data_source_id": sources["project"], "single_property": {}}}},
+    )
     team.update_data_source(sources["project"], {"Milestones": None})
     assert "Milestones" not in _shown(team, str(project_page))
     stack_setup(stack)
@@ -239,8 +265,9 @@ def test_a_project_page_has_its_brief_and_a_history_appended_once_per_change(
     assert body[-2:] == ["heading_2: History", f"bulleted_list_item: {body[-1].split(': ', 1)[1]}"]
     assert body[-1].endswith(": Paid 7,500.00 USD")
 
-    (milestone,) = db.execute('select notion_page_id from milestones where project_id = %s order by "order" limit 1',
-                              (project,)).fetchone() or ("",)  # fmt: skip
+    (milestone,) = db.execute(
+        'select notion_page_id from milestones where project_id = %s order by "order" limit 1', (project,)
+    ).fetchone() or ("",)
     team.update_page(str(milestone), {"Status": {"status": {"name": "Done"}}})
     _sync()  # the poll applies it (and queues the history row), the next run appends it
     _sync()
@@ -255,8 +282,9 @@ def test_a_project_page_has_its_brief_and_a_history_appended_once_per_change(
 def test_a_page_atelier_refuses_is_left_for_the_team_and_the_sync_goes_on(
     stack: LocalStack, sources: dict[str, str], team: NotionGateway, db: Conn
 ) -> None:
-    page = _made_by_hand(team, sources["lead"], {"Name": {"title": rich_text("Twice")},
-                                                 "Email": {"email": "twice@example.com"}})  # fmt: skip
+    page = _made_by_hand(
+        team, sources["lead"], {"Name": {"title": rich_text("Twice")}, "Email": {"email": "twice@example.com"}}
+    )
     _sync()
     # The team clears its Atelier ID and changes an answer: the page now says other things than the lead it became
     team.update_page(page, {ATELIER_ID: {"rich_text": []}, "Budget": {"rich_text": rich_text("$50k")}})

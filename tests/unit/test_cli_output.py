@@ -35,10 +35,16 @@ def test_a_stopped_stack_is_one_line_with_what_to_do_and_exit_2(
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     (tmp_path / ".atelier").mkdir()
-    (tmp_path / ".atelier" / "dev.json").write_text(json.dumps({
-        "database_url": f"postgresql://postgres@127.0.0.1:{port}/postgres?connect_timeout=2",
-        "notion_base_url": f"http://127.0.0.1:{port}", "notion_token": "secret_local",
-        "notion_parent_page_id": "00000000-0000-4000-8000-000000000000"}))  # fmt: skip
+    (tmp_path / ".atelier" / "dev.json").write_text(
+        json.dumps(
+            {
+                "database_url": f"postgresql://postgres@127.0.0.1:{port}/postgres?connect_timeout=2",
+                "notion_base_url": f"http://127.0.0.1:{port}",
+                "notion_token": "secret_local",
+                "notion_parent_page_id": "00000000-0000-4000-8000-000000000000",
+            }
+        )
+    )
     monkeypatch.chdir(tmp_path)
     for name in ("DATABASE_URL", "NOTION_TOKEN", "NOTION_BASE_URL", "NOTION_PARENT_PAGE_ID"):
         monkeypatch.delenv(name, raising=False)

@@ -18,8 +18,18 @@ WIRING = ROOT / "shared" / "atelier" / "wiring.py"
 FUNCTIONS = sorted(p.parent.name for p in (ROOT / "functions").glob("*/app.py"))
 # Top-level modules that only an extra brings; psycopg and supabase are never in an artifact.
 ONLY_WITH = {"stripe": ("stripe",), "notion": ("notion_client",), "reports": ("leather", "fpdf", "xlsxwriter")}
-NEVER = ("psycopg", "psycopg_binary", "supabase", "supabase_auth", "realtime", "storage3", "cryptography",
-         "aws_xray_sdk", "atelier_local", "PIL")  # fmt: skip
+NEVER = (
+    "psycopg",
+    "psycopg_binary",
+    "supabase",
+    "supabase_auth",
+    "realtime",
+    "storage3",
+    "cryptography",
+    "aws_xray_sdk",
+    "atelier_local",
+    "PIL",
+)
 
 IMPORT = """
 import importlib.util, sys
@@ -48,8 +58,11 @@ def test_every_function_in_the_template_is_built_from_its_own_directory() -> Non
 
     Loader.add_multi_constructor("!", lambda loader, suffix, node: None)
     template = yaml.load((ROOT / "template.yaml").read_text(), Loader=Loader)  # noqa: S506 - SafeLoader subclass
-    functions = {r["Properties"]["CodeUri"]: r for r in template["Resources"].values()
-                 if r["Type"] == "AWS::Serverless::Function"}  # fmt: skip
+    functions = {
+        r["Properties"]["CodeUri"]: r
+        for r in template["Resources"].values()
+        if r["Type"] == "AWS::Serverless::Function"
+    }
     assert sorted(functions) == [f"functions/{f}/" for f in FUNCTIONS]
     for resource in functions.values():
         assert resource["Metadata"] == {"BuildMethod": "makefile", "BuildProperties": {"BuildInSource": True}}
@@ -61,17 +74,34 @@ def test_a_function_imports_with_only_its_own_dependencies(function: str) -> Non
     assert set(extras) <= set(ONLY_WITH)
     blocked = [m for extra, modules in ONLY_WITH.items() if extra not in extras for m in modules] + list(NEVER)
     code = IMPORT.format(blocked=blocked, path=str(ROOT / "functions" / function / "app.py"))
-    env = os.environ | {"POWERTOOLS_SERVICE_NAME": "atelier", "POWERTOOLS_METRICS_NAMESPACE": "Test",
-                        "AWS_DEFAULT_REGION": "us-east-1", "PYTHONPATH": str(ROOT / "shared")}  # fmt: skip
+    env = os.environ | {
+        "POWERTOOLS_SERVICE_NAME": "atelier",
+        "POWERTOOLS_METRICS_NAMESPACE": "Test",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "PYTHONPATH": str(ROOT / "shared"),
+    }
     result = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=False)
     assert result.returncode == 0, result.stderr[-2000:]
 
 
 # Distributions of the third-party modules the package may import, by the extra that brings them.
-PROVIDED_BY = {"stripe": "stripe", "notion_client": "notion", "leather": "reports", "fpdf": "reports",
-               "xlsxwriter": "reports"}  # fmt: skip
-CORE = {"aws_lambda_powertools", "boto3", "botocore", "postgrest", "pydantic", "pydantic_settings", "httpx",
-        "mypy_boto3_s3"}  # fmt: skip
+PROVIDED_BY = {
+    "stripe": "stripe",
+    "notion_client": "notion",
+    "leather": "reports",
+    "fpdf": "reports",
+    "xlsxwriter": "reports",
+}
+CORE = {
+    "aws_lambda_powertools",
+    "boto3",
+    "botocore",
+    "postgrest",
+    "pydantic",
+    "pydantic_settings",
+    "httpx",
+    "mypy_boto3_s3",
+}
 # psycopg is imported only by PsycopgRpc, which a deployment uses only when it sets DATABASE_URL_SECRET
 # (and adds the psycopg extra): with SUPABASE_URL, the functions use PostgrestRpc.
 BY_CONFIGURATION = {"psycopg"}
@@ -91,8 +121,11 @@ def _imports(tree: ast.AST) -> set[str]:
 
 def _wiring_used(tree: ast.AST) -> set[str]:
     """The factories a file calls as `wiring.<name>`."""
-    return {node.attr for node in ast.walk(tree)
-            if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id == "wiring"}  # fmt: skip
+    return {
+        node.attr
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id == "wiring"
+    }
 
 
 def _wiring_imports(used: set[str]) -> set[str]:
@@ -100,8 +133,9 @@ def _wiring_imports(used: set[str]) -> set[str]:
     each factory used and of the factories those call. A factory nobody calls costs its function nothing."""
     tree = ast.parse((ROOT / "shared" / "atelier" / "wiring.py").read_text())
     factories = {node.name: node for node in tree.body if isinstance(node, ast.FunctionDef)}
-    names = _imports(ast.Module(body=[n for n in tree.body if isinstance(n, ast.Import | ast.ImportFrom)],
-                                type_ignores=[]))  # fmt: skip
+    names = _imports(
+        ast.Module(body=[n for n in tree.body if isinstance(n, ast.Import | ast.ImportFrom)], type_ignores=[])
+    )
     todo, seen = list(used), set()
     while todo:
         name = todo.pop()
@@ -204,6 +238,7 @@ def test_the_report_exports_are_made_without_pillow() -> None:
         text = (ROOT / "functions" / function / "Makefile").read_text()
         assert re.search(r"^LEAVE_OUT := pillow$", text, re.MULTILINE), function
     env = os.environ | {"PYTHONPATH": str(ROOT / "shared")}
-    result = subprocess.run([sys.executable, "-c", WITHOUT_PILLOW], env=env, capture_output=True, text=True,
-                            check=False)  # fmt: skip
+    result = subprocess.run(
+        [sys.executable, "-c", WITHOUT_PILLOW], env=env, capture_output=True, text=True, check=False
+    )
     assert result.returncode == 0, result.stderr[-2000:]

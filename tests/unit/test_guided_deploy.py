@@ -79,8 +79,14 @@ def test_samconfig_gives_the_guided_deploy_what_it_needs() -> None:
 def test_no_guided_prompt_refuses_on_its_default() -> None:
     if not SAM_PYTHON.exists():
         pytest.skip("no SAM CLI in .venv-tools: `make lint` installs it")
-    result = subprocess.run([str(SAM_PYTHON), "-c", GUIDED, str(ROOT / "template.yaml"), json.dumps(_answers())],
-                            capture_output=True, text=True, timeout=300, check=False, cwd=ROOT)  # fmt: skip
+    result = subprocess.run(
+        [str(SAM_PYTHON), "-c", GUIDED, str(ROOT / "template.yaml"), json.dumps(_answers())],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+        cwd=ROOT,
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     found = json.loads(result.stdout.strip().splitlines()[-1])
     # "<Function> has no authentication. Is this okay? [y/N]": Enter says no, and the deploy stops.

@@ -13,6 +13,7 @@ ROOT = Path(__file__).resolve().parents[2]
 PACKAGE = ROOT / "shared" / "atelier"
 PACKAGES = sorted(p.name for p in PACKAGE.iterdir() if p.is_dir() and (p / "__init__.py").exists())
 NEVER = {"cli", "web", "wiring"}  # what no capability imports; `web` and handlers sit above them
+MAX_LINES, MAX_FMT_SKIPS = 400, 20
 
 
 def _declared(package: str) -> set[str]:
@@ -85,3 +86,24 @@ def test_the_direction_check_catches_a_capability_reaching_for_the_edge_or_the_c
     assert violations("web", "from atelier.intake.service import IntakeService\n") == {"intake"}
     assert violations("cli", "from atelier_local.stack import LocalStack\n") == {"atelier_local"}
     assert violations("deliverables", "from atelier.notion.port import NotionPort\n") == set()
+
+
+@pytest.mark.parametrize("path", sorted((ROOT / "functions").glob("*/app.py")), ids=lambda p: p.parent.name)
+def test_handlers_never_reach_the_cli_or_the_local_stack(path: Path) -> None:
+    assert not _imported(path.read_text()) & {"cli", "atelier_local"}
+
+
+def _python_files() -> list[Path]:
+    roots = ["shared", "functions", "tests", "bench", "infra"]
+    return sorted(p for root in roots for p in (ROOT / root).rglob("*.py") if "node_modules" not in p.parts)
+
+
+def test_no_file_is_over_400_lines() -> None:
+    long = {str(p.relative_to(ROOT)): n for p in _python_files() if (n := len(p.read_text().splitlines())) > MAX_LINES}
+    assert long == {}
+
+
+def test_the_formatter_owns_the_layout() -> None:
+    """`# fmt: skip` only where a table reads better aligned, each saying so, and 20 at most in the tree."""
+    skips = [(p, line) for p in _python_files() for line in p.read_text().splitlines() if "fmt: skip" in line]
+    assert len(skips) <= MAX_FMT_SKIPS, f"{len(skips)} `# fmt: skip`: let `ruff format` lay the code out"

@@ -57,10 +57,18 @@ def test_typical_budget() -> None:
 
 
 def test_form_fields_are_trimmed_normalised_and_checkboxes_read() -> None:
-    form = LeadForm.model_validate({
-        "email": "  Ada@Example.COM ", "name": " Ada\x00 ", "project_type": "new_build",
-        "has_survey": "on", "has_drawings": "", "timeline_weeks": "", "notes": "  ", "project_address": " 1 Main St ",
-    })  # fmt: skip
+    form = LeadForm.model_validate(
+        {
+            "email": "  Ada@Example.COM ",
+            "name": " Ada\x00 ",
+            "project_type": "new_build",
+            "has_survey": "on",
+            "has_drawings": "",
+            "timeline_weeks": "",
+            "notes": "  ",
+            "project_address": " 1 Main St ",
+        }
+    )
     assert (form.email, form.name, form.project_address) == ("ada@example.com", "Ada", "1 Main St")
     assert (form.has_survey, form.has_drawings, form.timeline_weeks, form.notes) == (True, False, None, None)
     assert form.has_assets

@@ -9,20 +9,13 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from atelier.notion import Failure, classify
-from atelier.notion.schema import (
-    ENTITIES,
-    MILESTONE,
-    RICH_TEXT_CHUNK,
-    Owner,
-    from_property,
-    rich_text,
-    select_name,
-    to_property,
-)
+from atelier.notion.codec import RICH_TEXT_CHUNK, from_property, rich_text, select_name, to_property
+from atelier.sync.mapping import ENTITIES, MILESTONE, Owner
 
 text = st.text(alphabet=st.characters(exclude_categories=["Cs"]), min_size=1, max_size=5000)
-names = st.text(alphabet=st.characters(exclude_categories=["Cs", "Zs", "Cc"], exclude_characters=","),
-                min_size=1, max_size=100)  # fmt: skip
+names = st.text(
+    alphabet=st.characters(exclude_categories=["Cs", "Zs", "Cc"], exclude_characters=","), min_size=1, max_size=100
+)
 
 
 def round_trip(kind: str, value: Any) -> Any:
@@ -86,9 +79,17 @@ def test_rich_text_is_capped_at_100_items() -> None:
 
 def test_ownership_follows_the_design() -> None:
     notion_owned = {(e.name, f.column) for e in ENTITIES for f in e.owned_by(Owner.notion)}
-    assert notion_owned == {("project", "status"), ("milestone", "status"), ("milestone", "completed_at"),
-                            ("project", "name"), ("milestone", "due_date"), ("client", "project_address"),
-                            ("client", "name"), ("client", "phone"), ("client", "company")}  # fmt: skip
+    assert notion_owned == {
+        ("project", "status"),
+        ("milestone", "status"),
+        ("milestone", "completed_at"),
+        ("project", "name"),
+        ("milestone", "due_date"),
+        ("client", "project_address"),
+        ("client", "name"),
+        ("client", "phone"),
+        ("client", "company"),
+    }
 
 
 def test_every_field_postgres_owns_says_where_to_change_it() -> None:

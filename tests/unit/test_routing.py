@@ -18,12 +18,22 @@ budgets = st.one_of(
 )
 leads = st.builds(
     lambda budget, weeks, kind, survey, drawings: LeadForm.model_validate(
-        {"email": "a@example.com", "name": "A", "budget": budget, "timeline_weeks": weeks,
-         "project_type": kind, "has_survey": survey, "has_drawings": drawings}
+        {
+            "email": "a@example.com",
+            "name": "A",
+            "budget": budget,
+            "timeline_weeks": weeks,
+            "project_type": kind,
+            "has_survey": survey,
+            "has_drawings": drawings,
+        }
     ),
-    budgets, st.one_of(st.none(), st.integers(min_value=1, max_value=520)),
-    st.sampled_from(list(ProjectType)), st.booleans(), st.booleans(),
-)  # fmt: skip
+    budgets,
+    st.one_of(st.none(), st.integers(min_value=1, max_value=520)),
+    st.sampled_from(list(ProjectType)),
+    st.booleans(),
+    st.booleans(),
+)
 
 
 @given(leads)
@@ -94,29 +104,46 @@ def _lead(**fields: Any) -> LeadForm:
         ({"budget": "$10k-15k", "timeline_weeks": 8, "project_type": "standard_renovation"}, 2, "high", []),
         ({"budget": 25000, "timeline_weeks": 16, "project_type": "major_renovation"}, 3, "high", []),
         ({"budget": 60000, "timeline_weeks": 40, "project_type": "new_build"}, 4, "medium", []),
-        ({"budget": 12000, "timeline_weeks": 8, "project_type": "multiple_properties"}, 4, "low",
-         ["complex_low_budget", "multiple_properties"]),
+        (
+            {"budget": 12000, "timeline_weeks": 8, "project_type": "multiple_properties"},
+            4,
+            "low",
+            ["complex_low_budget", "multiple_properties"],
+        ),
         # An unknown budget backs no tier, so only 35% of the weight stands behind the result.
-        ({"budget": "not sure", "timeline_weeks": 8, "project_type": "standard_renovation"}, 2, "low",
-         ["budget_unclear"]),
+        (
+            {"budget": "not sure", "timeline_weeks": 8, "project_type": "standard_renovation"},
+            2,
+            "low",
+            ["budget_unclear"],
+        ),
         ({"budget": 1500, "timeline_weeks": 8, "project_type": "simple_renovation"}, 1, "high", ["budget_unclear"]),
-        ({"budget": 10000, "timeline_weeks": 1, "project_type": "new_build"}, 3, "low",
-         ["timeline_unrealistic", "complex_low_budget"]),
+        (
+            {"budget": 10000, "timeline_weeks": 1, "project_type": "new_build"},
+            3,
+            "low",
+            ["timeline_unrealistic", "complex_low_budget"],
+        ),
         # A long timeline alone does not outvote budget, assets and type.
-        ({"budget": 5000, "timeline_weeks": 30, "project_type": "simple_renovation"}, 1, "high",
-         ["budget_timeline_mismatch"]),
+        (
+            {"budget": 5000, "timeline_weeks": 30, "project_type": "simple_renovation"},
+            1,
+            "high",
+            ["budget_timeline_mismatch"],
+        ),
         # A tie (budget 40% for tier 2; assets and type 40% for tier 1) goes to the higher tier.
         ({"budget": 9000, "timeline_weeks": 15, "project_type": "simple_renovation"}, 2, "low", []),
     ],
-)  # fmt: skip
+)
 def test_worked_examples(fields: dict[str, Any], tier: int, confidence: str, flags: list[str]) -> None:
     rec = route(_lead(**fields))
     assert (rec.tier, rec.confidence.value, [f.value for f in rec.red_flags]) == (tier, confidence, flags)
 
 
 def test_no_assets_with_a_fast_timeline_is_flagged_and_explained() -> None:
-    rec = route(_lead(budget=9000, timeline_weeks=2, project_type="standard_renovation",
-                      has_survey=False, has_drawings=False))  # fmt: skip
+    rec = route(
+        _lead(budget=9000, timeline_weeks=2, project_type="standard_renovation", has_survey=False, has_drawings=False)
+    )
     assert rec.tier == 3
     assert RedFlag.no_assets_fast_timeline in rec.red_flags
     assert rec.reason == (
@@ -131,4 +158,8 @@ def test_confidence_is_the_share_of_weight_that_agrees() -> None:
     assert rec.tier == 2
     assert rec.confidence is Confidence.high
     assert {f.name: f.suggested_tier for f in rec.factors} == {
-        "budget": 2, "assets": 1, "timeline": 2, "project_type": 2}  # fmt: skip
+        "budget": 2,
+        "assets": 1,
+        "timeline": 2,
+        "project_type": 2,
+    }

@@ -83,8 +83,9 @@ def test_postgrest_is_used_only_without_a_dsn(monkeypatch: pytest.MonkeyPatch) -
 
 def test_dev_state_fills_only_unset_variables(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     state = tmp_path / "dev.json"
-    state.write_text(json.dumps({"database_url": "postgresql://dev", "stripe_webhook_secret": "whsec_dev",
-                                 "notion_token": None}))  # fmt: skip
+    state.write_text(
+        json.dumps({"database_url": "postgresql://dev", "stripe_webhook_secret": "whsec_dev", "notion_token": None})
+    )
     for name in ("DATABASE_URL", "NOTION_TOKEN"):  # set, then unset: monkeypatch then restores the absence
         monkeypatch.setenv(name, "placeholder")
         monkeypatch.delenv(name)
@@ -106,12 +107,15 @@ def test_no_dev_state_file_is_fine(tmp_path: Path) -> None:
     assert apply_dev_state(tmp_path / "absent.json") == []
 
 
-@pytest.mark.parametrize(("env", "limits"), [
-    ({}, (20, 20)),
-    ({"ATELIER_LEAD_LIMIT_PER_SOURCE": "0"}, (0, 0)),  # a load test from one address lifts both
-    ({"ATELIER_LEAD_LIMIT_PER_SOURCE": "50", "ATELIER_LEAD_LIMIT_PER_EMAIL": "5"}, (50, 5)),
-    ({"ATELIER_LEAD_LIMIT_PER_EMAIL": "0"}, (20, 0)),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("env", "limits"),
+    [
+        ({}, (20, 20)),
+        ({"ATELIER_LEAD_LIMIT_PER_SOURCE": "0"}, (0, 0)),  # a load test from one address lifts both
+        ({"ATELIER_LEAD_LIMIT_PER_SOURCE": "50", "ATELIER_LEAD_LIMIT_PER_EMAIL": "5"}, (50, 5)),
+        ({"ATELIER_LEAD_LIMIT_PER_EMAIL": "0"}, (20, 0)),
+    ],
+)
 def test_the_lead_limits_default_to_20_an_hour_and_the_e_mails_follows_the_sources(
     monkeypatch: pytest.MonkeyPatch, env: dict[str, str], limits: tuple[int, int]
 ) -> None:

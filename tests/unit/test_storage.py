@@ -28,21 +28,33 @@ def test_a_key_in_the_convention_names_project_category_and_file() -> None:
     assert key == DeliverableKey(PROJECT, "Photo", "site/north wall.jpg")
 
 
-@pytest.mark.parametrize(("folder", "category"), [("Photo", "Photo"), ("photos", "Photo"), ("DRAWINGS", "Drawing"),
-                                             ("invoice", "Invoice"), ("misc", "Other"), ("", "Other")])  # fmt: skip
+@pytest.mark.parametrize(
+    ("folder", "category"),
+    [
+        ("Photo", "Photo"),
+        ("photos", "Photo"),
+        ("DRAWINGS", "Drawing"),
+        ("invoice", "Invoice"),
+        ("misc", "Other"),
+        ("", "Other"),
+    ],
+)
 def test_categories_are_matched_loosely_and_anything_else_is_other(folder: str, category: str) -> None:
     assert category_of(folder) == category
 
 
-@pytest.mark.parametrize("key", [
-    "uploads/plan.png",
-    f"projects/{PROJECT}/plan.png",
-    f"projects/{PROJECT}/Photo/",
-    f"projects/{PROJECT}/Photo/   ",
-    "projects/not-a-uuid/Photo/plan.png",
-    "projects//Photo/plan.png",
-    "",
-])  # fmt: skip
+@pytest.mark.parametrize(
+    "key",
+    [
+        "uploads/plan.png",
+        f"projects/{PROJECT}/plan.png",
+        f"projects/{PROJECT}/Photo/",
+        f"projects/{PROJECT}/Photo/   ",
+        "projects/not-a-uuid/Photo/plan.png",
+        "projects//Photo/plan.png",
+        "",
+    ],
+)
 def test_keys_outside_the_convention_are_refused(key: str) -> None:
     with pytest.raises(KeyOutsideConvention):
         DeliverableKey.parse(key)
@@ -53,8 +65,11 @@ def test_event_keys_are_decoded_as_s3_encodes_them() -> None:
     assert decode_key("projects%2Fx%2FPhoto%2Fa%2Bb.png") == "projects/x/Photo/a+b.png"
 
 
-@given(st.text(alphabet=st.characters(blacklist_categories=("Cs", "Cc")), min_size=1, max_size=60).filter(
-    lambda s: s.strip() and not s.endswith("/")))  # fmt: skip
+@given(
+    st.text(alphabet=st.characters(blacklist_categories=("Cs", "Cc")), min_size=1, max_size=60).filter(
+        lambda s: s.strip() and not s.endswith("/")
+    )
+)
 def test_any_file_name_round_trips_through_a_key(name: str) -> None:
     from urllib.parse import quote_plus
 
@@ -111,5 +126,4 @@ def test_a_short_signing_key_is_a_configuration_error() -> None:
 
 def test_content_disposition_keeps_a_unicode_name_and_an_ascii_fallback() -> None:
     header = content_disposition('projects/x/Photo/Façade "north".png')
-    assert header == ('attachment; filename="Fa_ade \'north\'.png"; '
-                      "filename*=UTF-8''Fa%C3%A7ade%20%22north%22.png")  # fmt: skip
+    assert header == ("attachment; filename=\"Fa_ade 'north'.png\"; filename*=UTF-8''Fa%C3%A7ade%20%22north%22.png")

@@ -82,8 +82,10 @@ def _ses(kind: str, recipients: list[str], **extra: object) -> dict[str, object]
 
 def test_a_recipient_named_with_a_display_name_is_matched_by_its_bare_address() -> None:
     message = _ses("Complaint", ['"Ada Lovelace" <Ada@Example.com>', "Bob <bob@example.com>"])
-    assert [(a, r) for a, r, _ in suppressions(message)] == [("ada@example.com", "complaint"),
-                                                             ("bob@example.com", "complaint")]  # fmt: skip
+    assert [(a, r) for a, r, _ in suppressions(message)] == [
+        ("ada@example.com", "complaint"),
+        ("bob@example.com", "complaint"),
+    ]
 
 
 def test_a_nul_in_an_ses_event_is_skipped_never_raised_on() -> None:

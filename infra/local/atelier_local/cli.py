@@ -44,8 +44,10 @@ def _port_free(port: int, host: str = "127.0.0.1") -> None:
         try:
             probe.bind((host, port))
         except OSError:
-            raise ConfigurationError(f"port {port} is in use (another `make dev`?): stop it, or choose another, "
-                                     f"e.g. `PORT={port + 1} make dev`") from None  # fmt: skip
+            raise ConfigurationError(
+                f"port {port} is in use (another `make dev`?): stop it, or choose another, "
+                f"e.g. `PORT={port + 1} make dev`"
+            ) from None
 
 
 def dev(args: argparse.Namespace) -> int:
@@ -77,13 +79,17 @@ def dev(args: argparse.Namespace) -> int:
     notion = f"the emulator at {stack.notion.url}" if stack.notion else "real Notion (NOTION_TOKEN)"
     print(f"notion:     {notion}; notion_sync runs every {os.environ.get('SYNC_INTERVAL', '30')} s")
     if stack.notion:
-        print(f"            the team's edits arrive by webhook at {url}/webhooks/notion, {webhook_delay:g} s after "
-              "they are made (NOTION_WEBHOOK_DELAY)")  # fmt: skip
+        print(
+            f"            the team's edits arrive by webhook at {url}/webhooks/notion, {webhook_delay:g} s after "
+            "they are made (NOTION_WEBHOOK_DELAY)"
+        )
     stripe = "the local stand-in (set STRIPE_SECRET_KEY for real Stripe)" if stack.stripe else "real Stripe"
     print(f"stripe:     {stripe}")
     if stack.s3:
-        print(f"s3:         {stack.s3.url}, bucket {stack.s3.bucket} (in memory; `atelier deliverable upload` puts "
-              "files there)")  # fmt: skip
+        print(
+            f"s3:         {stack.s3.url}, bucket {stack.s3.bucket} (in memory; `atelier deliverable upload` puts "
+            "files there)"
+        )
     print(f"state:      {state_file} (other atelier commands read their settings from it)")
     print(f"logs:       {state_dir / 'logs'}/<function>.log (what CloudWatch Logs would hold)")
     try:
@@ -120,8 +126,10 @@ def demo(args: argparse.Namespace) -> int:
         total = sum(s.seconds for s in steps)
         if all(s.held for s in steps):
             print(f"\ndemo: every step held ({total:.1f} s)")
-            print("demo: the demo client's portal link (this demo's stack has stopped; with `make dev` running, "
-                  "`atelier portal link EMAIL` makes one that opens):")  # fmt: skip
+            print(
+                "demo: the demo client's portal link (this demo's stack has stopped; with `make dev` running, "
+                "`atelier portal link EMAIL` makes one that opens):"
+            )
             print(demo.PORTAL_LINK.get("link", "(none)"))
             print(f"demo: this month's report from the demo's own data: {demo.REPORT.get('figures', '(none)')}")
             print("demo: the owner's report link (`atelier report link` makes one for `make dev`):")
@@ -141,5 +149,10 @@ def register(verbs: Any) -> None:
     parser.add_argument("--state-dir", default=str(DEV_STATE_FILE.parent), help="where data and dev.json live")
     parser.add_argument("--once", action="store_true", help="start, migrate, write dev.json, then stop")
     parser.add_argument("--port", type=int, default=None, help="port of the front door (default: $PORT or 3000)")
-    verb(verbs, "demo", demo, help="the whole lifecycle end to end on embedded defaults; exit 0 only if every step "
-         "held", example="atelier demo")  # fmt: skip
+    verb(
+        verbs,
+        "demo",
+        demo,
+        help="the whole lifecycle end to end on embedded defaults; exit 0 only if every step held",
+        example="atelier demo",
+    )

@@ -30,13 +30,21 @@ import httpx
 from atelier_local.stack import LocalStack, scheduled_event
 
 # A 1x1 PNG: the deliverable image.
-PNG = bytes.fromhex("89504e470d0a1a0a0000000d4948445200000001000000010806000000"
-                    "1f15c4890000000d49444154789c6360000002000154a24f5d0000000049454e44ae426082")  # fmt: skip
+PNG = bytes.fromhex(
+    "89504e470d0a1a0a0000000d4948445200000001000000010806000000"
+    "1f15c4890000000d49444154789c6360000002000154a24f5d0000000049454e44ae426082"
+)
 LEAD = {
-    "email": "demo.client@example.com", "name": "Dana Demo", "project_address": "12 Orchard Lane",
-    "budget": "$10k-15k", "timeline_weeks": 10, "project_type": "standard_renovation",
-    "has_survey": True, "has_drawings": True, "notes": "Kitchen and dining room",
-}  # fmt: skip
+    "email": "demo.client@example.com",
+    "name": "Dana Demo",
+    "project_address": "12 Orchard Lane",
+    "budget": "$10k-15k",
+    "timeline_weeks": 10,
+    "project_type": "standard_renovation",
+    "has_survey": True,
+    "has_drawings": True,
+    "notes": "Kitchen and dining room",
+}
 
 
 WEBHOOK_DELAY_S = 2.0  # the emulator sends a team edit's webhook this long after it, as `make dev` does
@@ -106,8 +114,9 @@ class Demo:
             "select p.id::text, p.payment_status::text, (select count(*) from milestones m where m.project_id = p.id),"
             " (select amount from payments where project_id = p.id and status = 'succeeded'),"
             " (select count(*) from clients c where c.id = p.client_id)"
-            " from projects p where p.lead_id = %s", self.facts["lead_id"],
-        )  # fmt: skip
+            " from projects p where p.lead_id = %s",
+            self.facts["lead_id"],
+        )
         if row is None:
             raise StepFailed("no project was created for the lead")
         project_id, payment_status, milestones, amount, clients = row
@@ -118,8 +127,13 @@ class Demo:
 
     def doorbell(self) -> str:
         secret = os.environ["SUPABASE_WEBHOOK_SECRET"]
-        payload = {"type": "INSERT", "table": "projects", "schema": "public",
-                   "record": {"id": self.facts["project_id"]}, "old_record": None}  # fmt: skip
+        payload = {
+            "type": "INSERT",
+            "table": "projects",
+            "schema": "public",
+            "record": {"id": self.facts["project_id"]},
+            "old_record": None,
+        }
         response = self.api.post("/webhooks/supabase", json=payload, headers={"Authorization": f"Bearer {secret}"})
         if response.status_code != 200:
             raise StepFailed(f"POST /webhooks/supabase answered {response.status_code}: {response.text}")
@@ -127,8 +141,11 @@ class Demo:
         if not page_id:
             raise StepFailed(f"the project has no Notion page after the doorbell: {response.json()}")
         gateway, sources = self._gateway(), self._sources()
-        milestones = [p for p in gateway.query(sources["milestone"])
-                      if p["properties"]["Project"]["relation"] == [{"id": page_id}]]  # fmt: skip
+        milestones = [
+            p
+            for p in gateway.query(sources["milestone"])
+            if p["properties"]["Project"]["relation"] == [{"id": page_id}]
+        ]
         if len(milestones) != self.facts["milestones"]:
             raise StepFailed(f"{len(milestones)} milestone pages in Notion, expected {self.facts['milestones']}")
         self.facts |= {"project_page": page_id, "milestone_pages": milestones}
@@ -139,17 +156,33 @@ class Demo:
         image.write_bytes(PNG)
         # The team's own command, in its own process, with the stack's settings from the environment.
         upload = subprocess.run(  # noqa: S603 - our own CLI, with arguments we made
-            [sys.executable, "-m", "atelier.cli", "deliverable", "upload", self.facts["project_id"], str(image),
-             "--category", "Photo", "--uploaded-by", "demo@studio.example"],
-            cwd=self.workdir, capture_output=True, text=True, timeout=120, check=False,
-        )  # fmt: skip
+            [
+                sys.executable,
+                "-m",
+                "atelier.cli",
+                "deliverable",
+                "upload",
+                self.facts["project_id"],
+                str(image),
+                "--category",
+                "Photo",
+                "--uploaded-by",
+                "demo@studio.example",
+            ],
+            cwd=self.workdir,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
         if upload.returncode != 0:
             raise StepFailed(f"atelier deliverable upload exited {upload.returncode}: {upload.stderr.strip()[-300:]}")
         assert self.stack.s3 is not None
         if not self.stack.s3.wait_idle():
             raise StepFailed("the S3 notification was not handled in time")
-        row = self._one("select notion_page_id, file_url from deliverables where project_id = %s",
-                        self.facts["project_id"])  # fmt: skip
+        row = self._one(
+            "select notion_page_id, file_url from deliverables where project_id = %s", self.facts["project_id"]
+        )
         if row is None or not row[0]:
             raise StepFailed("no deliverable row, or no showcase page for it")
         page_id, link = row
@@ -177,8 +210,10 @@ class Demo:
             row = self._one(query, first["id"])
         latency = time.perf_counter() - started
         if row is None or row[1] != "completed" or row[2] is None:
-            raise StepFailed(f"the milestone in Postgres is {row and row[1]} {WEBHOOK_WAIT_S:g} s after the edit; "
-                             f"see {self.workdir / 'logs' / 'notion_webhook.log'}")  # fmt: skip
+            raise StepFailed(
+                f"the milestone in Postgres is {row and row[1]} {WEBHOOK_WAIT_S:g} s after the edit; "
+                f"see {self.workdir / 'logs' / 'notion_webhook.log'}"
+            )
         return f"'{row[0]}' Done in Notion -> completed in Postgres by webhook in {latency:.1f} s, with no sync run"
 
     def check(self) -> str:
@@ -190,16 +225,20 @@ class Demo:
         ports = SyncPorts(self.rpc, self._gateway(), self._sources())
         found = [(d.entity, d.record_id, d.detail) for d in drift(ports)]
         found += [(d.entity, d.record_id, d.detail) for d in duplicates(ports)]
-        found += [(r["entity"], r["entity_id"], f"dead: {r.get('last_error')}")
-                  for r in self.rpc.rpc("outbox_rows", p_status="dead", p_limit=10)]  # fmt: skip
+        found += [
+            (r["entity"], r["entity_id"], f"dead: {r.get('last_error')}")
+            for r in self.rpc.rpc("outbox_rows", p_status="dead", p_limit=10)
+        ]
         found += [(r["entity"], r["id"], "no page") for r in self.rpc.rpc("unlinked_records")]
         if found:
             raise StepFailed("; ".join(f"{entity} {str(record)[:8]}: {detail}" for entity, record, detail in found[:3]))
-        linked = self._one("select (select count(*) from leads where notion_page_id is not null)"
-                           " + (select count(*) from clients where notion_page_id is not null)"
-                           " + (select count(*) from projects where notion_page_id is not null)"
-                           " + (select count(*) from milestones where notion_page_id is not null)"
-                           " + (select count(*) from deliverables where notion_page_id is not null)")[0]  # fmt: skip
+        linked = self._one(
+            "select (select count(*) from leads where notion_page_id is not null)"
+            " + (select count(*) from clients where notion_page_id is not null)"
+            " + (select count(*) from projects where notion_page_id is not null)"
+            " + (select count(*) from milestones where notion_page_id is not null)"
+            " + (select count(*) from deliverables where notion_page_id is not null)"
+        )[0]
         return f"no drift across {linked} linked records: one page each, no dead rows"
 
     def portal(self) -> str:
@@ -263,8 +302,9 @@ REPORT: dict[str, str] = {}  # the owner's report link and headline figures, for
 
 def run(database_url: str, workdir: Path, say: Callable[[str], None] = print) -> list[Step]:
     """Start the stack, run every step (stopping at the first that fails) and stop the stack."""
-    stack = LocalStack(database_url, port=0, environ={k: v for k, v in os.environ.items() if k not in _REAL},
-                       log_dir=workdir / "logs").start()  # fmt: skip
+    stack = LocalStack(
+        database_url, port=0, environ={k: v for k, v in os.environ.items() if k not in _REAL}, log_dir=workdir / "logs"
+    ).start()
     done: list[Step] = []
     try:
         stack.setup_notion()
@@ -299,8 +339,9 @@ _REAL = ("NOTION_TOKEN", "NOTION_BASE_URL", "NOTION_PARENT_PAGE_ID", "STRIPE_SEC
 
 def table(steps: list[Step]) -> str:
     rows = [("#", "step", "held", "time", "result")]
-    rows += [(str(i), s.name, "yes" if s.held else "NO", f"{s.seconds:.2f} s", s.result)
-             for i, s in enumerate(steps, 1)]  # fmt: skip
+    rows += [
+        (str(i), s.name, "yes" if s.held else "NO", f"{s.seconds:.2f} s", s.result) for i, s in enumerate(steps, 1)
+    ]
     widths = [max(len(r[i]) for r in rows) for i in range(4)]
     lines = ["  ".join(cell.ljust(widths[i]) if i < 4 else cell for i, cell in enumerate(row)) for row in rows]
     lines.insert(1, "  ".join("-" * w for w in widths) + "  " + "-" * 6)

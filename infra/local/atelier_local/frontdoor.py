@@ -23,8 +23,13 @@ import yaml
 from atelier_local.lambda_runtime import REPO_ROOT, LocalLambdas
 from atelier_local.loopback import LoopbackServer
 
-TEXT_TYPES = ("text/", "application/json", "application/x-www-form-urlencoded", "application/xml",
-              "application/javascript")  # fmt: skip
+TEXT_TYPES = (
+    "text/",
+    "application/json",
+    "application/x-www-form-urlencoded",
+    "application/xml",
+    "application/javascript",
+)
 MAX_REQUEST_BYTES = 10 * 1024 * 1024  # API Gateway's own payload limit
 
 
@@ -71,8 +76,15 @@ def routes_from_template(template: Path = REPO_ROOT / "template.yaml") -> list[R
     return routes
 
 
-def build_event(route: Route, method: str, target: str, headers: Mapping[str, str] | Iterable[tuple[str, str]],
-                body: bytes, source_ip: str, path_parameters: dict[str, str]) -> dict[str, Any]:  # fmt: skip
+def build_event(
+    route: Route,
+    method: str,
+    target: str,
+    headers: Mapping[str, str] | Iterable[tuple[str, str]],
+    body: bytes,
+    source_ip: str,
+    path_parameters: dict[str, str],
+) -> dict[str, Any]:
     """An API Gateway HTTP API payload (format 2.0) for one request, as AWS would send it. `headers` may repeat
     a name (as pairs): API Gateway joins the values with commas (cookies with "; "), and so does this."""
     parts = urlsplit(target)
@@ -136,8 +148,15 @@ Extra = Callable[[BaseHTTPRequestHandler, str, bytes], bool]
 class FrontDoor:
     """Serves every HTTP function on one port. `extras` handle local-only paths (the Stripe stand-in)."""
 
-    def __init__(self, host: str = "127.0.0.1", port: int = 3000, *, lambdas: LocalLambdas | None = None,
-                 routes: list[Route] | None = None, extras: Sequence[Extra] | None = None) -> None:  # fmt: skip
+    def __init__(
+        self,
+        host: str = "127.0.0.1",
+        port: int = 3000,
+        *,
+        lambdas: LocalLambdas | None = None,
+        routes: list[Route] | None = None,
+        extras: Sequence[Extra] | None = None,
+    ) -> None:
         self.lambdas = lambdas or LocalLambdas()
         self.routes = routes if routes is not None else routes_from_template()
         self.extras = list(extras or [])
@@ -182,8 +201,7 @@ class FrontDoor:
             def _serve(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
                 if length > MAX_REQUEST_BYTES:
-                    self._reply(413, {"Content-Type": "application/json"},
-                                b'{"message":"Request Entity Too Large"}')  # fmt: skip
+                    self._reply(413, {"Content-Type": "application/json"}, b'{"message":"Request Entity Too Large"}')
                     return
                 body = self.rfile.read(length) if length else b""
                 path = urlsplit(self.path).path
@@ -195,8 +213,9 @@ class FrontDoor:
                     self._reply(404, {"Content-Type": "application/json"}, b'{"message":"Not Found"}')
                     return
                 route, params = matched
-                event = build_event(route, self.command, self.path, self.headers.items(), body,
-                                    self.client_address[0], params)  # fmt: skip
+                event = build_event(
+                    route, self.command, self.path, self.headers.items(), body, self.client_address[0], params
+                )
                 started = time.perf_counter()
                 try:
                     result = door.lambdas.invoke(route.function, event)

@@ -17,8 +17,13 @@ def verify_sender(endpoint: str, sender: str = LOCAL_SENDER) -> None:
 
     address = sender.rsplit("<", 1)[-1].rstrip(">").strip()
     moto_key = "local"  # moto takes any key
-    ses = boto3.client("ses", endpoint_url=endpoint, region_name="us-east-1", aws_access_key_id=moto_key,
-                       aws_secret_access_key=moto_key)  # fmt: skip
+    ses = boto3.client(
+        "ses",
+        endpoint_url=endpoint,
+        region_name="us-east-1",
+        aws_access_key_id=moto_key,
+        aws_secret_access_key=moto_key,
+    )
     ses.verify_email_identity(EmailAddress=address)
 
 
@@ -32,8 +37,10 @@ class MailPage:
         import psycopg
         from psycopg.rows import dict_row
 
-        query = ("select id::text, recipient, template, status::text, subject, sent_at, body_html, last_error, "
-                 "created_at from notifications")  # fmt: skip
+        query = (
+            "select id::text, recipient, template, status::text, subject, sent_at, body_html, last_error, "
+            "created_at from notifications"
+        )
         with psycopg.connect(self._dsn, autocommit=True, row_factory=dict_row) as conn:
             if notification_id:
                 return conn.execute((query + " where id::text = %s").encode(), (notification_id,)).fetchall()
@@ -55,12 +62,14 @@ class MailPage:
             f'<td><a href="{PAGE}/{escape(r["id"])}">{escape(r["subject"] or "(not sent yet)")}</a></td></tr>'
             for r in rows
         )
-        page = ('<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" '
-                'content="width=device-width, initial-scale=1"><title>Mail sent</title><style>body{font:15px/1.4 '
-                'system-ui,sans-serif;margin:1rem}table{border-collapse:collapse;width:100%}td,th{border-bottom:1px '
-                'solid #ddd;padding:.3rem;text-align:left;vertical-align:top}</style></head><body><h1>Mail the '
-                f'studio sent (local)</h1><table><tr><th>queued</th><th>to</th><th>template</th><th>status</th>'
-                f'<th>subject</th></tr>{items}</table></body></html>')  # fmt: skip
+        page = (
+            '<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" '
+            'content="width=device-width, initial-scale=1"><title>Mail sent</title><style>body{font:15px/1.4 '
+            "system-ui,sans-serif;margin:1rem}table{border-collapse:collapse;width:100%}td,th{border-bottom:1px "
+            "solid #ddd;padding:.3rem;text-align:left;vertical-align:top}</style></head><body><h1>Mail the "
+            f"studio sent (local)</h1><table><tr><th>queued</th><th>to</th><th>template</th><th>status</th>"
+            f"<th>subject</th></tr>{items}</table></body></html>"
+        )
         self._send(request, 200, page)
         return True
 

@@ -57,8 +57,10 @@ NOT_IN_SPEC = {
     ("PATCH", "/v1/views/{view_id}"): "https://developers.notion.com/reference/update-a-view",
     ("DELETE", "/v1/views/{view_id}"): "https://developers.notion.com/reference/delete-view",
 }
-_NOT_IN_SPEC = [(method, template, re.compile("^" + re.sub(r"\\\{[^}]+\\\}", "[^/]+", re.escape(template)) + "$"))
-                for method, template in NOT_IN_SPEC]  # fmt: skip
+_NOT_IN_SPEC = [
+    (method, template, re.compile("^" + re.sub(r"\\\{[^}]+\\\}", "[^/]+", re.escape(template)) + "$"))
+    for method, template in NOT_IN_SPEC
+]
 DEVIATIONS = {
     "POST /v1/pages children": "the file types `children` items as strings; the API takes block objects "
     "(https://developers.notion.com/reference/post-page)",
@@ -113,8 +115,10 @@ class OpenApiCheck:
             regex = "^" + re.sub(r"\\\{[^}]+\\\}", "[^/]+", re.escape(template)) + "$"
             for method, op in methods.items():
                 body = (op.get("requestBody") or {}).get("content", {}).get("application/json")
-                pointer = "/".join(_escape(p) for p in ("paths", template, method, "requestBody", "content",
-                                                        "application/json", "schema"))  # fmt: skip
+                pointer = "/".join(
+                    _escape(p)
+                    for p in ("paths", template, method, "requestBody", "content", "application/json", "schema")
+                )
                 schema = {"$ref": f"{SPEC_URI}#/{pointer}"} if body else None
                 required = bool((op.get("requestBody") or {}).get("required"))
                 self.operations.append(Operation(method.upper(), template, re.compile(regex), schema, required))
@@ -135,5 +139,7 @@ class OpenApiCheck:
         if body is None:
             return ["a JSON body is required"] if op.required else []
         validator = Draft202012Validator(op.schema, registry=self.registry)
-        return [f"{'/'.join(str(p) for p in error.absolute_path) or 'body'}: {error.message}"
-                for error in validator.iter_errors(body)]  # fmt: skip
+        return [
+            f"{'/'.join(str(p) for p in error.absolute_path) or 'body'}: {error.message}"
+            for error in validator.iter_errors(body)
+        ]

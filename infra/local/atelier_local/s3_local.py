@@ -67,13 +67,27 @@ class LocalS3:
         ]
         s3.create_bucket(Bucket=self.bucket)
         s3.put_bucket_versioning(Bucket=self.bucket, VersioningConfiguration={"Status": "Enabled"})
-        s3.put_public_access_block(Bucket=self.bucket, PublicAccessBlockConfiguration={
-            "BlockPublicAcls": True, "IgnorePublicAcls": True, "BlockPublicPolicy": True,
-            "RestrictPublicBuckets": True})  # fmt: skip
-        s3.put_bucket_notification_configuration(Bucket=self.bucket, NotificationConfiguration={
-            "QueueConfigurations": [{"QueueArn": queue_arn, "Events": ["s3:ObjectCreated:*"],
-                                     "Filter": {"Key": {"FilterRules": [{"Name": "prefix", "Value": "projects/"}]}}}]
-        })  # fmt: skip
+        s3.put_public_access_block(
+            Bucket=self.bucket,
+            PublicAccessBlockConfiguration={
+                "BlockPublicAcls": True,
+                "IgnorePublicAcls": True,
+                "BlockPublicPolicy": True,
+                "RestrictPublicBuckets": True,
+            },
+        )
+        s3.put_bucket_notification_configuration(
+            Bucket=self.bucket,
+            NotificationConfiguration={
+                "QueueConfigurations": [
+                    {
+                        "QueueArn": queue_arn,
+                        "Events": ["s3:ObjectCreated:*"],
+                        "Filter": {"Key": {"FilterRules": [{"Name": "prefix", "Value": "projects/"}]}},
+                    }
+                ]
+            },
+        )
         self._worker = threading.Thread(target=self._work, name="s3-notifications", daemon=True)
         self._worker.start()
         return self
@@ -81,8 +95,13 @@ class LocalS3:
     def _client_args(self) -> dict[str, Any]:
         from botocore.config import Config
 
-        return {"endpoint_url": self.url, "region_name": REGION, "aws_access_key_id": "local",
-                "aws_secret_access_key": "local", "config": Config(signature_version="s3v4")}  # fmt: skip
+        return {
+            "endpoint_url": self.url,
+            "region_name": REGION,
+            "aws_access_key_id": "local",
+            "aws_secret_access_key": "local",
+            "config": Config(signature_version="s3v4"),
+        }
 
     def s3(self) -> S3Client:
         """A client of this S3, made once (boto3 clients are safe to share between threads)."""
@@ -133,8 +152,12 @@ class LocalS3:
         pause = IDLE_PAUSES[0]
         while not self._stopping.is_set():
             try:
-                received = sqs.receive_message(QueueUrl=self._queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=0,
-                                               MessageSystemAttributeNames=["ApproximateReceiveCount"])  # fmt: skip
+                received = sqs.receive_message(
+                    QueueUrl=self._queue_url,
+                    MaxNumberOfMessages=10,
+                    WaitTimeSeconds=0,
+                    MessageSystemAttributeNames=["ApproximateReceiveCount"],
+                )
             except Exception:
                 if not self._stopping.is_set():
                     traceback.print_exc()
@@ -205,8 +228,11 @@ class LocalS3:
         except (BotoCoreError, ClientError):
             traceback.print_exc()
             return None
-        mine = [v for v in versions if v["Key"] == key and v["ETag"].strip('"') == etag
-                and (key, v["VersionId"]) not in self._seen_versions]  # fmt: skip
+        mine = [
+            v
+            for v in versions
+            if v["Key"] == key and v["ETag"].strip('"') == etag and (key, v["VersionId"]) not in self._seen_versions
+        ]
         if not mine:
             return None
         chosen = mine[-1]  # S3 lists a key's versions newest first

@@ -32,10 +32,17 @@ SCHEDULED_RUN_SECONDS = 120  # the longest one scheduled run may take (each func
 
 def scheduled_event() -> dict[str, Any]:
     """The event EventBridge Scheduler sends notion_sync on each run."""
-    return {"version": "0", "id": str(uuid.uuid4()), "detail-type": "Scheduled Event", "source": "aws.scheduler",
-            "account": "000000000000", "time": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"), "region": "local",
-            "resources": ["arn:aws:scheduler:local:000000000000:schedule/default/notion-sync"],
-            "detail": "{}"}  # fmt: skip
+    return {
+        "version": "0",
+        "id": str(uuid.uuid4()),
+        "detail-type": "Scheduled Event",
+        "source": "aws.scheduler",
+        "account": "000000000000",
+        "time": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "region": "local",
+        "resources": ["arn:aws:scheduler:local:000000000000:schedule/default/notion-sync"],
+        "detail": "{}",
+    }
 
 
 @dataclass
@@ -88,19 +95,26 @@ class LocalStack:
         self.s3 = LocalS3(
             lambda event: self.front_door_lambdas().invoke("deliverable_uploaded", event, timeout_seconds=60)
         ).start()
-        env |= {"S3_ENDPOINT_URL": self.s3.url, "DELIVERABLES_BUCKET": self.s3.bucket, "ATELIER_API_URL": url,
-                "DOWNLOAD_TOKEN_KEY": self._download_token_key(),
-                # Supabase's JWT secret (it signs the portal's reads through PostgREST), and the secret of the
-                # portal's and report's own links and sessions; plain http here, so no Secure cookie.
-                "PORTAL_JWT_SECRET": self.environ.get("PORTAL_JWT_SECRET") or self._kept_key("portal-jwt.key"),
-                "PORTAL_LINK_SECRET": self.environ.get("PORTAL_LINK_SECRET") or self._kept_key("portal-link.key"),
-                "PORTAL_COOKIE_SECURE": "false"}  # fmt: skip
+        env |= {
+            "S3_ENDPOINT_URL": self.s3.url,
+            "DELIVERABLES_BUCKET": self.s3.bucket,
+            "ATELIER_API_URL": url,
+            "DOWNLOAD_TOKEN_KEY": self._download_token_key(),
+            # Supabase's JWT secret (it signs the portal's reads through PostgREST), and the secret of the
+            # portal's and report's own links and sessions; plain http here, so no Secure cookie.
+            "PORTAL_JWT_SECRET": self.environ.get("PORTAL_JWT_SECRET") or self._kept_key("portal-jwt.key"),
+            "PORTAL_LINK_SECRET": self.environ.get("PORTAL_LINK_SECRET") or self._kept_key("portal-link.key"),
+            "PORTAL_COOKIE_SECURE": "false",
+        }
         env |= {name: self.environ.get(name) or value for name, value in CREDENTIALS.items()}
         # Client e-mail goes through SES, moto's here (the same in-process server as S3), from a verified sender.
-        env |= {"SES_ENDPOINT_URL": self.s3.url, "MAIL_FROM": self.environ.get("MAIL_FROM") or LOCAL_SENDER,
-                "STUDIO_NAME": self.environ.get("STUDIO_NAME") or "Atelier Studio",
-                # The weekly report's reader: moto keeps what is sent (GET /_local/mail shows it).
-                "OWNER_EMAIL": self.environ.get("OWNER_EMAIL") or "owner@atelier.local"}  # fmt: skip
+        env |= {
+            "SES_ENDPOINT_URL": self.s3.url,
+            "MAIL_FROM": self.environ.get("MAIL_FROM") or LOCAL_SENDER,
+            "STUDIO_NAME": self.environ.get("STUDIO_NAME") or "Atelier Studio",
+            # The weekly report's reader: moto keeps what is sent (GET /_local/mail shows it).
+            "OWNER_EMAIL": self.environ.get("OWNER_EMAIL") or "owner@atelier.local",
+        }
         verify_sender(self.s3.url, env["MAIL_FROM"])
         if self.stripe:
             env |= {"STRIPE_SECRET_KEY": LOCAL_API_KEY, "STRIPE_API_BASE": f"{url}{API_PREFIX}"}
@@ -108,9 +122,12 @@ class LocalStack:
             faults = Faults(rate_per_second=self.notion_rate, burst=self.notion_rate * 3)
             state_file = self.state_dir / "notion.json" if self.state_dir else None
             self.notion = NotionEmulator(self.host, 0, faults=faults, state_file=state_file).start()
-            env |= {"NOTION_TOKEN": self.notion.state.bot_token, "NOTION_BASE_URL": self.notion.url,
-                    "NOTION_HUMAN_TOKEN": self.notion.state.human_token,
-                    "NOTION_PARENT_PAGE_ID": self.notion.parent_page_id}  # fmt: skip
+            env |= {
+                "NOTION_TOKEN": self.notion.state.bot_token,
+                "NOTION_BASE_URL": self.notion.url,
+                "NOTION_HUMAN_TOKEN": self.notion.state.human_token,
+                "NOTION_PARENT_PAGE_ID": self.notion.parent_page_id,
+            }
         env["NOTION_RATE"] = str(self.notion_rate)
         # notion_webhook keeps Notion's verification token in the dev state file (a scratch one without state_dir).
         env["NOTION_WEBHOOK_TOKEN_FILE"] = str(self.webhook_token_file())
@@ -144,8 +161,10 @@ class LocalStack:
         RpcArming(wiring.rpc()).arm(60)  # as `atelier notion webhook arm` does before an operator subscribes
         subscription = self.notion.webhooks.subscribe(f"{self.front_door.url}/webhooks/notion", delay=delay)
         if subscription.get("handshake_status") != 200:
-            raise RuntimeError(f"the webhook handshake was answered {subscription.get('handshake_status')}; "
-                               f"see {self.log_dir or 'the logs'}/notion_webhook.log")  # fmt: skip
+            raise RuntimeError(
+                f"the webhook handshake was answered {subscription.get('handshake_status')}; "
+                f"see {self.log_dir or 'the logs'}/notion_webhook.log"
+            )
         return subscription
 
     def front_door_lambdas(self) -> LocalLambdas:
@@ -172,7 +191,7 @@ class LocalStack:
     def setup_notion(self, say: Callable[[str], None] = lambda _: None) -> dict[str, str]:
         """Create the five databases (in the emulator, or under NOTION_PARENT_PAGE_ID in real Notion)."""
         from atelier.kernel.settings import NotionSettings
-        from atelier.notion.setup import setup
+        from atelier.sync.setup import setup
 
         parent = wiring.settings(NotionSettings).notion_parent_page_id
         if not parent:

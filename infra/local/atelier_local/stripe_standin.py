@@ -46,10 +46,15 @@ def signed_delivery(url: str, event: dict[str, Any], webhook_secret: str) -> int
     payload = json.dumps(event)
     signature = stripe.WebhookSignature.generate_signature_header(payload, webhook_secret)
     request = urllib.request.Request(  # noqa: S310 - the local front door
-        url, data=payload.encode(), method="POST",
-        headers={"Content-Type": "application/json; charset=utf-8", "User-Agent": "Stripe/1.0 (+local stand-in)",
-                 "Stripe-Signature": signature},
-    )  # fmt: skip
+        url,
+        data=payload.encode(),
+        method="POST",
+        headers={
+            "Content-Type": "application/json; charset=utf-8",
+            "User-Agent": "Stripe/1.0 (+local stand-in)",
+            "Stripe-Signature": signature,
+        },
+    )
     try:
         with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310
             return int(response.status)
@@ -68,10 +73,16 @@ class StripeStandIn:
 
     def _event(self, kind: str, session: dict[str, Any]) -> dict[str, Any]:
         event = {
-            "id": f"evt_test_{secrets.token_hex(12)}", "object": "event", "api_version": "2025-09-30.clover",
-            "created": int(time.time()), "data": {"object": dict(session)}, "livemode": False,
-            "pending_webhooks": 1, "request": {"id": None, "idempotency_key": None}, "type": kind,
-        }  # fmt: skip
+            "id": f"evt_test_{secrets.token_hex(12)}",
+            "object": "event",
+            "api_version": "2025-09-30.clover",
+            "created": int(time.time()),
+            "data": {"object": dict(session)},
+            "livemode": False,
+            "pending_webhooks": 1,
+            "request": {"id": None, "idempotency_key": None},
+            "type": kind,
+        }
         self.events.append(event)
         return event
 
@@ -82,9 +93,13 @@ class StripeStandIn:
             session = self.sessions[session_id]
             if session["payment_status"] != "paid" and session["status"] != "complete":
                 suffix = secrets.token_hex(8)
-                session.update(status="complete", payment_status="paid", payment_intent=f"pi_test_{suffix}",
-                               customer=f"cus_test_{suffix}",
-                               customer_details={"email": session["customer_email"], "name": None})  # fmt: skip
+                session.update(
+                    status="complete",
+                    payment_status="paid",
+                    payment_intent=f"pi_test_{suffix}",
+                    customer=f"cus_test_{suffix}",
+                    customer_details={"email": session["customer_email"], "name": None},
+                )
                 self._event("checkout.session.completed", session)
             event = next(e for e in reversed(self.events) if e["data"]["object"]["id"] == session_id)
         signed_delivery(f"{self.base_url}/webhooks/stripe", event, self.webhook_secret)
@@ -98,9 +113,13 @@ class StripeStandIn:
             if session["status"] == "complete":
                 return session
             suffix = secrets.token_hex(8)
-            session.update(status="complete", payment_status="unpaid", payment_intent=f"pi_test_{suffix}",
-                           customer=f"cus_test_{suffix}",
-                           customer_details={"email": session["customer_email"], "name": None})  # fmt: skip
+            session.update(
+                status="complete",
+                payment_status="unpaid",
+                payment_intent=f"pi_test_{suffix}",
+                customer=f"cus_test_{suffix}",
+                customer_details={"email": session["customer_email"], "name": None},
+            )
             first = self._event("checkout.session.completed", session)
         signed_delivery(f"{self.base_url}/webhooks/stripe", first, self.webhook_secret)
 
@@ -175,8 +194,9 @@ class StripeStandIn:
         path = urlsplit(request.path).path
         if path.startswith(f"{API_PREFIX}/v1/") and not self._authorized(request):
             # As Stripe: no API call without the secret key (the events list carries customers' e-mails).
-            self._json(request, 401, {"error": {"type": "invalid_request_error",
-                                                "message": "Invalid API Key provided"}})  # fmt: skip
+            self._json(
+                request, 401, {"error": {"type": "invalid_request_error", "message": "Invalid API Key provided"}}
+            )
             return True
         if path == f"{API_PREFIX}/v1/checkout/sessions" and method == "POST":
             params = _nest(parse_qsl(body.decode(), keep_blank_values=True))
@@ -247,16 +267,18 @@ class StripeStandIn:
         amount = f"{session['amount_total'] / 100:,.2f} {str(session['currency']).upper()}"
         cancel = escape(str(session.get("cancel_url") or "/"))
         alert = f'<p class="error" role="alert">{escape(error)}</p>' if error else ""
-        return (f"<main><p class=\"badge\">Test mode: the local stand-in for Stripe Checkout</p>"
-                f"<h1>Pay {escape(amount)}</h1><p>for {escape(str(session['customer_email']))}</p>{alert}"
-                f'<form method="post" action="{escape(path)}/pay"><button type="submit">Pay with a test card'
-                f'</button></form><form method="post" action="{escape(path)}/decline"><button class="plain" '
-                f'type="submit">Try a card that is declined</button></form>'
-                f'<form method="post" action="{escape(path)}/bank"><button class="plain" type="submit">Pay by bank '
-                f'debit (settles in a few seconds)</button></form><form method="post" action="{escape(path)}/'
-                f'bank-fails"><button class="plain" type="submit">Bank debit that fails</button></form>'
-                f'<p><a href="{cancel}">Cancel and go back</a></p><p class="small">Session '
-                f"{escape(session['id'])}</p></main>")  # fmt: skip
+        return (
+            f'<main><p class="badge">Test mode: the local stand-in for Stripe Checkout</p>'
+            f"<h1>Pay {escape(amount)}</h1><p>for {escape(str(session['customer_email']))}</p>{alert}"
+            f'<form method="post" action="{escape(path)}/pay"><button type="submit">Pay with a test card'
+            f'</button></form><form method="post" action="{escape(path)}/decline"><button class="plain" '
+            f'type="submit">Try a card that is declined</button></form>'
+            f'<form method="post" action="{escape(path)}/bank"><button class="plain" type="submit">Pay by bank '
+            f'debit (settles in a few seconds)</button></form><form method="post" action="{escape(path)}/'
+            f'bank-fails"><button class="plain" type="submit">Bank debit that fails</button></form>'
+            f'<p><a href="{cancel}">Cancel and go back</a></p><p class="small">Session '
+            f"{escape(session['id'])}</p></main>"
+        )
 
     @staticmethod
     def _html(request: BaseHTTPRequestHandler, status: int, body: str) -> None:
@@ -268,9 +290,11 @@ class StripeStandIn:
             "outline-offset:2px}.badge{background:#fff4d6;padding:.2rem .5rem;font-size:.85rem}"
             ".error{color:#a00;font-weight:600}.small{color:#666;font-size:.8rem;word-break:break-all}"
         )
-        data = ("<!doctype html><html lang='en'><head><meta charset='utf-8'><meta name='viewport' "
-                f"content='width=device-width, initial-scale=1'><title>Checkout</title><style>{style}</style></head>"
-                f"<body>{body}</body></html>").encode()  # fmt: skip
+        data = (
+            "<!doctype html><html lang='en'><head><meta charset='utf-8'><meta name='viewport' "
+            f"content='width=device-width, initial-scale=1'><title>Checkout</title><style>{style}</style></head>"
+            f"<body>{body}</body></html>"
+        ).encode()
         request.send_response(status)
         request.send_header("Content-Type", "text/html; charset=utf-8")
         request.send_header("Content-Length", str(len(data)))

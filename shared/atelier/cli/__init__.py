@@ -74,8 +74,12 @@ def _waiting() -> Callable[[float], None]:
         if time.monotonic() - said[0] >= 5:
             said[0] = time.monotonic()
             minutes = RATE_LIMIT_PATIENCE_SECONDS / 60
-            print(f"notion: rate-limited; waiting {seconds:.1f} s as Notion asks, then going on (up to {minutes:.0f} "
-                  "min in all)", file=sys.stderr, flush=True)  # fmt: skip
+            print(
+                f"notion: rate-limited; waiting {seconds:.1f} s as Notion asks, then going on (up to {minutes:.0f} "
+                "min in all)",
+                file=sys.stderr,
+                flush=True,
+            )
 
     return say
 

@@ -26,5 +26,10 @@ def migrate(args: argparse.Namespace) -> int:
 
 def register(verbs: Any) -> None:
     actions = noun(verbs, "db", "database schema")
-    verb(actions, "migrate", migrate, help="apply the bootstrap (plain Postgres only), migrations and seed to "
-         "DATABASE_URL", example="DATABASE_URL=postgresql://... atelier db migrate")  # fmt: skip
+    verb(
+        actions,
+        "migrate",
+        migrate,
+        help="apply the bootstrap (plain Postgres only), migrations and seed to DATABASE_URL",
+        example="DATABASE_URL=postgresql://... atelier db migrate",
+    )

@@ -36,8 +36,10 @@ def upload(args: argparse.Namespace) -> int:
     database = wiring.settings(DatabaseSettings)
     database_known = bool(database.database_url or database.database_url_secret or database.supabase_url)
     if database_known and not args.force and _project_state(project_id) != "live":
-        raise ConfigurationError(f"there is no live project {project_id}: check the id (`--force` uploads anyway, "
-                                 "and the upload is kept as an orphan in the audit log)")  # fmt: skip
+        raise ConfigurationError(
+            f"there is no live project {project_id}: check the id (`--force` uploads anyway, "
+            "and the upload is kept as an orphan in the audit log)"
+        )
     settings = wiring.settings(StorageSettings)
     bucket = settings.bucket()
     key = DeliverableKey.make(project_id, args.category, args.name or path.name)
@@ -47,12 +49,19 @@ def upload(args: argparse.Namespace) -> int:
     uploader = _ascii(args.uploaded_by or os.environ.get("ATELIER_USER") or getpass.getuser())
     progress = Progress(size, f"uploading {path.name}")
     try:
-        s3.upload_file(str(path), bucket, key, Callback=progress.advance,
-                       ExtraArgs={"ContentType": content_type, "Metadata": {"uploaded-by": uploader}})  # fmt: skip
+        s3.upload_file(
+            str(path),
+            bucket,
+            key,
+            Callback=progress.advance,
+            ExtraArgs={"ContentType": content_type, "Metadata": {"uploaded-by": uploader}},
+        )
         version = s3.head_object(Bucket=bucket, Key=key).get("VersionId")
     except (BotoCoreError, ClientError, S3UploadFailedError) as exc:
-        raise ConfigurationError(f"could not upload to s3://{bucket}: {first_line(exc)} - is `make dev` running, "
-                                 "or are your AWS credentials and DELIVERABLES_BUCKET right?") from None  # fmt: skip
+        raise ConfigurationError(
+            f"could not upload to s3://{bucket}: {first_line(exc)} - is `make dev` running, "
+            "or are your AWS credentials and DELIVERABLES_BUCKET right?"
+        ) from None
     progress.finish(f"({size} bytes)")
     print(f"uploaded s3://{bucket}/{key} ({content_type}, version {version or '-'})")
     if not database_known or args.wait <= 0:
@@ -63,8 +72,11 @@ def upload(args: argparse.Namespace) -> int:
         print(f"deliverable {found['id']} (version {found['version']})")
         print(f"download:   {found['file_url']}")
         return 0
-    print(f"atelier: not recorded within {args.wait:.0f} s; is `make dev` running? see .atelier/logs/"
-          "deliverable_uploaded.log", file=sys.stderr)  # fmt: skip
+    print(
+        f"atelier: not recorded within {args.wait:.0f} s; is `make dev` running? see .atelier/logs/"
+        "deliverable_uploaded.log",
+        file=sys.stderr,
+    )
     return 1
 
 
@@ -77,8 +89,10 @@ def _project_state(project_id: str) -> str:
     try:
         return str(wiring.rpc().rpc("project_state", p_id=project_id))
     except DatabaseUnavailable as exc:
-        raise ConfigurationError(f"cannot reach the database to check the project ({first_line(exc)}); "
-                                 "start `make dev`, or pass --force to upload without the check") from None  # fmt: skip
+        raise ConfigurationError(
+            f"cannot reach the database to check the project ({first_line(exc)}); "
+            "start `make dev`, or pass --force to upload without the check"
+        ) from None
 
 
 def _wait_for_deliverable(bucket: str, key: str, version: str | None, *, seconds: float) -> dict[str, Any] | None:
@@ -94,8 +108,13 @@ def _wait_for_deliverable(bucket: str, key: str, version: str | None, *, seconds
 
 def register(verbs: Any) -> None:
     actions = noun(verbs, "deliverable", "files for clients")
-    parser = verb(actions, "upload", upload, help="put a file in the deliverables bucket; its Notion page follows",
-                  example="atelier deliverable upload 7d0c...e21 elevation.png --category Photo")  # fmt: skip
+    parser = verb(
+        actions,
+        "upload",
+        upload,
+        help="put a file in the deliverables bucket; its Notion page follows",
+        example="atelier deliverable upload 7d0c...e21 elevation.png --category Photo",
+    )
     parser.add_argument("project_id", metavar="PROJECT_ID")
     parser.add_argument("file", metavar="FILE")
     parser.add_argument("--category", default="Document", choices=CATEGORIES, help="default Document")

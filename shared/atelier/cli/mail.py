@@ -18,11 +18,25 @@ def list_rows(args: argparse.Namespace) -> int:
     if not rows:
         print(f"mail: no {args.status or ''} messages".replace("  ", " "))
         return 0
-    print(table(("queued", "to", "template", "status", "tries", "subject or last error"), [
-        (str(r["created_at"])[:19].replace("T", " "), r["recipient"], r["template"], r["status"], str(r["attempts"]),
-         (r.get("subject") or r.get("last_error") or "").splitlines()[0][:70] if (r.get("subject") or
-                                                                                  r.get("last_error")) else "")
-        for r in rows], rule=True))  # fmt: skip
+    print(
+        table(
+            ("queued", "to", "template", "status", "tries", "subject or last error"),
+            [
+                (
+                    str(r["created_at"])[:19].replace("T", " "),
+                    r["recipient"],
+                    r["template"],
+                    r["status"],
+                    str(r["attempts"]),
+                    (r.get("subject") or r.get("last_error") or "").splitlines()[0][:70]
+                    if (r.get("subject") or r.get("last_error"))
+                    else "",
+                )
+                for r in rows
+            ],
+            rule=True,
+        )
+    )
     dead = sum(1 for r in rows if r["status"] == "dead")
     return 1 if dead else 0
 
@@ -33,17 +47,29 @@ def send(args: argparse.Namespace) -> int:
         print("mail: off - set MAIL_FROM to a verified SES identity (`make dev` sets one)")
         return 2
     report = outbox.send_due(deadline=time.monotonic() + args.budget)
-    print(f"mail: {report.claimed} claimed, {report.sent} sent, {report.failed} failed"
-          + "".join(f", {n} {what}" for what, n in sorted(report.outcome.items()) if n and what != "sent"))  # fmt: skip
+    print(
+        f"mail: {report.claimed} claimed, {report.sent} sent, {report.failed} failed"
+        + "".join(f", {n} {what}" for what, n in sorted(report.outcome.items()) if n and what != "sent")
+    )
     return 0
 
 
 def register(verbs: Any) -> None:
     actions = noun(verbs, "mail", "the e-mails the studio sends its clients")
-    parser = verb(actions, "list", list_rows, help="messages, newest first: to whom, which, and whether sent; exit 1 "
-                  "if any gave up", example="atelier mail list --status pending")  # fmt: skip
+    parser = verb(
+        actions,
+        "list",
+        list_rows,
+        help="messages, newest first: to whom, which, and whether sent; exit 1 if any gave up",
+        example="atelier mail list --status pending",
+    )
     parser.add_argument("--status", choices=STATUSES, help="only messages in this state")
     parser.add_argument("--limit", type=int, default=50)
-    parser = verb(actions, "send", send, help="send what is due now (the client_mail schedule does it each minute)",
-                  example="atelier mail send")  # fmt: skip
+    parser = verb(
+        actions,
+        "send",
+        send,
+        help="send what is due now (the client_mail schedule does it each minute)",
+        example="atelier mail send",
+    )
     parser.add_argument("--budget", type=float, default=60.0, help="stop after this many seconds")

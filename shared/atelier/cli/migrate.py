@@ -15,7 +15,7 @@ import psycopg
 
 from atelier.kernel.errors import ConfigurationError, DatabaseError
 
-_REPO_ROOT = Path(__file__).resolve().parents[2]
+_REPO_ROOT = Path(__file__).resolve().parents[3]
 # Any constant will do; it keeps two migrators from interleaving.
 _MIGRATION_LOCK_KEY = 0x0A7E11E5
 

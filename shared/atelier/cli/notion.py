@@ -31,7 +31,7 @@ def _rpc_or_none() -> Any:
 
 
 def setup(args: argparse.Namespace) -> int:
-    from atelier.notion.setup import setup
+    from atelier.sync.setup import setup
 
     parent = _parent(args, "give --parent-page PAGE_ID (a page shared with the integration)")
     result = setup(wiring.notion(), parent, rpc=_rpc_or_none(), say=lambda line: print(line, file=sys.stderr))
@@ -45,9 +45,9 @@ def setup(args: argparse.Namespace) -> int:
 
 
 def check(args: argparse.Namespace) -> int:
-    from atelier.notion.setup import check, find_existing, known_sources
     from atelier.sync.adopt import hand_made
     from atelier.sync.records import SyncPorts
+    from atelier.sync.setup import check, find_existing, known_sources
 
     parent = _parent(args, "give --parent-page PAGE_ID, or set NOTION_PARENT_PAGE_ID")
     gateway, rpc = wiring.notion(), _rpc_or_none()
@@ -57,13 +57,16 @@ def check(args: argparse.Namespace) -> int:
     if not found:
         print("notion: no drift - every data source and property matches the mapping")
         return 0
-    rows = [("breaks sync" if f.breaking else "note", f.entity, f.problem, f.detail)
-            for f in sorted(found, key=lambda f: not f.breaking)]  # fmt: skip
+    rows = [
+        ("breaks sync" if f.breaking else "note", f.entity, f.problem, f.detail)
+        for f in sorted(found, key=lambda f: not f.breaking)
+    ]
     print(table(("kind", "entity", "problem", "detail"), rows, rule=True))
     breaking = sum(f.breaking for f in found)
     if breaking:
-        print(f"\nnotion: {breaking} problem(s) stop the sync; `atelier notion setup` mends what it can",
-              file=sys.stderr)  # fmt: skip
+        print(
+            f"\nnotion: {breaking} problem(s) stop the sync; `atelier notion setup` mends what it can", file=sys.stderr
+        )
         return 1
     print(f"\nnotion: {len(found)} note(s), nothing that stops the sync", file=sys.stderr)
     return 0
@@ -75,23 +78,38 @@ def arm(args: argparse.Namespace) -> int:
     if not 1 <= args.minutes <= 60:
         raise ConfigurationError("--minutes is how long the window stays open: from 1 to 60")
     until = RpcArming(wiring.rpc()).arm(args.minutes * 60)
-    print(f"notion webhook: armed for {in_minutes(args.minutes * 60)}, until {until.astimezone(UTC):%H:%M:%S} UTC: "
-          "create the subscription in Notion now; its one handshake is accepted, and any other is refused")  # fmt: skip
+    print(
+        f"notion webhook: armed for {in_minutes(args.minutes * 60)}, until {until.astimezone(UTC):%H:%M:%S} UTC: "
+        "create the subscription in Notion now; its one handshake is accepted, and any other is refused"
+    )
     return 0
 
 
 def register(verbs: Any) -> None:
     actions = noun(verbs, "notion", "Notion databases")
-    parser = verb(actions, "setup", setup, help="create the five databases under a page and mend what was broken "
-                  "in them (idempotent)",
-                  example="atelier notion setup --parent-page 1f2e...")  # fmt: skip
+    parser = verb(
+        actions,
+        "setup",
+        setup,
+        help="create the five databases under a page and mend what was broken in them (idempotent)",
+        example="atelier notion setup --parent-page 1f2e...",
+    )
     parser.add_argument("--parent-page", help="the page to create them under (default NOTION_PARENT_PAGE_ID)")
-    parser = verb(actions, "check", check, help="compare the databases with the mapping: renames are notes (exit 0), "
-                  "what stops the sync exits 1",
-                  example="atelier notion check")  # fmt: skip
+    parser = verb(
+        actions,
+        "check",
+        check,
+        help="compare the databases with the mapping: renames are notes (exit 0), what stops the sync exits 1",
+        example="atelier notion check",
+    )
     parser.add_argument("--parent-page", help="where the databases live (default NOTION_PARENT_PAGE_ID)")
     webhook = noun(actions, "webhook", "the Notion webhook's one-time handshake")
-    parser = verb(webhook, "arm", arm, help="open a short window in which one webhook handshake is accepted (outside "
-                  "it, an unauthenticated handshake is refused and nothing is kept)",
-                  example="atelier notion webhook arm --minutes 10")  # fmt: skip
+    parser = verb(
+        webhook,
+        "arm",
+        arm,
+        help="open a short window in which one webhook handshake is accepted (outside "
+        "it, an unauthenticated handshake is refused and nothing is kept)",
+        example="atelier notion webhook arm --minutes 10",
+    )
     parser.add_argument("--minutes", type=int, default=10, help="how long the window stays open (1-60, default 10)")

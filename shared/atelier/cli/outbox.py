@@ -18,8 +18,10 @@ def list_rows(args: argparse.Namespace) -> int:
     for row in rows:
         error = (row.get("last_error") or "").splitlines()[0][:60] if row.get("last_error") else ""
         why = row.get("failure") or "-"  # waiting (for a parent page), transient (Notion down), permanent (refused)
-        print(f"{row['id']:>6}  {row['entity']:11} {row['entity_id']:36}  {row['status']:7} {why:9} "
-              f"{row['attempts']:>5}  {error}")  # fmt: skip
+        print(
+            f"{row['id']:>6}  {row['entity']:11} {row['entity_id']:36}  {row['status']:7} {why:9} "
+            f"{row['attempts']:>5}  {error}"
+        )
     return 0
 
 
@@ -32,11 +34,17 @@ def retry(args: argparse.Namespace) -> int:
 
 def register(verbs: Any) -> None:
     actions = noun(verbs, "outbox", "the queue of records waiting for Notion")
-    parser = verb(actions, "list", list_rows, help="rows not yet done (or --dead ones)",
-                  example="atelier outbox list --dead")  # fmt: skip
+    parser = verb(
+        actions, "list", list_rows, help="rows not yet done (or --dead ones)", example="atelier outbox list --dead"
+    )
     parser.add_argument("--dead", action="store_true", help="only rows that gave up")
     parser.add_argument("--limit", type=int, default=100)
-    parser = verb(actions, "retry", retry, help="send rows again now (all due, or the IDs given)",
-                  example="atelier outbox retry --dead")  # fmt: skip
+    parser = verb(
+        actions,
+        "retry",
+        retry,
+        help="send rows again now (all due, or the IDs given)",
+        example="atelier outbox retry --dead",
+    )
     parser.add_argument("--dead", action="store_true", help="retry dead rows")
     parser.add_argument("ids", nargs="*", metavar="ID", type=int)

@@ -19,9 +19,16 @@ class Progress:
         self.done = 0
         self.started = time.monotonic()
         self._console = Console(file=stream or sys.stderr, highlight=False)
-        self._bars: Any = Bars(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                               TextColumn("{task.fields[note]}"), console=self._console, transient=True,
-                               disable=not self._console.is_terminal)  # fmt: skip
+        self._bars: Any = Bars(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            TextColumn("{task.fields[note]}"),
+            console=self._console,
+            transient=True,
+            disable=not self._console.is_terminal,
+        )
         self._task = self._bars.add_task(label, total=total, note="")
         self._bars.start()
 

@@ -8,8 +8,15 @@ import shutil
 import sys
 from collections.abc import Sequence
 
-STYLES = {"breaks sync": "bold red", "dead": "bold red", "failed": "red", "note": "dim", "sent": "green",
-          "pending": "yellow", "ok": "green"}  # fmt: skip
+STYLES = {
+    "breaks sync": "bold red",
+    "dead": "bold red",
+    "failed": "red",
+    "note": "dim",
+    "sent": "green",
+    "pending": "yellow",
+    "ok": "green",
+}
 
 
 def table(header: Sequence[str], rows: Sequence[Sequence[str]], *, rule: bool = False, tty: bool | None = None) -> str:
@@ -21,16 +28,27 @@ def table(header: Sequence[str], rows: Sequence[Sequence[str]], *, rule: bool = 
     from rich.text import Text
 
     terminal = sys.stdout.isatty() if tty is None else tty
-    grid = Table(box=box.SIMPLE_HEAD if rule else None, show_edge=False, pad_edge=False, show_header=True,
-                 header_style="bold" if terminal else "", padding=(0, 2, 0, 0))  # fmt: skip
+    grid = Table(
+        box=box.SIMPLE_HEAD if rule else None,
+        show_edge=False,
+        pad_edge=False,
+        show_header=True,
+        header_style="bold" if terminal else "",
+        padding=(0, 2, 0, 0),
+    )
     for name in header:
         grid.add_column(str(name), overflow="fold")
     for row in rows:
         grid.add_row(*(Text(str(cell), style=STYLES.get(str(cell), "") if terminal else "") for cell in row))
     width = shutil.get_terminal_size((120, 24)).columns if terminal else 10_000
     buffer = io.StringIO()
-    Console(file=buffer, width=width, force_terminal=terminal, color_system="standard" if terminal else None,
-            highlight=False).print(grid)  # fmt: skip
+    Console(
+        file=buffer,
+        width=width,
+        force_terminal=terminal,
+        color_system="standard" if terminal else None,
+        highlight=False,
+    ).print(grid)
     return "\n".join(line.rstrip() for line in buffer.getvalue().splitlines() if line.strip() or not rule).strip("\n")
 
 

@@ -30,8 +30,10 @@ def show_report(args: argparse.Namespace) -> int:
     print(table(["Figure", "Value"], [(line.label, headline_text(line)) for line in report.headlines()], rule=True))
     for section in report.tables:
         print(f"\n{section.title}")
-        rows = [[show(value, column.kind) for column, value in zip(section.columns, row, strict=True)]
-                for row in section.rows]  # fmt: skip
+        rows = [
+            [show(value, column.kind) for column, value in zip(section.columns, row, strict=True)]
+            for row in section.rows
+        ]
         rows = rows or [["nothing in this period"] + [""] * (len(section.columns) - 1)]
         print(table([c.name for c in section.columns], rows, rule=True))
     for target, make in ((args.xlsx, _xlsx), (args.pdf, _pdf)):
@@ -64,8 +66,10 @@ def link(args: argparse.Namespace) -> int:
             print(f"report: {exc}", file=sys.stderr)
             return 2
     url = wiring.report_links().url(args.hours, period=args.period)
-    print(f"report: a link to the owner's report, good for {args.hours:g} hours; anyone with it sees the figures",
-          file=sys.stderr)  # fmt: skip
+    print(
+        f"report: a link to the owner's report, good for {args.hours:g} hours; anyone with it sees the figures",
+        file=sys.stderr,
+    )
     print(url)
     return 0
 
@@ -89,20 +93,34 @@ def revoke(args: argparse.Namespace) -> int:
 
 def register(verbs: Any) -> None:
     help_text = "the owner's report for a period: headline figures and every table; --xlsx/--pdf write the exports"
-    parser = verbs.add_parser("report", help=help_text, description=help_text,
-                              epilog="examples: atelier report --period last-month --pdf report.pdf\n"
-                                     "          atelier report link --hours 48\n\n"
-                                     "exit codes: 0 ok, 1 findings, 2 could not run",
-                              formatter_class=argparse.RawDescriptionHelpFormatter)  # fmt: skip
+    parser = verbs.add_parser(
+        "report",
+        help=help_text,
+        description=help_text,
+        epilog="examples: atelier report --period last-month --pdf report.pdf\n"
+        "          atelier report link --hours 48\n\n"
+        "exit codes: 0 ok, 1 findings, 2 could not run",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.set_defaults(run=show_report)
     parser.add_argument("--period", default="month", help=HELP + " (default: month)")
     parser.add_argument("--xlsx", metavar="FILE", help="also write the Excel workbook here")
     parser.add_argument("--pdf", metavar="FILE", help="also write the PDF here")
     actions = parser.add_subparsers(dest="report_verb", required=False, metavar="ACTION")
-    made = verb(actions, "link", link, help="print a signed link to the report page (last line), good for --hours",
-                example="atelier report link --hours 48")  # fmt: skip
+    made = verb(
+        actions,
+        "link",
+        link,
+        help="print a signed link to the report page (last line), good for --hours",
+        example="atelier report link --hours 48",
+    )
     made.add_argument("--hours", type=float, default=DEFAULT_HOURS, help=f"how long it works (default {DEFAULT_HOURS})")
     made.add_argument("--period", default=None, help="open it on this period (" + HELP + ")")
-    ended = verb(actions, "revoke", revoke, help="end report links before they expire: every one in force, or one by "
-                 "its id (the first part of its key)", example="atelier report revoke")  # fmt: skip
+    ended = verb(
+        actions,
+        "revoke",
+        revoke,
+        help="end report links before they expire: every one in force, or one by its id (the first part of its key)",
+        example="atelier report revoke",
+    )
     ended.add_argument("link", nargs="?", type=_link_id, default=None, help="one link's id (default: all of them)")

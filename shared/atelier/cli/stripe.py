@@ -18,8 +18,10 @@ def replay(args: argparse.Namespace) -> int:
     from atelier.cli.stripe_replay import events_from_file, events_since, replay
 
     if [bool(args.file), bool(args.since), args.rejected].count(True) != 1:
-        raise ConfigurationError("give one of: a FILE of events, --since TIME to list them from Stripe, or "
-                                 "--rejected for the events the ledger holds as rejected")  # fmt: skip
+        raise ConfigurationError(
+            "give one of: a FILE of events, --since TIME to list them from Stripe, or "
+            "--rejected for the events the ledger holds as rejected"
+        )
     service = wiring.stripe_events()
     if args.rejected:
         events = list(wiring.rpc().rpc("rejected_stripe_events"))
@@ -48,9 +50,17 @@ def replay(args: argparse.Namespace) -> int:
 
 def register(verbs: Any) -> None:
     actions = noun(verbs, "stripe", "Stripe payments")
-    parser = verb(actions, "replay", replay, help="re-apply events through the webhook's path; safe to run any "
-                  "number of times", example="atelier stripe replay --since 2026-11-20T00:00")  # fmt: skip
+    parser = verb(
+        actions,
+        "replay",
+        replay,
+        help="re-apply events through the webhook's path; safe to run any number of times",
+        example="atelier stripe replay --since 2026-11-20T00:00",
+    )
     parser.add_argument("file", nargs="?", help="a JSON file: an event, a list of events, or a Stripe list")
     parser.add_argument("--since", help="list events created since this ISO time from Stripe, delivered or not")
-    parser.add_argument("--rejected", action="store_true",
-                        help="events recorded as rejected, once their cause is fixed; each applies once")  # fmt: skip
+    parser.add_argument(
+        "--rejected",
+        action="store_true",
+        help="events recorded as rejected, once their cause is fixed; each applies once",
+    )

@@ -21,9 +21,9 @@ from typing import TYPE_CHECKING, Any
 from atelier.deliverables.storage import DeliverableKey, DownloadLinks, KeyOutsideConvention, decode_key, guess_type
 from atelier.kernel.errors import AtelierError
 from atelier.kernel.rpc import Rpc
+from atelier.notion.codec import rich_text
 from atelier.notion.errors import Failure, NotionError
 from atelier.notion.port import NotionPort
-from atelier.notion.schema import rich_text
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.data_classes.s3_event import S3EventRecord
@@ -36,8 +36,16 @@ log = logging.getLogger(__name__)
 MAX_UPLOADER_CHARS = 200
 GENERIC_TYPES = {"", "binary/octet-stream", "application/octet-stream"}
 # What Notion shows inline: https://developers.notion.com/reference/file-upload (supported file types).
-IMAGE_TYPES = {"image/png", "image/jpeg", "image/gif", "image/webp", "image/svg+xml", "image/tiff", "image/bmp",
-               "image/heic"}  # fmt: skip
+IMAGE_TYPES = {
+    "image/png",
+    "image/jpeg",
+    "image/gif",
+    "image/webp",
+    "image/svg+xml",
+    "image/tiff",
+    "image/bmp",
+    "image/heic",
+}
 PDF_TYPE = "application/pdf"
 
 
@@ -114,9 +122,14 @@ class DeliverableService:
             p_uploaded_by=uploader or None,
             p_file_url=self._links.url(deliverable_id),
         )
-        return Recorded(DeliverableOutcome(str(result["outcome"])), key, deliverable_id=result.get("deliverable_id"),
-                        project_id=parsed.project_id, version=result.get("version"),
-                        reason=result.get("reason"))  # fmt: skip
+        return Recorded(
+            DeliverableOutcome(str(result["outcome"])),
+            key,
+            deliverable_id=result.get("deliverable_id"),
+            project_id=parsed.project_id,
+            version=result.get("version"),
+            reason=result.get("reason"),
+        )
 
     def _head(self, bucket: str, key: str, version_id: str | None) -> dict[str, Any] | None:
         from botocore.exceptions import ClientError
@@ -152,14 +165,33 @@ class Showcase:
         if kind and 0 < size <= self._gateway.max_upload_bytes(deadline=deadline):
             upload_id = self._upload(file, name, deadline)
             if upload_id:
-                blocks.append({"type": kind, kind: {"type": "file_upload", "file_upload": {"id": upload_id},
-                                                    "caption": rich_text(name)}})  # fmt: skip
+                blocks.append(
+                    {
+                        "type": kind,
+                        kind: {"type": "file_upload", "file_upload": {"id": upload_id}, "caption": rich_text(name)},
+                    }
+                )
         if not blocks and link:
-            blocks.append({"type": "file", "file": {"type": "external", "external": {"url": link},
-                                                    "name": name[:100], "caption": rich_text(name)}})  # fmt: skip
+            blocks.append(
+                {
+                    "type": "file",
+                    "file": {
+                        "type": "external",
+                        "external": {"url": link},
+                        "name": name[:100],
+                        "caption": rich_text(name),
+                    },
+                }
+            )
         if link:
-            blocks.append({"type": "paragraph", "paragraph": {"rich_text": [
-                {"type": "text", "text": {"content": f"Download {name}", "link": {"url": link}}}]}})  # fmt: skip
+            blocks.append(
+                {
+                    "type": "paragraph",
+                    "paragraph": {
+                        "rich_text": [{"type": "text", "text": {"content": f"Download {name}", "link": {"url": link}}}]
+                    },
+                }
+            )
         return blocks
 
     def _upload(self, file: dict[str, Any], name: str, deadline: float | None) -> str | None:

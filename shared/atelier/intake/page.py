@@ -25,9 +25,17 @@ PROJECT_TYPE_LABELS = {
     ProjectType.multiple_properties: "Multiple properties",
 }
 
-LABELS = {"name": "Your name", "email": "Email", "project_address": "Project address", "budget": "Budget",
-          "timeline_weeks": "Timeline in weeks", "project_type": "Project type", "notes": "Notes",
-          "has_survey": "Survey", "has_drawings": "Drawings"}  # fmt: skip
+LABELS = {
+    "name": "Your name",
+    "email": "Email",
+    "project_address": "Project address",
+    "budget": "Budget",
+    "timeline_weeks": "Timeline in weeks",
+    "project_type": "Project type",
+    "notes": "Notes",
+    "has_survey": "Survey",
+    "has_drawings": "Drawings",
+}
 
 
 def shown_errors(errors: Mapping[str, str]) -> dict[str, str]:
@@ -50,12 +58,24 @@ def _error(name: str, errors: Mapping[str, str]) -> tuple[str, str]:
     return attrs, f'<p class="error" id="{name}-error">{escape(errors[name])}</p>'
 
 
-def _text_field(name: str, label: str, values: Mapping[str, Any], errors: Mapping[str, str], *,
-                kind: str = "text", required: bool = False, hint: str = "", extra: str = "") -> str:  # fmt: skip
+def _text_field(
+    name: str,
+    label: str,
+    values: Mapping[str, Any],
+    errors: Mapping[str, str],
+    *,
+    kind: str = "text",
+    required: bool = False,
+    hint: str = "",
+    extra: str = "",
+) -> str:
     attrs, message = _error(name, errors)
     if hint:  # the hint is read with the field (and the error, when there is one)
-        attrs = (attrs.replace('aria-describedby="', f'aria-describedby="{name}-hint ')
-                 if "aria-describedby" in attrs else f'{attrs} aria-describedby="{name}-hint"')  # fmt: skip
+        attrs = (
+            attrs.replace('aria-describedby="', f'aria-describedby="{name}-hint ')
+            if "aria-describedby" in attrs
+            else f'{attrs} aria-describedby="{name}-hint"'
+        )
     marker = ' <span class="req">(required)</span>' if required else ""
     req = " required" if required else ""
     value = escape(str(values.get(name) or ""))
@@ -66,8 +86,9 @@ def _text_field(name: str, label: str, values: Mapping[str, Any], errors: Mappin
     )
 
 
-def render_form(values: Mapping[str, Any] | None = None, errors: Mapping[str, str] | None = None,
-                *, action: str = "/leads") -> Page:  # fmt: skip
+def render_form(
+    values: Mapping[str, Any] | None = None, errors: Mapping[str, str] | None = None, *, action: str = "/leads"
+) -> Page:
     values = values or {}
     errors = shown_errors(errors or {})
     key = str(values.get(SUBMISSION_KEY_FIELD) or uuid.uuid4())
@@ -87,11 +108,15 @@ def render_form(values: Mapping[str, Any] | None = None, errors: Mapping[str, st
     )
     notes_attrs, notes_message = _error("notes", errors)
     checks = ""
-    for name, label in (("has_survey", "I have a survey of the property"),
-                        ("has_drawings", "I have existing drawings")):  # fmt: skip
+    for name, label in (
+        ("has_survey", "I have a survey of the property"),
+        ("has_drawings", "I have existing drawings"),
+    ):
         checked = " checked" if str(values.get(name, "")).lower() in ("on", "true", "yes", "1") else ""
-        checks += f'<p><input type="checkbox" id="{name}" name="{name}"{checked}> <label for="{name}" ' \
-                  f'style="display:inline;font-weight:400">{label}</label></p>'  # fmt: skip
+        checks += (
+            f'<p><input type="checkbox" id="{name}" name="{name}"{checked}> <label for="{name}" '
+            f'style="display:inline;font-weight:400">{label}</label></p>'
+        )
     body = f"""
 <h1>Start a project with the studio</h1>
 <p>Tell us about your project. We will recommend the right service tier straight away.</p>

@@ -115,20 +115,35 @@ def _factors(lead: LeadAnswers) -> tuple[Factor, ...]:
     budget = lead.budget.typical_dollars
     assets = int(lead.has_survey) + int(lead.has_drawings)
     return (
-        Factor("budget", WEIGHTS["budget"], None if budget is None else _budget_tier(budget),
-               "no budget given" if budget is None else f"a budget of about ${budget:,}"),
-        Factor("assets", WEIGHTS["assets"], ASSETS_TIER[assets],
-               {2: "the survey and drawings you already have",
+        Factor(
+            "budget",
+            WEIGHTS["budget"],
+            None if budget is None else _budget_tier(budget),
+            "no budget given" if budget is None else f"a budget of about ${budget:,}",
+        ),
+        Factor(
+            "assets",
+            WEIGHTS["assets"],
+            ASSETS_TIER[assets],
+            {
+                2: "the survey and drawings you already have",
                 1: "the survey you already have" if lead.has_survey else "the drawings you already have",
-                0: "a project that starts without a survey or drawings"}[assets]),
-        Factor("timeline", WEIGHTS["timeline"],
-               None if lead.timeline_weeks is None else _timeline_tier(lead.timeline_weeks),
-               "no timeline given" if lead.timeline_weeks is None else f"a timeline of {lead.timeline_weeks} weeks"),
-        Factor("project_type", WEIGHTS["project_type"],
-               None if lead.project_type is None else PROJECT_TYPE_TIER[lead.project_type],
-               "no project type given" if lead.project_type is None
-               else f"a {lead.project_type.value.replace('_', ' ')}"),
-    )  # fmt: skip
+                0: "a project that starts without a survey or drawings",
+            }[assets],
+        ),
+        Factor(
+            "timeline",
+            WEIGHTS["timeline"],
+            None if lead.timeline_weeks is None else _timeline_tier(lead.timeline_weeks),
+            "no timeline given" if lead.timeline_weeks is None else f"a timeline of {lead.timeline_weeks} weeks",
+        ),
+        Factor(
+            "project_type",
+            WEIGHTS["project_type"],
+            None if lead.project_type is None else PROJECT_TYPE_TIER[lead.project_type],
+            "no project type given" if lead.project_type is None else f"a {lead.project_type.value.replace('_', ' ')}",
+        ),
+    )
 
 
 @dataclass(frozen=True)
@@ -140,17 +155,31 @@ class HardRule:
 
 
 HARD_RULES: tuple[HardRule, ...] = (
-    HardRule("no_assets", lambda lead: not lead.has_assets, 3,
-             "work without a survey or drawings starts with measuring what is there"),
-    HardRule("new_build_or_complex",
-             lambda lead: lead.project_type in (ProjectType.new_build, ProjectType.complex_project), 3,
-             "a new build or complex project needs full design and permitting support"),
-    HardRule("multiple_properties", lambda lead: lead.project_type is ProjectType.multiple_properties, 4,
-             "work across several properties is led by the studio's principals"),
-    HardRule("large_budget",
-             lambda lead: (lead.budget.typical_dollars or 0) >= TIERS[4].min_dollars, 4,
-             "a budget of $35,000 or more calls for our white-glove service"),
-)  # fmt: skip
+    HardRule(
+        "no_assets",
+        lambda lead: not lead.has_assets,
+        3,
+        "work without a survey or drawings starts with measuring what is there",
+    ),
+    HardRule(
+        "new_build_or_complex",
+        lambda lead: lead.project_type in (ProjectType.new_build, ProjectType.complex_project),
+        3,
+        "a new build or complex project needs full design and permitting support",
+    ),
+    HardRule(
+        "multiple_properties",
+        lambda lead: lead.project_type is ProjectType.multiple_properties,
+        4,
+        "work across several properties is led by the studio's principals",
+    ),
+    HardRule(
+        "large_budget",
+        lambda lead: (lead.budget.typical_dollars or 0) >= TIERS[4].min_dollars,
+        4,
+        "a budget of $35,000 or more calls for our white-glove service",
+    ),
+)
 
 
 def _mismatch(lead: LeadAnswers) -> bool:
@@ -162,17 +191,26 @@ def _mismatch(lead: LeadAnswers) -> bool:
 
 RED_FLAG_RULES: tuple[tuple[RedFlag, Callable[[LeadAnswers], bool]], ...] = (
     (RedFlag.budget_unclear, lambda lead: (lead.budget.typical_dollars or 0) < MIN_BUDGET),
-    (RedFlag.timeline_unrealistic,
-     lambda lead: lead.project_type in COMPLEX_WORK and (lead.timeline_weeks or 99) < UNREALISTIC_WEEKS_FOR_COMPLEX),
+    (
+        RedFlag.timeline_unrealistic,
+        lambda lead: lead.project_type in COMPLEX_WORK and (lead.timeline_weeks or 99) < UNREALISTIC_WEEKS_FOR_COMPLEX,
+    ),
     (RedFlag.budget_timeline_mismatch, _mismatch),
-    (RedFlag.no_assets_fast_timeline,
-     lambda lead: not lead.has_assets and (lead.timeline_weeks or 99) < FAST_TIMELINE_WEEKS),
-    (RedFlag.complex_low_budget,
-     lambda lead: lead.project_type in COMPLEX_WORK
-     and lead.budget.typical_dollars is not None and lead.budget.typical_dollars < COMPLEX_MIN_BUDGET),
+    (
+        RedFlag.no_assets_fast_timeline,
+        lambda lead: not lead.has_assets and (lead.timeline_weeks or 99) < FAST_TIMELINE_WEEKS,
+    ),
+    (
+        RedFlag.complex_low_budget,
+        lambda lead: (
+            lead.project_type in COMPLEX_WORK
+            and lead.budget.typical_dollars is not None
+            and lead.budget.typical_dollars < COMPLEX_MIN_BUDGET
+        ),
+    ),
     (RedFlag.multiple_properties, lambda lead: lead.project_type is ProjectType.multiple_properties),
     (RedFlag.project_type_unclear, lambda lead: lead.project_type is None),
-)  # fmt: skip
+)
 
 # Share of the weight that agrees with the chosen tier -> confidence: (at least, level), first match wins.
 CONFIDENCE_LEVELS: tuple[tuple[float, Confidence], ...] = (

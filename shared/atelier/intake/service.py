@@ -149,16 +149,21 @@ NEXT_STEP_CONTACT = "wait_for_contact"
 
 def build_answer(rec: TierRecommendation, checkout_url: str | None, *, checkout_failed: bool) -> dict[str, Any]:
     if rec.auto_route and checkout_url:
-        next_step = {"action": NEXT_STEP_PAY, "checkout_url": checkout_url,
-                     "message": f"Pay for {rec.tier_name} to start your project."}  # fmt: skip
+        next_step = {
+            "action": NEXT_STEP_PAY,
+            "checkout_url": checkout_url,
+            "message": f"Pay for {rec.tier_name} to start your project.",
+        }
     elif rec.auto_route and checkout_failed:
         next_step = {
             "action": NEXT_STEP_LINK_TO_FOLLOW,
             "message": "We could not open a payment page just now; we will email you a payment link.",
         }
     else:
-        next_step = {"action": NEXT_STEP_CONTACT,
-                     "message": "The team will contact you within two business days to talk it through."}  # fmt: skip
+        next_step = {
+            "action": NEXT_STEP_CONTACT,
+            "message": "The team will contact you within two business days to talk it through.",
+        }
     return {
         "tier": rec.tier,
         "tier_name": rec.tier_name,
@@ -183,10 +188,15 @@ class LeadLimits:
     WINDOW_SECONDS = 3600
 
     def of(self, submission: LeadSubmission) -> list[dict[str, Any]]:
-        limits = [("lead_source", submission.source_ip, self.per_source),
-                  ("lead_email", submission.form.email.lower(), self.per_email)]  # fmt: skip
-        return [{"bucket": bucket, "key": key, "limit": limit, "seconds": self.WINDOW_SECONDS}
-                for bucket, key, limit in limits if key and limit > 0]  # fmt: skip
+        limits = [
+            ("lead_source", submission.source_ip, self.per_source),
+            ("lead_email", submission.form.email.lower(), self.per_email),
+        ]
+        return [
+            {"bucket": bucket, "key": key, "limit": limit, "seconds": self.WINDOW_SECONDS}
+            for bucket, key, limit in limits
+            if key and limit > 0
+        ]
 
 
 LIMITED = {
@@ -209,8 +219,11 @@ class IntakeService:
         taken = self._rpc.rpc("take_rate_limits", p_limits=limits)
         if not taken["allowed"]:
             wait = int(taken["retry_after"])
-            raise TooManyRequests(f"{LIMITED.get(str(taken['bucket']), 'Too many requests')}: try again in "
-                                  f"{in_minutes(wait)}, or write to the studio.", retry_after=wait)  # fmt: skip
+            raise TooManyRequests(
+                f"{LIMITED.get(str(taken['bucket']), 'Too many requests')}: try again in "
+                f"{in_minutes(wait)}, or write to the studio.",
+                retry_after=wait,
+            )
 
     def submit(self, submission: LeadSubmission) -> LeadAnswer:
         form = submission.form
@@ -253,17 +266,26 @@ class IntakeService:
             return LeadAnswer(lead_id, stored["answer"], replayed=not stored["created"])
         # An auto-routed lead (or a replay of one whose first try stopped short): attach a checkout link.
         tier = stored["tier"]
-        price = TierPrice(int(tier["id"]), str(tier["name"]), int(tier["price_cents"]), str(tier["currency"]),
-                          tier.get("stripe_price_id"))  # fmt: skip
+        price = TierPrice(
+            int(tier["id"]),
+            str(tier["name"]),
+            int(tier["price_cents"]),
+            str(tier["currency"]),
+            tier.get("stripe_price_id"),
+        )
         try:
-            link = self._checkout.create_session(lead_id=lead_id, email=form.email, price=price,
-                                                 site=submission.site)  # fmt: skip
+            link = self._checkout.create_session(lead_id=lead_id, email=form.email, price=price, site=submission.site)
             session_id, url = link.session_id, link.url
         except CheckoutUnavailable:
             session_id, url = None, None
         final = build_answer(rec, url, checkout_failed=url is None)
-        kept = self._rpc.rpc("record_lead_answer", p_lead_id=lead_id, p_answer=final,
-                             p_checkout_session_id=session_id, p_checkout_url=url)  # fmt: skip
+        kept = self._rpc.rpc(
+            "record_lead_answer",
+            p_lead_id=lead_id,
+            p_answer=final,
+            p_checkout_session_id=session_id,
+            p_checkout_url=url,
+        )
         return LeadAnswer(lead_id, kept, replayed=not stored["created"], checkout_failed=url is None)
 
 

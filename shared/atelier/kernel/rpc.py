@@ -94,8 +94,14 @@ class PsycopgRpc:
     def rpc(self, function: str, /, **args: Any) -> Any:
         return self._execute(function, args)
 
-    def _execute(self, function: str, args: Mapping[str, Any], *, role: str | None = None,
-                 claims: Mapping[str, Any] | None = None) -> Any:  # fmt: skip
+    def _execute(
+        self,
+        function: str,
+        args: Mapping[str, Any],
+        *,
+        role: str | None = None,
+        claims: Mapping[str, Any] | None = None,
+    ) -> Any:
         """One call. With a `role`, a transaction under that role with `request.jwt.claims` set (`as_user`)."""
         import json
 
@@ -201,8 +207,9 @@ class PostgrestRpc:
         user = PostgrestRpc(self._url, self._key)
         from postgrest import SyncPostgrestClient
 
-        user._client = SyncPostgrestClient(f"{self._url}/rest/v1",
-                                           headers={"apikey": self._key, "Authorization": f"Bearer {jwt}"})  # fmt: skip
+        user._client = SyncPostgrestClient(
+            f"{self._url}/rest/v1", headers={"apikey": self._key, "Authorization": f"Bearer {jwt}"}
+        )
         return user
 
 

@@ -127,8 +127,9 @@ def apply_dev_state(path: Path = DEV_STATE_FILE) -> list[str]:
 def dev_state_in_use(path: Path = DEV_STATE_FILE) -> bool:
     """Whether the settings in force came from the dev state file (a `make dev` stack)."""
     state = read_dev_state(path)
-    return any(isinstance(state.get(key), str) and os.environ.get(env) == state.get(key)
-               for key, env in DEV_STATE_ENV.items())  # fmt: skip
+    return any(
+        isinstance(state.get(key), str) and os.environ.get(env) == state.get(key) for key, env in DEV_STATE_ENV.items()
+    )
 
 
 class IntakeSettings(BaseSettings):
@@ -293,8 +294,10 @@ class SyncSettings(BaseSettings):
     supabase_webhook_secret_secret: str | None = None
 
     def data_sources(self) -> dict[str, str]:
-        ids = {name: getattr(self, f"notion_{name}_data_source_id") for name in
-               ("lead", "client", "project", "milestone", "deliverable")}  # fmt: skip
+        ids = {
+            name: getattr(self, f"notion_{name}_data_source_id")
+            for name in ("lead", "client", "project", "milestone", "deliverable")
+        }
         missing = [f"NOTION_{name.upper()}_DATA_SOURCE_ID" for name, value in ids.items() if not value]
         if missing:
             raise ConfigurationError(f"{', '.join(missing)} not set: run `atelier notion setup` and export its output")

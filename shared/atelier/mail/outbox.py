@@ -40,10 +40,18 @@ class MailReport:
 
 
 class MailOutbox:
-    def __init__(self, rpc: Rpc, mailer: Mailer, studio: Studio, *,
-                 download_url: Callable[[str], str] | None = None,
-                 sign_in_url: Callable[[str, int], str] | None = None, portal_url: str | None = None,
-                 enclose: Enclose | None = None, clock: Callable[[], float] = time.monotonic) -> None:  # fmt: skip
+    def __init__(
+        self,
+        rpc: Rpc,
+        mailer: Mailer,
+        studio: Studio,
+        *,
+        download_url: Callable[[str], str] | None = None,
+        sign_in_url: Callable[[str, int], str] | None = None,
+        portal_url: str | None = None,
+        enclose: Enclose | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self._rpc = rpc
         self._mailer = mailer
         self._studio = studio
@@ -70,8 +78,9 @@ class MailOutbox:
                     report.claimed -= len(left)
                     return report
                 result = self._send(row, report)
-                for key, value in self._rpc.rpc("complete_notifications", p_results=[result],
-                                                p_max_attempts=MAX_ATTEMPTS).items():  # fmt: skip
+                for key, value in self._rpc.rpc(
+                    "complete_notifications", p_results=[result], p_max_attempts=MAX_ATTEMPTS
+                ).items():
                     report.outcome[key] = report.outcome.get(key, 0) + int(value)
         return report
 
@@ -86,9 +95,15 @@ class MailOutbox:
         try:
             template, context = str(row["template"]), row.get("context") or {}
             enclosure = self._enclose(template, context) if self._enclose else None
-            message = render(template, context, self._studio, download_url=self._download_url,
-                             sign_in_url=self._sign_in_url, portal_url=self._portal_url,
-                             extra=enclosure.values if enclosure else None)  # fmt: skip
+            message = render(
+                template,
+                context,
+                self._studio,
+                download_url=self._download_url,
+                sign_in_url=self._sign_in_url,
+                portal_url=self._portal_url,
+                extra=enclosure.values if enclosure else None,
+            )
             if enclosure and enclosure.attachments:
                 message = replace(message, attachments=enclosure.attachments)
             message_id = self._mailer.send(str(row["recipient"]), message)
@@ -99,5 +114,10 @@ class MailOutbox:
             report.failed += 1
             return result | {"error": f"{type(exc).__name__}: {exc}"[:500]}
         report.sent += 1
-        return result | {"ok": True, "subject": message.subject, "text": message.text, "html": message.html,
-                         "message_id": message_id}  # fmt: skip
+        return result | {
+            "ok": True,
+            "subject": message.subject,
+            "text": message.text,
+            "html": message.html,
+            "message_id": message_id,
+        }

@@ -62,15 +62,28 @@ def _files(name: str) -> tuple[str, Template, Template]:
     return first.removeprefix("Subject:").strip(), Template(text), Template((TEMPLATES / f"{name}.html").read_text())
 
 
-def render(name: str, context: Mapping[str, Any], studio: Studio, *,
-           download_url: Callable[[str], str] | None = None, sign_in_url: Callable[[str, int], str] | None = None,
-           portal_url: str | None = None, extra: Mapping[str, str] | None = None) -> Message:  # fmt: skip
+def render(
+    name: str,
+    context: Mapping[str, Any],
+    studio: Studio,
+    *,
+    download_url: Callable[[str], str] | None = None,
+    sign_in_url: Callable[[str, int], str] | None = None,
+    portal_url: str | None = None,
+    extra: Mapping[str, str] | None = None,
+) -> Message:
     """One message from a template and what `notification_context` read for it. `extra`: values a template's
     enclosure adds (the weekly report's figures); a `*_lines` value is a list, one item per line."""
     subject, text, html = _files(name)
     milestones = list(context.get("milestones") or [])
-    lines = [(str(m.get("name")), day(m.get("due_date"), missing="to be set"),
-              STATUS_WORDS.get(str(m.get("status")), "to come")) for m in milestones]  # fmt: skip
+    lines = [
+        (
+            str(m.get("name")),
+            day(m.get("due_date"), missing="to be set"),
+            STATUS_WORDS.get(str(m.get("status")), "to come"),
+        )
+        for m in milestones
+    ]
     payment = context.get("payment") or {}
     sign_in = context.get("sign_in") or {}
     deliverable = context.get("deliverable") or {}
@@ -92,8 +105,9 @@ def render(name: str, context: Mapping[str, Any], studio: Studio, *,
     values |= dict(extra or {})
     values["milestones_text"] = "\n".join(f"- {n}: {state}, due {due}" for n, due, state in lines) or "- to be set"
     escaped = {k: escape(v) for k, v in values.items()}
-    items = "".join(f"<li><strong>{escape(n)}</strong>: {escape(state)}, due {escape(due)}</li>"
-                    for n, due, state in lines)  # fmt: skip
+    items = "".join(
+        f"<li><strong>{escape(n)}</strong>: {escape(state)}, due {escape(due)}</li>" for n, due, state in lines
+    )
     escaped["milestones_html"] = f"<ul>{items}</ul>"
     for key, value in (extra or {}).items():
         if key.endswith("_lines"):
@@ -102,8 +116,11 @@ def render(name: str, context: Mapping[str, Any], studio: Studio, *,
                 "<ul>" + "".join(f"<li>{escape(line)}</li>" for line in value.splitlines()) + "</ul>"
             )
     escaped["signature_html"] = "<br>".join(escape(line) for line in studio.signature.splitlines())
-    escaped["portal_html"] = (f'<p>See where your project stands at any time: <a href="{escape(portal_url)}">'
-                              "your project page</a>.</p>") if portal_url else ""  # fmt: skip
+    escaped["portal_html"] = (
+        (f'<p>See where your project stands at any time: <a href="{escape(portal_url)}">your project page</a>.</p>')
+        if portal_url
+        else ""
+    )
     # A subject is a header: a line break typed into a project's name must not start another header.
     title = " ".join(Template(subject).safe_substitute(values).split())
     body = html.safe_substitute(escaped)

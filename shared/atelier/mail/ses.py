@@ -21,13 +21,20 @@ class Mailer(Protocol):
         ...
 
 
-PERMANENT = {"MessageRejected", "MailFromDomainNotVerifiedException", "AccountSuspendedException",
-             "SendingPausedException", "BadRequestException", "NotFoundException"}  # fmt: skip
+PERMANENT = {
+    "MessageRejected",
+    "MailFromDomainNotVerifiedException",
+    "AccountSuspendedException",
+    "SendingPausedException",
+    "BadRequestException",
+    "NotFoundException",
+}
 
 
 class SesMailer:
-    def __init__(self, client: Any, *, sender: str, reply_to: str | None = None,
-                 configuration_set: str | None = None) -> None:  # fmt: skip
+    def __init__(
+        self, client: Any, *, sender: str, reply_to: str | None = None, configuration_set: str | None = None
+    ) -> None:
         self._client = client
         self._sender = sender
         self._reply_to = reply_to
@@ -37,11 +44,18 @@ class SesMailer:
         from botocore.exceptions import BotoCoreError, ClientError
 
         content: dict[str, Any] = (
-            {"Raw": {"Data": self._mime(recipient, message)}} if message.attachments else
-            {"Simple": {"Subject": {"Data": message.subject, "Charset": "UTF-8"},
-                        "Body": {"Text": {"Data": message.text, "Charset": "UTF-8"},
-                                 "Html": {"Data": message.html, "Charset": "UTF-8"}}}}
-        )  # fmt: skip
+            {"Raw": {"Data": self._mime(recipient, message)}}
+            if message.attachments
+            else {
+                "Simple": {
+                    "Subject": {"Data": message.subject, "Charset": "UTF-8"},
+                    "Body": {
+                        "Text": {"Data": message.text, "Charset": "UTF-8"},
+                        "Html": {"Data": message.html, "Charset": "UTF-8"},
+                    },
+                }
+            }
+        )
         request: dict[str, Any] = {
             "FromEmailAddress": self._sender,
             "Destination": {"ToAddresses": [recipient]},

@@ -7,13 +7,12 @@ from atelier.notion.gateway import (
     ENDPOINTS,
     MAX_BLOCKS_PER_APPEND,
     MAX_PAGE_SIZE,
-    NOTION_VERSION,
-    SINGLE_PART_UPLOAD_BYTES,
     NotionGateway,
     gateway_from_settings,
 )
 from atelier.notion.paging import CursorPaginator
 from atelier.notion.port import Created, NotionPort
+from atelier.notion.transport import NOTION_VERSION, SINGLE_PART_UPLOAD_BYTES
 
 __all__ = [
     "DEFAULT_RATE",

@@ -109,8 +109,9 @@ class SharedBudget(RequestBudget):
         if wait > 0:
             return wait
         self.round_trips += 1
-        answer = self._rpc.rpc("take_notion_tokens", p_name=self.NAME, p_want=self._batch, p_rate=self.rate,
-                               p_burst=self.capacity)  # fmt: skip
+        answer = self._rpc.rpc(
+            "take_notion_tokens", p_name=self.NAME, p_want=self._batch, p_rate=self.rate, p_burst=self.capacity
+        )
         granted = int(answer["granted"])
         if granted:
             self._local, self._taken_at = granted - 1, now

@@ -11,24 +11,21 @@
 
 from __future__ import annotations
 
-import logging
-import random
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from functools import partial
 from typing import Any
 
 from atelier.kernel.settings import NotionSettings
-from atelier.notion.budget import PROCESS_BUDGET, RequestBudget
-from atelier.notion.errors import Failure, NotionError, RetryLater, classify
+from atelier.notion.budget import PROCESS_BUDGET
+from atelier.notion.codec import ATELIER_ID, rich_text
+from atelier.notion.errors import Failure, NotionError, RetryLater
 from atelier.notion.paging import CursorPaginator
 from atelier.notion.port import Created
-from atelier.notion.schema import ATELIER_ID, rich_text
+from atelier.notion.transport import SINGLE_PART_UPLOAD_BYTES, NotionTransport
 
-NOTION_VERSION = "2025-09-03"
 MAX_PAGE_SIZE = 100
 MAX_BLOCKS_PER_APPEND = 100
-SINGLE_PART_UPLOAD_BYTES = 20 * 1024 * 1024
 
 # Every endpoint the gateway calls, for the spec-coverage test.
 ENDPOINTS = (
@@ -64,118 +61,8 @@ def gateway_from_settings(settings: NotionSettings, **options: Any) -> NotionGat
     return NotionGateway(settings.token(), base_url=settings.notion_base_url, **options)
 
 
-class NotionGateway:
-    def __init__(
-        self,
-        token: str,
-        *,
-        base_url: str | None = None,
-        budget: RequestBudget | None = None,
-        timeout_s: float = 30.0,
-        max_attempts: int = 5,
-        http_client: Any = None,
-        patience: float = 0.0,
-        on_wait: Callable[[float], None] | None = None,
-    ) -> None:
-        """`patience`: seconds a caller with no deadline of its own (the CLI) waits out Notion's rate limits (429,
-        529) beyond `max_attempts`; `on_wait` hears each such wait (a progress line). A deadline still bounds it."""
-        from notion_client import Client
-
-        options: dict[str, Any] = {
-            # notion_client's default logger adds a console handler per client; ours just propagates.
-            "logger": logging.getLogger("atelier.notion.client"),
-            # Its "request fail" warnings repeat what the gateway retries and counts (NotionRateLimited).
-            "log_level": logging.ERROR,
-            "auth": token,
-            "notion_version": NOTION_VERSION,
-            "retry": False,
-            "timeout_ms": int(timeout_s * 1000),
-        }
-        if base_url:
-            options["base_url"] = base_url.rstrip("/")
-        if http_client is not None:
-            options["client"] = http_client
-        self._client = Client(**options)
-        self.budget = budget or PROCESS_BUDGET
-        self.timeout_s = timeout_s
-        self.max_attempts = max_attempts
-        self.patience = patience
-        self._on_wait = on_wait
-        self.calls = 0
-        self.rate_limited = 0  # 429 and 529 answers, for the metric
-        self._bot_id: str | None = None
-        self._max_upload: int | None = None
-
-    # -- the one place requests are sent -------------------------------------------------------
-
-    def _send(self, fn: Callable[[], Any], *, safe: bool, deadline: float | None) -> Any:
-        """Send, retrying what is safe to retry. `safe`: repeating the request cannot duplicate anything."""
-        from httpx import TransportError
-        from notion_client.errors import HTTPResponseError, RequestTimeoutError
-
-        attempt, waited = 0, 0.0
-        while True:
-            attempt += 1
-            self.budget.acquire(deadline)
-            self.calls += 1
-            try:
-                return fn()
-            except (HTTPResponseError, RequestTimeoutError) as exc:
-                error = self._error(exc)
-            except (OSError, TransportError) as exc:  # connection refused or reset (httpx raises its own)
-                error = NotionError(
-                    f"cannot reach Notion: {exc}", code="connection", status=None, failure=Failure.ambiguous
-                )
-            limited = error.status in (429, 529)
-            if limited:
-                self.rate_limited += 1
-            if error.retry_after:
-                self.budget.hold(error.retry_after)
-            retryable = error.failure is Failure.transient or (error.failure is Failure.ambiguous and safe)
-            wait = error.retry_after or min(8.0, 0.25 * 2 ** (attempt - 1)) * (0.5 + random.random() / 2)  # noqa: S311
-            patient = limited and waited + wait <= self.patience  # Notion asked us to wait, not to give up
-            if not retryable or (attempt >= self.max_attempts and not patient):
-                raise error
-            if deadline is not None and self.budget.clock() + wait > deadline:
-                raise RetryLater(
-                    f"Notion asked us to wait {wait:.1f} s, past the deadline",
-                    code=error.code,
-                    status=error.status,
-                    failure=Failure.transient,
-                    retry_after=wait,
-                ) from error
-            if limited and self._on_wait is not None:
-                self._on_wait(wait)
-            waited += wait
-            self.budget.sleep(wait)
-
-    @staticmethod
-    def _error(exc: Exception) -> NotionError:
-        from notion_client.errors import HTTPResponseError
-
-        if isinstance(exc, HTTPResponseError):
-            code = getattr(exc.code, "value", exc.code)
-            retry_after = None
-            raw = exc.headers.get("retry-after") if exc.headers else None
-            if raw:
-                try:
-                    retry_after = float(raw)
-                except ValueError:
-                    retry_after = 1.0
-            failure = classify(exc.status, str(code))
-            return NotionError(
-                f"Notion answered {exc.status} {code}: {exc}",
-                code=str(code),
-                status=exc.status,
-                failure=failure,
-                retry_after=retry_after,
-            )
-        return NotionError(
-            "Notion did not answer in time",
-            code="notionhq_client_request_timeout",
-            status=None,
-            failure=Failure.ambiguous,
-        )
+class NotionGateway(NotionTransport):
+    """Every call Atelier makes to Notion, each sent through `NotionTransport._send`."""
 
     # -- reads ---------------------------------------------------------------------------------
 
@@ -247,8 +134,13 @@ class NotionGateway:
         deadline: float | None = None,
     ) -> Iterator[dict[str, Any]]:
         """Every matching page, following `next_cursor`."""
-        return iter(CursorPaginator(lambda cursor: self.query_page(data_source_id, filter=filter, sorts=sorts,
-                                                                   cursor=cursor, deadline=deadline)))  # fmt: skip
+        return iter(
+            CursorPaginator(
+                lambda cursor: self.query_page(
+                    data_source_id, filter=filter, sorts=sorts, cursor=cursor, deadline=deadline
+                )
+            )
+        )
 
     def edited_between(
         self,
@@ -261,24 +153,36 @@ class NotionGateway:
     ) -> list[dict[str, Any]]:
         """Every page last edited in [since, until). A window that reports itself incomplete (Notion stops at
         10,000 results) is split in two by time, down to Notion's one-minute resolution."""
-        window = {"and": [
-            {"timestamp": "last_edited_time", "last_edited_time": {"on_or_after": _iso(since)}},
-            {"timestamp": "last_edited_time", "last_edited_time": {"before": _iso(until)}},
-        ]}  # fmt: skip
+        window = {
+            "and": [
+                {"timestamp": "last_edited_time", "last_edited_time": {"on_or_after": _iso(since)}},
+                {"timestamp": "last_edited_time", "last_edited_time": {"before": _iso(until)}},
+            ]
+        }
         sorts = [{"timestamp": "last_edited_time", "direction": "ascending"}]
-        listing = CursorPaginator(lambda cursor: self.query_page(data_source_id, filter=window, sorts=sorts,
-                                                                 cursor=cursor, in_trash=include_trashed,
-                                                                 deadline=deadline))  # fmt: skip
+        listing = CursorPaginator(
+            lambda cursor: self.query_page(
+                data_source_id, filter=window, sorts=sorts, cursor=cursor, in_trash=include_trashed, deadline=deadline
+            )
+        )
         pages = list(listing)
         if not listing.incomplete:
             return pages
         if until - since <= timedelta(minutes=1):
-            raise NotionError(f"more than Notion's query limit edited within one minute in {data_source_id}",
-                              code="incomplete", status=None, failure=Failure.permanent)  # fmt: skip
+            raise NotionError(
+                f"more than Notion's query limit edited within one minute in {data_source_id}",
+                code="incomplete",
+                status=None,
+                failure=Failure.permanent,
+            )
         middle = since + (until - since) / 2
-        return [page for start, end in ((since, middle), (middle, until))
-                for page in self.edited_between(data_source_id, start, end, include_trashed=include_trashed,
-                                                deadline=deadline)]  # fmt: skip
+        return [
+            page
+            for start, end in ((since, middle), (middle, until))
+            for page in self.edited_between(
+                data_source_id, start, end, include_trashed=include_trashed, deadline=deadline
+            )
+        ]
 
     def find_by_atelier_id(
         self, data_source_id: str, atelier_id: str, *, id_property: str = ATELIER_ID, deadline: float | None = None
@@ -345,8 +249,9 @@ class NotionGateway:
                     # We stopped waiting (a timeout, a dropped connection), but the request may still be on its way
                     # to taking effect: give it as long as we gave it, before asking whether it did.
                     self._settle(deadline)
-                existing = self.find_by_atelier_id(data_source_id, atelier_id, id_property=id_property,
-                                                   deadline=deadline)  # fmt: skip
+                existing = self.find_by_atelier_id(
+                    data_source_id, atelier_id, id_property=id_property, deadline=deadline
+                )
                 if existing is not None:
                     return Created(existing, found_existing=True)
                 continue  # it did not take effect: creating again is safe
@@ -363,8 +268,12 @@ class NotionGateway:
     def _settle(self, deadline: float | None) -> None:
         wait = min(self.timeout_s, 5.0)
         if deadline is not None and self.budget.clock() + wait > deadline:
-            raise RetryLater("a create's outcome is unknown and there is no time left to check it",
-                             code="unknown_outcome", status=None, failure=Failure.transient)  # fmt: skip
+            raise RetryLater(
+                "a create's outcome is unknown and there is no time left to check it",
+                code="unknown_outcome",
+                status=None,
+                failure=Failure.transient,
+            )
         self.budget.sleep(wait)
 
     def _guarded_create(self, body: dict[str, Any], guard: Callable[[], None] | None) -> Any:
@@ -424,8 +333,10 @@ class NotionGateway:
     def list_views(self, data_source_id: str, *, deadline: float | None = None) -> list[dict[str, Any]]:
         """Every view of a data source, whole (the listing gives ids only, so each is read)."""
         refs = self._listed(self._client.views.list, deadline, data_source_id=data_source_id)
-        return [dict(self._send(partial(self._client.views.retrieve, str(ref["id"])), safe=True, deadline=deadline))
-                for ref in refs]  # fmt: skip
+        return [
+            dict(self._send(partial(self._client.views.retrieve, str(ref["id"])), safe=True, deadline=deadline))
+            for ref in refs
+        ]
 
     def create_comment(self, page_id: str, text: str, *, deadline: float | None = None) -> dict[str, Any]:
         """A new discussion on a page, in plain text (cut to Notion's 2,000 characters)."""
@@ -436,8 +347,15 @@ class NotionGateway:
         """A page's open comments, oldest first."""
         return self._listed(self._client.comments.list, deadline, block_id=page_id)
 
-    def create_view(self, data_source_id: str, name: str, view_type: str, configuration: dict[str, Any], *,
-                    deadline: float | None = None) -> dict[str, Any]:  # fmt: skip
+    def create_view(
+        self,
+        data_source_id: str,
+        name: str,
+        view_type: str,
+        configuration: dict[str, Any],
+        *,
+        deadline: float | None = None,
+    ) -> dict[str, Any]:
         body = {"data_source_id": data_source_id, "name": name, "type": view_type, "configuration": configuration}
         return dict(self._send(lambda: self._client.views.create(**body), safe=False, deadline=deadline))
 

@@ -115,5 +115,12 @@ class NotionPort(Protocol):
 
     def list_comments(self, page_id: str, *, deadline: float | None = None) -> list[dict[str, Any]]: ...
 
-    def create_view(self, data_source_id: str, name: str, view_type: str, configuration: dict[str, Any], *,
-                    deadline: float | None = None) -> dict[str, Any]: ...  # fmt: skip
+    def create_view(
+        self,
+        data_source_id: str,
+        name: str,
+        view_type: str,
+        configuration: dict[str, Any],
+        *,
+        deadline: float | None = None,
+    ) -> dict[str, Any]: ...

@@ -30,8 +30,18 @@ SIGNATURE_HEADER = "x-notion-signature"
 TOKEN_KEY = "notion_webhook_verification_token"  # noqa: S105 - the dev.json key's name, not a token
 MAX_TOKEN_LENGTH = 512
 # Events about a page: pull that page, as it is now. Events about a schema: read that schema again.
-PAGE_EVENTS = frozenset({"page.created", "page.properties_updated", "page.deleted", "page.undeleted",
-                         "page.moved", "page.content_updated", "page.unlocked", "page.locked"})  # fmt: skip
+PAGE_EVENTS = frozenset(
+    {
+        "page.created",
+        "page.properties_updated",
+        "page.deleted",
+        "page.undeleted",
+        "page.moved",
+        "page.content_updated",
+        "page.unlocked",
+        "page.locked",
+    }
+)
 SCHEMA_EVENTS = frozenset({"data_source.schema_updated", "database.schema_updated"})
 
 
@@ -76,9 +86,14 @@ class Delivery:
         if len(entity_id) > 200 or any(not (c.isalnum() or c == "-") for c in entity_id):
             raise BadDelivery("entity.id: not a Notion id")
         attempt = payload.get("attempt_number", 1)
-        return cls(str(event_id), str(kind), entity_id, _text(entity.get("type"), 64) or "",
-                   _text(payload.get("timestamp"), 64) or "",
-                   attempt if isinstance(attempt, int) and not isinstance(attempt, bool) else 1)  # fmt: skip
+        return cls(
+            str(event_id),
+            str(kind),
+            entity_id,
+            _text(entity.get("type"), 64) or "",
+            _text(payload.get("timestamp"), 64) or "",
+            attempt if isinstance(attempt, int) and not isinstance(attempt, bool) else 1,
+        )
 
     def sent_at(self, now: datetime) -> str | None:
         """When Notion says it sent the event, if that is a time within the last day (for the delivery latency the
@@ -232,8 +247,11 @@ class WebhookGate:
             return None
         token = self._tokens.current()
         if token is None:
-            raise Unauthorized("No verification token is kept yet: create the webhook subscription in Notion, so that "
-                               "its handshake reaches this endpoint first.", code="not_verified")  # fmt: skip
+            raise Unauthorized(
+                "No verification token is kept yet: create the webhook subscription in Notion, so that "
+                "its handshake reaches this endpoint first.",
+                code="not_verified",
+            )
         if not signed(token, body, signature):
             raise Unauthorized("X-Notion-Signature is missing or does not match the body.", code="bad_signature")
         try:
@@ -243,16 +261,24 @@ class WebhookGate:
 
     def _keep(self, token: Any) -> None:
         if not isinstance(token, str) or not 0 < len(token) <= MAX_TOKEN_LENGTH or not token.isprintable():
-            raise BadRequest("verification_token must be a non-empty string.", code="invalid_token",
-                             fields={"verification_token": "a string of at most 512 characters"})  # fmt: skip
+            raise BadRequest(
+                "verification_token must be a non-empty string.",
+                code="invalid_token",
+                fields={"verification_token": "a string of at most 512 characters"},
+            )
         kept = self._tokens.current()
         if kept is not None and hmac.compare_digest(kept.encode(), token.encode()):
             return  # Notion sent the same handshake again: nothing changes
         if kept is None and not self._arming.take():
-            raise Forbidden("The handshake is not armed, so its token was not kept: run `atelier notion webhook arm`, "
-                            "then create the subscription in Notion while the window is open.",
-                            code="not_armed")  # fmt: skip
+            raise Forbidden(
+                "The handshake is not armed, so its token was not kept: run `atelier notion webhook arm`, "
+                "then create the subscription in Notion while the window is open.",
+                code="not_armed",
+            )
         if not self._tokens.keep(token):
-            raise Conflict("A verification token is kept already. To accept a new subscription's token, empty the "
-                           "function's secret (locally: delete notion_webhook_verification_token from "
-                           ".atelier/dev.json) and send the handshake again.", code="token_already_kept")  # fmt: skip
+            raise Conflict(
+                "A verification token is kept already. To accept a new subscription's token, empty the "
+                "function's secret (locally: delete notion_webhook_verification_token from "
+                ".atelier/dev.json) and send the handshake again.",
+                code="token_already_kept",
+            )

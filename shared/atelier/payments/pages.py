@@ -55,8 +55,10 @@ def render_thanks(outcome: Mapping[str, Any], studio: str) -> tuple[int, Page]:
             f"confirmation e-mail from {escape(studio)} has everything you need.</p>"
         )
         return 404, Page("Not found", body)
-    milestones = "".join(f"<li><strong>{escape(str(m.get('name')))}</strong>, due {escape(day(m.get('due_date')))}"
-                         "</li>" for m in outcome.get("milestones") or [])  # fmt: skip
+    milestones = "".join(
+        f"<li><strong>{escape(str(m.get('name')))}</strong>, due {escape(day(m.get('due_date')))}</li>"
+        for m in outcome.get("milestones") or []
+    )
     amount = escape(money(outcome.get("amount"), outcome.get("currency")))
     body = f"""
 <h1>Payment received{hello}</h1>

@@ -33,8 +33,10 @@ class StripeCheckout:
         success = self._success_url or (f"{site}/thanks?session_id={{CHECKOUT_SESSION_ID}}" if site else "")
         cancel = self._cancel_url or (f"{site}/cancelled" if site else "")
         if not success or not cancel:
-            raise CheckoutUnavailable("no page to return to after Checkout: set CHECKOUT_SUCCESS_URL and "
-                                      "CHECKOUT_CANCEL_URL, or post the form through the API")  # fmt: skip
+            raise CheckoutUnavailable(
+                "no page to return to after Checkout: set CHECKOUT_SUCCESS_URL and "
+                "CHECKOUT_CANCEL_URL, or post the form through the API"
+            )
         line_item: dict[str, Any] = (
             {"price": price.stripe_price_id, "quantity": 1}
             if price.stripe_price_id

@@ -42,8 +42,14 @@ def _refuse(reason: str, code: str = "invalid_signature") -> BadRequest:
     return BadRequest(reason, code=code)
 
 
-def verify(payload: bytes, header: str | None, secret: str, *, tolerance: int = DEFAULT_TOLERANCE_SECONDS,
-           now: float | None = None) -> dict[str, Any]:  # fmt: skip
+def verify(
+    payload: bytes,
+    header: str | None,
+    secret: str,
+    *,
+    tolerance: int = DEFAULT_TOLERANCE_SECONDS,
+    now: float | None = None,
+) -> dict[str, Any]:
     """The event, if `header` signs `payload` with `secret`; else BadRequest saying what is wrong.
 
     The header's shape and age are checked here, so that each refusal has its own reason; the
@@ -113,12 +119,21 @@ class StripeEventAction:
 
     def rpc_args(self) -> dict[str, Any]:
         return {
-            "p_event_id": self.event_id, "p_event_type": self.event_type, "p_kind": self.kind,
-            "p_reason": self.reason, "p_lead_id": self.lead_id, "p_tier": self.tier,
-            "p_checkout_session_id": self.checkout_session_id, "p_payment_intent_id": self.payment_intent_id,
-            "p_customer_id": self.customer_id, "p_email": self.email, "p_amount": self.amount,
-            "p_amount_refunded": self.amount_refunded, "p_currency": self.currency, "p_name": self.name,
-        }  # fmt: skip
+            "p_event_id": self.event_id,
+            "p_event_type": self.event_type,
+            "p_kind": self.kind,
+            "p_reason": self.reason,
+            "p_lead_id": self.lead_id,
+            "p_tier": self.tier,
+            "p_checkout_session_id": self.checkout_session_id,
+            "p_payment_intent_id": self.payment_intent_id,
+            "p_customer_id": self.customer_id,
+            "p_email": self.email,
+            "p_amount": self.amount,
+            "p_amount_refunded": self.amount_refunded,
+            "p_currency": self.currency,
+            "p_name": self.name,
+        }
 
 
 class Unappliable(Exception):
@@ -232,16 +247,26 @@ def _meaning(event_id: str, event_type: str, event: dict[str, Any]) -> StripeEve
         details = details if isinstance(details, dict) else {}
         email = details.get("email") or obj.get("customer_email")
         return StripeEventAction(
-            event_id, event_type, kind, checkout_session_id=_id(obj, "the session id"), payment_intent_id=pi,
+            event_id,
+            event_type,
+            kind,
+            checkout_session_id=_id(obj, "the session id"),
+            payment_intent_id=pi,
             email=_text(email, "the customer's email", limit=MAX_EMAIL_CHARS),
             name=_text(details.get("name"), "the customer's name", limit=MAX_NAME_CHARS),
-            amount=_amount(obj.get("amount_total"), "amount_total"), **common,
-        )  # fmt: skip
+            amount=_amount(obj.get("amount_total"), "amount_total"),
+            **common,
+        )
     if event_type == "payment_intent.succeeded":
         received = obj.get("amount_received")
-        return StripeEventAction(event_id, event_type, "confirm", payment_intent_id=_id(obj, "the payment intent id"),
-                                 amount=_amount(obj.get("amount") if received is None else received, "amount_received"),
-                                 **common)  # fmt: skip
+        return StripeEventAction(
+            event_id,
+            event_type,
+            "confirm",
+            payment_intent_id=_id(obj, "the payment intent id"),
+            amount=_amount(obj.get("amount") if received is None else received, "amount_received"),
+            **common,
+        )
     # charge.refunded
     pi = _id(obj.get("payment_intent"), "payment_intent")
     if not pi:
@@ -250,8 +275,9 @@ def _meaning(event_id: str, event_type: str, event: dict[str, Any]) -> StripeEve
     refunded = _amount(obj.get("amount_refunded"), "amount_refunded")
     if refunded > amount:
         raise Unappliable(f"amount_refunded {refunded} is larger than the charge's amount {amount}")
-    return StripeEventAction(event_id, event_type, "refund", payment_intent_id=pi, amount=amount,
-                             amount_refunded=refunded, **common)  # fmt: skip
+    return StripeEventAction(
+        event_id, event_type, "refund", payment_intent_id=pi, amount=amount, amount_refunded=refunded, **common
+    )
 
 
 class StripeOutcome(StrEnum):
@@ -313,10 +339,16 @@ class StripeEventService:
             result = self._rpc.rpc("apply_stripe_event", **action.rpc_args())
         except (InvalidData, IntegrityViolation) as exc:
             # The database refused it as it is: retrying the same event cannot succeed.
-            return self._reject(action.event_id, action.event_type,
-                                f"the database refused it (SQLSTATE {exc.sqlstate})", event)  # fmt: skip
-        return AppliedEvent(action.event_type, StripeOutcome(str(result.get("outcome"))), result,
-                            livemode_mismatch=action.livemode_mismatch, amount=action.amount or 0)  # fmt: skip
+            return self._reject(
+                action.event_id, action.event_type, f"the database refused it (SQLSTATE {exc.sqlstate})", event
+            )
+        return AppliedEvent(
+            action.event_type,
+            StripeOutcome(str(result.get("outcome"))),
+            result,
+            livemode_mismatch=action.livemode_mismatch,
+            amount=action.amount or 0,
+        )
 
     def _reject(self, event_id: str, event_type: str, reason: str, event: dict[str, Any]) -> AppliedEvent:
         """Recorded as rejected, with the event, so that `atelier stripe replay --rejected` can apply it later."""
@@ -325,9 +357,11 @@ class StripeEventService:
         except ValueError:
             payload = None
         try:
-            result = self._rpc.rpc("reject_stripe_event", p_event_id=event_id, p_event_type=event_type,
-                                   p_reason=reason, p_payload=payload)  # fmt: skip
+            result = self._rpc.rpc(
+                "reject_stripe_event", p_event_id=event_id, p_event_type=event_type, p_reason=reason, p_payload=payload
+            )
         except InvalidData:  # the event itself cannot be stored: its reason and id still are
-            result = self._rpc.rpc("reject_stripe_event", p_event_id=event_id, p_event_type=event_type,
-                                   p_reason=reason, p_payload=None)  # fmt: skip
+            result = self._rpc.rpc(
+                "reject_stripe_event", p_event_id=event_id, p_event_type=event_type, p_reason=reason, p_payload=None
+            )
         return AppliedEvent(event_type, StripeOutcome(str(result.get("outcome"))), result)

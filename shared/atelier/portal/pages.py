@@ -25,8 +25,14 @@ background:#eee;margin-left:.3rem}
 .facts{display:grid;grid-template-columns:max-content 1fr;gap:.2rem 1rem;margin:0}.facts dt{color:#555}
 .facts dd{margin:0}nav{margin-bottom:1rem}
 </style>"""
-STATUS = {"onboarding": "Getting started", "in_progress": "In progress", "awaiting_feedback": "Waiting for you",
-          "revisions": "Revisions", "delivered": "Delivered", "closed": "Closed"}  # fmt: skip
+STATUS = {
+    "onboarding": "Getting started",
+    "in_progress": "In progress",
+    "awaiting_feedback": "Waiting for you",
+    "revisions": "Revisions",
+    "delivered": "Delivered",
+    "closed": "Closed",
+}
 MILESTONE = {"completed": "done", "in_progress": "in progress", "pending": "to come"}
 PAYMENT = {"paid": "Paid", "pending": "Payment pending", "refunded": "Refunded"}
 
@@ -80,8 +86,11 @@ def project(item: Mapping[str, Any], email: str, contact: str, download_url: Any
     payments = [p for p in item.get("payments") or [] if p.get("status") in ("succeeded", "refunded")]
     paid = sum(int(p.get("amount") or 0) - int(p.get("amount_refunded") or 0) for p in payments)
     currency = (payments[0].get("currency") if payments else "usd") or "usd"
-    receipt = "".join(f"<li>{escape(money(p.get('amount'), p.get('currency')))} on {escape(day(p.get('paid_at')))}"
-                      f"{' (refunded)' if p.get('status') == 'refunded' else ''}</li>" for p in payments)  # fmt: skip
+    receipt = "".join(
+        f"<li>{escape(money(p.get('amount'), p.get('currency')))} on {escape(day(p.get('paid_at')))}"
+        f"{' (refunded)' if p.get('status') == 'refunded' else ''}</li>"
+        for p in payments
+    )
     milestones = list(item.get("milestones") or [])
     upcoming = next((m for m in milestones if m.get("status") != "completed"), None)
     steps = []
@@ -90,8 +99,10 @@ def project(item: Mapping[str, Any], email: str, contact: str, download_url: Any
         when = f"done {day(m.get('completed_at'))}" if state == "completed" else f"due {day(m.get('due_date'))}"
         mark = " next" if m is upcoming else ""
         label = "due next" if m is upcoming and state == "pending" else MILESTONE.get(state, state)
-        steps.append(f'<li class="{escape(state)}{mark}">{escape(str(m.get("name")))} <span class="state">'
-                     f'{escape(label)}</span><br><span class="muted">{escape(when)}</span></li>')  # fmt: skip
+        steps.append(
+            f'<li class="{escape(state)}{mark}">{escape(str(m.get("name")))} <span class="state">'
+            f'{escape(label)}</span><br><span class="muted">{escape(when)}</span></li>'
+        )
     tiles = []
     for d in item.get("deliverables") or []:
         link = escape(download_url(str(d["id"])))
@@ -102,8 +113,9 @@ def project(item: Mapping[str, Any], email: str, contact: str, download_url: Any
             else f'<div class="file" aria-hidden="true">{escape(kind.split("/")[-1].upper()[:8] or "FILE")}</div>'
         )
         facts = f"{escape(str(d.get('category') or ''))}, {escape(_size(d.get('file_size')))}"
-        tiles.append(f'<li>{preview}<a href="{link}">{escape(str(d.get("name")))}</a><br>'
-                     f'<span class="muted">{facts}</span></li>')  # fmt: skip
+        tiles.append(
+            f'<li>{preview}<a href="{link}">{escape(str(d.get("name")))}</a><br><span class="muted">{facts}</span></li>'
+        )
     gallery = (
         f'<ul class="gallery">{"".join(tiles)}</ul>'
         if tiles

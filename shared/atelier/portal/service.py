@@ -53,17 +53,28 @@ class PortalService:
         address = email.strip().lower()
         if not is_address(address):
             address = "invalid@invalid"  # recorded and counted like any other, sent to no one
-        started = self._rpc.rpc("start_portal_sign_in", p_email=address, p_source_ip=source_ip,
-                                p_ttl_seconds=SIGN_IN_SECONDS, p_per_address=PER_ADDRESS,
-                                p_per_source=PER_SOURCE)  # fmt: skip
+        started = self._rpc.rpc(
+            "start_portal_sign_in",
+            p_email=address,
+            p_source_ip=source_ip,
+            p_ttl_seconds=SIGN_IN_SECONDS,
+            p_per_address=PER_ADDRESS,
+            p_per_source=PER_SOURCE,
+        )
         return int(started.get("retry_after") or 0) if started["limited"] else 0
 
     def link_for(self, email: str) -> str | None:
         """A sign-in link made by the studio (`atelier portal link`), not e-mailed, and counted against no client's
         limit; None for an address that is not a client's."""
-        started = self._rpc.rpc("start_portal_sign_in", p_email=email, p_source_ip=None,
-                                p_ttl_seconds=SIGN_IN_SECONDS, p_per_address=PER_ADDRESS, p_per_source=PER_SOURCE,
-                                p_send=False)  # fmt: skip
+        started = self._rpc.rpc(
+            "start_portal_sign_in",
+            p_email=email,
+            p_source_ip=None,
+            p_ttl_seconds=SIGN_IN_SECONDS,
+            p_per_address=PER_ADDRESS,
+            p_per_source=PER_SOURCE,
+            p_send=False,
+        )
         return self.link(str(started["id"]), int(started["expires"])) if started["known"] else None
 
     def open(self, token: str | None) -> Opened | None:

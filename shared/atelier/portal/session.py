@@ -37,13 +37,19 @@ class Claims:
 
     def jwt_claims(self) -> dict[str, Any]:
         """As Supabase sets `request.jwt.claims` for a signed-in user."""
-        return {"sub": self.user_id, "role": "authenticated", "aud": "authenticated", "email": self.email,
-                "exp": self.expires}  # fmt: skip
+        return {
+            "sub": self.user_id,
+            "role": "authenticated",
+            "aud": "authenticated",
+            "email": self.email,
+            "exp": self.expires,
+        }
 
 
 class PortalKeys:
-    def __init__(self, link_secret: bytes, *, database_secret: bytes | None = None,
-                 clock: Callable[[], float] = time.time) -> None:  # fmt: skip
+    def __init__(
+        self, link_secret: bytes, *, database_secret: bytes | None = None, clock: Callable[[], float] = time.time
+    ) -> None:
         if len(link_secret) < 32:
             raise ValueError("the portal's link secret must be at least 32 bytes")
         self._sign_in = derived_key(link_secret, "portal sign-in links")
@@ -87,10 +93,15 @@ class PortalKeys:
         signed with a key of no use to anyone else."""
         now = int(self._clock())
         header = {"alg": "HS256", "typ": "JWT"}
-        body = claims.jwt_claims() | {"iat": now, "exp": min(claims.expires, now + DATABASE_TOKEN_SECONDS),
-                                      "iss": "atelier-portal"}  # fmt: skip
-        signing = f"{b64(json.dumps(header, separators=(',', ':')).encode())}." \
-                  f"{b64(json.dumps(body, separators=(',', ':')).encode())}"  # fmt: skip
+        body = claims.jwt_claims() | {
+            "iat": now,
+            "exp": min(claims.expires, now + DATABASE_TOKEN_SECONDS),
+            "iss": "atelier-portal",
+        }
+        signing = (
+            f"{b64(json.dumps(header, separators=(',', ':')).encode())}."
+            f"{b64(json.dumps(body, separators=(',', ':')).encode())}"
+        )
         return f"{signing}.{sign(self._database or self._session, signing)}"
 
 

@@ -43,8 +43,11 @@ class Chart:
 
 def _svg(chart: leather.Chart) -> str:
     """leather's SVG, with the viewBox that lets it scale (on the page, and in the PDF)."""
-    return re.sub(r'^<svg width="(\d+)" height="(\d+)"', r'<svg viewBox="0 0 \1 \2" width="\1" height="\2"',
-                  chart.to_svg(width=WIDTH, height=HEIGHT))  # fmt: skip
+    return re.sub(
+        r'^<svg width="(\d+)" height="(\d+)"',
+        r'<svg viewBox="0 0 \1 \2" width="\1" height="\2"',
+        chart.to_svg(width=WIDTH, height=HEIGHT),
+    )
 
 
 def _ticks(top: float) -> list[float]:
@@ -88,8 +91,16 @@ def revenue(report: Report) -> Chart | None:
 
 def funnel(report: Report) -> Chart:
     totals = report.funnel_totals()
-    return _bars("funnel", "The funnel: leads to paid", [("Leads", totals["leads"]), ("Qualified", totals["qualified"]),
-                 ("Needs review", totals["needs_review"]), ("Paid", totals["paid"])])  # fmt: skip
+    return _bars(
+        "funnel",
+        "The funnel: leads to paid",
+        [
+            ("Leads", totals["leads"]),
+            ("Qualified", totals["qualified"]),
+            ("Needs review", totals["needs_review"]),
+            ("Paid", totals["paid"]),
+        ],
+    )
 
 
 def projects(report: Report) -> Chart:
@@ -104,5 +115,9 @@ def milestones(report: Report) -> Chart:
 
 def all_charts(report: Report) -> dict[str, Chart | None]:
     """Each table's chart by the table's key (the cycle times and sync health are tables only)."""
-    return {"revenue": revenue(report), "funnel": funnel(report), "projects": projects(report),
-            "milestones": milestones(report)}  # fmt: skip
+    return {
+        "revenue": revenue(report),
+        "funnel": funnel(report),
+        "projects": projects(report),
+        "milestones": milestones(report),
+    }

@@ -16,8 +16,14 @@ Kind = Literal["text", "count", "money", "rate", "days", "seconds", "month", "da
 NUMERIC: frozenset[Kind] = frozenset({"count", "money", "rate", "days", "seconds"})  # right-aligned wherever shown
 Cell = str | int | Decimal | date | datetime | None
 
-STATUS_LABELS = {"onboarding": "Onboarding", "in_progress": "In progress", "awaiting_feedback": "Awaiting feedback",
-                 "revisions": "Revisions", "delivered": "Delivered", "closed": "Closed"}  # fmt: skip
+STATUS_LABELS = {
+    "onboarding": "Onboarding",
+    "in_progress": "In progress",
+    "awaiting_feedback": "Awaiting feedback",
+    "revisions": "Revisions",
+    "delivered": "Delivered",
+    "closed": "Closed",
+}
 
 
 @dataclass(frozen=True)
@@ -70,8 +76,16 @@ class Report:
     @classmethod
     def from_rpc(cls, period: Period, raw: Mapping[str, Any]) -> Report:
         report = cls(period, datetime.fromisoformat(str(raw["generated_at"])), raw)
-        report.tables.extend([report._revenue(), report._funnel(), report._projects(), report._milestones(),
-                              report._cycle_times(), report._sync()])  # fmt: skip
+        report.tables.extend(
+            [
+                report._revenue(),
+                report._funnel(),
+                report._projects(),
+                report._milestones(),
+                report._cycle_times(),
+                report._sync(),
+            ]
+        )
         return report
 
     def table(self, key: str) -> Table:
@@ -83,8 +97,9 @@ class Report:
         """Gross, refunded and net for the whole period, per currency (a studio may take more than one)."""
         totals: dict[str, dict[str, Decimal]] = {}
         for row in self.raw.get("revenue") or []:
-            into = totals.setdefault(str(row["currency"]).upper(),
-                                     {"gross": Decimal(0), "refunded": Decimal(0), "net": Decimal(0)})  # fmt: skip
+            into = totals.setdefault(
+                str(row["currency"]).upper(), {"gross": Decimal(0), "refunded": Decimal(0), "net": Decimal(0)}
+            )
             into["gross"] += _money(row["gross_cents"])
             into["refunded"] += _money(row["refunded_cents"])
             into["net"] += _money(row["net_cents"])
@@ -101,8 +116,11 @@ class Report:
     def headlines(self) -> list[Headline]:
         funnel = self.funnel_totals()
         milestones = self.raw.get("milestones") or {}
-        lines = [Headline("Leads", funnel["leads"], "count"), Headline("Paid", funnel["paid"], "count"),
-                 Headline("Conversion", self.conversion(), "rate")]  # fmt: skip
+        lines = [
+            Headline("Leads", funnel["leads"], "count"),
+            Headline("Paid", funnel["paid"], "count"),
+            Headline("Conversion", self.conversion(), "rate"),
+        ]
         revenue = self.revenue_by_currency() or {"USD": {"net": Decimal(0), "refunded": Decimal(0)}}
         for currency, sums in sorted(revenue.items()):
             lines.append(Headline(f"Net revenue ({currency})", sums["net"], "money", currency))
@@ -113,14 +131,29 @@ class Report:
     # -- tables ----------------------------------------------------------------------------------
 
     def _revenue(self) -> Table:
-        columns = (Column("Month", "month"), Column("Tier"), Column("Currency"), Column("Payments", "count"),
-                   Column("Refunds", "count"), Column("Gross", "money"), Column("Refunded", "money"),
-                   Column("Net", "money"))  # fmt: skip
+        columns = (
+            Column("Month", "month"),
+            Column("Tier"),
+            Column("Currency"),
+            Column("Payments", "count"),
+            Column("Refunds", "count"),
+            Column("Gross", "money"),
+            Column("Refunded", "money"),
+            Column("Net", "money"),
+        )
         rows: list[tuple[Cell, ...]] = [
-            (_month(r["month"]), str(r.get("tier_name") or "No tier"), str(r["currency"]).upper(), int(r["payments"]),
-             int(r["refunds"]), _money(r["gross_cents"]), _money(r["refunded_cents"]), _money(r["net_cents"]))
+            (
+                _month(r["month"]),
+                str(r.get("tier_name") or "No tier"),
+                str(r["currency"]).upper(),
+                int(r["payments"]),
+                int(r["refunds"]),
+                _money(r["gross_cents"]),
+                _money(r["refunded_cents"]),
+                _money(r["net_cents"]),
+            )
             for r in self.raw.get("revenue") or []
-        ]  # fmt: skip
+        ]
         return Table(
             "revenue",
             "Revenue by month",
@@ -130,16 +163,36 @@ class Report:
         )
 
     def _funnel(self) -> Table:
-        columns = (Column("Tier"), Column("Leads", "count"), Column("Qualified", "count"),
-                   Column("Needs review", "count"), Column("Paid", "count"), Column("Conversion", "rate"))  # fmt: skip
+        columns = (
+            Column("Tier"),
+            Column("Leads", "count"),
+            Column("Qualified", "count"),
+            Column("Needs review", "count"),
+            Column("Paid", "count"),
+            Column("Conversion", "rate"),
+        )
         rows: list[tuple[Cell, ...]] = [
-            (str(r["tier_name"]), int(r["leads"]), int(r["qualified"]), int(r["needs_review"]), int(r["paid"]),
-             _decimal(r.get("conversion")))
+            (
+                str(r["tier_name"]),
+                int(r["leads"]),
+                int(r["qualified"]),
+                int(r["needs_review"]),
+                int(r["paid"]),
+                _decimal(r.get("conversion")),
+            )
             for r in self.raw.get("funnel") or []
-        ]  # fmt: skip
+        ]
         totals = self.funnel_totals()
-        rows.append(("All tiers", totals["leads"], totals["qualified"], totals["needs_review"], totals["paid"],
-                     self.conversion()))  # fmt: skip
+        rows.append(
+            (
+                "All tiers",
+                totals["leads"],
+                totals["qualified"],
+                totals["needs_review"],
+                totals["paid"],
+                self.conversion(),
+            )
+        )
         return Table(
             "funnel",
             "The funnel by tier",
@@ -163,11 +216,19 @@ class Report:
 
     def _milestones(self) -> Table:
         m = self.raw.get("milestones") or {}
-        rows: list[tuple[Cell, ...]] = [("On time", int(m.get("on_time") or 0)), ("Late", int(m.get("late") or 0)),
-                                         ("Overdue", int(m.get("overdue") or 0)),
-                                         ("Still to come", int(m.get("upcoming") or 0))]  # fmt: skip
-        return Table("milestones", "Milestones due in the period", (Column("Outcome"), Column("Milestones", "count")),
-                     rows, "On time: done on or before the due date. Overdue: past due and not done.")  # fmt: skip
+        rows: list[tuple[Cell, ...]] = [
+            ("On time", int(m.get("on_time") or 0)),
+            ("Late", int(m.get("late") or 0)),
+            ("Overdue", int(m.get("overdue") or 0)),
+            ("Still to come", int(m.get("upcoming") or 0)),
+        ]
+        return Table(
+            "milestones",
+            "Milestones due in the period",
+            (Column("Outcome"), Column("Milestones", "count")),
+            rows,
+            "On time: done on or before the due date. Overdue: past due and not done.",
+        )
 
     def _cycle_times(self) -> Table:
         cycles = self.raw.get("cycle_times") or {}
@@ -175,8 +236,12 @@ class Report:
         for key, label in (("intake_to_payment", "Intake to payment"), ("payment_to_delivery", "Payment to delivery")):
             c = cycles.get(key) or {}
             rows.append((label, int(c.get("count") or 0), _decimal(c.get("median")), _decimal(c.get("high"))))
-        columns = (Column("Stage"), Column("Projects", "count"), Column("Median days", "days"),
-                   Column("90th centile days", "days"))  # fmt: skip
+        columns = (
+            Column("Stage"),
+            Column("Projects", "count"),
+            Column("Median days", "days"),
+            Column("90th centile days", "days"),
+        )
         return Table(
             "cycle_times", "Cycle times", columns, rows, "Delivered: when a project's last milestone was completed."
         )

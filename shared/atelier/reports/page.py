@@ -28,13 +28,20 @@ td.n,th.n{text-align:right;font-variant-numeric:tabular-nums}
 .picker label{margin-top:0}.picker select,.picker input{width:auto}.picker button{margin-top:0}
 .exports a{margin-right:1rem}
 </style>"""
-PERIODS = (("month", "This month"), ("last-month", "Last month"), ("quarter", "This quarter"), ("year", "This year"),
-           ("last-week", "Last week"), ("custom", "Custom dates"))  # fmt: skip
+PERIODS = (
+    ("month", "This month"),
+    ("last-month", "Last month"),
+    ("quarter", "This quarter"),
+    ("year", "This year"),
+    ("last-week", "Last week"),
+    ("custom", "Custom dates"),
+)
 
 
 def _table(table: Table) -> str:
-    head = "".join(f'<th scope="col" class="{"n" if c.kind in NUMERIC else ""}">{escape(c.name)}</th>'
-                   for c in table.columns)  # fmt: skip
+    head = "".join(
+        f'<th scope="col" class="{"n" if c.kind in NUMERIC else ""}">{escape(c.name)}</th>' for c in table.columns
+    )
     body = []
     for row in table.rows:
         cells = []
@@ -47,15 +54,21 @@ def _table(table: Table) -> str:
         body.append(f"<tr>{''.join(cells)}</tr>")
     if not table.rows:
         body.append(f'<tr><td colspan="{len(table.columns)}">Nothing in this period.</td></tr>')
-    return (f'<div><p class="muted note">{escape(table.note)}</p><div class="scroll" tabindex="0" '
-            f'aria-labelledby="h-{table.key}"><table id="table-{table.key}" aria-labelledby="h-{table.key}">'
-            f"<thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table></div></div>")  # fmt: skip
+    return (
+        f'<div><p class="muted note">{escape(table.note)}</p><div class="scroll" tabindex="0" '
+        f'aria-labelledby="h-{table.key}"><table id="table-{table.key}" aria-labelledby="h-{table.key}">'
+        f"<thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table></div></div>"
+    )
 
 
 def _section(table: Table, chart: Chart | None) -> str:
-    figure = (f'<figure id="chart-{chart.key}">{chart.inline()}</figure>' if chart is not None
-              else '<p class="muted">No payments in this period, so there is nothing to chart.</p>'
-              if table.key == "revenue" else "")  # fmt: skip
+    figure = (
+        f'<figure id="chart-{chart.key}">{chart.inline()}</figure>'
+        if chart is not None
+        else '<p class="muted">No payments in this period, so there is nothing to chart.</p>'
+        if table.key == "revenue"
+        else ""
+    )
     wide = len(table.columns) > 4  # a wide table goes under its chart, at the page's full width
     inner = f'<div class="{"stack" if wide else "pair"}">{figure}{_table(table)}</div>' if figure else _table(table)
     return (
@@ -65,8 +78,9 @@ def _section(table: Table, chart: Chart | None) -> str:
 
 def _picker(period: Period, key: str) -> str:
     chosen = period.spec if period.spec in dict(PERIODS) else "custom"  # a month, a quarter or two dates
-    options = "".join(f'<option value="{v}"{" selected" if v == chosen else ""}>{escape(label)}</option>'
-                      for v, label in PERIODS)  # fmt: skip
+    options = "".join(
+        f'<option value="{v}"{" selected" if v == chosen else ""}>{escape(label)}</option>' for v, label in PERIODS
+    )
     return (
         '<form class="picker" method="get" action="/reports">'
         f'<input type="hidden" name="key" value="{escape(key)}">'
@@ -82,8 +96,9 @@ def _picker(period: Period, key: str) -> str:
 def render(report: Report, key: str, studio: str = "Atelier") -> Page:
     period = report.period
     query = urlencode({"key": key, "period": period.spec})
-    figures = "".join(f"<div><dt>{escape(line.label)}</dt><dd>{escape(headline_text(line))}</dd></div>"
-                      for line in report.headlines())  # fmt: skip
+    figures = "".join(
+        f"<div><dt>{escape(line.label)}</dt><dd>{escape(headline_text(line))}</dd></div>" for line in report.headlines()
+    )
     charts = all_charts(report)
     body = (
         f"<h1>{escape(studio)}: report for {escape(period.label)}</h1>"
@@ -100,9 +115,11 @@ def render(report: Report, key: str, studio: str = "Atelier") -> Page:
 
 def refused(status: int, message: str) -> tuple[int, Page]:
     """401 or 403: what happened and how to get a link that works, and no figures."""
-    body = (f"<h1>This report link does not open the report</h1><p>{escape(message)}</p>"
-            "<p>Ask whoever runs Atelier for a new link: <code>atelier report link</code> prints one, good for "
-            "24 hours (<code>--hours N</code> for longer).</p>")  # fmt: skip
+    body = (
+        f"<h1>This report link does not open the report</h1><p>{escape(message)}</p>"
+        "<p>Ask whoever runs Atelier for a new link: <code>atelier report link</code> prints one, good for "
+        "24 hours (<code>--hours N</code> for longer).</p>"
+    )
     return status, Page("Report link refused", body)
 
 

@@ -27,8 +27,10 @@ def document(report: Report, studio: str = "Atelier") -> bytes:
     pdf.set_font("helvetica", "B", 18)
     pdf.multi_cell(0, 9, _latin(f"{studio}: report for {report.period.label}"), new_x="LMARGIN", new_y="NEXT")
     pdf.set_font("helvetica", "", 10)
-    made = (f"{report.period.start:%-d %B %Y} to {report.period.end:%-d %B %Y}, in UTC. Made "
-            f"{report.generated_at:%-d %B %Y at %H:%M} UTC.")  # fmt: skip
+    made = (
+        f"{report.period.start:%-d %B %Y} to {report.period.end:%-d %B %Y}, in UTC. Made "
+        f"{report.generated_at:%-d %B %Y at %H:%M} UTC."
+    )
     pdf.multi_cell(0, 5, _latin(made), new_x="LMARGIN", new_y="NEXT")
     pdf.ln(3)
     heading = FontFace(emphasis="BOLD", fill_color=(240, 240, 242))

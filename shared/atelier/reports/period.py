@@ -16,8 +16,10 @@ _MONTH = re.compile(r"(\d{4})-(\d{2})")
 _QUARTER = re.compile(r"(\d{4})-[Qq]([1-4])")
 _YEAR = re.compile(r"\d{4}")
 _RANGE = re.compile(r"(\d{4}-\d{2}-\d{2})\.\.(\d{4}-\d{2}-\d{2})")
-HELP = ("a period is month, quarter, year, last-month, last-week, a month (2026-11), a quarter (2026-Q4), a year "
-        "(2026) or two dates (2026-01-01..2026-03-31)")  # fmt: skip
+HELP = (
+    "a period is month, quarter, year, last-month, last-week, a month (2026-11), a quarter (2026-Q4), a year "
+    "(2026) or two dates (2026-01-01..2026-03-31)"
+)
 
 
 class PeriodError(ValueError):

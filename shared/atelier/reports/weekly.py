@@ -49,6 +49,9 @@ class WeeklyEnclosure:
         figures = "\n".join(f"{line.label}: {headline_text(line)}" for line in report.headlines())
         url = self._report_url(period.spec) if self._report_url else ""
         pdf = Attachment(f"report-{start}-{end}.pdf", "application/pdf", document(report, self._studio))
-        values = {"period_label": f"{start:%-d %B} to {end:%-d %B %Y}", "figures_lines": figures,
-                  "report_url": url or "(ask for a link: atelier report link)"}  # fmt: skip
+        values = {
+            "period_label": f"{start:%-d %B} to {end:%-d %B %Y}",
+            "figures_lines": figures,
+            "report_url": url or "(ask for a link: atelier report link)",
+        }
         return Enclosure(values, (pdf,))

@@ -27,20 +27,11 @@ from atelier.intake.models import LeadAnswers, ProjectType
 from atelier.intake.routing import route
 from atelier.intake.service import IntakeService, LeadSubmission, field_errors
 from atelier.kernel.errors import IntegrityViolation, InvalidData, Refusal
-from atelier.notion.properties import Finding
-from atelier.notion.schema import (
-    BY_NAME,
-    LEAD,
-    Entity,
-    Ids,
-    Owner,
-    atelier_id_value,
-    find_property,
-    last_synced_value,
-    plain_text,
-)
-from atelier.notion.setup import HandMade
+from atelier.notion.codec import Ids, atelier_id_value, find_property, last_synced_value, plain_text
+from atelier.sync.mapping import BY_NAME, LEAD, Entity, Owner
+from atelier.sync.properties import Finding
 from atelier.sync.records import SyncPorts, field_hashes
+from atelier.sync.setup import HandMade
 
 LEAD_FIELDS = {f.column: f for f in LEAD.fields}
 # The relation that names a page's parent, by entity: how a hand-made page is matched to its record.
@@ -96,8 +87,15 @@ class Adopter:
         self._ports = ports
         self._clock = clock
 
-    def adopt(self, entity: Entity, pages: list[dict[str, Any]], *, dry_run: bool = False,
-              deadline: float | None = None, advance: Callable[[Plan], None] | None = None) -> AdoptReport:  # fmt: skip
+    def adopt(
+        self,
+        entity: Entity,
+        pages: list[dict[str, Any]],
+        *,
+        dry_run: bool = False,
+        deadline: float | None = None,
+        advance: Callable[[Plan], None] | None = None,
+    ) -> AdoptReport:
         report = AdoptReport()
         ids = self._ports.ids(entity.name)
         for page in pages:
@@ -126,7 +124,8 @@ class Adopter:
             return Plan("lead", page_id, title, "skip", f"fill in {problems}")
         routed = route(answers)
         summary = f"{routed.tier_name}, {routed.confidence.value} confidence" + (
-            f", to review ({', '.join(f.value for f in routed.red_flags)})" if routed.needs_review else "")  # fmt: skip
+            f", to review ({', '.join(f.value for f in routed.red_flags)})" if routed.needs_review else ""
+        )
         if dry_run:
             return Plan("lead", page_id, title, "create", f"a new lead: {summary}")
         lead = IntakeService(self._ports.rpc, NoCheckout()).submit(LeadSubmission(answers, f"notion:{page_id}"))
@@ -138,20 +137,37 @@ class Adopter:
         title = _text(page, "Name", ids) or page_id
         if entity.name == "client":
             tier = (_value(page, "Tier", "select", ids) or {}).get("name")
-            answer = self._ports.rpc.rpc("adopt_notion_client", p_page_id=page_id,
-                                         p_email=_value(page, "Email", "email", ids), p_name=title, p_tier_name=tier,
-                                         p_project_address=_text(page, "Project Address", ids),
-                                         p_dry_run=dry_run)  # fmt: skip
+            answer = self._ports.rpc.rpc(
+                "adopt_notion_client",
+                p_page_id=page_id,
+                p_email=_value(page, "Email", "email", ids),
+                p_name=title,
+                p_tier_name=tier,
+                p_project_address=_text(page, "Project Address", ids),
+                p_dry_run=dry_run,
+            )
         else:
             parents = _value(page, PARENT[entity.name], "relation", ids) or []
             parent = str(parents[0]["id"]) if parents else None
             if parent is None:
                 return Plan(entity.name, page_id, title, "skip", f"set its {PARENT[entity.name]} first")
-            answer = self._ports.rpc.rpc("adopt_notion_page", p_entity=entity.name, p_page_id=page_id,
-                                         p_name=title, p_parent_page_id=parent, p_dry_run=dry_run)  # fmt: skip
+            answer = self._ports.rpc.rpc(
+                "adopt_notion_page",
+                p_entity=entity.name,
+                p_page_id=page_id,
+                p_name=title,
+                p_parent_page_id=parent,
+                p_dry_run=dry_run,
+            )
         record = answer.get("id")
-        return Plan(entity.name, page_id, title, str(answer["action"]), str(answer.get("reason") or ""),
-                    None if record is None else str(record))  # fmt: skip
+        return Plan(
+            entity.name,
+            page_id,
+            title,
+            str(answer["action"]),
+            str(answer.get("reason") or ""),
+            None if record is None else str(record),
+        )
 
     def _stamp(self, entity: Entity, plan: Plan, ids: Ids, deadline: float | None) -> None:
         """The page gets its Atelier ID and what Postgres holds (a lead's tier, reason, confidence and red flags) in
@@ -164,8 +180,9 @@ class Adopter:
         props |= atelier_id_value(ids, entity.name, str(plan.record_id)) | last_synced_value(ids, self._clock())
         self._ports.notion.update_page(plan.page_id, props, deadline=deadline)
         ours = {f.property: hashes[f.property] for f in entity.owned_by(Owner.postgres)}
-        self._ports.rpc.rpc("mark_pushed", p_entity=entity.name, p_id=plan.record_id,
-                            p_pushed_hash=json.dumps(ours, sort_keys=True))  # fmt: skip
+        self._ports.rpc.rpc(
+            "mark_pushed", p_entity=entity.name, p_id=plan.record_id, p_pushed_hash=json.dumps(ours, sort_keys=True)
+        )
 
 
 def hand_made(ports: SyncPorts) -> HandMade:
@@ -177,11 +194,20 @@ def _hand_made(ports: SyncPorts, entity: str, pages: list[dict[str, Any]], more:
     """The pages the team made, as the sync will take them: each one it cannot take, with what to do; the rest in
     one line. Nothing is written (a dry run)."""
     plans = Adopter(ports).adopt(BY_NAME[entity], pages, dry_run=True).plans
-    found = [Finding(entity, "unlinked page", f"{plan.title!r}: {plan.reason}", breaking=False)
-             for plan in plans if plan.action == "skip"]  # fmt: skip
+    found = [
+        Finding(entity, "unlinked page", f"{plan.title!r}: {plan.reason}", breaking=False)
+        for plan in plans
+        if plan.action == "skip"
+    ]
     taken = sum(1 for plan in plans if plan.action != "skip")
     if taken or more:
-        found.append(Finding(entity, "pages the team made", f"{taken}{'+' if more else ''} page(s) will be added or "
-                             "linked by the next sync run (`atelier import-notion --dry-run` shows how)",
-                             breaking=False))  # fmt: skip
+        found.append(
+            Finding(
+                entity,
+                "pages the team made",
+                f"{taken}{'+' if more else ''} page(s) will be added or "
+                "linked by the next sync run (`atelier import-notion --dry-run` shows how)",
+                breaking=False,
+            )
+        )
     return found

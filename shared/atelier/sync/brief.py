@@ -10,8 +10,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from atelier.kernel.rpc import Rpc
+from atelier.notion.codec import rich_text
 from atelier.notion.errors import Failure, NotionError
-from atelier.notion.schema import RED_FLAG_WORDS, rich_text
+from atelier.sync.mapping import RED_FLAG_WORDS
 from atelier.sync.records import SyncPorts
 
 BATCH = 25
@@ -34,8 +35,9 @@ class ProjectBrief:
 
     def __call__(self, project_id: str, deadline: float | None) -> list[dict[str, Any]]:
         brief = self._rpc.rpc("project_brief", p_project_id=project_id) or {}
-        assets = [name for name, has in (("survey", brief.get("has_survey")), ("drawings", brief.get("has_drawings")))
-                  if has]  # fmt: skip
+        assets = [
+            name for name, has in (("survey", brief.get("has_survey")), ("drawings", brief.get("has_drawings"))) if has
+        ]
         flags = [RED_FLAG_WORDS.get(str(f), str(f)) for f in brief.get("red_flags") or []]
         lines = [
             f"Tier: {brief.get('tier_name') or 'to be set'}",
@@ -57,8 +59,9 @@ class HistoryReport:
     failed: int = 0
 
 
-def append_history(ports: SyncPorts, *, deadline: float | None = None,
-                   clock: Callable[[], float] = time.monotonic) -> HistoryReport:  # fmt: skip
+def append_history(
+    ports: SyncPorts, *, deadline: float | None = None, clock: Callable[[], float] = time.monotonic
+) -> HistoryReport:
     """Append each due history row to its project's page, in one call each (the first also adds the heading)."""
     report = HistoryReport()
     headed: set[str] = set()

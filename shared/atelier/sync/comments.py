@@ -24,8 +24,9 @@ class CommentReport:
     dead: int = 0
 
 
-def post_due(ports: SyncPorts, *, deadline: float | None = None,
-             clock: Callable[[], float] = time.monotonic) -> CommentReport:  # fmt: skip
+def post_due(
+    ports: SyncPorts, *, deadline: float | None = None, clock: Callable[[], float] = time.monotonic
+) -> CommentReport:
     report = CommentReport()
     while deadline is None or clock() < deadline:
         claimed = ports.rpc.rpc("claim_notion_comments", p_limit=BATCH, p_lease_seconds=LEASE_SECONDS)
@@ -38,10 +39,17 @@ def post_due(ports: SyncPorts, *, deadline: float | None = None,
                 break
             try:
                 posted = _already(ports, row, deadline) or ports.notion.create_comment(
-                    str(row["page_id"]), str(row["body"]), deadline=deadline)  # fmt: skip
+                    str(row["page_id"]), str(row["body"]), deadline=deadline
+                )
             except NotionError as exc:
-                results.append({"id": row["id"], "ok": False, "error": f"{exc.code}: {exc}"[:500],
-                                "permanent": exc.failure is Failure.permanent})  # fmt: skip
+                results.append(
+                    {
+                        "id": row["id"],
+                        "ok": False,
+                        "error": f"{exc.code}: {exc}"[:500],
+                        "permanent": exc.failure is Failure.permanent,
+                    }
+                )
                 stop = exc.failure is not Failure.permanent
                 continue
             results.append({"id": row["id"], "ok": True, "comment_id": str(posted.get("id") or "")})

@@ -16,9 +16,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from atelier.notion.errors import NotionError
-from atelier.notion.schema import ENTITIES
 from atelier.sync.brief import HistoryReport, append_history
 from atelier.sync.comments import CommentReport, post_due
+from atelier.sync.mapping import ENTITIES
 from atelier.sync.pull import NotionPoller, PollReport
 from atelier.sync.push import OutboxPusher, SweepReport
 from atelier.sync.records import SyncPorts
@@ -46,11 +46,22 @@ class CycleReport:
         if not self.ran:
             return {"ran": False}
         sweep, poll = self.sweep, self.poll
-        return {"ran": True, "claimed": sweep.claimed, "created": sweep.created, "updated": sweep.updated,
-                "unchanged": sweep.unchanged, "failed": sweep.failed,
-                "waiting_for_schema": sweep.schema_waiting, **sweep.outcome, "applied": poll.applied,
-                "deleted": poll.deleted, "restored": poll.restored, "overridden": poll.overridden,
-                "comments": self.comments.posted, "history": self.history.written}  # fmt: skip
+        return {
+            "ran": True,
+            "claimed": sweep.claimed,
+            "created": sweep.created,
+            "updated": sweep.updated,
+            "unchanged": sweep.unchanged,
+            "failed": sweep.failed,
+            "waiting_for_schema": sweep.schema_waiting,
+            **sweep.outcome,
+            "applied": poll.applied,
+            "deleted": poll.deleted,
+            "restored": poll.restored,
+            "overridden": poll.overridden,
+            "comments": self.comments.posted,
+            "history": self.history.written,
+        }
 
     def metrics(self) -> dict[str, float]:
         """The run's metrics, by name: counts, except those in DURATIONS (seconds)."""
@@ -94,8 +105,11 @@ class Heartbeat:
     def _beat(self) -> None:
         while not self._stop.wait(HEARTBEAT_SECONDS):
             try:
-                self._held = bool(self._rpc.rpc("renew_sync_lease", p_name=LEASE_NAME, p_holder=self._holder,
-                                                p_seconds=RUN_LEASE_SECONDS))  # fmt: skip
+                self._held = bool(
+                    self._rpc.rpc(
+                        "renew_sync_lease", p_name=LEASE_NAME, p_holder=self._holder, p_seconds=RUN_LEASE_SECONDS
+                    )
+                )
             except Exception:  # a missed beat is retried; the lease's term bounds the harm  # noqa: S112
                 continue
             if not self._held:
@@ -113,8 +127,9 @@ class Heartbeat:
         self._thread.join()
 
 
-def run_cycle(ports: SyncPorts, *, holder: str, budget_seconds: float,
-              clock: Callable[[], float] = time.monotonic) -> CycleReport:  # fmt: skip
+def run_cycle(
+    ports: SyncPorts, *, holder: str, budget_seconds: float, clock: Callable[[], float] = time.monotonic
+) -> CycleReport:
     """Sweep the outbox, then poll Notion, holding the sync lease so that two runs never overlap."""
     rpc = ports.rpc
     if not rpc.rpc("take_sync_lease", p_name=LEASE_NAME, p_holder=holder, p_seconds=RUN_LEASE_SECONDS):
@@ -124,20 +139,28 @@ def run_cycle(ports: SyncPorts, *, holder: str, budget_seconds: float,
         deadline = clock() + budget_seconds
         with Heartbeat(ports, holder) as heartbeat:
             broken, released = mend_schemas(ports, deadline)
-            swept = OutboxPusher(ports, clock=clock).sweep(deadline=deadline, holder=holder,
-                                                           still_ours=heartbeat.alive)  # fmt: skip
+            swept = OutboxPusher(ports, clock=clock).sweep(deadline=deadline, holder=holder, still_ours=heartbeat.alive)
             history = append_history(ports, deadline=deadline, clock=clock) if heartbeat.alive() else HistoryReport()
             polled = NotionPoller(ports).poll(deadline=deadline) if heartbeat.alive() else PollReport()
             commented = post_due(ports, deadline=deadline, clock=clock) if heartbeat.alive() else CommentReport()
     finally:
         rpc.rpc("release_sync_lease", p_name=LEASE_NAME, p_holder=holder)
-    return CycleReport(ran=True, sweep=swept, poll=polled, rate_limited=ports.notion.rate_limited - limited_before,
-                       health=dict(rpc.rpc("sync_health")), schema_broken=broken,
-                       schema_released=released, comments=commented, history=history)  # fmt: skip
+    return CycleReport(
+        ran=True,
+        sweep=swept,
+        poll=polled,
+        rate_limited=ports.notion.rate_limited - limited_before,
+        health=dict(rpc.rpc("sync_health")),
+        schema_broken=broken,
+        schema_released=released,
+        comments=commented,
+        history=history,
+    )
 
 
-def mend_schemas(ports: SyncPorts, deadline: float | None = None,
-                 only: str | None = None) -> tuple[dict[str, str], int]:  # fmt: skip
+def mend_schemas(
+    ports: SyncPorts, deadline: float | None = None, only: str | None = None
+) -> tuple[dict[str, str], int]:
     """Before a sweep: the ids are read from Postgres afresh (`notion setup` may have changed them), and each data
     source whose rows wait for its schema, or whose ids were never learnt, is read again and mended where it can be.
     A data source whose schema is whole releases its waiting rows at once. Returns the broken data sources (one

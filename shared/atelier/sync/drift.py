@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from atelier.notion.schema import ENTITIES, Owner
+from atelier.sync.mapping import ENTITIES, Owner
 from atelier.sync.records import SyncPorts, field_hashes, page_field_hash, page_record_id
 
 
@@ -27,9 +27,15 @@ def drift(ports: SyncPorts) -> list[RecordDrift]:
             record = item["record"] or {}
             page = pages.get(str(record.get("notion_page_id")))
             if page is None:
-                found.append(RecordDrift(entity.name, item["id"], "missing page",
-                                         f"page {record.get('notion_page_id')} is not in {entity.data_source_title}; "
-                                         "`atelier resync` creates it again"))  # fmt: skip
+                found.append(
+                    RecordDrift(
+                        entity.name,
+                        item["id"],
+                        "missing page",
+                        f"page {record.get('notion_page_id')} is not in {entity.data_source_title}; "
+                        "`atelier resync` creates it again",
+                    )
+                )
                 continue
             want = field_hashes(entity, record)
             for f in entity.owned_by(Owner.postgres):
@@ -37,9 +43,14 @@ def drift(ports: SyncPorts) -> list[RecordDrift]:
                     continue
                 if page_field_hash(f, page, ids) != want[f.property]:
                     shown = entity.values(page, fields=(f,), ids=ids).get(f.column)
-                    found.append(RecordDrift(entity.name, item["id"], "differs",
-                                             f"{f.property}: Notion shows {shown!r}, Postgres has "
-                                             f"{record.get(f.column)!r}"))  # fmt: skip
+                    found.append(
+                        RecordDrift(
+                            entity.name,
+                            item["id"],
+                            "differs",
+                            f"{f.property}: Notion shows {shown!r}, Postgres has {record.get(f.column)!r}",
+                        )
+                    )
     return found
 
 
@@ -100,8 +111,11 @@ def repair_duplicates(ports: SyncPorts, found: list[Duplicate]) -> int:
         for page_id in dup.extras:
             page = ports.notion.retrieve_page(page_id)
             properties = (page.get("properties") or {}).items()
-            related: dict[str, Any] = {prop.get("id") or name: {"relation": []} for name, prop in properties
-                                       if prop.get("type") == "relation" and prop.get("relation")}  # fmt: skip
+            related: dict[str, Any] = {
+                prop.get("id") or name: {"relation": []}
+                for name, prop in properties
+                if prop.get("type") == "relation" and prop.get("relation")
+            }
             if related:
                 ports.notion.update_page(page_id, related)
             ports.notion.update_page(page_id, in_trash=True)

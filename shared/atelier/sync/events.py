@@ -39,16 +39,22 @@ class NotionEvents:
 
     def _entity_of_source(self, data_source_id: str) -> str | None:
         wanted = data_source_id.replace("-", "")
-        return next((name for name, source in self._ports.data_sources.items()
-                     if source.replace("-", "") == wanted), None)  # fmt: skip
+        return next(
+            (name for name, source in self._ports.data_sources.items() if source.replace("-", "") == wanted), None
+        )
 
     def handle(self, delivery: Delivery, *, deadline: float | None = None) -> Outcome:
         """Apply one delivery once. Raises NotionError when Notion did not answer (the ledger forgets the event,
         so a redelivery is applied)."""
         known = delivery.type in PAGE_EVENTS or delivery.type in SCHEMA_EVENTS
-        if not self._ports.rpc.rpc("record_notion_event", p_event_id=delivery.event_id, p_event_type=delivery.type,
-                                   p_entity_id=delivery.entity_id, p_applied=known,
-                                   p_sent_at=delivery.sent_at(datetime.now(UTC))):  # fmt: skip
+        if not self._ports.rpc.rpc(
+            "record_notion_event",
+            p_event_id=delivery.event_id,
+            p_event_type=delivery.type,
+            p_entity_id=delivery.entity_id,
+            p_applied=known,
+            p_sent_at=delivery.sent_at(datetime.now(UTC)),
+        ):
             return Outcome(delivery.event_id, "duplicate", {})
         if not known:
             return Outcome(delivery.event_id, "ignored", {"type": delivery.type})
@@ -69,18 +75,27 @@ class NotionEvents:
             if entity is None:
                 return Outcome(delivery.event_id, "not ours", {})
             broken, released = mend_schemas(self._ports, deadline, only=entity)
-            return Outcome(delivery.event_id, "schema", {"entity": entity, "broken": broken.get(entity),
-                                                         "released": released})  # fmt: skip
+            return Outcome(
+                delivery.event_id, "schema", {"entity": entity, "broken": broken.get(entity), "released": released}
+            )
         entity, report = NotionPoller(self._ports).pull_page(delivery.entity_id, deadline=deadline)
         if entity is None:
             return Outcome(delivery.event_id, "not ours", {})
         if report.overridden:  # the comment that answers the edit goes now, not at the next sync run
             with contextlib.suppress(NotionError):  # else it waits in notion_comments for the next sync run
                 post_due(self._ports, deadline=deadline)
-        return Outcome(delivery.event_id, "pulled", {"entity": entity, "applied": report.applied,
-                                                     "deleted": report.deleted, "restored": report.restored,
-                                                     "overridden": report.overridden,
-                                                     "unapplied": report.unapplied})  # fmt: skip
+        return Outcome(
+            delivery.event_id,
+            "pulled",
+            {
+                "entity": entity,
+                "applied": report.applied,
+                "deleted": report.deleted,
+                "restored": report.restored,
+                "overridden": report.overridden,
+                "unapplied": report.unapplied,
+            },
+        )
 
     def _entity_of_database(self, database_id: str, deadline: float | None) -> str | None:
         database = self._ports.notion.retrieve_database(database_id, deadline=deadline)

@@ -16,9 +16,10 @@ from dataclasses import field as dataclass_field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+from atelier.notion.codec import last_synced_value
 from atelier.notion.errors import Failure, NotionError, RetryLater
-from atelier.notion.schema import ENTITIES, PROJECT_STATUSES, Entity, Field, Owner, last_synced_value
 from atelier.sync.adopt import Adopter
+from atelier.sync.mapping import ENTITIES, PROJECT_STATUSES, Entity, Field, Owner
 from atelier.sync.records import (
     SyncPorts,
     field_hashes,
@@ -106,8 +107,7 @@ class NotionPoller:
             source = self._data_sources[entity.name]
             since, until = self._cursor.window(watermarks.get(source), now)
             try:
-                pages = self._gateway.edited_between(source, since, until, include_trashed=True,
-                                                     deadline=deadline)  # fmt: skip
+                pages = self._gateway.edited_between(source, since, until, include_trashed=True, deadline=deadline)
             except NotionError as exc:
                 if exc.failure is Failure.permanent and not isinstance(exc, RetryLater):
                     raise
@@ -138,8 +138,17 @@ class NotionPoller:
         self._apply(entity, [page], bot_id, report, deadline, watermark=None, since=None)
         return entity.name, report
 
-    def _apply(self, entity: Entity, pages: list[dict[str, Any]], bot_id: str, report: PollReport,
-               deadline: float | None, *, watermark: datetime | None, since: datetime | None) -> None:  # fmt: skip
+    def _apply(
+        self,
+        entity: Entity,
+        pages: list[dict[str, Any]],
+        bot_id: str,
+        report: PollReport,
+        deadline: float | None,
+        *,
+        watermark: datetime | None,
+        since: datetime | None,
+    ) -> None:
         """Apply what the pages show in one transaction, moving the watermark (when given) in the same one."""
         unapplied: list[dict[str, Any]] = []
         made_by_hand: list[dict[str, Any]] = []
@@ -157,9 +166,13 @@ class NotionPoller:
         if not changes and watermark is None:
             return
         # Without a watermark of its own (one page, from a webhook), the earliest there is: it never moves one.
-        outcome = self._rpc.rpc("apply_notion_changes", p_entity=entity.name,
-                                p_data_source_id=self._data_sources[entity.name], p_changes={"changes": changes},
-                                p_watermark=(watermark or self._cursor.initial_value).isoformat())  # fmt: skip
+        outcome = self._rpc.rpc(
+            "apply_notion_changes",
+            p_entity=entity.name,
+            p_data_source_id=self._data_sources[entity.name],
+            p_changes={"changes": changes},
+            p_watermark=(watermark or self._cursor.initial_value).isoformat(),
+        )
         report.applied += int(outcome["applied"])
         report.deleted += int(outcome["deleted"])
         report.restored += int(outcome["restored"])
@@ -176,16 +189,28 @@ class NotionPoller:
             except NotionError:
                 return  # Notion is busy or down: the next sync's write moves it
 
-    def _changes(self, entity: Entity, pages: list[dict[str, Any]], bot_id: str, report: PollReport,
-                 deadline: float | None, unapplied: list[dict[str, Any]],
-                 made_by_hand: list[dict[str, Any]]) -> list[dict[str, Any]]:  # fmt: skip
+    def _changes(
+        self,
+        entity: Entity,
+        pages: list[dict[str, Any]],
+        bot_id: str,
+        report: PollReport,
+        deadline: float | None,
+        unapplied: list[dict[str, Any]],
+        made_by_hand: list[dict[str, Any]],
+    ) -> list[dict[str, Any]]:
         by_id: dict[str, dict[str, Any]] = {}
         ids = self._properties.ids(entity.name)
         for page in pages:
             missing = entity.missing(page, ids)
             if missing:
-                unapplied.append({"page_id": str(page.get("id")), "edited": str(page.get("last_edited_time")),
-                                  "reason": f"missing properties: {', '.join(missing)}"})  # fmt: skip
+                unapplied.append(
+                    {
+                        "page_id": str(page.get("id")),
+                        "edited": str(page.get("last_edited_time")),
+                        "reason": f"missing properties: {', '.join(missing)}",
+                    }
+                )
                 continue
             record_id = page_record_id(entity, page, ids)
             if record_id is not None:

@@ -28,17 +28,10 @@ from dataclasses import field as dataclass_field
 from datetime import UTC, datetime
 from typing import Any
 
+from atelier.notion.codec import ATELIER_ID, atelier_id_value, key_of, last_synced_value
 from atelier.notion.errors import Failure, NotionError, RetryLater
-from atelier.notion.properties import Inspection
-from atelier.notion.schema import (
-    ATELIER_ID,
-    BY_NAME,
-    Entity,
-    Owner,
-    atelier_id_value,
-    key_of,
-    last_synced_value,
-)
+from atelier.sync.mapping import BY_NAME, Entity, Owner
+from atelier.sync.properties import Inspection
 from atelier.sync.records import BATCH, LEASE_SECONDS, MAX_ATTEMPTS, SyncPorts, field_hashes, pushed_hashes
 
 
@@ -96,8 +89,9 @@ class OutboxPusher:
         self._pages = {}  # pages pushed in this sweep, so that children claimed with them find them
         self._schemas = {}
         while (deadline is None or self._clock() < deadline) and still_ours():
-            claimed = self._rpc.rpc("claim_outbox", p_limit=batch, p_lease_seconds=LEASE_SECONDS,
-                                    p_project_id=project_id, p_holder=holder)  # fmt: skip
+            claimed = self._rpc.rpc(
+                "claim_outbox", p_limit=batch, p_lease_seconds=LEASE_SECONDS, p_project_id=project_id, p_holder=holder
+            )
             if not claimed:
                 break
             report.claimed += len(claimed)
@@ -105,8 +99,15 @@ class OutboxPusher:
             results: list[dict[str, Any]] = []
             for row in claimed:
                 if report.notion_down:
-                    results.append({"outbox_id": row["outbox_id"], "claim": row.get("claim"), "ok": False,
-                                    "skipped": True, "retry_in": results[-1].get("retry_in", 30)})  # fmt: skip
+                    results.append(
+                        {
+                            "outbox_id": row["outbox_id"],
+                            "claim": row.get("claim"),
+                            "ok": False,
+                            "skipped": True,
+                            "retry_in": results[-1].get("retry_in", 30),
+                        }
+                    )
                     continue
                 results.append(self._push(row, report, deadline, claimed_at))
             outcome = self._rpc.rpc("complete_outbox", p_results=results, p_max_attempts=MAX_ATTEMPTS)
@@ -122,8 +123,9 @@ class OutboxPusher:
         outbox_id = row["outbox_id"]
         if row.get("claim") is None or self._clock() - self._held_at.get(outbox_id, 0.0) < LEASE_SECONDS / 2:
             return
-        held = self._rpc.rpc("hold_claims", p_claims=[{"outbox_id": outbox_id, "claim": row["claim"]}],
-                             p_lease_seconds=LEASE_SECONDS)  # fmt: skip
+        held = self._rpc.rpc(
+            "hold_claims", p_claims=[{"outbox_id": outbox_id, "claim": row["claim"]}], p_lease_seconds=LEASE_SECONDS
+        )
         if outbox_id not in held:
             raise ClaimLost(f"outbox row {outbox_id} was claimed by another worker")
         self._held_at[outbox_id] = self._clock()
@@ -146,12 +148,22 @@ class OutboxPusher:
         summary = self._schemas[entity.name].summary()
         report.schema_broken[entity.name] = summary
         report.schema_waiting += 1
-        result.update(error=f"waiting for the {entity.data_source_title} schema: {summary}", waiting_for=None,
-                      retry_in=SCHEMA_WAIT_SECONDS)  # fmt: skip
+        result.update(
+            error=f"waiting for the {entity.data_source_title} schema: {summary}",
+            waiting_for=None,
+            retry_in=SCHEMA_WAIT_SECONDS,
+        )
         return result
 
-    def _push(self, row: dict[str, Any], report: SweepReport, deadline: float | None, claimed_at: float,
-              *, mended: bool = False) -> dict[str, Any]:  # fmt: skip
+    def _push(
+        self,
+        row: dict[str, Any],
+        report: SweepReport,
+        deadline: float | None,
+        claimed_at: float,
+        *,
+        mended: bool = False,
+    ) -> dict[str, Any]:
         entity = BY_NAME[row["entity"]]
         record = row["record"] or {}
         result: dict[str, Any] = {"outbox_id": row["outbox_id"], "claim": row.get("claim"), "ok": False}
@@ -201,15 +213,20 @@ class OutboxPusher:
                     report.updated += 1
                     answered = True
                 # Notion-owned fields keep the hash they were created with: only ours decide what to send.
-                hashes = {**hashes, **{f.property: pushed.get(f.property, hashes[f.property])
-                                       for f in entity.owned_by(Owner.notion)}}  # fmt: skip
+                hashes = {
+                    **hashes,
+                    **{f.property: pushed.get(f.property, hashes[f.property]) for f in entity.owned_by(Owner.notion)},
+                }
             else:
                 source = self._data_sources[entity.name]
                 # An earlier attempt, or a worker whose claim ran out, may have created the page already.
                 ambiguous = row["attempts"] > 1 or self._clock() - claimed_at > AMBIGUOUS_GAP
                 id_key = key_of(ids, ATELIER_ID)
-                found = (self._gateway.find_by_atelier_id(source, atelier_id, id_property=id_key, deadline=deadline)
-                         if ambiguous else None)  # fmt: skip
+                found = (
+                    self._gateway.find_by_atelier_id(source, atelier_id, id_property=id_key, deadline=deadline)
+                    if ambiguous
+                    else None
+                )
                 answered = ambiguous
                 if found is None:
                     props = (
@@ -219,9 +236,15 @@ class OutboxPusher:
                     )
                     content = self._contents.get(entity.name)
                     children = content(str(row["entity_id"]), deadline) if content else None
-                    found = self._gateway.create_page(source, atelier_id, props, children=children,
-                                                      id_property=id_key, deadline=deadline,
-                                                      guard=lambda: self._hold(row)).page  # fmt: skip
+                    found = self._gateway.create_page(
+                        source,
+                        atelier_id,
+                        props,
+                        children=children,
+                        id_property=id_key,
+                        deadline=deadline,
+                        guard=lambda: self._hold(row),
+                    ).page
                     report.created += 1
                     answered = True
                 page_id = str(found["id"])

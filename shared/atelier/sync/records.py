@@ -13,19 +13,10 @@ from dataclasses import dataclass, field
 from typing import Any, cast
 
 from atelier.kernel.rpc import Rpc
+from atelier.notion.codec import ATELIER_ID, NO_IDS, Ids, find_property, from_property, plain_text, to_property
 from atelier.notion.port import NotionPort
-from atelier.notion.properties import PropertyMap
-from atelier.notion.schema import (
-    ATELIER_ID,
-    NO_IDS,
-    Entity,
-    Field,
-    Ids,
-    find_property,
-    from_property,
-    plain_text,
-    to_property,
-)
+from atelier.sync.mapping import Entity, Field
+from atelier.sync.properties import PropertyMap
 
 LEASE_SECONDS = 120  # a claimed outbox row comes back to the queue after this
 MAX_ATTEMPTS = 8

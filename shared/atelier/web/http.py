@@ -94,14 +94,25 @@ def problem_for(error: AtelierError, *, unavailable: str = "Database unavailable
         return Problem(status, "unavailable", unavailable)
     if status < 500:
         sqlstate = getattr(error, "sqlstate", None) or "-"
-        return Problem(status, "refused_by_database", f"The data in this request cannot be stored as it is "
-                       f"(SQLSTATE {sqlstate}); sending it again unchanged will not help.")  # fmt: skip
+        return Problem(
+            status,
+            "refused_by_database",
+            f"The data in this request cannot be stored as it is "
+            f"(SQLSTATE {sqlstate}); sending it again unchanged will not help.",
+        )
     return Problem(status, "internal_error", "Something went wrong on our side; it has been logged.")
 
 
-def answer_problems(app: APIGatewayHttpResolver, logger: Logger, metrics: Metrics, *, refused_metric: str,
-                    unavailable: str, retry_after: int | None = None,
-                    refusal_page: Callable[[Problem], str | None] | None = None) -> None:  # fmt: skip
+def answer_problems(
+    app: APIGatewayHttpResolver,
+    logger: Logger,
+    metrics: Metrics,
+    *,
+    refused_metric: str,
+    unavailable: str,
+    retry_after: int | None = None,
+    refusal_page: Callable[[Problem], str | None] | None = None,
+) -> None:
     """Register the answers every HTTP function gives on a Powertools resolver, by `STATUS_BY_ERROR`:
     - a `Refusal` as its JSON (or as the HTML `refusal_page` makes of it, where it makes one), with a metric
       and a log line;
@@ -115,8 +126,15 @@ def answer_problems(app: APIGatewayHttpResolver, logger: Logger, metrics: Metric
     def refused(error: Refusal) -> Response[str]:
         problem = problem_for(error)
         metrics.add_metric(name=refused_metric, unit=MetricUnit.Count, value=1)
-        logger.warning("refused", extra={"status": problem.status, "error": problem.code, "reason": problem.message,
-                                         "fields": sorted(problem.fields)})  # fmt: skip
+        logger.warning(
+            "refused",
+            extra={
+                "status": problem.status,
+                "error": problem.code,
+                "reason": problem.message,
+                "fields": sorted(problem.fields),
+            },
+        )
         page = refusal_page(problem) if refusal_page else None
         wait = {"Retry-After": str(error.retry_after)} if isinstance(error, TooManyRequests) else {}
         if page is not None:
@@ -127,8 +145,10 @@ def answer_problems(app: APIGatewayHttpResolver, logger: Logger, metrics: Metric
     def database_failed(error: DatabaseError) -> Response[str]:
         problem = problem_for(error, unavailable=unavailable)
         retryable = problem.status == 503
-        logger.exception("database call failed" if retryable else "database refused the call",
-                         extra={"status": problem.status, "sqlstate": error.sqlstate})  # fmt: skip
+        logger.exception(
+            "database call failed" if retryable else "database refused the call",
+            extra={"status": problem.status, "sqlstate": error.sqlstate},
+        )
         metric = "DatabaseUnavailable" if retryable else "DatabaseRefused"
         metrics.add_metric(name=metric, unit=MetricUnit.Count, value=1)
         headers = {"Retry-After": str(retry_after)} if retry_after and retryable else {}

@@ -31,11 +31,16 @@ def create(state: NotionState, body: dict[str, Any], actor: str) -> dict[str, An
         raise ApiError(400, "validation_error", f"body.rich_text[].text.content.length should be at most {MAX_TEXT}.")
     stamp = state.stamp()
     comment = {
-        "object": "comment", "id": new_id(), "parent": {"type": "page_id", "page_id": page["id"]},
-        "discussion_id": new_id(), "created_time": stamp, "last_edited_time": stamp,
-        "created_by": state.user_ref(actor), "rich_text": state.rich(texts),
+        "object": "comment",
+        "id": new_id(),
+        "parent": {"type": "page_id", "page_id": page["id"]},
+        "discussion_id": new_id(),
+        "created_time": stamp,
+        "last_edited_time": stamp,
+        "created_by": state.user_ref(actor),
+        "rich_text": state.rich(texts),
         "display_name": {"type": "user" if actor == PERSON_ID else "integration", "resolved_name": None},
-    }  # fmt: skip
+    }
     state.comments.setdefault(page["id"], []).append(comment)
     return comment
 
@@ -49,6 +54,11 @@ def listing(state: NotionState, params: dict[str, str]) -> dict[str, Any]:
     comments = state.comments.get(page["id"], [])
     start = next((i for i, c in enumerate(comments) if c["id"] == params.get("start_cursor")), 0)
     more = start + size < len(comments)
-    return {"object": "list", "results": comments[start : start + size],
-            "next_cursor": comments[start + size]["id"] if more else None, "has_more": more, "type": "comment",
-            "comment": {}}  # fmt: skip
+    return {
+        "object": "list",
+        "results": comments[start : start + size],
+        "next_cursor": comments[start + size]["id"] if more else None,
+        "has_more": more,
+        "type": "comment",
+        "comment": {},
+    }

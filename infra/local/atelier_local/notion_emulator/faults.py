@@ -76,7 +76,8 @@ class FaultInjector:
         if roll < timeout_rate + error_rate:
             status = self._random.choice(self.faults.error_statuses)
             code = {429: "rate_limited", 503: "service_unavailable", 529: "service_unavailable"}.get(
-                status, "internal_server_error")  # fmt: skip
+                status, "internal_server_error"
+            )
             # As Notion answers them: a rate limit and an overload each say how long to wait.
             retry = {"Retry-After": f"{self.faults.retry_after:g}"} if status in (429, 529) else {}
             raise ApiError(status, code, "Injected fault.", retry)

@@ -67,9 +67,11 @@ def matches(page: dict[str, Any], condition: dict[str, Any], schema: dict[str, A
         return ("equals" not in test or name_ == test["equals"]) and ("is_empty" not in test or name_ is None)
     if kind == "multi_select":
         names = [item.get("name") for item in value or []]
-        return (("contains" not in test or test["contains"] in names)
-                and ("does_not_contain" not in test or test["does_not_contain"] not in names)
-                and ("is_empty" not in test or not names))  # fmt: skip
+        return (
+            ("contains" not in test or test["contains"] in names)
+            and ("does_not_contain" not in test or test["does_not_contain"] not in names)
+            and ("is_empty" not in test or not names)
+        )
     if kind == "date":
         return value is not None and compare_date(value["start"], test)
     if kind == "relation":

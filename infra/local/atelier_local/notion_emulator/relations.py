@@ -24,9 +24,18 @@ def pair(state: NotionState, source_id: str) -> None:
         while wanted in target["properties"]:
             wanted += " (2)"
         back = {"synced_property_id": prop["id"], "synced_property_name": name}
-        reverse = {"id": property_id("relation"), "name": wanted, "description": None, "type": "relation",
-                   "relation": {"database_id": source["parent"]["database_id"], "data_source_id": source_id,
-                                "type": "dual_property", "dual_property": back}}  # fmt: skip
+        reverse = {
+            "id": property_id("relation"),
+            "name": wanted,
+            "description": None,
+            "type": "relation",
+            "relation": {
+                "database_id": source["parent"]["database_id"],
+                "data_source_id": source_id,
+                "type": "dual_property",
+                "dual_property": back,
+            },
+        }
         target["properties"][wanted] = reverse
         detail["dual_property"] = {"synced_property_id": reverse["id"], "synced_property_name": wanted}
         empty = empty_properties({wanted: reverse})[wanted]

@@ -61,17 +61,22 @@ def check_schema(state: NotionState, properties: dict[str, Any]) -> dict[str, An
             elif kind == "status":
                 raise ApiError(400, "validation_error", "Status options cannot be set through the API.")
             detail["options"] = options = [
-                {"id": o.get("id") or new_id()[:8], "name": o["name"], "color": o.get("color", "default"),
-                 "description": None}
+                {
+                    "id": o.get("id") or new_id()[:8],
+                    "name": o["name"],
+                    "color": o.get("color", "default"),
+                    "description": None,
+                }
                 for o in options
-            ]  # fmt: skip
+            ]
             if kind == "status":
                 ids = [o["id"] for o in options]
                 detail["groups"] = [
                     {"id": new_id()[:8], "name": group, "color": color, "option_ids": [ids[i]]}
-                    for i, (group, color) in enumerate((("To-do", "gray"), ("In progress", "blue"),
-                                                        ("Complete", "green")))
-                ]  # fmt: skip
+                    for i, (group, color) in enumerate(
+                        (("To-do", "gray"), ("In progress", "blue"), ("Complete", "green"))
+                    )
+                ]
         if kind == "number":
             detail.setdefault("format", "number")
         if kind == "relation":
@@ -81,9 +86,13 @@ def check_schema(state: NotionState, properties: dict[str, Any]) -> dict[str, An
             database_id = state.data_sources[target]["parent"]["database_id"]
             dual = detail.get("dual_property")
             detail = {"database_id": database_id, "data_source_id": target} | (
-                {"type": "dual_property",
-                 "dual_property": {"synced_property_name": str((dual or {}).get("synced_property_name") or "")}}
-                if isinstance(dual, dict) else {"type": "single_property", "single_property": {}})  # fmt: skip
+                {
+                    "type": "dual_property",
+                    "dual_property": {"synced_property_name": str((dual or {}).get("synced_property_name") or "")},
+                }
+                if isinstance(dual, dict)
+                else {"type": "single_property", "single_property": {}}
+            )
         schema[name] = {"id": property_id(kind), "name": name, "description": None, "type": kind, kind: detail}
     if titles != 1:
         raise ApiError(400, "validation_error", "A data source needs exactly one title property.")
@@ -135,8 +144,9 @@ def check_value(state: NotionState, name: str, kind: str, value: Any, prop: dict
     if kind == "multi_select":
         if len(value or []) > ARRAY_LIMIT:
             raise ApiError(400, "validation_error", f"{name}: at most {ARRAY_LIMIT} options.")
-        return [check_value(state, name, "select", {"name": item.get("name")}, _as_select(prop))
-                for item in value or []]  # fmt: skip
+        return [
+            check_value(state, name, "select", {"name": item.get("name")}, _as_select(prop)) for item in value or []
+        ]
     if kind == "relation":
         if len(value or []) > ARRAY_LIMIT:
             raise ApiError(400, "validation_error", f"{name}: at most {ARRAY_LIMIT} relations.")
@@ -204,5 +214,6 @@ def empty_properties(schema: dict[str, Any]) -> dict[str, Any]:
         "phone_number": None,
     }
     # A list of its own for each property: a two-way relation's other side is appended to in place.
-    return {n: {"id": p["id"], "type": p["type"], p["type"]: copy.deepcopy(empty.get(p["type"]))}
-            for n, p in schema.items()}  # fmt: skip
+    return {
+        n: {"id": p["id"], "type": p["type"], p["type"]: copy.deepcopy(empty.get(p["type"]))} for n, p in schema.items()
+    }

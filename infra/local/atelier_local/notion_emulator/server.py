@@ -132,33 +132,58 @@ class NotionEmulator:
         for kind, entity_id, entity_type, data in self._events(method, path, body, result):
             self.webhooks.notify(kind, entity_id, entity_type, data, actor)
 
-    def _events(self, method: str, path: str, body: dict[str, Any],
-                result: dict[str, Any]) -> list[tuple[str, str, str, dict[str, Any]]]:  # fmt: skip
+    def _events(
+        self, method: str, path: str, body: dict[str, Any], result: dict[str, Any]
+    ) -> list[tuple[str, str, str, dict[str, Any]]]:
         if result.get("object") == "page":
             source_id = (result.get("parent") or {}).get("data_source_id")
             if not source_id:
                 return []
-            parent: dict[str, Any] = {"id": source_id, "type": "data_source",
-                      "data_source_id": source_id, "database_id": result["parent"].get("database_id")}  # fmt: skip
+            parent: dict[str, Any] = {
+                "id": source_id,
+                "type": "data_source",
+                "data_source_id": source_id,
+                "database_id": result["parent"].get("database_id"),
+            }
             if method == "POST":
                 return [("page.created", result["id"], "page", {"parent": parent})]
             events: list[tuple[str, str, str, dict[str, Any]]] = []
             if "in_trash" in body or "archived" in body:
-                events.append(("page.deleted" if result["in_trash"] else "page.undeleted", result["id"], "page",
-                               {"parent": parent}))  # fmt: skip
+                events.append(
+                    (
+                        "page.deleted" if result["in_trash"] else "page.undeleted",
+                        result["id"],
+                        "page",
+                        {"parent": parent},
+                    )
+                )
             if body.get("properties"):
                 schema = self.state.data_sources[source_id]["properties"]
                 ids = [schema[key]["id"] if key in schema else key for key in body["properties"]]
-                events.append(("page.properties_updated", result["id"], "page",
-                               {"parent": parent, "updated_properties": ids}))  # fmt: skip
+                events.append(
+                    ("page.properties_updated", result["id"], "page", {"parent": parent, "updated_properties": ids})
+                )
             return events
         if result.get("object") == "data_source" and method == "PATCH":
-            changed = [{"id": str(key), "name": str((change or {}).get("name") or key),
-                        "action": "deleted" if change is None else "updated"}
-                       for key, change in (body.get("properties") or {}).items()]  # fmt: skip
-            return [("data_source.schema_updated", result["id"], "data_source",
-                     {"parent": {"id": result["parent"]["database_id"], "type": "database"},
-                      "updated_properties": changed})]  # fmt: skip
+            changed = [
+                {
+                    "id": str(key),
+                    "name": str((change or {}).get("name") or key),
+                    "action": "deleted" if change is None else "updated",
+                }
+                for key, change in (body.get("properties") or {}).items()
+            ]
+            return [
+                (
+                    "data_source.schema_updated",
+                    result["id"],
+                    "data_source",
+                    {
+                        "parent": {"id": result["parent"]["database_id"], "type": "database"},
+                        "updated_properties": changed,
+                    },
+                )
+            ]
         return []
 
     # -- the request path ------------------------------------------------------------------------
@@ -170,20 +195,32 @@ class NotionEmulator:
             ("POST", r"/v1/databases", lambda r: self.store.create_database(r.body, r.actor)),
             ("GET", r"/v1/databases/(?P<id>[^/]+)", lambda r, id: self.store.database(id)),
             ("GET", r"/v1/data_sources/(?P<id>[^/]+)", lambda r, id: self.store.data_source(id)),
-            ("PATCH", r"/v1/data_sources/(?P<id>[^/]+)",
-             lambda r, id: self.store.update_data_source(id, r.body, r.actor)),
-            ("POST", r"/v1/data_sources/(?P<id>[^/]+)/query",
-             lambda r, id: query.query(self.state, id, r.body, limit=self.faults.max_query_results)),
+            (
+                "PATCH",
+                r"/v1/data_sources/(?P<id>[^/]+)",
+                lambda r, id: self.store.update_data_source(id, r.body, r.actor),
+            ),
+            (
+                "POST",
+                r"/v1/data_sources/(?P<id>[^/]+)/query",
+                lambda r, id: query.query(self.state, id, r.body, limit=self.faults.max_query_results),
+            ),
             ("POST", r"/v1/pages", lambda r: self.store.create_page(r.body, r.actor)),
             ("GET", r"/v1/pages/(?P<id>[^/]+)", lambda r, id: self.store.page(id)),
             ("PATCH", r"/v1/pages/(?P<id>[^/]+)", lambda r, id: self.store.update_page(id, r.body, r.actor)),
-            ("PATCH", r"/v1/blocks/(?P<id>[^/]+)/children",
-             lambda r, id: content.append(self.state, id, r.body, r.actor)),
+            (
+                "PATCH",
+                r"/v1/blocks/(?P<id>[^/]+)/children",
+                lambda r, id: content.append(self.state, id, r.body, r.actor),
+            ),
             ("GET", r"/v1/blocks/(?P<id>[^/]+)/children", lambda r, id: content.list_children(self.state, id, r.query)),
             ("POST", r"/v1/search", lambda r: query.search(self.state, r.body)),
             ("POST", r"/v1/file_uploads", lambda r: content.create_upload(self.state, r.body, base_url=self.url)),
-            ("POST", r"/v1/file_uploads/(?P<id>[^/]+)/send",
-             lambda r, id: content.send_upload(self.state, id, r.raw, r.content_type)),
+            (
+                "POST",
+                r"/v1/file_uploads/(?P<id>[^/]+)/send",
+                lambda r, id: content.send_upload(self.state, id, r.raw, r.content_type),
+            ),
             ("GET", r"/v1/file_uploads/(?P<id>[^/]+)", lambda r, id: content.upload_info(self.state, id)),
             ("POST", r"/v1/comments", lambda r: comments.create(self.state, r.body, r.actor)),
             ("GET", r"/v1/comments", lambda r: comments.listing(self.state, r.query)),
@@ -192,7 +229,7 @@ class NotionEmulator:
             ("GET", r"/v1/views/(?P<id>[^/]+)", lambda r, id: views.retrieve(self.state, id)),
             ("PATCH", r"/v1/views/(?P<id>[^/]+)", lambda r, id: views.update(self.state, id, r.body, r.actor)),
             ("DELETE", r"/v1/views/(?P<id>[^/]+)", lambda r, id: views.delete(self.state, id)),
-        ]  # fmt: skip
+        ]
         return [(verb, re.compile(pattern), handler) for verb, pattern, handler in routes]
 
     def dispatch(
@@ -259,9 +296,16 @@ class NotionEmulator:
             return 200, {}, self.webhooks.subscribe(str(wanted["url"]), delay=float(wanted.get("delay_seconds", 2)))
         if path == "/_control/webhooks" and method == "GET":
             subscription = self.webhooks.subscription
-            return 200, {}, {"subscription": None if subscription is None else
-                             {"id": subscription.id, "url": subscription.url, "delay_seconds": subscription.delay},
-                             "sent": [sent.__dict__ for sent in self.webhooks.sent]}  # fmt: skip
+            return (
+                200,
+                {},
+                {
+                    "subscription": None
+                    if subscription is None
+                    else {"id": subscription.id, "url": subscription.url, "delay_seconds": subscription.delay},
+                    "sent": [sent.__dict__ for sent in self.webhooks.sent],
+                },
+            )
         if path == "/_control/webhooks" and method == "DELETE":
             self.webhooks.unsubscribe()
             return 200, {}, {"subscription": None}
@@ -292,8 +336,13 @@ class NotionEmulator:
                     status, extra, payload = emulator.dispatch(self.command, self.path, headers, body)
                 except ApiError as error:
                     status, extra = error.status, error.headers
-                    payload = {"object": "error", "status": error.status, "code": error.code,
-                               "message": error.message, "request_id": new_id()}  # fmt: skip
+                    payload = {
+                        "object": "error",
+                        "status": error.status,
+                        "code": error.code,
+                        "message": error.message,
+                        "request_id": new_id(),
+                    }
                 data = json.dumps(payload).encode()
                 self.send_response(status)
                 self.send_header("Content-Type", "application/json; charset=utf-8")

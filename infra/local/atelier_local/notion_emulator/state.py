@@ -77,20 +77,25 @@ class NotionState:
         return {"object": "user", "id": user_id}
 
     @staticmethod
-    def rich(texts: list[str], links: list[str | None] | None = None,
-             annotations: list[dict[str, Any] | None] | None = None) -> list[dict[str, Any]]:  # fmt: skip
+    def rich(
+        texts: list[str], links: list[str | None] | None = None, annotations: list[dict[str, Any] | None] | None = None
+    ) -> list[dict[str, Any]]:
         """Rich text as Notion answers it: each item with its link (and `href`), plain text and annotations."""
         items = []
         for i, text in enumerate(texts):
             url = links[i] if links else None
             given = (annotations[i] if annotations else None) or {}
-            items.append({
-                "type": "text",
-                "text": {"content": text, "link": {"url": url} if url else None},
-                "plain_text": text,
-                "href": url,
-                "annotations": {key: bool(given.get(key, False))
-                                for key in ("bold", "italic", "strikethrough", "underline", "code")}
-                | {"color": str(given.get("color") or "default")},
-            })  # fmt: skip
+            items.append(
+                {
+                    "type": "text",
+                    "text": {"content": text, "link": {"url": url} if url else None},
+                    "plain_text": text,
+                    "href": url,
+                    "annotations": {
+                        key: bool(given.get(key, False))
+                        for key in ("bold", "italic", "strikethrough", "underline", "code")
+                    }
+                    | {"color": str(given.get("color") or "default")},
+                }
+            )
         return items

@@ -132,8 +132,9 @@ class Store:
             name = "".join(str((t.get("text") or {}).get("content", "")) for t in body.get("title") or [])
             source["title"] = self.state.rich([name])
             database = self.state.databases[source["parent"]["database_id"]]
-            database["data_sources"] = [d | {"name": name} if d["id"] == data_source_id else d
-                                        for d in database["data_sources"]]  # fmt: skip
+            database["data_sources"] = [
+                d | {"name": name} if d["id"] == data_source_id else d for d in database["data_sources"]
+            ]
         if "in_trash" in body:
             source["in_trash"] = source["archived"] = bool(body["in_trash"])
         schema = source["properties"]

@@ -13,11 +13,22 @@ from atelier_local.notion_emulator.query import data_source
 from atelier_local.notion_emulator.state import ApiError, NotionState, new_id, norm
 
 TYPES = ("table", "board", "list", "calendar", "timeline", "gallery", "form", "chart", "map", "dashboard")
-GROUPABLE = {"select": {"select", "multi_select"}, "multi_select": {"select", "multi_select"}, "status": {"status"},
-             "date": {"date"}, "created_time": {"created_time"}, "last_edited_time": {"last_edited_time"},
-             "checkbox": {"checkbox"}, "number": {"number"}, "relation": {"relation"}, "text": {"title", "rich_text"},
-             "person": {"people"}, "created_by": {"created_by"}, "last_edited_by": {"last_edited_by"},
-             "formula": {"formula"}}  # fmt: skip
+GROUPABLE = {
+    "select": {"select", "multi_select"},
+    "multi_select": {"select", "multi_select"},
+    "status": {"status"},
+    "date": {"date"},
+    "created_time": {"created_time"},
+    "last_edited_time": {"last_edited_time"},
+    "checkbox": {"checkbox"},
+    "number": {"number"},
+    "relation": {"relation"},
+    "text": {"title", "rich_text"},
+    "person": {"people"},
+    "created_by": {"created_by"},
+    "last_edited_by": {"last_edited_by"},
+    "formula": {"formula"},
+}
 NUMERIC_AGGREGATORS = {"sum", "average", "median", "min", "max", "range"}
 MAX_NAME = 200
 
@@ -51,11 +62,19 @@ class _Checked:
     def group_by(self, group: Any, where: str) -> dict[str, Any]:
         if not isinstance(group, dict) or group.get("type") not in GROUPABLE:
             raise _invalid(f"{where}.type should be one of {sorted(GROUPABLE)}.")
-        if not isinstance(group.get("sort"), dict) or group["sort"].get("type") not in ("manual", "ascending",
-                                                                                         "descending"):  # fmt: skip
+        if not isinstance(group.get("sort"), dict) or group["sort"].get("type") not in (
+            "manual",
+            "ascending",
+            "descending",
+        ):
             raise _invalid(f"{where}.sort should be {{type: manual | ascending | descending}}.")
         if group["type"] in ("date", "created_time", "last_edited_time") and group.get("group_by") not in (
-                "relative", "day", "week", "month", "year"):  # fmt: skip
+            "relative",
+            "day",
+            "week",
+            "month",
+            "year",
+        ):
             raise _invalid(f"{where}.group_by should be one of relative, day, week, month, year.")
         if group["type"] == "status" and group.get("group_by") not in ("group", "option"):
             raise _invalid(f"{where}.group_by should be group or option.")
@@ -73,8 +92,11 @@ class _Checked:
             if config.get("sub_group_by") is not None:
                 out["sub_group_by"] = self.group_by(config["sub_group_by"], "configuration.sub_group_by")
         elif view_type in ("calendar", "timeline"):
-            name = self.property(config.get("date_property_id"), "configuration.date_property_id",
-                                 {"date", "created_time", "last_edited_time"})  # fmt: skip
+            name = self.property(
+                config.get("date_property_id"),
+                "configuration.date_property_id",
+                {"date", "created_time", "last_edited_time"},
+            )
             out["date_property_name"] = name
             if view_type == "timeline" and config.get("end_date_property_id") is not None:
                 self.property(config["end_date_property_id"], "configuration.end_date_property_id", {"date"})
@@ -110,12 +132,21 @@ def create(state: NotionState, body: dict[str, Any], actor: str) -> dict[str, An
     view_id, stamp = new_id(), state.stamp()
     database_id = str(source["parent"]["database_id"])
     view = {
-        "object": "view", "id": view_id, "parent": {"type": "database_id", "database_id": database_id},
-        "name": name, "type": view_type, "created_time": stamp, "last_edited_time": stamp,
+        "object": "view",
+        "id": view_id,
+        "parent": {"type": "database_id", "database_id": database_id},
+        "name": name,
+        "type": view_type,
+        "created_time": stamp,
+        "last_edited_time": stamp,
         "url": f"https://www.notion.so/{database_id.replace('-', '')}?v={view_id.replace('-', '')}",
-        "data_source_id": source["id"], "created_by": state.user_ref(actor), "last_edited_by": state.user_ref(actor),
-        "filter": body.get("filter"), "sorts": body.get("sorts"), "configuration": configuration,
-    }  # fmt: skip
+        "data_source_id": source["id"],
+        "created_by": state.user_ref(actor),
+        "last_edited_by": state.user_ref(actor),
+        "filter": body.get("filter"),
+        "sorts": body.get("sorts"),
+        "configuration": configuration,
+    }
     state.views[view_id] = view
     return view
 
@@ -133,15 +164,23 @@ def listing(state: NotionState, params: dict[str, str]) -> dict[str, Any]:
         size = min(max(int(params.get("page_size") or 100), 1), 100)
     except ValueError:
         raise _invalid("page_size should be a number from 1 to 100.") from None
-    views = [v for v in state.views.values()
-             if (source_id and v["data_source_id"] == norm(source_id))
-             or (database_id and v["parent"]["database_id"] == norm(str(database_id)))]  # fmt: skip
+    views = [
+        v
+        for v in state.views.values()
+        if (source_id and v["data_source_id"] == norm(source_id))
+        or (database_id and v["parent"]["database_id"] == norm(str(database_id)))
+    ]
     start = next((i for i, v in enumerate(views) if v["id"] == params.get("start_cursor")), 0)
     page = views[start : start + size]
     more = start + size < len(views)
-    return {"object": "list", "results": [{"object": "view", "id": v["id"]} for v in page],
-            "next_cursor": views[start + size]["id"] if more else None, "has_more": more, "type": "view",
-            "view": {}}  # fmt: skip
+    return {
+        "object": "list",
+        "results": [{"object": "view", "id": v["id"]} for v in page],
+        "next_cursor": views[start + size]["id"] if more else None,
+        "has_more": more,
+        "type": "view",
+        "view": {},
+    }
 
 
 def retrieve(state: NotionState, view_id: str) -> dict[str, Any]:

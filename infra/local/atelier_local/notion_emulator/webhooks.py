@@ -69,8 +69,12 @@ class WebhookSender:
             self.subscription = subscription
             self._pending.clear()
         self._start()
-        return {"subscription_id": subscription.id, "url": url, "delay_seconds": subscription.delay,
-                "handshake_status": status}  # fmt: skip
+        return {
+            "subscription_id": subscription.id,
+            "url": url,
+            "delay_seconds": subscription.delay,
+            "handshake_status": status,
+        }
 
     def unsubscribe(self) -> None:
         with self._lock:
@@ -98,10 +102,19 @@ class WebhookSender:
                         merged.append(prop)
                 pending.event["timestamp"] = now
                 return
-            event = {"id": new_id(), "timestamp": now, "workspace_id": WORKSPACE_ID, "workspace_name": "Studio",
-                     "subscription_id": subscription.id, "integration_id": INTEGRATION_ID, "type": kind,
-                     "authors": [{"id": author, "type": "person"}], "attempt_number": 1,
-                     "entity": {"id": entity_id, "type": entity_type}, "data": data}  # fmt: skip
+            event = {
+                "id": new_id(),
+                "timestamp": now,
+                "workspace_id": WORKSPACE_ID,
+                "workspace_name": "Studio",
+                "subscription_id": subscription.id,
+                "integration_id": INTEGRATION_ID,
+                "type": kind,
+                "authors": [{"id": author, "type": "person"}],
+                "attempt_number": 1,
+                "entity": {"id": entity_id, "type": entity_type},
+                "data": data,
+            }
             slot = (kind, entity_id) if kind in AGGREGATED else (kind, str(event["id"]))
             self._pending[slot] = Pending(event, time.monotonic() + subscription.delay)
         self._wake.set()
@@ -150,8 +163,9 @@ class WebhookSender:
         body = json.dumps(event | {"attempt_number": attempt}).encode()
         signature = "sha256=" + hmac.new(subscription.token.encode(), body, hashlib.sha256).hexdigest()
         status = self._post(subscription.url, body, signature)
-        self.sent.append(Sent(event["id"], event["type"], event["entity"]["id"], status, attempt,
-                              datetime.now(UTC).isoformat()))  # fmt: skip
+        self.sent.append(
+            Sent(event["id"], event["type"], event["entity"]["id"], status, attempt, datetime.now(UTC).isoformat())
+        )
         if status != 200 and attempt < MAX_ATTEMPTS:
             with self._lock:
                 self._retries.append((time.monotonic() + min(60.0, 2.0**attempt), event, attempt + 1))

@@ -18,8 +18,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from atelier.kernel.rpc import Rpc
+from atelier.notion.codec import Ids, plain_text
 from atelier.notion.port import NotionPort
-from atelier.notion.schema import BY_NAME, Entity, Ids, plain_text, synced_names
+from atelier.sync.mapping import BY_NAME, Entity, synced_names
 
 
 @dataclass(frozen=True)
@@ -69,8 +70,14 @@ def inspect(entity: Entity, source: dict[str, Any], known: Mapping[str, Mapping[
     title = plain_text(source.get("title")) or entity.data_source_title
     found = Inspection(entity.name, str(source.get("id")))
     if source.get("in_trash") or source.get("archived"):
-        found.findings.append(Finding(entity.name, "data source trashed", f"{title} is in Notion's trash: restore it "
-                                      "there (Atelier cannot take it out of the trash)", breaking=True))  # fmt: skip
+        found.findings.append(
+            Finding(
+                entity.name,
+                "data source trashed",
+                f"{title} is in Notion's trash: restore it there (Atelier cannot take it out of the trash)",
+                breaking=True,
+            )
+        )
     schema: dict[str, dict[str, Any]] = {str(n): p for n, p in (source.get("properties") or {}).items()}
     by_id = {str(p.get("id")): (name, p) for name, p in schema.items()}
     known_ids = {str(v.get("id")) for v in known.values() if v.get("id")}
@@ -83,40 +90,86 @@ def inspect(entity: Entity, source: dict[str, Any], known: Mapping[str, Mapping[
         elif key in schema and (str(schema[key].get("id")) == known_id or str(schema[key].get("id")) not in known_ids):
             name, prop = key, schema[key]
         else:
-            found.findings.append(Finding(entity.name, "deleted property", f"{title}: {key!r} ({kind}) is gone; "
-                                          "`atelier notion setup` recreates it", breaking=True, key=key))  # fmt: skip
+            found.findings.append(
+                Finding(
+                    entity.name,
+                    "deleted property",
+                    f"{title}: {key!r} ({kind}) is gone; `atelier notion setup` recreates it",
+                    breaking=True,
+                    key=key,
+                )
+            )
             continue
         property_id = str(prop.get("id"))
         used.add(property_id)
         actual = str(prop.get("type"))
         found.properties[key] = {"id": property_id, "name": name, "kind": actual}
         if name != key:
-            found.findings.append(Finding(entity.name, "renamed property", f"{title}: {key!r} is called {name!r} now",
-                                          breaking=False, key=key, property_id=property_id))  # fmt: skip
+            found.findings.append(
+                Finding(
+                    entity.name,
+                    "renamed property",
+                    f"{title}: {key!r} is called {name!r} now",
+                    breaking=False,
+                    key=key,
+                    property_id=property_id,
+                )
+            )
         if actual != kind:
-            found.findings.append(Finding(entity.name, "retyped property", f"{title}: {name!r} is {actual}, Atelier "
-                                          f"writes {kind}; `atelier notion setup` turns it back", breaking=True,
-                                          key=key, property_id=property_id))  # fmt: skip
+            found.findings.append(
+                Finding(
+                    entity.name,
+                    "retyped property",
+                    f"{title}: {name!r} is {actual}, Atelier writes {kind}; `atelier notion setup` turns it back",
+                    breaking=True,
+                    key=key,
+                    property_id=property_id,
+                )
+            )
             continue
         have = [str(o.get("name")) for o in _options(prop)]
         wanted = options.get(key, ())
         missing = tuple(o for o in wanted if o not in have)
         if missing:
-            mend = ("add them back in Notion (the API cannot add status options)" if kind == "status"
-                    else "the next sync run or `atelier notion setup` adds them back")  # fmt: skip
-            found.findings.append(Finding(entity.name, "option removed", f"{title}: {name!r} lacks "
-                                          f"{', '.join(map(repr, missing))}; {mend}", breaking=True, key=key,
-                                          property_id=property_id, missing_options=missing))  # fmt: skip
+            mend = (
+                "add them back in Notion (the API cannot add status options)"
+                if kind == "status"
+                else "the next sync run or `atelier notion setup` adds them back"
+            )
+            found.findings.append(
+                Finding(
+                    entity.name,
+                    "option removed",
+                    f"{title}: {name!r} lacks {', '.join(map(repr, missing))}; {mend}",
+                    breaking=True,
+                    key=key,
+                    property_id=property_id,
+                    missing_options=missing,
+                )
+            )
         extra = [o for o in have if wanted and o not in wanted]
         if extra:
-            found.findings.append(Finding(entity.name, "new option", f"{title}: {name!r} has the team's own "
-                                          f"option(s) {', '.join(map(repr, extra))}", breaking=False, key=key,
-                                          property_id=property_id))  # fmt: skip
+            found.findings.append(
+                Finding(
+                    entity.name,
+                    "new option",
+                    f"{title}: {name!r} has the team's own option(s) {', '.join(map(repr, extra))}",
+                    breaking=False,
+                    key=key,
+                    property_id=property_id,
+                )
+            )
     synced = synced_names(entity.name)
     for name, prop in schema.items():
         if str(prop.get("id")) not in used and name not in synced:
-            found.findings.append(Finding(entity.name, "own property", f"{title}: {name!r} ({prop.get('type')}) is "
-                                          "the team's own; Atelier leaves it alone", breaking=False))  # fmt: skip
+            found.findings.append(
+                Finding(
+                    entity.name,
+                    "own property",
+                    f"{title}: {name!r} ({prop.get('type')}) is the team's own; Atelier leaves it alone",
+                    breaking=False,
+                )
+            )
     return found
 
 
@@ -179,8 +232,12 @@ class PropertyMap:
         """Keep what a schema showed; one rpc, and only when something changed."""
         if inspection.properties == self.known(inspection.entity):
             return
-        self._rpc.rpc("record_notion_properties", p_entity=inspection.entity,
-                      p_data_source_id=inspection.data_source_id, p_properties=inspection.properties)  # fmt: skip
+        self._rpc.rpc(
+            "record_notion_properties",
+            p_entity=inspection.entity,
+            p_data_source_id=inspection.data_source_id,
+            p_properties=inspection.properties,
+        )
         self._load()[inspection.data_source_id] = dict(inspection.properties)
 
     def forget(self) -> None:
@@ -196,8 +253,15 @@ class PropertyMap:
         self.learn(inspection)
         return inspection, source
 
-    def heal(self, gateway: NotionPort, entity: str, *, recreate: bool = False, deadline: float | None = None,
-             say: Callable[[str], None] = lambda _: None) -> Inspection:  # fmt: skip
+    def heal(
+        self,
+        gateway: NotionPort,
+        entity: str,
+        *,
+        recreate: bool = False,
+        deadline: float | None = None,
+        say: Callable[[str], None] = lambda _: None,
+    ) -> Inspection:
         """Read the schema, mend what can be mended, and read it again if anything was; returns what stands."""
         inspection, source = self.read(gateway, entity, deadline=deadline)
         done = repair(gateway, inspection, source, self._sources, recreate=recreate) if inspection.breaking else []

@@ -8,20 +8,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from atelier.kernel.rpc import Rpc
+from atelier.notion.codec import ATELIER_ID, find_property, plain_text, select_name, unlinked_filter
 from atelier.notion.errors import NotionError
 from atelier.notion.port import NotionPort
-from atelier.notion.properties import Finding, PropertyMap, inspect
-from atelier.notion.schema import (
-    ATELIER_ID,
-    BY_NAME,
-    ENTITIES,
-    VIEWS,
-    Entity,
-    find_property,
-    plain_text,
-    select_name,
-    unlinked_filter,
-)
+from atelier.sync.mapping import BY_NAME, ENTITIES, Entity
+from atelier.sync.properties import Finding, PropertyMap, inspect
+from atelier.sync.views import VIEWS
 
 
 @dataclass(frozen=True)
@@ -124,13 +116,21 @@ def setup(gateway: NotionPort, parent_page_id: str, *, rpc: Rpc | None = None, s
         result.paired += two_way(gateway, entity, source, sources, ids, say=say)
     for entity_name in dict.fromkeys(view.entity for view in VIEWS):
         if entity_name not in result.broken:
-            result.views_made += ensure_views(gateway, entity_name, sources[entity_name],
-                                              properties.ids(entity_name), say=say)  # fmt: skip
+            result.views_made += ensure_views(
+                gateway, entity_name, sources[entity_name], properties.ids(entity_name), say=say
+            )
     return result
 
 
-def two_way(gateway: NotionPort, entity: Entity, source: dict[str, Any], sources: Mapping[str, str],
-            ids: Mapping[str, str], *, say: Any = print) -> int:  # fmt: skip
+def two_way(
+    gateway: NotionPort,
+    entity: Entity,
+    source: dict[str, Any],
+    sources: Mapping[str, str],
+    ids: Mapping[str, str],
+    *,
+    say: Any = print,
+) -> int:
     """A relation from before two-way relations becomes two-way: Notion adds its other side (a project's
     Milestones) and fills it from the pages that already point across. Returns how many were changed."""
     made = 0
@@ -145,8 +145,9 @@ def two_way(gateway: NotionPort, entity: Entity, source: dict[str, Any], sources
     return made
 
 
-def relabel(gateway: NotionPort, entity: Entity, source: dict[str, Any], ids: Mapping[str, str], *,
-            say: Any = print) -> int:  # fmt: skip
+def relabel(
+    gateway: NotionPort, entity: Entity, source: dict[str, Any], ids: Mapping[str, str], *, say: Any = print
+) -> int:
     """Pages and options from before the studio's words: each page showing a code ("in_progress") is moved to its
     label ("In progress"), then the codes leave the options (the team's own options stay). A page can only show an
     option its data source has, so only codes still among the options are looked for: a second run finds none and
@@ -159,8 +160,11 @@ def relabel(gateway: NotionPort, entity: Entity, source: dict[str, Any], ids: Ma
         key = ids.get(f.property, f.property)
         options = ((find_property(source, f.property, ids) or {}).get(f.kind) or {}).get("options") or []
         present = {str(o.get("name")) for o in options}
-        stale = {code: select_name(label) for code, label in f.out.items()
-                 if code in present and select_name(code) != select_name(label)}  # fmt: skip
+        stale = {
+            code: select_name(label)
+            for code, label in f.out.items()
+            if code in present and select_name(code) != select_name(label)
+        }
         if not stale:
             continue
         moved = 0
@@ -184,8 +188,9 @@ def relabel(gateway: NotionPort, entity: Entity, source: dict[str, Any], ids: Ma
     return changed
 
 
-def ensure_views(gateway: NotionPort, entity: str, data_source_id: str, ids: Mapping[str, str], *,
-                 say: Any = print) -> list[str]:  # fmt: skip
+def ensure_views(
+    gateway: NotionPort, entity: str, data_source_id: str, ids: Mapping[str, str], *, say: Any = print
+) -> list[str]:
     """Make the mapping's views of one data source that it does not have yet (by name: a view the team renamed or
     changed is theirs, and a second run makes nothing). Returns the names made."""
     have = {str(view.get("name")) for view in gateway.list_views(data_source_id)}
@@ -203,8 +208,9 @@ HandMade = Callable[[str, list[dict[str, Any]], bool], list[Finding]]
 """What the sync would make of the pages the team made in one data source (entity, pages, more beyond them)."""
 
 
-def check(gateway: NotionPort, ids: dict[str, DataSourceIds], *, rpc: Rpc | None = None,
-          hand_made: HandMade | None = None) -> list[Finding]:  # fmt: skip
+def check(
+    gateway: NotionPort, ids: dict[str, DataSourceIds], *, rpc: Rpc | None = None, hand_made: HandMade | None = None
+) -> list[Finding]:
     """The data sources against the mapping, without changing anything. Breaking findings stop the sync (a
     property deleted or retyped, an option Atelier writes removed, a data source trashed or missing); notes do
     not (a rename, an option or a property of the team's own, a second data source, pages Atelier did not make)."""
@@ -226,13 +232,25 @@ def check(gateway: NotionPort, ids: dict[str, DataSourceIds], *, rpc: Rpc | None
         others = (database.get("data_sources") or [])[1:]
         if others:
             names = ", ".join(str(s.get("name")) for s in others)
-            found.append(Finding(entity.name, "second data source", f"{entity.data_source_title} also has {names}; "
-                                 "Atelier syncs only the first", breaking=False))  # fmt: skip
+            found.append(
+                Finding(
+                    entity.name,
+                    "second data source",
+                    f"{entity.data_source_title} also has {names}; Atelier syncs only the first",
+                    breaking=False,
+                )
+            )
         source = gateway.retrieve_data_source(ids[entity.name].data_source_id)
         title = plain_text(source.get("title")) or ""
         if title != entity.data_source_title:
-            found.append(Finding(entity.name, "renamed data source", f"{entity.data_source_title!r} is called "
-                                 f"{title!r} now", breaking=False))  # fmt: skip
+            found.append(
+                Finding(
+                    entity.name,
+                    "renamed data source",
+                    f"{entity.data_source_title!r} is called {title!r} now",
+                    breaking=False,
+                )
+            )
         inspection = inspect(entity, source, properties.known(entity.name) if properties else {})
         found += inspection.findings
         if any(f.key == ATELIER_ID for f in inspection.breaking):
@@ -243,7 +261,13 @@ def check(gateway: NotionPort, ids: dict[str, DataSourceIds], *, rpc: Rpc | None
             found += hand_made(entity.name, pages, bool(unlinked.get("has_more")))
         elif pages:
             more = "+" if unlinked.get("has_more") else ""
-            found.append(Finding(entity.name, "pages without Atelier ID", f"{len(pages)}{more} page(s) the team "
-                                 "made; `atelier import-notion --dry-run` shows what each becomes",
-                                 breaking=False))  # fmt: skip
+            found.append(
+                Finding(
+                    entity.name,
+                    "pages without Atelier ID",
+                    f"{len(pages)}{more} page(s) the team "
+                    "made; `atelier import-notion --dry-run` shows what each becomes",
+                    breaking=False,
+                )
+            )
     return found
