@@ -15,7 +15,7 @@ from atelier import wiring
 from atelier.kernel.deadlines import seconds_left
 from atelier.kernel.settings import MailSettings, ReportSettings
 from atelier.kernel.telemetry import count, emit
-from atelier.mail.events import suppressions
+from atelier.mail.events import suppress_reported
 from atelier.reports.weekly import queue
 
 SAFETY_SECONDS = 10.0
@@ -25,14 +25,11 @@ logger, metrics = Logger(service="atelier-client_mail"), Metrics()
 
 
 def _ses_events(records: list[dict[str, Any]]) -> dict[str, Any]:
-    marked = 0
-    for record in records:
-        for address, reason, details in suppressions((record.get("Sns") or {}).get("Message")):
-            wiring.rpc().rpc("suppress_email", p_email=address, p_reason=reason, p_details=details)
-            logger.warning("an address is suppressed", extra={"reason": reason, "details": details})
-            marked += 1
-    emit(metrics, {"MailSuppressed": marked})
-    return {"suppressed": marked}
+    marked = suppress_reported(wiring.rpc(), records)
+    for reason, details in marked:
+        logger.warning("an address is suppressed", extra={"reason": reason, "details": details})
+    emit(metrics, {"MailSuppressed": len(marked)})
+    return {"suppressed": len(marked)}
 
 
 def _weekly_report() -> None:

@@ -42,7 +42,7 @@ answer_problems(
     app,
     logger,
     metrics,
-    refused_metric="ClientPageRefused",
+    refused="ClientPageRefused",
     unavailable="We could not look up your payment just now. Please refresh in a minute.",
 )
 

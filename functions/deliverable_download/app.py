@@ -32,11 +32,7 @@ def download(deliverable_id: str) -> Response[str]:
 
 
 answer_problems(
-    app,
-    logger,
-    metrics,
-    refused_metric="DownloadRefused",
-    unavailable="Database unavailable; try the link again in a minute.",
+    app, logger, metrics, refused="DownloadRefused", unavailable="Database unavailable; try the link again in a minute."
 )
 
 

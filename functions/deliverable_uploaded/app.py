@@ -42,23 +42,8 @@ def lambda_handler(event: S3Event, context: LambdaContext) -> dict[str, Any]:
     recorded = [wiring.deliverable_service().record(record) for record in event.records]
     for result in recorded:
         count(metrics, METRIC_BY_OUTCOME[result.outcome])
-        (logger.warning if result.outcome.unusual else logger.info)(
-            "deliverable",
-            extra={
-                "key": result.key,
-                "outcome": result.outcome,
-                "reason": result.reason,
-                "deliverable_id": result.deliverable_id,
-                "version": result.version,
-            },
-        )
+        (logger.warning if result.outcome.unusual else logger.info)("deliverable", extra=result.summary())
     deadline = time.monotonic() + seconds_left(context, keep=5, most=MAX_PUSH_SECONDS)
     pushed = push_showcases(wiring.outbox_pusher, recorded, deadline=deadline)
     count(metrics, "ShowcasePagesPushed", pushed)
-    return {
-        "records": [
-            {"key": r.key, "outcome": r.outcome, "deliverable_id": r.deliverable_id, "version": r.version}
-            for r in recorded
-        ],
-        "pushed": pushed,
-    }
+    return {"records": [r.summary() for r in recorded], "pushed": pushed}

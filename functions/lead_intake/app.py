@@ -12,12 +12,11 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from atelier import wiring
 from atelier.intake.page import render_form, render_result
 from atelier.intake.service import parse_event, posted_fields, wants_html
+from atelier.kernel.page import Page
 from atelier.kernel.settings import IntakeSettings
-from atelier.kernel.telemetry import count
-from atelier.web.frame import html_response, render
+from atelier.kernel.telemetry import count, emit
+from atelier.web.frame import html_response
 from atelier.web.http import Problem, answer_problems, cors_for
-
-JSON = "application/json"
 
 # A logger of its own: where functions share a process (locally), their log keys never cross.
 logger, metrics = Logger(service="atelier-lead_intake"), Metrics()
@@ -35,34 +34,24 @@ def intake_form() -> Response[str]:
 @app.post("/leads")
 def post_lead() -> Response[str]:
     result = wiring.intake_service().submit(parse_event(app.current_event))
-    count(metrics, "LeadReplayed" if result.replayed else "LeadReceived")
-    count(metrics, "CheckoutUnavailable", result.checkout_failed)
-    logger.info(
-        "lead answered", extra={"lead_id": result.lead_id, "tier": result.answer["tier"], "replayed": result.replayed}
-    )
+    emit(metrics, result.metrics())
+    logger.info("lead answered", extra=result.facts())
     headers = {"Idempotent-Replayed": "true"} if result.replayed else {}
     if wants_html(app.current_event):
         return html_response(201, render_result(result.body()), headers)
-    return Response(201, JSON, json.dumps(result.body()), headers=headers)
+    return Response(201, "application/json", json.dumps(result.body()), headers=headers)
 
 
-def form_again(problem: Problem) -> str | None:
+def form_again(problem: Problem) -> Page | None:
     """A browser without JavaScript gets the form back, with what it typed and each field's problem."""
     event = app.current_event
     if problem.status != 422 or not wants_html(event):
         return None
-    return render(render_form(posted_fields(event), problem.fields))
+    return render_form(posted_fields(event), problem.fields)
 
 
-answer_problems(
-    app,
-    logger,
-    metrics,
-    refused_metric="LeadRefused",
-    retry_after=60,
-    refusal_page=form_again,
-    unavailable="We could not save your request just now. Please try again in a minute.",
-)
+unavailable = "We could not save your request just now. Please try again in a minute."
+answer_problems(app, logger, metrics, refused="LeadRefused", page=form_again, unavailable=unavailable, retry_after=60)
 
 
 @logger.inject_lambda_context(clear_state=True)

@@ -43,31 +43,13 @@ def doorbell() -> Response[str]:
     deadline = time.monotonic() + seconds_left(app.lambda_context, keep=3, most=MAX_SECONDS)
     report = wiring.outbox_pusher().sweep(deadline=deadline, project_id=project_id)
     count(metrics, "DoorbellPushes", report.created + report.updated)
-    logger.info(
-        "doorbell", extra={"project_id": project_id, "sweep": report.__dict__}
-    )  # counts nested: see notion_sync
-    return Response(
-        200,
-        JSON,
-        json.dumps(
-            {
-                "project_id": project_id,
-                "claimed": report.claimed,
-                "created": report.created,
-                "updated": report.updated,
-                "failed": report.failed,
-            }
-        ),
-    )
+    logger.info("doorbell", extra={"project_id": project_id, "sweep": report.__dict__})  # nested: see notion_sync
+    counts = {k: getattr(report, k) for k in ("claimed", "created", "updated", "failed")}
+    return Response(200, JSON, json.dumps({"project_id": project_id, **counts}))
 
 
-answer_problems(
-    app,
-    logger,
-    metrics,
-    refused_metric="DoorbellRefused",
-    unavailable="Database unavailable; the scheduled sweep will push.",
-)
+unavailable = "Database unavailable; the scheduled sweep will push."
+answer_problems(app, logger, metrics, refused="DoorbellRefused", unavailable=unavailable)
 
 
 @logger.inject_lambda_context(clear_state=True)

@@ -13,15 +13,15 @@ from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEventV2
 
 from atelier.intake.service import parse_event
 from atelier.kernel.errors import (
-    BadRequest,
     DatabaseError,
     DatabaseUnavailable,
     IntegrityViolation,
     InvalidData,
+    MalformedRequest,
     PermissionDenied,
     RpcFunctionNotFound,
-    UnsupportedMediaType,
     ValidationFailed,
+    WrongMediaType,
 )
 from atelier.payments.stripe_events import classify
 from atelier.web.http import problem_for, status_for
@@ -124,9 +124,9 @@ def test_a_base64_json_body_from_api_gateway_becomes_a_submission_with_its_key_a
 @pytest.mark.parametrize(
     ("body", "content_type", "refusal"),
     [
-        (b"{not json", "application/json", BadRequest),
-        (b"[1, 2]", "application/json", BadRequest),
-        (b"email=a", "text/plain", UnsupportedMediaType),
+        (b"{not json", "application/json", MalformedRequest),
+        (b"[1, 2]", "application/json", MalformedRequest),
+        (b"email=a", "text/plain", WrongMediaType),
         (json.dumps({**FORM, "timeline_weeks": "soon"}).encode(), "application/json", ValidationFailed),
     ],
 )
@@ -144,8 +144,8 @@ def test_a_validation_failure_names_each_field() -> None:
 # -- one table from error type to status --------------------------------------------------------------
 
 ERRORS: list[tuple[Any, int]] = [
-    (BadRequest("x"), 400),
-    (UnsupportedMediaType("x"), 415),
+    (MalformedRequest("x"), 400),
+    (WrongMediaType("x"), 415),
     (ValidationFailed("x", fields={"email": "required"}), 422),
     (DatabaseUnavailable("down"), 503),
     (IntegrityViolation("check", sqlstate="23514"), 409),

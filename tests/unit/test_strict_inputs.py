@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from atelier.deliverables.storage import DownloadLinks
-from atelier.kernel.errors import Forbidden
+from atelier.kernel.errors import NotPermitted
 from atelier.kernel.signing import expiry
 from atelier.mail.events import suppressions
 from atelier.mail.render import Studio, render
@@ -46,7 +46,7 @@ def test_a_download_token_with_a_strange_expiry_is_malformed_not_an_error(text: 
 
 @pytest.mark.parametrize("text", NOT_AN_EXPIRY)
 def test_a_report_key_with_a_strange_expiry_is_forbidden_not_an_error(text: str) -> None:
-    with pytest.raises(Forbidden):
+    with pytest.raises(NotPermitted):
         ReportLinks(KEY, "http://x", NoDatabase()).check(f"{DELIVERABLE}.{text}.c2lnbmF0dXJl")
 
 

@@ -71,6 +71,11 @@ class Recorded:
     version: int | None = None
     reason: str | None = None
 
+    def summary(self) -> dict[str, Any]:
+        """What the handler logs and answers for this record."""
+        keys = ("key", "outcome", "reason", "deliverable_id", "version")
+        return {k: getattr(self, k) for k in keys}
+
 
 def event_id(bucket: str, key: str, version_id: str | None, sequencer: str | None, etag: str) -> str:
     """S3's own identity of one upload: the version when the bucket keeps versions, else the sequencer."""

@@ -22,7 +22,14 @@ from urllib.parse import quote, unquote_plus
 from pydantic import SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from atelier.kernel.errors import AtelierError, ConfigurationError, Forbidden, NotFound
+from atelier.kernel.errors import (
+    AtelierError,
+    ConfigurationError,
+    LinkExpired,
+    LinkInvalid,
+    NotPermitted,
+    UnknownRecord,
+)
 from atelier.kernel.rpc import Rpc
 from atelier.kernel.settings import secret
 from atelier.kernel.signing import expiry, sign, signed
@@ -181,22 +188,24 @@ def presigned_download(client: S3Client, file: dict[str, Any]) -> str:
 
 def download_target(rpc: Rpc, client: S3Client, links: DownloadLinks, deliverable_id: str, token: str | None) -> str:
     """Where a download link leads: a fresh presigned URL for the deliverable's file.
-    A bad token, or a file whose project was refunded or removed, is `Forbidden`; an id that is not a live
-    deliverable is `NotFound`."""
+    A bad token, or a file whose project was refunded or removed, is `NotPermitted`; an id that is not a live
+    deliverable is `UnknownRecord`."""
     try:
         deliverable_id = str(uuid.UUID(deliverable_id))
     except ValueError:
         raise _not_found(deliverable_id) from None
     refused = links.check(deliverable_id, token)
     if refused:
-        raise Forbidden(f"This download link is not valid ({refused}); ask for a new one.")
+        raise (LinkExpired if refused == "the link has expired" else LinkInvalid)(
+            f"This download link is not valid ({refused}); ask for a new one."
+        )
     file = rpc.rpc("deliverable_file", p_id=deliverable_id)
     if not file or file.get("deleted"):
         raise _not_found(deliverable_id)
     if file.get("withdrawn"):
-        raise Forbidden("This file is no longer shared: its project was refunded or removed. Ask the studio.")
+        raise NotPermitted("This file is no longer shared: its project was refunded or removed. Ask the studio.")
     return presigned_download(client, file)
 
 
-def _not_found(deliverable_id: str) -> NotFound:
-    return NotFound(f"There is no deliverable {deliverable_id}; check the link.")
+def _not_found(deliverable_id: str) -> UnknownRecord:
+    return UnknownRecord(f"There is no deliverable {deliverable_id}; check the link.")

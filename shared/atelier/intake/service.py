@@ -20,12 +20,12 @@ from atelier.intake.models import LeadAnswers, LeadForm, ProjectType
 from atelier.intake.routing import TierRecommendation, route
 from atelier.kernel.body import header, json_object, media_type, raw_body
 from atelier.kernel.errors import (
-    BadRequest,
-    Conflict,
+    Contradiction,
+    MalformedRequest,
+    RateLimited,
     Refusal,
-    TooManyRequests,
-    UnsupportedMediaType,
     ValidationFailed,
+    WrongMediaType,
     in_minutes,
 )
 from atelier.kernel.rpc import Rpc
@@ -69,6 +69,13 @@ class LeadAnswer:
     def body(self) -> dict[str, Any]:
         return {"lead_id": self.lead_id, **self.answer}
 
+    def metrics(self) -> dict[str, float]:
+        return {"LeadReplayed" if self.replayed else "LeadReceived": 1, "CheckoutUnavailable": self.checkout_failed}
+
+    def facts(self) -> dict[str, Any]:
+        """What the log says of it (never the client's details)."""
+        return {"lead_id": self.lead_id, "tier": self.answer["tier"], "replayed": self.replayed}
+
 
 def read_fields(body: bytes, content_type: str | None) -> dict[str, Any]:
     """The posted fields, from JSON or a form; 415 for other types, 400 for a body that does not parse."""
@@ -80,13 +87,13 @@ def read_fields(body: bytes, content_type: str | None) -> dict[str, Any]:
             text = body.decode("utf-8")
             pairs = parse_qsl(text, keep_blank_values=True, errors="strict")
         except (UnicodeDecodeError, ValueError) as exc:
-            raise BadRequest("The form body is not valid UTF-8 form encoding.", code="invalid_form") from exc
+            raise MalformedRequest("The form body is not valid UTF-8 form encoding.", code="invalid_form") from exc
         fields: dict[str, Any] = {}
         for name, value in pairs:
             fields.setdefault(name, value)  # the first of repeated names wins
         return fields
     shown = kind or "no Content-Type"
-    raise UnsupportedMediaType(f"Send {JSON} or {FORM}, not {shown}.")
+    raise WrongMediaType(f"Send {JSON} or {FORM}, not {shown}.")
 
 
 _MESSAGES = {
@@ -219,7 +226,7 @@ class IntakeService:
         taken = self._rpc.rpc("take_rate_limits", p_limits=limits)
         if not taken["allowed"]:
             wait = int(taken["retry_after"])
-            raise TooManyRequests(
+            raise RateLimited(
                 f"{LIMITED.get(str(taken['bucket']), 'Too many requests')}: try again in "
                 f"{in_minutes(wait)}, or write to the studio.",
                 retry_after=wait,
@@ -258,7 +265,7 @@ class IntakeService:
         )
         lead_id = str(stored["lead_id"])
         if not stored["created"] and stored["request_hash"] != request_hash:
-            raise Conflict(
+            raise Contradiction(
                 "This form was already sent with different answers. Reload the form to send a new request.",
                 code="submission_key_reused",
             )

@@ -8,7 +8,7 @@ import binascii
 import json
 from typing import Any
 
-from atelier.kernel.errors import BadRequest, PayloadTooLarge
+from atelier.kernel.errors import BodyTooLarge, MalformedRequest
 
 MAX_BODY_BYTES = 16 * 1024
 
@@ -24,7 +24,7 @@ def raw_body(body: str | None, is_base64: bool | None, *, limit: int = MAX_BODY_
         try:
             data = base64.b64decode(body, validate=True)
         except (binascii.Error, ValueError) as exc:
-            raise BadRequest("The body is marked base64 but is not valid base64.", code="invalid_body") from exc
+            raise MalformedRequest("The body is marked base64 but is not valid base64.", code="invalid_body") from exc
     else:
         data = body.encode("utf-8")
     if len(data) > limit:
@@ -43,20 +43,20 @@ def strict_json(body: bytes | str) -> Any:
 
 
 def json_object(body: bytes, *, what: str) -> dict[str, Any]:
-    """A request body that must be one JSON object (`what` says of what), or `BadRequest` saying why not."""
+    """A request body that must be one JSON object (`what` says of what), or `MalformedRequest` saying why not."""
     try:
         data = strict_json(body)
     except ValueError as exc:  # not JSON, not UTF-8, or an integer past Python's digit limit
-        raise BadRequest(f"The body is not valid JSON: {str(exc)[:200]}.", code="invalid_json") from None
+        raise MalformedRequest(f"The body is not valid JSON: {str(exc)[:200]}.", code="invalid_json") from None
     except RecursionError:
-        raise BadRequest("The body is not valid JSON: nested too deeply.", code="invalid_json") from None
+        raise MalformedRequest("The body is not valid JSON: nested too deeply.", code="invalid_json") from None
     if not isinstance(data, dict):
-        raise BadRequest(f"The body must be a JSON object of {what}.", code="invalid_json")
+        raise MalformedRequest(f"The body must be a JSON object of {what}.", code="invalid_json")
     return data
 
 
-def too_large(limit: int) -> PayloadTooLarge:
-    return PayloadTooLarge(f"The body is larger than {limit // 1024} KB; send less.")
+def too_large(limit: int) -> BodyTooLarge:
+    return BodyTooLarge(f"The body is larger than {limit // 1024} KB; send less.")
 
 
 def media_type(content_type: str | None) -> str:

@@ -1,7 +1,9 @@
 """The package's own exceptions: adapters translate SDK and driver errors into these, by type or code.
 
-Domain code raises them and knows nothing of HTTP; `atelier.http.STATUS_BY_ERROR` maps each type to a
-status, once, at the edge. A `Refusal` is input the caller must change; a `DatabaseError` is ours to explain.
+Each is named for what went wrong, never for a status: domain code knows nothing of HTTP, and
+`atelier.web.http.STATUS_BY_ERROR` maps each type to a status, once, at the edge.
+A `Refusal` is input the caller must change; a `DatabaseError` is ours to explain; an `UpstreamFailed` is
+Notion's, and the caller may send again.
 """
 
 from __future__ import annotations
@@ -27,41 +29,61 @@ class Refusal(AtelierError):
         self.fields = dict(fields or {})
 
 
-class BadRequest(Refusal):
-    """The request is malformed: a body that does not parse, a bad signature, a value out of shape."""
+class MalformedRequest(Refusal):
+    """The request is malformed: a body that does not parse, a value out of shape."""
 
 
-class Unauthorized(Refusal):
-    """The caller did not prove who it is (a missing or wrong shared secret)."""
+class NotAuthenticated(Refusal):
+    """The caller did not prove who it is: no sign-in, no link, a missing or wrong shared secret."""
 
     default_code = "unauthorized"
 
 
-class Forbidden(Refusal):
-    """The caller's proof is not good for this (a tampered or expired link)."""
+class SignatureInvalid(NotAuthenticated):
+    """A signed request whose signature is missing, malformed or does not match its body."""
+
+    default_code = "bad_signature"
+
+
+class NotPermitted(Refusal):
+    """The caller's proof is not good for this: a tampered link, a handshake nobody armed, a file no longer shared."""
 
     default_code = "forbidden"
 
 
-class NotFound(Refusal):
+class LinkInvalid(NotPermitted):
+    """A link Atelier did not make, or one cut short when copied."""
+
+
+class LinkExpired(NotPermitted):
+    """A link Atelier made whose time is up."""
+
+
+class LinkRevoked(NotPermitted):
+    """A link the operator ended before it expired."""
+
+
+class UnknownRecord(Refusal):
+    """What the request names does not exist (or is not the caller's to see)."""
+
     default_code = "not_found"
 
 
-class Conflict(Refusal):
+class Contradiction(Refusal):
     """The request contradicts what is stored (a submission key reused with other answers)."""
 
     default_code = "conflict"
 
 
-class PayloadTooLarge(Refusal):
+class BodyTooLarge(Refusal):
     default_code = "payload_too_large"
 
 
-class UnsupportedMediaType(Refusal):
+class WrongMediaType(Refusal):
     default_code = "unsupported_media_type"
 
 
-class TooManyRequests(Refusal):
+class RateLimited(Refusal):
     """The caller is over a limit; `retry_after` is how many seconds until they may try again."""
 
     default_code = "too_many_requests"
@@ -69,6 +91,13 @@ class TooManyRequests(Refusal):
     def __init__(self, message: str, *, retry_after: int, code: str | None = None) -> None:
         super().__init__(message, code=code)
         self.retry_after = max(1, int(retry_after))
+
+
+class UpstreamFailed(AtelierError):
+    """A service Atelier depends on (Notion) failed or did not answer; the same request may succeed later.
+    `service` names it for the caller."""
+
+    service = "upstream"
 
 
 def in_minutes(seconds: float) -> str:

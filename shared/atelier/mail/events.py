@@ -8,6 +8,8 @@ import json
 from email.utils import parseaddr
 from typing import Any
 
+from atelier.kernel.rpc import Rpc
+
 
 def suppressions(message: Any) -> list[tuple[str, str, dict[str, Any]]]:
     """(address, reason, details) for each recipient the message names, from one SNS message body."""
@@ -44,3 +46,13 @@ def _address(value: Any) -> str | None:
         return None
     address = parseaddr(value)[1].strip().lower()
     return address if "@" in address and len(address) <= 320 else None
+
+
+def suppress_reported(rpc: Rpc, records: list[dict[str, Any]]) -> list[tuple[str, dict[str, Any]]]:
+    """Marks every address SES reported in these SNS records; (reason, details) for each one marked."""
+    marked = []
+    for record in records:
+        for address, reason, details in suppressions((record.get("Sns") or {}).get("Message")):
+            rpc.rpc("suppress_email", p_email=address, p_reason=reason, p_details=details)
+            marked.append((reason, details))
+    return marked

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from atelier.kernel.errors import AtelierError
+from atelier.kernel.errors import UpstreamFailed
 
 PERMANENT_CODES = {
     "unauthorized",
@@ -32,7 +32,9 @@ class Failure(StrEnum):
     ambiguous = "ambiguous"
 
 
-class NotionError(AtelierError):
+class NotionError(UpstreamFailed):
+    service = "notion"
+
     def __init__(
         self, message: str, *, code: str, status: int | None, failure: Failure, retry_after: float | None = None
     ) -> None:

@@ -20,10 +20,12 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
-from atelier.kernel.body import json_object
-from atelier.kernel.errors import BadRequest, Conflict, Forbidden, Unauthorized
+from atelier.kernel.body import header, json_object, raw_body
+from atelier.kernel.errors import Contradiction, MalformedRequest, NotAuthenticated, NotPermitted, SignatureInvalid
 
 if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEventV2
+
     from atelier.kernel.rpc import Rpc
 
 SIGNATURE_HEADER = "x-notion-signature"
@@ -247,21 +249,21 @@ class WebhookGate:
             return None
         token = self._tokens.current()
         if token is None:
-            raise Unauthorized(
+            raise NotAuthenticated(
                 "No verification token is kept yet: create the webhook subscription in Notion, so that "
                 "its handshake reaches this endpoint first.",
                 code="not_verified",
             )
         if not signed(token, body, signature):
-            raise Unauthorized("X-Notion-Signature is missing or does not match the body.", code="bad_signature")
+            raise SignatureInvalid("X-Notion-Signature is missing or does not match the body.")
         try:
             return Delivery.parse(payload)
         except BadDelivery as exc:
-            raise BadRequest(str(exc), code="invalid_event") from None
+            raise MalformedRequest(str(exc), code="invalid_event") from None
 
     def _keep(self, token: Any) -> None:
         if not isinstance(token, str) or not 0 < len(token) <= MAX_TOKEN_LENGTH or not token.isprintable():
-            raise BadRequest(
+            raise MalformedRequest(
                 "verification_token must be a non-empty string.",
                 code="invalid_token",
                 fields={"verification_token": "a string of at most 512 characters"},
@@ -270,15 +272,23 @@ class WebhookGate:
         if kept is not None and hmac.compare_digest(kept.encode(), token.encode()):
             return  # Notion sent the same handshake again: nothing changes
         if kept is None and not self._arming.take():
-            raise Forbidden(
+            raise NotPermitted(
                 "The handshake is not armed, so its token was not kept: run `atelier notion webhook arm`, "
                 "then create the subscription in Notion while the window is open.",
                 code="not_armed",
             )
         if not self._tokens.keep(token):
-            raise Conflict(
+            raise Contradiction(
                 "A verification token is kept already. To accept a new subscription's token, empty the "
                 "function's secret (locally: delete notion_webhook_verification_token from "
                 ".atelier/dev.json) and send the handshake again.",
                 code="token_already_kept",
             )
+
+
+MAX_BODY_BYTES = 64 * 1024
+
+
+def parse_notion_webhook(event: APIGatewayProxyEventV2) -> tuple[bytes, str | None]:
+    """The body exactly as Notion sent it (within 64 KB), and its signature header, for `WebhookGate.admit`."""
+    return raw_body(event.body, event.is_base64_encoded, limit=MAX_BODY_BYTES), header(event.headers, SIGNATURE_HEADER)

@@ -17,7 +17,7 @@ from enum import StrEnum
 from typing import Any
 
 from atelier.kernel.body import strict_json
-from atelier.kernel.errors import BadRequest, IntegrityViolation, InvalidData
+from atelier.kernel.errors import IntegrityViolation, InvalidData, MalformedRequest
 from atelier.kernel.rpc import Rpc
 
 DEFAULT_TOLERANCE_SECONDS = 300
@@ -38,8 +38,8 @@ HANDLED_TYPES = (
 )
 
 
-def _refuse(reason: str, code: str = "invalid_signature") -> BadRequest:
-    return BadRequest(reason, code=code)
+def _refuse(reason: str, code: str = "invalid_signature") -> MalformedRequest:
+    return MalformedRequest(reason, code=code)
 
 
 def verify(
@@ -50,7 +50,7 @@ def verify(
     tolerance: int = DEFAULT_TOLERANCE_SECONDS,
     now: float | None = None,
 ) -> dict[str, Any]:
-    """The event, if `header` signs `payload` with `secret`; else BadRequest saying what is wrong.
+    """The event, if `header` signs `payload` with `secret`; else MalformedRequest saying what is wrong.
 
     The header's shape and age are checked here, so that each refusal has its own reason; the
     signature itself is checked by the `stripe` library."""
@@ -321,6 +321,20 @@ class AppliedEvent:
         `atelier check` lists it."""
         reason = self.result.get("held")
         return str(reason) if reason else None
+
+    def metrics(self) -> dict[str, float]:
+        """What the webhook counts for this event: its outcome (a rejected event is alarmed: fix the cause, then
+        `atelier stripe replay --rejected`), the payments held or unmatched, and the dashboard's revenue (in the
+        smallest unit of the studio's currency)."""
+        return {
+            f"StripeEvent{self.outcome.title()}": 1,
+            "PaymentAmountMismatch": self.amount_mismatch,
+            "StripeLivemodeMismatch": self.livemode_mismatch,
+            "PaymentUnmatched": self.unmatched,
+            "PaymentHeld": self.held is not None,  # alarmed: `atelier check` lists it with the reason
+            "ProjectPaid": self.paid_cents > 0,
+            "RevenueCents": self.paid_cents,
+        }
 
 
 class StripeEventService:

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from urllib.parse import urlencode
 
-from atelier.kernel.errors import Forbidden, Unauthorized
+from atelier.kernel.errors import LinkExpired, LinkInvalid, LinkRevoked, NotAuthenticated
 from atelier.kernel.rpc import Rpc
 from atelier.kernel.signing import derived_key, expiry, sign, signed
 
@@ -44,17 +44,18 @@ class ReportLinks:
         return f"{self._base}/reports?{urlencode(query)}"
 
     def check(self, token: str | None) -> int:
-        """The link's expiry if it holds. Unauthorized without one; Forbidden when forged, expired or revoked."""
+        """The link's expiry if it holds. NotAuthenticated without one;
+        LinkInvalid, LinkExpired or LinkRevoked when forged, expired or revoked."""
         if not token:
-            raise Unauthorized("This page needs a report link: open the link `atelier report link` printed.")
+            raise NotAuthenticated("This page needs a report link: open the link `atelier report link` printed.")
         parts = token.split(".")
         expires = expiry(parts[1]) if len(parts) == 3 and _ID.fullmatch(parts[0]) else None
         if expires is None or not signed(self._key, f"{parts[0]}.{parts[1]}", parts[2]):
-            raise Forbidden("This report link is not one Atelier made (it may have been cut short when copied).")
+            raise LinkInvalid("This report link is not one Atelier made (it may have been cut short when copied).")
         refusal = "expired" if expires < self._clock() else self._rpc.rpc("report_link_refusal", p_id=parts[0])
         if refusal == "expired":
             when = datetime.fromtimestamp(expires, UTC).strftime("%-d %B %Y at %H:%M UTC")
-            raise Forbidden(f"This report link expired on {when}.")
+            raise LinkExpired(f"This report link expired on {when}.")
         if refusal:
-            raise Forbidden("This report link was revoked.")
+            raise LinkRevoked("This report link was revoked.")
         return expires

@@ -93,6 +93,9 @@ def _picker(period: Period, key: str) -> str:
     )
 
 
+UNAVAILABLE = "The report cannot reach its figures just now. Please try again in a minute."
+
+
 def render(report: Report, key: str, studio: str = "Atelier") -> Page:
     period = report.period
     query = urlencode({"key": key, "period": period.spec})
@@ -113,19 +116,25 @@ def render(report: Report, key: str, studio: str = "Atelier") -> Page:
     return Page(f"Report: {period.label}", body, head=STYLE)
 
 
-def refused(status: int, message: str) -> tuple[int, Page]:
-    """401 or 403: what happened and how to get a link that works, and no figures."""
+def refusal(status: int, message: str, key: str) -> Page:
+    """What a refused request is shown: a period that is not one (422), or a link that does not open the report."""
+    return bad_period(message, key) if status == 422 else refused(message)
+
+
+def refused(message: str) -> Page:
+    """A link that does not open the report (401 or 403): what happened, how to get one that works; no figures."""
     body = (
         f"<h1>This report link does not open the report</h1><p>{escape(message)}</p>"
         "<p>Ask whoever runs Atelier for a new link: <code>atelier report link</code> prints one, good for "
         "24 hours (<code>--hours N</code> for longer).</p>"
     )
-    return status, Page("Report link refused", body)
+    return Page("Report link refused", body)
 
 
-def bad_period(message: str, key: str) -> tuple[int, Page]:
+def bad_period(message: str, key: str) -> Page:
+    """A period that is not one (422): what to write instead, and the way back to this month."""
     body = (
         f'<h1>That period cannot be shown</h1><p class="error">{escape(message)}</p>'
         f'<p><a href="/reports?{escape(urlencode({"key": key}))}">Show this month instead</a>.</p>'
     )
-    return 422, Page("Report period refused", body)
+    return Page("Report period refused", body)

@@ -10,6 +10,8 @@ import re
 from dataclasses import dataclass
 from datetime import date, timedelta
 
+from atelier.kernel.errors import ValidationFailed
+
 MAX_DAYS = 3700  # ten years; the database refuses longer
 EARLIEST = date(2000, 1, 1)
 _MONTH = re.compile(r"(\d{4})-(\d{2})")
@@ -22,8 +24,10 @@ HELP = (
 )
 
 
-class PeriodError(ValueError):
+class PeriodError(ValidationFailed):
     """A period that is not one; the message says what to write instead."""
+
+    default_code = "invalid_period"
 
 
 def _month_end(year: int, month: int) -> date:

@@ -9,7 +9,7 @@ import hmac
 import uuid
 
 from atelier.kernel.body import json_object
-from atelier.kernel.errors import BadRequest, Unauthorized
+from atelier.kernel.errors import MalformedRequest, NotAuthenticated
 
 HANDLED_TYPES = ("INSERT", "UPDATE")
 
@@ -17,7 +17,7 @@ HANDLED_TYPES = ("INSERT", "UPDATE")
 def authorize(given: str | None, webhook_secret: str) -> None:
     """The header must be exactly `Bearer <SUPABASE_WEBHOOK_SECRET>` (compared in constant time)."""
     if not hmac.compare_digest((given or "").encode(), f"Bearer {webhook_secret}".encode()):
-        raise Unauthorized("Missing or wrong Authorization: Bearer <SUPABASE_WEBHOOK_SECRET>.")
+        raise NotAuthenticated("Missing or wrong Authorization: Bearer <SUPABASE_WEBHOOK_SECRET>.")
 
 
 def project_to_push(body: bytes) -> str | None:
@@ -29,4 +29,4 @@ def project_to_push(body: bytes) -> str | None:
     try:
         return str(uuid.UUID(str(record.get("id") if isinstance(record, dict) else None)))
     except ValueError:
-        raise BadRequest("record.id must be the project's uuid.", code="invalid_record") from None
+        raise MalformedRequest("record.id must be the project's uuid.", code="invalid_record") from None

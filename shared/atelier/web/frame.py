@@ -12,6 +12,8 @@ if TYPE_CHECKING:
     from aws_lambda_powertools.event_handler import Response
 
 HTML = "text/html; charset=utf-8"
+# A page for one person (the portal, the owner's report): never cached, never framed, never named to another site.
+PRIVATE = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer", "X-Frame-Options": "DENY"}
 
 _STYLE = """
 *,*::before,*::after{box-sizing:border-box}

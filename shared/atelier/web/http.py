@@ -16,23 +16,26 @@ from typing import TYPE_CHECKING, Any
 
 from atelier.kernel.errors import (
     AtelierError,
-    BadRequest,
-    Conflict,
+    BodyTooLarge,
+    Contradiction,
     DatabaseError,
     DatabaseUnavailable,
-    Forbidden,
     IntegrityViolation,
     InvalidData,
-    NotFound,
-    PayloadTooLarge,
+    MalformedRequest,
+    NotAuthenticated,
+    NotPermitted,
     PermissionDenied,
+    RateLimited,
     Refusal,
     RpcFunctionNotFound,
-    TooManyRequests,
-    Unauthorized,
-    UnsupportedMediaType,
+    UnknownRecord,
+    UpstreamFailed,
     ValidationFailed,
+    WrongMediaType,
 )
+from atelier.kernel.page import Page
+from atelier.web.frame import html_response
 
 if TYPE_CHECKING:
     from aws_lambda_powertools import Logger, Metrics
@@ -40,21 +43,22 @@ if TYPE_CHECKING:
 
 STATUS_BY_ERROR: dict[type[Exception], int] = {
     Refusal: 400,
-    BadRequest: 400,
-    Unauthorized: 401,
-    Forbidden: 403,
-    NotFound: 404,
-    Conflict: 409,
-    PayloadTooLarge: 413,
-    UnsupportedMediaType: 415,
+    MalformedRequest: 400,
+    NotAuthenticated: 401,
+    NotPermitted: 403,
+    UnknownRecord: 404,
+    Contradiction: 409,
+    BodyTooLarge: 413,
+    WrongMediaType: 415,
     ValidationFailed: 422,
-    TooManyRequests: 429,
+    RateLimited: 429,
     DatabaseError: 500,
     PermissionDenied: 500,  # our bug: a grant or policy we wrote refused our own call
     RpcFunctionNotFound: 500,  # our bug: the migrations are not applied
     IntegrityViolation: 409,
     InvalidData: 422,
     DatabaseUnavailable: 503,
+    UpstreamFailed: 502,  # Notion failed or did not answer: the caller sends again later
 }
 
 
@@ -108,24 +112,27 @@ def answer_problems(
     logger: Logger,
     metrics: Metrics,
     *,
-    refused_metric: str,
+    refused: str,
     unavailable: str,
     retry_after: int | None = None,
-    refusal_page: Callable[[Problem], str | None] | None = None,
+    page: Callable[[Problem], Page | None] | None = None,
+    deferred: str = "UpstreamDeferred",
+    headers: dict[str, str] | None = None,
 ) -> None:
     """Register the answers every HTTP function gives on a Powertools resolver, by `STATUS_BY_ERROR`:
-    - a `Refusal` as its JSON (or as the HTML `refusal_page` makes of it, where it makes one), with a metric
-      and a log line;
+    - a `Refusal` as its JSON (or as the HTML `page` makes of it, where it makes one, with
+      `headers`), with a metric and a log line;
     - a database failure: 503 with `unavailable` (and `Retry-After`, when given) only when the database is
-      down; otherwise the mapped 4xx or 500, logged with its traceback and counted as `DatabaseRefused`.
+      down; otherwise the mapped 4xx or 500, logged with its traceback and counted as `DatabaseRefused`;
+    - an upstream failure (Notion): 502 `<service>_unavailable`, with `Retry-After`, counted as `deferred`.
     """
     from aws_lambda_powertools.event_handler import Response
     from aws_lambda_powertools.metrics import MetricUnit
 
     @app.exception_handler(Refusal)  # type: ignore[untyped-decorator]  # Powertools leaves it untyped
-    def refused(error: Refusal) -> Response[str]:
+    def on_refusal(error: Refusal) -> Response[str]:
         problem = problem_for(error)
-        metrics.add_metric(name=refused_metric, unit=MetricUnit.Count, value=1)
+        metrics.add_metric(name=refused, unit=MetricUnit.Count, value=1)
         logger.warning(
             "refused",
             extra={
@@ -135,10 +142,10 @@ def answer_problems(
                 "fields": sorted(problem.fields),
             },
         )
-        page = refusal_page(problem) if refusal_page else None
-        wait = {"Retry-After": str(error.retry_after)} if isinstance(error, TooManyRequests) else {}
-        if page is not None:
-            return Response(problem.status, "text/html; charset=utf-8", page, headers=wait)
+        shown = page(problem) if page else None
+        wait = {"Retry-After": str(error.retry_after)} if isinstance(error, RateLimited) else {}
+        if shown is not None:
+            return html_response(problem.status, shown, (headers or {}) | wait)
         return Response(problem.status, "application/json", problem.json(), headers=wait)
 
     @app.exception_handler(DatabaseError)  # type: ignore[untyped-decorator]
@@ -151,8 +158,21 @@ def answer_problems(
         )
         metric = "DatabaseUnavailable" if retryable else "DatabaseRefused"
         metrics.add_metric(name=metric, unit=MetricUnit.Count, value=1)
-        headers = {"Retry-After": str(retry_after)} if retry_after and retryable else {}
-        return Response(problem.status, "application/json", problem.json(), headers=headers)
+        later = {"Retry-After": str(retry_after)} if retry_after and retryable else {}
+        return Response(problem.status, "application/json", problem.json(), headers=later)
+
+    @app.exception_handler(UpstreamFailed)  # type: ignore[untyped-decorator]
+    def upstream_failed(error: UpstreamFailed) -> Response[str]:
+        problem = Problem(
+            status_for(error),
+            f"{error.service}_unavailable",
+            f"{error.service.title()} did not answer; send the request again in a minute.",
+        )
+        logger.warning("upstream failed", extra={"service": error.service, "code": getattr(error, "code", None)})
+        metrics.add_metric(name=deferred, unit=MetricUnit.Count, value=1)
+        return Response(
+            problem.status, "application/json", problem.json(), headers={"Retry-After": str(retry_after or 30)}
+        )
 
 
 def cors_for(origins: list[str], *, allow_headers: list[str]) -> CORSConfig | None:

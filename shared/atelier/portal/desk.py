@@ -1,0 +1,120 @@
+"""The portal's routes as the client meets them. A request is parsed at the edge (`parse_portal_request`); the desk
+decides what it gets (a page, a redirect, a cookie) as an `Answer`, which the handler only sends. Every read runs
+as the client, with their claims: row-level security is the wall between clients."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Protocol
+from urllib.parse import parse_qs
+
+from atelier.kernel.body import header, raw_body
+from atelier.kernel.errors import in_minutes
+from atelier.kernel.page import Page
+from atelier.portal import pages
+from atelier.portal.service import PortalService, is_address
+from atelier.portal.session import Claims, cookie, read_cookie
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEventV2
+
+UNAVAILABLE = "The portal cannot reach its records just now. Please try again in a minute."
+DOWNLOAD_LINK_SECONDS = 300  # the link a signed-in client is sent on to: long enough to start the download
+
+
+@dataclass(frozen=True)
+class PortalRequest:
+    cookie: str | None  # the session cookie, as sent
+    token: str | None = None  # a sign-in link's token
+    signout: bool = False
+    email: str = ""  # the sign-in form's address
+    source_ip: str | None = None
+
+
+def parse_portal_request(event: APIGatewayProxyEventV2) -> PortalRequest:
+    """API Gateway v2 hands cookies over as a list, not as a header; the sign-in form is urlencoded."""
+    fields = parse_qs(raw_body(event.body, event.is_base64_encoded).decode("utf-8", "replace"))
+    return PortalRequest(
+        cookie=read_cookie("; ".join(event.cookies or []) or header(event.headers, "cookie")),
+        token=event.get_query_string_value("token"),
+        signout=bool(event.get_query_string_value("signout")),
+        email=(fields.get("email") or [""])[0].strip(),
+        source_ip=event.request_context.http.source_ip,
+    )
+
+
+@dataclass(frozen=True)
+class Answer:
+    status: int
+    page: Page | None = None  # None: a redirect, with its Location in `headers`
+    headers: dict[str, str] = field(default_factory=dict)
+    metric: str | None = None
+
+
+def _page(shown: tuple[int, Page], headers: dict[str, str] | None = None, metric: str | None = None) -> Answer:
+    return Answer(shown[0], shown[1], headers or {}, metric)
+
+
+class DownloadLinks(Protocol):
+    """The deliverables' signed links (`deliverables.storage.DownloadLinks`), as the portal uses them."""
+
+    def url(self, deliverable_id: str, *, expires: int) -> str: ...
+
+
+class PortalDesk:
+    def __init__(self, service: PortalService, links: DownloadLinks, *, secure: bool, contact: str) -> None:
+        self._service, self._links, self._secure, self._contact = service, links, secure, contact
+
+    def _claims(self, request: PortalRequest) -> Claims | None:
+        return self._service.session(request.cookie)
+
+    def home(self, request: PortalRequest) -> Answer:
+        """Sign out, open a sign-in link, or show the signed-in client's projects (else the sign-in form)."""
+        if request.signout:
+            self._service.sign_out(request.cookie)  # ended on the server: a copy of the cookie opens nothing now
+            return _page(
+                pages.sign_in("You are signed out."), {"Set-Cookie": cookie("", secure=self._secure, max_age=0)}
+            )
+        if request.token is not None:
+            opened = self._service.open(request.token)
+            if opened is None:
+                expired = "That link has expired or was used already: ask for a new one below."
+                return _page(pages.sign_in(expired), metric="PortalLinkRefused")
+            session = cookie(opened.session, secure=self._secure)
+            return Answer(303, None, {"Location": "/portal", "Set-Cookie": session}, "PortalSignIn")
+        claims = self._claims(request)
+        if claims is None:
+            return _page(pages.sign_in())
+        return Answer(200, pages.projects(self._service.projects(claims), claims.email, self._contact))
+
+    def login(self, request: PortalRequest) -> Answer:
+        """A sign-in link by e-mail, within the limits per address and per source."""
+        if not is_address(request.email):
+            return _page(pages.sign_in("Enter the e-mail address you paid with, such as name@example.com.", status=422))
+        wait = self._service.request_sign_in(request.email, request.source_ip)
+        if wait:
+            busy = pages.sign_in(f"Too many sign-in requests: try again in {in_minutes(wait)}.")[1]
+            return Answer(429, busy, {"Retry-After": str(wait)}, "PortalSignInLimited")
+        return Answer(200, pages.link_sent(), metric="PortalSignInRequested")
+
+    def project(self, request: PortalRequest, project_id: str) -> Answer:
+        claims = self._claims(request)
+        if claims is None:
+            return _page(pages.sign_in(status=401))
+        found = self._service.project(claims, project_id)
+        if found is None:  # not theirs, or no such project: the same answer
+            return Answer(404, pages.not_found(claims.email))
+        return Answer(200, pages.project(found, claims.email, self._contact, pages.deliverable_path))
+
+    def deliverable(self, request: PortalRequest, deliverable_id: str) -> Answer:
+        """A file, for its client only: a fresh link that lasts minutes. The e-mails and the project page link here,
+        so a link that leaks from an e-mail opens nothing without the client's sign-in."""
+        claims = self._claims(request)
+        if claims is None:
+            return _page(pages.sign_in("Sign in to download the studio's files.", status=401))
+        found = self._service.deliverable(claims, deliverable_id)
+        if found is None:  # not theirs, deleted, or their project was refunded: the same answer
+            return Answer(404, pages.not_found(claims.email))
+        link = self._links.url(str(found["id"]), expires=int(time.time()) + DOWNLOAD_LINK_SECONDS)
+        return Answer(302, None, {"Location": link}, "PortalDownload")
