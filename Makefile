@@ -51,8 +51,9 @@ demo: $(APP) ## the whole lifecycle end to end on embedded defaults, as a table;
 test: lint typecheck $(TS)/node_modules/.installed ## lint, type-check, then run every test against real Postgres
 	$(VENV)/bin/pytest --cov-fail-under=85
 
-unit: $(APP) ## only the tests that need no database: pure logic, and the sync rules over in-memory ports
-	$(VENV)/bin/pytest tests/unit tests/functional --no-cov
+unit: $(APP) ## the tests a newcomer runs in seconds: no database, no emulator (logic, and the sync rules over in-memory ports); prints its wall time
+	@start=$$(date +%s%N); $(VENV)/bin/pytest tests/unit tests/functional --no-cov -q; status=$$?; \
+	echo "make unit: $$(( ($$(date +%s%N) - start) / 1000000 )) ms wall"; exit $$status
 
 lint: $(APP) $(TOOLS)/.installed ## ruff, then sam validate --lint and cfn-lint on template.yaml
 	$(VENV)/bin/ruff check .

@@ -13,6 +13,7 @@ import pytest
 from atelier.cli import main
 from atelier.cli.migrate import SchemaFiles
 from atelier.kernel.settings import DEV_STATE_ENV
+from atelier_local.cli import redacted as _redacted
 
 MIGRATIONS = len(SchemaFiles.default().migrations())
 
@@ -109,3 +110,18 @@ def test_the_emulators_pages_outlive_a_restart(tmp_path: Path) -> None:
         assert setup(gateway, again.parent_page_id, say=lambda _: None).created == []
     finally:
         again.stop()
+
+
+def test_a_database_password_is_masked_when_printed() -> None:
+    shown = _redacted("postgresql://atelier:hunter2@db.example:6543/postgres")
+    assert "hunter2" not in shown
+    assert "password=***" in shown
+    assert "host=db.example" in shown
+
+
+def test_a_dsn_without_a_password_is_printed_as_it_is() -> None:
+    assert _redacted("postgresql://postgres:@/postgres?host=/tmp/pg") == "user=postgres dbname=postgres host=/tmp/pg"
+
+
+def test_an_unparsable_dsn_is_not_printed() -> None:
+    assert _redacted("not a dsn = = =") == "(DATABASE_URL)"

@@ -9,22 +9,6 @@ from pathlib import Path
 import pytest
 
 from atelier.cli import main
-from atelier_local.cli import redacted as _redacted
-
-
-def test_a_database_password_is_masked_when_printed() -> None:
-    shown = _redacted("postgresql://atelier:hunter2@db.example:6543/postgres")
-    assert "hunter2" not in shown
-    assert "password=***" in shown
-    assert "host=db.example" in shown
-
-
-def test_a_dsn_without_a_password_is_printed_as_it_is() -> None:
-    assert _redacted("postgresql://postgres:@/postgres?host=/tmp/pg") == "user=postgres dbname=postgres host=/tmp/pg"
-
-
-def test_an_unparsable_dsn_is_not_printed() -> None:
-    assert _redacted("not a dsn = = =") == "(DATABASE_URL)"
 
 
 def test_a_stopped_stack_is_one_line_with_what_to_do_and_exit_2(

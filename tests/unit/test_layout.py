@@ -109,3 +109,33 @@ def test_the_formatter_owns_the_layout() -> None:
     """`# fmt: skip` only where a table reads better aligned, each saying so, and 20 at most in the tree."""
     skips = [(p, line) for p in _python_files() for line in p.read_text().splitlines() if "fmt: skip" in line]
     assert len(skips) <= MAX_FMT_SKIPS, f"{len(skips)} `# fmt: skip`: let `ruff format` lay the code out"
+
+
+HEAVY = (
+    "psycopg",
+    "atelier_local.postgres",
+    "atelier_local.notion_emulator",
+    "atelier_local.stack",
+    "atelier.cli.migrate",
+)
+
+
+@pytest.mark.parametrize("tier", ["unit", "functional"])
+def test_the_fast_tiers_import_no_database_driver_and_no_emulator(tier: str) -> None:
+    """`make unit` starts in seconds: the database and the emulators are the integration tier's fixtures."""
+    files = [ROOT / "tests" / "conftest.py", *sorted((ROOT / "tests" / tier).rglob("*.py"))]
+    found = {
+        str(path.relative_to(ROOT)): sorted(name for name in _modules(path.read_text()) if name.startswith(HEAVY))
+        for path in files
+    }
+    assert {path: names for path, names in found.items() if names} == {}
+
+
+def _modules(source: str) -> set[str]:
+    names: set[str] = set()
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Import):
+            names |= {alias.name for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            names.add(node.module)
+    return names
