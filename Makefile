@@ -15,7 +15,7 @@ VENV := .venv
 TOOLS := .venv-tools
 APP := $(VENV)/.installed
 
-.PHONY: help install dev demo test lint typecheck unit build bench chaos e2e clean
+.PHONY: help install dev demo test lint typecheck unit schema build bench chaos e2e clean
 
 help: ## list the targets
 	@grep -hE '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -54,6 +54,9 @@ test: lint typecheck $(TS)/node_modules/.installed ## lint, type-check, then run
 unit: $(APP) ## the tests a newcomer runs in seconds: no database, no emulator (logic, and the sync rules over in-memory ports); prints its wall time
 	@start=$$(date +%s%N); $(VENV)/bin/pytest tests/unit tests/functional --no-cov -q; status=$$?; \
 	echo "make unit: $$(( ($$(date +%s%N) - start) / 1000000 )) ms wall"; exit $$status
+
+schema: $(APP) ## write infra/supabase/schema.sql: the database as every migration leaves it (a test checks it)
+	$(VENV)/bin/python -m atelier_local.schema_dump
 
 lint: $(APP) $(TOOLS)/.installed ## ruff, then sam validate --lint and cfn-lint on template.yaml
 	$(VENV)/bin/ruff check .
