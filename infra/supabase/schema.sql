@@ -576,7 +576,7 @@ CREATE INDEX sync_outbox_waiting_idx ON public.sync_outbox USING btree (waiting_
 
 CREATE INDEX users_tier_idx ON public.users USING btree (tier);
 
--- ==================== functions (107) ====================
+-- ==================== functions (108) ====================
 
 CREATE OR REPLACE FUNCTION app_private.backend_written(p_table text, p_readers text DEFAULT 'app_private.is_team()'::text)
  RETURNS void
@@ -1473,6 +1473,24 @@ begin
   values ('notion.webhook_armed', 'notion_webhook', 'handshake', jsonb_build_object('seconds', p_seconds));
   return jsonb_build_object('armed_until', v_until);
 end
+$function$;
+
+CREATE OR REPLACE FUNCTION public.catalogue()
+ RETURNS jsonb
+ LANGUAGE sql
+ STABLE
+ SET search_path TO ''
+AS $function$
+  select jsonb_build_object(
+    'tiers', coalesce((
+      select jsonb_agg(jsonb_build_object('id', t.id, 'name', t.name, 'min_budget_cents', t.min_budget_cents,
+                                          'max_budget_cents', t.max_budget_cents, 'routing', t.routing,
+                                          'price_cents', t.price_cents, 'currency', t.currency) order by t.id)
+        from public.tiers t), '[]'::jsonb),
+    'milestones', coalesce((
+      select jsonb_object_agg(m.tier, m.names)
+        from (select tier, jsonb_agg(name order by "order") as names
+                from public.milestone_templates group by tier) m), '{}'::jsonb))
 $function$;
 
 CREATE OR REPLACE FUNCTION public.checkout_outcome(p_session_id text)
@@ -3410,7 +3428,7 @@ CREATE TRIGGER users_guard_user_type BEFORE INSERT OR UPDATE ON public.users FOR
 
 CREATE TRIGGER users_set_updated_at BEFORE UPDATE ON public.users FOR EACH ROW EXECUTE FUNCTION app_private.set_updated_at();
 
--- ==================== grants (216) ====================
+-- ==================== grants (217) ====================
 
 grant usage on schema app_private to anon;
 
@@ -3685,6 +3703,8 @@ grant execute on function public.apply_notion_changes(p_entity text, p_data_sour
 grant execute on function public.apply_stripe_event(p_event_id text, p_event_type text, p_kind text, p_reason text, p_lead_id uuid, p_tier smallint, p_checkout_session_id text, p_payment_intent_id text, p_customer_id text, p_email text, p_amount bigint, p_amount_refunded bigint, p_currency text, p_name text) to service_role;
 
 grant execute on function public.arm_notion_webhook(p_seconds integer) to service_role;
+
+grant execute on function public.catalogue() to service_role;
 
 grant execute on function public.checkout_outcome(p_session_id text) to service_role;
 

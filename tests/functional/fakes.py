@@ -13,6 +13,7 @@ from typing import Any, cast
 from atelier.notion import Created, Failure, NotionError, NotionPort
 from atelier.notion.codec import ATELIER_ID, from_property, plain_text
 from atelier.sync.mapping import BY_NAME as ENTITIES
+from tests.seed_catalogue import seed_catalogue, seed_rows
 
 BOT = "bot-user"
 PERSON = "person-user"
@@ -188,6 +189,8 @@ class FakeRpc:
         if function == "record_notion_properties":
             self.property_ids[args["p_data_source_id"]] = args["p_properties"]
             return len(args["p_properties"])
+        if function == "catalogue":
+            return seed_rows()
         if function == "sync_watermarks":
             return self.watermarks
         if function == "sync_pull_state":
@@ -223,7 +226,7 @@ def sync_ports(
 def schema_of(entity: str) -> dict[str, Any]:
     """A data source's properties as Notion shows them, for an entity as the mapping declares it (ids = names)."""
     shown = {}
-    for name, config in ENTITIES[entity].schema({}).items():
+    for name, config in ENTITIES[entity].schema({}, seed_catalogue().names()).items():
         ((kind, detail),) = config.items()
         if kind == "status":
             detail = {"options": [{"id": n, "name": n} for n in ("Not started", "In progress", "Done")]}

@@ -9,7 +9,17 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from atelier.intake.models import LeadForm, ProjectType
-from atelier.intake.routing import TIERS, Confidence, RedFlag, route
+from atelier.intake.routing import Confidence, RedFlag, TierRecommendation
+from atelier.intake.routing import route as route_with
+from tests.seed_catalogue import seed_catalogue
+
+CATALOGUE = seed_catalogue()
+TIERS = CATALOGUE.tiers
+
+
+def route(lead: LeadForm) -> TierRecommendation:
+    return route_with(lead, CATALOGUE)
+
 
 budgets = st.one_of(
     st.none(),
@@ -77,9 +87,13 @@ def test_new_build_complex_and_multiple_properties_floors(lead: LeadForm) -> Non
 
 
 @given(leads)
-def test_only_clean_confident_tier_1_and_2_leads_auto_route(lead: LeadForm) -> None:
+def test_a_lead_auto_routes_as_its_tier_routing_says_and_only_when_clean(lead: LeadForm) -> None:
+    """auto (tiers 1-2): unless flagged or unsure; conditional (tier 3): only when sure; manual (tier 4): never."""
     rec = route(lead)
-    expected = rec.tier in (1, 2) and not rec.red_flags and rec.confidence is not Confidence.low
+    routing = TIERS[rec.tier].routing
+    clean = not rec.red_flags and rec.confidence is not Confidence.low
+    expected = clean and (routing == "auto" or (routing == "conditional" and rec.confidence is Confidence.high))
+    assert rec.needs_review is not expected
     assert rec.auto_route == expected
     if rec.red_flags:
         assert rec.needs_review
@@ -147,7 +161,7 @@ def test_no_assets_with_a_fast_timeline_is_flagged_and_explained() -> None:
     assert rec.tier == 3
     assert RedFlag.no_assets_fast_timeline in rec.red_flags
     assert rec.reason == (
-        "We recommend The Concierge because work without a survey or drawings starts with measuring what is there."
+        f"We recommend {TIERS[3].name} because work without a survey or drawings starts with measuring what is there."
     )
     assert rec.rules_applied == ("no_assets",)
 

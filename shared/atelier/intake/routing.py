@@ -3,7 +3,8 @@
 Each factor (budget, assets, timeline, project type) backs one tier with its weight; the tier with the most
 weight wins, then the hard rules raise it to their floor. Confidence is the share of weight behind the result.
 
-Pure and deterministic. The rules are the tables below (DESIGN.md's facts); `route` only applies them.
+Pure and deterministic. The tiers (names, budget bands, routing) are the catalogue's, which Postgres holds; the
+weights and rules are the tables below (DESIGN.md's facts); `route` only applies them.
 """
 
 from __future__ import annotations
@@ -13,24 +14,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 from atelier.intake.models import LeadAnswers, ProjectType
-
-
-@dataclass(frozen=True)
-class Tier:
-    id: int
-    name: str
-    min_dollars: int
-    max_dollars: int | None  # None: no upper bound
-    auto_route: bool  # may pay at once, without the team's review
-
-
-TIERS: dict[int, Tier] = {
-    1: Tier(1, "The Concept", 2_500, 7_500, auto_route=True),
-    2: Tier(2, "The Builder", 7_500, 15_000, auto_route=True),
-    3: Tier(3, "The Concierge", 15_000, 35_000, auto_route=False),
-    4: Tier(4, "KAA White Glove", 35_000, None, auto_route=False),
-}
-MIN_BUDGET = TIERS[1].min_dollars
+from atelier.kernel.catalogue import Catalogue
 
 # How much each factor counts (DESIGN.md): budget 40%, assets 25%, timeline 20%, project type 15%.
 WEIGHTS: dict[str, float] = {"budget": 0.40, "assets": 0.25, "timeline": 0.20, "project_type": 0.15}
@@ -100,25 +84,25 @@ class TierRecommendation:
     rules_applied: tuple[str, ...] = field(default=())
 
 
-def _budget_tier(dollars: int) -> int:
-    for tier in sorted(TIERS.values(), key=lambda t: t.min_dollars, reverse=True):
+def _budget_tier(dollars: int, catalogue: Catalogue) -> int:
+    for tier in sorted(catalogue.tiers.values(), key=lambda t: t.min_dollars, reverse=True):
         if dollars >= tier.min_dollars:
             return tier.id
-    return 1
+    return min(catalogue.tiers)
 
 
 def _timeline_tier(weeks: int) -> int:
     return next(tier for limit, tier in TIMELINE_TIER if weeks <= limit)
 
 
-def _factors(lead: LeadAnswers) -> tuple[Factor, ...]:
+def _factors(lead: LeadAnswers, catalogue: Catalogue) -> tuple[Factor, ...]:
     budget = lead.budget.typical_dollars
     assets = int(lead.has_survey) + int(lead.has_drawings)
     return (
         Factor(
             "budget",
             WEIGHTS["budget"],
-            None if budget is None else _budget_tier(budget),
+            None if budget is None else _budget_tier(budget, catalogue),
             "no budget given" if budget is None else f"a budget of about ${budget:,}",
         ),
         Factor(
@@ -149,67 +133,69 @@ def _factors(lead: LeadAnswers) -> tuple[Factor, ...]:
 @dataclass(frozen=True)
 class HardRule:
     name: str
-    applies: Callable[[LeadAnswers], bool]
+    applies: Callable[[LeadAnswers, Catalogue], bool]
     min_tier: int
-    because: str  # finishes "we recommend <tier> because ..."
+    because: Callable[[Catalogue], str]  # finishes "we recommend <tier> because ..."
 
 
 HARD_RULES: tuple[HardRule, ...] = (
     HardRule(
         "no_assets",
-        lambda lead: not lead.has_assets,
+        lambda lead, _: not lead.has_assets,
         3,
-        "work without a survey or drawings starts with measuring what is there",
+        lambda _: "work without a survey or drawings starts with measuring what is there",
     ),
     HardRule(
         "new_build_or_complex",
-        lambda lead: lead.project_type in (ProjectType.new_build, ProjectType.complex_project),
+        lambda lead, _: lead.project_type in (ProjectType.new_build, ProjectType.complex_project),
         3,
-        "a new build or complex project needs full design and permitting support",
+        lambda _: "a new build or complex project needs full design and permitting support",
     ),
     HardRule(
         "multiple_properties",
-        lambda lead: lead.project_type is ProjectType.multiple_properties,
+        lambda lead, _: lead.project_type is ProjectType.multiple_properties,
         4,
-        "work across several properties is led by the studio's principals",
+        lambda _: "work across several properties is led by the studio's principals",
     ),
     HardRule(
         "large_budget",
-        lambda lead: (lead.budget.typical_dollars or 0) >= TIERS[4].min_dollars,
+        lambda lead, catalogue: (lead.budget.typical_dollars or 0) >= catalogue.top.min_dollars,
         4,
-        "a budget of $35,000 or more calls for our white-glove service",
+        lambda catalogue: f"a budget of ${catalogue.top.min_dollars:,} or more calls for our white-glove service",
     ),
 )
 
 
-def _mismatch(lead: LeadAnswers) -> bool:
+def _mismatch(lead: LeadAnswers, catalogue: Catalogue) -> bool:
     budget, weeks = lead.budget.typical_dollars, lead.timeline_weeks
     if budget is None or weeks is None:
         return False
-    return abs(_budget_tier(budget) - _timeline_tier(weeks)) >= 2
+    return abs(_budget_tier(budget, catalogue) - _timeline_tier(weeks)) >= 2
 
 
-RED_FLAG_RULES: tuple[tuple[RedFlag, Callable[[LeadAnswers], bool]], ...] = (
-    (RedFlag.budget_unclear, lambda lead: (lead.budget.typical_dollars or 0) < MIN_BUDGET),
+RED_FLAG_RULES: tuple[tuple[RedFlag, Callable[[LeadAnswers, Catalogue], bool]], ...] = (
+    (RedFlag.budget_unclear, lambda lead, catalogue: (lead.budget.typical_dollars or 0) < catalogue.min_dollars),
     (
         RedFlag.timeline_unrealistic,
-        lambda lead: lead.project_type in COMPLEX_WORK and (lead.timeline_weeks or 99) < UNREALISTIC_WEEKS_FOR_COMPLEX,
+        lambda lead, _: (
+            lead.project_type in COMPLEX_WORK and (lead.timeline_weeks or 99) < UNREALISTIC_WEEKS_FOR_COMPLEX
+        ),
     ),
     (RedFlag.budget_timeline_mismatch, _mismatch),
     (
         RedFlag.no_assets_fast_timeline,
-        lambda lead: not lead.has_assets and (lead.timeline_weeks or 99) < FAST_TIMELINE_WEEKS,
+        lambda lead, _: not lead.has_assets and (lead.timeline_weeks or 99) < FAST_TIMELINE_WEEKS,
     ),
     (
         RedFlag.complex_low_budget,
-        lambda lead: (
+        lambda lead, _: (
             lead.project_type in COMPLEX_WORK
             and lead.budget.typical_dollars is not None
             and lead.budget.typical_dollars < COMPLEX_MIN_BUDGET
         ),
     ),
-    (RedFlag.multiple_properties, lambda lead: lead.project_type is ProjectType.multiple_properties),
-    (RedFlag.project_type_unclear, lambda lead: lead.project_type is None),
+    (RedFlag.multiple_properties, lambda lead, _: lead.project_type is ProjectType.multiple_properties),
+    (RedFlag.project_type_unclear, lambda lead, _: lead.project_type is None),
 )
 
 # Share of the weight that agrees with the chosen tier -> confidence: (at least, level), first match wins.
@@ -220,26 +206,31 @@ CONFIDENCE_LEVELS: tuple[tuple[float, Confidence], ...] = (
 )
 
 
-def route(lead: LeadAnswers) -> TierRecommendation:
-    """Recommend a tier for a lead, with a reason the client can read."""
-    factors = _factors(lead)
+def route(lead: LeadAnswers, catalogue: Catalogue) -> TierRecommendation:
+    """Recommend one of the catalogue's tiers for a lead, with a reason the client can read. A tier's routing says
+    whether the lead may pay at once: `auto` when nothing is in doubt, `conditional` only when confidence is high
+    and nothing is flagged, `manual` never (the studio chooses the client)."""
+    factors = _factors(lead, catalogue)
+    tiers = catalogue.tiers
     known = [f for f in factors if f.suggested_tier is not None]
     # A weighted vote: each factor backs one tier with its weight; a tie goes to the higher tier.
-    votes = {t: sum(f.weight for f in known if f.suggested_tier == t) for t in TIERS}
-    scored_tier = max(TIERS, key=lambda t: (round(votes[t], 9), t))
+    votes = {t: sum(f.weight for f in known if f.suggested_tier == t) for t in tiers}
+    scored_tier = max(tiers, key=lambda t: (round(votes[t], 9), t))
 
-    applicable = [rule for rule in HARD_RULES if rule.applies(lead)]
+    applicable = [rule for rule in HARD_RULES if rule.applies(lead, catalogue)]
     floor = max((rule.min_tier for rule in applicable), default=1)
-    tier = max(scored_tier, floor)
+    tier = max(scored_tier, min(floor, max(tiers)))
     rules = [rule for rule in applicable if rule.min_tier > scored_tier]
     deciding = max(rules, key=lambda r: r.min_tier) if rules else None
 
     # An unknown factor (no budget, no timeline) agrees with nothing, so it lowers confidence.
     agreeing = votes[tier] / sum(WEIGHTS.values())
     confidence = next(level for floor, level in CONFIDENCE_LEVELS if agreeing >= floor - 1e-9)
-    red_flags = tuple(flag for flag, applies in RED_FLAG_RULES if applies(lead))
-    auto_route = TIERS[tier].auto_route and not red_flags and confidence is not Confidence.low
-    needs_review = tier == 4 or bool(red_flags) or confidence is Confidence.low
+    red_flags = tuple(flag for flag, applies in RED_FLAG_RULES if applies(lead, catalogue))
+    routing = tiers[tier].routing
+    clean = not red_flags and confidence is not Confidence.low
+    auto_route = clean and (routing == "auto" or (routing == "conditional" and confidence is Confidence.high))
+    needs_review = not auto_route
 
     # Other tiers some factor pointed at, but never one the hard rules rule out.
     alternatives = tuple(
@@ -247,8 +238,8 @@ def route(lead: LeadAnswers) -> TierRecommendation:
     )
     return TierRecommendation(
         tier=tier,
-        tier_name=TIERS[tier].name,
-        reason=_reason(tier, factors, deciding),
+        tier_name=tiers[tier].name,
+        reason=_reason(tier, factors, deciding, catalogue),
         confidence=confidence,
         needs_review=needs_review,
         auto_route=auto_route,
@@ -259,10 +250,10 @@ def route(lead: LeadAnswers) -> TierRecommendation:
     )
 
 
-def _reason(tier: int, factors: tuple[Factor, ...], deciding: HardRule | None) -> str:
-    name = TIERS[tier].name
+def _reason(tier: int, factors: tuple[Factor, ...], deciding: HardRule | None, catalogue: Catalogue) -> str:
+    name = catalogue.tiers[tier].name
     if deciding is not None:
-        return f"We recommend {name} because {deciding.because}."
+        return f"We recommend {name} because {deciding.because(catalogue)}."
     support = [f.evidence for f in sorted(factors, key=lambda f: -f.weight) if f.suggested_tier == tier][:2]
     if not support:
         return f"We recommend {name} as the best overall fit for what you described."

@@ -19,6 +19,7 @@ from atelier.intake.checkout import CheckoutGateway, CheckoutUnavailable, TierPr
 from atelier.intake.models import LeadAnswers, LeadForm, ProjectType
 from atelier.intake.routing import TierRecommendation, route
 from atelier.kernel.body import header, json_object, media_type, raw_body
+from atelier.kernel.catalogue import CatalogueReader
 from atelier.kernel.errors import (
     Contradiction,
     MalformedRequest,
@@ -215,6 +216,7 @@ LIMITED = {
 class IntakeService:
     def __init__(self, rpc: Rpc, checkout: CheckoutGateway, limits: LeadLimits | None = None) -> None:
         self._rpc = rpc
+        self._catalogue = CatalogueReader(rpc)
         self._checkout = checkout
         self._limits = limits or LeadLimits()
 
@@ -235,7 +237,7 @@ class IntakeService:
     def submit(self, submission: LeadSubmission) -> LeadAnswer:
         form = submission.form
         self._take_limits(submission)
-        rec = route(form)
+        rec = route(form, self._catalogue())
         request_hash = submission.request_hash
         # Leads that need no checkout are answered in the same transaction that stores them.
         answer = None if rec.auto_route else build_answer(rec, None, checkout_failed=False)

@@ -122,7 +122,7 @@ class Adopter:
         except ValidationError as exc:
             problems = "; ".join(f"{k}: {v}" for k, v in field_errors(exc).items())
             return Plan("lead", page_id, title, "skip", f"fill in {problems}")
-        routed = route(answers)
+        routed = route(answers, self._ports.catalogue())
         summary = f"{routed.tier_name}, {routed.confidence.value} confidence" + (
             f", to review ({', '.join(f.value for f in routed.red_flags)})" if routed.needs_review else ""
         )

@@ -54,6 +54,8 @@ class Field:
     guide: str = ""
     # For a relation: the name of its other side, which Notion keeps on the page it points at (two-way)
     synced_as: str | None = None
+    # The options are the catalogue's tier names (Postgres' `tiers`), not the mapping's
+    tier_names: bool = False
 
     def to_notion_value(self, value: Any) -> Any:
         """The studio's word for a code ("in_progress" is "In progress"); each item of a list alike."""
@@ -72,9 +74,14 @@ class Field:
             value = back.get(str(value), value)
         return value
 
-    def labels(self) -> tuple[str, ...]:
-        """The option names Notion shows for this field: the labels of its codes, in the mapping's order."""
-        return tuple(select_name(self.out.get(o, o)) for o in self.options)
+    def labels(self, tiers: tuple[str, ...] = ()) -> tuple[str, ...]:
+        """The option names Notion shows for this field: the labels of its codes, in the mapping's order; for a tier
+        field, the catalogue's tier names (`tiers`, none when the catalogue cannot be read)."""
+        return (
+            tuple(select_name(name) for name in tiers)
+            if self.tier_names
+            else tuple(select_name(self.out.get(o, o)) for o in self.options)
+        )
 
 
 @dataclass(frozen=True)
@@ -107,22 +114,22 @@ class Entity:
         """Every property the sync needs, by key: the mapped fields, "Atelier ID" and "Last Synced"."""
         return {f.property: f.kind for f in self.fields} | {ATELIER_ID: "rich_text", LAST_SYNCED: "date"}
 
-    def written_options(self) -> dict[str, tuple[str, ...]]:
+    def written_options(self, tiers: tuple[str, ...] = ()) -> dict[str, tuple[str, ...]]:
         """The select and status options Atelier writes, by key: each must exist in Notion."""
         out: dict[str, tuple[str, ...]] = {}
         for f in self.fields:
-            if f.kind in ("select", "multi_select") and f.options:
-                out[f.property] = f.labels()
+            if f.kind in ("select", "multi_select") and (f.options or (f.tier_names and tiers)):
+                out[f.property] = f.labels(tiers)
             elif f.kind == "status" and f.out:
                 out[f.property] = tuple(f.out.values())
         return out
 
-    def schema(self, data_source_ids: Mapping[str, str]) -> dict[str, Any]:
-        """The data source's properties as `databases.create` takes them, by key."""
+    def schema(self, data_source_ids: Mapping[str, str], tiers: tuple[str, ...] = ()) -> dict[str, Any]:
+        """The data source's properties as `databases.create` takes them, by key (`tiers`: the catalogue's names)."""
         props: dict[str, Any] = {ATELIER_ID: {"rich_text": {}}, LAST_SYNCED: {"date": {}}}
         for f in self.fields:
-            if f.kind in ("select", "status", "multi_select") and f.options:
-                config: dict[str, Any] = {"options": [{"name": name} for name in f.labels()]}
+            if f.kind in ("select", "status", "multi_select") and (f.options or f.tier_names):
+                config: dict[str, Any] = {"options": [{"name": name} for name in f.labels(tiers)]}
             elif f.kind == "relation":
                 target = data_source_ids.get(f.relation_to or "")
                 config = (
@@ -207,7 +214,6 @@ RED_FLAG_WORDS = _words(
 )
 # Milestones use Notion's own status property, whose default options are these.
 MILESTONE_STATUS_NAMES = {"pending": "Not started", "in_progress": "In progress", "completed": "Done"}
-TIER_NAMES = ("The Concept", "The Builder", "The Concierge", "KAA White Glove")
 
 LEAD = Entity(
     "lead",
@@ -216,7 +222,7 @@ LEAD = Entity(
     (
         Field("name", "Name", "title", guide=FROM_THE_FORM),
         Field("email", "Email", "email", guide=FROM_THE_FORM),
-        Field("tier_name", "Tier", "select", options=TIER_NAMES, guide=FROM_THE_FORM),
+        Field("tier_name", "Tier", "select", tier_names=True, guide=FROM_THE_FORM),
         Field("status", "Status", "select", options=LEAD_STATUSES, out=_words(LEAD_STATUSES), guide=FROM_ATELIER),
         Field("budget_range", "Budget", "rich_text", guide=FROM_THE_FORM),
         Field("timeline_weeks", "Timeline (weeks)", "number", guide=FROM_THE_FORM),
@@ -247,7 +253,7 @@ CLIENT = Entity(
             guide="it is the address the client paid with and signs in to the portal with; "
             "ask an admin to change it in Supabase",
         ),
-        Field("tier_name", "Tier", "select", options=TIER_NAMES, guide=FROM_PAYMENT),
+        Field("tier_name", "Tier", "select", tier_names=True, guide=FROM_PAYMENT),
         Field("status", "Status", "select", options=CLIENT_STATUSES, out=_words(CLIENT_STATUSES), guide=FROM_ATELIER),
         Field("project_address", "Project Address", "rich_text", owner=Owner.notion),
         Field("phone", "Phone", "phone_number", owner=Owner.notion),
@@ -260,7 +266,7 @@ PROJECT = Entity(
     "Projects",
     (
         Field("name", "Name", "title", owner=Owner.notion),
-        Field("tier_name", "Tier", "select", options=TIER_NAMES, guide=FROM_PAYMENT),
+        Field("tier_name", "Tier", "select", tier_names=True, guide=FROM_PAYMENT),
         Field(
             "client_page",
             "Client",

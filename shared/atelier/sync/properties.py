@@ -17,6 +17,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from atelier.kernel.catalogue import CatalogueReader
 from atelier.kernel.rpc import Rpc
 from atelier.notion.codec import Ids, plain_text
 from atelier.notion.port import NotionPort
@@ -65,7 +66,9 @@ def _options(prop: dict[str, Any]) -> list[dict[str, Any]]:
     return list(config.get("options") or []) if isinstance(config, dict) else []
 
 
-def inspect(entity: Entity, source: dict[str, Any], known: Mapping[str, Mapping[str, str]]) -> Inspection:
+def inspect(
+    entity: Entity, source: dict[str, Any], known: Mapping[str, Mapping[str, str]], tiers: tuple[str, ...] = ()
+) -> Inspection:
     """Find each mapped property by its known id, else by its name (a first reading, or one recreated)."""
     title = plain_text(source.get("title")) or entity.data_source_title
     found = Inspection(entity.name, str(source.get("id")))
@@ -82,7 +85,7 @@ def inspect(entity: Entity, source: dict[str, Any], known: Mapping[str, Mapping[
     by_id = {str(p.get("id")): (name, p) for name, p in schema.items()}
     known_ids = {str(v.get("id")) for v in known.values() if v.get("id")}
     used: set[str] = set()
-    options = entity.written_options()
+    options = entity.written_options(tiers)
     for key, kind in entity.kinds().items():
         known_id = (known.get(key) or {}).get("id")
         if known_id and known_id in by_id:
@@ -180,12 +183,13 @@ def repair(
     data_source_ids: Mapping[str, str],
     *,
     recreate: bool,
+    tiers: tuple[str, ...] = (),
 ) -> list[str]:
     """Mend a data source's schema in one update; returns what was done. Missing select options are always added
     back; with `recreate`, a deleted property is made again under its original name (or "<name> (Atelier)" when
     the team has since used that name) and a retyped one gets its type back under the team's name."""
     entity = BY_NAME[inspection.entity]
-    declared = entity.schema(data_source_ids)
+    declared = entity.schema(data_source_ids, tiers)
     names = {str(n) for n in (source.get("properties") or {})}
     props_by_id = {str(p.get("id")): p for p in (source.get("properties") or {}).values()}
     changes: dict[str, Any] = {}
@@ -215,6 +219,11 @@ class PropertyMap:
         self._rpc = rpc
         self._sources = data_sources
         self._known: dict[str, dict[str, dict[str, str]]] | None = None
+        self.catalogue = CatalogueReader(rpc)
+
+    def tiers(self) -> tuple[str, ...]:
+        """The catalogue's tier names: the options of every "Tier" select."""
+        return self.catalogue().names()
 
     def _load(self) -> dict[str, dict[str, dict[str, str]]]:
         if self._known is None:
@@ -249,7 +258,7 @@ class PropertyMap:
     ) -> tuple[Inspection, dict[str, Any]]:
         """The entity's schema read now, inspected, and learnt."""
         source = gateway.retrieve_data_source(self._sources[entity], deadline=deadline)
-        inspection = inspect(BY_NAME[entity], source, self.known(entity))
+        inspection = inspect(BY_NAME[entity], source, self.known(entity), self.tiers())
         self.learn(inspection)
         return inspection, source
 
@@ -264,7 +273,12 @@ class PropertyMap:
     ) -> Inspection:
         """Read the schema, mend what can be mended, and read it again if anything was; returns what stands."""
         inspection, source = self.read(gateway, entity, deadline=deadline)
-        done = repair(gateway, inspection, source, self._sources, recreate=recreate) if inspection.breaking else []
+        tiers = self.tiers()
+        done = (
+            repair(gateway, inspection, source, self._sources, recreate=recreate, tiers=tiers)
+            if inspection.breaking
+            else []
+        )
         for line in done:
             say(f"notion: {BY_NAME[entity].data_source_title}: {line}")
         return self.read(gateway, entity, deadline=deadline)[0] if done else inspection

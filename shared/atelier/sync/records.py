@@ -12,6 +12,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, cast
 
+from atelier.kernel.catalogue import Catalogue
 from atelier.kernel.rpc import Rpc
 from atelier.notion.codec import ATELIER_ID, NO_IDS, Ids, find_property, from_property, plain_text, to_property
 from atelier.notion.port import NotionPort
@@ -39,6 +40,10 @@ class SyncPorts:
     def __post_init__(self) -> None:
         if cast("PropertyMap | None", self.properties) is None:
             object.__setattr__(self, "properties", PropertyMap(self.rpc, self.data_sources))
+
+    def catalogue(self) -> Catalogue:
+        """The studio's tiers and milestones, as Postgres holds them (read again within a minute of a change)."""
+        return self.properties.catalogue()
 
     def ids(self, entity: str) -> Ids:
         """The entity's property ids, by key (its properties' names in the mapping)."""

@@ -7,6 +7,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from atelier.kernel.catalogue import CatalogueReader
 from atelier.kernel.rpc import Rpc
 from atelier.notion.codec import ATELIER_ID, find_property, plain_text, select_name, unlinked_filter
 from atelier.notion.errors import NotionError
@@ -86,12 +87,15 @@ def setup(gateway: NotionPort, parent_page_id: str, *, rpc: Rpc | None = None, s
     its original name, a retyped one gets its type back, removed options are added back, and the rows that waited
     for a mended schema are due at once. The team's names for everything else are kept."""
     result = SetupResult(ids=find_existing(gateway, parent_page_id, known_sources(rpc)))
+    tiers = CatalogueReader(rpc)().names() if rpc is not None else ()  # without a database: added by the first push
     for entity in ENTITIES:
         if entity.name in result.ids:
             say(f"notion: {entity.data_source_title} exists")
             continue
         data_source_ids = {name: ids.data_source_id for name, ids in result.ids.items()}
-        database = gateway.create_database(parent_page_id, entity.data_source_title, entity.schema(data_source_ids))
+        database = gateway.create_database(
+            parent_page_id, entity.data_source_title, entity.schema(data_source_ids, tiers)
+        )
         source = (database.get("data_sources") or [{}])[0]
         result.ids[entity.name] = DataSourceIds(str(database["id"]), str(source["id"]))
         result.created.append(entity.name)
@@ -251,7 +255,9 @@ def check(
                     breaking=False,
                 )
             )
-        inspection = inspect(entity, source, properties.known(entity.name) if properties else {})
+        inspection = inspect(
+            entity, source, *((properties.known(entity.name), properties.tiers()) if properties else ({},))
+        )
         found += inspection.findings
         if any(f.key == ATELIER_ID for f in inspection.breaking):
             continue

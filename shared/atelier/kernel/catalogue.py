@@ -1,0 +1,81 @@
+"""The studio's catalogue as the code reads it: the tiers (names, budget bands, prices, routing) and the milestones
+each tier's projects start with. Postgres holds it (`tiers`, `milestone_templates`; the seed writes the defaults),
+and one `catalogue` rpc reads it; nothing in the code names a tier."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from atelier.kernel.errors import ConfigurationError
+
+if TYPE_CHECKING:
+    from atelier.kernel.rpc import Rpc
+
+FRESH_SECONDS = 60.0  # a change to the catalogue reaches every warm function within a minute
+
+
+@dataclass(frozen=True)
+class Tier:
+    id: int
+    name: str
+    min_dollars: int
+    max_dollars: int | None  # None: no upper bound
+    routing: str  # auto: may pay at once; conditional: only when confident and clean; manual: always reviewed
+    price_cents: int
+    currency: str = "usd"
+
+
+@dataclass(frozen=True)
+class Catalogue:
+    tiers: Mapping[int, Tier]
+    milestones: Mapping[int, tuple[str, ...]]  # tier -> milestone names, in order
+
+    @classmethod
+    def from_rpc(cls, data: Mapping[str, Any]) -> Catalogue:
+        tiers = {
+            int(t["id"]): Tier(
+                int(t["id"]),
+                str(t["name"]),
+                int(t["min_budget_cents"]) // 100,
+                None if t.get("max_budget_cents") is None else int(t["max_budget_cents"]) // 100,
+                str(t["routing"]),
+                int(t["price_cents"]),
+                str(t.get("currency") or "usd"),
+            )
+            for t in data.get("tiers") or []
+        }
+        if not tiers:
+            raise ConfigurationError("the catalogue has no tiers: run `atelier db migrate`, which writes the seed")
+        milestones = {int(k): tuple(str(n) for n in v) for k, v in (data.get("milestones") or {}).items()}
+        return cls(dict(sorted(tiers.items())), milestones)
+
+    def names(self) -> tuple[str, ...]:
+        """The tier names, in tier order (the options of a Notion "Tier" select)."""
+        return tuple(t.name for t in self.tiers.values())
+
+    @property
+    def top(self) -> Tier:
+        return self.tiers[max(self.tiers)]
+
+    @property
+    def min_dollars(self) -> int:
+        return min(t.min_dollars for t in self.tiers.values())
+
+
+class CatalogueReader:
+    """The catalogue through one `rpc`, read again when it is older than `fresh_seconds` (thread-safe)."""
+
+    def __init__(self, rpc: Rpc, *, fresh_seconds: float = FRESH_SECONDS) -> None:
+        self._rpc, self._fresh = rpc, fresh_seconds
+        self._lock = threading.Lock()
+        self._read: tuple[float, Catalogue] | None = None
+
+    def __call__(self) -> Catalogue:
+        with self._lock:
+            if self._read is None or time.monotonic() - self._read[0] > self._fresh:
+                self._read = (time.monotonic(), Catalogue.from_rpc(self._rpc.rpc("catalogue") or {}))
+            return self._read[1]
