@@ -13,7 +13,8 @@ from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from atelier import wiring
-from atelier.deliverables.storage import StorageSettings, download_target
+from atelier.deliverables.links import download_target
+from atelier.deliverables.store import StorageSettings
 from atelier.kernel.telemetry import count
 from atelier.web.http import answer_problems
 
@@ -26,7 +27,7 @@ app = APIGatewayHttpResolver()
 @app.get("/deliverables/<deliverable_id>/download")
 def download(deliverable_id: str) -> Response[str]:
     token = app.current_event.get_query_string_value("token")
-    location = download_target(wiring.rpc(), wiring.s3(), wiring.download_links(), deliverable_id, token)
+    location = download_target(wiring.rpc(), wiring.object_store(), wiring.download_links(), deliverable_id, token)
     count(metrics, "DeliverableDownloaded")
     return Response(302, "application/json", "", headers={"Location": location, "Cache-Control": "no-store"})
 

@@ -17,7 +17,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from atelier import wiring
 from atelier.deliverables.service import DeliverableOutcome, push_showcases
-from atelier.deliverables.storage import StorageSettings
+from atelier.deliverables.store import StorageSettings
 from atelier.kernel.deadlines import seconds_left
 from atelier.kernel.telemetry import count
 

@@ -19,8 +19,9 @@ from atelier.kernel.settings import DatabaseSettings, NotionSettings, PortalSett
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
 
+    from atelier.deliverables.links import DownloadLinks
     from atelier.deliverables.service import DeliverableService
-    from atelier.deliverables.storage import DownloadLinks
+    from atelier.deliverables.store import ObjectStore
     from atelier.intake.service import IntakeService
     from atelier.kernel.rpc import Rpc
     from atelier.mail.outbox import MailOutbox
@@ -112,14 +113,22 @@ def data_sources() -> dict[str, str]:
 
 @lru_cache(maxsize=1)
 def s3() -> S3Client:
-    from atelier.deliverables.storage import StorageSettings
+    from atelier.deliverables.store import StorageSettings
 
     return settings(StorageSettings).client()
 
 
 @lru_cache(maxsize=1)
+def object_store() -> ObjectStore:
+    """The deliverables' files (S3); its client is built when a file is first touched."""
+    from atelier.deliverables.store import S3ObjectStore
+
+    return S3ObjectStore(s3)
+
+
+@lru_cache(maxsize=1)
 def download_links() -> DownloadLinks:
-    from atelier.deliverables.storage import StorageSettings
+    from atelier.deliverables.store import StorageSettings
 
     return settings(StorageSettings).links()
 
@@ -128,7 +137,7 @@ def download_links() -> DownloadLinks:
 def sync_ports() -> SyncPorts:
     """The sync engine's ports, with each entity's page content: a deliverable's page shows its file, a project's
     its brief."""
-    from atelier.deliverables.service import Showcase
+    from atelier.deliverables.showcase import Showcase
     from atelier.sync.brief import ProjectBrief
     from atelier.sync.records import SyncPorts
 
@@ -137,7 +146,7 @@ def sync_ports() -> SyncPorts:
         rpc(),
         gateway,
         data_sources(),
-        contents={"deliverable": Showcase(rpc(), gateway, s3), "project": ProjectBrief(rpc())},
+        contents={"deliverable": Showcase(rpc(), gateway, object_store()), "project": ProjectBrief(rpc())},
     )
 
 
@@ -253,7 +262,7 @@ def portal() -> PortalService:
 
 
 def _api_url() -> str:
-    from atelier.deliverables.storage import StorageSettings
+    from atelier.deliverables.store import StorageSettings
 
     base = settings(PortalSettings).atelier_api_url or settings(StorageSettings).atelier_api_url
     if not base:
@@ -291,7 +300,7 @@ def intake_service() -> IntakeService:
 def deliverable_service() -> DeliverableService:
     from atelier.deliverables.service import DeliverableService
 
-    return DeliverableService(rpc(), s3(), download_links())
+    return DeliverableService(rpc(), object_store(), download_links())
 
 
 _FACTORIES: tuple[Any, ...] = (
@@ -300,6 +309,7 @@ _FACTORIES: tuple[Any, ...] = (
     shared_notion,
     data_sources,
     s3,
+    object_store,
     download_links,
     sync_ports,
     outbox_pusher,

@@ -14,7 +14,7 @@ import httpx
 import pytest
 import stripe
 
-from atelier.deliverables.storage import DownloadLinks
+from atelier.deliverables.links import DownloadLinks
 from atelier_local.stack import LocalStack
 from tests.events import load_event
 

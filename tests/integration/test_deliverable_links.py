@@ -12,7 +12,7 @@ import psycopg
 import pytest
 
 from atelier import cli
-from atelier.deliverables.storage import DownloadLinks
+from atelier.deliverables.links import DownloadLinks
 from tests.integration.showcase import PNG, Studio, download
 
 Conn = psycopg.Connection[tuple[object, ...]]

@@ -15,8 +15,9 @@ import psycopg
 import pytest
 
 from atelier import cli, wiring
+from atelier.deliverables.links import DownloadLinks
 from atelier.deliverables.service import DeliverableService
-from atelier.deliverables.storage import DownloadLinks
+from atelier.deliverables.store import S3ObjectStore
 from atelier.notion.codec import plain_text
 from tests.events import load_event
 from tests.integration.showcase import PNG, Studio, blocks_of, download, uploaded_bytes
@@ -91,9 +92,8 @@ def test_five_concurrent_deliveries_of_one_event_record_it_once(studio: Studio) 
     studio.put(studio.key("plan.png"), PNG)
     studio.settle()
     event = studio.s3.delivered[-1]
-    service = DeliverableService(
-        studio.rpc, studio.client, DownloadLinks(os.environ["DOWNLOAD_TOKEN_KEY"].encode(), "http://x")
-    )
+    links = DownloadLinks(os.environ["DOWNLOAD_TOKEN_KEY"].encode(), "http://x")
+    service = DeliverableService(studio.rpc, S3ObjectStore(lambda: studio.client), links)
     from aws_lambda_powertools.utilities.data_classes import S3Event
 
     record = next(S3Event(event).records)
@@ -205,7 +205,8 @@ def test_a_very_large_object_is_recorded_with_its_size(studio: Studio) -> None:
     event = load_event("s3_object_created")
     event["Records"][0]["s3"]["object"].update(key=quote(studio.key("walkthrough.mp4", "Render")), size=5 * 1024**4)
     links = DownloadLinks(os.environ["DOWNLOAD_TOKEN_KEY"].encode(), "http://x")
-    recorded = DeliverableService(studio.rpc, HugeObject(), links).record(next(S3Event(event).records))  # type: ignore[arg-type]
+    store = S3ObjectStore(lambda: HugeObject())  # type: ignore[arg-type,return-value]
+    recorded = DeliverableService(studio.rpc, store, links).record(next(S3Event(event).records))
     assert recorded.outcome == "applied"
     assert studio.rows()[0][2:5] == ("Render", "video/mp4", 5 * 1024**4)
 

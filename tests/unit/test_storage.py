@@ -8,16 +8,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from atelier.deliverables.storage import (
-    CATEGORIES,
-    NEVER,
-    DeliverableKey,
-    DownloadLinks,
-    KeyOutsideConvention,
-    category_of,
-    content_disposition,
-    decode_key,
-)
+from atelier.deliverables.keys import CATEGORIES, DeliverableKey, KeyOutsideConvention, category_of, decode_key
+from atelier.deliverables.links import NEVER, DownloadLinks
+from atelier.deliverables.store import content_disposition
 from atelier.kernel.errors import ConfigurationError
 
 PROJECT = "5f1c3a9e-2b7d-4c1e-9a0b-3d2e1f4a5b6c"

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from atelier.deliverables.storage import DownloadLinks
+from atelier.deliverables.links import DownloadLinks
 from atelier.kernel.errors import NotPermitted
 from atelier.kernel.signing import expiry
 from atelier.mail.events import suppressions

@@ -14,7 +14,7 @@ from typing import Any
 from atelier import wiring
 from atelier.cli.args import noun, verb
 from atelier.cli.render import first_line
-from atelier.deliverables.storage import CATEGORIES
+from atelier.deliverables.keys import CATEGORIES
 from atelier.kernel.errors import ConfigurationError, DatabaseUnavailable
 from atelier.kernel.settings import DatabaseSettings
 
@@ -24,7 +24,8 @@ def upload(args: argparse.Namespace) -> int:
     from botocore.exceptions import BotoCoreError, ClientError
 
     from atelier.cli.progress import Progress
-    from atelier.deliverables.storage import DeliverableKey, StorageSettings, guess_type
+    from atelier.deliverables.keys import DeliverableKey, guess_type
+    from atelier.deliverables.store import StorageSettings
 
     try:
         project_id = str(uuid.UUID(args.project_id))

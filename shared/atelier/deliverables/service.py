@@ -18,16 +18,14 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
-from atelier.deliverables.storage import DeliverableKey, DownloadLinks, KeyOutsideConvention, decode_key, guess_type
+from atelier.deliverables.keys import DeliverableKey, KeyOutsideConvention, decode_key, guess_type
+from atelier.deliverables.links import DownloadLinks
+from atelier.deliverables.store import ObjectStore
 from atelier.kernel.errors import AtelierError
 from atelier.kernel.rpc import Rpc
-from atelier.notion.codec import rich_text
-from atelier.notion.errors import Failure, NotionError
-from atelier.notion.port import NotionPort
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.data_classes.s3_event import S3EventRecord
-    from mypy_boto3_s3 import S3Client
 
     from atelier.sync.push import OutboxPusher
 
@@ -36,17 +34,6 @@ log = logging.getLogger(__name__)
 MAX_UPLOADER_CHARS = 200
 GENERIC_TYPES = {"", "binary/octet-stream", "application/octet-stream"}
 # What Notion shows inline: https://developers.notion.com/reference/file-upload (supported file types).
-IMAGE_TYPES = {
-    "image/png",
-    "image/jpeg",
-    "image/gif",
-    "image/webp",
-    "image/svg+xml",
-    "image/tiff",
-    "image/bmp",
-    "image/heic",
-}
-PDF_TYPE = "application/pdf"
 
 
 class DeliverableOutcome(StrEnum):
@@ -83,9 +70,9 @@ def event_id(bucket: str, key: str, version_id: str | None, sequencer: str | Non
 
 
 class DeliverableService:
-    def __init__(self, rpc: Rpc, s3: S3Client, links: DownloadLinks) -> None:
+    def __init__(self, rpc: Rpc, store: ObjectStore, links: DownloadLinks) -> None:
         self._rpc = rpc
-        self._s3 = s3
+        self._store = store
         self._links = links
 
     def record(self, record: S3EventRecord) -> Recorded:
@@ -104,7 +91,7 @@ class DeliverableService:
         except KeyOutsideConvention as exc:
             return Recorded(DeliverableOutcome.ignored, key, reason=str(exc))
         version_id = obj.version_id or None
-        head = self._head(bucket, key, version_id)
+        head = self._store.head(bucket, key, version_id)
         if head is None:
             return Recorded(DeliverableOutcome.gone, key, reason="the object was deleted before it could be read")
         content_type = str(head.get("ContentType") or "").split(";", 1)[0].strip().lower()
@@ -135,89 +122,6 @@ class DeliverableService:
             version=result.get("version"),
             reason=result.get("reason"),
         )
-
-    def _head(self, bucket: str, key: str, version_id: str | None) -> dict[str, Any] | None:
-        from botocore.exceptions import ClientError
-
-        args: dict[str, Any] = {"Bucket": bucket, "Key": key}
-        if version_id:
-            args["VersionId"] = version_id
-        try:
-            return dict(self._s3.head_object(**args))
-        except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NoSuchVersion"):
-                return None
-            raise
-
-
-class Showcase:
-    """The content of a deliverable's Notion page, made once, when the page is created."""
-
-    def __init__(self, rpc: Rpc, gateway: NotionPort, s3: Callable[[], S3Client]) -> None:
-        self._rpc = rpc
-        self._gateway = gateway
-        self._s3 = s3  # asked for only when a file is shown, so a sync run with no new deliverable builds no client
-
-    def __call__(self, entity_id: str, deadline: float | None) -> list[dict[str, Any]]:
-        file = self._rpc.rpc("deliverable_file", p_id=entity_id)
-        if not file:
-            return []
-        name = str(file["key"]).rsplit("/", 1)[-1]
-        link = str(file.get("file_url") or "")
-        kind = "image" if file["file_type"] in IMAGE_TYPES else "pdf" if file["file_type"] == PDF_TYPE else None
-        size = int(file["file_size"])
-        blocks: list[dict[str, Any]] = []
-        if kind and 0 < size <= self._gateway.max_upload_bytes(deadline=deadline):
-            upload_id = self._upload(file, name, deadline)
-            if upload_id:
-                blocks.append(
-                    {
-                        "type": kind,
-                        kind: {"type": "file_upload", "file_upload": {"id": upload_id}, "caption": rich_text(name)},
-                    }
-                )
-        if not blocks and link:
-            blocks.append(
-                {
-                    "type": "file",
-                    "file": {
-                        "type": "external",
-                        "external": {"url": link},
-                        "name": name[:100],
-                        "caption": rich_text(name),
-                    },
-                }
-            )
-        if link:
-            blocks.append(
-                {
-                    "type": "paragraph",
-                    "paragraph": {
-                        "rich_text": [{"type": "text", "text": {"content": f"Download {name}", "link": {"url": link}}}]
-                    },
-                }
-            )
-        return blocks
-
-    def _upload(self, file: dict[str, Any], name: str, deadline: float | None) -> str | None:
-        from botocore.exceptions import BotoCoreError, ClientError
-
-        args: dict[str, Any] = {"Bucket": file["bucket"], "Key": file["key"]}
-        if file.get("version_id"):
-            args["VersionId"] = file["version_id"]
-        try:
-            data = self._s3().get_object(**args)["Body"].read()
-        except (BotoCoreError, ClientError) as exc:
-            # The page still links to the file; the download route serves it if it is there.
-            log.warning("could not read %s from S3 (%s); the page links to it instead", file["key"], exc)
-            return None
-        try:
-            return self._gateway.upload_file(name, str(file["file_type"]), data, deadline=deadline)
-        except NotionError as exc:
-            if exc.failure is not Failure.permanent:
-                raise  # the row is retried; the page is not created without its file
-            log.warning("Notion refused the upload of %s (%s); the page links to it instead", file["key"], exc)
-            return None
 
 
 def push_showcases(pusher: Callable[[], OutboxPusher], recorded: Iterable[Recorded], *, deadline: float) -> int:

@@ -57,7 +57,7 @@ def _page(shown: tuple[int, Page], headers: dict[str, str] | None = None, metric
 
 
 class DownloadLinks(Protocol):
-    """The deliverables' signed links (`deliverables.storage.DownloadLinks`), as the portal uses them."""
+    """The deliverables' signed links (`deliverables.links.DownloadLinks`), as the portal uses them."""
 
     def url(self, deliverable_id: str, *, expires: int) -> str: ...
 

@@ -1,0 +1,64 @@
+"""The bucket's key convention: `projects/<project_id>/<category>/<file name>`, which S3 sends URL-encoded in its
+events; the categories a folder may name, and a file's type from its name."""
+
+from __future__ import annotations
+
+import mimetypes
+import unicodedata
+import uuid
+from dataclasses import dataclass
+from urllib.parse import unquote_plus
+
+from atelier.kernel.errors import AtelierError
+
+PREFIX = "projects/"
+CATEGORIES = ("Document", "Photo", "Drawing", "Render", "Invoice", "Contract", "Other")
+MAX_NAME_CHARS = 500
+
+
+class KeyOutsideConvention(AtelierError):
+    """An object key that is not `projects/<project_id>/<category>/<file name>`."""
+
+
+@dataclass(frozen=True)
+class DeliverableKey:
+    project_id: str
+    category: str  # one of CATEGORIES
+    name: str  # the file's name: what follows the category, sub-folders included
+
+    @classmethod
+    def parse(cls, key: str) -> DeliverableKey:
+        """A decoded key, checked against the convention; the category is matched loosely ("photos")."""
+        if not key.startswith(PREFIX):
+            raise KeyOutsideConvention(f"{key!r} is not under {PREFIX}")
+        parts = key[len(PREFIX) :].split("/", 2)
+        if len(parts) < 3 or not parts[2].strip() or key.endswith("/"):
+            raise KeyOutsideConvention(f"{key!r} is not projects/<project_id>/<category>/<file name>")
+        try:
+            project_id = str(uuid.UUID(parts[0]))
+        except ValueError:
+            raise KeyOutsideConvention(f"{key!r}: {parts[0]!r} is not a project id") from None
+        name = unicodedata.normalize("NFC", parts[2]).strip()[:MAX_NAME_CHARS]
+        return cls(project_id, category_of(parts[1]), name)
+
+    @staticmethod
+    def make(project_id: str, category: str, filename: str) -> str:
+        return f"{PREFIX}{project_id}/{category}/{filename}"
+
+
+def category_of(folder: str) -> str:
+    """The category a key's folder names: exact, any case, or plural; anything else is Other."""
+    wanted = folder.strip().lower()
+    for category in CATEGORIES:
+        if wanted in (category.lower(), f"{category.lower()}s"):
+            return category
+    return "Other"
+
+
+def decode_key(raw: str) -> str:
+    """S3 event keys are URL-encoded with `+` for spaces."""
+    return unquote_plus(raw)
+
+
+def guess_type(filename: str) -> str:
+    return mimetypes.guess_type(filename)[0] or "application/octet-stream"
