@@ -10,8 +10,8 @@ from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from atelier import wiring
+from atelier.intake.form import parse_event, posted_fields, wants_html
 from atelier.intake.page import render_form, render_result
-from atelier.intake.service import parse_event, posted_fields, wants_html
 from atelier.kernel.page import Page
 from atelier.kernel.settings import IntakeSettings
 from atelier.kernel.telemetry import count, emit

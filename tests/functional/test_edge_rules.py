@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEventV2
 
-from atelier.intake.service import parse_event
+from atelier.intake.form import parse_event
 from atelier.kernel.errors import (
     DatabaseError,
     DatabaseUnavailable,

@@ -10,8 +10,8 @@ from collections.abc import Mapping
 from html import escape
 from typing import Any
 
+from atelier.intake.form import HONEYPOT_FIELD, SUBMISSION_KEY_FIELD
 from atelier.intake.models import ProjectType
-from atelier.intake.service import HONEYPOT_FIELD, SUBMISSION_KEY_FIELD
 from atelier.kernel.page import Page
 
 PROJECT_TYPE_LABELS = {

@@ -23,9 +23,10 @@ from typing import Any
 from pydantic import ValidationError
 
 from atelier.intake.checkout import NoCheckout
+from atelier.intake.form import LeadSubmission, field_errors
 from atelier.intake.models import LeadAnswers, ProjectType
 from atelier.intake.routing import route
-from atelier.intake.service import IntakeService, LeadSubmission, field_errors
+from atelier.intake.service import IntakeService
 from atelier.kernel.errors import IntegrityViolation, InvalidData, Refusal
 from atelier.notion.codec import Ids, atelier_id_value, find_property, last_synced_value, plain_text
 from atelier.sync.mapping import BY_NAME, LEAD, Entity, Owner
