@@ -139,3 +139,11 @@ def _modules(source: str) -> set[str]:
         elif isinstance(node, ast.ImportFrom) and node.module:
             names.add(node.module)
     return names
+
+
+def test_the_readme_lists_one_row_per_package_and_the_tree_matches_it() -> None:
+    readme = (ROOT / "README.md").read_text()
+    rows = re.findall(r"^\| `shared/atelier/([a-z_]+)/` \|", readme, re.MULTILINE)
+    assert sorted(rows) == PACKAGES
+    assert len(rows) == len(set(rows))
+    assert "| `shared/atelier/wiring.py` |" in readme
