@@ -1,12 +1,8 @@
-"""Deliverables: an S3 upload becomes one deliverable row, and its Notion page shows the file.
+"""Deliverables: an S3 upload becomes one deliverable row, and its Notion page shows the file (`showcase`).
 
 `DeliverableService.record` turns one S3 `ObjectCreated` record into one `record_deliverable` call, keyed by
 bucket + key + version (or sequencer), so a redelivered event changes nothing. Size, type and uploader
-come from the object itself (HEAD), not from the event.
-
-`Showcase` builds the blocks of a deliverable's new Notion page: images and PDFs within the workspace's
-upload limit are uploaded to Notion and shown; anything else gets a file block that links to the download
-route, whose links never expire.
+come from the object itself (the store's HEAD), not from the event.
 """
 
 from __future__ import annotations
