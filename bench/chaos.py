@@ -5,7 +5,7 @@
 - a 30-minute Notion outage on a clock we move (a run every 30 s) -> dead rows, and runs until every page is
   made once Notion answers again;
 - kill -9 of `atelier sync run` mid-drain -> seconds until the next run takes over;
-- the generated-input corpus (`tests/integration/test_generated_inputs.py`, more examples than `make test`) ->
+- the generated-input corpus (`tests/integration/test_generated_*.py`, more examples than `make test`) ->
   5xx answers;
 - a Stripe burst: N events, each delivered 5 times at once -> payments and projects made;
 - a slow day: 30% of Notion's answers 429 or 529 -> rows per second against a clear day;
@@ -277,6 +277,11 @@ def slow_day(projects: int = 3, fault_rate: float = 0.3) -> list[Row]:
     ]
 
 
+GENERATED = [
+    str(ROOT / "tests/integration" / name) for name in ("test_generated_client_routes.py", "test_generated_webhooks.py")
+]
+
+
 def generated_inputs(examples: int) -> list[Row]:
     env = os.environ | {"ATELIER_FUZZ_EXAMPLES": str(examples)}
     started = time.perf_counter()
@@ -293,7 +298,7 @@ def generated_inputs(examples: int) -> list[Row]:
                 "-p",
                 "no:logging",
                 f"--basetemp={basetemp}/t",
-                str(ROOT / "tests/integration/test_generated_inputs.py"),
+                *GENERATED,
             ],
             cwd=ROOT,
             env=env,

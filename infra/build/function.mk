@@ -12,7 +12,7 @@ ROOT := $(abspath $(dir $(lastword $(MAKEFILE_LIST)))/../..)
 FUNCTION := $(notdir $(CURDIR))
 UV ?= $(ROOT)/.uv/bin/uv
 LAMBDA_PYTHON ?= 3.13
-# Parts of the package no function imports (tests/unit/test_function_artifacts.py proves it): the operator's
+# Parts of the package no function imports (tests/packaging/test_function_artifacts.py proves it): the operator's
 # command (with the migrator, progress bars and replay), which runs on an operator's machine, never in Lambda.
 LOCAL_ONLY := cli
 
