@@ -1,28 +1,22 @@
-"""Stripe webhooks: verify the signature on the raw body, decide what an event means, apply it once.
+"""Stripe webhooks, once verified (`payments.parse`): decide what an event means, and apply it once.
 
-`stripe` is imported only to check signatures, inside `verify`. What each event type means is the
-table `EVENT_KINDS`; the database function `apply_stripe_event` applies it in one transaction. A session fulfils
-only the lead Atelier opened it for, found by its id: the lead and tier in an event's metadata are kept for
-reconciliation, never trusted.
+What each event type means is `classify`; the database function `apply_stripe_event` applies it in one
+transaction. A session fulfils only the lead Atelier opened it for, found by its id: the lead and tier in an
+event's metadata are kept for reconciliation, never trusted.
 """
 
 from __future__ import annotations
 
 import json
 import re
-import time
 import uuid
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from atelier.kernel.body import strict_json
-from atelier.kernel.errors import IntegrityViolation, InvalidData, MalformedRequest
+from atelier.kernel.errors import IntegrityViolation, InvalidData
 from atelier.kernel.rpc import Rpc
 
-DEFAULT_TOLERANCE_SECONDS = 300
-MAX_EVENT_BYTES = 256 * 1024
-MAX_SIGNATURE_HEADER = 4096
 MAX_ID_CHARS = 255
 MAX_EMAIL_CHARS = 320
 MAX_NAME_CHARS = 200
@@ -36,65 +30,6 @@ HANDLED_TYPES = (
     "payment_intent.succeeded",
     "charge.refunded",
 )
-
-
-def _refuse(reason: str, code: str = "invalid_signature") -> MalformedRequest:
-    return MalformedRequest(reason, code=code)
-
-
-def verify(
-    payload: bytes,
-    header: str | None,
-    secret: str,
-    *,
-    tolerance: int = DEFAULT_TOLERANCE_SECONDS,
-    now: float | None = None,
-) -> dict[str, Any]:
-    """The event, if `header` signs `payload` with `secret`; else MalformedRequest saying what is wrong.
-
-    The header's shape and age are checked here, so that each refusal has its own reason; the
-    signature itself is checked by the `stripe` library."""
-    if not header or not header.strip():
-        raise _refuse("Missing Stripe-Signature header.")
-    if len(header) > MAX_SIGNATURE_HEADER or not header.isascii():
-        raise _refuse(f"Malformed Stripe-Signature header: Stripe's is ASCII, under {MAX_SIGNATURE_HEADER} characters.")
-    parts: dict[str, list[str]] = {}
-    for item in header.split(","):
-        key, sep, value = item.strip().partition("=")
-        if not sep or not key:
-            raise _refuse("Malformed Stripe-Signature header: expected t=<timestamp>,v1=<signature>.")
-        parts.setdefault(key, []).append(value)
-    stamp = (parts.get("t") or [""])[0]
-    if not (stamp.isascii() and stamp.isdigit() and len(stamp) <= 12):
-        raise _refuse("Malformed Stripe-Signature header: no numeric t=<timestamp>.")
-    timestamp = int(stamp)
-    if not parts.get("v1"):
-        raise _refuse("No v1 signature in the Stripe-Signature header.")
-    age = (time.time() if now is None else now) - timestamp
-    if abs(age) > tolerance:
-        raise _refuse(
-            f"Signature timestamp is {int(age)} s from now, outside the {tolerance} s tolerance. "
-            "Check the server clock; use `atelier stripe replay` to apply old events."
-        )
-    try:
-        text = payload.decode("utf-8")
-    except UnicodeDecodeError:
-        raise _refuse("The body is not UTF-8, so it cannot carry a valid signature.") from None
-
-    import stripe
-
-    try:
-        # Checks every v1 value in the header; one match is enough. The age was checked above.
-        stripe.WebhookSignature.verify_header(text, header, secret, tolerance=None)
-    except stripe.SignatureVerificationError:
-        raise _refuse("Signature does not match: wrong webhook secret, or the body was changed.") from None
-    try:
-        event = strict_json(text)
-    except (ValueError, RecursionError) as exc:
-        raise _refuse(f"The signed body is not valid JSON: {str(exc)[:200]}.", "invalid_json") from None
-    if not isinstance(event, dict) or not isinstance(event.get("id"), str) or not isinstance(event.get("type"), str):
-        raise _refuse("The signed body is not a Stripe event (no id or type).", "invalid_event")
-    return event
 
 
 @dataclass(frozen=True)
