@@ -39,3 +39,7 @@ def seed_rows() -> dict[str, Any]:
 
 def seed_catalogue() -> Catalogue:
     return Catalogue.from_rpc(seed_rows())
+
+
+TIER_NAME = {tier.id: tier.name for tier in seed_catalogue().tiers.values()}
+"""Each tier's name by its id, as the seed writes it: what the tests expect a page or a payload to show."""

@@ -8,6 +8,7 @@ from atelier.notion import Failure, NotionError
 from atelier.notion.codec import ATELIER_ID, LAST_SYNCED
 from atelier.sync import OutboxPusher
 from tests.functional.fakes import FakeNotion, FakeRpc, page_values, sync_ports
+from tests.seed_catalogue import TIER_NAME
 
 SOURCES = {
     "lead": "ds-lead",
@@ -20,7 +21,7 @@ LEAD = {
     "id": "0b6f6a8e-6f3c-4f35-9d2b-9b5c0c1d2e3f",
     "name": "Ada Lovelace",
     "email": "ada@example.com",
-    "tier_name": "The Builder",
+    "tier_name": TIER_NAME[2],
     "status": "qualified",
     "budget_range": "$10k-15k",
     "timeline_weeks": 8,
@@ -81,7 +82,7 @@ def test_a_field_notion_owns_is_never_pushed_over_the_teams_value() -> None:
     project = {
         "id": "4a1e0c70-0000-4000-8000-000000000001",
         "name": "Loft",
-        "tier_name": "The Builder",
+        "tier_name": TIER_NAME[2],
         "status": "onboarding",
         "payment_status": "paid",
         "needs_review": False,

@@ -16,6 +16,7 @@ from atelier.cli import main
 from atelier.kernel.rpc import PsycopgRpc
 from atelier_local.lambda_runtime import LocalLambdas
 from atelier_local.stack import LocalStack, scheduled_event
+from tests.seed_catalogue import TIER_NAME
 
 Conn = psycopg.Connection[tuple[object, ...]]
 LEAD = {
@@ -69,7 +70,7 @@ def test_the_thanks_page_says_what_the_payment_led_to_and_waits_for_the_webhook(
     page = api.get("/thanks", params={"session_id": session_id})
     assert page.status_code == 200
     assert "Payment received, Rosa" in page.text
-    assert "5 Quay Street - The Builder" in page.text
+    assert f"5 Quay Street - {TIER_NAME[2]}" in page.text
     assert "Discovery and site review" in page.text
     assert 'http-equiv="refresh"' not in page.text
     assert "rosa@example.com" not in page.text  # no e-mail addresses on the page

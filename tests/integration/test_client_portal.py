@@ -16,6 +16,7 @@ from atelier.portal.service import PortalService
 from atelier.portal.session import PortalKeys
 from atelier_local.lambda_runtime import LocalLambdas
 from atelier_local.stack import LocalStack, scheduled_event
+from tests.seed_catalogue import TIER_NAME
 
 Conn = psycopg.Connection[tuple[object, ...]]
 PNG = b"\x89PNG\r\n\x1a\n0000"
@@ -84,7 +85,7 @@ def test_each_client_sees_their_own_project_and_gets_404_for_the_other(
     ann = _sign_in(stack, _link("ann@example.com", capsys))
     home = ann.get("/portal")
     assert home.status_code == 200
-    assert "Ann House - The Builder" in home.text
+    assert f"Ann House - {TIER_NAME[2]}" in home.text
     assert "Bob" not in home.text
 
     mine = ann.get(f"/portal/projects/{two_clients['a']}")

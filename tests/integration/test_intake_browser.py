@@ -11,6 +11,7 @@ import psycopg
 import pytest
 
 from atelier_local.stack import LocalStack
+from tests.seed_catalogue import TIER_NAME
 
 CHROMIUM = shutil.which("chromium") or ("/usr/bin/chromium" if os.path.exists("/usr/bin/chromium") else None)
 
@@ -52,7 +53,7 @@ def test_a_client_fills_the_form_and_sees_the_result(page: Any, stack: LocalStac
     assert stack.front_door is not None
     _fill(page, stack.front_door.url, email="grace@example.com", name="Grace Hopper")
 
-    assert page.get_by_role("heading", level=1).inner_text() == "Thank you. We recommend The Builder."
+    assert page.get_by_role("heading", level=1).inner_text() == f"Thank you. We recommend {TIER_NAME[2]}."
     assert "budget of about $12,500" in page.locator("#reason").inner_text()
     assert (
         page.get_by_role("link", name="Continue to payment")
@@ -120,7 +121,7 @@ def test_form_to_payment_to_the_thanks_page(client_page: Any, stack: LocalStack,
     client_page.get_by_role("button", name="Pay with a test card").click()
 
     assert client_page.get_by_role("heading", level=1).inner_text() == "Payment received, Ada"
-    assert client_page.locator("#project-name").inner_text() == "Ada Lovelace - The Builder"
+    assert client_page.locator("#project-name").inner_text() == f"Ada Lovelace - {TIER_NAME[2]}"
     _no_sideways_scroll(client_page)
     client_page.screenshot(path=str(tmp_path / f"thanks-{client_page.viewport_size['width']}.png"), full_page=True)
 

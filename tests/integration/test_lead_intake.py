@@ -14,6 +14,7 @@ import pytest
 from atelier_local.lambda_runtime import LocalLambdas
 from atelier_local.stack import LocalStack
 from tests.events import load_event
+from tests.seed_catalogue import TIER_NAME
 
 Conn = psycopg.Connection[tuple[object, ...]]
 
@@ -62,7 +63,7 @@ def test_a_posted_lead_is_stored_routed_and_answered_with_a_checkout_link(api: h
         "alternative_tiers",
         "next_step",
     }
-    assert (body["tier"], body["tier_name"], body["confidence"]) == (2, "The Builder", "high")
+    assert (body["tier"], body["tier_name"], body["confidence"]) == (2, TIER_NAME[2], "high")
     assert body["next_step"]["action"] == "pay"
     assert "/_local/checkout/cs_test_" in body["checkout_url"]
 
@@ -213,7 +214,7 @@ def test_the_form_page_posts_without_javascript_and_shows_the_result(api: httpx.
     result = api.post("/leads", data=form, headers={"Accept": "text/html,application/xhtml+xml"})
 
     assert result.status_code == 201
-    assert "We recommend The Concept" in result.text
+    assert f"We recommend {TIER_NAME[1]}" in result.text
     assert "Continue to payment" in result.text
     assert db.execute("select submission_key from leads").fetchone() == (key,)
 

@@ -15,6 +15,7 @@ from atelier.notion.codec import plain_text
 from atelier_local.lambda_runtime import LocalLambdas
 from atelier_local.samples import paid_project, stored_lead
 from atelier_local.stack import LocalStack, scheduled_event
+from tests.seed_catalogue import TIER_NAME
 
 Conn = psycopg.Connection[tuple[object, ...]]
 
@@ -80,7 +81,7 @@ def test_every_mapped_property_renamed_by_hand_and_the_sync_goes_on(
         )
     }
     assert plain_text(props["Name (team)"]["title"])
-    assert props["Tier (team)"]["select"]["name"] == "The Builder"
+    assert props["Tier (team)"]["select"]["name"] == TIER_NAME[2]
     assert len(props["Client (team)"]["relation"]) == 1
     assert props["Status (team)"]["select"]["name"] == "Onboarding"  # the studio's word for the code
     assert props["Payment (team)"]["select"]["name"] == "Paid"

@@ -17,6 +17,7 @@ from atelier.sync.mapping import ENTITIES
 from atelier.sync.records import SyncPorts
 from atelier.sync.setup import check, find_existing, setup
 from atelier_local.notion_emulator import NotionEmulator
+from tests.seed_catalogue import TIER_NAME
 
 
 @pytest.fixture
@@ -71,10 +72,10 @@ def test_check_tells_the_teams_cosmetic_changes_from_breaking_ones(
             "Mood": {"select": {"options": [{"name": "calm"}]}},
         },
     )
-    human.update_data_source(leads, {"Tier": {"select": {"options": [{"name": "The Concept"}, {"name": "Rush"}]}}})
+    human.update_data_source(leads, {"Tier": {"select": {"options": [{"name": TIER_NAME[1]}, {"name": "Rush"}]}}})
     human.update_data_source(clients, {"Project Address": {"number": {}}})
     human.update_data_source(
-        projects, {tier["id"]: {"select": {"options": [{"name": n} for n in ("The Builder", "The Concierge")]}}}
+        projects, {tier["id"]: {"select": {"options": [{"name": n} for n in (TIER_NAME[2], TIER_NAME[3])]}}}
     )
     human.update_data_source(milestones, {"Due": None})
     notion.add_data_source(ids["project"].database_id, "Archive", {"Name": {"title": {}}})
@@ -105,7 +106,7 @@ def test_setup_mends_what_was_broken_keeps_the_teams_names_and_then_changes_noth
     human.update_data_source(
         projects, {"Last Synced": {"name": "Synced at"}, "Needs Review": None, "Payment": {"number": {}}}
     )
-    human.update_data_source(projects, {"Tier": {"select": {"options": [{"name": "The Builder"}]}}})
+    human.update_data_source(projects, {"Tier": {"select": {"options": [{"name": TIER_NAME[2]}]}}})
     said: list[str] = []
 
     setup(gateway, notion.parent_page_id, rpc=rpc, say=said.append)
@@ -113,7 +114,7 @@ def test_setup_mends_what_was_broken_keeps_the_teams_names_and_then_changes_noth
     schema = gateway.retrieve_data_source(projects)["properties"]
     assert schema["Needs Review"]["type"] == "checkbox"  # recreated under its original name
     assert schema["Payment"]["type"] == "select"  # its type back
-    assert {o["name"] for o in schema["Tier"]["select"]["options"]} >= {"The Concept", "KAA White Glove"}
+    assert {o["name"] for o in schema["Tier"]["select"]["options"]} >= {TIER_NAME[1], TIER_NAME[4]}
     assert "Synced at" in schema  # the team's name is kept
     assert "Last Synced" not in schema
     assert any("recreated 'Needs Review'" in line for line in said)

@@ -15,6 +15,7 @@ from psycopg import errors
 
 from atelier.kernel.rpc import PsycopgRpc
 from atelier_local.samples import paid_project, stored_lead
+from tests.seed_catalogue import TIER_NAME
 
 Conn = psycopg.Connection[tuple[object, ...]]
 
@@ -146,7 +147,7 @@ def test_a_notion_client_page_with_a_staff_address_is_left_for_the_team(
         p_page_id="page-1",
         p_email="Tess@Studio.example",
         p_name="Tess",
-        p_tier_name="The Concept",
+        p_tier_name=TIER_NAME[1],
         p_project_address=None,
         p_dry_run=False,
     )

@@ -14,6 +14,7 @@ import psycopg
 import pytest
 
 from atelier.cli.migrate import SchemaFiles, migrate
+from tests.seed_catalogue import TIER_NAME
 
 PG15_BIN = Path("/usr/lib/postgresql/15/bin")
 
@@ -132,10 +133,10 @@ def test_each_tier_has_a_milestone_template_and_the_design_budget_bands(
         "select id, name, min_budget_cents, max_budget_cents, routing::text from public.tiers order by id"
     ).fetchall()
     assert tiers == [
-        (1, "The Concept", 250000, 750000, "auto"),
-        (2, "The Builder", 750000, 1500000, "auto"),
-        (3, "The Concierge", 1500000, 3500000, "conditional"),
-        (4, "KAA White Glove", 3500000, None, "manual"),
+        (1, TIER_NAME[1], 250000, 750000, "auto"),
+        (2, TIER_NAME[2], 750000, 1500000, "auto"),
+        (3, TIER_NAME[3], 1500000, 3500000, "conditional"),
+        (4, TIER_NAME[4], 3500000, None, "manual"),
     ]
     counts = db.execute("select tier, count(*) from public.milestone_templates group by tier order by tier")
     assert [tier for tier, n in counts.fetchall() if int(str(n)) >= 3] == [1, 2, 3, 4]

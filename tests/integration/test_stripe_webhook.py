@@ -20,6 +20,7 @@ import stripe
 from atelier_local.lambda_runtime import LocalLambdas
 from atelier_local.stack import LocalStack
 from tests.events import load_event
+from tests.seed_catalogue import TIER_NAME
 
 Conn = psycopg.Connection[tuple[object, ...]]
 
@@ -106,7 +107,7 @@ def test_a_paid_checkout_creates_client_project_milestones_and_payment_once(
         "paid",
         2,
         False,
-        "12 Analytical Row - The Builder",
+        f"12 Analytical Row - {TIER_NAME[2]}",
         2,
         "ada@example.com",
         "sage_client",

@@ -10,6 +10,7 @@ from atelier.kernel.rpc import PsycopgRpc
 from atelier.notion import NotionGateway
 from atelier_local.notion_emulator import NotionEmulator
 from atelier_local.samples import paid_project, stored_lead
+from tests.seed_catalogue import TIER_NAME
 
 Conn = psycopg.Connection[tuple[object, ...]]
 
@@ -161,7 +162,7 @@ def test_import_notion_turns_hand_typed_leads_into_linked_leads_once(
     assert row == ("grace@example.com", 3, typed["id"])  # no survey or drawings in Notion: tier 3 at least
     shown = gateway.retrieve_page(typed["id"])["properties"]
     assert shown["Atelier ID"]["rich_text"][0]["plain_text"].startswith("lead:")
-    assert shown["Tier"]["select"]["name"] == "The Concierge"  # written back with the Atelier ID
+    assert shown["Tier"]["select"]["name"] == TIER_NAME[3]  # written back with the Atelier ID
 
     assert main(["import-notion"]) == 1
     assert "0 added, 0 linked, 2 skipped" in capsys.readouterr().err

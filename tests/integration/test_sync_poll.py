@@ -14,6 +14,7 @@ from atelier.sync import NotionPoller, OutboxPusher, SyncPorts
 from atelier.sync.comments import post_due
 from atelier_local.notion_emulator import NotionEmulator
 from atelier_local.samples import paid_project, stored_lead
+from tests.seed_catalogue import TIER_NAME
 
 Conn = psycopg.Connection[tuple[object, ...]]
 
@@ -115,16 +116,16 @@ def test_a_field_postgres_owns_is_put_back_and_the_teams_value_kept_with_one_com
     sources: dict[str, str],
 ) -> None:
     page_id = _page(db, "projects")
-    human.update_page(page_id, {"Tier": {"select": {"name": "KAA White Glove"}}})
+    human.update_page(page_id, {"Tier": {"select": {"name": TIER_NAME[4]}}})
     assert poller.poll().overridden == 1
     ports = SyncPorts(rpc, gateway, sources)
     assert post_due(ports).posted == 1
     pusher.sweep()
     tier = gateway.retrieve_page(page_id)["properties"]["Tier"]["select"]["name"]
-    assert tier == "The Builder"  # what Postgres holds
+    assert tier == TIER_NAME[2]  # what Postgres holds
     audit = db.execute("select details from audit_log where action = 'notion.overridden'").fetchone()
     assert audit is not None
-    assert audit[0] == {"notion_values": {"Tier": "KAA White Glove"}}
+    assert audit[0] == {"notion_values": {"Tier": TIER_NAME[4]}}
     # Later runs see the page as Atelier left it: no second comment for the same edit
     poller.poll()
     assert post_due(ports).posted == 0

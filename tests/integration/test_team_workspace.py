@@ -16,6 +16,7 @@ from atelier.notion.codec import ATELIER_ID, plain_text, rich_text, unlinked_fil
 from atelier_local.lambda_runtime import LocalLambdas
 from atelier_local.samples import paid_project, stored_lead
 from atelier_local.stack import LocalStack, scheduled_event
+from tests.seed_catalogue import TIER_NAME
 
 Conn = psycopg.Connection[tuple[object, ...]]
 
@@ -135,7 +136,7 @@ def test_a_second_page_for_a_client_who_has_one_is_left_alone_and_a_new_address_
         {
             "Name": {"title": rich_text("New Client")},
             "Email": {"email": "new@example.com"},
-            "Tier": {"select": {"name": "The Concept"}},
+            "Tier": {"select": {"name": TIER_NAME[1]}},
         },
     )
     _sync()
@@ -261,7 +262,7 @@ def test_a_project_page_has_its_brief_and_a_history_appended_once_per_change(
     assert body[0] == "heading_2: Brief"
     assert "bulleted_list_item: Amount paid: 7,500.00 USD" in body
     assert "bulleted_list_item: Client's notes: Keep the old oak floor." in body
-    assert "bulleted_list_item: Tier: The Builder" in body
+    assert f"bulleted_list_item: Tier: {TIER_NAME[2]}" in body
     assert body[-2:] == ["heading_2: History", f"bulleted_list_item: {body[-1].split(': ', 1)[1]}"]
     assert body[-1].endswith(": Paid 7,500.00 USD")
 
