@@ -16,7 +16,7 @@ import sys
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import psycopg
@@ -27,12 +27,12 @@ from atelier_local.postgres import EmbeddedPostgres
 from atelier_local.stack import LocalStack
 from bench.rpc_calls import counted_rpc_calls
 
-# Tier 3 with no red flags: routed, stored and answered in one rpc, no checkout call.
+# Tier 4 (routing `manual`: the team reviews it): routed, stored and answered in one rpc, no checkout call.
 LEAD = {
     "email": "bench@example.com",
     "name": "Bench Client",
     "project_address": "1 Bench St",
-    "budget": "$20k-30k",
+    "budget": "$40k-60k",
     "timeline_weeks": 16,
     "project_type": "major_renovation",
     "has_survey": True,
@@ -44,8 +44,8 @@ INSERT = """
 insert into leads (submission_key, request_hash, email, name, project_address, budget_range, budget_min_cents,
   budget_max_cents, timeline, timeline_weeks, project_type, has_survey, has_drawings, notes, recommended_tier,
   routing_reason, confidence, needs_review, red_flags, routing, answer, status)
-values (%s, 'h', 'bench@example.com', 'Bench Client', '1 Bench St', '$20k-30k', 2000000, 3000000, '16 weeks', 16,
-  'major_renovation', true, true, 'Throughput run.', 3, 'reason', 'high', false, '{}', '{}', '{}', 'qualified')
+values (%s, 'h', 'bench@example.com', 'Bench Client', '1 Bench St', '$40k-60k', 4000000, 6000000, '16 weeks', 16,
+  'major_renovation', true, true, 'Throughput run.', 4, 'reason', 'high', true, '{}', '{}', '{}', 'needs_review')
 """
 
 
@@ -60,6 +60,7 @@ class Timing:
     p50_ms: float
     p99_ms: float
     round_trips: float | None = None  # Postgres calls per item, where counted
+    catalogue_reads: int = 0  # the catalogue's reads in the run (once a minute per container, not per item)
 
     @property
     def per_item_ms(self) -> float:
@@ -137,8 +138,11 @@ def run(count: int = 1000) -> tuple[Timing, Timing, Timing]:
     with database() as dsn:
         migrate(dsn)
         # A load test from one address lifts the per-caller limits, as the README says (0 turns each off).
+        # The handlers run in this process and read os.environ, as in Lambda.
         unlimited = {"ATELIER_LEAD_LIMIT_PER_SOURCE": "0", "ATELIER_LEAD_LIMIT_PER_EMAIL": "0"}
-        stack = LocalStack(dsn, port=0, environ=dict(os.environ) | unlimited).start()
+        saved = {name: os.environ.get(name) for name in unlimited}
+        os.environ.update(unlimited)
+        stack = LocalStack(dsn, port=0).start()
         try:
             assert stack.front_door is not None
             with counted_rpc_calls() as rpc_calls:
@@ -146,9 +150,16 @@ def run(count: int = 1000) -> tuple[Timing, Timing, Timing]:
             handler_samples = [seconds for _, seconds in stack.front_door.timings[-count:]]
         finally:
             stack.stop()
-        handler = _timing(
-            "handler", handler_samples, sum(handler_samples), round_trips=rpc_calls.calls / (count + WARM)
-        )
+            for name, value in saved.items():
+                if value is None:
+                    os.environ.pop(name, None)
+                else:
+                    os.environ[name] = value
+        # The catalogue is read once a minute per container, not per lead: counted apart, and shown.
+        catalogue_reads = rpc_calls.by_function["catalogue"]
+        per_lead = (rpc_calls.calls - catalogue_reads) / (count + WARM)
+        handler = _timing("handler", handler_samples, sum(handler_samples), round_trips=per_lead)
+        handler = replace(handler, catalogue_reads=catalogue_reads)
         return door, handler, insert
 
 
@@ -171,7 +182,7 @@ def report(door: Timing, handler: Timing, insert: Timing) -> list[tuple[str, str
         (
             "intake: Postgres round trips per lead",
             f"{handler.round_trips or 0:.2f}",
-            "target 1 (no checkout: tier 3)",
+            f"target 1 (a lead to review: no checkout); catalogue read {handler.catalogue_reads} time(s) in the run",
             "ok" if (handler.round_trips or 0) <= 1 else "OVER",
         ),
         (

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from atelier.kernel.rpc import PsycopgRpc
@@ -13,6 +14,7 @@ from atelier.kernel.rpc import PsycopgRpc
 @dataclass
 class Count:
     calls: int = 0
+    by_function: Counter[str] = field(default_factory=Counter)
 
 
 @contextmanager
@@ -23,6 +25,7 @@ def counted_rpc_calls() -> Iterator[Count]:
 
     def counted(self: PsycopgRpc, function: str, /, **args: Any) -> Any:
         count.calls += 1
+        count.by_function[function] += 1
         return original(self, function, **args)
 
     PsycopgRpc.rpc = counted  # type: ignore[method-assign]
