@@ -4,13 +4,11 @@ test fails when a migration changed the schema and the file was not written agai
 from __future__ import annotations
 
 import re
-from typing import Any
 
 import psycopg
 import pytest
 
-from atelier.cli.schema import dump
-from atelier_local.schema_dump import TARGET, current_schema, sections
+from atelier_local.schema_dump import TARGET, current_schema, dump_database, sections
 
 pytestmark = pytest.mark.integration
 
@@ -24,14 +22,10 @@ def test_a_migration_that_changes_the_schema_changes_the_dump(database_url: str)
     """The check can fail: one more column, policy or grant, and the dump is no longer the committed file."""
     committed = TARGET.read_text()
     with psycopg.connect(database_url, autocommit=True) as conn:
-
-        def query(statement: str, *params: Any) -> list[tuple[Any, ...]]:
-            return conn.execute(statement.encode(), params or None).fetchall()
-
-        assert dump(query) == committed  # the seed's rows are not schema
+        assert dump_database(conn) == committed  # the seed's rows are not schema
         conn.execute("alter table public.leads add column referral text")
         conn.execute("create policy leads_extra on public.leads for select to anon using (false)")
-        changed = dump(query)
+        changed = dump_database(conn)
     assert changed != committed
     assert "    referral text,\n" in changed
     assert "create policy leads_extra on public.leads for select to anon\n    using (false);" in changed

@@ -23,22 +23,21 @@ def _declared(package: str) -> set[str]:
     return {word for word in re.findall(r"[a-z_]+", line.removeprefix("May import:")) if word in PACKAGES}
 
 
-def _imported(source: str) -> set[str]:
-    """The `atelier` packages and top-level modules a module imports, at the top or inside a function."""
-    found: set[str] = set()
+def _modules(source: str) -> set[str]:
+    """Every module a source imports, at the top or inside a function (`from atelier import x` is `atelier.x`)."""
+    names: set[str] = set()
     for node in ast.walk(ast.parse(source)):
-        names = []
         if isinstance(node, ast.Import):
-            names = [alias.name for alias in node.names]
+            names |= {alias.name for alias in node.names}
         elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-            names = [node.module] if node.module != "atelier" else [f"atelier.{a.name}" for a in node.names]
-        for name in names:
-            parts = name.split(".")
-            if parts[0] == "atelier" and len(parts) > 1:
-                found.add(parts[1])
-            elif parts[0] == "atelier_local":
-                found.add("atelier_local")
-    return found
+            names |= {f"atelier.{a.name}" for a in node.names} if node.module == "atelier" else {node.module}
+    return names
+
+
+def _imported(source: str) -> set[str]:
+    """The `atelier` packages and top-level modules a module imports, and `atelier_local` when it does."""
+    parts = [name.split(".") for name in _modules(source)]
+    return {p[1] for p in parts if p[0] == "atelier" and len(p) > 1} | {p[0] for p in parts if p[0] == "atelier_local"}
 
 
 def violations(package: str, source: str) -> set[str]:
@@ -129,16 +128,6 @@ def test_the_fast_tiers_import_no_database_driver_and_no_emulator(tier: str) -> 
         for path in files
     }
     assert {path: names for path, names in found.items() if names} == {}
-
-
-def _modules(source: str) -> set[str]:
-    names: set[str] = set()
-    for node in ast.walk(ast.parse(source)):
-        if isinstance(node, ast.Import):
-            names |= {alias.name for alias in node.names}
-        elif isinstance(node, ast.ImportFrom) and node.module:
-            names.add(node.module)
-    return names
 
 
 def test_the_readme_lists_one_row_per_package_and_the_tree_matches_it() -> None:

@@ -23,6 +23,11 @@ from atelier_local.postgres import EmbeddedPostgres
 TARGET = SchemaFiles.default().supabase_dir / "schema.sql"
 
 
+def dump_database(conn: psycopg.Connection[Any]) -> str:
+    """The schema of the database `conn` is connected to."""
+    return dump(lambda statement, *params: conn.execute(statement.encode(), params or None).fetchall())
+
+
 def current_schema(admin_dsn: str) -> str:
     """The dump of a database made just now from the migrations alone (the seed's rows are not schema)."""
     name = f"atelier_schema_{uuid.uuid4().hex[:8]}"
@@ -32,11 +37,7 @@ def current_schema(admin_dsn: str) -> str:
         dsn = make_conninfo(admin_dsn, dbname=name)
         migrate(dsn)
         with psycopg.connect(dsn) as conn:
-
-            def query(statement: str, *params: Any) -> list[tuple[Any, ...]]:
-                return conn.execute(statement.encode(), params or None).fetchall()
-
-            return dump(query)
+            return dump_database(conn)
     finally:
         with psycopg.connect(admin_dsn, autocommit=True) as conn:
             conn.execute(sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(name)))
