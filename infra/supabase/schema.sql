@@ -33,7 +33,7 @@ create type public.sync_entity as enum ('lead', 'client', 'project', 'milestone'
 
 create type public.user_type as enum ('kaa_client', 'sage_client', 'team', 'admin');
 
--- ==================== tables (25) ====================
+-- ==================== tables (27) ====================
 
 create table public.audit_log (
     id uuid default gen_random_uuid() not null,
@@ -44,9 +44,60 @@ create table public.audit_log (
     details jsonb default '{}'::jsonb not null,
     ip_address inet,
     created_at timestamp with time zone default now() not null,
+    business_id uuid default app_private.business_id() not null,
     constraint audit_log_pkey PRIMARY KEY (id),
+    constraint audit_log_business_id_fkey FOREIGN KEY (business_id) REFERENCES businesses(id),
     constraint audit_log_user_id_fkey FOREIGN KEY (user_id) REFERENCES users(id),
     constraint audit_log_action_check CHECK ((length(action) > 0))
+);
+
+create table public.business_members (
+    business_id uuid not null,
+    user_id uuid not null,
+    role text not null,
+    created_at timestamp with time zone default now() not null,
+    constraint business_members_pkey PRIMARY KEY (business_id, user_id),
+    constraint business_members_business_id_fkey FOREIGN KEY (business_id) REFERENCES businesses(id),
+    constraint business_members_user_id_fkey FOREIGN KEY (user_id) REFERENCES users(id),
+    constraint business_members_role_check CHECK ((role = ANY (ARRAY['team'::text, 'admin'::text])))
+);
+
+create table public.businesses (
+    id uuid default gen_random_uuid() not null,
+    position bigint generated always as identity not null,
+    slug text not null,
+    name text not null,
+    legal_name text,
+    contact_email text,
+    address text,
+    currency text default 'usd'::text not null,
+    time_zone text default 'UTC'::text not null,
+    brand_colour text default '#1f3a5f'::text not null,
+    logo_key text,
+    stripe_secret_key_ref text,
+    stripe_webhook_secret_ref text,
+    notion_token_ref text,
+    notion_webhook_token_ref text,
+    ses_sender text,
+    created_at timestamp with time zone default now() not null,
+    updated_at timestamp with time zone default now() not null,
+    constraint businesses_pkey PRIMARY KEY (id),
+    constraint businesses_position_key UNIQUE ("position"),
+    constraint businesses_slug_key UNIQUE (slug),
+    constraint businesses_address_check CHECK ((length(address) <= 500)),
+    constraint businesses_brand_colour_check CHECK ((brand_colour ~ '^#[0-9a-fA-F]{6}$'::text)),
+    constraint businesses_contact_email_check CHECK ((length(contact_email) <= 320)),
+    constraint businesses_currency_check CHECK ((currency ~ '^[a-z]{3}$'::text)),
+    constraint businesses_legal_name_check CHECK ((length(legal_name) <= 200)),
+    constraint businesses_logo_key_check CHECK ((length(logo_key) <= 500)),
+    constraint businesses_name_check CHECK (((length(btrim(name)) >= 1) AND (length(btrim(name)) <= 100))),
+    constraint businesses_notion_token_ref_check CHECK ((length(notion_token_ref) <= 2048)),
+    constraint businesses_notion_webhook_token_ref_check CHECK ((length(notion_webhook_token_ref) <= 2048)),
+    constraint businesses_ses_sender_check CHECK ((length(ses_sender) <= 320)),
+    constraint businesses_slug_check CHECK ((slug ~ '^[a-z0-9]([a-z0-9-]{0,30}[a-z0-9])?$'::text)),
+    constraint businesses_stripe_secret_key_ref_check CHECK ((length(stripe_secret_key_ref) <= 2048)),
+    constraint businesses_stripe_webhook_secret_ref_check CHECK ((length(stripe_webhook_secret_ref) <= 2048)),
+    constraint businesses_time_zone_check CHECK (((length(time_zone) >= 1) AND (length(time_zone) <= 64)))
 );
 
 create table public.clients (
@@ -65,10 +116,13 @@ create table public.clients (
     name text,
     phone text,
     company text,
+    business_id uuid default app_private.business_id() not null,
     constraint clients_pkey PRIMARY KEY (id),
+    constraint clients_business_id_id_key UNIQUE (business_id, id),
     constraint clients_notion_page_id_key UNIQUE (notion_page_id),
-    constraint clients_user_id_key UNIQUE (user_id),
-    constraint clients_tier_fkey FOREIGN KEY (tier) REFERENCES tiers(id),
+    constraint clients_user_id_key UNIQUE (business_id, user_id),
+    constraint clients_business_id_fkey FOREIGN KEY (business_id) REFERENCES businesses(id),
+    constraint clients_tier_fkey FOREIGN KEY (business_id, tier) REFERENCES tiers(business_id, id),
     constraint clients_user_id_fkey FOREIGN KEY (user_id) REFERENCES users(id),
     constraint clients_company_check CHECK ((length(company) <= 200)),
     constraint clients_name_check CHECK ((length(name) <= 200)),
@@ -97,11 +151,13 @@ create table public.deliverables (
     created_at timestamp with time zone default now() not null,
     updated_at timestamp with time zone default now() not null,
     s3_event_id text,
+    business_id uuid default app_private.business_id() not null,
     constraint deliverables_pkey PRIMARY KEY (id),
     constraint deliverables_notion_page_id_key UNIQUE (notion_page_id),
     constraint deliverables_s3_bucket_file_path_version_key UNIQUE (s3_bucket, file_path, version),
     constraint deliverables_s3_event_id_key UNIQUE (s3_event_id),
-    constraint deliverables_project_id_fkey FOREIGN KEY (project_id) REFERENCES projects(id),
+    constraint deliverables_business_id_fkey FOREIGN KEY (business_id) REFERENCES businesses(id),
+    constraint deliverables_project_id_fkey FOREIGN KEY (business_id, project_id) REFERENCES projects(business_id, id),
     constraint deliverables_file_size_check CHECK ((file_size >= 0)),
     constraint deliverables_name_check CHECK ((length(btrim(name)) > 0)),
     constraint deliverables_version_check CHECK ((version > 0))
@@ -125,8 +181,10 @@ create table public.inbound_events (
     reason text,
     created_at timestamp with time zone default now() not null,
     payload jsonb,
+    business_id uuid default app_private.business_id() not null,
     constraint inbound_events_pkey PRIMARY KEY (id),
     constraint inbound_events_source_event_id_key UNIQUE (source, event_id),
+    constraint inbound_events_business_id_fkey FOREIGN KEY (business_id) REFERENCES businesses(id),
     constraint inbound_events_event_id_check CHECK ((length(event_id) > 0)),
     constraint inbound_events_source_check CHECK ((source = ANY (ARRAY['stripe'::text, 's3'::text, 'intake'::text, 'supabase'::text, 'notion'::text])))
 );
@@ -164,11 +222,14 @@ create table public.leads (
     answer jsonb,
     checkout_session_id text,
     checkout_url text,
+    business_id uuid default app_private.business_id() not null,
     constraint leads_pkey PRIMARY KEY (id),
+    constraint leads_business_id_id_key UNIQUE (business_id, id),
     constraint leads_checkout_session_id_key UNIQUE (checkout_session_id),
     constraint leads_notion_page_id_key UNIQUE (notion_page_id),
     constraint leads_submission_key_key UNIQUE (submission_key),
-    constraint leads_recommended_tier_fkey FOREIGN KEY (recommended_tier) REFERENCES tiers(id),
+    constraint leads_business_id_fkey FOREIGN KEY (business_id) REFERENCES businesses(id),
+    constraint leads_recommended_tier_fkey FOREIGN KEY (business_id, recommended_tier) REFERENCES tiers(business_id, id),
     constraint leads_budget_min_cents_check CHECK ((budget_min_cents >= 0)),
     constraint leads_check CHECK ((budget_max_cents >= budget_min_cents)),
     constraint leads_confidence_check CHECK ((confidence = ANY (ARRAY['high'::text, 'medium'::text, 'low'::text]))),
@@ -186,9 +247,11 @@ create table public.milestone_templates (
     due_offset_days integer not null,
     created_at timestamp with time zone default now() not null,
     updated_at timestamp with time zone default now() not null,
+    business_id uuid default app_private.business_id() not null,
     constraint milestone_templates_pkey PRIMARY KEY (id),
-    constraint milestone_templates_tier_order_key UNIQUE (tier, "order"),
-    constraint milestone_templates_tier_fkey FOREIGN KEY (tier) REFERENCES tiers(id),
+    constraint milestone_templates_tier_order_key UNIQUE (business_id, tier, "order"),
+    constraint milestone_templates_business_id_fkey FOREIGN KEY (business_id) REFERENCES businesses(id),
+    constraint milestone_templates_tier_fkey FOREIGN KEY (business_id, tier) REFERENCES tiers(business_id, id),
     constraint milestone_templates_due_offset_days_check CHECK ((due_offset_days >= 0)),
     constraint milestone_templates_name_check CHECK ((length(btrim(name)) > 0)),
     constraint milestone_templates_order_check CHECK (("order" > 0))
@@ -210,11 +273,13 @@ create table public.milestones (
     deleted_at timestamp with time zone,
     created_at timestamp with time zone default now() not null,
     updated_at timestamp with time zone default now() not null,
+    business_id uuid default app_private.business_id() not null,
     constraint milestones_pkey PRIMARY KEY (id),
     constraint milestones_notion_page_id_key UNIQUE (notion_page_id),
     constraint milestones_project_id_order_key UNIQUE (project_id, "order"),
-    constraint milestones_project_id_fkey FOREIGN KEY (project_id) REFERENCES projects(id),
-    constraint milestones_tier_fkey FOREIGN KEY (tier) REFERENCES tiers(id),
+    constraint milestones_business_id_fkey FOREIGN KEY (business_id) REFERENCES businesses(id),
+    constraint milestones_project_id_fkey FOREIGN KEY (business_id, project_id) REFERENCES projects(business_id, id),
+    constraint milestones_tier_fkey FOREIGN KEY (business_id, tier) REFERENCES tiers(business_id, id),
     constraint milestones_name_check CHECK ((length(btrim(name)) > 0)),
     constraint milestones_order_check CHECK (("order" > 0))
 );
@@ -239,9 +304,11 @@ create table public.notifications (
     created_at timestamp with time zone default now() not null,
     updated_at timestamp with time zone default now() not null,
     details jsonb default '{}'::jsonb not null,
+    business_id uuid default app_private.business_id() not null,
     constraint notifications_pkey PRIMARY KEY (id),
     constraint notifications_dedupe_key_key UNIQUE (dedupe_key),
-    constraint notifications_project_id_fkey FOREIGN KEY (project_id) REFERENCES projects(id),
+    constraint notifications_business_id_fkey FOREIGN KEY (business_id) REFERENCES businesses(id),
+    constraint notifications_project_id_fkey FOREIGN KEY (business_id, project_id) REFERENCES projects(business_id, id),
     constraint notifications_attempts_check CHECK ((attempts >= 0)),
     constraint notifications_details_check CHECK ((jsonb_typeof(details) = 'object'::text)),
     constraint notifications_recipient_check CHECK ((recipient ~ '^[^@\s]+@[^@\s]+$'::text)),
@@ -255,7 +322,9 @@ create table public.notion_budget (
     not_before timestamp with time zone default '-infinity'::timestamp with time zone not null,
     created_at timestamp with time zone default now() not null,
     updated_at timestamp with time zone default now() not null,
-    constraint notion_budget_pkey PRIMARY KEY (name)
+    business_id uuid default app_private.business_id() not null,
+    constraint notion_budget_pkey PRIMARY KEY (business_id, name),
+    constraint notion_budget_business_id_fkey FOREIGN KEY (business_id) REFERENCES businesses(id)
 );
 
 create table public.notion_comments (
@@ -272,7 +341,9 @@ create table public.notion_comments (
     posted_at timestamp with time zone,
     created_at timestamp with time zone default now() not null,
     updated_at timestamp with time zone default now() not null,
+    business_id uuid default app_private.business_id() not null,
     constraint notion_comments_pkey PRIMARY KEY (id),
+    constraint notion_comments_business_id_fkey FOREIGN KEY (business_id) REFERENCES businesses(id),
     constraint notion_comments_attempts_check CHECK ((attempts >= 0)),
     constraint notion_comments_body_check CHECK (((length(body) >= 1) AND (length(body) <= 2000))),
     constraint notion_comments_page_id_check CHECK (((length(page_id) >= 1) AND (length(page_id) <= 100)))
@@ -287,7 +358,9 @@ create table public.notion_properties (
     kind text not null,
     created_at timestamp with time zone default now() not null,
     updated_at timestamp with time zone default now() not null,
+    business_id uuid default app_private.business_id() not null,
     constraint notion_properties_pkey PRIMARY KEY (data_source_id, key),
+    constraint notion_properties_business_id_fkey FOREIGN KEY (business_id) REFERENCES businesses(id),
     constraint notion_properties_key_check CHECK (((length(key) >= 1) AND (length(key) <= 200))),
     constraint notion_properties_property_id_check CHECK (((length(property_id) >= 1) AND (length(property_id) <= 200)))
 );
@@ -298,7 +371,9 @@ create table public.notion_webhook_arming (
     armed_at timestamp with time zone default now() not null,
     taken_at timestamp with time zone,
     created_at timestamp with time zone default now() not null,
-    constraint notion_webhook_arming_pkey PRIMARY KEY (id),
+    business_id uuid default app_private.business_id() not null,
+    constraint notion_webhook_arming_pkey PRIMARY KEY (business_id, id),
+    constraint notion_webhook_arming_business_id_fkey FOREIGN KEY (business_id) REFERENCES businesses(id),
     constraint notion_webhook_arming_id_check CHECK (id)
 );
 
@@ -317,12 +392,14 @@ create table public.payments (
     created_at timestamp with time zone default now() not null,
     updated_at timestamp with time zone default now() not null,
     review_reason text,
+    business_id uuid default app_private.business_id() not null,
     constraint payments_pkey PRIMARY KEY (id),
     constraint payments_stripe_checkout_session_id_key UNIQUE (stripe_checkout_session_id),
     constraint payments_stripe_payment_intent_id_key UNIQUE (stripe_payment_intent_id),
-    constraint payments_lead_id_fkey FOREIGN KEY (lead_id) REFERENCES leads(id),
-    constraint payments_project_id_fkey FOREIGN KEY (project_id) REFERENCES projects(id),
-    constraint payments_tier_fkey FOREIGN KEY (tier) REFERENCES tiers(id),
+    constraint payments_business_id_fkey FOREIGN KEY (business_id) REFERENCES businesses(id),
+    constraint payments_lead_id_fkey FOREIGN KEY (business_id, lead_id) REFERENCES leads(business_id, id),
+    constraint payments_project_id_fkey FOREIGN KEY (business_id, project_id) REFERENCES projects(business_id, id),
+    constraint payments_tier_fkey FOREIGN KEY (business_id, tier) REFERENCES tiers(business_id, id),
     constraint payments_amount_check CHECK ((amount > 0)),
     constraint payments_check CHECK (((amount_refunded >= 0) AND (amount_refunded <= amount))),
     constraint payments_currency_check CHECK ((currency ~ '^[a-z]{3}$'::text)),
@@ -337,7 +414,9 @@ create table public.portal_sessions (
     expires_at timestamp with time zone not null,
     revoked_at timestamp with time zone,
     created_at timestamp with time zone default now() not null,
+    business_id uuid default app_private.business_id() not null,
     constraint portal_sessions_pkey PRIMARY KEY (id),
+    constraint portal_sessions_business_id_fkey FOREIGN KEY (business_id) REFERENCES businesses(id),
     constraint portal_sessions_sign_in_id_fkey FOREIGN KEY (sign_in_id) REFERENCES portal_sign_ins(id),
     constraint portal_sessions_user_id_fkey FOREIGN KEY (user_id) REFERENCES users(id)
 );
@@ -352,7 +431,9 @@ create table public.portal_sign_ins (
     sent boolean default false not null,
     created_at timestamp with time zone default now() not null,
     by_operator boolean default false not null,
+    business_id uuid default app_private.business_id() not null,
     constraint portal_sign_ins_pkey PRIMARY KEY (id),
+    constraint portal_sign_ins_business_id_fkey FOREIGN KEY (business_id) REFERENCES businesses(id),
     constraint portal_sign_ins_user_id_fkey FOREIGN KEY (user_id) REFERENCES users(id),
     constraint portal_sign_ins_email_check CHECK ((length(email) <= 320))
 );
@@ -368,9 +449,11 @@ create table public.project_history (
     next_attempt_at timestamp with time zone default now() not null,
     written_at timestamp with time zone,
     created_at timestamp with time zone default now() not null,
+    business_id uuid default app_private.business_id() not null,
     constraint project_history_pkey PRIMARY KEY (id),
     constraint project_history_dedupe_key_key UNIQUE (dedupe_key),
-    constraint project_history_project_id_fkey FOREIGN KEY (project_id) REFERENCES projects(id),
+    constraint project_history_business_id_fkey FOREIGN KEY (business_id) REFERENCES businesses(id),
+    constraint project_history_project_id_fkey FOREIGN KEY (business_id, project_id) REFERENCES projects(business_id, id),
     constraint project_history_attempts_check CHECK ((attempts >= 0)),
     constraint project_history_kind_check CHECK ((kind = ANY (ARRAY['paid'::text, 'milestone_done'::text, 'delivered'::text, 'refunded'::text]))),
     constraint project_history_status_check CHECK ((status = ANY (ARRAY['pending'::text, 'written'::text]))),
@@ -394,12 +477,15 @@ create table public.projects (
     deleted_at timestamp with time zone,
     created_at timestamp with time zone default now() not null,
     updated_at timestamp with time zone default now() not null,
+    business_id uuid default app_private.business_id() not null,
     constraint projects_pkey PRIMARY KEY (id),
+    constraint projects_business_id_id_key UNIQUE (business_id, id),
     constraint projects_lead_id_key UNIQUE (lead_id),
     constraint projects_notion_page_id_key UNIQUE (notion_page_id),
-    constraint projects_client_id_fkey FOREIGN KEY (client_id) REFERENCES clients(id),
-    constraint projects_lead_id_fkey FOREIGN KEY (lead_id) REFERENCES leads(id),
-    constraint projects_tier_fkey FOREIGN KEY (tier) REFERENCES tiers(id),
+    constraint projects_business_id_fkey FOREIGN KEY (business_id) REFERENCES businesses(id),
+    constraint projects_client_id_fkey FOREIGN KEY (business_id, client_id) REFERENCES clients(business_id, id),
+    constraint projects_lead_id_fkey FOREIGN KEY (business_id, lead_id) REFERENCES leads(business_id, id),
+    constraint projects_tier_fkey FOREIGN KEY (business_id, tier) REFERENCES tiers(business_id, id),
     constraint projects_name_check CHECK ((length(btrim(name)) > 0))
 );
 
@@ -409,7 +495,9 @@ create table public.rate_limit_hits (
     key text not null,
     hit_at timestamp with time zone default now() not null,
     created_at timestamp with time zone default now() not null,
+    business_id uuid default app_private.business_id() not null,
     constraint rate_limit_hits_pkey PRIMARY KEY (id),
+    constraint rate_limit_hits_business_id_fkey FOREIGN KEY (business_id) REFERENCES businesses(id),
     constraint rate_limit_hits_bucket_check CHECK (((length(bucket) >= 1) AND (length(bucket) <= 64))),
     constraint rate_limit_hits_key_check CHECK (((length(key) >= 1) AND (length(key) <= 400)))
 );
@@ -420,7 +508,9 @@ create table public.report_links (
     expires_at timestamp with time zone not null,
     revoked_at timestamp with time zone,
     created_at timestamp with time zone default now() not null,
+    business_id uuid default app_private.business_id() not null,
     constraint report_links_pkey PRIMARY KEY (id),
+    constraint report_links_business_id_fkey FOREIGN KEY (business_id) REFERENCES businesses(id),
     constraint report_links_purpose_check CHECK ((purpose = ANY (ARRAY['operator'::text, 'weekly'::text])))
 );
 
@@ -430,7 +520,9 @@ create table public.sync_lease (
     expires_at timestamp with time zone not null,
     created_at timestamp with time zone default now() not null,
     generation bigint default 0 not null,
-    constraint sync_lease_pkey PRIMARY KEY (name)
+    business_id uuid default app_private.business_id() not null,
+    constraint sync_lease_pkey PRIMARY KEY (business_id, name),
+    constraint sync_lease_business_id_fkey FOREIGN KEY (business_id) REFERENCES businesses(id)
 );
 
 create table public.sync_outbox (
@@ -450,7 +542,9 @@ create table public.sync_outbox (
     failure text,
     waiting_for uuid,
     refusals integer default 0 not null,
+    business_id uuid default app_private.business_id() not null,
     constraint sync_outbox_pkey PRIMARY KEY (id),
+    constraint sync_outbox_business_id_fkey FOREIGN KEY (business_id) REFERENCES businesses(id),
     constraint sync_outbox_attempts_check CHECK ((attempts >= 0)),
     constraint sync_outbox_failure_check CHECK ((failure = ANY (ARRAY['waiting'::text, 'transient'::text, 'permanent'::text]))),
     constraint sync_outbox_refusals_check CHECK ((refusals >= 0))
@@ -462,7 +556,9 @@ create table public.sync_state (
     watermark timestamp with time zone,
     created_at timestamp with time zone default now() not null,
     updated_at timestamp with time zone default now() not null,
-    constraint sync_state_pkey PRIMARY KEY (data_source_id)
+    business_id uuid default app_private.business_id() not null,
+    constraint sync_state_pkey PRIMARY KEY (data_source_id),
+    constraint sync_state_business_id_fkey FOREIGN KEY (business_id) REFERENCES businesses(id)
 );
 
 create table public.tiers (
@@ -479,8 +575,10 @@ create table public.tiers (
     features jsonb default '[]'::jsonb not null,
     created_at timestamp with time zone default now() not null,
     updated_at timestamp with time zone default now() not null,
-    constraint tiers_pkey PRIMARY KEY (id),
-    constraint tiers_name_key UNIQUE (name),
+    business_id uuid default app_private.business_id() not null,
+    constraint tiers_pkey PRIMARY KEY (business_id, id),
+    constraint tiers_name_key UNIQUE (business_id, name),
+    constraint tiers_business_id_fkey FOREIGN KEY (business_id) REFERENCES businesses(id),
     constraint tiers_check CHECK (((max_budget_cents IS NULL) OR (max_budget_cents > min_budget_cents))),
     constraint tiers_currency_check CHECK ((currency ~ '^[a-z]{3}$'::text)),
     constraint tiers_features_check CHECK ((jsonb_typeof(features) = 'array'::text)),
@@ -502,23 +600,412 @@ create table public.users (
     updated_at timestamp with time zone default now() not null,
     constraint users_pkey PRIMARY KEY (id),
     constraint users_email_key UNIQUE (email),
-    constraint users_tier_fkey FOREIGN KEY (tier) REFERENCES tiers(id),
-    constraint users_email_check CHECK (((email = lower(btrim(email))) AND (email ~~ '%_@_%'::text)))
+    constraint users_email_check CHECK (((email = lower(btrim(email))) AND (email ~~ '%_@_%'::text))),
+    constraint users_join_default_business TRIGGER DEFERRABLE INITIALLY DEFERRED,
+    constraint users_tier_check CHECK (((tier >= 1) AND (tier <= 4)))
 );
 
--- ==================== views (0) ====================
+-- ==================== views (23) ====================
 
+create view scoped.audit_log with (security_invoker=true, check_option=cascaded) as
+ SELECT id,
+    user_id,
+    action,
+    resource_type,
+    resource_id,
+    details,
+    ip_address,
+    created_at,
+    business_id
+   FROM audit_log
+  WHERE business_id = (( SELECT app_private.business_id() AS business_id));
 
+create view scoped.clients with (security_invoker=true, check_option=cascaded) as
+ SELECT id,
+    user_id,
+    tier,
+    status,
+    project_address,
+    notion_page_id,
+    notion_pushed_hash,
+    notion_pulled_hash,
+    last_synced_at,
+    deleted_at,
+    created_at,
+    updated_at,
+    name,
+    phone,
+    company,
+    business_id
+   FROM clients
+  WHERE business_id = (( SELECT app_private.business_id() AS business_id));
 
--- ==================== indexes (32) ====================
+create view scoped.deliverables with (security_invoker=true, check_option=cascaded) as
+ SELECT id,
+    project_id,
+    name,
+    file_path,
+    file_url,
+    file_size,
+    file_type,
+    category,
+    description,
+    uploaded_by,
+    s3_bucket,
+    s3_version_id,
+    version,
+    notion_page_id,
+    notion_pushed_hash,
+    notion_pulled_hash,
+    last_synced_at,
+    deleted_at,
+    created_at,
+    updated_at,
+    s3_event_id,
+    business_id
+   FROM deliverables
+  WHERE business_id = (( SELECT app_private.business_id() AS business_id));
+
+create view scoped.inbound_events with (security_invoker=true, check_option=cascaded) as
+ SELECT id,
+    source,
+    event_id,
+    event_type,
+    outcome,
+    reason,
+    created_at,
+    payload,
+    business_id
+   FROM inbound_events
+  WHERE business_id = (( SELECT app_private.business_id() AS business_id));
+
+create view scoped.leads with (security_invoker=true, check_option=cascaded) as
+ SELECT id,
+    submission_key,
+    email,
+    name,
+    project_address,
+    budget_range,
+    budget_min_cents,
+    budget_max_cents,
+    timeline,
+    timeline_weeks,
+    project_type,
+    has_survey,
+    has_drawings,
+    notes,
+    recommended_tier,
+    routing_reason,
+    routing,
+    status,
+    notion_page_id,
+    notion_pushed_hash,
+    notion_pulled_hash,
+    last_synced_at,
+    deleted_at,
+    created_at,
+    updated_at,
+    request_hash,
+    confidence,
+    needs_review,
+    red_flags,
+    answer,
+    checkout_session_id,
+    checkout_url,
+    business_id
+   FROM leads
+  WHERE business_id = (( SELECT app_private.business_id() AS business_id));
+
+create view scoped.milestone_templates with (security_invoker=true, check_option=cascaded) as
+ SELECT id,
+    tier,
+    name,
+    "order",
+    due_offset_days,
+    created_at,
+    updated_at,
+    business_id
+   FROM milestone_templates
+  WHERE business_id = (( SELECT app_private.business_id() AS business_id));
+
+create view scoped.milestones with (security_invoker=true, check_option=cascaded) as
+ SELECT id,
+    project_id,
+    tier,
+    name,
+    "order",
+    status,
+    due_date,
+    completed_at,
+    notion_page_id,
+    notion_pushed_hash,
+    notion_pulled_hash,
+    last_synced_at,
+    deleted_at,
+    created_at,
+    updated_at,
+    business_id
+   FROM milestones
+  WHERE business_id = (( SELECT app_private.business_id() AS business_id));
+
+create view scoped.notifications with (security_invoker=true, check_option=cascaded) as
+ SELECT id,
+    recipient,
+    template,
+    dedupe_key,
+    project_id,
+    subject_id,
+    status,
+    attempts,
+    next_attempt_at,
+    claim,
+    last_error,
+    subject,
+    body_text,
+    body_html,
+    sent_at,
+    provider_message_id,
+    created_at,
+    updated_at,
+    details,
+    business_id
+   FROM notifications
+  WHERE business_id = (( SELECT app_private.business_id() AS business_id));
+
+create view scoped.notion_budget with (security_invoker=true, check_option=cascaded) as
+ SELECT name,
+    tokens,
+    refilled_at,
+    not_before,
+    created_at,
+    updated_at,
+    business_id
+   FROM notion_budget
+  WHERE business_id = (( SELECT app_private.business_id() AS business_id));
+
+create view scoped.notion_comments with (security_invoker=true, check_option=cascaded) as
+ SELECT id,
+    entity,
+    record_id,
+    page_id,
+    body,
+    status,
+    attempts,
+    next_attempt_at,
+    last_error,
+    comment_id,
+    posted_at,
+    created_at,
+    updated_at,
+    business_id
+   FROM notion_comments
+  WHERE business_id = (( SELECT app_private.business_id() AS business_id));
+
+create view scoped.notion_properties with (security_invoker=true, check_option=cascaded) as
+ SELECT data_source_id,
+    entity,
+    key,
+    property_id,
+    name,
+    kind,
+    created_at,
+    updated_at,
+    business_id
+   FROM notion_properties
+  WHERE business_id = (( SELECT app_private.business_id() AS business_id));
+
+create view scoped.notion_webhook_arming with (security_invoker=true, check_option=cascaded) as
+ SELECT id,
+    armed_until,
+    armed_at,
+    taken_at,
+    created_at,
+    business_id
+   FROM notion_webhook_arming
+  WHERE business_id = (( SELECT app_private.business_id() AS business_id));
+
+create view scoped.payments with (security_invoker=true, check_option=cascaded) as
+ SELECT id,
+    project_id,
+    lead_id,
+    stripe_payment_intent_id,
+    stripe_checkout_session_id,
+    stripe_customer_id,
+    amount,
+    amount_refunded,
+    currency,
+    status,
+    tier,
+    created_at,
+    updated_at,
+    review_reason,
+    business_id
+   FROM payments
+  WHERE business_id = (( SELECT app_private.business_id() AS business_id));
+
+create view scoped.portal_sessions with (security_invoker=true, check_option=cascaded) as
+ SELECT id,
+    user_id,
+    sign_in_id,
+    expires_at,
+    revoked_at,
+    created_at,
+    business_id
+   FROM portal_sessions
+  WHERE business_id = (( SELECT app_private.business_id() AS business_id));
+
+create view scoped.portal_sign_ins with (security_invoker=true, check_option=cascaded) as
+ SELECT id,
+    email,
+    user_id,
+    source_ip,
+    expires_at,
+    used_at,
+    sent,
+    created_at,
+    by_operator,
+    business_id
+   FROM portal_sign_ins
+  WHERE business_id = (( SELECT app_private.business_id() AS business_id));
+
+create view scoped.project_history with (security_invoker=true, check_option=cascaded) as
+ SELECT id,
+    project_id,
+    kind,
+    summary,
+    dedupe_key,
+    status,
+    attempts,
+    next_attempt_at,
+    written_at,
+    created_at,
+    business_id
+   FROM project_history
+  WHERE business_id = (( SELECT app_private.business_id() AS business_id));
+
+create view scoped.projects with (security_invoker=true, check_option=cascaded) as
+ SELECT id,
+    client_id,
+    lead_id,
+    tier,
+    status,
+    name,
+    payment_status,
+    needs_review,
+    review_reason,
+    notion_page_id,
+    notion_pushed_hash,
+    notion_pulled_hash,
+    last_synced_at,
+    deleted_at,
+    created_at,
+    updated_at,
+    business_id
+   FROM projects
+  WHERE business_id = (( SELECT app_private.business_id() AS business_id));
+
+create view scoped.rate_limit_hits with (security_invoker=true, check_option=cascaded) as
+ SELECT id,
+    bucket,
+    key,
+    hit_at,
+    created_at,
+    business_id
+   FROM rate_limit_hits
+  WHERE business_id = (( SELECT app_private.business_id() AS business_id));
+
+create view scoped.report_links with (security_invoker=true, check_option=cascaded) as
+ SELECT id,
+    purpose,
+    expires_at,
+    revoked_at,
+    created_at,
+    business_id
+   FROM report_links
+  WHERE business_id = (( SELECT app_private.business_id() AS business_id));
+
+create view scoped.sync_lease with (security_invoker=true, check_option=cascaded) as
+ SELECT name,
+    holder,
+    expires_at,
+    created_at,
+    generation,
+    business_id
+   FROM sync_lease
+  WHERE business_id = (( SELECT app_private.business_id() AS business_id));
+
+create view scoped.sync_outbox with (security_invoker=true, check_option=cascaded) as
+ SELECT id,
+    entity,
+    entity_id,
+    status,
+    attempts,
+    next_attempt_at,
+    last_error,
+    created_at,
+    updated_at,
+    done_at,
+    requeued,
+    claim,
+    claimed_by,
+    failure,
+    waiting_for,
+    refusals,
+    business_id
+   FROM sync_outbox
+  WHERE business_id = (( SELECT app_private.business_id() AS business_id));
+
+create view scoped.sync_state with (security_invoker=true, check_option=cascaded) as
+ SELECT data_source_id,
+    entity,
+    watermark,
+    created_at,
+    updated_at,
+    business_id
+   FROM sync_state
+  WHERE business_id = (( SELECT app_private.business_id() AS business_id));
+
+create view scoped.tiers with (security_invoker=true, check_option=cascaded) as
+ SELECT id,
+    name,
+    description,
+    min_budget_cents,
+    max_budget_cents,
+    routing,
+    price_cents,
+    currency,
+    stripe_product_id,
+    stripe_price_id,
+    features,
+    created_at,
+    updated_at,
+    business_id
+   FROM tiers
+  WHERE business_id = (( SELECT app_private.business_id() AS business_id));
+
+-- ==================== indexes (57) ====================
+
+CREATE INDEX audit_log_business_idx ON public.audit_log USING btree (business_id);
 
 CREATE INDEX audit_log_resource_idx ON public.audit_log USING btree (resource_type, resource_id);
 
 CREATE INDEX audit_log_user_id_idx ON public.audit_log USING btree (user_id);
 
+CREATE INDEX business_members_user_idx ON public.business_members USING btree (user_id);
+
+CREATE INDEX clients_business_idx ON public.clients USING btree (business_id);
+
 CREATE INDEX clients_tier_idx ON public.clients USING btree (tier);
 
+CREATE INDEX clients_user_idx ON public.clients USING btree (user_id);
+
+CREATE INDEX deliverables_business_idx ON public.deliverables USING btree (business_id);
+
 CREATE INDEX deliverables_project_id_idx ON public.deliverables USING btree (project_id);
+
+CREATE INDEX inbound_events_business_idx ON public.inbound_events USING btree (business_id);
+
+CREATE INDEX leads_business_idx ON public.leads USING btree (business_id);
 
 CREATE INDEX leads_created_at_idx ON public.leads USING btree (created_at);
 
@@ -526,17 +1013,33 @@ CREATE INDEX leads_email_idx ON public.leads USING btree (email);
 
 CREATE INDEX leads_recommended_tier_idx ON public.leads USING btree (recommended_tier);
 
+CREATE INDEX milestone_templates_business_idx ON public.milestone_templates USING btree (business_id);
+
+CREATE INDEX milestones_business_idx ON public.milestones USING btree (business_id);
+
 CREATE INDEX milestones_due_date_idx ON public.milestones USING btree (due_date);
 
 CREATE INDEX milestones_project_id_idx ON public.milestones USING btree (project_id);
 
 CREATE INDEX milestones_tier_idx ON public.milestones USING btree (tier);
 
+CREATE INDEX notifications_business_idx ON public.notifications USING btree (business_id);
+
 CREATE INDEX notifications_due_idx ON public.notifications USING btree (next_attempt_at) WHERE (status = 'pending'::notification_status);
 
 CREATE INDEX notifications_project_idx ON public.notifications USING btree (project_id);
 
+CREATE INDEX notion_budget_business_idx ON public.notion_budget USING btree (business_id);
+
+CREATE INDEX notion_comments_business_idx ON public.notion_comments USING btree (business_id);
+
 CREATE INDEX notion_comments_due_idx ON public.notion_comments USING btree (next_attempt_at) WHERE (status = 'pending'::comment_status);
+
+CREATE INDEX notion_properties_business_idx ON public.notion_properties USING btree (business_id);
+
+CREATE INDEX notion_webhook_arming_business_idx ON public.notion_webhook_arming USING btree (business_id);
+
+CREATE INDEX payments_business_idx ON public.payments USING btree (business_id);
 
 CREATE INDEX payments_created_at_idx ON public.payments USING btree (created_at);
 
@@ -546,9 +1049,13 @@ CREATE INDEX payments_project_id_idx ON public.payments USING btree (project_id)
 
 CREATE INDEX payments_tier_idx ON public.payments USING btree (tier);
 
+CREATE INDEX portal_sessions_business_idx ON public.portal_sessions USING btree (business_id);
+
 CREATE INDEX portal_sessions_sign_in_idx ON public.portal_sessions USING btree (sign_in_id);
 
 CREATE INDEX portal_sessions_user_idx ON public.portal_sessions USING btree (user_id);
+
+CREATE INDEX portal_sign_ins_business_idx ON public.portal_sign_ins USING btree (business_id);
 
 CREATE INDEX portal_sign_ins_email_idx ON public.portal_sign_ins USING btree (email, created_at);
 
@@ -556,9 +1063,13 @@ CREATE INDEX portal_sign_ins_source_idx ON public.portal_sign_ins USING btree (s
 
 CREATE INDEX portal_sign_ins_user_idx ON public.portal_sign_ins USING btree (user_id);
 
+CREATE INDEX project_history_business_idx ON public.project_history USING btree (business_id);
+
 CREATE INDEX project_history_due_idx ON public.project_history USING btree (next_attempt_at) WHERE (status = 'pending'::text);
 
 CREATE INDEX project_history_project_idx ON public.project_history USING btree (project_id, created_at);
+
+CREATE INDEX projects_business_idx ON public.projects USING btree (business_id);
 
 CREATE INDEX projects_client_id_idx ON public.projects USING btree (client_id);
 
@@ -566,7 +1077,15 @@ CREATE INDEX projects_created_at_idx ON public.projects USING btree (created_at)
 
 CREATE INDEX projects_tier_idx ON public.projects USING btree (tier);
 
+CREATE INDEX rate_limit_hits_business_idx ON public.rate_limit_hits USING btree (business_id);
+
 CREATE INDEX rate_limit_hits_key_idx ON public.rate_limit_hits USING btree (bucket, key, hit_at);
+
+CREATE INDEX report_links_business_idx ON public.report_links USING btree (business_id);
+
+CREATE INDEX sync_lease_business_idx ON public.sync_lease USING btree (business_id);
+
+CREATE INDEX sync_outbox_business_idx ON public.sync_outbox USING btree (business_id);
 
 CREATE INDEX sync_outbox_due_idx ON public.sync_outbox USING btree (next_attempt_at) WHERE (status = 'pending'::outbox_status);
 
@@ -574,9 +1093,13 @@ CREATE UNIQUE INDEX sync_outbox_one_pending_idx ON public.sync_outbox USING btre
 
 CREATE INDEX sync_outbox_waiting_idx ON public.sync_outbox USING btree (waiting_for) WHERE (status = 'pending'::outbox_status);
 
+CREATE INDEX sync_state_business_idx ON public.sync_state USING btree (business_id);
+
+CREATE INDEX tiers_business_idx ON public.tiers USING btree (business_id);
+
 CREATE INDEX users_tier_idx ON public.users USING btree (tier);
 
--- ==================== functions (108) ====================
+-- ==================== functions (115) ====================
 
 CREATE OR REPLACE FUNCTION app_private.backend_written(p_table text, p_readers text DEFAULT 'app_private.is_team()'::text)
  RETURNS void
@@ -596,6 +1119,18 @@ begin
 end
 $function$;
 
+CREATE OR REPLACE FUNCTION app_private.business_id()
+ RETURNS uuid
+ LANGUAGE sql
+ STABLE
+ SET search_path TO ''
+AS $function$
+  select coalesce(
+    (nullif(nullif(current_setting('request.jwt.claims', true), ''), '{}')::jsonb ->> 'business_id')::uuid,
+    (nullif(current_setting('request.headers', true), '')::jsonb ->> 'x-atelier-business')::uuid,
+    app_private.default_business())
+$function$;
+
 CREATE OR REPLACE FUNCTION app_private.current_user_type()
  RETURNS user_type
  LANGUAGE sql
@@ -603,6 +1138,15 @@ CREATE OR REPLACE FUNCTION app_private.current_user_type()
  SET search_path TO ''
 AS $function$
   select u.user_type from public.users u where u.id = auth.uid()
+$function$;
+
+CREATE OR REPLACE FUNCTION app_private.default_business()
+ RETURNS uuid
+ LANGUAGE sql
+ STABLE SECURITY DEFINER
+ SET search_path TO ''
+AS $function$
+  select b.id from public.businesses b order by b.position limit 1
 $function$;
 
 CREATE OR REPLACE FUNCTION app_private.enqueue_on_change()
@@ -750,7 +1294,17 @@ CREATE OR REPLACE FUNCTION app_private.is_admin()
  STABLE SECURITY DEFINER
  SET search_path TO ''
 AS $function$
-  select coalesce(app_private.current_user_type() = 'admin', false)
+  select app_private.is_admin(app_private.business_id())
+$function$;
+
+CREATE OR REPLACE FUNCTION app_private.is_admin(p_business uuid)
+ RETURNS boolean
+ LANGUAGE sql
+ STABLE SECURITY DEFINER
+ SET search_path TO ''
+AS $function$
+  select exists (select 1 from public.business_members m
+                  where m.user_id = auth.uid() and m.business_id = p_business and m.role = 'admin')
 $function$;
 
 CREATE OR REPLACE FUNCTION app_private.is_team()
@@ -759,7 +1313,52 @@ CREATE OR REPLACE FUNCTION app_private.is_team()
  STABLE SECURITY DEFINER
  SET search_path TO ''
 AS $function$
-  select coalesce(app_private.current_user_type() in ('team', 'admin'), false)
+  select app_private.is_team(app_private.business_id())
+$function$;
+
+CREATE OR REPLACE FUNCTION app_private.is_team(p_business uuid)
+ RETURNS boolean
+ LANGUAGE sql
+ STABLE SECURITY DEFINER
+ SET search_path TO ''
+AS $function$
+  select exists (select 1 from public.business_members m
+                  where m.user_id = auth.uid() and m.business_id = p_business)
+$function$;
+
+CREATE OR REPLACE FUNCTION app_private.is_team_of_user(p_user uuid)
+ RETURNS boolean
+ LANGUAGE sql
+ STABLE SECURITY DEFINER
+ SET search_path TO ''
+AS $function$
+  -- A user who belongs to no business yet (just added, nothing attached) is any team member's to see.
+  select exists (select 1 from public.business_members me
+                  where me.user_id = auth.uid()
+                    and (exists (select 1 from public.business_members m
+                                  where m.user_id = p_user and m.business_id = me.business_id)
+                         or exists (select 1 from public.clients c
+                                     where c.user_id = p_user and c.business_id = me.business_id)
+                         or not (exists (select 1 from public.business_members m where m.user_id = p_user)
+                                 or exists (select 1 from public.clients c where c.user_id = p_user))))
+$function$;
+
+CREATE OR REPLACE FUNCTION app_private.join_default_business()
+ RETURNS trigger
+ LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO ''
+AS $function$
+begin
+  if new.user_type in ('team', 'admin')
+     and not exists (select 1 from public.business_members m where m.user_id = new.id)
+     and exists (select 1 from public.users u where u.id = new.id and u.user_type = new.user_type) then
+    insert into public.business_members (business_id, user_id, role)
+    values (app_private.default_business(), new.id, new.user_type::text)
+    on conflict do nothing;
+  end if;
+  return null;
+end
 $function$;
 
 CREATE OR REPLACE FUNCTION app_private.lead_paid_by(p_checkout_session_id text, p_payment_intent_id text)
@@ -769,9 +1368,9 @@ CREATE OR REPLACE FUNCTION app_private.lead_paid_by(p_checkout_session_id text, 
  SET search_path TO ''
 AS $function$
   select coalesce(
-    (select l.id from public.leads l where p_checkout_session_id is not null
+    (select l.id from scoped.leads l where p_checkout_session_id is not null
                                        and l.checkout_session_id = p_checkout_session_id),
-    (select p.lead_id from public.payments p where p.stripe_payment_intent_id = p_payment_intent_id))
+    (select p.lead_id from scoped.payments p where p.stripe_payment_intent_id = p_payment_intent_id))
 $function$;
 
 CREATE OR REPLACE FUNCTION app_private.money_text(p_cents bigint, p_currency text)
@@ -789,7 +1388,7 @@ CREATE OR REPLACE FUNCTION app_private.my_client_ids()
  STABLE SECURITY DEFINER
  SET search_path TO ''
 AS $function$
-  select c.id from public.clients c where c.user_id = auth.uid() and c.deleted_at is null
+  select c.id from scoped.clients c where c.user_id = auth.uid() and c.deleted_at is null
 $function$;
 
 CREATE OR REPLACE FUNCTION app_private.my_project_ids()
@@ -798,8 +1397,8 @@ CREATE OR REPLACE FUNCTION app_private.my_project_ids()
  STABLE SECURITY DEFINER
  SET search_path TO ''
 AS $function$
-  select p.id from public.projects p
-  join public.clients c on c.id = p.client_id
+  select p.id from scoped.projects p
+  join scoped.clients c on c.id = p.client_id
   where c.user_id = auth.uid() and p.deleted_at is null and c.deleted_at is null
 $function$;
 
@@ -825,21 +1424,21 @@ AS $function$
     'project_id', p.id, 'project_name', p.name, 'tier_name', t.name,
     'milestones', (select coalesce(jsonb_agg(jsonb_build_object('name', m.name, 'due_date', m.due_date,
                                                                 'status', m.status) order by m."order"), '[]')
-                     from public.milestones m where m.project_id = p.id and m.deleted_at is null),
+                     from scoped.milestones m where m.project_id = p.id and m.deleted_at is null),
     'milestone', (select jsonb_build_object('name', m.name, 'completed_at', m.completed_at)
-                    from public.milestones m where m.id = n.subject_id),
+                    from scoped.milestones m where m.id = n.subject_id),
     'deliverable', (select jsonb_build_object('id', d.id, 'name', d.name, 'category', d.category)
-                      from public.deliverables d where d.id = n.subject_id),
+                      from scoped.deliverables d where d.id = n.subject_id),
     'sign_in', (select jsonb_build_object('id', s.id, 'expires', floor(extract(epoch from s.expires_at))::bigint)
-                  from public.portal_sign_ins s where s.id = n.subject_id),
+                  from scoped.portal_sign_ins s where s.id = n.subject_id),
     'payment', (select jsonb_build_object('amount', pay.amount, 'amount_refunded', pay.amount_refunded,
                                           'currency', pay.currency)
-                  from public.payments pay where pay.project_id = p.id order by pay.created_at desc limit 1),
+                  from scoped.payments pay where pay.project_id = p.id order by pay.created_at desc limit 1),
     'details', n.details)
-    from public.notifications n
-    left join public.projects p on p.id = n.project_id
-    left join public.leads l on l.id = p.lead_id
-    left join public.tiers t on t.id = p.tier
+    from scoped.notifications n
+    left join scoped.projects p on p.id = n.project_id
+    left join scoped.leads l on l.id = p.lead_id
+    left join scoped.tiers t on t.id = p.tier
    where n.id = p_id
 $function$;
 
@@ -998,14 +1597,14 @@ AS $function$
         'needs_review', l.needs_review, 'routing_reason', l.routing_reason, 'confidence', l.confidence,
         'red_flags', to_jsonb(l.red_flags), 'notion_page_id', l.notion_page_id,
         'pushed', l.notion_pushed_hash, 'deleted', l.deleted_at is not null)
-      from public.leads l join public.tiers t on t.id = l.recommended_tier where l.id = p_id)
+      from scoped.leads l join scoped.tiers t on t.id = l.recommended_tier where l.id = p_id)
     when 'client' then (
-      select jsonb_build_object('name', coalesce(c.name, (select name from public.leads where email = u.email
+      select jsonb_build_object('name', coalesce(c.name, (select name from scoped.leads where email = u.email
                                                           order by created_at desc limit 1), u.email),
         'email', u.email, 'tier_name', t.name, 'status', c.status, 'project_address', c.project_address,
         'phone', c.phone, 'company', c.company,
         'notion_page_id', c.notion_page_id, 'pushed', c.notion_pushed_hash, 'deleted', c.deleted_at is not null)
-      from public.clients c join public.users u on u.id = c.user_id join public.tiers t on t.id = c.tier
+      from scoped.clients c join public.users u on u.id = c.user_id join scoped.tiers t on t.id = c.tier
       where c.id = p_id)
     when 'project' then (
       select jsonb_build_object('name', p.name, 'tier_name', t.name,
@@ -1013,11 +1612,11 @@ AS $function$
         'waiting_for', case when c.notion_page_id is null then 'client' end, 'parent_id', c.id,
         'status', p.status, 'payment_status', p.payment_status, 'needs_review', p.needs_review,
         'amount_paid', (select round(coalesce(sum(pay.amount - pay.amount_refunded), 0) / 100.0, 2)
-                          from public.payments pay where pay.project_id = p.id and pay.status in ('succeeded', 'refunded')),
-        'paid_on', (select min(pay.created_at)::date from public.payments pay
+                          from scoped.payments pay where pay.project_id = p.id and pay.status in ('succeeded', 'refunded')),
+        'paid_on', (select min(pay.created_at)::date from scoped.payments pay
                      where pay.project_id = p.id and pay.status in ('succeeded', 'refunded')),
         'notion_page_id', p.notion_page_id, 'pushed', p.notion_pushed_hash, 'deleted', p.deleted_at is not null)
-      from public.projects p join public.clients c on c.id = p.client_id join public.tiers t on t.id = p.tier
+      from scoped.projects p join scoped.clients c on c.id = p.client_id join scoped.tiers t on t.id = p.tier
       where p.id = p_id)
     when 'milestone' then (
       select jsonb_build_object('name', m.name,
@@ -1025,14 +1624,14 @@ AS $function$
         'waiting_for', case when p.notion_page_id is null then 'project' end, 'parent_id', p.id,
         'order', m."order", 'due_date', m.due_date, 'status', m.status, 'completed_at', m.completed_at,
         'notion_page_id', m.notion_page_id, 'pushed', m.notion_pushed_hash, 'deleted', m.deleted_at is not null)
-      from public.milestones m join public.projects p on p.id = m.project_id where m.id = p_id)
+      from scoped.milestones m join scoped.projects p on p.id = m.project_id where m.id = p_id)
     when 'deliverable' then (
       select jsonb_build_object('name', d.name,
         'project_page', case when p.notion_page_id is null then '[]'::jsonb else jsonb_build_array(p.notion_page_id) end,
         'waiting_for', case when p.notion_page_id is null then 'project' end, 'parent_id', p.id,
         'category', d.category, 'uploaded_on', d.created_at::date, 'file_url', d.file_url,
         'notion_page_id', d.notion_page_id, 'pushed', d.notion_pushed_hash, 'deleted', d.deleted_at is not null)
-      from public.deliverables d join public.projects p on p.id = d.project_id where d.id = p_id)
+      from scoped.deliverables d join scoped.projects p on p.id = d.project_id where d.id = p_id)
   end
 $function$;
 
@@ -1045,14 +1644,37 @@ AS $function$
   select p_entity::public.sync_entity::text || 's'
 $function$;
 
+CREATE OR REPLACE FUNCTION app_private.take_business_of_parent()
+ RETURNS trigger
+ LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO ''
+AS $function$
+declare
+  v_business uuid;
+begin
+  if tg_table_name = 'sync_outbox' then
+    execute format('select business_id from public.%I where id = $1', app_private.synced_table(new.entity::text))
+      into v_business using new.entity_id;
+  elsif tg_table_name = 'notion_comments' then
+    execute format('select business_id from public.%I where id = $1', app_private.synced_table(new.entity::text))
+      into v_business using new.record_id;
+  elsif new.project_id is not null then
+    select p.business_id into v_business from public.projects p where p.id = new.project_id;
+  end if;
+  new.business_id := coalesce(v_business, new.business_id);
+  return new;
+end
+$function$;
+
 CREATE OR REPLACE FUNCTION app_private.upsert_payment(p_payment_intent_id text, p_session_id text, p_customer_id text, p_lead_id uuid, p_amount bigint, p_amount_refunded bigint, p_currency text, p_status payment_state, p_tier smallint)
  RETURNS payments
  LANGUAGE plpgsql
 AS $function$
 declare
-  v_payment public.payments;
+  v_payment scoped.payments;
 begin
-  insert into public.payments as p (stripe_payment_intent_id, stripe_checkout_session_id, stripe_customer_id,
+  insert into scoped.payments as p (stripe_payment_intent_id, stripe_checkout_session_id, stripe_customer_id,
                                     lead_id, amount, amount_refunded, currency, status, tier)
   values (p_payment_intent_id, p_session_id, p_customer_id, p_lead_id, p_amount, coalesce(p_amount_refunded, 0),
           lower(coalesce(p_currency, 'usd')), p_status, p_tier)
@@ -1077,7 +1699,7 @@ AS $function$
 declare
   v_email text := lower(btrim(coalesce(p_email, '')));
   v_user public.users;
-  v_client public.clients;
+  v_client scoped.clients;
   v_tier smallint;
 begin
   if v_email !~ '^[^@\s]+@[^@\s]+$' then
@@ -1086,7 +1708,7 @@ begin
   select * into v_user from public.users where email = v_email;
   if v_user.user_type in ('team', 'admin') then
     if not p_dry_run then
-      insert into public.audit_log (action, resource_type, resource_id, details)
+      insert into scoped.audit_log (action, resource_type, resource_id, details)
       values ('notion.client_refused', 'user', v_user.id::text, jsonb_build_object('page_id', p_page_id));
     end if;
     return jsonb_build_object('action', 'skip', 'reason', format(
@@ -1094,7 +1716,7 @@ begin
       v_email));
   end if;
   if v_user.id is not null then
-    select * into v_client from public.clients where user_id = v_user.id;
+    select * into v_client from scoped.clients where user_id = v_user.id;
   end if;
   if v_client.id is not null then
     if v_client.notion_page_id is not null and v_client.notion_page_id <> p_page_id then
@@ -1106,9 +1728,9 @@ begin
     end if;
     return jsonb_build_object('action', 'link', 'id', v_client.id, 'reason', format('the client %s', v_email));
   end if;
-  select id into v_tier from public.tiers where name = btrim(coalesce(p_tier_name, ''));
+  select id into v_tier from scoped.tiers where name = btrim(coalesce(p_tier_name, ''));
   if v_tier is null then
-    v_tier := (select l.recommended_tier from public.leads l where l.email = v_email and l.deleted_at is null
+    v_tier := (select l.recommended_tier from scoped.leads l where l.email = v_email and l.deleted_at is null
                 order by l.created_at desc limit 1);
   end if;
   if v_tier is null then
@@ -1121,11 +1743,11 @@ begin
   if v_user.id is null then
     insert into public.users (email, user_type, tier) values (v_email, 'kaa_client', v_tier) returning * into v_user;
   end if;
-  insert into public.clients (user_id, tier, project_address, notion_page_id, name)
+  insert into scoped.clients (user_id, tier, project_address, notion_page_id, name)
   values (v_user.id, v_tier, nullif(btrim(coalesce(p_project_address, '')), ''), p_page_id,
           left(nullif(btrim(coalesce(p_name, '')), ''), 200))
   returning * into v_client;
-  insert into public.audit_log (action, resource_type, resource_id, details)
+  insert into scoped.audit_log (action, resource_type, resource_id, details)
   values ('notion.adopted', 'client', v_client.id::text, jsonb_build_object('page_id', p_page_id, 'created', true));
   return jsonb_build_object('action', 'create', 'id', v_client.id, 'reason', format('a new client %s', v_email));
 end
@@ -1146,15 +1768,15 @@ begin
       using errcode = '22023';
   end if;
   if p_entity = 'project' then
-    v_ids := array(select p.id from public.projects p join public.clients c on c.id = p.client_id
+    v_ids := array(select p.id from scoped.projects p join scoped.clients c on c.id = p.client_id
                     where p.notion_page_id is null and p.deleted_at is null and c.notion_page_id = p_parent_page_id
                       and lower(btrim(p.name)) = lower(btrim(coalesce(p_name, ''))));
   elsif p_entity = 'milestone' then
-    v_ids := array(select m.id from public.milestones m join public.projects p on p.id = m.project_id
+    v_ids := array(select m.id from scoped.milestones m join scoped.projects p on p.id = m.project_id
                     where m.notion_page_id is null and m.deleted_at is null and p.notion_page_id = p_parent_page_id
                       and lower(btrim(m.name)) = lower(btrim(coalesce(p_name, ''))));
   else
-    v_ids := array(select d.id from public.deliverables d join public.projects p on p.id = d.project_id
+    v_ids := array(select d.id from scoped.deliverables d join scoped.projects p on p.id = d.project_id
                     where d.notion_page_id is null and d.deleted_at is null and p.notion_page_id = p_parent_page_id
                       and lower(btrim(d.name)) = lower(btrim(coalesce(p_name, ''))));
   end if;
@@ -1202,30 +1824,30 @@ declare
   v_overridden integer := 0;
 begin
   for c in select * from jsonb_array_elements(coalesce(p_changes->'changes', '[]'::jsonb)) loop
-    execute format('select to_jsonb(t) from public.%I t where id = $1 for update', v_table)
+    execute format('select to_jsonb(t) from scoped.%I t where id = $1 for update', v_table)
       into v_old using (c->>'id')::uuid;
     continue when v_old is null;
 
     if (c->>'trashed')::boolean is true and v_old->>'deleted_at' is null then
-      execute format('update public.%I set deleted_at = now() where id = $1', v_table) using (c->>'id')::uuid;
-      insert into public.audit_log (action, resource_type, resource_id, details)
+      execute format('update scoped.%I set deleted_at = now() where id = $1', v_table) using (c->>'id')::uuid;
+      insert into scoped.audit_log (action, resource_type, resource_id, details)
       values ('notion.deleted', p_entity, c->>'id', jsonb_build_object('page_id', v_old->>'notion_page_id'));
       v_deleted := v_deleted + 1;
     elsif (c->>'trashed')::boolean is false and v_old->>'deleted_at' is not null then
-      execute format('update public.%I set deleted_at = null where id = $1', v_table) using (c->>'id')::uuid;
-      insert into public.audit_log (action, resource_type, resource_id, details)
+      execute format('update scoped.%I set deleted_at = null where id = $1', v_table) using (c->>'id')::uuid;
+      insert into scoped.audit_log (action, resource_type, resource_id, details)
       values ('notion.restored', p_entity, c->>'id', jsonb_build_object('page_id', v_old->>'notion_page_id'));
       v_restored := v_restored + 1;
     end if;
 
     if c ? 'values' and c->>'pulled_hash' is distinct from v_old->>'notion_pulled_hash' then
       if p_entity = 'project' then
-        update public.projects set status = coalesce((c->'values'->>'status')::public.project_status, status),
+        update scoped.projects set status = coalesce((c->'values'->>'status')::public.project_status, status),
                name = coalesce(nullif(btrim(c->'values'->>'name'), ''), name),
                notion_pulled_hash = c->>'pulled_hash'
          where id = (c->>'id')::uuid;
       elsif p_entity = 'client' then
-        update public.clients
+        update scoped.clients
            set project_address = case when c->'values' ? 'project_address'
                                       then nullif(btrim(c->'values'->>'project_address'), '')
                                       else project_address end,
@@ -1238,7 +1860,7 @@ begin
                notion_pulled_hash = c->>'pulled_hash'
          where id = (c->>'id')::uuid;
       elsif p_entity = 'milestone' then
-        update public.milestones
+        update scoped.milestones
            set status = coalesce((c->'values'->>'status')::public.milestone_status, status),
                completed_at = case
                  when c->'values' ? 'completed_at' and c->'values'->>'completed_at' is not null
@@ -1251,13 +1873,13 @@ begin
                notion_pulled_hash = c->>'pulled_hash'
          where id = (c->>'id')::uuid;
       end if;
-      execute format('select to_jsonb(t) from public.%I t where id = $1', v_table) into v_new
+      execute format('select to_jsonb(t) from scoped.%I t where id = $1', v_table) into v_new
         using (c->>'id')::uuid;
       v_before := (select jsonb_object_agg(k, v_old->k) from jsonb_object_keys(c->'values') k);
       v_after := (select jsonb_object_agg(k, v_new->k) from jsonb_object_keys(c->'values') k);
       if v_after is distinct from v_before then
         -- The owner's value wins; the one it replaced is kept here.
-        insert into public.audit_log (action, resource_type, resource_id, details)
+        insert into scoped.audit_log (action, resource_type, resource_id, details)
         values ('notion.changed', p_entity, c->>'id', jsonb_build_object('new', v_after, 'old', v_before));
         v_applied := v_applied + 1;
       end if;
@@ -1266,13 +1888,13 @@ begin
     if jsonb_array_length(coalesce(c->'repush', '[]'::jsonb)) > 0 then
       -- A person changed a field Postgres owns: Postgres wins, Notion's value is kept in the audit log,
       -- and forgetting what we pushed for it sends our value again.
-      execute format('update public.%I set notion_pushed_hash = ((coalesce(notion_pushed_hash, ''{}'')::jsonb)'
+      execute format('update scoped.%I set notion_pushed_hash = ((coalesce(notion_pushed_hash, ''{}'')::jsonb)'
                      ' - $2)::text where id = $1', v_table)
         using (c->>'id')::uuid, array(select jsonb_array_elements_text(c->'repush'));
-      insert into public.audit_log (action, resource_type, resource_id, details)
+      insert into scoped.audit_log (action, resource_type, resource_id, details)
       values ('notion.overridden', p_entity, c->>'id', jsonb_build_object('notion_values', c->'lost'));
       if nullif(c->>'comment', '') is not null and v_old->>'notion_page_id' is not null then
-        insert into public.notion_comments (entity, record_id, page_id, body)
+        insert into scoped.notion_comments (entity, record_id, page_id, body)
         values (p_entity::public.sync_entity, (c->>'id')::uuid, v_old->>'notion_page_id', left(c->>'comment', 2000));
       end if;
       perform app_private.enqueue_sync(p_entity::public.sync_entity, (c->>'id')::uuid);
@@ -1280,7 +1902,7 @@ begin
     end if;
   end loop;
 
-  insert into public.sync_state as s (data_source_id, entity, watermark)
+  insert into scoped.sync_state as s (data_source_id, entity, watermark)
   values (p_data_source_id, p_entity::public.sync_entity, p_watermark)
   on conflict (data_source_id) do update
     set watermark = greatest(s.watermark, excluded.watermark)
@@ -1297,9 +1919,9 @@ CREATE OR REPLACE FUNCTION public.apply_stripe_event(p_event_id text, p_event_ty
  SET search_path TO ''
 AS $function$
 declare
-  v_lead public.leads;
-  v_tier public.tiers;
-  v_payment public.payments;
+  v_lead scoped.leads;
+  v_tier scoped.tiers;
+  v_payment scoped.payments;
   v_user public.users;
   v_client_id uuid;
   v_project_id uuid;
@@ -1313,7 +1935,7 @@ begin
     raise exception 'unknown Stripe event kind %', p_kind using errcode = '22023';
   end if;
 
-  insert into public.inbound_events (source, event_id, event_type, outcome, reason)
+  insert into scoped.inbound_events (source, event_id, event_type, outcome, reason)
   values ('stripe', p_event_id, p_event_type,
           case when p_kind = 'ignore' then 'ignored' else 'applied' end::public.inbound_outcome, p_reason)
   on conflict (source, event_id) do nothing;
@@ -1325,11 +1947,11 @@ begin
   end if;
 
   -- Every event about one lead takes its turn: a completed session and its async success never race.
-  select * into v_lead from public.leads
+  select * into v_lead from scoped.leads
    where id = app_private.lead_paid_by(case when p_kind in ('fulfil', 'pending', 'failed')
                                             then p_checkout_session_id end, p_payment_intent_id)
    for update;
-  select * into v_tier from public.tiers where id = coalesce(v_lead.recommended_tier, p_tier);
+  select * into v_tier from scoped.tiers where id = coalesce(v_lead.recommended_tier, p_tier);
 
   if p_kind = 'refund' then
     v_full_refund := p_amount_refunded >= p_amount;
@@ -1337,10 +1959,10 @@ begin
       p_amount_refunded, p_currency, case when v_full_refund then 'refunded' else 'succeeded' end::public.payment_state,
       v_tier.id);
     if v_payment.status = 'refunded' and v_payment.project_id is not null then
-      update public.projects set payment_status = 'refunded'
+      update scoped.projects set payment_status = 'refunded'
        where id = v_payment.project_id and payment_status <> 'refunded';
     end if;
-    insert into public.audit_log (action, resource_type, resource_id, details)
+    insert into scoped.audit_log (action, resource_type, resource_id, details)
     values (case when v_full_refund then 'payment.refunded' else 'payment.partially_refunded' end, 'payment',
             v_payment.id::text, jsonb_build_object('event_id', p_event_id, 'amount', p_amount,
                                                    'amount_refunded', v_payment.amount_refunded));
@@ -1368,9 +1990,9 @@ begin
   end if;
 
   if v_held is not null then
-    update public.payments set review_reason = left(v_held, 500) where id = v_payment.id;
-    update public.inbound_events set reason = left(v_held, 500) where source = 'stripe' and event_id = p_event_id;
-    insert into public.audit_log (action, resource_type, resource_id, details)
+    update scoped.payments set review_reason = left(v_held, 500) where id = v_payment.id;
+    update scoped.inbound_events set reason = left(v_held, 500) where source = 'stripe' and event_id = p_event_id;
+    insert into scoped.audit_log (action, resource_type, resource_id, details)
     values (case when v_lead.id is null then 'payment.unmatched' else 'payment.held' end, 'payment',
             v_payment.id::text, jsonb_build_object('event_id', p_event_id, 'lead_id', v_lead.id,
                                                    'metadata_lead_id', p_lead_id, 'reason', v_held));
@@ -1380,10 +2002,10 @@ begin
 
   if p_kind in ('pending', 'failed', 'confirm') or v_lead.id is null or v_payment.status = 'refunded' then
     if v_payment.project_id is not null and v_payment.status = 'succeeded' then
-      update public.projects set payment_status = 'paid'
+      update scoped.projects set payment_status = 'paid'
        where id = v_payment.project_id and payment_status = 'pending';
     end if;
-    insert into public.audit_log (action, resource_type, resource_id, details)
+    insert into scoped.audit_log (action, resource_type, resource_id, details)
     values (case when p_kind = 'fulfil' then 'payment.refunded_before_fulfilment' else 'payment.' || p_kind end,
             'payment', v_payment.id::text,
             jsonb_build_object('event_id', p_event_id, 'lead_id', v_lead.id, 'status', v_payment.status));
@@ -1399,20 +2021,20 @@ begin
     on conflict (email) do nothing;
     select * into v_user from public.users where email = v_lead.email;
   end if;
-  v_returning := exists (select 1 from public.projects p join public.clients c on c.id = p.client_id
+  v_returning := exists (select 1 from scoped.projects p join scoped.clients c on c.id = p.client_id
                           where c.user_id = v_user.id and p.lead_id <> v_lead.id);
   -- The client's name (clients.name: 20261203000600) is the lead's, else the payer's as Stripe has it; the team's in
   -- Notion is never replaced, and the payer's fills it only where it is empty.
-  insert into public.clients (user_id, tier, project_address, name)
+  insert into scoped.clients (user_id, tier, project_address, name)
   values (v_user.id, v_tier.id, v_lead.project_address,
           left(coalesce(nullif(btrim(v_lead.name), ''), nullif(btrim(p_name), '')), 200))
-  on conflict (user_id) do update set name = left(nullif(btrim(p_name), ''), 200)
-    where public.clients.name is null and nullif(btrim(p_name), '') is not null;
-  select id into v_client_id from public.clients where user_id = v_user.id;
+  on conflict (business_id, user_id) do update set name = left(nullif(btrim(p_name), ''), 200)
+    where scoped.clients.name is null and nullif(btrim(p_name), '') is not null;
+  select id into v_client_id from scoped.clients where user_id = v_user.id;
 
   v_mismatch := p_amount <> v_tier.price_cents;
 
-  insert into public.projects (client_id, lead_id, tier, status, name, payment_status, needs_review, review_reason)
+  insert into scoped.projects (client_id, lead_id, tier, status, name, payment_status, needs_review, review_reason)
   values (v_client_id, v_lead.id, v_tier.id, 'onboarding',
           coalesce(nullif(v_lead.project_address, ''), v_lead.name) || ' - ' || v_tier.name, 'paid',
           v_mismatch or v_returning,
@@ -1425,24 +2047,24 @@ begin
   v_created := v_project_id is not null;
 
   if v_created then
-    insert into public.milestones (project_id, tier, name, "order", due_date)
+    insert into scoped.milestones (project_id, tier, name, "order", due_date)
     select v_project_id, t.tier, t.name, t."order", current_date + t.due_offset_days
-      from public.milestone_templates t where t.tier = v_tier.id;
+      from scoped.milestone_templates t where t.tier = v_tier.id;
     if v_mismatch then
-      insert into public.audit_log (action, resource_type, resource_id, details)
+      insert into scoped.audit_log (action, resource_type, resource_id, details)
       values ('payment.amount_mismatch', 'project', v_project_id::text,
               jsonb_build_object('event_id', p_event_id, 'amount', p_amount, 'currency', lower(p_currency),
                                  'tier_price', v_tier.price_cents, 'tier_currency', v_tier.currency));
     end if;
   else
-    select id into v_project_id from public.projects where lead_id = v_lead.id;
+    select id into v_project_id from scoped.projects where lead_id = v_lead.id;
     v_mismatch := false;  -- reported by the event that created the project
   end if;
 
-  update public.payments set project_id = v_project_id where id = v_payment.id and project_id is null;
-  update public.leads set status = 'converted' where id = v_lead.id and status <> 'converted';
+  update scoped.payments set project_id = v_project_id where id = v_payment.id and project_id is null;
+  update scoped.leads set status = 'converted' where id = v_lead.id and status <> 'converted';
 
-  insert into public.audit_log (user_id, action, resource_type, resource_id, details)
+  insert into scoped.audit_log (user_id, action, resource_type, resource_id, details)
   values (v_user.id, case when v_created then 'payment.fulfilled' else 'payment.already_fulfilled' end, 'project',
           v_project_id::text, jsonb_build_object('event_id', p_event_id, 'payment_intent', p_payment_intent_id,
                                                  'amount', p_amount, 'currency', lower(p_currency),
@@ -1465,11 +2087,11 @@ begin
   if p_seconds is null or p_seconds not between 1 and 3600 then
     raise exception 'the window lasts from 1 second to an hour, not % seconds', p_seconds using errcode = '22023';
   end if;
-  insert into public.notion_webhook_arming as a (id, armed_until, armed_at, taken_at)
+  insert into scoped.notion_webhook_arming as a (id, armed_until, armed_at, taken_at)
   values (true, now() + make_interval(secs => p_seconds), now(), null)
-  on conflict (id) do update set armed_until = excluded.armed_until, armed_at = now(), taken_at = null
+  on conflict (business_id, id) do update set armed_until = excluded.armed_until, armed_at = now(), taken_at = null
   returning armed_until into v_until;
-  insert into public.audit_log (action, resource_type, resource_id, details)
+  insert into scoped.audit_log (action, resource_type, resource_id, details)
   values ('notion.webhook_armed', 'notion_webhook', 'handshake', jsonb_build_object('seconds', p_seconds));
   return jsonb_build_object('armed_until', v_until);
 end
@@ -1486,11 +2108,11 @@ AS $function$
       select jsonb_agg(jsonb_build_object('id', t.id, 'name', t.name, 'min_budget_cents', t.min_budget_cents,
                                           'max_budget_cents', t.max_budget_cents, 'routing', t.routing,
                                           'price_cents', t.price_cents, 'currency', t.currency) order by t.id)
-        from public.tiers t), '[]'::jsonb),
+        from scoped.tiers t), '[]'::jsonb),
     'milestones', coalesce((
       select jsonb_object_agg(m.tier, m.names)
         from (select tier, jsonb_agg(name order by "order") as names
-                from public.milestone_templates group by tier) m), '{}'::jsonb))
+                from scoped.milestone_templates group by tier) m), '{}'::jsonb))
 $function$;
 
 CREATE OR REPLACE FUNCTION public.checkout_outcome(p_session_id text)
@@ -1500,29 +2122,29 @@ CREATE OR REPLACE FUNCTION public.checkout_outcome(p_session_id text)
  SET search_path TO ''
 AS $function$
 declare
-  v_lead public.leads;
-  v_payment public.payments;
-  v_project public.projects;
+  v_lead scoped.leads;
+  v_payment scoped.payments;
+  v_project scoped.projects;
 begin
-  select * into v_lead from public.leads where checkout_session_id = p_session_id;
+  select * into v_lead from scoped.leads where checkout_session_id = p_session_id;
   if not found then
     return jsonb_build_object('state', 'unknown');
   end if;
-  select * into v_payment from public.payments where stripe_checkout_session_id = p_session_id;
+  select * into v_payment from scoped.payments where stripe_checkout_session_id = p_session_id;
   if not found then
     return jsonb_build_object('state', 'waiting', 'first_name', split_part(btrim(v_lead.name), ' ', 1));
   end if;
-  select * into v_project from public.projects where id = v_payment.project_id;
+  select * into v_project from scoped.projects where id = v_payment.project_id;
   return jsonb_build_object(
     'state', case when v_payment.status = 'failed' then 'failed' when v_payment.status = 'refunded' then 'refunded'
                   when v_payment.status = 'pending' or v_project.id is null then 'waiting' else 'paid' end,
     'first_name', split_part(btrim(v_lead.name), ' ', 1),
     'amount', v_payment.amount, 'currency', v_payment.currency,
     'project_name', v_project.name,
-    'tier_name', (select name from public.tiers where id = v_project.tier),
+    'tier_name', (select name from scoped.tiers where id = v_project.tier),
     'milestones', (select coalesce(jsonb_agg(jsonb_build_object('name', m.name, 'due_date', m.due_date)
                                              order by m."order"), '[]'::jsonb)
-                     from (select * from public.milestones where project_id = v_project.id and deleted_at is null
+                     from (select * from scoped.milestones where project_id = v_project.id and deleted_at is null
                             order by "order" limit 3) m));
 end
 $function$;
@@ -1536,11 +2158,11 @@ declare
   v_claimed jsonb;
 begin
   with due as (
-    select n.id from public.notifications n
+    select n.id from scoped.notifications n
      where n.status = 'pending' and n.next_attempt_at <= now()
      order by n.next_attempt_at, n.created_at limit p_limit for update skip locked
   ), claimed as (
-    update public.notifications n
+    update scoped.notifications n
        set attempts = n.attempts + 1, claim = nextval('public.notification_claim_seq'),
            next_attempt_at = now() + make_interval(secs => p_lease_seconds)
       from due where n.id = due.id
@@ -1561,11 +2183,11 @@ CREATE OR REPLACE FUNCTION public.claim_notion_comments(p_limit integer, p_lease
  SET search_path TO ''
 AS $function$
   with due as (
-    select id from public.notion_comments
+    select id from scoped.notion_comments
      where status = 'pending' and next_attempt_at <= now()
      order by created_at limit p_limit for update skip locked
   ), claimed as (
-    update public.notion_comments n
+    update scoped.notion_comments n
        set attempts = n.attempts + 1, next_attempt_at = now() + make_interval(secs => p_lease_seconds)
       from due where n.id = due.id
     returning n.id, n.page_id, n.body, n.attempts, n.created_at
@@ -1584,18 +2206,18 @@ declare
   v_claimed jsonb;
 begin
   with due as (
-    select o.id from public.sync_outbox o
+    select o.id from scoped.sync_outbox o
     where o.status = 'pending' and o.next_attempt_at <= now()
       and (p_project_id is null
            or (o.entity = 'project' and o.entity_id = p_project_id)
-           or (o.entity = 'client' and o.entity_id = (select client_id from public.projects where id = p_project_id))
-           or (o.entity = 'milestone' and o.entity_id in (select id from public.milestones where project_id = p_project_id))
-           or (o.entity = 'deliverable' and o.entity_id in (select id from public.deliverables where project_id = p_project_id)))
+           or (o.entity = 'client' and o.entity_id = (select client_id from scoped.projects where id = p_project_id))
+           or (o.entity = 'milestone' and o.entity_id in (select id from scoped.milestones where project_id = p_project_id))
+           or (o.entity = 'deliverable' and o.entity_id in (select id from scoped.deliverables where project_id = p_project_id)))
     order by case o.entity when 'lead' then 0 when 'client' then 1 when 'project' then 2 else 3 end, o.id
     limit p_limit
     for update skip locked
   ), claimed as (
-    update public.sync_outbox o
+    update scoped.sync_outbox o
        set attempts = o.attempts + 1, requeued = false, claim = nextval('public.sync_claim_seq'),
            claimed_by = p_holder, failure = null, waiting_for = null,
            next_attempt_at = now() + make_interval(secs => p_lease_seconds)
@@ -1618,21 +2240,21 @@ CREATE OR REPLACE FUNCTION public.claim_project_history(p_limit integer, p_lease
  SET search_path TO ''
 AS $function$
   with due as (
-    select h.id from public.project_history h join public.projects p on p.id = h.project_id
+    select h.id from scoped.project_history h join scoped.projects p on p.id = h.project_id
      where h.status = 'pending' and h.next_attempt_at <= now() and p.notion_page_id is not null
      order by h.created_at limit p_limit for update of h skip locked
   ), claimed as (
-    update public.project_history h
+    update scoped.project_history h
        set attempts = h.attempts + 1, next_attempt_at = now() + make_interval(secs => p_lease_seconds)
       from due where h.id = due.id
     returning h.*
   )
   select coalesce(jsonb_agg(jsonb_build_object(
            'id', c.id, 'page_id', p.notion_page_id, 'summary', c.summary, 'at', c.created_at,
-           'first', not exists (select 1 from public.project_history w
+           'first', not exists (select 1 from scoped.project_history w
                                  where w.project_id = c.project_id and w.status = 'written'))
          order by c.created_at), '[]'::jsonb)
-    from claimed c join public.projects p on p.id = c.project_id
+    from claimed c join scoped.projects p on p.id = c.project_id
 $function$;
 
 CREATE OR REPLACE FUNCTION public.complete_notifications(p_results jsonb, p_max_attempts integer)
@@ -1642,28 +2264,28 @@ CREATE OR REPLACE FUNCTION public.complete_notifications(p_results jsonb, p_max_
 AS $function$
 declare
   r jsonb;
-  v_row public.notifications;
+  v_row scoped.notifications;
   v_sent integer := 0;
   v_retry integer := 0;
   v_dead integer := 0;
   v_failed integer := 0;
 begin
   for r in select * from jsonb_array_elements(p_results) loop
-    select * into v_row from public.notifications where id = (r->>'id')::uuid for update;
+    select * into v_row from scoped.notifications where id = (r->>'id')::uuid for update;
     continue when not found or v_row.status <> 'pending' or v_row.claim is distinct from (r->>'claim')::bigint;
     if (r->>'ok')::boolean then
-      update public.notifications set status = 'sent', sent_at = now(), subject = r->>'subject',
+      update scoped.notifications set status = 'sent', sent_at = now(), subject = r->>'subject',
              body_text = r->>'text', body_html = r->>'html', provider_message_id = r->>'message_id',
              last_error = null where id = v_row.id;
       v_sent := v_sent + 1;
     elsif coalesce((r->>'suppressed')::boolean, false) then
-      update public.notifications set status = 'failed', last_error = left(r->>'error', 2000) where id = v_row.id;
+      update scoped.notifications set status = 'failed', last_error = left(r->>'error', 2000) where id = v_row.id;
       v_failed := v_failed + 1;
     elsif v_row.attempts >= p_max_attempts then
-      update public.notifications set status = 'dead', last_error = left(r->>'error', 2000) where id = v_row.id;
+      update scoped.notifications set status = 'dead', last_error = left(r->>'error', 2000) where id = v_row.id;
       v_dead := v_dead + 1;
     else
-      update public.notifications set last_error = left(r->>'error', 2000),
+      update scoped.notifications set last_error = left(r->>'error', 2000),
              next_attempt_at = now() + make_interval(secs => coalesce((r->>'retry_in')::double precision,
                                                                       least(3600, 30 * 2 ^ least(v_row.attempts, 10))))
        where id = v_row.id;
@@ -1688,13 +2310,13 @@ declare
 begin
   for r in select * from jsonb_array_elements(coalesce(p_results, '[]'::jsonb)) loop
     if (r->>'ok')::boolean then
-      update public.notion_comments set status = 'posted', posted_at = now(), comment_id = r->>'comment_id',
+      update scoped.notion_comments set status = 'posted', posted_at = now(), comment_id = r->>'comment_id',
              last_error = null
        where id = (r->>'id')::uuid and status = 'pending';
       v_posted := v_posted + 1;
     else
       v_status := null;
-      update public.notion_comments
+      update scoped.notion_comments
          set status = case when coalesce((r->>'permanent')::boolean, false) or attempts >= p_max_attempts
                            then 'dead' else 'pending' end::public.comment_status,
              last_error = left(r->>'error', 500),
@@ -1715,7 +2337,7 @@ CREATE OR REPLACE FUNCTION public.complete_outbox(p_results jsonb, p_max_attempt
 AS $function$
 declare
   r jsonb;
-  v_row public.sync_outbox;
+  v_row scoped.sync_outbox;
   v_done integer := 0;
   v_retry integer := 0;
   v_dead integer := 0;
@@ -1725,12 +2347,12 @@ declare
   v_answered boolean := false;
 begin
   for r in select * from jsonb_array_elements(p_results) loop
-    select * into v_row from public.sync_outbox where id = (r->>'outbox_id')::bigint for update;
+    select * into v_row from scoped.sync_outbox where id = (r->>'outbox_id')::bigint for update;
     continue when not found;
     if v_row.status <> 'pending' or (r ? 'claim' and v_row.claim is distinct from (r->>'claim')::bigint) then
       v_stale := v_stale + 1;
       if (r->>'ok')::boolean and r->>'page_id' is not null and not coalesce((r->>'gone')::boolean, false) then
-        execute format('update public.%I set notion_page_id = $1 where id = $2 and notion_page_id is null',
+        execute format('update scoped.%I set notion_page_id = $1 where id = $2 and notion_page_id is null',
                        v_row.entity || 's') using r->>'page_id', v_row.entity_id;
       end if;
       continue;
@@ -1740,40 +2362,40 @@ begin
     end if;
     if (r->>'ok')::boolean and coalesce((r->>'gone')::boolean, false) then
       -- The page was deleted for good in Notion (confirmed by a read): keep the record, marked deleted.
-      execute format('update public.%I set deleted_at = coalesce(deleted_at, now()) where id = $1',
+      execute format('update scoped.%I set deleted_at = coalesce(deleted_at, now()) where id = $1',
                      v_row.entity || 's') using v_row.entity_id;
-      insert into public.audit_log (action, resource_type, resource_id, details)
+      insert into scoped.audit_log (action, resource_type, resource_id, details)
       values ('notion.vanished', v_row.entity::text, v_row.entity_id::text, jsonb_build_object('page_id', r->>'page_id'));
-      update public.sync_outbox set status = 'done', done_at = now(), requeued = false, last_error = null,
+      update scoped.sync_outbox set status = 'done', done_at = now(), requeued = false, last_error = null,
                                     failure = null
        where id = v_row.id;
       v_done := v_done + 1;
     elsif (r->>'ok')::boolean then
-      execute format('update public.%I set notion_page_id = coalesce(notion_page_id, $1), notion_pushed_hash = $2,'
+      execute format('update scoped.%I set notion_page_id = coalesce(notion_page_id, $1), notion_pushed_hash = $2,'
                      ' last_synced_at = now() where id = $3', v_row.entity || 's')
         using r->>'page_id', r->>'pushed_hash', v_row.entity_id;
       if v_row.requeued then
-        update public.sync_outbox set requeued = false, next_attempt_at = now(), last_error = null
+        update scoped.sync_outbox set requeued = false, next_attempt_at = now(), last_error = null
          where id = v_row.id;
         v_retry := v_retry + 1;
       else
-        update public.sync_outbox set status = 'done', done_at = now(), last_error = null where id = v_row.id;
+        update scoped.sync_outbox set status = 'done', done_at = now(), last_error = null where id = v_row.id;
         v_done := v_done + 1;
       end if;
       -- Children that waited for this page go now.
       if r->>'page_id' is not null then
-        update public.sync_outbox set next_attempt_at = now()
+        update scoped.sync_outbox set next_attempt_at = now()
          where status = 'pending' and failure = 'waiting' and waiting_for = v_row.entity_id;
       end if;
     elsif r ? 'waiting_for' then
-      update public.sync_outbox
+      update scoped.sync_outbox
          set attempts = greatest(attempts - 1, 0), failure = 'waiting', waiting_for = (r->>'waiting_for')::uuid,
              last_error = left(r->>'error', 2000),
              next_attempt_at = now() + make_interval(secs => coalesce((r->>'retry_in')::double precision, 60))
        where id = v_row.id;
       v_waiting := v_waiting + 1;
     elsif coalesce((r->>'transient')::boolean, false) or coalesce((r->>'skipped')::boolean, false) then
-      update public.sync_outbox
+      update scoped.sync_outbox
          set attempts = case when (r->>'skipped')::boolean then greatest(attempts - 1, 0) else attempts end,
              failure = 'transient',
              last_error = coalesce(left(r->>'error', 2000), last_error),
@@ -1781,12 +2403,12 @@ begin
        where id = v_row.id;
       v_retry := v_retry + 1;
     elsif v_row.refusals + 1 >= p_max_attempts then
-      update public.sync_outbox set status = 'dead', failure = 'permanent', refusals = refusals + 1,
+      update scoped.sync_outbox set status = 'dead', failure = 'permanent', refusals = refusals + 1,
                                     last_error = left(r->>'error', 2000)
        where id = v_row.id;
       v_dead := v_dead + 1;
     else
-      update public.sync_outbox
+      update scoped.sync_outbox
          set last_error = left(r->>'error', 2000), failure = 'permanent', refusals = refusals + 1,
              next_attempt_at = now() + make_interval(secs => coalesce((r->>'retry_in')::double precision,
                                                                least(3600, 15 * 2 ^ least(v_row.refusals + 1, 12))))
@@ -1795,7 +2417,7 @@ begin
     end if;
   end loop;
   if v_answered then
-    update public.sync_outbox set next_attempt_at = now()
+    update scoped.sync_outbox set next_attempt_at = now()
      where status = 'pending' and failure = 'transient' and next_attempt_at > now();
     get diagnostics v_woken = row_count;
   end if;
@@ -1810,7 +2432,7 @@ CREATE OR REPLACE FUNCTION public.complete_project_history(p_written uuid[])
  SET search_path TO ''
 AS $function$
   with written as (
-    update public.project_history set status = 'written', written_at = now()
+    update scoped.project_history set status = 'written', written_at = now()
      where id = any(p_written) and status = 'pending' returning 1)
   select count(*)::integer from written
 $function$;
@@ -1820,7 +2442,7 @@ CREATE OR REPLACE FUNCTION public.create_report_link(p_seconds integer, p_purpos
  LANGUAGE sql
  SET search_path TO ''
 AS $function$
-  insert into public.report_links (purpose, expires_at)
+  insert into scoped.report_links (purpose, expires_at)
   values (p_purpose, now() + make_interval(secs => p_seconds))
   returning jsonb_build_object('id', id, 'expires', floor(extract(epoch from expires_at))::bigint)
 $function$;
@@ -1836,7 +2458,7 @@ AS $function$
                             'file_size', d.file_size, 'file_url', d.file_url, 'category', d.category,
                             'deleted', d.deleted_at is not null,
                             'withdrawn', p.deleted_at is not null or p.payment_status = 'refunded')
-    from public.deliverables d join public.projects p on p.id = d.project_id where d.id = p_id
+    from scoped.deliverables d join scoped.projects p on p.id = d.project_id where d.id = p_id
 $function$;
 
 CREATE OR REPLACE FUNCTION public.find_deliverable(p_bucket text, p_key text, p_version_id text)
@@ -1846,7 +2468,7 @@ CREATE OR REPLACE FUNCTION public.find_deliverable(p_bucket text, p_key text, p_
  SET search_path TO ''
 AS $function$
   select jsonb_build_object('id', d.id, 'version', d.version, 'file_url', d.file_url)
-    from public.deliverables d
+    from scoped.deliverables d
    where d.s3_bucket = p_bucket and d.file_path = p_key and d.s3_version_id is not distinct from p_version_id
    order by d.version desc
    limit 1
@@ -1857,7 +2479,7 @@ CREATE OR REPLACE FUNCTION public.forget_notion_event(p_event_id text)
  LANGUAGE sql
  SET search_path TO ''
 AS $function$
-  with gone as (delete from public.inbound_events where source = 'notion' and event_id = p_event_id returning 1)
+  with gone as (delete from scoped.inbound_events where source = 'notion' and event_id = p_event_id returning 1)
   select exists (select 1 from gone)
 $function$;
 
@@ -1867,7 +2489,7 @@ CREATE OR REPLACE FUNCTION public.hold_claims(p_claims jsonb, p_lease_seconds in
  SET search_path TO ''
 AS $function$
   with held as (
-    update public.sync_outbox o set next_attempt_at = now() + make_interval(secs => p_lease_seconds)
+    update scoped.sync_outbox o set next_attempt_at = now() + make_interval(secs => p_lease_seconds)
       from jsonb_to_recordset(p_claims) as c(outbox_id bigint, claim bigint)
      where o.id = c.outbox_id and o.claim = c.claim and o.status = 'pending' and o.failure is null
     returning o.id)
@@ -1879,9 +2501,9 @@ CREATE OR REPLACE FUNCTION public.hold_notion(p_name text, p_seconds double prec
  LANGUAGE sql
  SET search_path TO ''
 AS $function$
-  insert into public.notion_budget as b (name, tokens, not_before)
+  insert into scoped.notion_budget as b (name, tokens, not_before)
   values (p_name, 0, clock_timestamp() + make_interval(secs => least(p_seconds, 3600)))
-  on conflict (name) do update set not_before = greatest(b.not_before, excluded.not_before)
+  on conflict (business_id, name) do update set not_before = greatest(b.not_before, excluded.not_before)
 $function$;
 
 CREATE OR REPLACE FUNCTION public.link_notion_page(p_entity text, p_id uuid, p_page_id text)
@@ -1892,13 +2514,13 @@ AS $function$
 declare
   v_linked text;
 begin
-  execute format('update public.%I set notion_page_id = coalesce(notion_page_id, $2) where id = $1'
+  execute format('update scoped.%I set notion_page_id = coalesce(notion_page_id, $2) where id = $1'
                  ' returning notion_page_id', app_private.synced_table(p_entity))
     into v_linked using p_id, p_page_id;
   if v_linked is distinct from p_page_id then
     raise exception '% % is already linked to page %', p_entity, p_id, v_linked using errcode = '23505';
   end if;
-  insert into public.audit_log (action, resource_type, resource_id, details)
+  insert into scoped.audit_log (action, resource_type, resource_id, details)
   values ('notion.imported', p_entity, p_id::text, jsonb_build_object('page_id', p_page_id));
   perform app_private.enqueue_sync(p_entity::public.sync_entity, p_id);
   return jsonb_build_object('linked', v_linked);
@@ -1915,7 +2537,7 @@ declare
   v_result jsonb;
 begin
   execute format('select coalesce(jsonb_agg(jsonb_build_object(''id'', id, ''record'','
-                 ' app_private.sync_record(%L, id))), ''[]''::jsonb) from public.%I'
+                 ' app_private.sync_record(%L, id))), ''[]''::jsonb) from scoped.%I'
                  ' where notion_page_id is not null and deleted_at is null', p_entity, app_private.synced_table(p_entity))
     into v_result;
   return v_result;
@@ -1928,7 +2550,7 @@ CREATE OR REPLACE FUNCTION public.mark_pushed(p_entity text, p_id uuid, p_pushed
  SET search_path TO ''
 AS $function$
 begin
-  execute format('update public.%I set notion_pushed_hash = $2, last_synced_at = now() where id = $1',
+  execute format('update scoped.%I set notion_pushed_hash = $2, last_synced_at = now() where id = $1',
                  app_private.synced_table(p_entity)) using p_id, p_pushed_hash;
 end
 $function$;
@@ -1939,10 +2561,10 @@ CREATE OR REPLACE FUNCTION public.note_unapplied_pages(p_entity text, p_pages js
  SET search_path TO ''
 AS $function$
   with fresh as (
-    insert into public.audit_log (action, resource_type, resource_id, details)
+    insert into scoped.audit_log (action, resource_type, resource_id, details)
     select 'notion.unapplied', p_entity, p->>'page_id', jsonb_build_object('edited', p->>'edited', 'reason', p->>'reason')
       from jsonb_array_elements(p_pages) p
-     where not exists (select 1 from public.audit_log a where a.action = 'notion.unapplied'
+     where not exists (select 1 from scoped.audit_log a where a.action = 'notion.unapplied'
                        and a.resource_id = p->>'page_id' and a.details->>'edited' = p->>'edited')
     returning 1)
   select count(*)::integer from fresh
@@ -1957,7 +2579,7 @@ AS $function$
   select coalesce(jsonb_agg(to_jsonb(r) order by r.created_at desc), '[]'::jsonb) from (
     select id, recipient, template, dedupe_key, status, attempts, subject, sent_at, provider_message_id, last_error,
            created_at, body_html
-      from public.notifications where p_status is null or status::text = p_status
+      from scoped.notifications where p_status is null or status::text = p_status
      order by created_at desc limit p_limit) r
 $function$;
 
@@ -1968,7 +2590,7 @@ CREATE OR REPLACE FUNCTION public.notion_data_sources()
  SET search_path TO ''
 AS $function$
   select coalesce(jsonb_object_agg(entity, data_source_id), '{}'::jsonb) from (
-    select distinct on (entity) entity::text, data_source_id from public.notion_properties
+    select distinct on (entity) entity::text, data_source_id from scoped.notion_properties
      order by entity, updated_at desc) d
 $function$;
 
@@ -1981,7 +2603,7 @@ AS $function$
   select coalesce(jsonb_object_agg(data_source_id, props), '{}'::jsonb) from (
     select data_source_id, jsonb_object_agg(key, jsonb_build_object('id', property_id, 'name', name, 'kind', kind))
            as props
-      from public.notion_properties group by data_source_id) d
+      from scoped.notion_properties group by data_source_id) d
 $function$;
 
 CREATE OR REPLACE FUNCTION public.open_portal_session(p_sign_in_id uuid, p_ttl_seconds integer)
@@ -1991,17 +2613,17 @@ CREATE OR REPLACE FUNCTION public.open_portal_session(p_sign_in_id uuid, p_ttl_s
 AS $function$
 declare
   v_user public.users;
-  v_session public.portal_sessions;
+  v_session scoped.portal_sessions;
 begin
-  select u.* into v_user from public.portal_sign_ins s join public.users u on u.id = s.user_id
+  select u.* into v_user from scoped.portal_sign_ins s join public.users u on u.id = s.user_id
    where s.id = p_sign_in_id and s.used_at is null and s.expires_at > now()
      and u.user_type in ('kaa_client', 'sage_client')
    for update of s;
   if v_user.id is null then
     return null;
   end if;
-  update public.portal_sign_ins set used_at = now() where id = p_sign_in_id;
-  insert into public.portal_sessions (user_id, sign_in_id, expires_at)
+  update scoped.portal_sign_ins set used_at = now() where id = p_sign_in_id;
+  insert into scoped.portal_sessions (user_id, sign_in_id, expires_at)
   values (v_user.id, p_sign_in_id, now() + make_interval(secs => p_ttl_seconds))
   returning * into v_session;
   return jsonb_build_object('session_id', v_session.id, 'user_id', v_user.id, 'email', v_user.email,
@@ -2017,7 +2639,7 @@ CREATE OR REPLACE FUNCTION public.outbox_rows(p_status text, p_limit integer)
 AS $function$
   select coalesce(jsonb_agg(to_jsonb(r) order by r.id), '[]'::jsonb) from (
     select id, entity, entity_id, status, attempts, refusals, failure, next_attempt_at, last_error, updated_at
-      from public.sync_outbox
+      from scoped.sync_outbox
      where (p_status is null and status <> 'done') or status::text = p_status
      order by id limit p_limit) r
 $function$;
@@ -2031,7 +2653,7 @@ AS $function$
   select coalesce(jsonb_agg(jsonb_build_object('id', p.id, 'amount', p.amount, 'currency', p.currency,
                                                'session', p.stripe_checkout_session_id, 'reason', p.review_reason,
                                                'created_at', p.created_at) order by p.created_at), '[]'::jsonb)
-    from public.payments p where p.review_reason is not null and p.project_id is null and p.status <> 'refunded'
+    from scoped.payments p where p.review_reason is not null and p.project_id is null and p.status <> 'refunded'
 $function$;
 
 CREATE OR REPLACE FUNCTION public.portal_deliverable(p_id uuid)
@@ -2041,7 +2663,7 @@ CREATE OR REPLACE FUNCTION public.portal_deliverable(p_id uuid)
  SET search_path TO ''
 AS $function$
   select jsonb_build_object('id', d.id, 'name', d.name, 'project_id', d.project_id)
-    from public.deliverables d join public.projects p on p.id = d.project_id
+    from scoped.deliverables d join scoped.projects p on p.id = d.project_id
    where d.id = p_id and d.deleted_at is null and p.deleted_at is null and p.payment_status <> 'refunded'
 $function$;
 
@@ -2057,17 +2679,17 @@ AS $function$
     'payments', (select coalesce(jsonb_agg(jsonb_build_object('amount', x.amount, 'amount_refunded', x.amount_refunded,
                                                                'currency', x.currency, 'status', x.status,
                                                                'paid_at', x.created_at) order by x.created_at), '[]')
-                   from public.payments x where x.project_id = p.id),
+                   from scoped.payments x where x.project_id = p.id),
     'milestones', (select coalesce(jsonb_agg(jsonb_build_object('name', m.name, 'order', m."order", 'status', m.status,
                                                                  'due_date', m.due_date, 'completed_at', m.completed_at)
                                              order by m."order"), '[]')
-                     from public.milestones m where m.project_id = p.id and m.deleted_at is null),
+                     from scoped.milestones m where m.project_id = p.id and m.deleted_at is null),
     'deliverables', (select coalesce(jsonb_agg(jsonb_build_object('id', d.id, 'name', d.name, 'category', d.category,
                                                                    'file_type', d.file_type, 'file_size', d.file_size,
                                                                    'uploaded_at', d.created_at)
                                                order by d.created_at desc), '[]')
-                       from public.deliverables d where d.project_id = p.id and d.deleted_at is null))
-    from public.projects p left join public.tiers t on t.id = p.tier
+                       from scoped.deliverables d where d.project_id = p.id and d.deleted_at is null))
+    from scoped.projects p left join scoped.tiers t on t.id = p.tier
    where p.id = p_id and p.deleted_at is null
 $function$;
 
@@ -2080,11 +2702,11 @@ AS $function$
   select coalesce(jsonb_agg(jsonb_build_object(
            'id', p.id, 'name', p.name, 'status', p.status, 'payment_status', p.payment_status,
            'tier_name', t.name, 'created_at', p.created_at,
-           'milestones_done', (select count(*) from public.milestones m where m.project_id = p.id
+           'milestones_done', (select count(*) from scoped.milestones m where m.project_id = p.id
                                 and m.status = 'completed' and m.deleted_at is null),
-           'milestones', (select count(*) from public.milestones m where m.project_id = p.id and m.deleted_at is null))
+           'milestones', (select count(*) from scoped.milestones m where m.project_id = p.id and m.deleted_at is null))
          order by p.created_at desc), '[]'::jsonb)
-    from public.projects p left join public.tiers t on t.id = p.tier
+    from scoped.projects p left join scoped.tiers t on t.id = p.tier
    where p.deleted_at is null
 $function$;
 
@@ -2096,7 +2718,7 @@ CREATE OR REPLACE FUNCTION public.portal_session(p_id uuid)
 AS $function$
   select jsonb_build_object('user_id', u.id, 'email', u.email,
                             'expires', floor(extract(epoch from s.expires_at))::bigint)
-    from public.portal_sessions s join public.users u on u.id = s.user_id
+    from scoped.portal_sessions s join public.users u on u.id = s.user_id
    where s.id = p_id and s.revoked_at is null and s.expires_at > now()
      and u.user_type in ('kaa_client', 'sage_client')
 $function$;
@@ -2113,11 +2735,11 @@ AS $function$
     'project_address', coalesce(l.project_address, c.project_address),
     'routing_reason', l.routing_reason, 'red_flags', to_jsonb(coalesce(l.red_flags, '{}')), 'notes', l.notes,
     'amount_paid', (select app_private.money_text(sum(pay.amount - pay.amount_refunded)::bigint, min(pay.currency)::text)
-                      from public.payments pay where pay.project_id = p.id and pay.status in ('succeeded', 'refunded')))
-    from public.projects p
-    join public.tiers t on t.id = p.tier
-    join public.clients c on c.id = p.client_id
-    left join public.leads l on l.id = p.lead_id
+                      from scoped.payments pay where pay.project_id = p.id and pay.status in ('succeeded', 'refunded')))
+    from scoped.projects p
+    join scoped.tiers t on t.id = p.tier
+    join scoped.clients c on c.id = p.client_id
+    left join scoped.leads l on l.id = p.lead_id
    where p.id = p_project_id
 $function$;
 
@@ -2128,7 +2750,7 @@ CREATE OR REPLACE FUNCTION public.project_state(p_id uuid)
  SET search_path TO ''
 AS $function$
   select coalesce((select case when p.deleted_at is null then 'live' else 'deleted' end
-                     from public.projects p where p.id = p_id), 'missing')
+                     from scoped.projects p where p.id = p_id), 'missing')
 $function$;
 
 CREATE OR REPLACE FUNCTION public.queue_weekly_report(p_recipient text, p_week_start date)
@@ -2142,7 +2764,7 @@ begin
   if p_week_start is null or extract(isodow from p_week_start) <> 1 then
     raise exception 'a report week starts on a Monday, not %', p_week_start using errcode = '22023';
   end if;
-  insert into public.notifications (recipient, template, dedupe_key, details)
+  insert into scoped.notifications (recipient, template, dedupe_key, details)
   values (lower(btrim(p_recipient)), 'weekly_report', 'weekly_report:' || p_week_start,
           jsonb_build_object('from', p_week_start, 'to', p_week_start + 6))
   on conflict (dedupe_key) do nothing
@@ -2157,27 +2779,27 @@ CREATE OR REPLACE FUNCTION public.record_deliverable(p_event_id text, p_id uuid,
  SET search_path TO ''
 AS $function$
 declare
-  v_project public.projects;
+  v_project scoped.projects;
   v_version integer;
   v_id uuid;
   v_orphan text;  -- why the upload has no project to belong to
 begin
-  insert into public.inbound_events (source, event_id, event_type, outcome)
+  insert into scoped.inbound_events (source, event_id, event_type, outcome)
   values ('s3', p_event_id, 'ObjectCreated', 'applied')
   on conflict (source, event_id) do nothing;
   if not found then
-    select id into v_id from public.deliverables where s3_event_id = p_event_id;
+    select id into v_id from scoped.deliverables where s3_event_id = p_event_id;
     return jsonb_build_object('outcome', 'duplicate', 'deliverable_id', v_id);
   end if;
 
   -- One upload at a time per project, so that versions of one key are numbered in turn.
-  select * into v_project from public.projects where id = p_project_id for update;
+  select * into v_project from scoped.projects where id = p_project_id for update;
   v_orphan := case when v_project.id is null then 'unknown project'
                    when v_project.deleted_at is not null then 'deleted project' end;
   if v_orphan is not null then
-    update public.inbound_events set outcome = 'rejected', reason = v_orphan
+    update scoped.inbound_events set outcome = 'rejected', reason = v_orphan
      where source = 's3' and event_id = p_event_id;
-    insert into public.audit_log (action, resource_type, resource_id, details)
+    insert into scoped.audit_log (action, resource_type, resource_id, details)
     values ('deliverable.orphan', 'deliverable', p_key,
             jsonb_build_object('bucket', p_bucket, 'key', p_key, 'version_id', p_version_id,
                                'project_id', p_project_id, 'size', p_size, 'uploaded_by', p_uploaded_by,
@@ -2186,15 +2808,15 @@ begin
   end if;
 
   select coalesce(max(version), 0) + 1 into v_version
-    from public.deliverables where s3_bucket = p_bucket and file_path = p_key;
-  insert into public.deliverables (id, project_id, name, file_path, file_url, file_size, file_type, category,
+    from scoped.deliverables where s3_bucket = p_bucket and file_path = p_key;
+  insert into scoped.deliverables (id, project_id, name, file_path, file_url, file_size, file_type, category,
                                    uploaded_by, s3_bucket, s3_version_id, version, s3_event_id)
   values (p_id, p_project_id,
           case when v_version > 1 then p_name || ' (v' || v_version || ')' else p_name end,
           p_key, p_file_url, p_size, coalesce(nullif(p_type, ''), 'application/octet-stream'),
           p_category::public.deliverable_category, nullif(p_uploaded_by, ''), p_bucket, p_version_id,
           v_version, p_event_id);
-  insert into public.audit_log (action, resource_type, resource_id, details)
+  insert into scoped.audit_log (action, resource_type, resource_id, details)
   values ('deliverable.uploaded', 'deliverable', p_id::text,
           jsonb_build_object('project_id', p_project_id, 'key', p_key, 'version', v_version,
                              'version_id', p_version_id, 'size', p_size, 'uploaded_by', p_uploaded_by));
@@ -2209,11 +2831,11 @@ CREATE OR REPLACE FUNCTION public.record_lead(p_submission_key text, p_request_h
  SET search_path TO ''
 AS $function$
 declare
-  v_lead public.leads;
+  v_lead scoped.leads;
   v_created boolean := false;
-  v_tier public.tiers;
+  v_tier scoped.tiers;
 begin
-  insert into public.leads (
+  insert into scoped.leads (
     submission_key, request_hash, email, name, project_address, budget_range, budget_min_cents,
     budget_max_cents, timeline, timeline_weeks, project_type, has_survey, has_drawings, notes,
     recommended_tier, routing_reason, confidence, needs_review, red_flags, routing, answer, status)
@@ -2228,16 +2850,16 @@ begin
 
   if found then
     v_created := true;
-    insert into public.audit_log (action, resource_type, resource_id, details, ip_address)
+    insert into scoped.audit_log (action, resource_type, resource_id, details, ip_address)
     values ('lead.received', 'lead', v_lead.id::text,
             jsonb_build_object('tier', p_recommended_tier, 'confidence', p_confidence,
                                'needs_review', p_needs_review, 'red_flags', to_jsonb(coalesce(p_red_flags, '{}'))),
             p_ip_address);
   else
-    select * into v_lead from public.leads where submission_key = p_submission_key;
+    select * into v_lead from scoped.leads where submission_key = p_submission_key;
   end if;
 
-  select * into v_tier from public.tiers where id = v_lead.recommended_tier;
+  select * into v_tier from scoped.tiers where id = v_lead.recommended_tier;
   return jsonb_build_object(
     'lead_id', v_lead.id,
     'created', v_created,
@@ -2257,12 +2879,12 @@ AS $function$
 declare
   v_answer jsonb;
 begin
-  update public.leads
+  update scoped.leads
      set answer = p_answer, checkout_session_id = p_checkout_session_id, checkout_url = p_checkout_url
    where id = p_lead_id and answer is null
   returning answer into v_answer;
   if not found then
-    select answer into v_answer from public.leads where id = p_lead_id;
+    select answer into v_answer from scoped.leads where id = p_lead_id;
     if not found then
       raise exception 'no lead %', p_lead_id using errcode = 'P0002';
     end if;
@@ -2277,7 +2899,7 @@ CREATE OR REPLACE FUNCTION public.record_notion_event(p_event_id text, p_event_t
  SET search_path TO ''
 AS $function$
 begin
-  insert into public.inbound_events (source, event_id, event_type, outcome, payload)
+  insert into scoped.inbound_events (source, event_id, event_type, outcome, payload)
   values ('notion', p_event_id, p_event_type,
           case when p_applied then 'applied'::public.inbound_outcome else 'ignored'::public.inbound_outcome end,
           jsonb_strip_nulls(jsonb_build_object('entity_id', p_entity_id, 'sent_at', p_sent_at)))
@@ -2297,9 +2919,9 @@ begin
   if jsonb_typeof(p_properties) <> 'object' then
     raise exception 'record_notion_properties: p_properties must be an object' using errcode = '22023';
   end if;
-  delete from public.notion_properties
+  delete from scoped.notion_properties
    where data_source_id = p_data_source_id and not (p_properties ? key);
-  insert into public.notion_properties as n (data_source_id, entity, key, property_id, name, kind)
+  insert into scoped.notion_properties as n (data_source_id, entity, key, property_id, name, kind)
   select p_data_source_id, p_entity::public.sync_entity, k, v->>'id', coalesce(v->>'name', k), coalesce(v->>'kind', '')
     from jsonb_each(p_properties) as e(k, v)
   on conflict (data_source_id, key) do update
@@ -2317,14 +2939,14 @@ CREATE OR REPLACE FUNCTION public.reject_stripe_event(p_event_id text, p_event_t
  SET search_path TO ''
 AS $function$
 begin
-  insert into public.inbound_events as e (source, event_id, event_type, outcome, reason, payload)
+  insert into scoped.inbound_events as e (source, event_id, event_type, outcome, reason, payload)
   values ('stripe', p_event_id, coalesce(p_event_type, ''), 'rejected', left(p_reason, 500), p_payload)
   on conflict (source, event_id) do update set reason = excluded.reason, payload = excluded.payload
     where e.outcome = 'rejected';
   if not found then
     return jsonb_build_object('outcome', 'duplicate');
   end if;
-  insert into public.audit_log (action, resource_type, resource_id, details)
+  insert into scoped.audit_log (action, resource_type, resource_id, details)
   values ('stripe.rejected', 'stripe_event', p_event_id, jsonb_build_object('reason', left(p_reason, 500)));
   return jsonb_build_object('outcome', 'rejected', 'reason', left(p_reason, 500));
 end
@@ -2336,7 +2958,7 @@ CREATE OR REPLACE FUNCTION public.rejected_stripe_events()
  STABLE
  SET search_path TO ''
 AS $function$
-  select coalesce(jsonb_agg(payload order by created_at), '[]'::jsonb) from public.inbound_events
+  select coalesce(jsonb_agg(payload order by created_at), '[]'::jsonb) from scoped.inbound_events
    where source = 'stripe' and outcome = 'rejected' and payload is not null
 $function$;
 
@@ -2348,7 +2970,7 @@ AS $function$
 declare
   v_count integer;
 begin
-  update public.notifications n
+  update scoped.notifications n
      set attempts = greatest(n.attempts - 1, 0), next_attempt_at = now()
     from jsonb_array_elements(p_claims) r
    where n.id = (r->>'id')::uuid and n.claim = (r->>'claim')::bigint and n.status = 'pending';
@@ -2365,12 +2987,12 @@ AS $function$
 declare
   v_count integer;
 begin
-  update public.sync_outbox o
+  update scoped.sync_outbox o
      set status = 'pending', failure = null, refusals = 0, next_attempt_at = now()
    where o.entity = p_entity::public.sync_entity
      and ((o.status = 'pending' and o.failure = 'waiting' and o.waiting_for is null)
           or (o.status in ('pending', 'dead') and o.failure = 'permanent' and o.last_error like '%validation_error%'))
-     and (o.status = 'pending' or not exists (select 1 from public.sync_outbox p where p.entity = o.entity
+     and (o.status = 'pending' or not exists (select 1 from scoped.sync_outbox p where p.entity = o.entity
                                               and p.entity_id = o.entity_id and p.status = 'pending'));
   get diagnostics v_count = row_count;
   return v_count;
@@ -2382,7 +3004,7 @@ CREATE OR REPLACE FUNCTION public.release_sync_lease(p_name text, p_holder text)
  LANGUAGE sql
  SET search_path TO ''
 AS $function$
-  with gone as (delete from public.sync_lease where name = p_name and holder = p_holder returning 1)
+  with gone as (delete from scoped.sync_lease where name = p_name and holder = p_holder returning 1)
   select exists (select 1 from gone)
 $function$;
 
@@ -2394,12 +3016,12 @@ AS $function$
 declare
   v_count integer;
 begin
-  execute format('update public.%I set notion_page_id = $1, notion_pushed_hash = null where id = $2',
+  execute format('update scoped.%I set notion_page_id = $1, notion_pushed_hash = null where id = $2',
                  app_private.synced_table(p_entity)) using p_page_id, p_id;
   get diagnostics v_count = row_count;
   if v_count = 1 then
     perform app_private.enqueue_sync(p_entity::public.sync_entity, p_id);
-    insert into public.audit_log (action, resource_type, resource_id, details)
+    insert into scoped.audit_log (action, resource_type, resource_id, details)
     values ('notion.relinked', p_entity, p_id::text, jsonb_build_object('page_id', p_page_id));
   end if;
   return v_count = 1;
@@ -2412,7 +3034,7 @@ CREATE OR REPLACE FUNCTION public.renew_sync_lease(p_name text, p_holder text, p
  SET search_path TO ''
 AS $function$
   with renewed as (
-    update public.sync_lease set expires_at = now() + make_interval(secs => p_seconds)
+    update scoped.sync_lease set expires_at = now() + make_interval(secs => p_seconds)
      where name = p_name and holder = p_holder returning 1)
   select exists (select 1 from renewed)
 $function$;
@@ -2450,13 +3072,13 @@ begin
   return (
     with paid as (
       select (extract(epoch from p.created_at - l.created_at) / 86400.0)::double precision as days
-        from public.projects p join public.leads l on l.id = p.lead_id
+        from scoped.projects p join scoped.leads l on l.id = p.lead_id
        where p.deleted_at is null and p.created_at >= lower(v_range) and p.created_at < upper(v_range)
     ), delivered as (
       select (extract(epoch from d.delivered_at - p.created_at) / 86400.0)::double precision as days
-        from public.projects p
+        from scoped.projects p
         join lateral (
-          select max(m.completed_at) as delivered_at from public.milestones m
+          select max(m.completed_at) as delivered_at from scoped.milestones m
            where m.project_id = p.id and m.deleted_at is null
           having count(*) > 0 and count(*) = count(m.completed_at)
         ) d on true
@@ -2485,8 +3107,8 @@ begin
              count(*) filter (where not l.needs_review) as qualified,
              count(*) filter (where l.needs_review) as needs_review,
              count(p.id) as paid
-        from public.leads l
-        left join public.projects p on p.lead_id = l.id and p.deleted_at is null
+        from scoped.leads l
+        left join scoped.projects p on p.lead_id = l.id and p.deleted_at is null
        where l.deleted_at is null and l.created_at >= lower(v_range) and l.created_at < upper(v_range)
        group by l.recommended_tier
     )
@@ -2495,7 +3117,7 @@ begin
              'needs_review', coalesce(c.needs_review, 0), 'paid', coalesce(c.paid, 0),
              'conversion', case when coalesce(c.leads, 0) > 0 then round(c.paid::numeric / c.leads, 4) end)
            order by t.id), '[]'::jsonb)
-      from public.tiers t left join counted c on c.tier = t.id
+      from scoped.tiers t left join counted c on c.tier = t.id
   );
 end
 $function$;
@@ -2511,7 +3133,7 @@ AS $function$
     when l.revoked_at is not null then 'revoked'
     when l.expires_at <= now() then 'expired'
   end
-  from (select 1) one left join public.report_links l on l.id = p_id
+  from (select 1) one left join scoped.report_links l on l.id = p_id
 $function$;
 
 CREATE OR REPLACE FUNCTION public.report_milestones(p_from date, p_to date)
@@ -2536,7 +3158,7 @@ begin
              'upcoming', count(*) filter (where m.completed_at is null and m.due_date >= v_today),
              'on_time_rate', round((count(*) filter (where (m.completed_at at time zone 'UTC')::date <= m.due_date))::numeric
                                    / nullif(count(m.completed_at), 0), 4))
-      from public.milestones m
+      from scoped.milestones m
      where m.deleted_at is null and m.due_date >= p_from and m.due_date <= p_to
   );
 end
@@ -2554,7 +3176,7 @@ begin
   perform app_private.report_reader();
   return (
     select jsonb_agg(jsonb_build_object('status', s.status, 'projects', (
-             select count(*) from public.projects p
+             select count(*) from scoped.projects p
               where p.status = s.status and p.deleted_at is null
                 and p.created_at >= lower(v_range) and p.created_at < upper(v_range)))
            order by s.ord)
@@ -2584,13 +3206,13 @@ begin
                coalesce(pay.tier, pr.tier) as tier, pay.currency::text as currency, count(*) as payments,
                count(*) filter (where pay.amount_refunded > 0) as refunds,
                sum(pay.amount) as gross, sum(pay.amount_refunded) as refunded
-          from public.payments pay
-          left join public.projects pr on pr.id = pay.project_id
+          from scoped.payments pay
+          left join scoped.projects pr on pr.id = pay.project_id
          where pay.status in ('succeeded', 'refunded')
            and pay.created_at >= lower(v_range) and pay.created_at < upper(v_range)
          group by 1, 2, 3
       ) r
-      left join public.tiers t on t.id = r.tier
+      left join scoped.tiers t on t.id = r.tier
   );
 end
 $function$;
@@ -2608,19 +3230,19 @@ begin
   return (
     with latency as (
       select extract(epoch from e.created_at - (e.payload ->> 'sent_at')::timestamptz)::double precision as seconds
-        from public.inbound_events e
+        from scoped.inbound_events e
        where e.source = 'notion' and e.payload ? 'sent_at'
          and e.created_at >= lower(v_range) and e.created_at < upper(v_range)
     )
     select jsonb_build_object(
-      'outbox_depth', (select count(*) from public.sync_outbox where status = 'pending'),
-      'dead', (select count(*) from public.sync_outbox where status = 'dead'),
+      'outbox_depth', (select count(*) from scoped.sync_outbox where status = 'pending'),
+      'dead', (select count(*) from scoped.sync_outbox where status = 'dead'),
       'oldest_pending_seconds', (select coalesce(round(extract(epoch from now() - min(created_at))::numeric), 0)
-                                   from public.sync_outbox where status = 'pending'),
-      'last_poll_at', (select max(updated_at) from public.sync_state),
+                                   from scoped.sync_outbox where status = 'pending'),
+      'last_poll_at', (select max(updated_at) from scoped.sync_state),
       'webhook_latency', (select app_private.spread(array_agg(seconds), 0.95) from latency),
-      'mail_pending', (select count(*) from public.notifications where status = 'pending'),
-      'mail_dead', (select count(*) from public.notifications where status = 'dead'))
+      'mail_pending', (select count(*) from scoped.notifications where status = 'pending'),
+      'mail_dead', (select count(*) from scoped.notifications where status = 'dead'))
   );
 end
 $function$;
@@ -2637,10 +3259,10 @@ declare
 begin
   foreach v_entity in array p_entities loop
     if p_force then
-      execute format('update public.%I set notion_pushed_hash = null where deleted_at is null',
+      execute format('update scoped.%I set notion_pushed_hash = null where deleted_at is null',
                      app_private.synced_table(v_entity));
     end if;
-    execute format('select count(*) from (select app_private.enqueue_sync(%L, id) from public.%I'
+    execute format('select count(*) from (select app_private.enqueue_sync(%L, id) from scoped.%I'
                    ' where deleted_at is null) queued', v_entity, app_private.synced_table(v_entity)) into v_rows;
     v_count := v_count + v_rows;
   end loop;
@@ -2656,11 +3278,11 @@ AS $function$
 declare
   v_count integer;
 begin
-  update public.sync_outbox o
+  update scoped.sync_outbox o
      set status = 'pending', refusals = 0, failure = null, next_attempt_at = now(), last_error = null
    where (p_ids is null or o.id = any(p_ids))
      and o.status = case when p_dead then 'dead'::public.outbox_status else 'pending'::public.outbox_status end
-     and (o.status = 'pending' or not exists (select 1 from public.sync_outbox p where p.entity = o.entity
+     and (o.status = 'pending' or not exists (select 1 from scoped.sync_outbox p where p.entity = o.entity
                                               and p.entity_id = o.entity_id and p.status = 'pending'));
   get diagnostics v_count = row_count;
   return jsonb_build_object('retried', v_count);
@@ -2681,13 +3303,13 @@ begin
   if v_user is null then
     return jsonb_build_object('known', false, 'sessions', 0, 'links', 0);
   end if;
-  update public.portal_sessions set revoked_at = now()
+  update scoped.portal_sessions set revoked_at = now()
    where user_id = v_user and revoked_at is null and expires_at > now();
   get diagnostics v_sessions = row_count;
-  update public.portal_sign_ins set used_at = now()
+  update scoped.portal_sign_ins set used_at = now()
    where user_id = v_user and used_at is null and expires_at > now();
   get diagnostics v_links = row_count;
-  insert into public.audit_log (user_id, action, resource_type, resource_id, details)
+  insert into scoped.audit_log (user_id, action, resource_type, resource_id, details)
   values (v_user, 'portal.revoked', 'user', v_user::text,
           jsonb_build_object('sessions', v_sessions, 'links', v_links));
   return jsonb_build_object('known', true, 'sessions', v_sessions, 'links', v_links);
@@ -2700,7 +3322,7 @@ CREATE OR REPLACE FUNCTION public.revoke_portal_session(p_id uuid)
  SET search_path TO ''
 AS $function$
   with ended as (
-    update public.portal_sessions set revoked_at = now() where id = p_id and revoked_at is null returning 1)
+    update scoped.portal_sessions set revoked_at = now() where id = p_id and revoked_at is null returning 1)
   select exists (select 1 from ended)
 $function$;
 
@@ -2712,10 +3334,10 @@ AS $function$
 declare
   v_count integer;
 begin
-  update public.report_links set revoked_at = now()
+  update scoped.report_links set revoked_at = now()
    where (p_id is null or id = p_id) and revoked_at is null and expires_at > now();
   get diagnostics v_count = row_count;
-  insert into public.audit_log (action, resource_type, resource_id, details)
+  insert into scoped.audit_log (action, resource_type, resource_id, details)
   values ('report.revoked', 'report_link', coalesce(p_id::text, 'all'), jsonb_build_object('links', v_count));
   return v_count;
 end
@@ -2728,7 +3350,7 @@ CREATE OR REPLACE FUNCTION public.schema_waits()
  SET search_path TO ''
 AS $function$
   select coalesce(jsonb_object_agg(entity, n), '{}'::jsonb) from (
-    select entity, count(*) as n from public.sync_outbox
+    select entity, count(*) as n from scoped.sync_outbox
      where status = 'pending' and failure = 'waiting' and waiting_for is null group by entity) w
 $function$;
 
@@ -2743,20 +3365,20 @@ declare
   v_oldest timestamptz;
   v_count integer;
   v_limited boolean;
-  v_row public.portal_sign_ins;
+  v_row scoped.portal_sign_ins;
   v_window constant interval := interval '15 minutes';
 begin
   select u.id into v_user from public.users u
    where lower(u.email) = v_email and u.user_type in ('kaa_client', 'sage_client')
-     and exists (select 1 from public.clients c where c.user_id = u.id and c.deleted_at is null);
+     and exists (select 1 from scoped.clients c where c.user_id = u.id and c.deleted_at is null);
   if p_send then  -- a client's request: counted, under a lock per address, then per source
     perform pg_advisory_xact_lock(hashtextextended('portal_sign_in:address:' || v_email, 0));
-    select count(*), min(created_at) into v_count, v_oldest from public.portal_sign_ins
+    select count(*), min(created_at) into v_count, v_oldest from scoped.portal_sign_ins
      where email = v_email and not by_operator and created_at > now() - v_window;
     v_limited := v_count >= p_per_address;
     if not v_limited and p_source_ip is not null then
       perform pg_advisory_xact_lock(hashtextextended('portal_sign_in:source:' || p_source_ip, 0));
-      select count(*), min(created_at) into v_count, v_oldest from public.portal_sign_ins
+      select count(*), min(created_at) into v_count, v_oldest from scoped.portal_sign_ins
        where source_ip = p_source_ip and not by_operator and created_at > now() - v_window;
       v_limited := v_count >= p_per_source;
     end if;
@@ -2766,12 +3388,12 @@ begin
                              greatest(1, ceil(extract(epoch from v_oldest + v_window - now())))::integer));
     end if;
   end if;
-  insert into public.portal_sign_ins (email, user_id, source_ip, expires_at, sent, by_operator)
+  insert into scoped.portal_sign_ins (email, user_id, source_ip, expires_at, sent, by_operator)
   values (left(v_email, 320), v_user, p_source_ip, now() + make_interval(secs => p_ttl_seconds),
           v_user is not null and p_send, not p_send)
   returning * into v_row;
   if v_row.sent then
-    insert into public.notifications (recipient, template, dedupe_key, subject_id)
+    insert into scoped.notifications (recipient, template, dedupe_key, subject_id)
     select u.email, 'portal_sign_in', 'portal_sign_in:' || v_row.id, v_row.id from public.users u where u.id = v_user;
   end if;
   return jsonb_build_object('id', v_row.id, 'expires', floor(extract(epoch from v_row.expires_at))::bigint,
@@ -2789,7 +3411,7 @@ declare
 begin
   insert into public.email_suppressions (email, reason, details) values (lower(p_email), p_reason, p_details)
   on conflict (email) do nothing;
-  update public.notifications
+  update scoped.notifications
      set status = 'failed',
          last_error = 'the address ' || case p_reason when 'bounce' then 'bounced' when 'complaint' then 'complained'
                                                         else p_reason end
@@ -2806,16 +3428,16 @@ CREATE OR REPLACE FUNCTION public.sync_health()
  SET search_path TO ''
 AS $function$
   select jsonb_build_object(
-    'outbox_depth', (select count(*) from public.sync_outbox where status = 'pending'),
-    'dead', (select count(*) from public.sync_outbox where status = 'dead'),
-    'waiting', (select count(*) from public.sync_outbox where status = 'pending' and failure = 'waiting'),
-    'schema_waiting', (select count(*) from public.sync_outbox
+    'outbox_depth', (select count(*) from scoped.sync_outbox where status = 'pending'),
+    'dead', (select count(*) from scoped.sync_outbox where status = 'dead'),
+    'waiting', (select count(*) from scoped.sync_outbox where status = 'pending' and failure = 'waiting'),
+    'schema_waiting', (select count(*) from scoped.sync_outbox
                         where status = 'pending' and failure = 'waiting' and waiting_for is null),
     'oldest_pending_seconds', (select coalesce(extract(epoch from now() - min(created_at)), 0)
-                               from public.sync_outbox where status = 'pending'),
+                               from scoped.sync_outbox where status = 'pending'),
     'oldest_last_synced_seconds', (select coalesce(extract(epoch from now() - min(last_synced_at)), 0) from (
-        select last_synced_at from public.projects where notion_page_id is not null and deleted_at is null
-        union all select last_synced_at from public.milestones where notion_page_id is not null and deleted_at is null
+        select last_synced_at from scoped.projects where notion_page_id is not null and deleted_at is null
+        union all select last_synced_at from scoped.milestones where notion_page_id is not null and deleted_at is null
       ) s))
 $function$;
 
@@ -2830,7 +3452,7 @@ declare
 begin
   execute format('select coalesce(jsonb_object_agg(id, jsonb_build_object(''pushed'', notion_pushed_hash,'
                  ' ''pulled'', notion_pulled_hash, ''deleted'', deleted_at is not null, ''page_id'', notion_page_id)),'
-                 ' ''{}''::jsonb) from public.%I where id = any($1)', app_private.synced_table(p_entity))
+                 ' ''{}''::jsonb) from scoped.%I where id = any($1)', app_private.synced_table(p_entity))
     into v_result using p_ids;
   return v_result;
 end
@@ -2842,7 +3464,7 @@ CREATE OR REPLACE FUNCTION public.sync_watermarks()
  STABLE
  SET search_path TO ''
 AS $function$
-  select coalesce(jsonb_object_agg(data_source_id, watermark), '{}'::jsonb) from public.sync_state
+  select coalesce(jsonb_object_agg(data_source_id, watermark), '{}'::jsonb) from scoped.sync_state
 $function$;
 
 CREATE OR REPLACE FUNCTION public.take_notion_tokens(p_name text, p_want integer, p_rate double precision, p_burst double precision)
@@ -2852,22 +3474,22 @@ CREATE OR REPLACE FUNCTION public.take_notion_tokens(p_name text, p_want integer
 AS $function$
 declare
   v_now timestamptz := clock_timestamp();
-  v_row public.notion_budget;
+  v_row scoped.notion_budget;
   v_tokens double precision;
   v_granted integer;
 begin
   if p_want < 1 or p_rate <= 0 or p_burst < 1 then
     raise exception 'take_notion_tokens: want >= 1, rate > 0 and burst >= 1' using errcode = '22023';
   end if;
-  insert into public.notion_budget (name, tokens, refilled_at) values (p_name, p_burst, v_now)
-  on conflict (name) do nothing;
-  select * into v_row from public.notion_budget where name = p_name for update;
+  insert into scoped.notion_budget (name, tokens, refilled_at) values (p_name, p_burst, v_now)
+  on conflict (business_id, name) do nothing;
+  select * into v_row from scoped.notion_budget where name = p_name for update;
   if v_row.not_before > v_now then
     return jsonb_build_object('granted', 0, 'wait', extract(epoch from v_row.not_before - v_now));
   end if;
   v_tokens := least(p_burst, v_row.tokens + extract(epoch from v_now - v_row.refilled_at) * p_rate);
   v_granted := least(p_want, floor(v_tokens))::integer;
-  update public.notion_budget set tokens = v_tokens - v_granted, refilled_at = v_now where name = p_name;
+  update scoped.notion_budget set tokens = v_tokens - v_granted, refilled_at = v_now where name = p_name;
   return jsonb_build_object('granted', v_granted,
                             'wait', case when v_granted = 0 then (1 - v_tokens) / p_rate else 0 end);
 end
@@ -2879,7 +3501,7 @@ CREATE OR REPLACE FUNCTION public.take_notion_webhook_arming()
  SET search_path TO ''
 AS $function$
   with taken as (
-    update public.notion_webhook_arming set armed_until = null, taken_at = now()
+    update scoped.notion_webhook_arming set armed_until = null, taken_at = now()
      where id and armed_until > now()
     returning 1)
   select exists (select 1 from taken)
@@ -2905,7 +3527,7 @@ begin
      order by l->>'bucket', l->>'key'
   loop
     perform pg_advisory_xact_lock(hashtextextended('rate:' || (v_limit->>'bucket') || ':' || (v_limit->>'key'), 0));
-    select count(*), min(hit_at) into v_count, v_oldest from public.rate_limit_hits
+    select count(*), min(hit_at) into v_count, v_oldest from scoped.rate_limit_hits
      where bucket = v_limit->>'bucket' and key = v_limit->>'key'
        and hit_at > now() - make_interval(secs => (v_limit->>'seconds')::integer);
     if v_count >= (v_limit->>'limit')::integer then
@@ -2916,12 +3538,12 @@ begin
                                                   - now())))::integer));
     end if;
   end loop;
-  insert into public.rate_limit_hits (bucket, key)
+  insert into scoped.rate_limit_hits (bucket, key)
   select l->>'bucket', left(l->>'key', 400) from jsonb_array_elements(p_limits) l
    where (l->>'limit')::integer > 0 and coalesce(l->>'key', '') <> '';
   -- What has left every window is of no more use: kept for a day, for the operator to look at.
-  delete from public.rate_limit_hits h
-   where h.id in (select id from public.rate_limit_hits where hit_at < now() - interval '1 day' limit 100);
+  delete from scoped.rate_limit_hits h
+   where h.id in (select id from scoped.rate_limit_hits where hit_at < now() - interval '1 day' limit 100);
   return jsonb_build_object('allowed', true, 'bucket', null, 'retry_after', 0);
 end
 $function$;
@@ -2932,16 +3554,16 @@ CREATE OR REPLACE FUNCTION public.take_sync_lease(p_name text, p_holder text, p_
  SET search_path TO ''
 AS $function$
 declare
-  v_old public.sync_lease;
+  v_old scoped.sync_lease;
   v_generation bigint;
 begin
-  select * into v_old from public.sync_lease where name = p_name for update;
+  select * into v_old from scoped.sync_lease where name = p_name for update;
   if found and v_old.holder <> p_holder and v_old.expires_at >= now() then
     return null;
   end if;
-  insert into public.sync_lease as l (name, holder, expires_at, generation)
+  insert into scoped.sync_lease as l (name, holder, expires_at, generation)
   values (p_name, p_holder, now() + make_interval(secs => p_seconds), 1)
-  on conflict (name) do update
+  on conflict (business_id, name) do update
     set holder = excluded.holder, expires_at = excluded.expires_at,
         generation = l.generation + case when l.holder = excluded.holder then 0 else 1 end
     where l.expires_at < now() or l.holder = excluded.holder  -- two runs racing for a free lease: one wins
@@ -2950,7 +3572,7 @@ begin
     return null;
   end if;
   if v_old.holder is not null and v_old.holder <> p_holder then
-    update public.sync_outbox set next_attempt_at = now(), failure = 'transient', last_error = 'its run stopped'
+    update scoped.sync_outbox set next_attempt_at = now(), failure = 'transient', last_error = 'its run stopped'
      where status = 'pending' and claimed_by = v_old.holder and failure is null;
   end if;
   return v_generation;
@@ -2964,13 +3586,13 @@ CREATE OR REPLACE FUNCTION public.unlinked_records()
  SET search_path TO ''
 AS $function$
   select coalesce(jsonb_agg(jsonb_build_object('entity', entity, 'id', id) order by entity, id), '[]'::jsonb) from (
-    select 'lead' as entity, id from public.leads where notion_page_id is null and deleted_at is null
-    union all select 'client', id from public.clients where notion_page_id is null and deleted_at is null
-    union all select 'project', id from public.projects where notion_page_id is null and deleted_at is null
-    union all select 'milestone', id from public.milestones where notion_page_id is null and deleted_at is null
-    union all select 'deliverable', id from public.deliverables where notion_page_id is null and deleted_at is null
+    select 'lead' as entity, id from scoped.leads where notion_page_id is null and deleted_at is null
+    union all select 'client', id from scoped.clients where notion_page_id is null and deleted_at is null
+    union all select 'project', id from scoped.projects where notion_page_id is null and deleted_at is null
+    union all select 'milestone', id from scoped.milestones where notion_page_id is null and deleted_at is null
+    union all select 'deliverable', id from scoped.deliverables where notion_page_id is null and deleted_at is null
   ) r
-  where not exists (select 1 from public.sync_outbox o where o.entity::text = r.entity and o.entity_id = r.id
+  where not exists (select 1 from scoped.sync_outbox o where o.entity::text = r.entity and o.entity_id = r.id
                     and o.status = 'pending')
 $function$;
 
@@ -2980,16 +3602,20 @@ CREATE OR REPLACE FUNCTION public.use_portal_sign_in(p_id uuid)
  SET search_path TO ''
 AS $function$
   with used as (
-    update public.portal_sign_ins s set used_at = now()
+    update scoped.portal_sign_ins s set used_at = now()
      where s.id = p_id and s.used_at is null and s.expires_at > now() and s.user_id is not null
     returning s.user_id)
   select jsonb_build_object('user_id', u.id, 'email', u.email) from used join public.users u on u.id = used.user_id
    where u.user_type in ('kaa_client', 'sage_client')
 $function$;
 
--- ==================== row-level security (25) ====================
+-- ==================== row-level security (27) ====================
 
 alter table public.audit_log enable row level security;
+
+alter table public.business_members enable row level security;
+
+alter table public.businesses enable row level security;
 
 alter table public.clients enable row level security;
 
@@ -3039,46 +3665,72 @@ alter table public.tiers enable row level security;
 
 alter table public.users enable row level security;
 
--- ==================== policies (100) ====================
+-- ==================== policies (108) ====================
 
 create policy audit_log_delete on public.audit_log for delete to authenticated
-    using (app_private.is_admin());
+    using (((app_private.is_team(business_id) OR (business_id = ( SELECT app_private.business_id() AS business_id))) AND app_private.is_admin(business_id)));
 
 create policy audit_log_insert on public.audit_log for insert to authenticated
-    with check (app_private.is_team());
+    with check (((app_private.is_team(business_id) OR (business_id = ( SELECT app_private.business_id() AS business_id))) AND app_private.is_team(business_id)));
 
 create policy audit_log_select on public.audit_log for select to authenticated
-    using ((app_private.is_team() OR false));
+    using (((app_private.is_team(business_id) OR (business_id = ( SELECT app_private.business_id() AS business_id))) AND (app_private.is_team(business_id) OR false)));
 
 create policy audit_log_update on public.audit_log for update to authenticated
-    using (app_private.is_admin())
-    with check (app_private.is_admin());
+    using (((app_private.is_team(business_id) OR (business_id = ( SELECT app_private.business_id() AS business_id))) AND app_private.is_admin(business_id)))
+    with check (((app_private.is_team(business_id) OR (business_id = ( SELECT app_private.business_id() AS business_id))) AND app_private.is_admin(business_id)));
+
+create policy business_members_delete on public.business_members for delete to authenticated
+    using (app_private.is_admin(business_id));
+
+create policy business_members_insert on public.business_members for insert to authenticated
+    with check (app_private.is_admin(business_id));
+
+create policy business_members_select on public.business_members for select to authenticated
+    using ((app_private.is_team(business_id) OR (user_id = auth.uid())));
+
+create policy business_members_update on public.business_members for update to authenticated
+    using (app_private.is_admin(business_id))
+    with check (app_private.is_admin(business_id));
+
+create policy businesses_delete on public.businesses for delete to authenticated
+    using (false);
+
+create policy businesses_insert on public.businesses for insert to authenticated
+    with check (false);
+
+create policy businesses_select on public.businesses for select to anon, authenticated
+    using (true);
+
+create policy businesses_update on public.businesses for update to authenticated
+    using (app_private.is_admin(id))
+    with check (app_private.is_admin(id));
 
 create policy clients_delete on public.clients for delete to authenticated
-    using (app_private.is_admin());
+    using (((app_private.is_team(business_id) OR (business_id = ( SELECT app_private.business_id() AS business_id))) AND app_private.is_admin(business_id)));
 
 create policy clients_insert on public.clients for insert to authenticated
-    with check (app_private.is_team());
+    with check (((app_private.is_team(business_id) OR (business_id = ( SELECT app_private.business_id() AS business_id))) AND app_private.is_team(business_id)));
 
 create policy clients_select on public.clients for select to authenticated
-    using ((app_private.is_team() OR ((user_id = auth.uid()) AND (deleted_at IS NULL))));
+    using (((app_private.is_team(business_id) OR (business_id = ( SELECT app_private.business_id() AS business_id))) AND (app_private.is_team(business_id) OR ((user_id = auth.uid()) AND (deleted_at IS NULL)))));
 
 create policy clients_update on public.clients for update to authenticated
-    using (app_private.is_team())
-    with check (app_private.is_team());
+    using (((app_private.is_team(business_id) OR (business_id = ( SELECT app_private.business_id() AS business_id))) AND app_private.is_team(business_id)))
+    with check (((app_private.is_team(business_id) OR (business_id = ( SELECT app_private.business_id() AS business_id))) AND app_private.is_team(business_id)));
 
 create policy deliverables_delete on public.deliverables for delete to authenticated
-    using (app_private.is_admin());
+    using (((app_private.is_team(business_id) OR (business_id = ( SELECT app_private.business_id() AS business_id))) AND app_private.is_admin(business_id)));
 
 create policy deliverables_insert on public.deliverables for insert to authenticated
-    with check (app_private.is_team());
+    with check (((app_private.is_team(business_id) OR (business_id = ( SELECT app_private.business_id() AS business_id))) AND app_private.is_team(business_id)));
 
 create policy deliverables_select on public.deliverables for select to authenticated
-    using ((app_private.is_team() OR ((project_id IN ( SELECT app_private.my_project_ids() AS my_project_ids)) AND (deleted_at IS NULL))));
+    using (((app_private.is_team(business_id) OR (business_id = ( SELECT app_private.business_id() AS business_id))) AND (app_private.is_team(business_id) OR ((project_id IN ( SELECT app_private.my_project_ids() AS my_project_ids)) AND (deleted_at IS NULL)))));
 
 create policy deliverables_update on public.deliverables for update to authenticated
-    using (app_private.is_team())
-    with check (app_private.is_team());
+    using (((app_private.is_team(business_id) OR (business_id = ( SELECT app_private.business_id() AS business_id))) AND app_private.is_team(business_id)))
+    with check (((app_private.is_team(business_id) OR (business_id = ( SELECT app_private.business_id() AS business_id))) AND app_private.is_team(business_id)));
 
 create policy email_suppressions_delete on public.email_suppressions for delete to authenticated
     using (app_private.is_admin());
@@ -3094,264 +3746,264 @@ create policy email_suppressions_update on public.email_suppressions for update 
     with check (app_private.is_admin());
 
 create policy inbound_events_delete on public.inbound_events for delete to authenticated
-    using (app_private.is_admin());
+    using (((app_private.is_team(business_id) OR (business_id = ( SELECT app_private.business_id() AS business_id))) AND app_private.is_admin(business_id)));
 
 create policy inbound_events_insert on public.inbound_events for insert to authenticated
-    with check (app_private.is_team());
+    with check (((app_private.is_team(business_id) OR (business_id = ( SELECT app_private.business_id() AS business_id))) AND app_private.is_team(business_id)));
 
 create policy inbound_events_select on public.inbound_events for select to authenticated
-    using ((app_private.is_team() OR false));
+    using (((app_private.is_team(business_id) OR (business_id = ( SELECT app_private.business_id() AS business_id))) AND (app_private.is_team(business_id) OR false)));
 
 create policy inbound_events_update on public.inbound_events for update to authenticated
-    using (app_private.is_team())
-    with check (app_private.is_team());
+    using (((app_private.is_team(business_id) OR (business_id = ( SELECT app_private.business_id() AS business_id))) AND app_private.is_team(business_id)))
+    with check (((app_private.is_team(business_id) OR (business_id = ( SELECT app_private.business_id() AS business_id))) AND app_private.is_team(business_id)));
 
 create policy leads_delete on public.leads for delete to authenticated
-    using (app_private.is_admin());
+    using (((app_private.is_team(business_id) OR (business_id = ( SELECT app_private.business_id() AS business_id))) AND app_private.is_admin(business_id)));
 
 create policy leads_insert on public.leads for insert to authenticated
-    with check (app_private.is_team());
+    with check (((app_private.is_team(business_id) OR (business_id = ( SELECT app_private.business_id() AS business_id))) AND app_private.is_team(business_id)));
 
 create policy leads_select on public.leads for select to authenticated
-    using ((app_private.is_team() OR false));
+    using (((app_private.is_team(business_id) OR (business_id = ( SELECT app_private.business_id() AS business_id))) AND (app_private.is_team(business_id) OR false)));
 
 create policy leads_update on public.leads for update to authenticated
-    using (app_private.is_team())
-    with check (app_private.is_team());
+    using (((app_private.is_team(business_id) OR (business_id = ( SELECT app_private.business_id() AS business_id))) AND app_private.is_team(business_id)))
+    with check (((app_private.is_team(business_id) OR (business_id = ( SELECT app_private.business_id() AS business_id))) AND app_private.is_team(business_id)));
 
 create policy milestone_templates_delete on public.milestone_templates for delete to authenticated
-    using (app_private.is_admin());
+    using (((app_private.is_team(business_id) OR (business_id = ( SELECT app_private.business_id() AS business_id))) AND app_private.is_admin(business_id)));
 
 create policy milestone_templates_insert on public.milestone_templates for insert to authenticated
-    with check (app_private.is_team());
+    with check (((app_private.is_team(business_id) OR (business_id = ( SELECT app_private.business_id() AS business_id))) AND app_private.is_team(business_id)));
 
 create policy milestone_templates_select on public.milestone_templates for select to anon, authenticated
-    using ((app_private.is_team() OR true));
+    using (((app_private.is_team(business_id) OR (business_id = ( SELECT app_private.business_id() AS business_id))) AND (app_private.is_team(business_id) OR true)));
 
 create policy milestone_templates_update on public.milestone_templates for update to authenticated
-    using (app_private.is_team())
-    with check (app_private.is_team());
+    using (((app_private.is_team(business_id) OR (business_id = ( SELECT app_private.business_id() AS business_id))) AND app_private.is_team(business_id)))
+    with check (((app_private.is_team(business_id) OR (business_id = ( SELECT app_private.business_id() AS business_id))) AND app_private.is_team(business_id)));
 
 create policy milestones_delete on public.milestones for delete to authenticated
-    using (app_private.is_admin());
+    using (((app_private.is_team(business_id) OR (business_id = ( SELECT app_private.business_id() AS business_id))) AND app_private.is_admin(business_id)));
 
 create policy milestones_insert on public.milestones for insert to authenticated
-    with check (app_private.is_team());
+    with check (((app_private.is_team(business_id) OR (business_id = ( SELECT app_private.business_id() AS business_id))) AND app_private.is_team(business_id)));
 
 create policy milestones_select on public.milestones for select to authenticated
-    using ((app_private.is_team() OR ((project_id IN ( SELECT app_private.my_project_ids() AS my_project_ids)) AND (deleted_at IS NULL))));
+    using (((app_private.is_team(business_id) OR (business_id = ( SELECT app_private.business_id() AS business_id))) AND (app_private.is_team(business_id) OR ((project_id IN ( SELECT app_private.my_project_ids() AS my_project_ids)) AND (deleted_at IS NULL)))));
 
 create policy milestones_update on public.milestones for update to authenticated
-    using (app_private.is_team())
-    with check (app_private.is_team());
+    using (((app_private.is_team(business_id) OR (business_id = ( SELECT app_private.business_id() AS business_id))) AND app_private.is_team(business_id)))
+    with check (((app_private.is_team(business_id) OR (business_id = ( SELECT app_private.business_id() AS business_id))) AND app_private.is_team(business_id)));
 
 create policy notifications_delete on public.notifications for delete to authenticated
-    using (app_private.is_admin());
+    using (((app_private.is_team(business_id) OR (business_id = ( SELECT app_private.business_id() AS business_id))) AND app_private.is_admin(business_id)));
 
 create policy notifications_insert on public.notifications for insert to authenticated
-    with check (app_private.is_admin());
+    with check (((app_private.is_team(business_id) OR (business_id = ( SELECT app_private.business_id() AS business_id))) AND app_private.is_admin(business_id)));
 
 create policy notifications_select on public.notifications for select to authenticated
-    using ((app_private.is_team() OR (project_id IN ( SELECT app_private.my_project_ids() AS my_project_ids))));
+    using (((app_private.is_team(business_id) OR (business_id = ( SELECT app_private.business_id() AS business_id))) AND (app_private.is_team(business_id) OR (project_id IN ( SELECT app_private.my_project_ids() AS my_project_ids)))));
 
 create policy notifications_update on public.notifications for update to authenticated
-    using (app_private.is_admin())
-    with check (app_private.is_admin());
+    using (((app_private.is_team(business_id) OR (business_id = ( SELECT app_private.business_id() AS business_id))) AND app_private.is_admin(business_id)))
+    with check (((app_private.is_team(business_id) OR (business_id = ( SELECT app_private.business_id() AS business_id))) AND app_private.is_admin(business_id)));
 
 create policy notion_budget_delete on public.notion_budget for delete to authenticated
-    using (app_private.is_admin());
+    using (((app_private.is_team(business_id) OR (business_id = ( SELECT app_private.business_id() AS business_id))) AND app_private.is_admin(business_id)));
 
 create policy notion_budget_insert on public.notion_budget for insert to authenticated
-    with check (app_private.is_admin());
+    with check (((app_private.is_team(business_id) OR (business_id = ( SELECT app_private.business_id() AS business_id))) AND app_private.is_admin(business_id)));
 
 create policy notion_budget_select on public.notion_budget for select to authenticated
-    using (app_private.is_team());
+    using (((app_private.is_team(business_id) OR (business_id = ( SELECT app_private.business_id() AS business_id))) AND app_private.is_team(business_id)));
 
 create policy notion_budget_update on public.notion_budget for update to authenticated
-    using (app_private.is_admin())
-    with check (app_private.is_admin());
+    using (((app_private.is_team(business_id) OR (business_id = ( SELECT app_private.business_id() AS business_id))) AND app_private.is_admin(business_id)))
+    with check (((app_private.is_team(business_id) OR (business_id = ( SELECT app_private.business_id() AS business_id))) AND app_private.is_admin(business_id)));
 
 create policy notion_comments_delete on public.notion_comments for delete to authenticated
-    using (app_private.is_admin());
+    using (((app_private.is_team(business_id) OR (business_id = ( SELECT app_private.business_id() AS business_id))) AND app_private.is_admin(business_id)));
 
 create policy notion_comments_insert on public.notion_comments for insert to authenticated
-    with check (app_private.is_admin());
+    with check (((app_private.is_team(business_id) OR (business_id = ( SELECT app_private.business_id() AS business_id))) AND app_private.is_admin(business_id)));
 
 create policy notion_comments_select on public.notion_comments for select to authenticated
-    using (app_private.is_team());
+    using (((app_private.is_team(business_id) OR (business_id = ( SELECT app_private.business_id() AS business_id))) AND app_private.is_team(business_id)));
 
 create policy notion_comments_update on public.notion_comments for update to authenticated
-    using (app_private.is_admin())
-    with check (app_private.is_admin());
+    using (((app_private.is_team(business_id) OR (business_id = ( SELECT app_private.business_id() AS business_id))) AND app_private.is_admin(business_id)))
+    with check (((app_private.is_team(business_id) OR (business_id = ( SELECT app_private.business_id() AS business_id))) AND app_private.is_admin(business_id)));
 
 create policy notion_properties_delete on public.notion_properties for delete to authenticated
-    using (app_private.is_admin());
+    using (((app_private.is_team(business_id) OR (business_id = ( SELECT app_private.business_id() AS business_id))) AND app_private.is_admin(business_id)));
 
 create policy notion_properties_insert on public.notion_properties for insert to authenticated
-    with check (app_private.is_admin());
+    with check (((app_private.is_team(business_id) OR (business_id = ( SELECT app_private.business_id() AS business_id))) AND app_private.is_admin(business_id)));
 
 create policy notion_properties_select on public.notion_properties for select to authenticated
-    using (app_private.is_team());
+    using (((app_private.is_team(business_id) OR (business_id = ( SELECT app_private.business_id() AS business_id))) AND app_private.is_team(business_id)));
 
 create policy notion_properties_update on public.notion_properties for update to authenticated
-    using (app_private.is_admin())
-    with check (app_private.is_admin());
+    using (((app_private.is_team(business_id) OR (business_id = ( SELECT app_private.business_id() AS business_id))) AND app_private.is_admin(business_id)))
+    with check (((app_private.is_team(business_id) OR (business_id = ( SELECT app_private.business_id() AS business_id))) AND app_private.is_admin(business_id)));
 
 create policy notion_webhook_arming_delete on public.notion_webhook_arming for delete to authenticated
-    using (app_private.is_admin());
+    using (((app_private.is_team(business_id) OR (business_id = ( SELECT app_private.business_id() AS business_id))) AND app_private.is_admin(business_id)));
 
 create policy notion_webhook_arming_insert on public.notion_webhook_arming for insert to authenticated
-    with check (app_private.is_admin());
+    with check (((app_private.is_team(business_id) OR (business_id = ( SELECT app_private.business_id() AS business_id))) AND app_private.is_admin(business_id)));
 
 create policy notion_webhook_arming_select on public.notion_webhook_arming for select to authenticated
-    using (app_private.is_team());
+    using (((app_private.is_team(business_id) OR (business_id = ( SELECT app_private.business_id() AS business_id))) AND app_private.is_team(business_id)));
 
 create policy notion_webhook_arming_update on public.notion_webhook_arming for update to authenticated
-    using (app_private.is_admin())
-    with check (app_private.is_admin());
+    using (((app_private.is_team(business_id) OR (business_id = ( SELECT app_private.business_id() AS business_id))) AND app_private.is_admin(business_id)))
+    with check (((app_private.is_team(business_id) OR (business_id = ( SELECT app_private.business_id() AS business_id))) AND app_private.is_admin(business_id)));
 
 create policy payments_delete on public.payments for delete to authenticated
-    using (app_private.is_admin());
+    using (((app_private.is_team(business_id) OR (business_id = ( SELECT app_private.business_id() AS business_id))) AND app_private.is_admin(business_id)));
 
 create policy payments_insert on public.payments for insert to authenticated
-    with check (app_private.is_team());
+    with check (((app_private.is_team(business_id) OR (business_id = ( SELECT app_private.business_id() AS business_id))) AND app_private.is_team(business_id)));
 
 create policy payments_select on public.payments for select to authenticated
-    using ((app_private.is_team() OR (project_id IN ( SELECT app_private.my_project_ids() AS my_project_ids))));
+    using (((app_private.is_team(business_id) OR (business_id = ( SELECT app_private.business_id() AS business_id))) AND (app_private.is_team(business_id) OR (project_id IN ( SELECT app_private.my_project_ids() AS my_project_ids)))));
 
 create policy payments_update on public.payments for update to authenticated
-    using (app_private.is_team())
-    with check (app_private.is_team());
+    using (((app_private.is_team(business_id) OR (business_id = ( SELECT app_private.business_id() AS business_id))) AND app_private.is_team(business_id)))
+    with check (((app_private.is_team(business_id) OR (business_id = ( SELECT app_private.business_id() AS business_id))) AND app_private.is_team(business_id)));
 
 create policy portal_sessions_delete on public.portal_sessions for delete to authenticated
-    using (app_private.is_admin());
+    using (((app_private.is_team(business_id) OR (business_id = ( SELECT app_private.business_id() AS business_id))) AND app_private.is_admin(business_id)));
 
 create policy portal_sessions_insert on public.portal_sessions for insert to authenticated
-    with check (app_private.is_admin());
+    with check (((app_private.is_team(business_id) OR (business_id = ( SELECT app_private.business_id() AS business_id))) AND app_private.is_admin(business_id)));
 
 create policy portal_sessions_select on public.portal_sessions for select to authenticated
-    using (app_private.is_team());
+    using (((app_private.is_team(business_id) OR (business_id = ( SELECT app_private.business_id() AS business_id))) AND app_private.is_team(business_id)));
 
 create policy portal_sessions_update on public.portal_sessions for update to authenticated
-    using (app_private.is_admin())
-    with check (app_private.is_admin());
+    using (((app_private.is_team(business_id) OR (business_id = ( SELECT app_private.business_id() AS business_id))) AND app_private.is_admin(business_id)))
+    with check (((app_private.is_team(business_id) OR (business_id = ( SELECT app_private.business_id() AS business_id))) AND app_private.is_admin(business_id)));
 
 create policy portal_sign_ins_delete on public.portal_sign_ins for delete to authenticated
-    using (app_private.is_admin());
+    using (((app_private.is_team(business_id) OR (business_id = ( SELECT app_private.business_id() AS business_id))) AND app_private.is_admin(business_id)));
 
 create policy portal_sign_ins_insert on public.portal_sign_ins for insert to authenticated
-    with check (app_private.is_admin());
+    with check (((app_private.is_team(business_id) OR (business_id = ( SELECT app_private.business_id() AS business_id))) AND app_private.is_admin(business_id)));
 
 create policy portal_sign_ins_select on public.portal_sign_ins for select to authenticated
-    using (app_private.is_team());
+    using (((app_private.is_team(business_id) OR (business_id = ( SELECT app_private.business_id() AS business_id))) AND app_private.is_team(business_id)));
 
 create policy portal_sign_ins_update on public.portal_sign_ins for update to authenticated
-    using (app_private.is_admin())
-    with check (app_private.is_admin());
+    using (((app_private.is_team(business_id) OR (business_id = ( SELECT app_private.business_id() AS business_id))) AND app_private.is_admin(business_id)))
+    with check (((app_private.is_team(business_id) OR (business_id = ( SELECT app_private.business_id() AS business_id))) AND app_private.is_admin(business_id)));
 
 create policy project_history_delete on public.project_history for delete to authenticated
-    using (app_private.is_admin());
+    using (((app_private.is_team(business_id) OR (business_id = ( SELECT app_private.business_id() AS business_id))) AND app_private.is_admin(business_id)));
 
 create policy project_history_insert on public.project_history for insert to authenticated
-    with check (app_private.is_admin());
+    with check (((app_private.is_team(business_id) OR (business_id = ( SELECT app_private.business_id() AS business_id))) AND app_private.is_admin(business_id)));
 
 create policy project_history_select on public.project_history for select to authenticated
-    using (app_private.is_team());
+    using (((app_private.is_team(business_id) OR (business_id = ( SELECT app_private.business_id() AS business_id))) AND app_private.is_team(business_id)));
 
 create policy project_history_update on public.project_history for update to authenticated
-    using (app_private.is_admin())
-    with check (app_private.is_admin());
+    using (((app_private.is_team(business_id) OR (business_id = ( SELECT app_private.business_id() AS business_id))) AND app_private.is_admin(business_id)))
+    with check (((app_private.is_team(business_id) OR (business_id = ( SELECT app_private.business_id() AS business_id))) AND app_private.is_admin(business_id)));
 
 create policy projects_delete on public.projects for delete to authenticated
-    using (app_private.is_admin());
+    using (((app_private.is_team(business_id) OR (business_id = ( SELECT app_private.business_id() AS business_id))) AND app_private.is_admin(business_id)));
 
 create policy projects_insert on public.projects for insert to authenticated
-    with check (app_private.is_team());
+    with check (((app_private.is_team(business_id) OR (business_id = ( SELECT app_private.business_id() AS business_id))) AND app_private.is_team(business_id)));
 
 create policy projects_select on public.projects for select to authenticated
-    using ((app_private.is_team() OR (id IN ( SELECT app_private.my_project_ids() AS my_project_ids))));
+    using (((app_private.is_team(business_id) OR (business_id = ( SELECT app_private.business_id() AS business_id))) AND (app_private.is_team(business_id) OR (id IN ( SELECT app_private.my_project_ids() AS my_project_ids)))));
 
 create policy projects_update on public.projects for update to authenticated
-    using (app_private.is_team())
-    with check (app_private.is_team());
+    using (((app_private.is_team(business_id) OR (business_id = ( SELECT app_private.business_id() AS business_id))) AND app_private.is_team(business_id)))
+    with check (((app_private.is_team(business_id) OR (business_id = ( SELECT app_private.business_id() AS business_id))) AND app_private.is_team(business_id)));
 
 create policy rate_limit_hits_delete on public.rate_limit_hits for delete to authenticated
-    using (app_private.is_admin());
+    using (((app_private.is_team(business_id) OR (business_id = ( SELECT app_private.business_id() AS business_id))) AND app_private.is_admin(business_id)));
 
 create policy rate_limit_hits_insert on public.rate_limit_hits for insert to authenticated
-    with check (app_private.is_admin());
+    with check (((app_private.is_team(business_id) OR (business_id = ( SELECT app_private.business_id() AS business_id))) AND app_private.is_admin(business_id)));
 
 create policy rate_limit_hits_select on public.rate_limit_hits for select to authenticated
-    using (app_private.is_team());
+    using (((app_private.is_team(business_id) OR (business_id = ( SELECT app_private.business_id() AS business_id))) AND app_private.is_team(business_id)));
 
 create policy rate_limit_hits_update on public.rate_limit_hits for update to authenticated
-    using (app_private.is_admin())
-    with check (app_private.is_admin());
+    using (((app_private.is_team(business_id) OR (business_id = ( SELECT app_private.business_id() AS business_id))) AND app_private.is_admin(business_id)))
+    with check (((app_private.is_team(business_id) OR (business_id = ( SELECT app_private.business_id() AS business_id))) AND app_private.is_admin(business_id)));
 
 create policy report_links_delete on public.report_links for delete to authenticated
-    using (app_private.is_admin());
+    using (((app_private.is_team(business_id) OR (business_id = ( SELECT app_private.business_id() AS business_id))) AND app_private.is_admin(business_id)));
 
 create policy report_links_insert on public.report_links for insert to authenticated
-    with check (app_private.is_admin());
+    with check (((app_private.is_team(business_id) OR (business_id = ( SELECT app_private.business_id() AS business_id))) AND app_private.is_admin(business_id)));
 
 create policy report_links_select on public.report_links for select to authenticated
-    using (app_private.is_team());
+    using (((app_private.is_team(business_id) OR (business_id = ( SELECT app_private.business_id() AS business_id))) AND app_private.is_team(business_id)));
 
 create policy report_links_update on public.report_links for update to authenticated
-    using (app_private.is_admin())
-    with check (app_private.is_admin());
+    using (((app_private.is_team(business_id) OR (business_id = ( SELECT app_private.business_id() AS business_id))) AND app_private.is_admin(business_id)))
+    with check (((app_private.is_team(business_id) OR (business_id = ( SELECT app_private.business_id() AS business_id))) AND app_private.is_admin(business_id)));
 
 create policy sync_lease_delete on public.sync_lease for delete to authenticated
-    using (app_private.is_admin());
+    using (((app_private.is_team(business_id) OR (business_id = ( SELECT app_private.business_id() AS business_id))) AND app_private.is_admin(business_id)));
 
 create policy sync_lease_insert on public.sync_lease for insert to authenticated
-    with check (app_private.is_admin());
+    with check (((app_private.is_team(business_id) OR (business_id = ( SELECT app_private.business_id() AS business_id))) AND app_private.is_admin(business_id)));
 
 create policy sync_lease_select on public.sync_lease for select to authenticated
-    using (app_private.is_team());
+    using (((app_private.is_team(business_id) OR (business_id = ( SELECT app_private.business_id() AS business_id))) AND app_private.is_team(business_id)));
 
 create policy sync_lease_update on public.sync_lease for update to authenticated
-    using (app_private.is_admin())
-    with check (app_private.is_admin());
+    using (((app_private.is_team(business_id) OR (business_id = ( SELECT app_private.business_id() AS business_id))) AND app_private.is_admin(business_id)))
+    with check (((app_private.is_team(business_id) OR (business_id = ( SELECT app_private.business_id() AS business_id))) AND app_private.is_admin(business_id)));
 
 create policy sync_outbox_delete on public.sync_outbox for delete to authenticated
-    using (app_private.is_admin());
+    using (((app_private.is_team(business_id) OR (business_id = ( SELECT app_private.business_id() AS business_id))) AND app_private.is_admin(business_id)));
 
 create policy sync_outbox_insert on public.sync_outbox for insert to authenticated
-    with check (app_private.is_team());
+    with check (((app_private.is_team(business_id) OR (business_id = ( SELECT app_private.business_id() AS business_id))) AND app_private.is_team(business_id)));
 
 create policy sync_outbox_select on public.sync_outbox for select to authenticated
-    using ((app_private.is_team() OR false));
+    using (((app_private.is_team(business_id) OR (business_id = ( SELECT app_private.business_id() AS business_id))) AND (app_private.is_team(business_id) OR false)));
 
 create policy sync_outbox_update on public.sync_outbox for update to authenticated
-    using (app_private.is_team())
-    with check (app_private.is_team());
+    using (((app_private.is_team(business_id) OR (business_id = ( SELECT app_private.business_id() AS business_id))) AND app_private.is_team(business_id)))
+    with check (((app_private.is_team(business_id) OR (business_id = ( SELECT app_private.business_id() AS business_id))) AND app_private.is_team(business_id)));
 
 create policy sync_state_delete on public.sync_state for delete to authenticated
-    using (app_private.is_admin());
+    using (((app_private.is_team(business_id) OR (business_id = ( SELECT app_private.business_id() AS business_id))) AND app_private.is_admin(business_id)));
 
 create policy sync_state_insert on public.sync_state for insert to authenticated
-    with check (app_private.is_team());
+    with check (((app_private.is_team(business_id) OR (business_id = ( SELECT app_private.business_id() AS business_id))) AND app_private.is_team(business_id)));
 
 create policy sync_state_select on public.sync_state for select to authenticated
-    using ((app_private.is_team() OR false));
+    using (((app_private.is_team(business_id) OR (business_id = ( SELECT app_private.business_id() AS business_id))) AND (app_private.is_team(business_id) OR false)));
 
 create policy sync_state_update on public.sync_state for update to authenticated
-    using (app_private.is_team())
-    with check (app_private.is_team());
+    using (((app_private.is_team(business_id) OR (business_id = ( SELECT app_private.business_id() AS business_id))) AND app_private.is_team(business_id)))
+    with check (((app_private.is_team(business_id) OR (business_id = ( SELECT app_private.business_id() AS business_id))) AND app_private.is_team(business_id)));
 
 create policy tiers_delete on public.tiers for delete to authenticated
-    using (app_private.is_admin());
+    using (((app_private.is_team(business_id) OR (business_id = ( SELECT app_private.business_id() AS business_id))) AND app_private.is_admin(business_id)));
 
 create policy tiers_insert on public.tiers for insert to authenticated
-    with check (app_private.is_team());
+    with check (((app_private.is_team(business_id) OR (business_id = ( SELECT app_private.business_id() AS business_id))) AND app_private.is_team(business_id)));
 
 create policy tiers_select on public.tiers for select to anon, authenticated
-    using ((app_private.is_team() OR true));
+    using (((app_private.is_team(business_id) OR (business_id = ( SELECT app_private.business_id() AS business_id))) AND (app_private.is_team(business_id) OR true)));
 
 create policy tiers_update on public.tiers for update to authenticated
-    using (app_private.is_team())
-    with check (app_private.is_team());
+    using (((app_private.is_team(business_id) OR (business_id = ( SELECT app_private.business_id() AS business_id))) AND app_private.is_team(business_id)))
+    with check (((app_private.is_team(business_id) OR (business_id = ( SELECT app_private.business_id() AS business_id))) AND app_private.is_team(business_id)));
 
 create policy users_delete on public.users for delete to authenticated
     using (app_private.is_admin());
@@ -3360,19 +4012,23 @@ create policy users_insert on public.users for insert to authenticated
     with check (app_private.is_team());
 
 create policy users_select on public.users for select to authenticated
-    using ((app_private.is_team() OR (id = auth.uid())));
+    using ((app_private.is_team_of_user(id) OR (id = auth.uid())));
 
 create policy users_update on public.users for update to authenticated
-    using (app_private.is_team())
-    with check (app_private.is_team());
+    using (app_private.is_team_of_user(id))
+    with check (app_private.is_team_of_user(id));
 
--- ==================== triggers (30) ====================
+-- ==================== triggers (39) ====================
+
+CREATE TRIGGER businesses_updated_at BEFORE UPDATE ON public.businesses FOR EACH ROW EXECUTE FUNCTION app_private.set_updated_at();
 
 CREATE TRIGGER clients_enqueue_sync AFTER INSERT OR UPDATE ON public.clients FOR EACH ROW EXECUTE FUNCTION app_private.enqueue_on_change('client', 'tier', 'status', 'project_address', 'deleted_at');
 
 CREATE TRIGGER clients_guard_user BEFORE INSERT OR UPDATE ON public.clients FOR EACH ROW EXECUTE FUNCTION app_private.guard_client_user();
 
 CREATE TRIGGER clients_set_updated_at BEFORE UPDATE ON public.clients FOR EACH ROW EXECUTE FUNCTION app_private.set_updated_at();
+
+CREATE TRIGGER deliverables_business BEFORE INSERT ON public.deliverables FOR EACH ROW EXECUTE FUNCTION app_private.take_business_of_parent();
 
 CREATE TRIGGER deliverables_enqueue_sync AFTER INSERT OR UPDATE ON public.deliverables FOR EACH ROW EXECUTE FUNCTION app_private.enqueue_on_change('deliverable', 'name', 'category', 'file_url', 'deleted_at');
 
@@ -3388,6 +4044,8 @@ CREATE TRIGGER leads_set_updated_at BEFORE UPDATE ON public.leads FOR EACH ROW E
 
 CREATE TRIGGER milestone_templates_set_updated_at BEFORE UPDATE ON public.milestone_templates FOR EACH ROW EXECUTE FUNCTION app_private.set_updated_at();
 
+CREATE TRIGGER milestones_business BEFORE INSERT ON public.milestones FOR EACH ROW EXECUTE FUNCTION app_private.take_business_of_parent();
+
 CREATE TRIGGER milestones_enqueue_sync AFTER INSERT OR UPDATE ON public.milestones FOR EACH ROW EXECUTE FUNCTION app_private.enqueue_on_change('milestone', 'name', 'order', 'due_date', 'status', 'completed_at', 'deleted_at');
 
 CREATE TRIGGER milestones_notify AFTER UPDATE OF status ON public.milestones FOR EACH ROW EXECUTE FUNCTION app_private.notify_milestone();
@@ -3396,19 +4054,27 @@ CREATE TRIGGER milestones_project_history AFTER UPDATE OF status ON public.miles
 
 CREATE TRIGGER milestones_set_updated_at BEFORE UPDATE ON public.milestones FOR EACH ROW EXECUTE FUNCTION app_private.set_updated_at();
 
+CREATE TRIGGER notifications_business BEFORE INSERT ON public.notifications FOR EACH ROW EXECUTE FUNCTION app_private.take_business_of_parent();
+
 CREATE TRIGGER notifications_set_updated_at BEFORE UPDATE ON public.notifications FOR EACH ROW EXECUTE FUNCTION app_private.set_updated_at();
 
 CREATE TRIGGER notion_budget_updated_at BEFORE UPDATE ON public.notion_budget FOR EACH ROW EXECUTE FUNCTION app_private.set_updated_at();
 
+CREATE TRIGGER notion_comments_business BEFORE INSERT ON public.notion_comments FOR EACH ROW EXECUTE FUNCTION app_private.take_business_of_parent();
+
 CREATE TRIGGER notion_comments_set_updated_at BEFORE UPDATE ON public.notion_comments FOR EACH ROW EXECUTE FUNCTION app_private.set_updated_at();
 
 CREATE TRIGGER notion_properties_updated_at BEFORE UPDATE ON public.notion_properties FOR EACH ROW EXECUTE FUNCTION app_private.set_updated_at();
+
+CREATE TRIGGER payments_business BEFORE INSERT ON public.payments FOR EACH ROW EXECUTE FUNCTION app_private.take_business_of_parent();
 
 CREATE TRIGGER payments_enqueue_project_sync AFTER INSERT OR UPDATE OF amount, amount_refunded, status, project_id ON public.payments FOR EACH ROW EXECUTE FUNCTION app_private.enqueue_project_of_payment();
 
 CREATE TRIGGER payments_project_history AFTER INSERT OR UPDATE OF project_id, status, amount_refunded ON public.payments FOR EACH ROW EXECUTE FUNCTION app_private.history_of_payment();
 
 CREATE TRIGGER payments_set_updated_at BEFORE UPDATE ON public.payments FOR EACH ROW EXECUTE FUNCTION app_private.set_updated_at();
+
+CREATE TRIGGER project_history_business BEFORE INSERT ON public.project_history FOR EACH ROW EXECUTE FUNCTION app_private.take_business_of_parent();
 
 CREATE TRIGGER projects_enqueue_sync AFTER INSERT OR UPDATE ON public.projects FOR EACH ROW EXECUTE FUNCTION app_private.enqueue_on_change('project', 'name', 'tier', 'client_id', 'status', 'payment_status', 'needs_review', 'deleted_at');
 
@@ -3418,6 +4084,8 @@ CREATE TRIGGER projects_project_history AFTER UPDATE OF status ON public.project
 
 CREATE TRIGGER projects_set_updated_at BEFORE UPDATE ON public.projects FOR EACH ROW EXECUTE FUNCTION app_private.set_updated_at();
 
+CREATE TRIGGER sync_outbox_business BEFORE INSERT ON public.sync_outbox FOR EACH ROW EXECUTE FUNCTION app_private.take_business_of_parent();
+
 CREATE TRIGGER sync_outbox_set_updated_at BEFORE UPDATE ON public.sync_outbox FOR EACH ROW EXECUTE FUNCTION app_private.set_updated_at();
 
 CREATE TRIGGER sync_state_set_updated_at BEFORE UPDATE ON public.sync_state FOR EACH ROW EXECUTE FUNCTION app_private.set_updated_at();
@@ -3426,9 +4094,11 @@ CREATE TRIGGER tiers_set_updated_at BEFORE UPDATE ON public.tiers FOR EACH ROW E
 
 CREATE TRIGGER users_guard_user_type BEFORE INSERT OR UPDATE ON public.users FOR EACH ROW EXECUTE FUNCTION app_private.guard_user_type();
 
+CREATE CONSTRAINT TRIGGER users_join_default_business AFTER INSERT OR UPDATE OF user_type ON public.users DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION app_private.join_default_business();
+
 CREATE TRIGGER users_set_updated_at BEFORE UPDATE ON public.users FOR EACH ROW EXECUTE FUNCTION app_private.set_updated_at();
 
--- ==================== grants (217) ====================
+-- ==================== grants (297) ====================
 
 grant usage on schema app_private to anon;
 
@@ -3444,11 +4114,29 @@ grant usage on schema public to authenticated;
 
 grant usage on schema public to service_role;
 
+grant usage on schema scoped to anon;
+
+grant usage on schema scoped to authenticated;
+
+grant usage on schema scoped to service_role;
+
 grant delete, insert, maintain, select, update on table public.audit_log to anon;
 
 grant delete, insert, maintain, select, update on table public.audit_log to authenticated;
 
 grant delete, insert, maintain, references, select, trigger, truncate, update on table public.audit_log to service_role;
+
+grant delete, insert, maintain, select, update on table public.business_members to anon;
+
+grant delete, insert, maintain, select, update on table public.business_members to authenticated;
+
+grant delete, insert, maintain, references, select, trigger, truncate, update on table public.business_members to service_role;
+
+grant delete, insert, maintain, select, update on table public.businesses to anon;
+
+grant delete, insert, maintain, select, update on table public.businesses to authenticated;
+
+grant delete, insert, maintain, references, select, trigger, truncate, update on table public.businesses to service_role;
 
 grant delete, insert, maintain, select, update on table public.clients to anon;
 
@@ -3594,6 +4282,108 @@ grant delete, insert, maintain, select, update on table public.users to authenti
 
 grant delete, insert, maintain, references, select, trigger, truncate, update on table public.users to service_role;
 
+grant delete, insert, select, update on table scoped.audit_log to authenticated;
+
+grant delete, insert, select, update on table scoped.audit_log to service_role;
+
+grant delete, insert, select, update on table scoped.clients to authenticated;
+
+grant delete, insert, select, update on table scoped.clients to service_role;
+
+grant delete, insert, select, update on table scoped.deliverables to authenticated;
+
+grant delete, insert, select, update on table scoped.deliverables to service_role;
+
+grant delete, insert, select, update on table scoped.inbound_events to authenticated;
+
+grant delete, insert, select, update on table scoped.inbound_events to service_role;
+
+grant delete, insert, select, update on table scoped.leads to authenticated;
+
+grant delete, insert, select, update on table scoped.leads to service_role;
+
+grant select on table scoped.milestone_templates to anon;
+
+grant delete, insert, select, update on table scoped.milestone_templates to authenticated;
+
+grant delete, insert, select, update on table scoped.milestone_templates to service_role;
+
+grant delete, insert, select, update on table scoped.milestones to authenticated;
+
+grant delete, insert, select, update on table scoped.milestones to service_role;
+
+grant delete, insert, select, update on table scoped.notifications to authenticated;
+
+grant delete, insert, select, update on table scoped.notifications to service_role;
+
+grant delete, insert, select, update on table scoped.notion_budget to authenticated;
+
+grant delete, insert, select, update on table scoped.notion_budget to service_role;
+
+grant delete, insert, select, update on table scoped.notion_comments to authenticated;
+
+grant delete, insert, select, update on table scoped.notion_comments to service_role;
+
+grant delete, insert, select, update on table scoped.notion_properties to authenticated;
+
+grant delete, insert, select, update on table scoped.notion_properties to service_role;
+
+grant delete, insert, select, update on table scoped.notion_webhook_arming to authenticated;
+
+grant delete, insert, select, update on table scoped.notion_webhook_arming to service_role;
+
+grant delete, insert, select, update on table scoped.payments to authenticated;
+
+grant delete, insert, select, update on table scoped.payments to service_role;
+
+grant delete, insert, select, update on table scoped.portal_sessions to authenticated;
+
+grant delete, insert, select, update on table scoped.portal_sessions to service_role;
+
+grant delete, insert, select, update on table scoped.portal_sign_ins to authenticated;
+
+grant delete, insert, select, update on table scoped.portal_sign_ins to service_role;
+
+grant delete, insert, select, update on table scoped.project_history to authenticated;
+
+grant delete, insert, select, update on table scoped.project_history to service_role;
+
+grant delete, insert, select, update on table scoped.projects to authenticated;
+
+grant delete, insert, select, update on table scoped.projects to service_role;
+
+grant delete, insert, select, update on table scoped.rate_limit_hits to authenticated;
+
+grant delete, insert, select, update on table scoped.rate_limit_hits to service_role;
+
+grant delete, insert, select, update on table scoped.report_links to authenticated;
+
+grant delete, insert, select, update on table scoped.report_links to service_role;
+
+grant delete, insert, select, update on table scoped.sync_lease to authenticated;
+
+grant delete, insert, select, update on table scoped.sync_lease to service_role;
+
+grant delete, insert, select, update on table scoped.sync_outbox to authenticated;
+
+grant delete, insert, select, update on table scoped.sync_outbox to service_role;
+
+grant delete, insert, select, update on table scoped.sync_state to authenticated;
+
+grant delete, insert, select, update on table scoped.sync_state to service_role;
+
+grant select on table scoped.tiers to anon;
+
+grant delete, insert, select, update on table scoped.tiers to authenticated;
+
+grant delete, insert, select, update on table scoped.tiers to service_role;
+
+grant select, update, usage on sequence public.businesses_position_seq to anon;
+
+grant select, update, usage on sequence public.businesses_position_seq to authenticated;
+
+grant select, update, usage on sequence public.businesses_position_seq to service_role;
+
 grant select, update, usage on sequence public.notification_claim_seq to anon;
 
 grant select, update, usage on sequence public.notification_claim_seq to authenticated;
@@ -3616,11 +4406,27 @@ grant select, update, usage on sequence public.sync_outbox_id_seq to service_rol
 
 grant execute on function app_private.backend_written(p_table text, p_readers text) to service_role;
 
+grant execute on function app_private.business_id() to public;
+
+grant execute on function app_private.business_id() to anon;
+
+grant execute on function app_private.business_id() to authenticated;
+
+grant execute on function app_private.business_id() to service_role;
+
 grant execute on function app_private.current_user_type() to anon;
 
 grant execute on function app_private.current_user_type() to authenticated;
 
 grant execute on function app_private.current_user_type() to service_role;
+
+grant execute on function app_private.default_business() to public;
+
+grant execute on function app_private.default_business() to anon;
+
+grant execute on function app_private.default_business() to authenticated;
+
+grant execute on function app_private.default_business() to service_role;
 
 grant execute on function app_private.enqueue_sync(p_entity sync_entity, p_id uuid) to service_role;
 
@@ -3636,11 +4442,33 @@ grant execute on function app_private.is_admin() to authenticated;
 
 grant execute on function app_private.is_admin() to service_role;
 
+grant execute on function app_private.is_admin(p_business uuid) to public;
+
+grant execute on function app_private.is_admin(p_business uuid) to anon;
+
+grant execute on function app_private.is_admin(p_business uuid) to authenticated;
+
+grant execute on function app_private.is_admin(p_business uuid) to service_role;
+
 grant execute on function app_private.is_team() to anon;
 
 grant execute on function app_private.is_team() to authenticated;
 
 grant execute on function app_private.is_team() to service_role;
+
+grant execute on function app_private.is_team(p_business uuid) to public;
+
+grant execute on function app_private.is_team(p_business uuid) to anon;
+
+grant execute on function app_private.is_team(p_business uuid) to authenticated;
+
+grant execute on function app_private.is_team(p_business uuid) to service_role;
+
+grant execute on function app_private.is_team_of_user(p_user uuid) to authenticated;
+
+grant execute on function app_private.is_team_of_user(p_user uuid) to service_role;
+
+grant execute on function app_private.join_default_business() to public;
 
 grant execute on function app_private.lead_paid_by(p_checkout_session_id text, p_payment_intent_id text) to service_role;
 
@@ -3689,6 +4517,8 @@ grant execute on function app_private.spread(p_values double precision[], p_high
 grant execute on function app_private.sync_record(p_entity sync_entity, p_id uuid) to service_role;
 
 grant execute on function app_private.synced_table(p_entity text) to service_role;
+
+grant execute on function app_private.take_business_of_parent() to public;
 
 grant execute on function app_private.upsert_payment(p_payment_intent_id text, p_session_id text, p_customer_id text, p_lead_id uuid, p_amount bigint, p_amount_refunded bigint, p_currency text, p_status payment_state, p_tier smallint) to service_role;
 

@@ -12,7 +12,7 @@ values
    '["Existing-conditions survey", "Full design", "Permitting support", "Construction administration"]'),
   (4, 'KAA White Glove', 'Bespoke, studio-led engagements. We choose the client.', 3500000, null, 'manual', 3500000,
    '["Private consultation", "Master planning", "Contractor selection", "Construction administration"]')
-on conflict (id) do update
+on conflict (business_id, id) do update
 set name = excluded.name, description = excluded.description, min_budget_cents = excluded.min_budget_cents,
     max_budget_cents = excluded.max_budget_cents, routing = excluded.routing, price_cents = excluded.price_cents,
     features = excluded.features
@@ -47,6 +47,6 @@ values
   (4, 6, 'Construction documents', 154),
   (4, 7, 'Contractor selection', 182),
   (4, 8, 'Construction administration', 240)
-on conflict (tier, "order") do update
+on conflict (business_id, tier, "order") do update
 set name = excluded.name, due_offset_days = excluded.due_offset_days
 where (m.name, m.due_offset_days) is distinct from (excluded.name, excluded.due_offset_days);

@@ -28,6 +28,9 @@ POLICY_HELPERS = {
     "app_private.is_admin",
     "app_private.my_client_ids",
     "app_private.my_project_ids",
+    "app_private.business_id",
+    "app_private.default_business",
+    "app_private.is_team_of_user",
 }
 # The client portal's reads: security invoker, so they run under the client's own role and RLS decides.
 CLIENT_READS = {"public.portal_projects", "public.portal_project", "public.portal_deliverable"}

@@ -19,6 +19,8 @@ from tests.seed_catalogue import TIER_NAME
 PG15_BIN = Path("/usr/lib/postgresql/15/bin")
 
 PUBLIC_TABLES = {
+    "businesses",
+    "business_members",
     "tiers",
     "milestone_templates",
     "users",
@@ -75,7 +77,7 @@ def test_migrate_twice_leaves_rls_on_every_table_four_tiers_and_changes_nothing(
     _assert_fully_migrated(empty_database_url)
     with psycopg.connect(empty_database_url) as conn:
         catalogue_before = conn.execute(
-            "select xmin::text, * from public.tiers union all select xmin::text, tier, name, null, null, null,"
+            "select xmin::text, * from public.tiers union all select xmin::text, tier, name, null, null, null, null,"
             " null, null, null, null, null, null, null, null from public.milestone_templates"
         ).fetchall()
 
@@ -88,7 +90,7 @@ def test_migrate_twice_leaves_rls_on_every_table_four_tiers_and_changes_nothing(
     assert second.already_applied == len(first.applied)
     with psycopg.connect(empty_database_url) as conn:
         catalogue_after = conn.execute(
-            "select xmin::text, * from public.tiers union all select xmin::text, tier, name, null, null, null,"
+            "select xmin::text, * from public.tiers union all select xmin::text, tier, name, null, null, null, null,"
             " null, null, null, null, null, null, null, null from public.milestone_templates"
         ).fetchall()
     assert catalogue_after == catalogue_before

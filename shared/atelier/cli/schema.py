@@ -23,11 +23,11 @@ Query = Callable[..., list[tuple[Any, ...]]]
 ENUMS = """
 select n.nspname, t.typname, string_agg(quote_literal(e.enumlabel), ', ' order by e.enumsortorder)
 from pg_type t join pg_namespace n on n.oid = t.typnamespace join pg_enum e on e.enumtypid = t.oid
-where nspname in ('public', 'app_private') group by 1, 2 order by 1, 2"""
+where nspname in ('public', 'app_private', 'scoped') group by 1, 2 order by 1, 2"""
 
 TABLES = """
 select c.oid, n.nspname, c.relname from pg_class c join pg_namespace n on n.oid = c.relnamespace
-where nspname in ('public', 'app_private') and c.relkind in ('r', 'p') order by 2, 3"""
+where nspname in ('public', 'app_private', 'scoped') and c.relkind in ('r', 'p') order by 2, 3"""
 
 COLUMNS = """
 select a.attname, format_type(a.atttypid, a.atttypmod), pg_get_expr(d.adbin, d.adrelid), a.attnotnull,
@@ -41,34 +41,35 @@ where conrelid = %s and contype <> 'n'  -- a not-null constraint is written on i
 order by case contype when 'p' then 0 when 'u' then 1 when 'f' then 2 else 3 end, conname"""
 
 VIEWS = """
-select n.nspname, c.relname, c.relkind, pg_get_viewdef(c.oid, true)
+select n.nspname, c.relname, c.relkind, pg_get_viewdef(c.oid, true), array_to_string(c.reloptions, ', ')
 from pg_class c join pg_namespace n on n.oid = c.relnamespace
-where nspname in ('public', 'app_private') and c.relkind in ('v', 'm') order by 1, 2"""
+where nspname in ('public', 'app_private', 'scoped') and c.relkind in ('v', 'm') order by 1, 2"""
 
 INDEXES = """
 select i.indexdef from pg_indexes i join pg_namespace n on n.nspname = i.schemaname
 join pg_class x on x.relname = i.indexname and x.relnamespace = n.oid
-where nspname in ('public', 'app_private') and not exists (select 1 from pg_constraint k where k.conindid = x.oid)
+where nspname in ('public', 'app_private', 'scoped')
+  and not exists (select 1 from pg_constraint k where k.conindid = x.oid)
 order by i.schemaname, i.tablename, i.indexname"""
 
 FUNCTIONS = """
 select pg_get_functiondef(p.oid) from pg_proc p join pg_namespace n on n.oid = p.pronamespace
-where nspname in ('public', 'app_private') and p.prokind in ('f', 'p')
+where nspname in ('public', 'app_private', 'scoped') and p.prokind in ('f', 'p')
   and not exists (select 1 from pg_depend d where d.objid = p.oid and d.deptype = 'e')  -- an extension's
 order by n.nspname, p.proname, pg_get_function_identity_arguments(p.oid)"""
 
 SECURED = """
 select n.nspname, c.relname, c.relforcerowsecurity from pg_class c join pg_namespace n on n.oid = c.relnamespace
-where nspname in ('public', 'app_private') and c.relkind in ('r', 'p') and c.relrowsecurity order by 1, 2"""
+where nspname in ('public', 'app_private', 'scoped') and c.relkind in ('r', 'p') and c.relrowsecurity order by 1, 2"""
 
 POLICIES = """
 select schemaname, tablename, policyname, permissive, cmd, array_to_string(roles, ', '), qual, with_check
-from pg_policies where schemaname in ('public', 'app_private') order by 1, 2, 3"""
+from pg_policies where schemaname in ('public', 'app_private', 'scoped') order by 1, 2, 3"""
 
 TRIGGERS = """
 select pg_get_triggerdef(t.oid) from pg_trigger t join pg_class c on c.oid = t.tgrelid
 join pg_namespace n on n.oid = c.relnamespace
-where nspname in ('public', 'app_private') and not t.tgisinternal order by n.nspname, c.relname, t.tgname"""
+where nspname in ('public', 'app_private', 'scoped') and not t.tgisinternal order by n.nspname, c.relname, t.tgname"""
 
 # Every grant to a role other than the owner, the defaults included (an object nobody granted on still has them).
 GRANTS = """
@@ -76,20 +77,20 @@ select kind, name, case when grantee = 0 then 'public' else grantee::regrole::te
        string_agg(privilege, ', ' order by privilege) from (
   select 'schema' as kind, quote_ident(n.nspname) as name, a.grantee, a.privilege_type as privilege, n.nspowner as owner
   from pg_namespace n, aclexplode(coalesce(n.nspacl, acldefault('n'::"char", n.nspowner))) a
-  where nspname in ('public', 'app_private')
+  where nspname in ('public', 'app_private', 'scoped')
   union all
   select case c.relkind when 'S' then 'sequence' else 'table' end, format('%I.%I', n.nspname, c.relname), a.grantee,
          a.privilege_type, c.relowner
   from pg_class c join pg_namespace n on n.oid = c.relnamespace,
        aclexplode(coalesce(c.relacl, acldefault(
            case c.relkind when 'S' then 's'::"char" else 'r'::"char" end, c.relowner))) a
-  where nspname in ('public', 'app_private') and c.relkind in ('r', 'p', 'v', 'm', 'S')
+  where nspname in ('public', 'app_private', 'scoped') and c.relkind in ('r', 'p', 'v', 'm', 'S')
   union all
   select 'function', format('%I.%I(%s)', n.nspname, p.proname, pg_get_function_identity_arguments(p.oid)), a.grantee,
          a.privilege_type, p.proowner
   from pg_proc p join pg_namespace n on n.oid = p.pronamespace,
        aclexplode(coalesce(p.proacl, acldefault('f'::"char", p.proowner))) a
-  where nspname in ('public', 'app_private') and p.prokind in ('f', 'p')
+  where nspname in ('public', 'app_private', 'scoped') and p.prokind in ('f', 'p')
     and not exists (select 1 from pg_depend d where d.objid = p.oid and d.deptype = 'e')
 ) g
 where grantee <> owner
@@ -142,7 +143,10 @@ def _column(name: str, kind: str, default: str | None, not_null: bool, identity:
 
 def _views(query: Query) -> list[str]:
     kinds = {"v": "view", "m": "materialized view"}
-    return [f"create {kinds[k]} {_name(s, n)} as\n{d.rstrip().rstrip(';')};" for s, n, k, d in query(VIEWS)]
+    return [
+        f"create {kinds[k]} {_name(s, n)}{f' with ({o})' if o else ''} as\n{d.rstrip().rstrip(';')};"
+        for s, n, k, d, o in query(VIEWS)
+    ]
 
 
 def _secured(query: Query) -> list[str]:
