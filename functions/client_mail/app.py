@@ -12,6 +12,7 @@ from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from atelier import wiring
+from atelier.kernel.business import for_each
 from atelier.kernel.deadlines import seconds_left
 from atelier.kernel.settings import MailSettings, ReportSettings
 from atelier.kernel.telemetry import count, emit
@@ -24,37 +25,35 @@ wiring.settings(MailSettings)  # validated at cold start
 logger, metrics = Logger(service="atelier-client_mail"), Metrics()
 
 
-def _ses_events(records: list[dict[str, Any]]) -> dict[str, Any]:
-    marked = suppress_reported(wiring.rpc(), records)
-    for reason, details in marked:
-        logger.warning("an address is suppressed", extra={"reason": reason, "details": details})
-    emit(metrics, {"MailSuppressed": len(marked)})
-    return {"suppressed": len(marked)}
-
-
-def _weekly_report() -> None:
-    owner = wiring.settings(ReportSettings).owner()
-    if owner is None:
-        logger.warning("the weekly report is off: set OWNER_EMAIL (the OwnerEmail parameter)")
-        return
-    queued = queue(wiring.rpc(), owner, datetime.now(UTC).date())
-    count(metrics, "WeeklyReportQueued", bool(queued.get("queued")))
-    logger.info("weekly report", extra={"queued": queued.get("queued"), "from": queued.get("from")})
-
-
 @logger.inject_lambda_context(clear_state=True)
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     records = event.get("Records") or []
     if records and all(r.get("EventSource") == "aws:sns" for r in records):
-        return _ses_events(records)
-    if event.get("job") == "weekly_report":
-        _weekly_report()
+        marked = suppress_reported(wiring.rpc(), records)
+        for reason, details in marked:
+            logger.warning("an address is suppressed", extra={"reason": reason, "details": details})
+        emit(metrics, {"MailSuppressed": len(marked)})
+        return {"suppressed": len(marked)}
+    weekly = event.get("job") == "weekly_report"
+    deadline = time.monotonic() + seconds_left(context, keep=SAFETY_SECONDS)
+    # Each business from its own sender, in its own name; its weekly report is its own.
+    return for_each(wiring.directory().all(), lambda _: _send_due(deadline, weekly)).settled(logger).answer(dict)
+
+
+def _send_due(deadline: float, weekly: bool) -> dict[str, Any]:
+    owner = wiring.settings(ReportSettings).owner() if weekly else None
+    if weekly and owner is None:
+        logger.warning("the weekly report is off: set OWNER_EMAIL (the OwnerEmail parameter)")
+    elif owner is not None:
+        queued = queue(wiring.rpc(), owner, datetime.now(UTC).date())
+        count(metrics, "WeeklyReportQueued", bool(queued.get("queued")))
+        logger.info("weekly report", extra={"queued": queued.get("queued"), "from": queued.get("from")})
     outbox = wiring.mail_outbox()
     if outbox is None:
         logger.warning("mail is off: set MAIL_FROM (the MailFrom parameter) to a verified SES identity")
         return {"sent": 0, "off": True}
-    report = outbox.send_due(deadline=time.monotonic() + seconds_left(context, keep=SAFETY_SECONDS))
-    emit(metrics, {"MailSent": report.sent, "MailFailed": report.failed, "MailDead": report.outcome.get("dead", 0)})
-    logger.info("mail run", extra={"mail": {"claimed": report.claimed, "sent": report.sent, **report.outcome}})
-    return {"claimed": report.claimed, "sent": report.sent, "failed": report.failed, **report.outcome}
+    report = outbox.send_due(deadline=deadline)
+    emit(metrics, report.metrics())
+    logger.info("mail run", extra={"mail": report.counts()})
+    return report.counts()

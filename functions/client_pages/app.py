@@ -18,7 +18,7 @@ from atelier.web.http import answer_problems
 
 NO_STORE = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"}
 
-studio = wiring.settings(MailSettings).studio_name  # validated at cold start
+wiring.settings(MailSettings)  # validated at cold start
 logger, metrics = Logger(service="atelier-client_pages"), Metrics()
 app = APIGatewayHttpResolver()
 
@@ -27,7 +27,7 @@ app = APIGatewayHttpResolver()
 def thanks() -> Response[str]:
     session_id = app.current_event.get_query_string_value("session_id")
     outcome = wiring.rpc().rpc("checkout_outcome", p_session_id=session_id) if valid_session_id(session_id) else {}
-    status, page = render_thanks(outcome or {}, studio)
+    status, page = render_thanks(outcome or {}, wiring.settings(MailSettings).studio_name)
     count(metrics, f"ThanksPage{str(outcome.get('state') or 'unknown').title()}")
     return html_response(status, page, NO_STORE)
 
@@ -35,7 +35,7 @@ def thanks() -> Response[str]:
 @app.get("/cancelled")
 def cancelled() -> Response[str]:
     count(metrics, "CancelledPage")
-    return html_response(200, render_cancelled(studio), NO_STORE)
+    return html_response(200, render_cancelled(wiring.settings(MailSettings).studio_name), NO_STORE)
 
 
 answer_problems(
@@ -50,4 +50,4 @@ answer_problems(
 @logger.inject_lambda_context(clear_state=True)
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return app.resolve(event, context)
+    return wiring.serve(app, event, context)

@@ -57,4 +57,4 @@ answer_problems(app, logger, metrics, refused="PortalRefused", unavailable=UNAVA
 @logger.inject_lambda_context(clear_state=True)
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    return app.resolve(event, context)
+    return wiring.serve(app, event, context)

@@ -16,7 +16,7 @@ from aws_lambda_powertools.utilities.data_classes import S3Event, event_source
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from atelier import wiring
-from atelier.deliverables.service import DeliverableOutcome, push_showcases
+from atelier.deliverables.service import DeliverableOutcome, by_business, push_showcases
 from atelier.deliverables.store import StorageSettings
 from atelier.kernel.deadlines import seconds_left
 from atelier.kernel.telemetry import count
@@ -39,11 +39,19 @@ logger, metrics = Logger(service="atelier-deliverable_uploaded"), Metrics()
 @metrics.log_metrics
 @event_source(data_class=S3Event)
 def lambda_handler(event: S3Event, context: LambdaContext) -> dict[str, Any]:
-    recorded = [wiring.deliverable_service().record(record) for record in event.records]
-    for result in recorded:
-        count(metrics, METRIC_BY_OUTCOME[result.outcome])
-        (logger.warning if result.outcome.unusual else logger.info)("deliverable", extra=result.summary())
     deadline = time.monotonic() + seconds_left(context, keep=5, most=MAX_PUSH_SECONDS)
-    pushed = push_showcases(wiring.outbox_pusher, recorded, deadline=deadline)
+    summaries, pushed = [], 0
+    for slug, records in by_business(event.records):  # a key under b/<slug>/ is that business's file
+        if not wiring.directory().has(slug):
+            logger.warning("deliverable", extra={"outcome": "ignored", "reason": f"no business is called {slug!r}"})
+            count(metrics, METRIC_BY_OUTCOME[DeliverableOutcome.ignored], len(records))
+            continue
+        with wiring.in_business(slug):
+            recorded = [wiring.deliverable_service().record(record) for record in records]
+            for result in recorded:
+                count(metrics, METRIC_BY_OUTCOME[result.outcome])
+                (logger.warning if result.outcome.unusual else logger.info)("deliverable", extra=result.summary())
+            pushed += push_showcases(wiring.outbox_pusher, recorded, deadline=deadline)
+            summaries += [r.summary() for r in recorded]
     count(metrics, "ShowcasePagesPushed", pushed)
-    return {"records": [r.summary() for r in recorded], "pushed": pushed}
+    return {"records": summaries, "pushed": pushed}

@@ -57,4 +57,4 @@ answer_problems(app, logger, metrics, refused="LeadRefused", page=form_again, un
 @logger.inject_lambda_context(clear_state=True)
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return app.resolve(event, context)
+    return wiring.serve(app, event, context)

@@ -13,10 +13,11 @@ from aws_lambda_powertools.utilities.data_classes import EventBridgeEvent, event
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from atelier import wiring
+from atelier.kernel.business import Business, for_each
 from atelier.kernel.deadlines import seconds_left
 from atelier.kernel.settings import SyncSettings
 from atelier.kernel.telemetry import emit
-from atelier.sync.cycle import DURATIONS, run_cycle
+from atelier.sync.cycle import DURATIONS, CycleReport, run_cycle
 
 SAFETY_SECONDS = 15.0  # stop well before the Lambda timeout; the next run takes the rest
 
@@ -25,17 +26,27 @@ wiring.settings(SyncSettings)  # validated at cold start
 logger, metrics = Logger(service="atelier-notion_sync"), Metrics()
 
 
+def _report(slug: str, cycle: CycleReport) -> dict[str, Any]:
+    emit(metrics, cycle.metrics(), seconds=DURATIONS)
+    if not cycle.ran:
+        logger.info("another run holds the sync lease", extra={"business": slug})
+        return cycle.counts()
+    for entity, problem in cycle.broken_schemas().items():  # one line per data source, not one per row
+        logger.warning("a Notion schema stops the sync", extra={"entity": entity, "problem": problem, "business": slug})
+    logger.info("sync run", extra={"sync": cycle.counts(), "business": slug})  # nested: "created" is a LogRecord key
+    return cycle.counts()
+
+
 @logger.inject_lambda_context(clear_state=True)
 @metrics.log_metrics
 @event_source(data_class=EventBridgeEvent)
 def lambda_handler(event: EventBridgeEvent, context: LambdaContext) -> dict[str, Any]:
     budget = seconds_left(context, keep=SAFETY_SECONDS)
-    cycle = run_cycle(wiring.sync_ports(), holder=context.aws_request_id, budget_seconds=budget)
-    emit(metrics, cycle.metrics(), seconds=DURATIONS)
-    if not cycle.ran:
-        logger.info("another run holds the sync lease")
-        return cycle.counts()
-    for entity, problem in cycle.broken_schemas().items():  # one line per data source, not one per row
-        logger.warning("a Notion schema stops the sync", extra={"entity": entity, "problem": problem})
-    logger.info("sync run", extra={"sync": cycle.counts()})  # "created" is a LogRecord attribute: keep counts nested
-    return cycle.counts()
+
+    # Each business side by side, each within its own Notion limit and under its own lease.
+    def sync(business: Business) -> dict[str, Any]:
+        return _report(
+            business.slug, run_cycle(wiring.sync_ports(), holder=context.aws_request_id, budget_seconds=budget)
+        )
+
+    return for_each(wiring.directory().all(), sync).settled(logger).answer(dict)

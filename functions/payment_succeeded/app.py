@@ -16,7 +16,7 @@ from atelier.payments.parse import parse_stripe_webhook
 from atelier.payments.stripe_events import StripeOutcome
 from atelier.web.http import answer_problems
 
-settings = wiring.settings(PaymentSettings)
+wiring.settings(PaymentSettings)  # validated at cold start
 # A logger of its own: where functions share a process (locally), their log keys never cross.
 logger, metrics = Logger(service="atelier-payment_succeeded"), Metrics()
 app = APIGatewayHttpResolver()
@@ -24,7 +24,7 @@ app = APIGatewayHttpResolver()
 
 @app.post("/webhooks/stripe")
 def stripe_webhook() -> Response[str]:
-    stripe_event = parse_stripe_webhook(app.current_event, settings)
+    stripe_event = parse_stripe_webhook(app.current_event, wiring.settings(PaymentSettings))
     applied = wiring.stripe_events().apply(stripe_event)
     emit(metrics, applied.metrics())
     log = logger.warning if applied.outcome is StripeOutcome.rejected else logger.info
@@ -42,4 +42,4 @@ answer_problems(app, logger, metrics, refused="StripeEventRefused", unavailable=
 @logger.inject_lambda_context(clear_state=True)
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return app.resolve(event, context)
+    return wiring.serve(app, event, context)

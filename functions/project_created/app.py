@@ -18,7 +18,7 @@ from atelier.kernel.body import header, raw_body
 from atelier.kernel.deadlines import seconds_left
 from atelier.kernel.settings import SyncSettings, secret
 from atelier.kernel.telemetry import count
-from atelier.sync.doorbell import authorize, project_to_push
+from atelier.sync.doorbell import authorize, business_to_push, project_to_push
 from atelier.web.http import answer_problems
 
 JSON = "application/json"
@@ -41,7 +41,9 @@ def doorbell() -> Response[str]:
     if project_id is None:
         return Response(200, JSON, json.dumps({"ignored": True}))
     deadline = time.monotonic() + seconds_left(app.lambda_context, keep=3, most=MAX_SECONDS)
-    report = wiring.outbox_pusher().sweep(deadline=deadline, project_id=project_id)
+    business = wiring.directory().slug_of(business_to_push(raw_body(event.body, event.is_base64_encoded)))
+    with wiring.in_business(business):
+        report = wiring.outbox_pusher().sweep(deadline=deadline, project_id=project_id)
     count(metrics, "DoorbellPushes", report.created + report.updated)
     logger.info("doorbell", extra={"project_id": project_id, "sweep": report.__dict__})  # nested: see notion_sync
     counts = {k: getattr(report, k) for k in ("claimed", "created", "updated", "failed")}
@@ -55,4 +57,4 @@ answer_problems(app, logger, metrics, refused="DoorbellRefused", unavailable=una
 @logger.inject_lambda_context(clear_state=True)
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return app.resolve(event, context)
+    return app.resolve(event, context)  # the record names its business

@@ -18,7 +18,7 @@ from atelier.reports.request import export, open_report, parse_report_request
 from atelier.web.frame import PRIVATE, html_response
 from atelier.web.http import Problem, answer_problems
 
-settings = wiring.settings(ReportSettings)
+wiring.settings(ReportSettings)  # validated at cold start
 logger, metrics = Logger(service="atelier-reports"), Metrics()
 app = APIGatewayHttpResolver()
 
@@ -32,15 +32,15 @@ def _report() -> Report:
 def report_page() -> Response[str]:
     report, key = _report(), parse_report_request(app.current_event).key
     count(metrics, "ReportViewed")
-    return html_response(200, page.render(report, key, settings.studio_name), PRIVATE)
+    return html_response(200, page.render(report, key, wiring.settings(ReportSettings).studio_name), PRIVATE)
 
 
 @app.get("/reports.xlsx")
 @app.get("/reports.pdf")
 def report_file() -> Response[Any]:
-    report = _report()
+    report, studio = _report(), wiring.settings(ReportSettings).studio_name
     count(metrics, "ReportExported")
-    content_type, data, name = export(report, app.current_event.path.rsplit(".", 1)[1], settings.studio_name)
+    content_type, data, name = export(report, app.current_event.path.rsplit(".", 1)[1], studio)
     headers = PRIVATE | {"Content-Disposition": f'attachment; filename="{name}"'}
     return Response(200, content_type, data, headers=headers)
 
@@ -57,4 +57,4 @@ answer_problems(
 @logger.inject_lambda_context(clear_state=True)
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    return app.resolve(event, context)
+    return wiring.serve(app, event, context)

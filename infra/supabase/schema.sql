@@ -67,6 +67,7 @@ create table public.businesses (
     position bigint generated always as identity not null,
     slug text not null,
     name text not null,
+    domain text,
     legal_name text,
     contact_email text,
     address text,
@@ -79,18 +80,24 @@ create table public.businesses (
     notion_token_ref text,
     notion_webhook_token_ref text,
     ses_sender text,
+    notion_parent_page_id text,
+    notion_base_url text,
     created_at timestamp with time zone default now() not null,
     updated_at timestamp with time zone default now() not null,
     constraint businesses_pkey PRIMARY KEY (id),
+    constraint businesses_domain_key UNIQUE (domain),
     constraint businesses_position_key UNIQUE ("position"),
     constraint businesses_slug_key UNIQUE (slug),
     constraint businesses_address_check CHECK ((length(address) <= 500)),
     constraint businesses_brand_colour_check CHECK ((brand_colour ~ '^#[0-9a-fA-F]{6}$'::text)),
     constraint businesses_contact_email_check CHECK ((length(contact_email) <= 320)),
     constraint businesses_currency_check CHECK ((currency ~ '^[a-z]{3}$'::text)),
+    constraint businesses_domain_check CHECK ((domain ~ '^[a-z0-9]([a-z0-9.-]{0,251}[a-z0-9])?$'::text)),
     constraint businesses_legal_name_check CHECK ((length(legal_name) <= 200)),
     constraint businesses_logo_key_check CHECK ((length(logo_key) <= 500)),
     constraint businesses_name_check CHECK (((length(btrim(name)) >= 1) AND (length(btrim(name)) <= 100))),
+    constraint businesses_notion_base_url_check CHECK ((length(notion_base_url) <= 500)),
+    constraint businesses_notion_parent_page_id_check CHECK ((length(notion_parent_page_id) <= 100)),
     constraint businesses_notion_token_ref_check CHECK ((length(notion_token_ref) <= 2048)),
     constraint businesses_notion_webhook_token_ref_check CHECK ((length(notion_webhook_token_ref) <= 2048)),
     constraint businesses_ses_sender_check CHECK ((length(ses_sender) <= 320)),
@@ -1099,7 +1106,7 @@ CREATE INDEX tiers_business_idx ON public.tiers USING btree (business_id);
 
 CREATE INDEX users_tier_idx ON public.users USING btree (tier);
 
--- ==================== functions (115) ====================
+-- ==================== functions (118) ====================
 
 CREATE OR REPLACE FUNCTION app_private.backend_written(p_table text, p_readers text DEFAULT 'app_private.is_team()'::text)
  RETURNS void
@@ -1691,6 +1698,42 @@ begin
 end
 $function$;
 
+CREATE OR REPLACE FUNCTION public.add_business(p_slug text, p_name text, p_currency text DEFAULT NULL::text, p_details jsonb DEFAULT '{}'::jsonb)
+ RETURNS jsonb
+ LANGUAGE plpgsql
+ SET search_path TO ''
+AS $function$
+declare
+  v_id uuid;
+  v_currency text := lower(coalesce(nullif(btrim(p_currency), ''), 'usd'));
+  v_source uuid := app_private.default_business();
+begin
+  if p_slug is null or p_slug !~ '^[a-z0-9]([a-z0-9-]{0,30}[a-z0-9])?$' then
+    raise exception 'a business slug is 1-32 lowercase letters, digits or hyphens, not starting or ending with one'
+      using errcode = '22023';
+  end if;
+  if exists (select 1 from public.businesses where slug = p_slug) then
+    raise exception 'a business with the slug % already exists: `atelier business list` shows them', p_slug
+      using errcode = '23505';
+  end if;
+  insert into public.businesses (slug, name, currency, legal_name, contact_email, address, time_zone, brand_colour,
+                                 domain, ses_sender)
+  values (p_slug, btrim(p_name), v_currency, p_details->>'legal_name', p_details->>'contact_email',
+          p_details->>'address', coalesce(p_details->>'time_zone', 'UTC'),
+          coalesce(p_details->>'brand_colour', '#1f3a5f'), p_details->>'domain', p_details->>'ses_sender')
+  returning id into v_id;
+  insert into public.tiers (business_id, id, name, description, min_budget_cents, max_budget_cents, routing,
+                            price_cents, currency, features, stripe_product_id, stripe_price_id)
+  select v_id, t.id, t.name, t.description, t.min_budget_cents, t.max_budget_cents, t.routing, t.price_cents,
+         v_currency, t.features, null, null
+    from public.tiers t where t.business_id = v_source;
+  insert into public.milestone_templates (business_id, tier, "order", name, due_offset_days)
+  select v_id, m.tier, m."order", m.name, m.due_offset_days
+    from public.milestone_templates m where m.business_id = v_source;
+  return (select d from jsonb_array_elements(public.business_directory()) d where d->>'id' = v_id::text);
+end
+$function$;
+
 CREATE OR REPLACE FUNCTION public.adopt_notion_client(p_page_id text, p_email text, p_name text, p_tier_name text, p_project_address text, p_dry_run boolean)
  RETURNS jsonb
  LANGUAGE plpgsql
@@ -2095,6 +2138,23 @@ begin
   values ('notion.webhook_armed', 'notion_webhook', 'handshake', jsonb_build_object('seconds', p_seconds));
   return jsonb_build_object('armed_until', v_until);
 end
+$function$;
+
+CREATE OR REPLACE FUNCTION public.business_directory()
+ RETURNS jsonb
+ LANGUAGE sql
+ STABLE
+ SET search_path TO ''
+AS $function$
+  select coalesce(jsonb_agg(jsonb_build_object(
+           'id', b.id, 'slug', b.slug, 'name', b.name, 'domain', b.domain, 'legal_name', b.legal_name,
+           'contact_email', b.contact_email, 'address', b.address, 'currency', b.currency, 'time_zone', b.time_zone,
+           'brand_colour', b.brand_colour, 'logo_key', b.logo_key, 'ses_sender', b.ses_sender,
+           'stripe_secret_key_ref', b.stripe_secret_key_ref, 'stripe_webhook_secret_ref', b.stripe_webhook_secret_ref,
+           'notion_token_ref', b.notion_token_ref, 'notion_webhook_token_ref', b.notion_webhook_token_ref,
+           'notion_parent_page_id', b.notion_parent_page_id, 'notion_base_url', b.notion_base_url,
+           'position', b.position, 'created_at', b.created_at) order by b.position), '[]'::jsonb)
+    from public.businesses b
 $function$;
 
 CREATE OR REPLACE FUNCTION public.catalogue()
@@ -3354,6 +3414,52 @@ AS $function$
      where status = 'pending' and failure = 'waiting' and waiting_for is null group by entity) w
 $function$;
 
+CREATE OR REPLACE FUNCTION public.set_business_settings(p_slug text, p_settings jsonb)
+ RETURNS jsonb
+ LANGUAGE plpgsql
+ SET search_path TO ''
+AS $function$
+declare
+  v_unknown text;
+begin
+  select k into v_unknown from jsonb_object_keys(p_settings) k
+   where k not in ('name', 'legal_name', 'contact_email', 'address', 'time_zone', 'brand_colour', 'logo_key',
+                   'domain', 'ses_sender', 'stripe_secret_key_ref', 'stripe_webhook_secret_ref', 'notion_token_ref',
+                   'notion_webhook_token_ref', 'notion_parent_page_id', 'notion_base_url')
+   limit 1;
+  if v_unknown is not null then
+    raise exception 'a business has no setting %', v_unknown using errcode = '22023';
+  end if;
+  update public.businesses b set
+    name = case when p_settings ? 'name' then p_settings->>'name' else b.name end,
+    legal_name = case when p_settings ? 'legal_name' then p_settings->>'legal_name' else b.legal_name end,
+    contact_email = case when p_settings ? 'contact_email' then p_settings->>'contact_email' else b.contact_email end,
+    address = case when p_settings ? 'address' then p_settings->>'address' else b.address end,
+    time_zone = case when p_settings ? 'time_zone' then p_settings->>'time_zone' else b.time_zone end,
+    brand_colour = case when p_settings ? 'brand_colour' then p_settings->>'brand_colour' else b.brand_colour end,
+    logo_key = case when p_settings ? 'logo_key' then p_settings->>'logo_key' else b.logo_key end,
+    domain = case when p_settings ? 'domain' then p_settings->>'domain' else b.domain end,
+    ses_sender = case when p_settings ? 'ses_sender' then p_settings->>'ses_sender' else b.ses_sender end,
+    stripe_secret_key_ref = case when p_settings ? 'stripe_secret_key_ref'
+                                 then p_settings->>'stripe_secret_key_ref' else b.stripe_secret_key_ref end,
+    stripe_webhook_secret_ref = case when p_settings ? 'stripe_webhook_secret_ref'
+                                     then p_settings->>'stripe_webhook_secret_ref' else b.stripe_webhook_secret_ref end,
+    notion_token_ref = case when p_settings ? 'notion_token_ref'
+                            then p_settings->>'notion_token_ref' else b.notion_token_ref end,
+    notion_webhook_token_ref = case when p_settings ? 'notion_webhook_token_ref'
+                                    then p_settings->>'notion_webhook_token_ref' else b.notion_webhook_token_ref end,
+    notion_parent_page_id = case when p_settings ? 'notion_parent_page_id'
+                                 then p_settings->>'notion_parent_page_id' else b.notion_parent_page_id end,
+    notion_base_url = case when p_settings ? 'notion_base_url'
+                           then p_settings->>'notion_base_url' else b.notion_base_url end
+  where b.slug = p_slug;
+  if not found then
+    raise exception 'no business with the slug %: `atelier business list` shows them', p_slug using errcode = 'P0002';
+  end if;
+  return (select d from jsonb_array_elements(public.business_directory()) d where d->>'slug' = p_slug);
+end
+$function$;
+
 CREATE OR REPLACE FUNCTION public.start_portal_sign_in(p_email text, p_source_ip text, p_ttl_seconds integer, p_per_address integer, p_per_source integer, p_send boolean DEFAULT true)
  RETURNS jsonb
  LANGUAGE plpgsql
@@ -4098,7 +4204,7 @@ CREATE CONSTRAINT TRIGGER users_join_default_business AFTER INSERT OR UPDATE OF 
 
 CREATE TRIGGER users_set_updated_at BEFORE UPDATE ON public.users FOR EACH ROW EXECUTE FUNCTION app_private.set_updated_at();
 
--- ==================== grants (297) ====================
+-- ==================== grants (300) ====================
 
 grant usage on schema app_private to anon;
 
@@ -4522,6 +4628,8 @@ grant execute on function app_private.take_business_of_parent() to public;
 
 grant execute on function app_private.upsert_payment(p_payment_intent_id text, p_session_id text, p_customer_id text, p_lead_id uuid, p_amount bigint, p_amount_refunded bigint, p_currency text, p_status payment_state, p_tier smallint) to service_role;
 
+grant execute on function public.add_business(p_slug text, p_name text, p_currency text, p_details jsonb) to service_role;
+
 grant execute on function public.adopt_notion_client(p_page_id text, p_email text, p_name text, p_tier_name text, p_project_address text, p_dry_run boolean) to service_role;
 
 grant execute on function public.adopt_notion_page(p_entity text, p_page_id text, p_name text, p_parent_page_id text, p_dry_run boolean) to service_role;
@@ -4533,6 +4641,8 @@ grant execute on function public.apply_notion_changes(p_entity text, p_data_sour
 grant execute on function public.apply_stripe_event(p_event_id text, p_event_type text, p_kind text, p_reason text, p_lead_id uuid, p_tier smallint, p_checkout_session_id text, p_payment_intent_id text, p_customer_id text, p_email text, p_amount bigint, p_amount_refunded bigint, p_currency text, p_name text) to service_role;
 
 grant execute on function public.arm_notion_webhook(p_seconds integer) to service_role;
+
+grant execute on function public.business_directory() to service_role;
 
 grant execute on function public.catalogue() to service_role;
 
@@ -4671,6 +4781,8 @@ grant execute on function public.revoke_portal_session(p_id uuid) to service_rol
 grant execute on function public.revoke_report_links(p_id uuid) to service_role;
 
 grant execute on function public.schema_waits() to service_role;
+
+grant execute on function public.set_business_settings(p_slug text, p_settings jsonb) to service_role;
 
 grant execute on function public.start_portal_sign_in(p_email text, p_source_ip text, p_ttl_seconds integer, p_per_address integer, p_per_source integer, p_send boolean) to service_role;
 

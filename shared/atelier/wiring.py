@@ -8,15 +8,18 @@ so a function pays only for what it uses. `reset()` forgets everything (tests, a
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any, cast
 
 from pydantic_settings import BaseSettings
 
+from atelier.kernel.business import Business, Directory, PerBusiness, named, working_for
 from atelier.kernel.errors import ConfigurationError
-from atelier.kernel.settings import DatabaseSettings, NotionSettings, PortalSettings, SyncSettings, load
+from atelier.kernel.settings import DatabaseSettings, NotionSettings, PortalSettings, SyncSettings, for_business, load
 
 if TYPE_CHECKING:
+    from aws_lambda_powertools.event_handler import APIGatewayHttpResolver
     from mypy_boto3_s3 import S3Client
 
     from atelier.deliverables.links import DownloadLinks
@@ -35,6 +38,7 @@ if TYPE_CHECKING:
     from atelier.sync.records import SyncPorts
 
 _SETTINGS: dict[type[BaseSettings], BaseSettings] = {}
+_BUSINESS_SETTINGS: dict[tuple[type[BaseSettings], str], BaseSettings] = {}
 # How long a Notion gateway waits out Notion's rate limits (429, 529) past its attempts: a function's deadline bounds
 # it anyway; an operator's command, which has none, sets its own (`wait_out_rate_limits`).
 _DEFAULT_PATIENCE: dict[str, Any] = {"seconds": 60.0, "say": None}
@@ -48,20 +52,59 @@ def wait_out_rate_limits(seconds: float, say: Callable[[float], None]) -> None:
 
 
 def settings[S: BaseSettings](model: type[S]) -> S:
-    """A settings model, read from the environment once and validated (ConfigurationError names what to fix)."""
+    """A settings model, read from the environment once and validated (ConfigurationError names what to fix);
+    for a business other than the default, with that business's own name, sender, Notion and Stripe in place of
+    the deployment's (never falling back to them: one business's secret never serves another)."""
     if model not in _SETTINGS:
         _SETTINGS[model] = load(model)
-    return cast(S, _SETTINGS[model])
+    business = named()
+    if business is None:
+        return cast(S, _SETTINGS[model])
+    key = (model, business.id)
+    if key not in _BUSINESS_SETTINGS:
+        _BUSINESS_SETTINGS[key] = for_business(_SETTINGS[model], business)
+    return cast(S, _BUSINESS_SETTINGS[key])
 
 
 @lru_cache(maxsize=1)
-def rpc() -> Rpc:
+def database() -> Rpc:
+    """The deployment's database connection, as no business in particular (the default's, where unnamed)."""
     from atelier.kernel.rpc import rpc_from_settings
 
     return rpc_from_settings(settings(DatabaseSettings))
 
 
+@PerBusiness
+def rpc() -> Rpc:
+    """The database for the current business: every call names it (`x-atelier-business`), except the default's."""
+    business = named()
+    if business is None:
+        return database()
+    for_business = getattr(database(), "for_business", None)
+    if for_business is None:
+        raise ConfigurationError("this database connection cannot name a business (no for_business)")
+    return cast("Rpc", for_business(business.id))
+
+
 @lru_cache(maxsize=1)
+def directory() -> Directory:
+    """The businesses this deployment serves (read once a minute)."""
+    return Directory(database())
+
+
+def in_business(slug: str | None) -> AbstractContextManager[Business | None]:
+    """Work for the business called `slug` (None: the default) until the block ends."""
+    return working_for(directory().named(slug))
+
+
+def serve(app: APIGatewayHttpResolver, event: dict[str, Any], context: Any) -> dict[str, Any]:
+    """An HTTP function's answer, for the business the request names (`/b/{slug}/`, its host, else the default)."""
+    from atelier.web.business import serve as serve_business
+
+    return serve_business(app, event, context, directory)
+
+
+@PerBusiness
 def notion() -> NotionGateway:
     """The operator's gateway (`notion setup`, `notion check`): the functions' own, on the deployment's shared budget,
     where the database is at hand, so that it never pushes them over Notion's limit; else this process's alone."""
@@ -74,7 +117,7 @@ def notion() -> NotionGateway:
     return shared_notion()
 
 
-@lru_cache(maxsize=1)
+@PerBusiness
 def shared_notion() -> NotionGateway:
     """The gateway the functions use: its request budget is the deployment's one bucket in Postgres, so
     `notion_sync`, `project_created` and `deliverable_uploaded` together keep within Notion's limit."""
@@ -92,7 +135,7 @@ def shared_notion() -> NotionGateway:
     )
 
 
-@lru_cache(maxsize=1)
+@PerBusiness
 def data_sources() -> dict[str, str]:
     """The five data sources: from the environment (`notion setup` printed them), or, where only the parent
     page is known (a running `make dev`), found under it."""
@@ -126,14 +169,14 @@ def object_store() -> ObjectStore:
     return S3ObjectStore(s3)
 
 
-@lru_cache(maxsize=1)
+@PerBusiness
 def download_links() -> DownloadLinks:
     from atelier.deliverables.store import StorageSettings
 
     return settings(StorageSettings).links()
 
 
-@lru_cache(maxsize=1)
+@PerBusiness
 def sync_ports() -> SyncPorts:
     """The sync engine's ports, with each entity's page content: a deliverable's page shows its file, a project's
     its brief."""
@@ -150,21 +193,21 @@ def sync_ports() -> SyncPorts:
     )
 
 
-@lru_cache(maxsize=1)
+@PerBusiness
 def outbox_pusher() -> OutboxPusher:
     from atelier.sync.push import OutboxPusher
 
     return OutboxPusher(sync_ports())
 
 
-@lru_cache(maxsize=1)
+@PerBusiness
 def notion_events() -> NotionEvents:
     from atelier.sync.events import NotionEvents
 
     return NotionEvents(sync_ports())
 
 
-@lru_cache(maxsize=1)
+@PerBusiness
 def webhook_tokens() -> TokenStore:
     """Where the Notion webhook's verification token is kept: the function's secret (AWS), the dev state file
     (`make dev`), or the token the operator set."""
@@ -177,7 +220,7 @@ def webhook_tokens() -> TokenStore:
     if config.notion_webhook_verification_token_secret:
         return SecretTokens(config.notion_webhook_verification_token_secret)
     if config.notion_webhook_token_file:
-        return FileTokens(Path(config.notion_webhook_token_file))
+        return FileTokens(Path(config.notion_webhook_token_file), config.notion_webhook_token_key)
     if config.notion_webhook_verification_token and config.notion_webhook_verification_token.get_secret_value():
         return GivenToken(config.notion_webhook_verification_token.get_secret_value())
     raise ConfigurationError(
@@ -186,14 +229,14 @@ def webhook_tokens() -> TokenStore:
     )
 
 
-@lru_cache(maxsize=1)
+@PerBusiness
 def webhook_gate() -> WebhookGate:
     from atelier.notion.webhook import RpcArming, WebhookGate
 
     return WebhookGate(webhook_tokens(), RpcArming(rpc()))
 
 
-@lru_cache(maxsize=1)
+@PerBusiness
 def mail_outbox() -> MailOutbox | None:
     """The client e-mail outbox, or None while MAIL_FROM is unset (messages wait in `notifications`)."""
     import os
@@ -245,7 +288,7 @@ def mail_outbox() -> MailOutbox | None:
     )
 
 
-@lru_cache(maxsize=1)
+@PerBusiness
 def portal() -> PortalService:
     """The client portal: sign-ins through the service role, reads as the client (`Rpc.as_user`)."""
     from atelier.portal.service import PortalService
@@ -277,7 +320,7 @@ def report_links() -> ReportLinks:
     return ReportLinks(settings(PortalSettings).key(), _api_url(), rpc())
 
 
-@lru_cache(maxsize=1)
+@PerBusiness
 def stripe_events() -> StripeEventService:
     from atelier.kernel.settings import PaymentSettings
     from atelier.payments.stripe_events import StripeEventService
@@ -285,7 +328,7 @@ def stripe_events() -> StripeEventService:
     return StripeEventService(rpc(), livemode=settings(PaymentSettings).stripe_livemode)
 
 
-@lru_cache(maxsize=1)
+@PerBusiness
 def intake_service() -> IntakeService:
     from atelier.intake.service import IntakeService, LeadLimits
     from atelier.kernel.settings import IntakeSettings
@@ -296,7 +339,7 @@ def intake_service() -> IntakeService:
     return IntakeService(rpc(), checkout_from_settings(config), limits)
 
 
-@lru_cache(maxsize=1)
+@PerBusiness
 def deliverable_service() -> DeliverableService:
     from atelier.deliverables.service import DeliverableService
 
@@ -304,6 +347,8 @@ def deliverable_service() -> DeliverableService:
 
 
 _FACTORIES: tuple[Any, ...] = (
+    database,
+    directory,
     rpc,
     notion,
     shared_notion,
@@ -328,6 +373,7 @@ def reset() -> None:
     """Forget every adapter and setting (and the CLI's patience with Notion), so the next call reads the
     environment afresh."""
     _SETTINGS.clear()
+    _BUSINESS_SETTINGS.clear()
     _PATIENCE.update(_DEFAULT_PATIENCE)
     for factory in _FACTORIES:
         factory.cache_clear()

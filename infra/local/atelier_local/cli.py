@@ -12,9 +12,13 @@ import threading
 from pathlib import Path
 from typing import Any
 
+from atelier import wiring
 from atelier.cli.args import verb
 from atelier.cli.migrate import migrate
 from atelier.kernel.settings import DEV_STATE_FILE
+
+# `make dev` serves two businesses: the default, and this one under /b/<slug>/ (ATELIER_SECOND_BUSINESS=slug:Name).
+SECOND_BUSINESS = tuple(os.environ.get("ATELIER_SECOND_BUSINESS", "kaa:KAA Studio").split(":", 1))
 
 
 def redacted(dsn: str) -> str:
@@ -65,17 +69,24 @@ def dev(args: argparse.Namespace) -> int:
         database_url = server.dsn()
     migrate(database_url, say=lambda line: print(f"            {line}"))
     stack = LocalStack(database_url, port=port, state_dir=state_dir).start()
-    if stack.setup_notion(say=lambda line: print(f"            {line}")):
+    synced = stack.setup_notion(say=lambda line: print(f"            {line}"))
+    # A second business beside the default, as one deployment serves several: its own Notion, Stripe and sender.
+    second, second_name = SECOND_BUSINESS
+    stack.add_business(second, second_name, say=lambda line: print(f"            {line}"))
+    if synced:
         stack.start_schedule(float(os.environ.get("SYNC_INTERVAL", "30")))
     state_file = state_dir / DEV_STATE_FILE.name
     stack.write_dev_state(state_file)
     webhook_delay = float(os.environ.get("NOTION_WEBHOOK_DELAY", "2"))
     if stack.notion:
         stack.connect_notion_webhooks(delay=webhook_delay)  # the handshake adds its token to dev.json
+        with wiring.in_business(second):
+            stack.connect_notion_webhooks(delay=webhook_delay)
     url = stack.dev_state()["api_url"]
     print(f"postgres:   {redacted(database_url)}")
     print(f"front door: {url}  (every HTTP function, as API Gateway v2 events)")
     print(f"            {url}/intake  - the intake form")
+    print(f"            {url}/b/{second}/intake  - {second_name}'s (a second business: its own Notion, Stripe, sender)")
     notion = f"the emulator at {stack.notion.url}" if stack.notion else "real Notion (NOTION_TOKEN)"
     print(f"notion:     {notion}; notion_sync runs every {os.environ.get('SYNC_INTERVAL', '30')} s")
     if stack.notion:

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from atelier import wiring
+from atelier_local.businesses import LocalBusiness
 from atelier_local.frontdoor import Extra, FrontDoor
 from atelier_local.lambda_runtime import LocalLambdas
 from atelier_local.mail_local import LOCAL_SENDER, MailPage, verify_sender
@@ -65,6 +66,7 @@ class LocalStack:
     _stopping: threading.Event = field(default_factory=threading.Event)
     _saved_environ: dict[str, str | None] = field(default_factory=dict, repr=False)
     _scratch: Path | None = None
+    businesses: dict[str, LocalBusiness] = field(default_factory=dict)  # the businesses besides the default
 
     def start(self) -> LocalStack:
         self.stripe = None
@@ -131,6 +133,7 @@ class LocalStack:
         env["NOTION_RATE"] = str(self.notion_rate)
         # notion_webhook keeps Notion's verification token in the dev state file (a scratch one without state_dir).
         env["NOTION_WEBHOOK_TOKEN_FILE"] = str(self.webhook_token_file())
+        env["ATELIER_DEV_STATE"] = str(self.dev_state_path())  # where other businesses' `dev.json:` refs point
         # The handlers run in this process and read their settings from the environment, as in Lambda.
         self._saved_environ = {name: os.environ.get(name) for name in env}
         os.environ.update(env)
@@ -142,6 +145,15 @@ class LocalStack:
         self.front_door.start()
         return self
 
+    def add_business(self, slug: str, name: str, **options: Any) -> LocalBusiness:
+        """Serve another business too: its own Notion workspace, Stripe account and sender (businesses.py)."""
+        from atelier_local.businesses import add_business
+
+        return add_business(self, slug, name, **options)
+
+    def dev_state_path(self) -> Path:
+        return self.webhook_token_file()
+
     def webhook_token_file(self) -> Path:
         if self.state_dir is not None:
             return self.state_dir / "dev.json"
@@ -152,14 +164,19 @@ class LocalStack:
     def connect_notion_webhooks(self, delay: float = 2.0) -> dict[str, Any]:
         """Subscribe the front door's POST /webhooks/notion to the emulator's webhooks, as an operator does in
         Notion: the handshake's token is kept by notion_webhook (a new subscription replaces an old token)."""
+        from atelier.kernel.business import named
+        from atelier.kernel.settings import NotionWebhookSettings
         from atelier.notion.webhook import FileTokens, RpcArming
 
         assert self.front_door is not None
-        if self.notion is None:
+        business = named()  # another business: its own emulator, and its own route
+        notion = self.businesses[business.slug].notion if business else self.notion
+        if notion is None:
             return {}
-        FileTokens(self.webhook_token_file()).clear()
+        FileTokens(self.webhook_token_file(), wiring.settings(NotionWebhookSettings).notion_webhook_token_key).clear()
         RpcArming(wiring.rpc()).arm(60)  # as `atelier notion webhook arm` does before an operator subscribes
-        subscription = self.notion.webhooks.subscribe(f"{self.front_door.url}/webhooks/notion", delay=delay)
+        route = f"{self.front_door.url}{business.prefix if business else ''}/webhooks/notion"
+        subscription = notion.webhooks.subscribe(route, delay=delay)
         if subscription.get("handshake_status") != 200:
             raise RuntimeError(
                 f"the webhook handshake was answered {subscription.get('handshake_status')}; "
@@ -190,6 +207,7 @@ class LocalStack:
 
     def setup_notion(self, say: Callable[[str], None] = lambda _: None) -> dict[str, str]:
         """Create the five databases (in the emulator, or under NOTION_PARENT_PAGE_ID in real Notion)."""
+        from atelier.kernel.business import named
         from atelier.kernel.settings import NotionSettings
         from atelier.sync.setup import setup
 
@@ -199,6 +217,8 @@ class LocalStack:
             return {}
         result = setup(wiring.notion(), parent, rpc=wiring.rpc(), say=say)
         ids = dict(line.split("=", 1) for line in result.env_lines())
+        if named() is not None:  # another business's: the database keeps its ids; the environment is the default's
+            return ids
         os.environ.update(ids)
         wiring.reset()
         self._saved_environ |= {name: None for name in ids if name not in self._saved_environ}
@@ -234,6 +254,10 @@ class LocalStack:
             self.front_door.stop()
         if self.notion:
             self.notion.stop()
+        for business in self.businesses.values():
+            if business.notion is not None:
+                business.notion.stop()
+        self.businesses = {}
         if self.s3:
             self.s3.stop()
         for name, value in self._saved_environ.items():
@@ -271,7 +295,44 @@ class LocalStack:
             "portal_link_secret": self.settings.get("PORTAL_LINK_SECRET"),
             "mail_from": self.settings.get("MAIL_FROM"),
             "ses_endpoint_url": self.settings.get("SES_ENDPOINT_URL"),
+            "businesses": self._businesses_state(),
         }
+
+    def _businesses_state(self) -> dict[str, Any]:
+        """dev.json's `businesses`, by slug: the default's (its keys as at the top, no prefix), then each other's
+        (as kept in the file, the handshake's token among them)."""
+        from atelier.notion.webhook import FileTokens
+
+        try:
+            kept = json.loads(self.dev_state_path().read_text()).get("businesses") or {}
+        except (OSError, ValueError, AttributeError):
+            kept = {}
+        try:
+            default = wiring.directory().default
+        except Exception:  # no database yet: the default's entry waits for it
+            return dict(kept)
+        assert self.front_door is not None
+        top = {
+            "name": default.name,
+            "url_prefix": "",
+            "api_url": self.front_door.url,
+            "notion_base_url": self.settings.get("NOTION_BASE_URL") or self.environ.get("NOTION_BASE_URL"),
+            "notion_token": self.settings.get("NOTION_TOKEN") or self.environ.get("NOTION_TOKEN"),
+            "notion_human_token": self.settings.get("NOTION_HUMAN_TOKEN"),
+            "notion_parent_page_id": self.settings.get("NOTION_PARENT_PAGE_ID"),
+            "stripe_webhook_secret": self.settings["STRIPE_WEBHOOK_SECRET"],
+            "stripe_api_key": LOCAL_API_KEY if self.stripe else None,
+            "mail_from": self.settings.get("MAIL_FROM"),
+            "notion_webhook_verification_token": FileTokens(self.webhook_token_file()).current(),
+            "data_sources": {
+                e: os.environ[f"NOTION_{e.upper()}_DATA_SOURCE_ID"]
+                for e in ("lead", "client", "project", "milestone", "deliverable")
+                if os.environ.get(f"NOTION_{e.upper()}_DATA_SOURCE_ID")
+            },
+            "default": True,
+        }
+        others = {slug: dict(kept.get(slug) or {}) | b.state for slug, b in self.businesses.items()}
+        return {default.slug: top, **others}
 
     def write_dev_state(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)

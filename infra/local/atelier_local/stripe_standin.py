@@ -69,7 +69,19 @@ class StripeStandIn:
     sessions: dict[str, dict[str, Any]] = field(default_factory=dict)
     by_idempotency_key: dict[str, str] = field(default_factory=dict)
     events: list[dict[str, Any]] = field(default_factory=list)
+    # Other businesses' Stripe accounts: API key -> (the path their events are sent to, their webhook secret).
+    accounts: dict[str, tuple[str, str]] = field(default_factory=dict)
+    _owner: dict[str, str] = field(default_factory=dict)  # session or event id -> the API key of its account
     _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def add_account(self, api_key: str, webhook_path: str, webhook_secret: str) -> None:
+        """Another Stripe account (another business's): its sessions' events go to `webhook_path`, signed with
+        its own secret."""
+        self.accounts[api_key] = (webhook_path, webhook_secret)
+
+    def _delivery(self, session_id: str) -> tuple[str, str]:
+        path, secret = self.accounts.get(self._owner.get(session_id, ""), ("/webhooks/stripe", self.webhook_secret))
+        return f"{self.base_url}{path}", secret
 
     def _event(self, kind: str, session: dict[str, Any]) -> dict[str, Any]:
         event = {
@@ -84,6 +96,7 @@ class StripeStandIn:
             "type": kind,
         }
         self.events.append(event)
+        self._owner[str(event["id"])] = self._owner.get(str(session.get("id")), LOCAL_API_KEY)
         return event
 
     def pay(self, session_id: str) -> dict[str, Any]:
@@ -102,7 +115,8 @@ class StripeStandIn:
                 )
                 self._event("checkout.session.completed", session)
             event = next(e for e in reversed(self.events) if e["data"]["object"]["id"] == session_id)
-        signed_delivery(f"{self.base_url}/webhooks/stripe", event, self.webhook_secret)
+        url, secret = self._delivery(session_id)
+        signed_delivery(url, event, secret)
         return session
 
     def pay_later(self, session_id: str, *, succeeds: bool, settle_after: float = 3.0) -> dict[str, Any]:
@@ -121,25 +135,28 @@ class StripeStandIn:
                 customer_details={"email": session["customer_email"], "name": None},
             )
             first = self._event("checkout.session.completed", session)
-        signed_delivery(f"{self.base_url}/webhooks/stripe", first, self.webhook_secret)
+        url, secret = self._delivery(session_id)
+        signed_delivery(url, first, secret)
 
         def settle() -> None:
             with self._lock:
                 session["payment_status"] = "paid" if succeeds else "unpaid"
                 kind = "succeeded" if succeeds else "failed"
                 event = self._event(f"checkout.session.async_payment_{kind}", session)
-            signed_delivery(f"{self.base_url}/webhooks/stripe", event, self.webhook_secret)
+            signed_delivery(url, event, secret)
 
         timer = threading.Timer(settle_after, settle)
         timer.daemon = True
         timer.start()
         return session
 
-    def list_events(self, query: dict[str, str]) -> dict[str, Any]:
-        """`GET /v1/events`: newest first, `created[gte]`, `limit` and `starting_after`, as Stripe pages."""
+    def list_events(self, query: dict[str, str], api_key: str = LOCAL_API_KEY) -> dict[str, Any]:
+        """`GET /v1/events`: one account's, newest first, `created[gte]`, `limit` and `starting_after`, as Stripe
+        pages."""
         since = int(query.get("created[gte]", "0") or 0)
         limit = max(1, min(100, int(query.get("limit", "10") or 10)))
-        newest_first = [e for e in reversed(self.events) if e["created"] >= since]
+        mine = [e for e in reversed(self.events) if self._owner.get(e["id"], LOCAL_API_KEY) == api_key]
+        newest_first = [e for e in mine if e["created"] >= since]
         after = query.get("starting_after")
         if after:
             ids = [e["id"] for e in newest_first]
@@ -147,7 +164,9 @@ class StripeStandIn:
         page = newest_first[:limit]
         return {"object": "list", "url": "/v1/events", "has_more": len(newest_first) > limit, "data": page}
 
-    def create_session(self, params: dict[str, Any], idempotency_key: str | None) -> dict[str, Any]:
+    def create_session(
+        self, params: dict[str, Any], idempotency_key: str | None, api_key: str = LOCAL_API_KEY
+    ) -> dict[str, Any]:
         with self._lock:
             if idempotency_key and idempotency_key in self.by_idempotency_key:
                 return self.sessions[self.by_idempotency_key[idempotency_key]]
@@ -175,24 +194,29 @@ class StripeStandIn:
                 "payment_intent": None,
             }
             self.sessions[session_id] = session
+            self._owner[session_id] = api_key
             if idempotency_key:
                 self.by_idempotency_key[idempotency_key] = session_id
             return session
 
-    @staticmethod
-    def _authorized(request: BaseHTTPRequestHandler) -> bool:
+    def _authorized(self, request: BaseHTTPRequestHandler) -> str | None:
+        """The API key the request carries, when it is one of the stand-in's accounts'."""
         given = request.headers.get("Authorization") or ""
         if given.startswith("Basic "):  # stripe-python may send the key as HTTP Basic's user name
             try:
                 given = "Bearer " + base64.b64decode(given[6:]).decode().split(":", 1)[0]
             except (ValueError, UnicodeDecodeError):
-                return False
-        return hmac.compare_digest(given.encode(), f"Bearer {LOCAL_API_KEY}".encode())
+                return None
+        for key in (LOCAL_API_KEY, *self.accounts):
+            if hmac.compare_digest(given.encode(), f"Bearer {key}".encode()):
+                return key
+        return None
 
     def handle(self, request: BaseHTTPRequestHandler, method: str, body: bytes) -> bool:
         """Serve the request if it is the stand-in's; return False to let the front door route it."""
         path = urlsplit(request.path).path
-        if path.startswith(f"{API_PREFIX}/v1/") and not self._authorized(request):
+        api_key = self._authorized(request)
+        if path.startswith(f"{API_PREFIX}/v1/") and api_key is None:
             # As Stripe: no API call without the secret key (the events list carries customers' e-mails).
             self._json(
                 request, 401, {"error": {"type": "invalid_request_error", "message": "Invalid API Key provided"}}
@@ -200,11 +224,12 @@ class StripeStandIn:
             return True
         if path == f"{API_PREFIX}/v1/checkout/sessions" and method == "POST":
             params = _nest(parse_qsl(body.decode(), keep_blank_values=True))
-            self._json(request, 200, self.create_session(params, request.headers.get("Idempotency-Key")))
+            created = self.create_session(params, request.headers.get("Idempotency-Key"), api_key or LOCAL_API_KEY)
+            self._json(request, 200, created)
             return True
         if path == f"{API_PREFIX}/v1/events" and method == "GET":
             query = dict(parse_qsl(urlsplit(request.path).query))
-            self._json(request, 200, self.list_events(query))
+            self._json(request, 200, self.list_events(query, api_key or LOCAL_API_KEY))
             return True
         if path.startswith(API_PREFIX):
             self._json(

@@ -18,6 +18,7 @@ create table public.businesses (
   slug text not null unique
     check (slug ~ '^[a-z0-9]([a-z0-9-]{0,30}[a-z0-9])?$'),
   name text not null check (length(btrim(name)) between 1 and 100),
+  domain text unique check (domain ~ '^[a-z0-9]([a-z0-9.-]{0,251}[a-z0-9])?$'),  -- its custom domain, if any
   legal_name text check (length(legal_name) <= 200),
   contact_email text check (length(contact_email) <= 320),
   address text check (length(address) <= 500),
@@ -31,6 +32,9 @@ create table public.businesses (
   notion_token_ref text check (length(notion_token_ref) <= 2048),
   notion_webhook_token_ref text check (length(notion_webhook_token_ref) <= 2048),
   ses_sender text check (length(ses_sender) <= 320),
+  -- Its own Notion workspace: the page the databases live under, and (locally only) its emulator's address.
+  notion_parent_page_id text check (length(notion_parent_page_id) <= 100),
+  notion_base_url text check (length(notion_base_url) <= 500),
   created_at timestamptz not null default now(),
   updated_at timestamptz not null default now()
 );

@@ -7,14 +7,15 @@ import argparse
 import sys
 import time
 from collections.abc import Callable, Sequence
+from contextlib import nullcontext
 from importlib.metadata import entry_points
 
 from atelier import wiring
-from atelier.cli import db, deliverable, mail, notion, outbox, portal, report, stripe, sync
+from atelier.cli import business, db, deliverable, mail, notion, outbox, portal, report, stripe, sync
 from atelier.kernel.errors import AtelierError
 from atelier.kernel.settings import apply_dev_state
 
-NOUNS = (db, stripe, notion, sync, outbox, deliverable, mail, portal, report)
+NOUNS = (db, business, stripe, notion, sync, outbox, deliverable, mail, portal, report)
 PLUGIN_GROUP = "atelier.cli"
 # Verbs that start a stack of their own, so they must not pick up a running one's settings.
 SELF_CONTAINED = ("dev", "demo")
@@ -35,6 +36,7 @@ def build_parser() -> argparse.ArgumentParser:
         plugin.load()(verbs)
     for noun in NOUNS:
         noun.register(verbs)
+    business.add_business_option(parser)
     return parser
 
 
@@ -54,7 +56,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     wiring.reset()  # this run's settings, not a previous run's in the same process
     wiring.wait_out_rate_limits(RATE_LIMIT_PATIENCE_SECONDS, _waiting())
     try:
-        return int(args.run(args))
+        slug = getattr(args, "business", None)
+        with wiring.in_business(slug) if slug else nullcontext():
+            return int(args.run(args))
     except AtelierError as exc:
         print(f"atelier: {exc}{_hint(exc)}", file=sys.stderr)
         return 2

@@ -1,5 +1,6 @@
-"""The bucket's key convention: `projects/<project_id>/<category>/<file name>`, which S3 sends URL-encoded in its
-events; the categories a folder may name, and a file's type from its name."""
+"""The bucket's key convention: `projects/<project_id>/<category>/<file name>`, under `b/<slug>/` for a business
+other than the default, which S3 sends URL-encoded in its events; the categories a folder may name, and a file's
+type from its name."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from urllib.parse import unquote_plus
 from atelier.kernel.errors import AtelierError
 
 PREFIX = "projects/"
+BUSINESS_PREFIX = "b/"
 CATEGORIES = ("Document", "Photo", "Drawing", "Render", "Invoice", "Contract", "Other")
 MAX_NAME_CHARS = 500
 
@@ -29,6 +31,7 @@ class DeliverableKey:
     @classmethod
     def parse(cls, key: str) -> DeliverableKey:
         """A decoded key, checked against the convention; the category is matched loosely ("photos")."""
+        key = business_of_key(key)[1]
         if not key.startswith(PREFIX):
             raise KeyOutsideConvention(f"{key!r} is not under {PREFIX}")
         parts = key[len(PREFIX) :].split("/", 2)
@@ -42,8 +45,18 @@ class DeliverableKey:
         return cls(project_id, category_of(parts[1]), name)
 
     @staticmethod
-    def make(project_id: str, category: str, filename: str) -> str:
-        return f"{PREFIX}{project_id}/{category}/{filename}"
+    def make(project_id: str, category: str, filename: str, *, business: str | None = None) -> str:
+        """The key of a file; `business`: the slug of a business other than the default."""
+        return f"{BUSINESS_PREFIX}{business}/" * bool(business) + f"{PREFIX}{project_id}/{category}/{filename}"
+
+
+def business_of_key(key: str) -> tuple[str | None, str]:
+    """(the slug a `b/<slug>/...` key names, the rest of it), or (None, key) for the default business's."""
+    if key.startswith(BUSINESS_PREFIX):
+        slug, _, rest = key[len(BUSINESS_PREFIX) :].partition("/")
+        if slug and rest:
+            return slug, rest
+    return None, key
 
 
 def category_of(folder: str) -> str:

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
-from atelier.deliverables.keys import DeliverableKey, KeyOutsideConvention, decode_key, guess_type
+from atelier.deliverables.keys import DeliverableKey, KeyOutsideConvention, business_of_key, decode_key, guess_type
 from atelier.deliverables.links import DownloadLinks
 from atelier.deliverables.store import ObjectStore
 from atelier.kernel.errors import AtelierError
@@ -134,3 +134,11 @@ def push_showcases(pusher: Callable[[], OutboxPusher], recorded: Iterable[Record
             continue
         pushed += report.created + report.updated
     return pushed
+
+
+def by_business(records: Iterable[S3EventRecord]) -> list[tuple[str | None, list[S3EventRecord]]]:
+    """An S3 event's records grouped by the business their keys name (`b/<slug>/`; None: the default), in order."""
+    groups: dict[str | None, list[S3EventRecord]] = {}
+    for record in records:
+        groups.setdefault(business_of_key(decode_key(str(record.s3.get_object.key)))[0], []).append(record)
+    return list(groups.items())

@@ -15,6 +15,7 @@ from pydantic import ValidationError
 
 from atelier.intake.models import LeadAnswers, LeadForm, ProjectType
 from atelier.kernel.body import header, json_object, media_type, raw_body
+from atelier.kernel.business import named
 from atelier.kernel.errors import MalformedRequest, Refusal, ValidationFailed, WrongMediaType
 
 if TYPE_CHECKING:
@@ -127,7 +128,9 @@ def parse_event(event: APIGatewayProxyEventV2) -> LeadSubmission:
         source_ip=event.request_context.http.source_ip,
     )
     domain = event.request_context.domain_name
-    return replace(submission, site=f"https://{domain}") if domain and _DOMAIN.fullmatch(domain) else submission
+    business = named()  # its pages (/thanks, /cancelled) are under its prefix
+    site = f"https://{domain}{business.prefix if business else ''}"
+    return replace(submission, site=site) if domain and _DOMAIN.fullmatch(domain) else submission
 
 
 def wants_html(event: APIGatewayProxyEventV2) -> bool:

@@ -101,8 +101,10 @@ class PsycopgRpc:
         *,
         role: str | None = None,
         claims: Mapping[str, Any] | None = None,
+        headers: Mapping[str, str] | None = None,
     ) -> Any:
-        """One call. With a `role`, a transaction under that role with `request.jwt.claims` set (`as_user`)."""
+        """One call. With a `role`, a transaction under that role with `request.jwt.claims` set (`as_user`); with
+        `headers`, `request.headers` set as PostgREST sets them (`for_business`)."""
         import json
 
         import psycopg
@@ -114,15 +116,19 @@ class PsycopgRpc:
         with self._lock:
             conn = self._connection()
             try:
-                if role is None:
+                if role is None and headers is None:
                     # One statement in autocommit is its own transaction: one round trip, no BEGIN/COMMIT.
                     with conn.cursor() as cur:
                         cur.execute(call, params)
                         row = cur.fetchone()
                 else:
                     with conn.transaction(), conn.cursor() as cur:
-                        cur.execute(sql.SQL("set local role {}").format(sql.Identifier(role)))
-                        cur.execute("select set_config('request.jwt.claims', %s, true)", (json.dumps(claims or {}),))
+                        if role is not None:
+                            cur.execute(sql.SQL("set local role {}").format(sql.Identifier(role)))
+                            claimed = json.dumps(claims or {})
+                            cur.execute("select set_config('request.jwt.claims', %s, true)", (claimed,))
+                        if headers is not None:
+                            cur.execute("select set_config('request.headers', %s, true)", (json.dumps(headers),))
                         cur.execute(call, params)
                         row = cur.fetchone()
             except UnicodeEncodeError as exc:  # a lone surrogate ("\ud800" in JSON) is not UTF-8: never sent
@@ -140,6 +146,11 @@ class PsycopgRpc:
         """This connection's `rpc`, run as a signed-in user: each call is one transaction under `role`, with
         `request.jwt.claims` set as Supabase sets them, so row-level security decides what it may see."""
         return _AsUser(self, dict(claims), role)
+
+    def for_business(self, business_id: str) -> ForBusiness:
+        """This connection's `rpc` for one business: each call carries `x-atelier-business`, as PostgREST's
+        would, so the database works on that business's rows alone."""
+        return ForBusiness(self, business_id)
 
     @staticmethod
     @lru_cache(maxsize=256)
@@ -163,6 +174,8 @@ class PsycopgRpc:
 
 
 ROLES = ("authenticated", "service_role", "anon")
+# The request header that names a call's business (PostgREST hands the database its headers, lower-cased).
+BUSINESS_HEADER = "x-atelier-business"
 
 
 class _AsUser:
@@ -175,13 +188,30 @@ class _AsUser:
         return self._rpc._execute(function, args, role=self._role, claims=self._claims)
 
 
+class ForBusiness:
+    """`rpc` for one business over a direct connection (`PsycopgRpc.for_business`)."""
+
+    def __init__(self, rpc: PsycopgRpc, business_id: str) -> None:
+        self._rpc, self._headers = rpc, {BUSINESS_HEADER: business_id}
+
+    def rpc(self, function: str, /, **args: Any) -> Any:
+        return self._rpc._execute(function, args, headers=self._headers)
+
+    def as_user(self, jwt: str, claims: Mapping[str, Any], *, role: str = "authenticated") -> Rpc:
+        return _AsUser(self._rpc, {"business_id": self._headers[BUSINESS_HEADER], **claims}, role)
+
+    def for_business(self, business_id: str) -> ForBusiness:
+        return self._rpc.for_business(business_id)
+
+
 class PostgrestRpc:
     """`rpc` through PostgREST's `POST /rest/v1/rpc/<function>`, with supabase-py's PostgREST client."""
 
-    def __init__(self, supabase_url: str, service_key: str) -> None:
+    def __init__(self, supabase_url: str, service_key: str, *, business_id: str | None = None) -> None:
         self._url = supabase_url.rstrip("/")
         self._key = service_key
         self._client: Any = None
+        self._business = {BUSINESS_HEADER: business_id} if business_id else {}
 
     def rpc(self, function: str, /, **args: Any) -> Any:
         import httpx
@@ -192,7 +222,7 @@ class PostgrestRpc:
             from postgrest import SyncPostgrestClient
 
             # The headers supabase-py's create_client sends: the key, as apikey and as the bearer token.
-            headers = {"apikey": self._key, "Authorization": f"Bearer {self._key}"}
+            headers = {"apikey": self._key, "Authorization": f"Bearer {self._key}", **self._business}
             self._client = SyncPostgrestClient(f"{self._url}/rest/v1", headers=headers)
         try:
             return self._client.rpc(function, args).execute().data
@@ -211,6 +241,10 @@ class PostgrestRpc:
             f"{self._url}/rest/v1", headers={"apikey": self._key, "Authorization": f"Bearer {jwt}"}
         )
         return user
+
+    def for_business(self, business_id: str) -> PostgrestRpc:
+        """PostgREST for one business: each call sends `X-Atelier-Business`."""
+        return PostgrestRpc(self._url, self._key, business_id=business_id)
 
 
 def _is_json_document(value: Any) -> bool:

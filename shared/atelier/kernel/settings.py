@@ -9,12 +9,16 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
+from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from atelier.kernel.errors import ConfigurationError
+
+if TYPE_CHECKING:
+    from atelier.kernel.business import Business
 
 DEV_STATE_FILE = Path(".atelier") / "dev.json"
 BaseSettingsT = TypeVar("BaseSettingsT", bound=BaseSettings)
@@ -99,6 +103,12 @@ def load[BaseSettingsT: BaseSettings](model: type[BaseSettingsT], **overrides: A
     except ValidationError as exc:
         fields = ", ".join(str(err["loc"][0]).upper() for err in exc.errors() if err["loc"])
         raise ConfigurationError(f"invalid settings for {model.__name__}: check {fields}") from exc
+
+
+def dev_state_path() -> Path:
+    """Where the local stack keeps its state: `ATELIER_DEV_STATE` (the stack sets it for its functions), else
+    `.atelier/dev.json` here."""
+    return Path(os.environ.get("ATELIER_DEV_STATE") or DEV_STATE_FILE)
 
 
 def read_dev_state(path: Path = DEV_STATE_FILE) -> dict[str, Any]:
@@ -206,6 +216,7 @@ class NotionWebhookSettings(BaseSettings):
 
     notion_webhook_verification_token_secret: str | None = None
     notion_webhook_token_file: str | None = None
+    notion_webhook_token_key: str = "notion_webhook_verification_token"  # noqa: S105 - where in the file, dotted
     notion_webhook_verification_token: SecretStr | None = None
 
 
@@ -302,3 +313,51 @@ class SyncSettings(BaseSettings):
         if missing:
             raise ConfigurationError(f"{', '.join(missing)} not set: run `atelier notion setup` and export its output")
         return {name: str(value) for name, value in ids.items()}
+
+
+def for_business[S: BaseSettings](settings: S, business: Business) -> S:
+    """`settings` with one business's own values where the model has them: its name, sender, Notion workspace,
+    Stripe account and webhook secrets. A secret the business has no reference to stays unset, so that using it
+    says which reference to add (`atelier business set`), and never falls back to the deployment's."""
+    fields = type(settings).model_fields
+    update: dict[str, Any] = {}
+
+    def put(name: str, value: Any) -> None:
+        if name in fields:
+            update[name] = value
+
+    for secret_field, ref in (
+        ("notion_token", "notion_token"),
+        ("stripe_webhook_secret", "stripe_webhook_secret"),
+        ("stripe_secret_key", "stripe_secret_key"),
+        ("notion_webhook_verification_token", "notion_webhook_token"),
+    ):
+        where = (business.refs or {}).get(ref)
+        local = where is not None and where.startswith("dev.json:")
+        if secret_field in fields and not (local and ref == "notion_webhook_token"):  # that one: below
+            # An ARN or ssm:/ name is read where the setting is used, as the deployment's own are.
+            put(secret_field, SecretStr(business.secret(ref) or "") if local else None)
+            put(f"{secret_field}_secret", None if local else where)
+    put("notion_webhook_token_file", None)
+    webhook_ref = (business.refs or {}).get("notion_webhook_token")
+    if webhook_ref and webhook_ref.startswith("dev.json:"):  # locally: kept where the handshake puts it
+        put("notion_webhook_verification_token", None)
+        put("notion_webhook_token_file", str(dev_state_path()))
+        put("notion_webhook_token_key", webhook_ref.removeprefix("dev.json:"))
+    put("notion_base_url", business.notion_base_url)
+    put("notion_parent_page_id", business.notion_parent_page_id)
+    for entity in ("lead", "client", "project", "milestone", "deliverable"):
+        put(f"notion_{entity}_data_source_id", None)  # its own workspace's: from `notion setup --business`
+    put("studio_name", business.name)
+    for name in ("checkout_success_url", "checkout_cancel_url"):  # the API's own /thanks and /cancelled: its own
+        url = urlsplit(str(getattr(settings, name, "") or ""))
+        if url.path in ("/thanks", "/cancelled") and not business.domain:
+            put(name, url._replace(path=business.prefix + url.path).geturl())
+    base = getattr(settings, "atelier_api_url", None)
+    if business.domain:  # its own custom domain: its routes without a prefix
+        put("atelier_api_url", f"https://{business.domain}")
+    elif base:
+        put("atelier_api_url", str(base).rstrip("/") + business.prefix)
+    if business.ses_sender:
+        put("mail_from", business.ses_sender)
+    return settings.model_copy(update=update)

@@ -38,6 +38,12 @@ class MailReport:
     failed: int = 0
     outcome: dict[str, int] = field(default_factory=dict)
 
+    def counts(self) -> dict[str, int]:
+        return {"claimed": self.claimed, "sent": self.sent, "failed": self.failed, **self.outcome}
+
+    def metrics(self) -> dict[str, int]:
+        return {"MailSent": self.sent, "MailFailed": self.failed, "MailDead": self.outcome.get("dead", 0)}
+
 
 class MailOutbox:
     def __init__(

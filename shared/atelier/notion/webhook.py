@@ -137,8 +137,28 @@ class FileTokens:
 
     _lock = threading.Lock()
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, key: str = TOKEN_KEY) -> None:
         self.path = path
+        self._key = key.split(".")  # a dotted key: another business's is businesses.<slug>.<TOKEN_KEY>
+
+    def _get(self, data: dict[str, Any]) -> Any:
+        for part in self._key:
+            data = data.get(part) if isinstance(data, dict) else None  # type: ignore[assignment]
+        return data
+
+    def _with(self, data: dict[str, Any], value: str | None) -> dict[str, Any]:
+        """`data` with the token set (None: removed), the dicts on the way copied."""
+        top = dict(data)
+        node = top
+        for part in self._key[:-1]:
+            child = node.get(part)
+            node[part] = dict(child) if isinstance(child, dict) else {}
+            node = node[part]
+        if value is None:
+            node.pop(self._key[-1], None)
+        else:
+            node[self._key[-1]] = value
+        return top
 
     def _read(self) -> dict[str, Any]:
         try:
@@ -148,22 +168,23 @@ class FileTokens:
         return data if isinstance(data, dict) else {}
 
     def current(self) -> str | None:
-        value = self._read().get(TOKEN_KEY)
+        value = self._get(self._read())
         return value if isinstance(value, str) and value else None
 
     def keep(self, token: str) -> bool:
         with self._lock:
             data = self._read()
-            if data.get(TOKEN_KEY):
-                return bool(hmac.compare_digest(str(data[TOKEN_KEY]).encode(), token.encode()))
-            self._write(data | {TOKEN_KEY: token})
+            kept = self._get(data)
+            if kept:
+                return bool(hmac.compare_digest(str(kept).encode(), token.encode()))
+            self._write(self._with(data, token))
             return True
 
     def clear(self) -> None:
         with self._lock:
             data = self._read()
-            if TOKEN_KEY in data:
-                self._write({k: v for k, v in data.items() if k != TOKEN_KEY})
+            if self._get(data) is not None:
+                self._write(self._with(data, None))
 
     def _write(self, data: dict[str, Any]) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from atelier.kernel.business import named
 from atelier.kernel.rpc import Rpc
 from atelier.portal.session import SESSION_SECONDS, SIGN_IN_SECONDS, Claims, PortalKeys
 
@@ -93,7 +94,12 @@ class PortalService:
         if session_id is None:
             return None
         found = self._rpc.rpc("portal_session", p_id=session_id)
-        return Claims(str(found["user_id"]), str(found["email"]), int(found["expires"])) if found else None
+        if not found:
+            return None
+        business = named()  # the session was found in this business's rows: its claims name it
+        return Claims(
+            str(found["user_id"]), str(found["email"]), int(found["expires"]), business.id if business else None
+        )
 
     def sign_out(self, cookie: str | None) -> bool:
         """Ends the cookie's session on the server: a copy of the cookie opens nothing after this."""

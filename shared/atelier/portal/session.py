@@ -34,16 +34,19 @@ class Claims:
     user_id: str
     email: str
     expires: int  # the session's end
+    business_id: str | None = None  # the business whose portal it is (None: the default)
 
     def jwt_claims(self) -> dict[str, Any]:
-        """As Supabase sets `request.jwt.claims` for a signed-in user."""
-        return {
+        """As Supabase sets `request.jwt.claims` for a signed-in user, with the business the client is a client
+        of: row-level security shows them that business's rows alone."""
+        claims = {
             "sub": self.user_id,
             "role": "authenticated",
             "aud": "authenticated",
             "email": self.email,
             "exp": self.expires,
         }
+        return claims if self.business_id is None else claims | {"business_id": self.business_id}
 
 
 class PortalKeys:

@@ -30,3 +30,16 @@ def project_to_push(body: bytes) -> str | None:
         return str(uuid.UUID(str(record.get("id") if isinstance(record, dict) else None)))
     except ValueError:
         raise MalformedRequest("record.id must be the project's uuid.", code="invalid_record") from None
+
+
+def business_to_push(body: bytes) -> str | None:
+    """The business the record belongs to (`record.business_id`); None: the default (a record from before there
+    were businesses names none)."""
+    record = json_object(body, what="a Supabase Database Webhook (type, table, record)").get("record")
+    value = record.get("business_id") if isinstance(record, dict) else None
+    if value is None:
+        return None
+    try:
+        return str(uuid.UUID(str(value)))
+    except ValueError:
+        raise MalformedRequest("record.business_id must be the business's uuid.", code="invalid_record") from None

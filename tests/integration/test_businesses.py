@@ -1,0 +1,179 @@
+"""Two businesses on one stack: the default (unprefixed routes) and KAA (`/b/kaa/...`), each with its own Notion
+workspace, Stripe account and sender. Every trigger is used for both, and nothing of one reaches the other."""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from typing import Any
+
+import httpx
+import psycopg
+import pytest
+import stripe
+
+from atelier import wiring
+from atelier.cli import main
+from atelier_local.businesses import LocalBusiness
+from atelier_local.lambda_runtime import LocalLambdas
+from atelier_local.notion_emulator import NotionEmulator
+from atelier_local.stack import LocalStack, scheduled_event
+
+Conn = psycopg.Connection[tuple[object, ...]]
+LEAD = {
+    "name": "Rosa Client",
+    "email": "rosa@example.com",
+    "project_address": "5 Quay Street",
+    "budget": "$10k-15k",
+    "timeline_weeks": 10,
+    "project_type": "standard_renovation",
+    "has_survey": True,
+    "has_drawings": True,
+}
+
+
+@pytest.fixture
+def kaa(stack: LocalStack) -> LocalBusiness:
+    stack.setup_notion()
+    return stack.add_business("kaa", "KAA Studio", colour="#7a3b69")
+
+
+def _lead(api: httpx.Client, prefix: str, **changes: Any) -> dict[str, Any]:
+    response = api.post(f"{prefix}/leads", json=LEAD | changes, headers={"Idempotency-Key": str(uuid.uuid4())})
+    assert response.status_code == 201, response.text
+    return dict(response.json())
+
+
+def _pay(api: httpx.Client, answer: dict[str, Any]) -> None:
+    session_id = str(answer["checkout_url"]).rstrip("/").rsplit("/", 1)[-1]
+    paid = api.post(f"/_local/checkout/{session_id}/pay", follow_redirects=False)
+    assert paid.status_code == 303
+
+
+def _wait(check: Any, seconds: float = 15) -> None:
+    started = time.monotonic()
+    while not check():
+        assert time.monotonic() - started < seconds, "not in time"
+        time.sleep(0.05)
+
+
+def _pages(notion: NotionEmulator | None) -> str:
+    assert notion is not None
+    return json.dumps(notion.state.pages)
+
+
+def test_each_business_takes_its_own_leads_payments_and_notion_pages(
+    stack: LocalStack, api: httpx.Client, kaa: LocalBusiness, db: Conn
+) -> None:
+    # Given one lead at each business's form, from the same client, each paid through its own Stripe account
+    home = _lead(api, "", name="Rosa Home")
+    away = _lead(api, "/b/kaa", name="Rosa Away", project_address="9 Far Lane")
+    _pay(api, home)
+    _pay(api, away)
+    ids = {str(k): str(v) for k, v in db.execute("select slug, id::text from businesses").fetchall()}
+    _wait(lambda: db.execute("select count(*) from projects").fetchone() == (2,))
+    projects = {str(k): str(v) for k, v in db.execute("select name, business_id::text from projects").fetchall()}
+    # Then each project is its business's, and each lead's checkout came back to its own /thanks
+    assert sorted(projects.values()) == sorted([ids["studio"], ids["kaa"]])
+    assert db.execute("select count(*) from clients").fetchone() == (2,)  # one client row per business
+    thanks = api.get(f"/b/kaa/thanks?session_id={str(away['checkout_url']).rstrip('/').rsplit('/', 1)[-1]}")
+    assert thanks.status_code == 200
+    assert "Payment received, Rosa" in thanks.text
+    assert "KAA Studio" in thanks.text
+    # When the scheduled sync runs, each business's records reach its own Notion workspace alone
+    LocalLambdas().invoke("notion_sync", scheduled_event(), timeout_seconds=120)
+    home_pages, away_pages = _pages(stack.notion), _pages(kaa.notion)
+    assert "9 Far Lane" in away_pages
+    assert "9 Far Lane" not in home_pages
+    assert "Rosa Home" in home_pages
+    assert "Rosa Home" not in away_pages
+
+
+def test_a_stripe_event_signed_with_another_business_s_secret_is_refused(
+    stack: LocalStack, api: httpx.Client, kaa: LocalBusiness
+) -> None:
+    event = {"id": "evt_test_cross", "object": "event", "type": "customer.created", "livemode": False}
+    payload = json.dumps(
+        event | {"created": int(time.time()), "data": {"object": {"id": "cus_1", "object": "customer"}}}
+    )
+    home_secret = stack.settings["STRIPE_WEBHOOK_SECRET"]
+    header = stripe.WebhookSignature.generate_signature_header(payload, home_secret)
+    refused = api.post(
+        "/b/kaa/webhooks/stripe",
+        content=payload,
+        headers={"Stripe-Signature": header, "Content-Type": "application/json"},
+    )
+    assert refused.status_code == 400
+    own = stripe.WebhookSignature.generate_signature_header(payload, kaa.state["stripe_webhook_secret"])
+    taken = api.post(
+        "/b/kaa/webhooks/stripe", content=payload, headers={"Stripe-Signature": own, "Content-Type": "application/json"}
+    )
+    assert taken.status_code == 200, taken.text
+    home = api.post(
+        "/webhooks/stripe", content=payload, headers={"Stripe-Signature": own, "Content-Type": "application/json"}
+    )
+    assert home.status_code == 400
+
+
+def test_pages_carry_the_business_s_name_colour_and_prefix(api: httpx.Client, kaa: LocalBusiness) -> None:
+    form = api.get("/b/kaa/intake")
+    assert form.status_code == 200
+    assert "KAA Studio" in form.text
+    assert "#7a3b69" in form.text
+    assert 'action="/b/kaa/leads"' in form.text
+    home = api.get("/intake")
+    assert "KAA Studio" not in home.text
+    assert 'action="/leads"' in home.text
+    unknown = api.get("/b/nobody/intake", headers={"Accept": "text/html"})
+    assert unknown.status_code == 404
+    assert "There is no studio at /b/nobody/" in unknown.text
+    assert api.post("/b/nobody/leads", json=LEAD).json()["error"] == "unknown_business"
+
+
+def test_a_team_member_of_one_business_sees_and_changes_nothing_of_another(
+    stack: LocalStack, api: httpx.Client, kaa: LocalBusiness, db: Conn
+) -> None:
+    _lead(api, "", name="Home Lead")
+    _lead(api, "/b/kaa", name="Away Lead")
+    member = db.execute(
+        "insert into users (email, user_type) values ('team@home.example', 'team') returning id::text"
+    ).fetchone()
+    assert member is not None
+    columns = "select table_name from information_schema.columns where table_schema = 'public' and column_name = %s"
+    tables = [r[0] for r in db.execute(columns, ("business_id",)).fetchall()]
+    kaa_id = db.execute("select id::text from businesses where slug = 'kaa'").fetchone()
+    home_id = db.execute("select id::text from businesses where slug = 'studio'").fetchone()
+    assert kaa_id is not None
+    assert home_id is not None
+    # As Supabase sets them for a team member of the home business: with no business named, or with theirs
+    for claims in ({"sub": member[0], "role": "authenticated"}, {"sub": member[0], "business_id": home_id[0]}):
+        with db.transaction():
+            db.execute("set local role authenticated")
+            db.execute("select set_config('request.jwt.claims', %s, true)", (json.dumps(claims),))
+            for table in tables:
+                query = f"select count(*) from public.{table} where business_id = %s"
+                assert db.execute(query.encode(), kaa_id).fetchone() == (0,), table
+            assert db.execute("update public.leads set notes = 'x' where business_id = %s", kaa_id).rowcount == 0
+            assert db.execute("select count(*) from public.leads").fetchone() == (1,)  # the home lead alone
+
+
+def test_a_client_of_one_business_cannot_sign_in_to_another_s_portal(
+    stack: LocalStack, api: httpx.Client, kaa: LocalBusiness, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _pay(api, _lead(api, "", email="only-home@example.com"))
+    _wait(lambda: main(["portal", "link", "only-home@example.com"]) == 0)
+    link = capsys.readouterr().out.strip().splitlines()[-1]
+    assert main(["portal", "link", "only-home@example.com", "--business", "kaa"]) == 1
+    token = link.split("token=", 1)[1]
+    # the home link opened at KAA's portal opens nothing
+    refused = api.get(f"/b/kaa/portal?token={token}", follow_redirects=False)
+    assert refused.status_code == 200
+    assert "expired or was used" in refused.text
+    # and a home session's cookie is nobody's at KAA
+    opened = api.get(f"/portal?token={token}", follow_redirects=False)
+    assert opened.status_code == 303
+    cookie = opened.headers["set-cookie"].split(";", 1)[0]
+    away = api.get("/b/kaa/portal", headers={"Cookie": cookie})
+    assert "only-home@example.com" not in away.text
+    assert wiring.directory().by_slug("kaa").name == "KAA Studio"
