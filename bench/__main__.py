@@ -8,6 +8,7 @@ import time
 from atelier.cli.render import table
 from bench import (
     artifacts,
+    businesses,
     cold_start,
     first_request,
     intake_throughput,
@@ -40,6 +41,12 @@ def main() -> int:
     rows += notion_backlog.report(notion_backlog.run())
     print("bench: three Notion-calling functions at once at Notion's real limit (3/s) ...", file=sys.stderr, flush=True)
     rows += notion_shared_budget.report(notion_shared_budget.run())
+    print(
+        "bench: 20 businesses side by side, each at its own 3 req/s, one with a 5,000-row import ...",
+        file=sys.stderr,
+        flush=True,
+    )
+    rows += businesses.report(businesses.run())
     print("bench: team edits, Notion -> Postgres by webhook, no sync run ...", file=sys.stderr, flush=True)
     rows += notion_webhook_latency.report(notion_webhook_latency.run())
     print("bench: the sync engine: a 300-record outbox, unchanged records, idle polls ...", file=sys.stderr, flush=True)

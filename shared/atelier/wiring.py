@@ -280,7 +280,7 @@ def mail_outbox() -> MailOutbox | None:
     return MailOutbox(
         rpc(),
         mailer,
-        Studio(config.studio_name, config.signature()),
+        Studio(config.studio_name, config.signature(), business.brand_colour if (business := named()) else None),
         download_url=download_url,
         sign_in_url=portal().link if portal_on else None,
         portal_url=f"{links.base_url}/portal" if portal_on else None,

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import time
 import uuid
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -177,3 +178,62 @@ def test_a_client_of_one_business_cannot_sign_in_to_another_s_portal(
     away = api.get("/b/kaa/portal", headers={"Cookie": cookie})
     assert "only-home@example.com" not in away.text
     assert wiring.directory().by_slug("kaa").name == "KAA Studio"
+
+
+def test_every_trigger_works_for_the_second_business_and_stays_in_it(
+    stack: LocalStack,
+    api: httpx.Client,
+    kaa: LocalBusiness,
+    db: Conn,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.chdir(tmp_path)  # no developer's .atelier/dev.json
+    _pay(api, _lead(api, "/b/kaa", name="Kit Away", email="kit@example.com"))
+    _wait(lambda: db.execute("select count(*) from projects").fetchone() == (1,))
+    project = db.execute("select id::text from projects").fetchone()
+    assert project is not None
+    LocalLambdas().invoke("notion_sync", scheduled_event(), timeout_seconds=120)
+    # A file uploaded for KAA's project lands under b/kaa/, on KAA's Notion, with a link under /b/kaa/
+    plan = tmp_path / "plan.pdf"
+    plan.write_bytes(b"%PDF-1.4 plan")
+    assert main(["deliverable", "upload", str(project[0]), str(plan), "--business", "kaa"]) == 0
+    out = capsys.readouterr().out
+    assert f"/b/kaa/projects/{project[0]}/Document/plan.pdf" in out  # its key, in the bucket
+    _wait(lambda: db.execute("select count(*) from deliverables where notion_page_id is not null").fetchone() == (1,))
+    assert "plan.pdf" in _pages(kaa.notion)
+    assert "plan.pdf" not in _pages(stack.notion)
+    link = next(line.split()[-1] for line in out.splitlines() if line.startswith("download:"))
+    assert "/b/kaa/deliverables/" in link
+    assert httpx.get(link, timeout=30, follow_redirects=True).content == b"%PDF-1.4 plan"
+    # The team marks a milestone done in KAA's Notion: it comes back to KAA's row
+    from atelier.notion.gateway import NotionGateway
+
+    assert kaa.notion is not None
+    human = NotionGateway(kaa.notion.state.human_token, base_url=kaa.notion.url)
+    milestone = db.execute('select id::text, notion_page_id from milestones order by "order" limit 1').fetchone()
+    assert milestone is not None
+    human.update_page(str(milestone[1]), {"Status": {"status": {"name": "Done"}}})
+    LocalLambdas().invoke("notion_sync", scheduled_event(), timeout_seconds=120)
+    done = db.execute("select status::text from milestones where id = %s", (milestone[0],)).fetchone()
+    assert done == ("completed",)
+    # Its e-mails go from its own sender, in its name and colour
+    LocalLambdas().invoke("client_mail", scheduled_event(), timeout_seconds=60)
+    from moto.ses.models import ses_backends
+
+    messages = [m for account in ses_backends.values() for backend in account.values() for m in backend.sent_messages]
+    sent = [m for m in messages if "kit@example.com" in str(m.destinations)]
+    assert sent
+    assert all("hello@kaa.atelier.local" in str(m.source) for m in sent)
+    assert all("KAA Studio" in str(getattr(m, "body", "")) and "#7a3b69" in str(getattr(m, "body", "")) for m in sent)
+    # Its report and its outbox, from the CLI
+    capsys.readouterr()  # the functions' log lines so far
+    assert main(["report", "--business", "kaa"]) == 0
+    assert capsys.readouterr().out.startswith("KAA Studio: report")
+    assert main(["report", "--network"]) == 0
+    network = capsys.readouterr().out
+    assert "KAA Studio" in network
+    assert "All businesses" in network
+    assert main(["outbox", "list", "--business", "kaa"]) == 0
+    assert main(["outbox", "list", "--business", "nobody"]) == 2

@@ -36,7 +36,15 @@ def test_dev_once_on_embedded_defaults_starts_postgres_and_writes_dev_json(
     assert "postgres:   starting the embedded server" in out
     assert f"migrate: applied {MIGRATIONS} migration(s)" in out
     state = _state(state_dir)
-    assert set(state) == set(DEV_STATE_ENV), "dev.json keys are a stable interface"
+    assert set(state) == set(DEV_STATE_ENV) | {"businesses"}, "dev.json keys are a stable interface"
+    # Two businesses: the default (its keys also at the top, no prefix) and a second one, with its own of each
+    default, second = state["businesses"]["studio"], state["businesses"]["kaa"]
+    assert (default["url_prefix"], default["notion_token"]) == ("", state["notion_token"])
+    assert second["url_prefix"] == "/b/kaa"
+    for key in ("notion_token", "notion_base_url", "stripe_webhook_secret", "mail_from", "notion_parent_page_id"):
+        assert second[key]
+        assert second[key] != default[key], key
+    assert len(second["data_sources"]) == 5
     assert (state_dir / "pg" / "PG_VERSION").exists()
     # The file holds connection strings and webhook secrets: owner-only.
     assert stat.S_IMODE((state_dir / "dev.json").stat().st_mode) == 0o600
@@ -63,7 +71,8 @@ def test_dev_once_uses_database_url_when_given(
     assert state["database_url"] == empty_database_url
     assert state["stripe_webhook_secret"] == "whsec_test_value"
     with psycopg.connect(empty_database_url) as conn:
-        assert conn.execute("select count(*) from tiers").fetchone() == (4,)
+        per_business = conn.execute("select count(*) from tiers group by business_id").fetchall()
+        assert per_business == [(4,), (4,)]  # the default's, and the second business's own copy
 
 
 def test_migrate_in_process_reads_dev_json(

@@ -13,18 +13,23 @@ from atelier_local import demo
 def test_every_step_of_the_lifecycle_holds(database_url: str, tmp_path: Path) -> None:
     steps = demo.run(database_url, tmp_path, say=lambda _: None)
 
-    assert [(s.name, s.held) for s in steps] == [
-        ("intake form -> lead", True),
-        ("Stripe payment -> project", True),
-        ("Supabase doorbell -> Notion", True),
-        ("deliverable upload -> showcase", True),
-        ("team edit in Notion -> Postgres (webhook)", True),
-        ("atelier check", True),
-        ("client portal", True),
-        ("owner's report", True),
-    ], demo.table(steps)
+    lifecycle = [
+        "intake form -> lead",
+        "Stripe payment -> project",
+        "Supabase doorbell -> Notion",
+        "deliverable upload -> showcase",
+        "team edit in Notion -> Postgres (webhook)",
+        "atelier check",
+        "client portal",
+        "owner's report",
+    ]
+    # The lifecycle for the default business, then for a second one on the same stack, under /b/kaa/
+    expected = [(name, True) for name in lifecycle] + [(f"{name} (KAA Studio)", True) for name in lifecycle]
+    assert [(s.name, s.held) for s in steps] == expected, demo.table(steps)
     assert "/portal?token=" in demo.PORTAL_LINK["link"]
-    assert "no drift across 9 linked records" in steps[-3].result
+    assert "/b/kaa/" not in demo.PORTAL_LINK["link"]  # the default business's, printed at the end
+    assert "no drift across 9 linked records" in steps[5].result
+    assert "no drift across 9 linked records" in steps[-3].result  # each business's own
     assert "/reports?key=" in demo.REPORT["link"]
     assert "Net revenue (USD) 7,500.00 USD" in demo.REPORT["figures"]  # the demo's one payment
 
@@ -38,8 +43,8 @@ def test_a_step_that_does_not_hold_stops_the_demo_and_says_why(
     monkeypatch.setattr(demo.Demo, "payment", unpaid)
     steps = demo.run(database_url, tmp_path, say=lambda _: None)
 
-    assert [s.held for s in steps] == [True, False, False, False, False, False, False, False]
+    assert [s.held for s in steps] == [True] + [False] * 15
     table = demo.table(steps)
     assert re.search(r"Stripe payment -> project +NO", table)
     assert "no project was created for the lead" in table
-    assert table.count("not run: an earlier step failed") == 6
+    assert table.count("not run: an earlier step failed") == 14

@@ -27,6 +27,8 @@ from typing import Any
 
 import httpx
 
+from atelier import wiring
+from atelier_local.businesses import LocalBusiness
 from atelier_local.stack import LocalStack, scheduled_event
 
 # A 1x1 PNG: the deliverable image.
@@ -64,15 +66,24 @@ class Step:
 
 
 class Demo:
-    def __init__(self, stack: LocalStack, database_url: str, workdir: Path) -> None:
+    def __init__(
+        self, stack: LocalStack, database_url: str, workdir: Path, business: LocalBusiness | None = None
+    ) -> None:
+        from atelier import wiring
         from atelier.kernel.rpc import PsycopgRpc
 
         assert stack.front_door is not None
         self.stack = stack
         self.api = httpx.Client(base_url=stack.front_door.url, timeout=60)
-        self.rpc = PsycopgRpc(database_url)
+        self.business = business  # None: the default business, at the unprefixed routes
+        self.slug = business.slug if business else None
+        self.prefix = f"/b/{business.slug}" if business else ""
+        database = PsycopgRpc(database_url)
+        self.business_id = wiring.directory().named(self.slug).id
+        self.rpc = database.for_business(self.business_id) if business else database
         self.database_url = database_url
-        self.workdir = workdir
+        self.workdir = workdir / (business.slug if business else "default")
+        self.workdir.mkdir(parents=True, exist_ok=True)
         self.facts: dict[str, Any] = {}
 
     def _one(self, query: str, *args: Any) -> Any:
@@ -83,20 +94,28 @@ class Demo:
 
     def _gateway(self, token: str | None = None) -> Any:
         from atelier.kernel.settings import NotionSettings, load
-        from atelier.notion import gateway_from_settings
+        from atelier.notion import NotionGateway, gateway_from_settings
 
+        if self.business is not None:  # its own workspace
+            state = self.business.state
+            return NotionGateway(token or state["notion_token"], base_url=state["notion_base_url"])
         overrides = {"notion_token": token} if token else {}
         return gateway_from_settings(load(NotionSettings, **overrides))
+
+    def _human_token(self) -> str:
+        return str(self.business.state["notion_human_token"] if self.business else os.environ["NOTION_HUMAN_TOKEN"])
 
     def _sources(self) -> dict[str, str]:
         from atelier.kernel.settings import SyncSettings, load
 
+        if self.business is not None:
+            return dict(self.business.state["data_sources"])
         return load(SyncSettings).data_sources()
 
     # -- the steps ---------------------------------------------------------------------------------
 
     def intake(self) -> str:
-        response = self.api.post("/leads", json=LEAD, headers={"Idempotency-Key": f"demo-{uuid.uuid4()}"})
+        response = self.api.post(f"{self.prefix}/leads", json=LEAD, headers={"Idempotency-Key": f"demo-{uuid.uuid4()}"})
         answer = response.json()
         if response.status_code != 201:
             raise StepFailed(f"POST /leads answered {response.status_code}: {answer}")
@@ -131,7 +150,7 @@ class Demo:
             "type": "INSERT",
             "table": "projects",
             "schema": "public",
-            "record": {"id": self.facts["project_id"]},
+            "record": {"id": self.facts["project_id"], "business_id": self.business_id},
             "old_record": None,
         }
         response = self.api.post("/webhooks/supabase", json=payload, headers={"Authorization": f"Bearer {secret}"})
@@ -168,6 +187,7 @@ class Demo:
                 "Photo",
                 "--uploaded-by",
                 "demo@studio.example",
+                *(["--business", self.slug] if self.slug else []),
             ],
             cwd=self.workdir,
             capture_output=True,
@@ -199,7 +219,7 @@ class Demo:
         return "1 deliverable, showcase page with the image; its link redirects to the file"
 
     def human_edit(self) -> str:
-        human = self._gateway(os.environ["NOTION_HUMAN_TOKEN"])
+        human = self._gateway(self._human_token())
         first = min(self.facts["milestone_pages"], key=lambda p: p["properties"]["Order"]["number"] or 0)
         query = "select name, status::text, completed_at from milestones where notion_page_id = %s"
         started = time.perf_counter()
@@ -232,12 +252,13 @@ class Demo:
         found += [(r["entity"], r["id"], "no page") for r in self.rpc.rpc("unlinked_records")]
         if found:
             raise StepFailed("; ".join(f"{entity} {str(record)[:8]}: {detail}" for entity, record, detail in found[:3]))
-        linked = self._one(
-            "select (select count(*) from leads where notion_page_id is not null)"
-            " + (select count(*) from clients where notion_page_id is not null)"
-            " + (select count(*) from projects where notion_page_id is not null)"
-            " + (select count(*) from milestones where notion_page_id is not null)"
-            " + (select count(*) from deliverables where notion_page_id is not null)"
+        linked = self._one(  # this business's records
+            "select (select count(*) from leads where notion_page_id is not null and business_id = %s)"
+            " + (select count(*) from clients where notion_page_id is not null and business_id = %s)"
+            " + (select count(*) from projects where notion_page_id is not null and business_id = %s)"
+            " + (select count(*) from milestones where notion_page_id is not null and business_id = %s)"
+            " + (select count(*) from deliverables where notion_page_id is not null and business_id = %s)",
+            *[self.business_id] * 5,
         )[0]
         return f"no drift across {linked} linked records: one page each, no dead rows"
 
@@ -252,7 +273,7 @@ class Demo:
         opened = client.get(link)
         if opened.status_code != 303:
             raise StepFailed(f"the sign-in link answered {opened.status_code}")
-        page = client.get(f"{self.api.base_url}/portal/projects/{self.facts['project_id']}")
+        page = client.get(f"{self.api.base_url}{self.prefix}/portal/projects/{self.facts['project_id']}")
         if page.status_code != 200 or "timeline" not in page.text or "site-photo.png" not in page.text:
             raise StepFailed(f"the portal's project page answered {page.status_code} without its timeline or file")
         self.facts["portal_link"] = wiring.portal().link_for(str(LEAD["email"]))  # a fresh one: links work once
@@ -272,7 +293,7 @@ class Demo:
         if page.status_code != 200 or "<svg" not in page.text:
             raise StepFailed(f"the report page answered {page.status_code} without its charts")
         for export in ("xlsx", "pdf"):
-            answer = self.api.get(f"/reports.{export}?{link.split('?', 1)[1]}")
+            answer = self.api.get(f"{self.prefix}/reports.{export}?{link.split('?', 1)[1]}")
             if answer.status_code != 200 or not answer.content:
                 raise StepFailed(f"/reports.{export} answered {answer.status_code}")
         report = fetch(self.rpc, parse("month", datetime.now(UTC).date()))
@@ -280,7 +301,8 @@ class Demo:
         missing = [label for label, text in figures.items() if text not in page.text]
         if missing:
             raise StepFailed(f"the page does not show {missing[0]} as SQL gives it ({figures[missing[0]]})")
-        REPORT["link"], REPORT["figures"] = link, "; ".join(f"{k} {v}" for k, v in figures.items())
+        if self.business is None:  # the default business's is printed at the end
+            REPORT["link"], REPORT["figures"] = link, "; ".join(f"{k} {v}" for k, v in figures.items())
         return f"page, Excel and PDF for {report.period.label}; the page's figures match SQL"
 
     def steps(self) -> list[tuple[str, Callable[[], str]]]:
@@ -296,6 +318,7 @@ class Demo:
         ]
 
 
+SECOND = ("kaa", "KAA Studio")  # the demo's second business
 PORTAL_LINK: dict[str, str] = {}  # the demo client's last sign-in link, for `atelier demo` to print
 REPORT: dict[str, str] = {}  # the owner's report link and headline figures, for `atelier demo` to print last
 
@@ -309,13 +332,19 @@ def run(database_url: str, workdir: Path, say: Callable[[str], None] = print) ->
     try:
         stack.setup_notion()
         stack.connect_notion_webhooks(delay=WEBHOOK_DELAY_S)
-        demo = Demo(stack, database_url, workdir)
-        steps = demo.steps()
-        for number, (name, action) in enumerate(steps, 1):
+        # The same lifecycle for a second business on the same stack, under /b/kaa/, in its own Notion workspace.
+        second = stack.add_business(*SECOND)
+        with wiring.in_business(second.slug):
+            stack.connect_notion_webhooks(delay=WEBHOOK_DELAY_S)
+        demos = [Demo(stack, database_url, workdir), Demo(stack, database_url, workdir, second)]
+        steps = [(demo, name, action) for demo in demos for name, action in demo.steps()]
+        for number, (demo, name, action) in enumerate(steps, 1):
+            name = f"{name} ({second.name})" if demo.business else name
             say(f"[{number}/{len(steps)}] {name} ...")
             started = time.perf_counter()
             try:
-                result, held = action(), True
+                with wiring.in_business(demo.slug):
+                    result, held = action(), True
             except StepFailed as exc:
                 result, held = str(exc), False
             except Exception as exc:  # the table still shows which step broke, and how
@@ -324,10 +353,11 @@ def run(database_url: str, workdir: Path, say: Callable[[str], None] = print) ->
             done.append(Step(name, held, result, time.perf_counter() - started))
             if not held:
                 break
-        for name, _ in steps[len(done) :]:
+        for demo, name, _ in steps[len(done) :]:
+            name = f"{name} ({second.name})" if demo.business else name
             done.append(Step(name, False, "not run: an earlier step failed", 0.0))
-        if demo.facts.get("portal_link"):
-            PORTAL_LINK["link"] = str(demo.facts["portal_link"])
+        if demos[0].facts.get("portal_link"):
+            PORTAL_LINK["link"] = str(demos[0].facts["portal_link"])
     finally:
         stack.stop()
     return done

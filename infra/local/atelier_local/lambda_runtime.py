@@ -9,6 +9,7 @@ import sys
 import threading
 import time
 import uuid
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
@@ -47,10 +48,12 @@ class _FunctionOutput(io.TextIOBase):
 
     def __init__(self) -> None:
         self.previous: TextIO = sys.__stdout__ or sys.stdout
-        self.local = threading.local()
+        # Per invocation, and so per thread, and inherited by the threads a function starts with its context
+        # (`kernel.business.for_each`): their lines are the function's too.
+        self.sink: ContextVar[TextIO | None] = ContextVar("atelier_function_output", default=None)
 
     def _target(self) -> TextIO:
-        sink: TextIO | None = getattr(self.local, "sink", None)
+        sink = self.sink.get()
         if sink is not None:
             return sink
         # A test runner may close the stream we replaced; fall back to the process's own.
@@ -120,9 +123,9 @@ class LocalLambdas:
 
     def invoke(self, function: str, event: dict[str, Any], *, timeout_seconds: float = 30.0) -> Any:
         output = _function_output()
-        output.local.sink = self._log(function)
+        token = output.sink.set(self._log(function))
         try:
             handler = self.module(function).lambda_handler
             return handler(event, LocalContext(function_name=function, timeout_seconds=timeout_seconds))
         finally:
-            output.local.sink = None
+            output.sink.reset(token)

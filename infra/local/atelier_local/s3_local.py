@@ -79,12 +79,14 @@ class LocalS3:
         s3.put_bucket_notification_configuration(
             Bucket=self.bucket,
             NotificationConfiguration={
+                # As the template's two S3 events: the default business's files, and other businesses' (b/<slug>/)
                 "QueueConfigurations": [
                     {
                         "QueueArn": queue_arn,
                         "Events": ["s3:ObjectCreated:*"],
-                        "Filter": {"Key": {"FilterRules": [{"Name": "prefix", "Value": "projects/"}]}},
+                        "Filter": {"Key": {"FilterRules": [{"Name": "prefix", "Value": prefix}]}},
                     }
+                    for prefix in ("projects/", "b/")
                 ]
             },
         )

@@ -128,11 +128,13 @@ BUSINESS_FREE = {("dev",), ("demo",), ("business",), ("db",)}
 
 def add_business_option(parser: argparse.ArgumentParser, path: tuple[str, ...] = ()) -> None:
     """`--business SLUG` on every command that reads or writes one business's data."""
+    runnable = parser.get_default("run") is not None
     for action in parser._actions:
         if isinstance(action, argparse._SubParsersAction):
             for name, sub in action.choices.items():
                 add_business_option(sub, (*path, name))
-            return
+            if not runnable:
+                return
     if path and path[:1] not in BUSINESS_FREE:
         parser.add_argument(
             "--business", metavar="SLUG", type=_slug, help="the business to work on (default: the default business)"

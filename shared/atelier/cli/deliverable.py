@@ -26,6 +26,7 @@ def upload(args: argparse.Namespace) -> int:
     from atelier.cli.progress import Progress
     from atelier.deliverables.keys import DeliverableKey, guess_type
     from atelier.deliverables.store import StorageSettings
+    from atelier.kernel.business import named
 
     try:
         project_id = str(uuid.UUID(args.project_id))
@@ -43,7 +44,9 @@ def upload(args: argparse.Namespace) -> int:
         )
     settings = wiring.settings(StorageSettings)
     bucket = settings.bucket()
-    key = DeliverableKey.make(project_id, args.category, args.name or path.name)
+    business = named()  # another business's files are under b/<slug>/
+    slug = business.slug if business else None
+    key = DeliverableKey.make(project_id, args.category, args.name or path.name, business=slug)
     content_type = guess_type(path.name)
     s3 = wiring.s3()
     size = path.stat().st_size

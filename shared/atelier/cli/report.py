@@ -24,6 +24,8 @@ def show_report(args: argparse.Namespace) -> int:
     except PeriodError as exc:
         print(f"report: {exc}", file=sys.stderr)
         return 2
+    if args.network:
+        return _network(period)
     report = fetch(wiring.rpc(), period)
     studio = wiring.settings(ReportSettings).studio_name
     print(f"{studio}: report for {period.label} ({period.start} to {period.end}, UTC)\n")
@@ -40,6 +42,20 @@ def show_report(args: argparse.Namespace) -> int:
         if target:
             Path(target).write_bytes(make(report, studio))
             print(f"\nreport: wrote {target}", file=sys.stderr)
+    return 0
+
+
+def _network(period: Any) -> int:
+    """Every business's report, side by side, and their sums."""
+    from atelier.kernel.business import for_each
+    from atelier.reports.network import network
+
+    runs = for_each(wiring.directory().all(), lambda b: (b.name, fetch(wiring.rpc(), period))).settled()
+    section = network(dict(runs.done.values()))
+    print(f"The network: report for {period.label} ({period.start} to {period.end}, UTC)\n")
+    rows = [[show(v, c.kind) for c, v in zip(section.columns, row, strict=True)] for row in section.rows]
+    print(table([c.name for c in section.columns], rows, rule=True))
+    print(f"\n{section.note}")
     return 0
 
 
@@ -106,6 +122,7 @@ def register(verbs: Any) -> None:
     parser.add_argument("--period", default="month", help=HELP + " (default: month)")
     parser.add_argument("--xlsx", metavar="FILE", help="also write the Excel workbook here")
     parser.add_argument("--pdf", metavar="FILE", help="also write the PDF here")
+    parser.add_argument("--network", action="store_true", help="every business's figures side by side, and the sums")
     actions = parser.add_subparsers(dest="report_verb", required=False, metavar="ACTION")
     made = verb(
         actions,

@@ -140,5 +140,9 @@ def by_business(records: Iterable[S3EventRecord]) -> list[tuple[str | None, list
     """An S3 event's records grouped by the business their keys name (`b/<slug>/`; None: the default), in order."""
     groups: dict[str | None, list[S3EventRecord]] = {}
     for record in records:
-        groups.setdefault(business_of_key(decode_key(str(record.s3.get_object.key)))[0], []).append(record)
+        try:
+            slug = business_of_key(decode_key(str(record.s3.get_object.key)))[0]
+        except (KeyError, TypeError, AttributeError):  # a malformed record: `record` reports it, as the default's
+            slug = None
+        groups.setdefault(slug, []).append(record)
     return list(groups.items())

@@ -6,6 +6,7 @@ the HTML part. The studio's name, reply-to address and signature come from setti
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import cache
@@ -26,6 +27,7 @@ NAMES = (
     "weekly_report",
 )
 STATUS_WORDS = {"pending": "to come", "in_progress": "under way", "completed": "done"}
+_COLOUR = re.compile(r"#[0-9a-fA-F]{6}")
 FRAME = """<!doctype html><html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1"><title>$subject</title></head>
 <body style="font:16px/1.5 system-ui,sans-serif;color:#1d1d1f;max-width:36rem;margin:0 auto;padding:1rem">
@@ -52,6 +54,7 @@ class Message:
 class Studio:
     name: str
     signature: str
+    colour: str | None = None  # the business's brand colour, #rrggbb: its name heads each message in it
 
 
 @cache
@@ -124,6 +127,9 @@ def render(
     # A subject is a header: a line break typed into a project's name must not start another header.
     title = " ".join(Template(subject).safe_substitute(values).split())
     body = html.safe_substitute(escaped)
+    if studio.colour and _COLOUR.fullmatch(studio.colour):
+        masthead = f'<p style="margin:0 0 1rem;padding-bottom:.5rem;border-bottom:4px solid {studio.colour};'
+        body = masthead + f'font-weight:700;color:{studio.colour}">{escape(studio.name)}</p>\n' + body
     return Message(
         title,
         text.safe_substitute(values).strip() + "\n",
