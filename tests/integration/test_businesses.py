@@ -157,6 +157,9 @@ def test_a_team_member_of_one_business_sees_and_changes_nothing_of_another(
                 assert db.execute(query.encode(), kaa_id).fetchone() == (0,), table
             assert db.execute("update public.leads set notes = 'x' where business_id = %s", kaa_id).rowcount == 0
             assert db.execute("select count(*) from public.leads").fetchone() == (1,)  # the home lead alone
+            insert = "insert into public.audit_log (action, resource_type, business_id) values ('x', 'y', %s)"
+            with pytest.raises(psycopg.errors.InsufficientPrivilege), db.transaction():  # nor add one of B's
+                db.execute(insert, kaa_id)
 
 
 def test_a_client_of_one_business_cannot_sign_in_to_another_s_portal(
@@ -237,3 +240,73 @@ def test_every_trigger_works_for_the_second_business_and_stays_in_it(
     assert "All businesses" in network
     assert main(["outbox", "list", "--business", "kaa"]) == 0
     assert main(["outbox", "list", "--business", "nobody"]) == 2
+
+
+def test_business_add_list_and_set_from_the_cli(
+    stack: LocalStack, api: httpx.Client, db: Conn, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["business", "add", "north", "--name", "North Studio", "--currency", "eur"]) == 0
+    assert "its routes are under /b/north/" in capsys.readouterr().out
+    assert main(["business", "add", "north", "--name", "Again"]) == 2  # the slug is taken: said, nothing changed
+    assert "already exists" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as refused:
+        main(["business", "add", "North!", "--name", "Bad"])
+    assert refused.value.code == 2
+    assert main(["business", "list", "--json"]) == 0
+    listed = json.loads(capsys.readouterr().out)
+    assert [b["slug"] for b in listed] == ["studio", "north"]
+    assert listed[1]["secrets"]["stripe_webhook_secret"] is False
+    assert "whsec" not in json.dumps(listed)
+    # its catalogue is its own copy, in its currency
+    query = "select count(*), min(t.currency) from tiers t join businesses b on b.id = t.business_id where b.slug = %s"
+    tiers = db.execute(query, ("north",)).fetchone()
+    assert tiers == (4, "eur")
+    # with no Stripe webhook secret yet, its endpoint says so instead of trusting anything
+    event = json.dumps({"id": "evt_1", "object": "event", "type": "customer.created"})
+    answer = api.post("/b/north/webhooks/stripe", content=event, headers={"Stripe-Signature": "t=1,v1=00"})
+    assert answer.status_code == 400
+    assert answer.json()["error"] == "not_configured"
+    assert main(["business", "set", "north", "--brand-colour", "#224466", "--domain", "north.example"]) == 0
+    page = api.get("/intake", headers={"Host": "north.example"})  # its own domain: no prefix needed
+    assert page.status_code == 200
+    assert "North Studio" in page.text
+    assert 'action="/leads"' in page.text
+    assert main(["business", "set", "north", "--brand-colour", "red"]) == 2  # not #rrggbb: refused, kept
+    assert db.execute("select brand_colour from businesses where slug = 'north'").fetchone() == ("#224466",)
+
+
+def test_the_migration_moves_one_studio_s_data_into_the_first_business_with_every_id_kept(
+    empty_database_url: str, tmp_path: Path
+) -> None:
+    import shutil
+
+    from atelier.cli.migrate import SchemaFiles, migrate
+    from atelier.kernel.rpc import PsycopgRpc
+    from atelier_local.samples import paid_project, stored_lead
+
+    files = SchemaFiles.default()
+    before = SchemaFiles(tmp_path / "supabase", files.bootstrap)
+    before.migrations_dir.mkdir(parents=True)
+    for path in files.migrations():
+        if path.name < "20261205000100":
+            shutil.copy(path, before.migrations_dir)
+    # the seed as it was before businesses (its upserts' keys had no business)
+    old_seed = files.seed.read_text().replace("(business_id, id)", "(id)")
+    before.seed.write_text(old_seed.replace('(business_id, tier, "order")', '(tier, "order")'))
+    migrate(empty_database_url, before)
+    rpc = PsycopgRpc(empty_database_url)
+    project = paid_project(rpc, stored_lead(rpc))
+    tables = ("leads", "clients", "projects", "milestones", "payments", "sync_outbox", "tiers")
+    with psycopg.connect(empty_database_url) as conn:
+        counts = {t: conn.execute(f"select count(*) from {t}".encode()).fetchone() for t in tables}
+    migrate(empty_database_url, files)
+    with psycopg.connect(empty_database_url) as conn:
+        for table in tables:
+            assert conn.execute(f"select count(*) from {table}".encode()).fetchone() == counts[table], table
+            owners = conn.execute(
+                f"select distinct b.slug from {table} t join businesses b on b.id = t.business_id".encode()
+            )
+            assert owners.fetchall() == [("studio",)], table
+        assert conn.execute("select count(*) from projects where id = %s", (project,)).fetchone() == (1,)
+    # and the one business works as before: a new lead is its own
+    assert PsycopgRpc(empty_database_url).rpc("catalogue")["tiers"]

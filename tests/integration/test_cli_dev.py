@@ -6,6 +6,7 @@ import json
 import os
 import stat
 from pathlib import Path
+from typing import Any, cast
 
 import psycopg
 import pytest
@@ -38,7 +39,8 @@ def test_dev_once_on_embedded_defaults_starts_postgres_and_writes_dev_json(
     state = _state(state_dir)
     assert set(state) == set(DEV_STATE_ENV) | {"businesses"}, "dev.json keys are a stable interface"
     # Two businesses: the default (its keys also at the top, no prefix) and a second one, with its own of each
-    default, second = state["businesses"]["studio"], state["businesses"]["kaa"]
+    businesses = cast("dict[str, dict[str, Any]]", state["businesses"])
+    default, second = businesses["studio"], businesses["kaa"]
     assert (default["url_prefix"], default["notion_token"]) == ("", state["notion_token"])
     assert second["url_prefix"] == "/b/kaa"
     for key in ("notion_token", "notion_base_url", "stripe_webhook_secret", "mail_from", "notion_parent_page_id"):

@@ -31,13 +31,18 @@ def _rpc_or_none() -> Any:
 
 
 def setup(args: argparse.Namespace) -> int:
+    from atelier.kernel.business import named
     from atelier.sync.setup import setup
 
     parent = _parent(args, "give --parent-page PAGE_ID (a page shared with the integration)")
     result = setup(wiring.notion(), parent, rpc=_rpc_or_none(), say=lambda line: print(line, file=sys.stderr))
     for line in result.parameter_lines():
         print(line)
-    print("notion: give these to `sam deploy --guided` when it asks (or to --parameter-overrides)", file=sys.stderr)
+    business = named()
+    if business is not None:  # another business's: the database keeps them, and its functions read them there
+        print(f"notion: {business.name}'s data sources are kept in the database; nothing to deploy", file=sys.stderr)
+    else:
+        print("notion: give these to `sam deploy --guided` when it asks (or to --parameter-overrides)", file=sys.stderr)
     if result.broken:
         print(f"notion: {len(result.broken)} data source(s) still need a hand in Notion (see above)", file=sys.stderr)
         return 1

@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar, copy_context
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from atelier.kernel.errors import ConfigurationError, UnknownRecord
@@ -47,20 +47,15 @@ class Business:
     notion_parent_page_id: str | None = None
     notion_base_url: str | None = None
     refs: Mapping[str, str] | None = None  # stripe_secret_key, stripe_webhook_secret, notion_token, ...
+    by_host: bool = False  # this request reached it at its own domain: its routes there have no prefix
 
     @classmethod
     def from_row(cls, row: Mapping[str, Any], *, default: bool) -> Business:
         refs = {k.removesuffix("_ref"): str(v) for k, v in row.items() if k.endswith("_ref") and v}
-        optional = (
-            "domain",
-            "logo_key",
-            "legal_name",
-            "contact_email",
-            "address",
-            "ses_sender",
-            "notion_parent_page_id",
-            "notion_base_url",
-        )
+
+        def text(key: str) -> str | None:
+            return str(row[key]) if row.get(key) else None
+
         return cls(
             id=str(row["id"]),
             slug=str(row["slug"]),
@@ -70,13 +65,20 @@ class Business:
             brand_colour=str(row.get("brand_colour") or "#1f3a5f"),
             time_zone=str(row.get("time_zone") or "UTC"),
             refs=refs,
-            **{k: (str(row[k]) if row.get(k) else None) for k in optional},
+            domain=text("domain"),
+            logo_key=text("logo_key"),
+            legal_name=text("legal_name"),
+            contact_email=text("contact_email"),
+            address=text("address"),
+            ses_sender=text("ses_sender"),
+            notion_parent_page_id=text("notion_parent_page_id"),
+            notion_base_url=text("notion_base_url"),
         )
 
     @property
     def prefix(self) -> str:
-        """The URL prefix of its public routes where there is no custom domain: none for the default."""
-        return "" if self.default else f"/b/{self.slug}"
+        """The URL prefix of its public routes: none for the default, nor at its own domain."""
+        return "" if self.default or self.by_host else f"/b/{self.slug}"
 
     def secret(self, name: str) -> str | None:
         """The value of one of its secrets (`stripe_webhook_secret`, `notion_token`, ...), or None when it has no
@@ -144,9 +146,11 @@ class Directory:
                 return business
         raise UnknownRecord(f"no business is called {slug!r}: check the address")
 
-    def by_host(self, host: str | None) -> Business | None:
+    def at_host(self, host: str | None) -> Business | None:
+        """The business whose own domain `host` is, as reached there (no prefix)."""
         host = (host or "").split(":")[0].lower()
-        return next((b for b in self.all() if host and b.domain == host), None)
+        found = next((b for b in self.all() if host and b.domain == host), None)
+        return None if found is None else replace(found, by_host=True)
 
     def named(self, slug: str | None) -> Business:
         """`--business SLUG`, or the default when none is named."""

@@ -8,6 +8,7 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from atelier.kernel.body import header, raw_body, strict_json
+from atelier.kernel.business import named
 from atelier.kernel.errors import MalformedRequest
 from atelier.kernel.settings import PaymentSettings, secret
 
@@ -22,6 +23,13 @@ MAX_SIGNATURE_HEADER = 4096
 def parse_stripe_webhook(event: APIGatewayProxyEventV2, settings: PaymentSettings) -> dict[str, Any]:
     """The Stripe event, once its signature holds for the body exactly as sent."""
     body = raw_body(event.body, event.is_base64_encoded, limit=MAX_EVENT_BYTES)
+    business = named()
+    if business is not None and not (settings.stripe_webhook_secret or settings.stripe_webhook_secret_secret):
+        raise _refuse(
+            f"{business.name} has no Stripe webhook secret yet, so no event can be verified: set one with "
+            f"`atelier business set {business.slug} --stripe-webhook-secret-ref ...`",
+            code="not_configured",
+        )
     key = secret(settings.stripe_webhook_secret, settings.stripe_webhook_secret_secret, "STRIPE_WEBHOOK_SECRET")
     signature = header(event.headers, "stripe-signature")
     return verify(body, signature, key, tolerance=settings.stripe_signature_tolerance)

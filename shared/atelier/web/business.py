@@ -52,9 +52,9 @@ def business_for(event: dict[str, Any], slug: str | None, directory: Callable[[]
     try:
         found = directory()
         if host and ".execute-api." not in host and not host.startswith(_OWN_HOSTS):
-            by_host = found.by_host(host)
-            if by_host is not None:
-                return by_host
+            at_host = found.at_host(host)
+            if at_host is not None:
+                return at_host
         return found.default
     except (DatabaseError, ConfigurationError):
         return None
@@ -99,4 +99,4 @@ def serve(
         return unknown_business(event, slug or "")
     with working_for(business):
         answer: dict[str, Any] = app.resolve(event, context)
-    return answer if business is None or business.default else under_prefix(answer, business.prefix)
+    return answer if business is None or not business.prefix else under_prefix(answer, business.prefix)

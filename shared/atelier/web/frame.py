@@ -45,7 +45,7 @@ def render(page: Page) -> str:
     title, body, head = page.title, page.body, page.head
     business = current()
     brand = "" if business is None else _masthead(business)
-    if business is not None and not business.default:  # its routes are under /b/{slug}/: so are its links
+    if business is not None and business.prefix:  # its routes are under /b/{slug}/: so are its links
         body = _ROOT_LINK.sub(rf'\1="{business.prefix}/', body)
     named = title if business is None or business.name in title else f"{title} · {business.name}"
     return (
