@@ -3517,7 +3517,7 @@ declare
 begin
   insert into public.email_suppressions (email, reason, details) values (lower(p_email), p_reason, p_details)
   on conflict (email) do nothing;
-  update scoped.notifications
+  update public.notifications
      set status = 'failed',
          last_error = 'the address ' || case p_reason when 'bounce' then 'bounced' when 'complaint' then 'complained'
                                                         else p_reason end

@@ -60,7 +60,7 @@ def settings[S: BaseSettings](model: type[S]) -> S:
     business = named()
     if business is None:
         return cast(S, _SETTINGS[model])
-    key = (model, business.id)
+    key = (model, repr(business))  # as the directory reads it now: a changed reference is read afresh
     if key not in _BUSINESS_SETTINGS:
         _BUSINESS_SETTINGS[key] = for_business(_SETTINGS[model], business)
     return cast(S, _BUSINESS_SETTINGS[key])

@@ -310,3 +310,18 @@ def test_the_migration_moves_one_studio_s_data_into_the_first_business_with_ever
         assert conn.execute("select count(*) from projects where id = %s", (project,)).fetchone() == (1,)
     # and the one business works as before: a new lead is its own
     assert PsycopgRpc(empty_database_url).rpc("catalogue")["tiers"]
+
+
+def test_a_bounce_stops_every_business_s_mail_to_that_address(
+    stack: LocalStack, api: httpx.Client, kaa: LocalBusiness, db: Conn
+) -> None:
+    _pay(api, _lead(api, "/b/kaa", email="gone@example.com"))
+    _wait(lambda: db.execute("select count(*) from notifications").fetchone() != (0,))
+    bounce = {
+        "notificationType": "Bounce",
+        "bounce": {"bounceType": "Permanent", "bouncedRecipients": [{"emailAddress": "Gone@Example.com"}]},
+    }
+    event = {"Records": [{"EventSource": "aws:sns", "Sns": {"Message": json.dumps(bounce)}}]}
+    LocalLambdas().invoke("client_mail", event, timeout_seconds=30)  # SES's topic is the deployment's
+    rows = db.execute("select b.slug, n.status::text from notifications n join businesses b on b.id = n.business_id")
+    assert rows.fetchall() == [("kaa", "failed")]

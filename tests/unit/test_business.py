@@ -157,3 +157,20 @@ def test_a_dev_json_reference_reads_the_local_state_and_says_what_is_missing(
     monkeypatch.setenv("ATELIER_DEV_STATE", str(tmp_path / "missing.json"))
     with pytest.raises(ConfigurationError, match="is `make dev` running"):
         resolve_ref("dev.json:businesses.kaa.stripe_webhook_secret")
+
+
+def test_a_named_business_while_the_database_is_down_is_a_503_to_retry() -> None:
+    from atelier.kernel.errors import DatabaseUnavailable
+    from atelier.web.business import serve
+
+    class Down:
+        def rpc(self, function: str, /, **args: Any) -> Any:
+            raise DatabaseUnavailable("cannot connect")
+
+    class NeverRouted:
+        def resolve(self, event: Any, context: Any) -> Any:
+            raise AssertionError("no route runs for a business that could not be looked up")
+
+    answer = serve(NeverRouted(), {"rawPath": "/b/kaa/intake"}, None, lambda: Directory(Down()))  # type: ignore[arg-type]
+    assert answer["statusCode"] == 503
+    assert answer["headers"]["Retry-After"] == "60"

@@ -222,7 +222,7 @@ class PerBusiness[T]:
 
     def __call__(self) -> T:
         business = named()
-        key = "" if business is None else business.id
+        key = "" if business is None else repr(business)  # as read now: a changed setting builds afresh
         with self._lock:
             if key not in self._built:
                 self._built[key] = self._factory()

@@ -97,6 +97,10 @@ def serve(
         business = business_for(event, slug, directory)
     except UnknownRecord:
         return unknown_business(event, slug or "")
+    except DatabaseError:  # a named business cannot be looked up while the database is down: later
+        body = {"error": "unavailable", "message": "Database unavailable; retry in a minute."}
+        headers = {"Content-Type": "application/json", "Retry-After": "60"}
+        return {"statusCode": 503, "headers": headers, "body": json.dumps(body)}
     with working_for(business):
         answer: dict[str, Any] = app.resolve(event, context)
     return answer if business is None or not business.prefix else under_prefix(answer, business.prefix)
