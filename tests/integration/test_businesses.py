@@ -325,3 +325,19 @@ def test_a_bounce_stops_every_business_s_mail_to_that_address(
     LocalLambdas().invoke("client_mail", event, timeout_seconds=30)  # SES's topic is the deployment's
     rows = db.execute("select b.slug, n.status::text from notifications n join businesses b on b.id = n.business_id")
     assert rows.fetchall() == [("kaa", "failed")]
+
+
+def test_stripe_replay_reads_each_business_s_own_account(
+    stack: LocalStack, api: httpx.Client, kaa: LocalBusiness, db: Conn, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _pay(api, _lead(api, "", email="home@example.com"))
+    _pay(api, _lead(api, "/b/kaa", email="away@example.com"))
+    _wait(lambda: db.execute("select count(*) from projects").fetchone() == (2,))
+    capsys.readouterr()
+    assert main(["stripe", "replay", "--since", "2020-01-01T00:00:00+00:00", "--business", "kaa"]) == 0
+    away = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert main(["stripe", "replay", "--since", "2020-01-01T00:00:00+00:00"]) == 0
+    home = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    # each replays its own one event, already applied: nothing new, nothing refused
+    assert away == home == {"duplicate": 1}, (away, home)
+    assert db.execute("select count(*) from payments").fetchone() == (2,)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -12,6 +11,7 @@ from typing import Any
 from atelier import wiring
 from atelier.cli.args import noun, verb
 from atelier.kernel.errors import ConfigurationError
+from atelier.kernel.settings import IntakeSettings, secret
 
 
 def replay(args: argparse.Namespace) -> int:
@@ -38,11 +38,14 @@ def replay(args: argparse.Namespace) -> int:
                 f"--since {args.since!r} is not a time such as 2026-11-20T00:00:00+00:00"
             ) from None
         since = since if since.tzinfo else since.replace(tzinfo=UTC)
-        # Against a running `make dev`, its dev.json names the Stripe stand-in's address and key.
-        key = os.environ.get("STRIPE_SECRET_KEY")
-        if not key:
+        # Against a running `make dev`, its dev.json names the Stripe stand-in's address and key; with --business,
+        # that business's own Stripe account.
+        stripe_settings = wiring.settings(IntakeSettings)
+        given = stripe_settings.stripe_secret_key
+        if not (stripe_settings.stripe_secret_key_secret or (given and given.get_secret_value())):
             raise ConfigurationError("STRIPE_SECRET_KEY is not set: export it to list events from Stripe")
-        events = list(events_since(key, since, api_base=os.environ.get("STRIPE_API_BASE")))
+        key = secret(given, stripe_settings.stripe_secret_key_secret, "STRIPE_SECRET_KEY")
+        events = list(events_since(key, since, api_base=stripe_settings.stripe_api_base))
     outcomes = replay(events, service, total=len(events))
     print(json.dumps(dict(sorted(outcomes.items()))))
     return 0
