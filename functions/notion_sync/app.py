@@ -45,6 +45,8 @@ def lambda_handler(event: EventBridgeEvent, context: LambdaContext) -> dict[str,
 
     # Each business side by side, each within its own Notion limit and under its own lease.
     def sync(business: Business) -> dict[str, Any]:
+        if not business.default and "notion_token" not in (business.refs or {}):
+            return {"ran": False, "not_connected": 1}  # no Notion yet: `atelier business set SLUG --notion-token-ref`
         return _report(
             business.slug, run_cycle(wiring.sync_ports(), holder=context.aws_request_id, budget_seconds=budget)
         )

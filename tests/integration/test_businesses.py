@@ -273,6 +273,13 @@ def test_business_add_list_and_set_from_the_cli(
     assert 'action="/leads"' in page.text
     assert main(["business", "set", "north", "--brand-colour", "red"]) == 2  # not #rrggbb: refused, kept
     assert db.execute("select brand_colour from businesses where slug = 'north'").fetchone() == ("#224466",)
+    # the schedule goes on for the default, and says North is not connected to Notion yet (no failure)
+    stack.setup_notion()
+    wiring.directory().forget()
+    ran = LocalLambdas().invoke("notion_sync", scheduled_event(), timeout_seconds=120)
+    assert ran["businesses"]["north"] == {"ran": False, "not_connected": 1}
+    assert ran["failed"] == {}
+    assert ran["businesses"]["studio"]["ran"] is True
 
 
 def test_the_migration_moves_one_studio_s_data_into_the_first_business_with_every_id_kept(

@@ -351,8 +351,9 @@ def for_business[S: BaseSettings](settings: S, business: Business) -> S:
     put("studio_name", business.name)
     for name in ("checkout_success_url", "checkout_cancel_url"):  # the API's own /thanks and /cancelled: its own
         url = urlsplit(str(getattr(settings, name, "") or ""))
-        if url.path in ("/thanks", "/cancelled") and not business.domain:
-            put(name, url._replace(path=business.prefix + url.path).geturl())
+        if url.path in ("/thanks", "/cancelled"):
+            own = url._replace(scheme="https", netloc=business.domain) if business.domain else url
+            put(name, own._replace(path=("" if business.domain else business.prefix) + url.path).geturl())
     base = getattr(settings, "atelier_api_url", None)
     if business.domain:  # its own custom domain: its routes without a prefix
         put("atelier_api_url", f"https://{business.domain}")
