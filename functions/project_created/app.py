@@ -18,7 +18,7 @@ from atelier.kernel.body import header, raw_body
 from atelier.kernel.deadlines import seconds_left
 from atelier.kernel.settings import SyncSettings, secret
 from atelier.kernel.telemetry import count
-from atelier.sync.doorbell import authorize, business_to_push, project_to_push
+from atelier.sync.doorbell import authorize, ring
 from atelier.web.http import answer_problems
 
 JSON = "application/json"
@@ -37,12 +37,11 @@ def doorbell() -> Response[str]:
         header(event.headers, "authorization"),
         secret(settings.supabase_webhook_secret, settings.supabase_webhook_secret_secret, "SUPABASE_WEBHOOK_SECRET"),
     )
-    project_id = project_to_push(raw_body(event.body, event.is_base64_encoded))
+    project_id, business_id = ring(raw_body(event.body, event.is_base64_encoded))
     if project_id is None:
         return Response(200, JSON, json.dumps({"ignored": True}))
     deadline = time.monotonic() + seconds_left(app.lambda_context, keep=3, most=MAX_SECONDS)
-    business = wiring.directory().slug_of(business_to_push(raw_body(event.body, event.is_base64_encoded)))
-    with wiring.in_business(business):
+    with wiring.in_business(wiring.directory().slug_of(business_id)):
         report = wiring.outbox_pusher().sweep(deadline=deadline, project_id=project_id)
     count(metrics, "DoorbellPushes", report.created + report.updated)
     logger.info("doorbell", extra={"project_id": project_id, "sweep": report.__dict__})  # nested: see notion_sync

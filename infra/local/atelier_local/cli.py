@@ -18,7 +18,8 @@ from atelier.cli.migrate import migrate
 from atelier.kernel.settings import DEV_STATE_FILE
 
 # `make dev` serves two businesses: the default, and this one under /b/<slug>/ (ATELIER_SECOND_BUSINESS=slug:Name).
-SECOND_BUSINESS = tuple(os.environ.get("ATELIER_SECOND_BUSINESS", "kaa:KAA Studio").split(":", 1))
+_SLUG, _, _NAME = os.environ.get("ATELIER_SECOND_BUSINESS", "kaa:KAA Studio").partition(":")
+SECOND_BUSINESS = (_SLUG.strip(), _NAME.strip() or _SLUG.strip())
 
 
 def redacted(dsn: str) -> str:

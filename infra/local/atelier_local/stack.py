@@ -28,7 +28,14 @@ from atelier_local.notion_emulator import Faults, NotionEmulator
 from atelier_local.s3_local import CREDENTIALS, LocalS3
 from atelier_local.stripe_standin import API_PREFIX, LOCAL_API_KEY, StripeStandIn
 
-SCHEDULED_RUN_SECONDS = 120  # the longest one scheduled run may take (each function's timeout in AWS)
+SCHEDULED_RUN_SECONDS = 120
+ENTITY_NAMES = (
+    "lead",
+    "client",
+    "project",
+    "milestone",
+    "deliverable",
+)  # the longest one scheduled run may take (each function's timeout in AWS)
 
 
 def scheduled_event() -> dict[str, Any]:
@@ -276,7 +283,7 @@ class LocalStack:
         from atelier.notion.webhook import FileTokens
 
         assert self.front_door is not None
-        return {
+        state = {
             "api_url": self.front_door.url,
             "database_url": self.database_url,
             "notion_base_url": self.settings.get("NOTION_BASE_URL") or self.environ.get("NOTION_BASE_URL"),
@@ -295,13 +302,13 @@ class LocalStack:
             "portal_link_secret": self.settings.get("PORTAL_LINK_SECRET"),
             "mail_from": self.settings.get("MAIL_FROM"),
             "ses_endpoint_url": self.settings.get("SES_ENDPOINT_URL"),
-            "businesses": self._businesses_state(),
         }
+        return state | {"businesses": self._businesses_state(state)}
 
-    def _businesses_state(self) -> dict[str, Any]:
+    def _businesses_state(self, top: dict[str, Any]) -> dict[str, Any]:
         """dev.json's `businesses`, by slug: the default's (its keys as at the top, no prefix), then each other's
         (as kept in the file, the handshake's token among them)."""
-        from atelier.notion.webhook import FileTokens
+        from atelier.kernel.errors import ConfigurationError, DatabaseError
 
         try:
             kept = json.loads(self.dev_state_path().read_text()).get("businesses") or {}
@@ -309,30 +316,28 @@ class LocalStack:
             kept = {}
         try:
             default = wiring.directory().default
-        except Exception:  # no database yet: the default's entry waits for it
+        except (DatabaseError, ConfigurationError):  # no database yet: the default's entry waits for it
             return dict(kept)
-        assert self.front_door is not None
-        top = {
+        shared = (
+            "api_url",
+            "notion_base_url",
+            "notion_token",
+            "notion_human_token",
+            "notion_parent_page_id",
+            "stripe_webhook_secret",
+            "stripe_api_key",
+            "mail_from",
+            "notion_webhook_verification_token",
+        )
+        sources = {e: os.environ.get(f"NOTION_{e.upper()}_DATA_SOURCE_ID") for e in ENTITY_NAMES}
+        entry = {key: top[key] for key in shared} | {
             "name": default.name,
             "url_prefix": "",
-            "api_url": self.front_door.url,
-            "notion_base_url": self.settings.get("NOTION_BASE_URL") or self.environ.get("NOTION_BASE_URL"),
-            "notion_token": self.settings.get("NOTION_TOKEN") or self.environ.get("NOTION_TOKEN"),
-            "notion_human_token": self.settings.get("NOTION_HUMAN_TOKEN"),
-            "notion_parent_page_id": self.settings.get("NOTION_PARENT_PAGE_ID"),
-            "stripe_webhook_secret": self.settings["STRIPE_WEBHOOK_SECRET"],
-            "stripe_api_key": LOCAL_API_KEY if self.stripe else None,
-            "mail_from": self.settings.get("MAIL_FROM"),
-            "notion_webhook_verification_token": FileTokens(self.webhook_token_file()).current(),
-            "data_sources": {
-                e: os.environ[f"NOTION_{e.upper()}_DATA_SOURCE_ID"]
-                for e in ("lead", "client", "project", "milestone", "deliverable")
-                if os.environ.get(f"NOTION_{e.upper()}_DATA_SOURCE_ID")
-            },
+            "data_sources": {e: i for e, i in sources.items() if i},
             "default": True,
         }
         others = {slug: dict(kept.get(slug) or {}) | b.state for slug, b in self.businesses.items()}
-        return {default.slug: top, **others}
+        return {default.slug: entry, **others}
 
     def write_dev_state(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)

@@ -47,7 +47,8 @@ class DeliverableKey:
     @staticmethod
     def make(project_id: str, category: str, filename: str, *, business: str | None = None) -> str:
         """The key of a file; `business`: the slug of a business other than the default."""
-        return f"{BUSINESS_PREFIX}{business}/" * bool(business) + f"{PREFIX}{project_id}/{category}/{filename}"
+        key = f"{PREFIX}{project_id}/{category}/{filename}"
+        return f"{BUSINESS_PREFIX}{business}/{key}" if business else key
 
 
 def business_of_key(key: str) -> tuple[str | None, str]:

@@ -12,7 +12,7 @@ from typing import Any
 
 from atelier.intake.form import HONEYPOT_FIELD, SUBMISSION_KEY_FIELD
 from atelier.intake.models import ProjectType
-from atelier.kernel.business import current
+from atelier.kernel.business import whose
 from atelier.kernel.page import Page
 
 PROJECT_TYPE_LABELS = {
@@ -119,7 +119,7 @@ def render_form(
             f'style="display:inline;font-weight:400">{label}</label></p>'
         )
     body = f"""
-<h1>Start a project with {escape(_studio())}</h1>
+<h1>Start a project with {escape(whose())}</h1>
 <p>Tell us about your project. We will recommend the right service tier straight away.</p>
 {summary}
 <form method="post" action="{escape(action)}" novalidate>
@@ -156,9 +156,3 @@ def render_result(answer: Mapping[str, Any]) -> Page:
 {action}
 <p class="hint">Your reference: {escape(str(answer["lead_id"]))}</p>"""
     return Page(f"We recommend {answer['tier_name']}", body)
-
-
-def _studio() -> str:
-    """Whose page this is: the business the request is for (by name), else "the studio"."""
-    business = current()
-    return business.name if business is not None else "the studio"

@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from atelier.kernel.rpc import Rpc
 
 FRESH_SECONDS = 60.0
+BRAND_COLOUR = re.compile(r"^#[0-9a-fA-F]{6}$")  # the only colours a page or an e-mail is given
 SLUG = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,30}[a-z0-9])?$")
 PREFIX = re.compile(r"^/b/([^/]+)(/.*)?$")
 DEV_REF = "dev.json:"
@@ -183,6 +184,12 @@ _CURRENT: ContextVar[Business | None] = ContextVar("atelier_business", default=N
 def current() -> Business | None:
     """The business this request or command is for; None where nothing named one (the default's settings)."""
     return _CURRENT.get()
+
+
+def whose() -> str:
+    """Whose page or message this is, in words: the current business's name, else "the studio"."""
+    business = _CURRENT.get()
+    return business.name if business is not None else "the studio"
 
 
 def named() -> Business | None:

@@ -6,7 +6,6 @@ the HTML part. The studio's name, reply-to address and signature come from setti
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import cache
@@ -15,6 +14,7 @@ from pathlib import Path
 from string import Template
 from typing import Any
 
+from atelier.kernel.business import BRAND_COLOUR
 from atelier.kernel.format import day, money
 
 TEMPLATES = Path(__file__).with_name("templates")
@@ -27,7 +27,6 @@ NAMES = (
     "weekly_report",
 )
 STATUS_WORDS = {"pending": "to come", "in_progress": "under way", "completed": "done"}
-_COLOUR = re.compile(r"#[0-9a-fA-F]{6}")
 FRAME = """<!doctype html><html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1"><title>$subject</title></head>
 <body style="font:16px/1.5 system-ui,sans-serif;color:#1d1d1f;max-width:36rem;margin:0 auto;padding:1rem">
@@ -127,7 +126,7 @@ def render(
     # A subject is a header: a line break typed into a project's name must not start another header.
     title = " ".join(Template(subject).safe_substitute(values).split())
     body = html.safe_substitute(escaped)
-    if studio.colour and _COLOUR.fullmatch(studio.colour):
+    if studio.colour and BRAND_COLOUR.match(studio.colour):
         masthead = f'<p style="margin:0 0 1rem;padding-bottom:.5rem;border-bottom:4px solid {studio.colour};'
         body = masthead + f'font-weight:700;color:{studio.colour}">{escape(studio.name)}</p>\n' + body
     return Message(

@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 from html import escape
 from typing import Any
 
-from atelier.kernel.business import current
+from atelier.kernel.business import whose
 from atelier.kernel.format import day, money
 from atelier.kernel.page import Page
 
@@ -49,7 +49,7 @@ def _size(value: Any) -> str:
 
 def sign_in(message: str = "", *, status: int = 200) -> tuple[int, Page]:
     note = f'<p role="status">{escape(message)}</p>' if message else ""
-    body = f"""<h1>Your project with {escape(_studio())}</h1>{note}
+    body = f"""<h1>Your project with {escape(whose())}</h1>{note}
 <p>Enter the e-mail address you paid with. We will send you a link that signs you in; it works once, for 15
 minutes.</p>
 <form method="post" action="/portal/login">
@@ -143,9 +143,3 @@ def not_found(email: str) -> Page:
     body = f"""<nav class="muted"><a href="/portal">Your projects</a> - signed in as {escape(email)}</nav>
 <h1>Not found</h1><p>There is no such project among yours.</p>"""
     return Page("Not found", body)
-
-
-def _studio() -> str:
-    """Whose page this is: the business the request is for (by name), else "the studio"."""
-    business = current()
-    return business.name if business is not None else "the studio"

@@ -20,26 +20,23 @@ def authorize(given: str | None, webhook_secret: str) -> None:
         raise NotAuthenticated("Missing or wrong Authorization: Bearer <SUPABASE_WEBHOOK_SECRET>.")
 
 
-def project_to_push(body: bytes) -> str | None:
-    """The project id an INSERT or UPDATE on `projects` names; None for any other table or type."""
+def ring(body: bytes) -> tuple[str | None, str | None]:
+    """(the project to push, its business) an INSERT or UPDATE on `projects` names: the project None for any other
+    table or type; the business None for the default (a record from before there were businesses names none)."""
     payload = json_object(body, what="a Supabase Database Webhook (type, table, record)")
     if payload.get("table") != "projects" or payload.get("type") not in HANDLED_TYPES:
-        return None
+        return None, None
     record = payload.get("record")
-    try:
-        return str(uuid.UUID(str(record.get("id") if isinstance(record, dict) else None)))
-    except ValueError:
-        raise MalformedRequest("record.id must be the project's uuid.", code="invalid_record") from None
+    record = record if isinstance(record, dict) else {}
+    return _uuid(record.get("id"), "record.id must be the project's uuid."), (
+        None
+        if record.get("business_id") is None
+        else _uuid(record["business_id"], "record.business_id must be the business's uuid.")
+    )
 
 
-def business_to_push(body: bytes) -> str | None:
-    """The business the record belongs to (`record.business_id`); None: the default (a record from before there
-    were businesses names none)."""
-    record = json_object(body, what="a Supabase Database Webhook (type, table, record)").get("record")
-    value = record.get("business_id") if isinstance(record, dict) else None
-    if value is None:
-        return None
+def _uuid(value: object, refusal: str) -> str:
     try:
         return str(uuid.UUID(str(value)))
     except ValueError:
-        raise MalformedRequest("record.business_id must be the business's uuid.", code="invalid_record") from None
+        raise MalformedRequest(refusal, code="invalid_record") from None

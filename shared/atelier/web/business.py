@@ -36,8 +36,8 @@ def unprefixed(event: dict[str, Any]) -> tuple[dict[str, Any], str | None]:
         context["http"] = http
     event["requestContext"] = context
     route = str(event.get("routeKey") or "")
-    if " /b/{slug}" in route:
-        event["routeKey"] = route.replace(" /b/{slug}", " ", 1).replace("  ", " ").rstrip() or route
+    if " /b/{slug}/" in route:  # "GET /b/{slug}/intake" -> "GET /intake"
+        event["routeKey"] = route.replace(" /b/{slug}/", " /", 1)
     parameters = {k: v for k, v in (event.get("pathParameters") or {}).items() if k != "slug"}
     event["pathParameters"] = parameters or None
     return event, slug

@@ -7,14 +7,13 @@ import re
 from html import escape
 from typing import TYPE_CHECKING
 
-from atelier.kernel.business import Business, current
+from atelier.kernel.business import BRAND_COLOUR, Business, current
 from atelier.kernel.page import Page
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.event_handler import Response
 
 HTML = "text/html; charset=utf-8"
-_COLOUR = re.compile(r"^#[0-9a-fA-F]{6}$")
 _ROOT_LINK = re.compile(r'\b(href|action|src)="/(?!/|b/)')
 # A page for one person (the portal, the owner's report): never cached, never framed, never named to another site.
 PRIVATE = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer", "X-Frame-Options": "DENY"}
@@ -59,7 +58,7 @@ def render(page: Page) -> str:
 def _masthead(business: Business) -> str:
     """The business's name in its colour, over a rule of it, with its logo at the logo's own size (never wider
     than the page)."""
-    colour = business.brand_colour if _COLOUR.match(business.brand_colour) else "#1f3a5f"
+    colour = business.brand_colour if BRAND_COLOUR.match(business.brand_colour) else "#1f3a5f"
     logo = ""
     if business.logo_key and business.logo_key.startswith(("https://", "/")):
         logo = f'<img class="logo" src="{escape(business.logo_key)}" alt="">'
