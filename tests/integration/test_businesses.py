@@ -261,6 +261,12 @@ def test_business_add_list_and_set_from_the_cli(
     query = "select count(*), min(t.currency) from tiers t join businesses b on b.id = t.business_id where b.slug = %s"
     tiers = db.execute(query, ("north",)).fetchone()
     assert tiers == (4, "eur")
+    # it takes leads at once (no Stripe account yet: the lead is kept, and told a payment link will follow)
+    taken = _lead(api, "/b/north", email="first@north.example")
+    assert taken["checkout_url"] is None
+    whose = "select b.slug from leads l join businesses b on b.id = l.business_id where l.id = %s"
+    owner = db.execute(whose, (taken["lead_id"],)).fetchone()
+    assert owner == ("north",)
     # with no Stripe webhook secret yet, its endpoint says so instead of trusting anything
     event = json.dumps({"id": "evt_1", "object": "event", "type": "customer.created"})
     answer = api.post("/b/north/webhooks/stripe", content=event, headers={"Stripe-Signature": "t=1,v1=00"})
