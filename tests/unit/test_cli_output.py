@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from atelier.cli import main
+from atelier.cli import build_parser, main
 
 
 def test_a_stopped_stack_is_one_line_with_what_to_do_and_exit_2(
@@ -60,3 +60,30 @@ def test_aws_set_up_a_user_can_fix_is_one_line_and_exit_2(
     err = capsys.readouterr().err
     assert err.startswith("atelier: no AWS region is set: export AWS_REGION")
     assert "Traceback" not in err
+
+
+@pytest.mark.parametrize(
+    ("args", "said"),
+    [
+        (["sync", "run", "--budget", "-5"], "-5 is out of range: give more than 0 and at most 3600"),
+        (["sync", "run", "--budget", "nan"], "nan is out of range"),
+        (["sync", "run", "--budget", "0"], "0 is out of range: give more than 0"),
+        (["outbox", "list", "--limit", "0"], "0 is out of range: give at least 1 and at most 1000"),
+        (["outbox", "retry", "-3"], "-3 is out of range"),
+        (["mail", "send", "--budget", "abc"], "'abc' is not a number"),
+        (["deliverable", "upload", "p", "f", "--wait", "601"], "601 is out of range: give at least 0 and at most 600"),
+    ],
+)
+def test_a_number_out_of_range_is_refused_before_anything_runs(
+    args: list[str], said: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as refused:
+        build_parser().parse_args(args)
+    assert refused.value.code == 2
+    assert said in capsys.readouterr().err
+
+
+def test_numbers_in_range_are_taken() -> None:
+    assert build_parser().parse_args(["sync", "run", "--budget", "60"]).budget == 60.0
+    assert build_parser().parse_args(["outbox", "list", "--limit", "1000"]).limit == 1000
+    assert build_parser().parse_args(["deliverable", "upload", "p", "f", "--wait", "0"]).wait == 0.0

@@ -26,3 +26,20 @@ def verb(verbs: Any, name: str, run: Run, *, help: str, example: str) -> argpars
     )
     parser.set_defaults(run=run)
     return parser
+
+
+def number_in[N: (int, float)](kind: Callable[[str], N], low: N, high: N, *, above: bool = False) -> Callable[[str], N]:
+    """An argparse `type` for a number from `low` (or above it, with `above`) to `high`: anything else is refused
+    at once, saying the range (exit 2), instead of a run that goes wrong later."""
+
+    def parse(text: str) -> N:
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+        if value != value or value > high or value < low or (above and value == low):  # value != value: NaN
+            bound = f"more than {low:g}" if above else f"at least {low:g}"
+            raise argparse.ArgumentTypeError(f"{text} is out of range: give {bound} and at most {high:g}")
+        return value
+
+    return parse

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from atelier import wiring
-from atelier.cli.args import noun, verb
+from atelier.cli.args import noun, number_in, verb
 from atelier.cli.render import first_line
 from atelier.deliverables.keys import CATEGORIES
 from atelier.kernel.errors import ConfigurationError, DatabaseUnavailable
@@ -126,7 +126,7 @@ def register(verbs: Any) -> None:
     parser.add_argument("--uploaded-by", help="who uploaded it (default $ATELIER_USER, else your login)")
     parser.add_argument(
         "--wait",
-        type=float,
+        type=number_in(float, 0.0, 600.0),
         default=30.0,
         help="seconds to wait for the deliverable row when the database is known (0: don't)",
     )

@@ -7,7 +7,7 @@ import time
 from typing import Any
 
 from atelier import wiring
-from atelier.cli.args import noun, verb
+from atelier.cli.args import noun, number_in, verb
 from atelier.cli.render import table
 
 STATUSES = ("pending", "sent", "failed", "dead")
@@ -64,7 +64,7 @@ def register(verbs: Any) -> None:
         example="atelier mail list --status pending",
     )
     parser.add_argument("--status", choices=STATUSES, help="only messages in this state")
-    parser.add_argument("--limit", type=int, default=50)
+    parser.add_argument("--limit", type=number_in(int, 1, 1000), default=50, help="at most this many (1-1000)")
     parser = verb(
         actions,
         "send",
@@ -72,4 +72,6 @@ def register(verbs: Any) -> None:
         help="send what is due now (the client_mail schedule does it each minute)",
         example="atelier mail send",
     )
-    parser.add_argument("--budget", type=float, default=60.0, help="stop after this many seconds")
+    parser.add_argument(
+        "--budget", type=number_in(float, 0.0, 900.0, above=True), default=60.0, help="stop after this many seconds"
+    )

@@ -6,7 +6,7 @@ import argparse
 from typing import Any
 
 from atelier import wiring
-from atelier.cli.args import noun, verb
+from atelier.cli.args import noun, number_in, verb
 
 
 def list_rows(args: argparse.Namespace) -> int:
@@ -38,7 +38,7 @@ def register(verbs: Any) -> None:
         actions, "list", list_rows, help="rows not yet done (or --dead ones)", example="atelier outbox list --dead"
     )
     parser.add_argument("--dead", action="store_true", help="only rows that gave up")
-    parser.add_argument("--limit", type=int, default=100)
+    parser.add_argument("--limit", type=number_in(int, 1, 1000), default=100, help="at most this many (1-1000)")
     parser = verb(
         actions,
         "retry",
@@ -47,4 +47,4 @@ def register(verbs: Any) -> None:
         example="atelier outbox retry --dead",
     )
     parser.add_argument("--dead", action="store_true", help="retry dead rows")
-    parser.add_argument("ids", nargs="*", metavar="ID", type=int)
+    parser.add_argument("ids", nargs="*", metavar="ID", type=number_in(int, 1, 2**63 - 1))

@@ -40,7 +40,15 @@ def show_report(args: argparse.Namespace) -> int:
         print(table([c.name for c in section.columns], rows, rule=True))
     for target, make in ((args.xlsx, _xlsx), (args.pdf, _pdf)):
         if target:
-            Path(target).write_bytes(make(report, studio))
+            try:
+                Path(target).write_bytes(make(report, studio))
+            except OSError as exc:  # a folder that is not there, or not ours to write in
+                reason = exc.strerror or str(exc)
+                print(
+                    f"report: cannot write {target}: {reason}; give a path in a folder you may write to",
+                    file=sys.stderr,
+                )
+                return 2
             print(f"\nreport: wrote {target}", file=sys.stderr)
     return 0
 

@@ -8,7 +8,7 @@ import uuid
 from typing import Any
 
 from atelier import wiring
-from atelier.cli.args import noun, verb
+from atelier.cli.args import noun, number_in, verb
 from atelier.cli.render import table
 from atelier.kernel.errors import ConfigurationError
 
@@ -143,7 +143,12 @@ def register(verbs: Any) -> None:
         help="one cycle: push the outbox, then poll Notion for edits",
         example="atelier sync run --budget 60",
     )
-    parser.add_argument("--budget", type=float, default=240.0, help="seconds to spend at most (default 240)")
+    parser.add_argument(
+        "--budget",
+        type=number_in(float, 0.0, 3600.0, above=True),
+        default=240.0,
+        help="seconds to spend at most (default 240, at most 3600)",
+    )
     parser = verb(
         verbs,
         "resync",
