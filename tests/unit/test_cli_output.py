@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import socket
 from pathlib import Path
 
@@ -87,3 +88,20 @@ def test_numbers_in_range_are_taken() -> None:
     assert build_parser().parse_args(["sync", "run", "--budget", "60"]).budget == 60.0
     assert build_parser().parse_args(["outbox", "list", "--limit", "1000"]).limit == 1000
     assert build_parser().parse_args(["deliverable", "upload", "p", "f", "--wait", "0"]).wait == 0.0
+
+
+def test_every_command_and_every_group_of_commands_ends_its_help_with_an_example() -> None:
+    import argparse
+
+    def walk(parser: argparse.ArgumentParser) -> list[argparse.ArgumentParser]:
+        found = [parser]
+        for action in parser._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                for sub in action.choices.values():
+                    found += walk(sub)
+        return found
+
+    parsers = walk(build_parser())[1:]  # the top level names every command instead
+    assert len(parsers) > 30
+    missing = [p.prog for p in parsers if not re.search(r"examples?: (\S+=\S+ )?atelier ", p.epilog or "")]
+    assert missing == []

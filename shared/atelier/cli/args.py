@@ -9,9 +9,11 @@ from typing import Any
 Run = Callable[[argparse.Namespace], int]
 
 
-def noun(verbs: Any, name: str, help: str) -> Any:
-    """A command with actions of its own (`atelier outbox list`); returns where its actions go."""
-    parser = verbs.add_parser(name, help=help, description=help)
+def noun(verbs: Any, name: str, help: str, *, example: str) -> Any:
+    """A command with actions of its own (`atelier outbox list`), its help ending with an example, as each
+    action's does; returns where its actions go."""
+    parser = verbs.add_parser(name, help=help, description=help, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.epilog = f"example: {example}\n\n`{parser.prog} ACTION --help` describes each action"
     return parser.add_subparsers(dest=f"{name}_verb", required=True, metavar="ACTION")
 
 

@@ -94,7 +94,7 @@ def _refs(row: dict[str, Any]) -> dict[str, Any]:
 
 
 def register(verbs: Any) -> None:
-    actions = noun(verbs, "business", "the businesses this deployment serves")
+    actions = noun(verbs, "business", "the businesses this deployment serves", example="atelier business list")
     parser = verb(
         actions,
         "add",

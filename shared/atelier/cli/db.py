@@ -25,7 +25,7 @@ def migrate(args: argparse.Namespace) -> int:
 
 
 def register(verbs: Any) -> None:
-    actions = noun(verbs, "db", "database schema")
+    actions = noun(verbs, "db", "database schema", example="atelier db migrate")
     verb(
         actions,
         "migrate",

@@ -111,7 +111,12 @@ def _wait_for_deliverable(bucket: str, key: str, version: str | None, *, seconds
 
 
 def register(verbs: Any) -> None:
-    actions = noun(verbs, "deliverable", "files for clients")
+    actions = noun(
+        verbs,
+        "deliverable",
+        "files for clients",
+        example="atelier deliverable upload PROJECT_ID plan.pdf --category Drawing",
+    )
     parser = verb(
         actions,
         "upload",

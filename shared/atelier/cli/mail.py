@@ -55,7 +55,7 @@ def send(args: argparse.Namespace) -> int:
 
 
 def register(verbs: Any) -> None:
-    actions = noun(verbs, "mail", "the e-mails the studio sends its clients")
+    actions = noun(verbs, "mail", "the e-mails the studio sends its clients", example="atelier mail list --status dead")
     parser = verb(
         actions,
         "list",

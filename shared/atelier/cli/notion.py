@@ -91,7 +91,7 @@ def arm(args: argparse.Namespace) -> int:
 
 
 def register(verbs: Any) -> None:
-    actions = noun(verbs, "notion", "Notion databases")
+    actions = noun(verbs, "notion", "Notion databases", example="atelier notion check")
     parser = verb(
         actions,
         "setup",
@@ -108,7 +108,9 @@ def register(verbs: Any) -> None:
         example="atelier notion check",
     )
     parser.add_argument("--parent-page", help="where the databases live (default NOTION_PARENT_PAGE_ID)")
-    webhook = noun(actions, "webhook", "the Notion webhook's one-time handshake")
+    webhook = noun(
+        actions, "webhook", "the Notion webhook's one-time handshake", example="atelier notion webhook arm --minutes 10"
+    )
     parser = verb(
         webhook,
         "arm",

@@ -33,7 +33,7 @@ def retry(args: argparse.Namespace) -> int:
 
 
 def register(verbs: Any) -> None:
-    actions = noun(verbs, "outbox", "the queue of records waiting for Notion")
+    actions = noun(verbs, "outbox", "the queue of records waiting for Notion", example="atelier outbox list --dead")
     parser = verb(
         actions, "list", list_rows, help="rows not yet done (or --dead ones)", example="atelier outbox list --dead"
     )

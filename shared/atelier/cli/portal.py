@@ -36,7 +36,7 @@ def revoke(args: argparse.Namespace) -> int:
 
 
 def register(verbs: Any) -> None:
-    actions = noun(verbs, "portal", "the client portal")
+    actions = noun(verbs, "portal", "the client portal", example="atelier portal link client@example.com")
     parser = verb(
         actions,
         "link",

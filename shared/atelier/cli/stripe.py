@@ -52,7 +52,7 @@ def replay(args: argparse.Namespace) -> int:
 
 
 def register(verbs: Any) -> None:
-    actions = noun(verbs, "stripe", "Stripe payments")
+    actions = noun(verbs, "stripe", "Stripe payments", example="atelier stripe replay --since 2026-11-20T00:00")
     parser = verb(
         actions,
         "replay",

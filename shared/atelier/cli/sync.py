@@ -135,7 +135,7 @@ def import_notion(args: argparse.Namespace) -> int:
 
 
 def register(verbs: Any) -> None:
-    actions = noun(verbs, "sync", "Postgres <-> Notion")
+    actions = noun(verbs, "sync", "Postgres <-> Notion", example="atelier sync run --budget 60")
     parser = verb(
         actions,
         "run",
