@@ -55,9 +55,19 @@ def _port_free(port: int, host: str = "127.0.0.1") -> None:
             ) from None
 
 
+def _quiet_library_warnings() -> None:
+    """A function run with nothing to count makes Powertools warn "No application metrics to publish": in Lambda
+    that line goes to the function's log; here it would land on the terminal, between the stack's own lines."""
+    import warnings
+
+    warnings.filterwarnings("ignore", "No application metrics to publish", UserWarning)
+
+
 def dev(args: argparse.Namespace) -> int:
     from atelier_local.postgres import EmbeddedPostgres
     from atelier_local.stack import LocalStack
+
+    _quiet_library_warnings()
 
     state_dir = Path(args.state_dir)
     port = int(os.environ.get("PORT", "3000")) if args.port is None else args.port
@@ -129,6 +139,7 @@ def dev(args: argparse.Namespace) -> int:
 def demo(args: argparse.Namespace) -> int:
     from atelier_local import demo
 
+    _quiet_library_warnings()
     with tempfile.TemporaryDirectory(prefix="atelier-demo-") as tmp:
         workdir = Path(tmp)
         with demo.embedded_database(workdir) as database_url:
