@@ -319,6 +319,8 @@ def for_business[S: BaseSettings](settings: S, business: Business) -> S:
     """`settings` with one business's own values where the model has them: its name, sender, Notion workspace,
     Stripe account and webhook secrets. A secret the business has no reference to stays unset, so that using it
     says which reference to add (`atelier business set`), and never falls back to the deployment's."""
+    from atelier.kernel.business import DEV_REF
+
     fields = type(settings).model_fields
     update: dict[str, Any] = {}
 
@@ -333,17 +335,17 @@ def for_business[S: BaseSettings](settings: S, business: Business) -> S:
         ("notion_webhook_verification_token", "notion_webhook_token"),
     ):
         where = (business.refs or {}).get(ref)
-        local = where is not None and where.startswith("dev.json:")
+        local = where is not None and where.startswith(DEV_REF)
         if secret_field in fields and not (local and ref == "notion_webhook_token"):  # that one: below
             # An ARN or ssm:/ name is read where the setting is used, as the deployment's own are.
             put(secret_field, SecretStr(business.secret(ref) or "") if local else None)
             put(f"{secret_field}_secret", None if local else where)
     put("notion_webhook_token_file", None)
     webhook_ref = (business.refs or {}).get("notion_webhook_token")
-    if webhook_ref and webhook_ref.startswith("dev.json:"):  # locally: kept where the handshake puts it
+    if webhook_ref and webhook_ref.startswith(DEV_REF):  # locally: kept where the handshake puts it
         put("notion_webhook_verification_token", None)
         put("notion_webhook_token_file", str(dev_state_path()))
-        put("notion_webhook_token_key", webhook_ref.removeprefix("dev.json:"))
+        put("notion_webhook_token_key", webhook_ref.removeprefix(DEV_REF))
     put("notion_base_url", business.notion_base_url)
     put("notion_parent_page_id", business.notion_parent_page_id)
     for entity in ("lead", "client", "project", "milestone", "deliverable"):

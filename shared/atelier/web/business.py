@@ -4,7 +4,6 @@ that says so."""
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Callable
 from html import escape
@@ -14,6 +13,7 @@ from atelier.kernel.business import Business, Directory, split_prefix, working_f
 from atelier.kernel.errors import ConfigurationError, DatabaseError, UnknownRecord
 from atelier.kernel.page import Page
 from atelier.web.frame import HTML, render
+from atelier.web.http import Problem
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.event_handler import APIGatewayHttpResolver
@@ -62,13 +62,12 @@ def business_for(event: dict[str, Any], slug: str | None, directory: Callable[[]
 
 def unknown_business(event: dict[str, Any], slug: str) -> dict[str, Any]:
     """The 404 for a `/b/{slug}/` no business has: a page for a browser, else the refusal JSON."""
-    message = f"There is no studio at /b/{slug}/. Check the address you were given."
+    problem = Problem(404, "unknown_business", f"There is no studio at /b/{slug}/. Check the address you were given.")
     accept = str({k.lower(): v for k, v in (event.get("headers") or {}).items()}.get("accept") or "")
     if "text/html" in accept:
-        page = Page("Not found", f"<h1>Not found</h1><p>{escape(message)}</p>")
+        page = Page("Not found", f"<h1>Not found</h1><p>{escape(problem.message)}</p>")
         return {"statusCode": 404, "headers": {"Content-Type": HTML}, "body": render(page)}
-    body = {"error": "unknown_business", "message": message}
-    return {"statusCode": 404, "headers": {"Content-Type": "application/json"}, "body": json.dumps(body)}
+    return {"statusCode": 404, "headers": {"Content-Type": "application/json"}, "body": problem.json()}
 
 
 def under_prefix(answer: dict[str, Any], prefix: str) -> dict[str, Any]:
@@ -98,9 +97,9 @@ def serve(
     except UnknownRecord:
         return unknown_business(event, slug or "")
     except DatabaseError:  # a named business cannot be looked up while the database is down: later
-        body = {"error": "unavailable", "message": "Database unavailable; retry in a minute."}
+        problem = Problem(503, "unavailable", "Database unavailable; retry in a minute.")
         headers = {"Content-Type": "application/json", "Retry-After": "60"}
-        return {"statusCode": 503, "headers": headers, "body": json.dumps(body)}
+        return {"statusCode": problem.status, "headers": headers, "body": problem.json()}
     with working_for(business):
         answer: dict[str, Any] = app.resolve(event, context)
     return answer if business is None or not business.prefix else under_prefix(answer, business.prefix)
