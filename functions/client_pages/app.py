@@ -1,5 +1,5 @@
-"""client_pages: where Stripe Checkout sends a client back. `GET /thanks?session_id=...` says what the payment led
-to (and refreshes itself until the webhook has arrived); `GET /cancelled` says nothing was charged."""
+"""client_pages: `GET /thanks?session_id=...` (what a payment led to) and `GET /cancelled`, where Checkout sends a
+client back; `GET /quote/{token}`, a quote's link, and `POST /quote/{token}/renew`, its fresh payment page."""
 
 from __future__ import annotations
 
@@ -12,11 +12,10 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from atelier import wiring
 from atelier.kernel.settings import MailSettings
 from atelier.kernel.telemetry import count
-from atelier.payments.pages import render_cancelled, render_thanks, valid_session_id
-from atelier.web.frame import html_response
+from atelier.payments.pages import render_cancelled, thanks_answer
+from atelier.payments.quote_page import missing_page, quote_answer, renew_answer
+from atelier.web.frame import PRIVATE, html_response
 from atelier.web.http import answer_problems
-
-NO_STORE = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"}
 
 wiring.settings(MailSettings)  # validated at cold start
 logger, metrics = Logger(service="atelier-client_pages"), Metrics()
@@ -26,25 +25,33 @@ app = APIGatewayHttpResolver()
 @app.get("/thanks")
 def thanks() -> Response[str]:
     session_id = app.current_event.get_query_string_value("session_id")
-    outcome = wiring.rpc().rpc("checkout_outcome", p_session_id=session_id) if valid_session_id(session_id) else {}
-    status, page = render_thanks(outcome or {}, wiring.settings(MailSettings).studio_name)
-    count(metrics, f"ThanksPage{str(outcome.get('state') or 'unknown').title()}")
-    return html_response(status, page, NO_STORE)
+    status, page, metric = thanks_answer(wiring.rpc(), session_id, wiring.settings(MailSettings).studio_name)
+    count(metrics, metric)
+    return html_response(status, page, PRIVATE)
 
 
 @app.get("/cancelled")
 def cancelled() -> Response[str]:
     count(metrics, "CancelledPage")
-    return html_response(200, render_cancelled(wiring.settings(MailSettings).studio_name), NO_STORE)
+    return html_response(200, render_cancelled(wiring.settings(MailSettings).studio_name), PRIVATE)
 
 
-answer_problems(
-    app,
-    logger,
-    metrics,
-    refused="ClientPageRefused",
-    unavailable="We could not look up your payment just now. Please refresh in a minute.",
-)
+@app.get("/quote/<token>")
+def quote(token: str) -> Response[str]:
+    status, page, metric = quote_answer(wiring.quote_desk(), token, wiring.settings(MailSettings).studio_name)
+    count(metrics, metric)
+    return html_response(status, page, PRIVATE)
+
+
+@app.post("/quote/<token>/renew")
+def renew_quote(token: str) -> Response[str]:
+    location, metric = renew_answer(wiring.quote_desk(), token)
+    count(metrics, metric)
+    return Response(303, "text/plain", "", headers={"Location": location} | PRIVATE)
+
+
+unavailable = "We could not look up your payment just now. Please refresh in a minute."
+answer_problems(app, logger, metrics, refused="ClientPageRefused", unavailable=unavailable, page=missing_page)
 
 
 @logger.inject_lambda_context(clear_state=True)

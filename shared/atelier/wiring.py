@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from atelier.mail.outbox import MailOutbox
     from atelier.notion.gateway import NotionGateway
     from atelier.notion.webhook import TokenStore, WebhookGate
+    from atelier.payments.quotes import QuoteDesk
     from atelier.payments.stripe_events import StripeEventService
     from atelier.portal.service import PortalService
     from atelier.reports.links import ReportLinks
@@ -181,6 +182,7 @@ def sync_ports() -> SyncPorts:
     """The sync engine's ports, with each entity's page content: a deliverable's page shows its file, a project's
     its brief."""
     from atelier.deliverables.showcase import Showcase
+    from atelier.kernel.settings import IntakeSettings
     from atelier.sync.brief import ProjectBrief
     from atelier.sync.records import SyncPorts
 
@@ -190,6 +192,8 @@ def sync_ports() -> SyncPorts:
         gateway,
         data_sources(),
         contents={"deliverable": Showcase(rpc(), gateway, object_store()), "project": ProjectBrief(rpc())},
+        quote_cap_cents=settings(IntakeSettings).atelier_quote_cap * 100,
+        settle=lambda deadline: quote_desk().settle(mail_outbox, deadline=deadline),
     )
 
 
@@ -285,6 +289,7 @@ def mail_outbox() -> MailOutbox | None:
         sign_in_url=portal().link if portal_on else None,
         portal_url=f"{links.base_url}/portal" if portal_on else None,
         enclose=weekly,
+        quote_url=lambda token: f"{links.base_url}/quote/{token}",
     )
 
 
@@ -318,6 +323,19 @@ def report_links() -> ReportLinks:
     from atelier.reports.links import ReportLinks
 
     return ReportLinks(settings(PortalSettings).key(), _api_url(), rpc())
+
+
+@PerBusiness
+def quote_desk() -> QuoteDesk:
+    """Quotes' Checkout sessions: opened, expired and made again through the business's own Stripe account."""
+    from atelier.kernel.settings import IntakeSettings
+    from atelier.payments.quotes import QuoteDesk
+    from atelier.payments.stripe_checkout import quote_checkout_from_settings
+
+    config = settings(IntakeSettings)
+    return QuoteDesk(
+        rpc(), quote_checkout_from_settings(config), site=_api_url(), link_hours=config.atelier_quote_link_hours
+    )
 
 
 @PerBusiness
@@ -364,6 +382,7 @@ _FACTORIES: tuple[Any, ...] = (
     mail_outbox,
     portal,
     stripe_events,
+    quote_desk,
     intake_service,
     deliverable_service,
 )

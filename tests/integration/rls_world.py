@@ -128,6 +128,11 @@ def build_world(db: Conn) -> World:
             db, "insert into portal_sessions (user_id, expires_at) select id, now() from users limit 1 returning id"
         ),
         "report_links": _one(db, "insert into report_links (expires_at) values (now()) returning id"),
+        "quotes": _one(
+            db,
+            "insert into quotes (lead_id, tier, amount, currency) values (%(l)s, 3, 2000000, 'usd') returning id",
+            {"l": lead},
+        ),
         "notion_properties": _one(
             db,
             "insert into notion_properties (data_source_id, entity, key, property_id,"

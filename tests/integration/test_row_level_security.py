@@ -108,6 +108,7 @@ EXPECTED: dict[str, Rules] = {
     "rate_limit_hits": {**STAFF_ONLY, "insert": APPEND_ONLY["update"], "update": APPEND_ONLY["update"]},
     "portal_sessions": {**STAFF_ONLY, "insert": APPEND_ONLY["update"], "update": APPEND_ONLY["update"]},
     "report_links": {**STAFF_ONLY, "insert": APPEND_ONLY["update"], "update": APPEND_ONLY["update"]},
+    "quotes": {**STAFF_ONLY, "insert": APPEND_ONLY["update"], "update": APPEND_ONLY["update"]},
 }
 
 
@@ -160,6 +161,7 @@ def _insert_statement(table: str, world: World) -> tuple[str, dict[str, object]]
         "rate_limit_hits": "insert into rate_limit_hits (bucket, key) values ('lead_email', %(new)s)",
         "portal_sessions": "insert into portal_sessions (user_id, expires_at) values (%(team)s, now())",
         "report_links": "insert into report_links (expires_at) values (now())",
+        "quotes": "insert into quotes (lead_id, tier, amount, currency) values (%(lead)s, 3, 1, 'usd')",
     }
     params: dict[str, object] = {
         "email": f"{new}@example.com",
@@ -167,6 +169,7 @@ def _insert_statement(table: str, world: World) -> tuple[str, dict[str, object]]
         "client": a_client,
         "project": a_project,
         "new": new,
+        "lead": world.target["leads"],
     }
     return statements[table], params
 

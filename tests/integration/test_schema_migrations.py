@@ -46,6 +46,7 @@ PUBLIC_TABLES = {
     "rate_limit_hits",
     "portal_sessions",
     "report_links",
+    "quotes",
 }
 
 

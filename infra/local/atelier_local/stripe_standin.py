@@ -99,11 +99,27 @@ class StripeStandIn:
         self._owner[str(event["id"])] = self._owner.get(str(session.get("id")), LOCAL_API_KEY)
         return event
 
+    def expire(self, session_id: str) -> dict[str, Any] | None:
+        """`POST /v1/checkout/sessions/{id}/expire`: an open session closes unpaid, and `checkout.session.expired`
+        is delivered signed, as Stripe does (also when its `expires_at` passes). None: it is not open (Stripe's
+        400)."""
+        with self._lock:
+            session = self.sessions.get(session_id)
+            if session is None or session["status"] != "open":
+                return None
+            session.update(status="expired")
+            event = self._event("checkout.session.expired", session)
+        url, secret = self._delivery(session_id)
+        signed_delivery(url, event, secret)
+        return session
+
     def pay(self, session_id: str) -> dict[str, Any]:
         """Complete a session as a card payment would: the event is recorded, then delivered signed. Paying again
         delivers the same event again, as Stripe's retries do."""
         with self._lock:
             session = self.sessions[session_id]
+            if session["status"] == "expired":  # Stripe takes no payment on an expired session
+                return session
             if session["payment_status"] != "paid" and session["status"] != "complete":
                 suffix = secrets.token_hex(8)
                 session.update(
@@ -192,6 +208,7 @@ class StripeStandIn:
                 "created": int(time.time()),
                 "url": f"{self.base_url}{PAGE_PREFIX}{session_id}",
                 "payment_intent": None,
+                "expires_at": int(params.get("expires_at") or time.time() + 86400),
             }
             self.sessions[session_id] = session
             self._owner[session_id] = api_key
@@ -227,6 +244,16 @@ class StripeStandIn:
             created = self.create_session(params, request.headers.get("Idempotency-Key"), api_key or LOCAL_API_KEY)
             self._json(request, 200, created)
             return True
+        if path.startswith(f"{API_PREFIX}/v1/checkout/sessions/") and path.endswith("/expire") and method == "POST":
+            session_id = path.removeprefix(f"{API_PREFIX}/v1/checkout/sessions/").removesuffix("/expire")
+            owned = self._owner.get(session_id) == (api_key or LOCAL_API_KEY)
+            expired = self.expire(session_id) if owned else None
+            if expired is None:
+                message = f"Only Checkout Sessions with a status of open can be expired: {session_id} is not open."
+                self._json(request, 400, {"error": {"type": "invalid_request_error", "message": message}})
+            else:
+                self._json(request, 200, expired)
+            return True
         if path == f"{API_PREFIX}/v1/events" and method == "GET":
             query = dict(parse_qsl(urlsplit(request.path).query))
             self._json(request, 200, self.list_events(query, api_key or LOCAL_API_KEY))
@@ -248,6 +275,9 @@ class StripeStandIn:
             if session is None:
                 self._html(request, 404, "<h1>No such checkout session</h1>")
                 return True
+            if session["status"] == "expired":
+                self._html(request, 410, "<h1>This Checkout Session is no longer available</h1>")
+                return True
             self._html(request, 200, self._checkout_page(session, path))
             return True
         if path.startswith(PAGE_PREFIX) and method == "POST":
@@ -255,6 +285,9 @@ class StripeStandIn:
             session = self.sessions.get(session_id)
             if session is None or action not in ("pay", "decline", "bank", "bank-fails"):
                 self._html(request, 404, "<h1>No such checkout session</h1>")
+                return True
+            if session["status"] == "expired":  # as Checkout: an expired session's page takes no payment
+                self._html(request, 410, "<h1>This Checkout Session is no longer available</h1>")
                 return True
             if action == "decline":  # as Checkout: the card is refused on the page, and nothing is sent
                 self._html(

@@ -160,6 +160,10 @@ class IntakeSettings(BaseSettings):
     # lifting the source's limit for a load test lifts both); 0 turns a limit off.
     atelier_lead_limit_per_source: int = Field(default=20, ge=0)
     atelier_lead_limit_per_email: int | None = Field(default=None, ge=0)
+    # The largest quote the team may send, in the studio's main unit (a typo of three zeros is refused, not sent),
+    # and how long a quote's payment page stays open (Stripe allows up to 24 hours; the link then offers a fresh one).
+    atelier_quote_cap: int = Field(default=1_000_000, ge=1, le=10**9)
+    atelier_quote_link_hours: int = Field(default=24, ge=1, le=24)
 
     def lead_limits(self) -> tuple[int, int]:
         """(per source address, per e-mail address), leads per hour; 0 is no limit."""

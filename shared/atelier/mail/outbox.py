@@ -56,6 +56,7 @@ class MailOutbox:
         sign_in_url: Callable[[str, int], str] | None = None,
         portal_url: str | None = None,
         enclose: Enclose | None = None,
+        quote_url: Callable[[str], str] | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._rpc = rpc
@@ -65,15 +66,24 @@ class MailOutbox:
         self._sign_in_url = sign_in_url
         self._portal_url = portal_url
         self._enclose = enclose
+        self._quote_url = quote_url
         self._clock = clock
 
-    def send_due(self, *, deadline: float | None = None, batch: int = BATCH) -> MailReport:
+    def send_due(
+        self, *, deadline: float | None = None, batch: int = BATCH, templates: tuple[str, ...] | None = None
+    ) -> MailReport:
         """Send what is due until `deadline`. The deadline is checked before each send, and each message is
         completed as soon as it is sent: a run stopped at any point has sent nothing that is not recorded as sent
-        but the one in flight, so its lease running out never sends a message twice."""
+        but the one in flight, so its lease running out never sends a message twice. `templates`: only these (a
+        quote's e-mail, sent the moment its decision is applied)."""
         report = MailReport()
         while not self._past(deadline):
-            claimed = self._rpc.rpc("claim_notifications", p_limit=batch, p_lease_seconds=LEASE_SECONDS)
+            claimed = self._rpc.rpc(
+                "claim_notifications",
+                p_limit=batch,
+                p_lease_seconds=LEASE_SECONDS,
+                p_templates=list(templates) if templates else None,
+            )
             if not claimed:
                 break
             report.claimed += len(claimed)
@@ -109,6 +119,7 @@ class MailOutbox:
                 sign_in_url=self._sign_in_url,
                 portal_url=self._portal_url,
                 extra=enclosure.values if enclosure else None,
+                quote_url=self._quote_url,
             )
             if enclosure and enclosure.attachments:
                 message = replace(message, attachments=enclosure.attachments)

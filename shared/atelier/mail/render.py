@@ -25,6 +25,8 @@ NAMES = (
     "refund_confirmed",
     "portal_sign_in",
     "weekly_report",
+    "quote_sent",
+    "lead_declined",
 )
 STATUS_WORDS = {"pending": "to come", "in_progress": "under way", "completed": "done"}
 FRAME = """<!doctype html><html lang="en"><head><meta charset="utf-8">
@@ -73,6 +75,7 @@ def render(
     sign_in_url: Callable[[str, int], str] | None = None,
     portal_url: str | None = None,
     extra: Mapping[str, str] | None = None,
+    quote_url: Callable[[str], str] | None = None,
 ) -> Message:
     """One message from a template and what `notification_context` read for it. `extra`: values a template's
     enclosure adds (the weekly report's figures); a `*_lines` value is a list, one item per line."""
@@ -104,6 +107,7 @@ def render(
         "sign_in_url": sign_in_url(str(sign_in["id"]), int(sign_in["expires"])) if sign_in_url and sign_in else "",
         "portal_line": f"See where your project stands at any time: {portal_url}" if portal_url else "",
     }
+    values |= _quote_values(context, quote_url)
     values |= dict(extra or {})
     values["milestones_text"] = "\n".join(f"- {n}: {state}, due {due}" for n, due, state in lines) or "- to be set"
     escaped = {k: escape(v) for k, v in values.items()}
@@ -117,6 +121,7 @@ def render(
             escaped[key.removesuffix("_lines") + "_html"] = (
                 "<ul>" + "".join(f"<li>{escape(line)}</li>" for line in value.splitlines()) + "</ul>"
             )
+    escaped |= _quote_html(context)
     escaped["signature_html"] = "<br>".join(escape(line) for line in studio.signature.splitlines())
     escaped["portal_html"] = (
         (f'<p>See where your project stands at any time: <a href="{escape(portal_url)}">your project page</a>.</p>')
@@ -134,3 +139,43 @@ def render(
         text.safe_substitute(values).strip() + "\n",
         Template(FRAME).safe_substitute(subject=escape(title), body=body),
     )
+
+
+def _said(context: Mapping[str, Any]) -> tuple[list[str], str, str]:
+    """A quote's features, the team's note to the client, and a decline's reason, as given."""
+    quote = context.get("quote") or {}
+    details = context.get("details") or {}
+    features = [str(f) for f in quote.get("features") or [] if str(f).strip()]
+    return features, str(quote.get("note") or "").strip(), str(details.get("reason") or "").strip()
+
+
+def _quote_values(context: Mapping[str, Any], quote_url: Callable[[str], str] | None) -> dict[str, str]:
+    """A quote's e-mail: its amount, what the tier includes, the team's note and the client's link; a decline's
+    reason."""
+    quote = context.get("quote") or {}
+    features, note, reason = _said(context)
+    token = str(quote.get("token") or "")
+    return {
+        "quote_amount": money(quote.get("amount"), quote.get("currency")),
+        "quote_url": quote_url(token) if quote_url and token else "",
+        "quote_expires": day(str(quote.get("expires_at") or "")[:10] or None, missing="a day from now"),
+        "features_text": "\n".join(f"- {f}" for f in features) or "- as we discussed",
+        "note_text": f"\nA note from the team:\n{note}\n" if note else "",
+        "reason_text": f"\n{reason}\n" if reason else "",
+    }
+
+
+def _quote_html(context: Mapping[str, Any]) -> dict[str, str]:
+    features, note, reason = _said(context)
+    items = "".join(f"<li>{escape(f)}</li>" for f in features) or "<li>as we discussed</li>"
+    paragraphs = "".join(f"<p>{escape(line)}</p>" for line in note.splitlines() if line.strip())
+    return {
+        "features_html": f"<ul>{items}</ul>",
+        "note_html": (
+            f'<blockquote style="border-left:4px solid #ccc;margin:1rem 0;padding:0 1rem">'
+            f"<p><strong>A note from the team</strong></p>{paragraphs}</blockquote>"
+            if note
+            else ""
+        ),
+        "reason_html": f"<p>{escape(reason)}</p>" if reason else "",
+    }

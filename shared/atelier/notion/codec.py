@@ -84,6 +84,11 @@ def _date_from_notion(value: dict[str, Any] | None) -> date | datetime | None:
     return date.fromisoformat(start) if len(start) == 10 else datetime.fromisoformat(start.replace("Z", "+00:00"))
 
 
+def _number(value: Any) -> Any:
+    """A whole number as an int (Postgres' 60000.00 and a person's 60000 are one value, with one hash)."""
+    return int(value) if isinstance(value, float) and value.is_integer() else value
+
+
 @dataclass(frozen=True)
 class PropertyType:
     """How one Notion property type is written, read, and declared in a data source's schema."""
@@ -96,7 +101,7 @@ class PropertyType:
 TYPES: dict[str, PropertyType] = {
     "title": PropertyType("title", rich_text, plain_text),
     "rich_text": PropertyType("rich_text", rich_text, plain_text),
-    "number": PropertyType("number", lambda v: v, lambda v: v),
+    "number": PropertyType("number", _number, _number),
     "select": PropertyType(
         "select",
         lambda v: None if v is None else {"name": select_name(str(v))},

@@ -13,6 +13,7 @@ from typing import Any
 
 from atelier.kernel.format import day, money
 from atelier.kernel.page import Page
+from atelier.kernel.rpc import Rpc
 
 SESSION_ID = re.compile(r"cs_[A-Za-z0-9_]{1,250}")
 REFRESH_SECONDS = 3
@@ -20,6 +21,14 @@ REFRESH_SECONDS = 3
 
 def valid_session_id(value: str | None) -> bool:
     return bool(value) and SESSION_ID.fullmatch(str(value)) is not None
+
+
+def thanks_answer(rpc: Rpc, session_id: str | None, studio: str) -> tuple[int, Page, str]:
+    """(status, page, metric) for `GET /thanks?session_id=...`: any session Atelier opened, the intake's or a
+    quote's."""
+    outcome = rpc.rpc("checkout_outcome", p_session_id=session_id) if valid_session_id(session_id) else {}
+    status, page = render_thanks(outcome or {}, studio)
+    return status, page, f"ThanksPage{str((outcome or {}).get('state') or 'unknown').title()}"
 
 
 def render_thanks(outcome: Mapping[str, Any], studio: str) -> tuple[int, Page]:
@@ -43,6 +52,23 @@ def render_thanks(outcome: Mapping[str, Any], studio: str) -> tuple[int, Page]:
             '<p><a class="button" href="/intake">Back to the intake form</a></p>'
         )
         return 200, Page("Payment not completed", body)
+    if state in ("superseded", "expired"):
+        token = str(outcome.get("quote_token") or "")
+        link = f'<p><a class="button" href="/quote/{escape(token)}">See your quote</a></p>' if token else ""
+        said = (
+            "This payment page closed before it was used. Your quote offers a fresh one."
+            if state == "expired"
+            else "This payment link belongs to a quote that has since been replaced or withdrawn, so it takes no "
+            "payment."
+        )
+        return 200, Page("Payment link closed", f"<h1>This payment link is closed</h1><p>{said}</p>{link}")
+    if state == "held":
+        body = (
+            f'<h1>Thank you{hello}</h1><p role="status">We have received your payment. Before any work starts, the '
+            f"studio will be in touch with you about it, usually within two business days.</p>"
+            f'<p class="muted">{escape(studio)}</p>'
+        )
+        return 200, Page("Payment received", body)
     if state == "refunded":
         return 200, Page(
             "Payment refunded",

@@ -9,6 +9,7 @@ from typing import Any
 
 from atelier.intake.checkout import CheckoutGateway, CheckoutLink, CheckoutUnavailable, NoCheckout, TierPrice
 from atelier.kernel.settings import IntakeSettings, secret
+from atelier.payments.quotes import NoQuoteCheckout, QuoteCheckout, QuoteOffer
 
 
 class StripeCheckout:
@@ -70,6 +71,56 @@ class StripeCheckout:
             raise CheckoutUnavailable("Stripe returned a session without a URL")
         return CheckoutLink(session_id=str(session.id), url=str(session.url))
 
+    def open_quote(self, offer: QuoteOffer, *, site: str, expires_at: int) -> CheckoutLink:
+        """A session for a quote: its amount (`price_data`), its metadata, and back to the quote's page if the
+        client cancels. One per quote and renewal, whoever asks and however often (the idempotency key)."""
+        import stripe
+
+        success = self._success_url or f"{site}/thanks?session_id={{CHECKOUT_SESSION_ID}}"
+        metadata = {"lead_id": offer.lead_id, "tier": str(offer.tier), "quote_id": offer.quote_id}
+        params: dict[str, Any] = {
+            "mode": "payment",
+            "line_items": [
+                {
+                    "price_data": {
+                        "currency": offer.currency,
+                        "unit_amount": offer.amount,
+                        "product_data": {"name": f"{offer.tier_name} (quote)"},
+                    },
+                    "quantity": 1,
+                }
+            ],
+            "customer_email": offer.email,
+            "client_reference_id": offer.lead_id,
+            "metadata": metadata,
+            "payment_intent_data": {"metadata": metadata},
+            "success_url": success,
+            "cancel_url": f"{site}/quote/{offer.token}",
+            "expires_at": expires_at,
+        }
+        try:
+            session = self._stripe().v1.checkout.sessions.create(
+                params=params, options={"idempotency_key": f"atelier-quote-{offer.quote_id}-{offer.renewal}"}
+            )
+        except stripe.StripeError as exc:
+            raise CheckoutUnavailable(f"Stripe refused or failed the quote's checkout: {type(exc).__name__}") from exc
+        if not session.url:
+            raise CheckoutUnavailable("Stripe returned a session without a URL")
+        return CheckoutLink(session_id=str(session.id), url=str(session.url))
+
+    def expire(self, session_id: str) -> bool:
+        """Expire an open session. One Stripe will not expire (paid, or expired already) can no longer be paid
+        through this link either: done, as far as the quote is concerned."""
+        import stripe
+
+        try:
+            self._stripe().v1.checkout.sessions.expire(session_id)
+        except stripe.InvalidRequestError:
+            return True
+        except stripe.StripeError as exc:
+            raise CheckoutUnavailable(f"Stripe could not expire the session: {type(exc).__name__}") from exc
+        return True
+
 
 def checkout_from_settings(settings: IntakeSettings) -> CheckoutGateway:
     if not settings.stripe_configured:
@@ -81,3 +132,9 @@ def checkout_from_settings(settings: IntakeSettings) -> CheckoutGateway:
         cancel_url=settings.checkout_cancel_url,
         api_base=settings.stripe_api_base,
     )
+
+
+def quote_checkout_from_settings(settings: IntakeSettings) -> QuoteCheckout:
+    """Quotes' sessions through the same Stripe account as the intake's (the business's own, when it has one)."""
+    checkout = checkout_from_settings(settings)
+    return checkout if isinstance(checkout, StripeCheckout) else NoQuoteCheckout()

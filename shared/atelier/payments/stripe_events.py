@@ -27,6 +27,7 @@ HANDLED_TYPES = (
     "checkout.session.completed",
     "checkout.session.async_payment_succeeded",
     "checkout.session.async_payment_failed",
+    "checkout.session.expired",
     "payment_intent.succeeded",
     "charge.refunded",
 )
@@ -38,7 +39,7 @@ class StripeEventAction:
 
     event_id: str
     event_type: str
-    kind: str  # fulfil, pending, failed, confirm, refund, ignore
+    kind: str  # fulfil, pending, failed, confirm, refund, expire, ignore
     reason: str | None = None
     livemode_mismatch: bool = False  # a test event sent to live, or the other way round: recorded, not applied
     lead_id: str | None = None
@@ -168,6 +169,12 @@ def _meaning(event_id: str, event_type: str, event: dict[str, Any]) -> StripeEve
         "customer_id": _id(obj.get("customer"), "customer"),
         "currency": _currency(obj.get("currency")),
     }
+    if event_type == "checkout.session.expired":
+        # Unpaid and closed: a quote's link then offers a fresh session. Nothing was charged, so no amount is needed.
+        session_id = _id(obj, "the session id")
+        if not session_id:
+            raise Unappliable("the expired session has no id")
+        return StripeEventAction(event_id, event_type, "expire", checkout_session_id=session_id, **common)
     if event_type.startswith("checkout.session."):
         pi = _id(obj.get("payment_intent"), "payment_intent")
         if not pi:

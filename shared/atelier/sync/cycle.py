@@ -21,7 +21,7 @@ from atelier.sync.comments import CommentReport, post_due
 from atelier.sync.mapping import ENTITIES
 from atelier.sync.pull import NotionPoller, PollReport
 from atelier.sync.push import OutboxPusher, SweepReport
-from atelier.sync.records import SyncPorts
+from atelier.sync.records import SyncPorts, settle_decisions
 
 LEASE_NAME = "notion-sync"
 RUN_LEASE_SECONDS = 6  # a crashed run blocks the next for at most this long
@@ -40,6 +40,7 @@ class CycleReport:
     schema_released: int = 0  # rows that waited for a schema mended since
     comments: CommentReport = field(default_factory=CommentReport)  # answers to edits of fields Postgres owns
     history: HistoryReport = field(default_factory=HistoryReport)  # state changes appended to project pages
+    decisions: dict[str, int] = field(default_factory=dict)  # quotes opened and their e-mails sent (`settle`)
 
     def counts(self) -> dict[str, Any]:
         """What the run did, for its log line and the CLI."""
@@ -61,6 +62,7 @@ class CycleReport:
             "overridden": poll.overridden,
             "comments": self.comments.posted,
             "history": self.history.written,
+            **self.decisions,
         }
 
     def metrics(self) -> dict[str, float]:
@@ -142,6 +144,7 @@ def run_cycle(
             swept = OutboxPusher(ports, clock=clock).sweep(deadline=deadline, holder=holder, still_ours=heartbeat.alive)
             history = append_history(ports, deadline=deadline, clock=clock) if heartbeat.alive() else HistoryReport()
             polled = NotionPoller(ports).poll(deadline=deadline) if heartbeat.alive() else PollReport()
+            decisions = settle_decisions(ports, deadline)  # quotes waiting for Stripe, or decided just now
             commented = post_due(ports, deadline=deadline, clock=clock) if heartbeat.alive() else CommentReport()
     finally:
         rpc.rpc("release_sync_lease", p_name=LEASE_NAME, p_holder=holder)
@@ -155,6 +158,7 @@ def run_cycle(
         schema_released=released,
         comments=commented,
         history=history,
+        decisions=decisions,
     )
 
 

@@ -20,7 +20,7 @@ from atelier.notion.webhook import PAGE_EVENTS, SCHEMA_EVENTS, Delivery
 from atelier.sync.comments import post_due
 from atelier.sync.cycle import mend_schemas
 from atelier.sync.pull import NotionPoller
-from atelier.sync.records import SyncPorts
+from atelier.sync.records import SyncPorts, settle_decisions
 
 
 @dataclass(frozen=True)
@@ -81,7 +81,9 @@ class NotionEvents:
         entity, report = NotionPoller(self._ports).pull_page(delivery.entity_id, deadline=deadline)
         if entity is None:
             return Outcome(delivery.event_id, "not ours", {})
-        if report.overridden:  # the comment that answers the edit goes now, not at the next sync run
+        # A lead's decision: its quote's payment page opened and its e-mail sent now, not at the next run.
+        settled = settle_decisions(self._ports, deadline) if entity == "lead" else {}
+        if report.overridden or entity == "lead":  # the comment that answers the edit goes now, not next run
             with contextlib.suppress(NotionError):  # else it waits in notion_comments for the next sync run
                 post_due(self._ports, deadline=deadline)
         return Outcome(
@@ -94,6 +96,7 @@ class NotionEvents:
                 "restored": report.restored,
                 "overridden": report.overridden,
                 "unapplied": report.unapplied,
+                **settled,
             },
         )
 

@@ -38,6 +38,9 @@ FROM_UPLOAD = "it comes from the file uploaded to the deliverables bucket; uploa
 class Owner(StrEnum):
     postgres = "postgres"
     notion = "notion"  # Notion owns the field once the page exists; Postgres sets its first value
+    # The team decides it in Notion, and Atelier writes it too when its own state moves it (a payment converts a
+    # lead): pulled like Notion's, pushed like Postgres' whenever Postgres' value is not the one last pushed.
+    shared = "shared"
 
 
 @dataclass(frozen=True)
@@ -109,6 +112,14 @@ class Entity:
 
     def owned_by(self, owner: Owner) -> tuple[Field, ...]:
         return tuple(f for f in self.fields if f.owner is owner)
+
+    def team_fields(self) -> tuple[Field, ...]:
+        """The fields a person's edit is read back from: Notion's and the shared ones."""
+        return tuple(f for f in self.fields if f.owner in (Owner.notion, Owner.shared))
+
+    def pushed_fields(self) -> tuple[Field, ...]:
+        """The fields a push sends when Postgres' value moves: Postgres' and the shared ones."""
+        return tuple(f for f in self.fields if f.owner in (Owner.postgres, Owner.shared))
 
     def kinds(self) -> dict[str, str]:
         """Every property the sync needs, by key: the mapped fields, "Atelier ID" and "Last Synced"."""
@@ -215,6 +226,16 @@ RED_FLAG_WORDS = _words(
 # Milestones use Notion's own status property, whose default options are these.
 MILESTONE_STATUS_NAMES = {"pending": "Not started", "in_progress": "In progress", "completed": "Done"}
 
+# The review loop: what the team decides on a lead page (each field's guide says what it does).
+REVIEW_TIER = "the tier to quote; routing's recommendation until the team chooses another"
+REVIEW_QUOTE = "the amount to quote, in the studio's currency; empty quotes the tier's price"
+REVIEW_NOTE = "a note to the client, in the quote's e-mail; on a closed lead, the reason it was declined"
+REVIEW_STATUS = (
+    'set "Qualified" to send the quote (its e-mail and payment link), "Closed" to decline the lead with one short '
+    'e-mail; "Converted" follows the client\'s payment'
+)
+FROM_THE_QUOTE = "Atelier writes where the lead's quote stands (sent, paid, expired); send a new quote to change it"
+
 LEAD = Entity(
     "lead",
     "leads",
@@ -222,8 +243,19 @@ LEAD = Entity(
     (
         Field("name", "Name", "title", guide=FROM_THE_FORM),
         Field("email", "Email", "email", guide=FROM_THE_FORM),
-        Field("tier_name", "Tier", "select", tier_names=True, guide=FROM_THE_FORM),
-        Field("status", "Status", "select", options=LEAD_STATUSES, out=_words(LEAD_STATUSES), guide=FROM_ATELIER),
+        Field("tier_name", "Tier", "select", owner=Owner.shared, tier_names=True, guide=REVIEW_TIER),
+        Field(
+            "status",
+            "Status",
+            "select",
+            owner=Owner.shared,
+            options=LEAD_STATUSES,
+            out=_words(LEAD_STATUSES),
+            guide=REVIEW_STATUS,
+        ),
+        Field("quote", "Quote", "number", owner=Owner.shared, guide=REVIEW_QUOTE),
+        Field("quote_note", "Note to Client", "rich_text", owner=Owner.shared, guide=REVIEW_NOTE),
+        Field("quote_state", "Quote State", "rich_text", guide=FROM_THE_QUOTE),
         Field("budget_range", "Budget", "rich_text", guide=FROM_THE_FORM),
         Field("timeline_weeks", "Timeline (weeks)", "number", guide=FROM_THE_FORM),
         Field(

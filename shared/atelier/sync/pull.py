@@ -220,7 +220,7 @@ class NotionPoller:
         if not by_id:
             return []
         state = self._rpc.rpc("sync_pull_state", p_entity=entity.name, p_ids=list(by_id))
-        owned = entity.owned_by(Owner.notion)
+        owned = entity.team_fields()
         ours = entity.owned_by(Owner.postgres)
         changes = []
         for record_id, page in by_id.items():
@@ -262,6 +262,8 @@ class NotionPoller:
                         lost={k: str(v) for k, v in lost.items()},
                         comment=entity.put_back(sorted(lost)),
                     )  # one comment on the page, per edit
+            if "values" in change and entity.name == "lead":
+                change["quote_cap"] = self._ports.quote_cap_cents  # the team's decision is checked against it
             if len(change) > 2:  # more than its id and page
                 changes.append(change)
         return changes

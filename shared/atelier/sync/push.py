@@ -199,9 +199,7 @@ class OutboxPusher:
                 return result
             if page_id:
                 pushed = pushed_hashes(record.get("pushed"))
-                changed = tuple(
-                    f for f in entity.owned_by(Owner.postgres) if pushed.get(f.property) != hashes[f.property]
-                )
+                changed = tuple(f for f in entity.pushed_fields() if pushed.get(f.property) != hashes[f.property])
                 if not changed:
                     report.unchanged += 1
                 else:

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any, cast
 
 from atelier.kernel.catalogue import Catalogue
+from atelier.kernel.errors import AtelierError
 from atelier.kernel.rpc import Rpc
 from atelier.notion.codec import ATELIER_ID, NO_IDS, Ids, find_property, from_property, plain_text, to_property
 from atelier.notion.port import NotionPort
@@ -36,6 +37,10 @@ class SyncPorts:
     data_sources: Mapping[str, str]
     contents: Mapping[str, PageContent] = field(default_factory=dict)
     properties: PropertyMap = field(default=None)  # type: ignore[assignment]  # made from rpc when not given
+    quote_cap_cents: int | None = None  # the largest quote the team may send (None: the database's own cap)
+    # What follows a team's decision on a lead, outside the sync: a quote's payment page opened (or a superseded
+    # one expired) and its e-mail sent, now rather than at the mail's next run. Given the deadline; returns counts.
+    settle: Callable[[float | None], dict[str, int]] | None = None
 
     def __post_init__(self) -> None:
         if cast("PropertyMap | None", self.properties) is None:
@@ -48,6 +53,17 @@ class SyncPorts:
     def ids(self, entity: str) -> Ids:
         """The entity's property ids, by key (its properties' names in the mapping)."""
         return self.properties.ids(entity)
+
+
+def settle_decisions(ports: SyncPorts, deadline: float | None) -> dict[str, int]:
+    """Run what follows the team's decisions (`SyncPorts.settle`), never failing the sync for it: Stripe or the mail
+    being down, or unconfigured, leaves the quote waiting for the next run, and says so."""
+    if ports.settle is None:
+        return {}
+    try:
+        return ports.settle(deadline)
+    except AtelierError as exc:
+        return {"decisions_waiting": 1, f"decisions_{type(exc).__name__}": 1}
 
 
 def short_hash(value: Any) -> str:
