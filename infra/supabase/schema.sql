@@ -33,7 +33,7 @@ create type public.sync_entity as enum ('lead', 'client', 'project', 'milestone'
 
 create type public.user_type as enum ('kaa_client', 'sage_client', 'team', 'admin');
 
--- ==================== tables (27) ====================
+-- ==================== tables (28) ====================
 
 create table public.audit_log (
     id uuid default gen_random_uuid() not null,
@@ -230,6 +230,10 @@ create table public.leads (
     checkout_session_id text,
     checkout_url text,
     business_id uuid default app_private.business_id() not null,
+    team_tier smallint,
+    quote_amount bigint,
+    quote_note text,
+    decided_at timestamp with time zone,
     constraint leads_pkey PRIMARY KEY (id),
     constraint leads_business_id_id_key UNIQUE (business_id, id),
     constraint leads_checkout_session_id_key UNIQUE (checkout_session_id),
@@ -237,11 +241,14 @@ create table public.leads (
     constraint leads_submission_key_key UNIQUE (submission_key),
     constraint leads_business_id_fkey FOREIGN KEY (business_id) REFERENCES businesses(id),
     constraint leads_recommended_tier_fkey FOREIGN KEY (business_id, recommended_tier) REFERENCES tiers(business_id, id),
+    constraint leads_team_tier_fkey FOREIGN KEY (business_id, team_tier) REFERENCES tiers(business_id, id),
     constraint leads_budget_min_cents_check CHECK ((budget_min_cents >= 0)),
     constraint leads_check CHECK ((budget_max_cents >= budget_min_cents)),
     constraint leads_confidence_check CHECK ((confidence = ANY (ARRAY['high'::text, 'medium'::text, 'low'::text]))),
     constraint leads_email_check CHECK (((email = lower(btrim(email))) AND (email ~~ '%_@_%'::text))),
     constraint leads_name_check CHECK ((length(btrim(name)) > 0)),
+    constraint leads_quote_amount_check CHECK ((quote_amount > 0)),
+    constraint leads_quote_note_check CHECK ((length(quote_note) <= 2000)),
     constraint leads_submission_key_check CHECK (((length(submission_key) >= 8) AND (length(submission_key) <= 200))),
     constraint leads_timeline_weeks_check CHECK ((timeline_weeks > 0))
 );
@@ -319,7 +326,7 @@ create table public.notifications (
     constraint notifications_attempts_check CHECK ((attempts >= 0)),
     constraint notifications_details_check CHECK ((jsonb_typeof(details) = 'object'::text)),
     constraint notifications_recipient_check CHECK ((recipient ~ '^[^@\s]+@[^@\s]+$'::text)),
-    constraint notifications_template_check CHECK ((template = ANY (ARRAY['payment_receipt'::text, 'milestone_completed'::text, 'deliverable_ready'::text, 'refund_confirmed'::text, 'portal_sign_in'::text, 'weekly_report'::text])))
+    constraint notifications_template_check CHECK ((template = ANY (ARRAY['payment_receipt'::text, 'milestone_completed'::text, 'deliverable_ready'::text, 'refund_confirmed'::text, 'portal_sign_in'::text, 'weekly_report'::text, 'quote_sent'::text, 'lead_declined'::text])))
 );
 
 create table public.notion_budget (
@@ -496,6 +503,41 @@ create table public.projects (
     constraint projects_name_check CHECK ((length(btrim(name)) > 0))
 );
 
+create table public.quotes (
+    id uuid default gen_random_uuid() not null,
+    business_id uuid default app_private.business_id() not null,
+    lead_id uuid not null,
+    tier smallint not null,
+    amount bigint not null,
+    currency text not null,
+    note text,
+    status text default 'sent'::text not null,
+    source text default 'notion'::text not null,
+    link_token text default (replace((gen_random_uuid())::text, '-'::text, ''::text) || replace((gen_random_uuid())::text, '-'::text, ''::text)) not null,
+    checkout_session_id text,
+    checkout_url text,
+    expires_at timestamp with time zone,
+    renewals integer default 0 not null,
+    session_closed_at timestamp with time zone,
+    paid_at timestamp with time zone,
+    created_at timestamp with time zone default now() not null,
+    updated_at timestamp with time zone default now() not null,
+    constraint quotes_pkey PRIMARY KEY (id),
+    constraint quotes_business_id_id_key UNIQUE (business_id, id),
+    constraint quotes_checkout_session_id_key UNIQUE (checkout_session_id),
+    constraint quotes_link_token_key UNIQUE (link_token),
+    constraint quotes_business_id_fkey FOREIGN KEY (business_id) REFERENCES businesses(id),
+    constraint quotes_business_id_lead_id_fkey FOREIGN KEY (business_id, lead_id) REFERENCES leads(business_id, id),
+    constraint quotes_business_id_tier_fkey FOREIGN KEY (business_id, tier) REFERENCES tiers(business_id, id),
+    constraint quotes_amount_check CHECK ((amount > 0)),
+    constraint quotes_check CHECK (((checkout_session_id IS NULL) = (checkout_url IS NULL))),
+    constraint quotes_currency_check CHECK ((currency ~ '^[a-z]{3}$'::text)),
+    constraint quotes_note_check CHECK ((length(note) <= 2000)),
+    constraint quotes_renewals_check CHECK (((renewals >= 0) AND (renewals <= 20))),
+    constraint quotes_source_check CHECK ((source = ANY (ARRAY['notion'::text, 'cli'::text]))),
+    constraint quotes_status_check CHECK ((status = ANY (ARRAY['sent'::text, 'paid'::text, 'expired'::text, 'withdrawn'::text, 'superseded'::text])))
+);
+
 create table public.rate_limit_hits (
     id bigint generated always as identity not null,
     bucket text not null,
@@ -612,7 +654,7 @@ create table public.users (
     constraint users_tier_check CHECK (((tier >= 1) AND (tier <= 4)))
 );
 
--- ==================== views (23) ====================
+-- ==================== views (24) ====================
 
 create view scoped.audit_log with (security_invoker=true, check_option=cascaded) as
  SELECT id,
@@ -719,7 +761,11 @@ create view scoped.leads with (security_invoker=true, check_option=cascaded) as
     answer,
     checkout_session_id,
     checkout_url,
-    business_id
+    business_id,
+    team_tier,
+    quote_amount,
+    quote_note,
+    decided_at
    FROM leads
   WHERE business_id = (( SELECT app_private.business_id() AS business_id));
 
@@ -911,6 +957,28 @@ create view scoped.projects with (security_invoker=true, check_option=cascaded) 
    FROM projects
   WHERE business_id = (( SELECT app_private.business_id() AS business_id));
 
+create view scoped.quotes with (security_invoker=true, check_option=cascaded) as
+ SELECT id,
+    business_id,
+    lead_id,
+    tier,
+    amount,
+    currency,
+    note,
+    status,
+    source,
+    link_token,
+    checkout_session_id,
+    checkout_url,
+    expires_at,
+    renewals,
+    session_closed_at,
+    paid_at,
+    created_at,
+    updated_at
+   FROM quotes
+  WHERE business_id = (( SELECT app_private.business_id() AS business_id));
+
 create view scoped.rate_limit_hits with (security_invoker=true, check_option=cascaded) as
  SELECT id,
     bucket,
@@ -990,7 +1058,7 @@ create view scoped.tiers with (security_invoker=true, check_option=cascaded) as
    FROM tiers
   WHERE business_id = (( SELECT app_private.business_id() AS business_id));
 
--- ==================== indexes (57) ====================
+-- ==================== indexes (62) ====================
 
 CREATE INDEX audit_log_business_idx ON public.audit_log USING btree (business_id);
 
@@ -1019,6 +1087,8 @@ CREATE INDEX leads_created_at_idx ON public.leads USING btree (created_at);
 CREATE INDEX leads_email_idx ON public.leads USING btree (email);
 
 CREATE INDEX leads_recommended_tier_idx ON public.leads USING btree (recommended_tier);
+
+CREATE INDEX leads_team_tier_idx ON public.leads USING btree (business_id, team_tier);
 
 CREATE INDEX milestone_templates_business_idx ON public.milestone_templates USING btree (business_id);
 
@@ -1084,6 +1154,14 @@ CREATE INDEX projects_created_at_idx ON public.projects USING btree (created_at)
 
 CREATE INDEX projects_tier_idx ON public.projects USING btree (tier);
 
+CREATE INDEX quotes_lead_idx ON public.quotes USING btree (business_id, lead_id, created_at);
+
+CREATE UNIQUE INDEX quotes_one_open_idx ON public.quotes USING btree (lead_id) WHERE (status = 'sent'::text);
+
+CREATE INDEX quotes_tier_idx ON public.quotes USING btree (business_id, tier);
+
+CREATE INDEX quotes_to_open_idx ON public.quotes USING btree (created_at) WHERE ((status = 'sent'::text) AND (checkout_session_id IS NULL));
+
 CREATE INDEX rate_limit_hits_business_idx ON public.rate_limit_hits USING btree (business_id);
 
 CREATE INDEX rate_limit_hits_key_idx ON public.rate_limit_hits USING btree (bucket, key, hit_at);
@@ -1106,7 +1184,7 @@ CREATE INDEX tiers_business_idx ON public.tiers USING btree (business_id);
 
 CREATE INDEX users_tier_idx ON public.users USING btree (tier);
 
--- ==================== functions (118) ====================
+-- ==================== functions (134) ====================
 
 CREATE OR REPLACE FUNCTION app_private.backend_written(p_table text, p_readers text DEFAULT 'app_private.is_team()'::text)
  RETURNS void
@@ -1138,6 +1216,44 @@ AS $function$
     app_private.default_business())
 $function$;
 
+CREATE OR REPLACE FUNCTION app_private.close_lead(p_lead_id uuid, p_reason text)
+ RETURNS jsonb
+ LANGUAGE plpgsql
+ SET search_path TO ''
+AS $function$
+declare
+  v_lead scoped.leads;
+  v_open uuid;
+  v_reason text := left(nullif(btrim(p_reason), ''), 2000);
+begin
+  select * into v_lead from scoped.leads where id = p_lead_id and deleted_at is null for update;
+  if not found then
+    return jsonb_build_object('refused', 'there is no such lead (or it is in the trash)');
+  elsif v_lead.status = 'converted' or exists (select 1 from scoped.projects where lead_id = v_lead.id) then
+    return jsonb_build_object('refused', 'this lead has paid already and is now a project: close the project '
+                                         'instead, or ask an admin about a refund');
+  elsif v_lead.status = 'closed' then
+    return jsonb_build_object('closed', false);
+  end if;
+  select id into v_open from scoped.quotes where lead_id = v_lead.id and status = 'sent';
+  if v_open is not null then
+    perform app_private.end_quote(v_open, 'withdrawn');
+  end if;
+  update scoped.leads set status = 'closed', quote_note = v_reason, decided_at = now() where id = v_lead.id;
+  if nullif(btrim(v_lead.email), '') is not null then
+    insert into scoped.notifications (recipient, template, dedupe_key, subject_id, details)
+    values (v_lead.email, 'lead_declined', 'lead_declined:' || v_lead.id, v_lead.id,
+            jsonb_build_object('reason', v_reason))
+    on conflict (dedupe_key) do nothing;
+  end if;
+  insert into scoped.audit_log (action, resource_type, resource_id, details)
+  values ('lead.declined', 'lead', v_lead.id::text, jsonb_build_object('reason', v_reason, 'withdrawn', v_open));
+  perform app_private.note_on_lead(v_lead.id, 'Declined: the client is told in one short e-mail'
+                                              || case when v_reason is null then '.' else ', with the note as the reason.' end);
+  return jsonb_build_object('closed', true, 'withdrawn', v_open);
+end
+$function$;
+
 CREATE OR REPLACE FUNCTION app_private.current_user_type()
  RETURNS user_type
  LANGUAGE sql
@@ -1154,6 +1270,33 @@ CREATE OR REPLACE FUNCTION app_private.default_business()
  SET search_path TO ''
 AS $function$
   select b.id from public.businesses b order by b.position limit 1
+$function$;
+
+CREATE OR REPLACE FUNCTION app_private.end_quote(p_quote_id uuid, p_status text)
+ RETURNS void
+ LANGUAGE plpgsql
+ SET search_path TO ''
+AS $function$
+begin
+  update scoped.quotes set status = p_status where id = p_quote_id and status = 'sent';
+  update scoped.notifications set status = 'failed',
+         last_error = format('the quote was %s before this e-mail was sent', p_status)
+   where template = 'quote_sent' and subject_id = p_quote_id and status = 'pending';
+end
+$function$;
+
+CREATE OR REPLACE FUNCTION app_private.enqueue_lead_of_quote()
+ RETURNS trigger
+ LANGUAGE plpgsql
+ SET search_path TO ''
+AS $function$
+begin
+  if tg_op = 'INSERT' or (new.status, new.checkout_session_id) is distinct from (old.status, old.checkout_session_id)
+  then
+    perform app_private.enqueue_sync('lead', new.lead_id);
+  end if;
+  return new;
+end
 $function$;
 
 CREATE OR REPLACE FUNCTION app_private.enqueue_on_change()
@@ -1350,6 +1493,86 @@ AS $function$
                                  or exists (select 1 from public.clients c where c.user_id = p_user))))
 $function$;
 
+CREATE OR REPLACE FUNCTION app_private.issue_quote(p_lead_id uuid, p_tier smallint, p_amount bigint, p_note text, p_source text, p_cap bigint)
+ RETURNS jsonb
+ LANGUAGE plpgsql
+ SET search_path TO ''
+AS $function$
+declare
+  v_lead scoped.leads;
+  v_tier scoped.tiers;
+  v_open scoped.quotes;
+  v_quote scoped.quotes;
+  v_amount bigint;
+  v_note text := nullif(btrim(p_note), '');
+  v_cap bigint := coalesce(p_cap, 100000000);
+begin
+  select * into v_lead from scoped.leads where id = p_lead_id and deleted_at is null for update;
+  if not found then
+    return jsonb_build_object('refused', 'there is no such lead (or it is in the trash)');
+  end if;
+  select * into v_tier from scoped.tiers where id = coalesce(p_tier, v_lead.team_tier, v_lead.recommended_tier);
+  if not found then
+    return jsonb_build_object('refused', format('there is no tier %s: choose one of the tiers', p_tier));
+  end if;
+  v_amount := coalesce(p_amount, v_tier.price_cents);
+  if v_lead.status = 'converted' or exists (select 1 from scoped.projects where lead_id = v_lead.id) then
+    return jsonb_build_object('refused', 'this lead has paid already and is now a project: change the project '
+                                         'instead, or ask an admin about a refund');
+  elsif nullif(btrim(v_lead.email), '') is null then
+    return jsonb_build_object('refused', 'the lead has no e-mail address to send a quote to');
+  elsif v_amount <= 0 then
+    return jsonb_build_object('refused', format('a quote must be more than 0, not %s',
+                                                app_private.money_words(v_amount, v_tier.currency)));
+  elsif v_tier.max_budget_cents is not null and v_amount > v_tier.max_budget_cents then
+    return jsonb_build_object('refused', format('%s is over the top of %s''s band (%s): choose a higher tier, or '
+                                                'quote within the band', app_private.money_words(v_amount, v_tier.currency),
+                                                v_tier.name, app_private.money_words(v_tier.max_budget_cents,
+                                                                                     v_tier.currency)));
+  elsif v_amount > v_cap then
+    return jsonb_build_object('refused', format('%s is over the studio''s cap on a quote (%s, ATELIER_QUOTE_CAP): '
+                                                'check the amount, or raise the cap',
+                                                app_private.money_words(v_amount, v_tier.currency),
+                                                app_private.money_words(v_cap, v_tier.currency)));
+  elsif not app_private.stripe_takes(v_tier.currency) then
+    return jsonb_build_object('refused', format('Stripe does not take %s: set the studio''s currency with '
+                                                '`atelier business set SLUG --currency usd`', upper(v_tier.currency)));
+  elsif length(v_note) > 2000 then
+    return jsonb_build_object('refused', format('the note to the client is %s characters; keep it under 2,000',
+                                                length(v_note)));
+  end if;
+
+  select * into v_open from scoped.quotes where lead_id = v_lead.id and status = 'sent' for update;
+  if found and v_open.tier = v_tier.id and v_open.amount = v_amount and v_open.note is not distinct from v_note then
+    return jsonb_build_object('quote_id', v_open.id, 'created', false);
+  end if;
+  if v_open.id is not null then
+    perform app_private.end_quote(v_open.id, 'superseded');
+  end if;
+  insert into scoped.quotes (lead_id, tier, amount, currency, note, source)
+  values (v_lead.id, v_tier.id, v_amount, v_tier.currency, v_note, p_source)
+  returning * into v_quote;
+  update scoped.leads
+     set status = 'qualified', team_tier = v_tier.id, quote_note = v_note, decided_at = now(),
+         quote_amount = case when p_amount is not null then v_amount else quote_amount end
+   where id = v_lead.id;
+  insert into scoped.notifications (recipient, template, dedupe_key, subject_id, details)
+  values (v_lead.email, 'quote_sent', 'quote_sent:' || v_quote.id, v_quote.id,
+          jsonb_build_object('lead_id', v_lead.id));
+  insert into scoped.audit_log (action, resource_type, resource_id, details)
+  values ('quote.sent', 'lead', v_lead.id::text,
+          jsonb_build_object('quote_id', v_quote.id, 'tier', v_tier.id, 'amount', v_amount,
+                             'currency', v_tier.currency, 'source', p_source, 'superseded', v_open.id));
+  perform app_private.note_on_lead(v_lead.id, format('Quote %s: %s, %s. The e-mail goes as soon as its payment '
+                                                     'page is open.%s',
+                                                     case when v_open.id is null then 'sent' else 'sent again' end,
+                                                     v_tier.name, app_private.money_words(v_amount, v_tier.currency),
+                                                     case when v_open.id is null then ''
+                                                          else ' The earlier quote''s link no longer pays.' end));
+  return jsonb_build_object('quote_id', v_quote.id, 'created', true, 'superseded', v_open.id);
+end
+$function$;
+
 CREATE OR REPLACE FUNCTION app_private.join_default_business()
  RETURNS trigger
  LANGUAGE plpgsql
@@ -1368,6 +1591,91 @@ begin
 end
 $function$;
 
+CREATE OR REPLACE FUNCTION app_private.lead_decision(p_lead_id uuid, p_values jsonb, p_cap bigint)
+ RETURNS jsonb
+ LANGUAGE plpgsql
+ SET search_path TO ''
+AS $function$
+declare
+  v_lead scoped.leads;
+  v_status text;
+  v_tier smallint;
+  v_amount bigint;
+  v_quote numeric;
+  v_note text;
+  v_open uuid;
+  v_result jsonb;
+begin
+  select * into v_lead from scoped.leads where id = p_lead_id for update;
+  if not found then
+    return '{}'::jsonb;
+  end if;
+  v_status := coalesce(nullif(p_values->>'status', ''), v_lead.status::text);
+  v_note := nullif(btrim(coalesce(p_values->>'quote_note', v_lead.quote_note, '')), '');
+  if nullif(btrim(p_values->>'tier_name'), '') is not null then
+    select id into v_tier from scoped.tiers where lower(name) = lower(btrim(p_values->>'tier_name'));
+    if v_tier is null then
+      return jsonb_build_object('refused', format('there is no tier named "%s": choose one of the options',
+                                                  left(p_values->>'tier_name', 100)));
+    end if;
+  else
+    v_tier := v_lead.team_tier;
+  end if;
+  if p_values ? 'quote' then
+    begin
+      v_quote := (p_values->>'quote')::numeric;
+    exception when others then
+      return jsonb_build_object('refused', 'the quote is not a number');
+    end;
+    v_amount := case when v_quote is null then null else round(v_quote * 100)::bigint end;
+  else
+    v_amount := v_lead.quote_amount;
+  end if;
+
+  if v_status not in ('new', 'qualified', 'needs_review', 'converted', 'closed') then
+    return jsonb_build_object('refused', format('"%s" is not a lead status Atelier knows', left(v_status, 50)),
+                              'repush', jsonb_build_array('Status'));
+  elsif v_lead.status = 'converted' then
+    if v_status <> 'converted' or v_tier is distinct from v_lead.team_tier
+       or v_amount is distinct from v_lead.quote_amount then
+      return jsonb_build_object('refused', 'this lead has paid already and is now a project: change the project '
+                                           'instead, or ask an admin about a refund',
+                                'repush', jsonb_build_array('Status', 'Tier', 'Quote'));
+    end if;
+    return '{}'::jsonb;
+  elsif v_status = 'converted' then
+    return jsonb_build_object('refused', 'a lead becomes Converted when the client pays: set Qualified to send a '
+                                         'quote instead', 'repush', jsonb_build_array('Status'));
+  elsif v_status = 'qualified' then
+    if v_lead.status <> 'qualified' or v_tier is distinct from v_lead.team_tier
+       or v_amount is distinct from v_lead.quote_amount or v_note is distinct from v_lead.quote_note
+       or not exists (select 1 from scoped.quotes where lead_id = v_lead.id) then
+      v_result := app_private.issue_quote(v_lead.id, v_tier, v_amount, v_note, 'notion', p_cap);
+      if v_result ? 'refused' then
+        return v_result;
+      end if;
+      update scoped.leads set quote_amount = v_amount where id = v_lead.id;
+    end if;
+    return coalesce(v_result, '{}'::jsonb);
+  elsif v_status = 'closed' then
+    return app_private.close_lead(v_lead.id, v_note);
+  end if;
+  -- New or needs review: the team takes the lead back; an open quote no longer stands.
+  if v_lead.status::text <> v_status then
+    select id into v_open from scoped.quotes where lead_id = v_lead.id and status = 'sent';
+    if v_open is not null then
+      perform app_private.end_quote(v_open, 'withdrawn');
+      perform app_private.note_on_lead(v_lead.id, 'Quote withdrawn: its link no longer pays.');
+    end if;
+  end if;
+  update scoped.leads
+     set status = v_status::public.lead_status, team_tier = v_tier,
+         quote_amount = case when v_amount > 0 then v_amount else quote_amount end, quote_note = left(v_note, 2000)
+   where id = v_lead.id;
+  return '{}'::jsonb;
+end
+$function$;
+
 CREATE OR REPLACE FUNCTION app_private.lead_paid_by(p_checkout_session_id text, p_payment_intent_id text)
  RETURNS uuid
  LANGUAGE sql
@@ -1377,10 +1685,21 @@ AS $function$
   select coalesce(
     (select l.id from scoped.leads l where p_checkout_session_id is not null
                                        and l.checkout_session_id = p_checkout_session_id),
+    (select q.lead_id from scoped.quotes q where p_checkout_session_id is not null
+                                          and q.checkout_session_id = p_checkout_session_id),
     (select p.lead_id from scoped.payments p where p.stripe_payment_intent_id = p_payment_intent_id))
 $function$;
 
 CREATE OR REPLACE FUNCTION app_private.money_text(p_cents bigint, p_currency text)
+ RETURNS text
+ LANGUAGE sql
+ IMMUTABLE
+ SET search_path TO ''
+AS $function$
+  select to_char(p_cents / 100.0, 'FM999,999,999,990.00') || ' ' || upper(p_currency)
+$function$;
+
+CREATE OR REPLACE FUNCTION app_private.money_words(p_cents bigint, p_currency text)
  RETURNS text
  LANGUAGE sql
  IMMUTABLE
@@ -1420,6 +1739,16 @@ AS $function$
   on conflict (dedupe_key) do nothing
 $function$;
 
+CREATE OR REPLACE FUNCTION app_private.note_on_lead(p_lead_id uuid, p_body text)
+ RETURNS void
+ LANGUAGE sql
+ SET search_path TO ''
+AS $function$
+  insert into scoped.notion_comments (entity, record_id, page_id, body)
+  select 'lead', l.id, l.notion_page_id, left(p_body, 2000)
+    from scoped.leads l where l.id = p_lead_id and l.notion_page_id is not null
+$function$;
+
 CREATE OR REPLACE FUNCTION app_private.notification_context(p_id uuid)
  RETURNS jsonb
  LANGUAGE sql
@@ -1427,8 +1756,13 @@ CREATE OR REPLACE FUNCTION app_private.notification_context(p_id uuid)
  SET search_path TO ''
 AS $function$
   select jsonb_build_object(
-    'client_name', coalesce(l.name, split_part(n.recipient, '@', 1)),
-    'project_id', p.id, 'project_name', p.name, 'tier_name', t.name,
+    'client_name', coalesce(l.name, ql.name, split_part(n.recipient, '@', 1)),
+    'project_id', p.id, 'project_name', p.name, 'tier_name', coalesce(t.name, qt.name),
+    'quote', (select jsonb_build_object('id', q.id, 'token', q.link_token, 'amount', q.amount,
+                                        'currency', q.currency, 'note', q.note, 'status', q.status,
+                                        'expires_at', q.expires_at, 'features', qt.features,
+                                        'description', qt.description)
+               where q.id is not null),
     'milestones', (select coalesce(jsonb_agg(jsonb_build_object('name', m.name, 'due_date', m.due_date,
                                                                 'status', m.status) order by m."order"), '[]')
                      from scoped.milestones m where m.project_id = p.id and m.deleted_at is null),
@@ -1446,6 +1780,10 @@ AS $function$
     left join scoped.projects p on p.id = n.project_id
     left join scoped.leads l on l.id = p.lead_id
     left join scoped.tiers t on t.id = p.tier
+    left join scoped.quotes q on n.template = 'quote_sent' and q.id = n.subject_id
+    left join scoped.tiers qt on qt.id = q.tier
+    left join scoped.leads ql on ql.id = coalesce(q.lead_id, case when n.template = 'lead_declined'
+                                                                  then n.subject_id end)
    where n.id = p_id
 $function$;
 
@@ -1592,6 +1930,24 @@ AS $function$
     from unnest(p_values) v
 $function$;
 
+CREATE OR REPLACE FUNCTION app_private.stripe_takes(p_currency text)
+ RETURNS boolean
+ LANGUAGE sql
+ IMMUTABLE
+ SET search_path TO ''
+AS $function$
+  select coalesce(lower(p_currency) = any (array[
+    'usd', 'aed', 'afn', 'all', 'amd', 'ang', 'aoa', 'ars', 'aud', 'awg', 'azn', 'bam', 'bbd', 'bdt', 'bgn', 'bif',
+    'bmd', 'bnd', 'bob', 'brl', 'bsd', 'bwp', 'byn', 'bzd', 'cad', 'cdf', 'chf', 'clp', 'cny', 'cop', 'crc', 'cve',
+    'czk', 'djf', 'dkk', 'dop', 'dzd', 'egp', 'etb', 'eur', 'fjd', 'fkp', 'gbp', 'gel', 'gip', 'gmd', 'gnf', 'gtq',
+    'gyd', 'hkd', 'hnl', 'htg', 'huf', 'idr', 'ils', 'inr', 'isk', 'jmd', 'jpy', 'kes', 'kgs', 'khr', 'kmf', 'krw',
+    'kyd', 'kzt', 'lak', 'lbp', 'lkr', 'lrd', 'lsl', 'mad', 'mdl', 'mga', 'mkd', 'mmk', 'mnt', 'mop', 'mur', 'mvr',
+    'mwk', 'mxn', 'myr', 'mzn', 'nad', 'ngn', 'nio', 'nok', 'npr', 'nzd', 'pab', 'pen', 'pgk', 'php', 'pkr', 'pln',
+    'pyg', 'qar', 'ron', 'rsd', 'rub', 'rwf', 'sar', 'sbd', 'scr', 'sek', 'sgd', 'shp', 'sle', 'sos', 'srd', 'std',
+    'szl', 'thb', 'tjs', 'top', 'try', 'ttd', 'twd', 'tzs', 'uah', 'ugx', 'uyu', 'uzs', 'vnd', 'vuv', 'wst', 'xaf',
+    'xcd', 'xof', 'xpf', 'yer', 'zar', 'zmw']), false)
+$function$;
+
 CREATE OR REPLACE FUNCTION app_private.sync_record(p_entity sync_entity, p_id uuid)
  RETURNS jsonb
  LANGUAGE sql
@@ -1603,8 +1959,22 @@ AS $function$
         'budget_range', l.budget_range, 'timeline_weeks', l.timeline_weeks, 'project_type', l.project_type,
         'needs_review', l.needs_review, 'routing_reason', l.routing_reason, 'confidence', l.confidence,
         'red_flags', to_jsonb(l.red_flags), 'notion_page_id', l.notion_page_id,
+        'quote', round(l.quote_amount / 100.0, 2), 'quote_note', l.quote_note,
+        'quote_state', (select case q.status
+            when 'sent' then format('Sent %s: %s, %s; %s', to_char(q.created_at, 'FMDD Mon'),
+                                    app_private.money_words(q.amount, q.currency), qt.name,
+                                    case when q.checkout_session_id is null then 'its payment page is opening'
+                                         else format('the link pays until %s UTC',
+                                                     to_char(q.expires_at at time zone 'UTC', 'FMDD Mon HH24:MI')) end)
+            when 'paid' then format('Paid %s: %s, %s', to_char(q.paid_at, 'FMDD Mon'),
+                                    app_private.money_words(q.amount, q.currency), qt.name)
+            when 'expired' then format('Expired %s: the client''s link offers a fresh one',
+                                       to_char(q.updated_at, 'FMDD Mon'))
+            else initcap(q.status) || ' ' || to_char(q.updated_at, 'FMDD Mon') end
+          from scoped.quotes q join scoped.tiers qt on qt.id = q.tier
+         where q.lead_id = l.id order by q.created_at desc limit 1),
         'pushed', l.notion_pushed_hash, 'deleted', l.deleted_at is not null)
-      from scoped.leads l join scoped.tiers t on t.id = l.recommended_tier where l.id = p_id)
+      from scoped.leads l join scoped.tiers t on t.id = coalesce(l.team_tier, l.recommended_tier) where l.id = p_id)
     when 'client' then (
       select jsonb_build_object('name', coalesce(c.name, (select name from scoped.leads where email = u.email
                                                           order by created_at desc limit 1), u.email),
@@ -1865,6 +2235,7 @@ declare
   v_deleted integer := 0;
   v_restored integer := 0;
   v_overridden integer := 0;
+  v_decision jsonb;
 begin
   for c in select * from jsonb_array_elements(coalesce(p_changes->'changes', '[]'::jsonb)) loop
     execute format('select to_jsonb(t) from scoped.%I t where id = $1 for update', v_table)
@@ -1884,7 +2255,26 @@ begin
     end if;
 
     if c ? 'values' and c->>'pulled_hash' is distinct from v_old->>'notion_pulled_hash' then
-      if p_entity = 'project' then
+      if p_entity = 'lead' then
+        -- The team's decision on a lead (20261206000100): a quote, a decline, or values kept for the next one.
+        v_decision := app_private.lead_decision((c->>'id')::uuid, c->'values', (c->>'quote_cap')::bigint);
+        update scoped.leads set notion_pulled_hash = c->>'pulled_hash' where id = (c->>'id')::uuid;
+        if v_decision ? 'refused' and v_old->>'notion_page_id' is not null then
+          insert into scoped.notion_comments (entity, record_id, page_id, body)
+          values ('lead', (c->>'id')::uuid, v_old->>'notion_page_id',
+                  left(format('Atelier did not act on this edit, and nothing was sent to the client: %s.',
+                              v_decision->>'refused'), 2000));
+          insert into scoped.audit_log (action, resource_type, resource_id, details)
+          values ('lead.decision_refused', 'lead', c->>'id',
+                  jsonb_build_object('values', c->'values', 'reason', v_decision->>'refused'));
+        end if;
+        if jsonb_array_length(coalesce(v_decision->'repush', '[]'::jsonb)) > 0 then
+          update scoped.leads set notion_pushed_hash = ((coalesce(notion_pushed_hash, '{}')::jsonb)
+                                                        - array(select jsonb_array_elements_text(v_decision->'repush')))::text
+           where id = (c->>'id')::uuid;
+          perform app_private.enqueue_sync('lead', (c->>'id')::uuid);
+        end if;
+      elsif p_entity = 'project' then
         update scoped.projects set status = coalesce((c->'values'->>'status')::public.project_status, status),
                name = coalesce(nullif(btrim(c->'values'->>'name'), ''), name),
                notion_pulled_hash = c->>'pulled_hash'
@@ -1973,8 +2363,11 @@ declare
   v_returning boolean := false;
   v_full_refund boolean;
   v_held text;
+  v_quote scoped.quotes;
+  v_price bigint;
+  v_currency text;
 begin
-  if p_kind not in ('fulfil', 'pending', 'failed', 'confirm', 'refund', 'ignore') then
+  if p_kind not in ('fulfil', 'pending', 'failed', 'confirm', 'refund', 'ignore', 'expire') then
     raise exception 'unknown Stripe event kind %', p_kind using errcode = '22023';
   end if;
 
@@ -1988,13 +2381,34 @@ begin
   if p_kind = 'ignore' then
     return jsonb_build_object('outcome', 'ignored', 'reason', p_reason);
   end if;
+  if p_kind = 'expire' then
+    -- A quote's session ran out unpaid: its link now offers a fresh one. An intake session's expiry changes nothing.
+    update scoped.quotes set status = 'expired'
+     where checkout_session_id = p_checkout_session_id and status = 'sent'
+    returning * into v_quote;
+    if v_quote.id is not null then
+      insert into scoped.audit_log (action, resource_type, resource_id, details)
+      values ('quote.expired', 'lead', v_quote.lead_id::text,
+              jsonb_build_object('event_id', p_event_id, 'quote_id', v_quote.id));
+      perform app_private.note_on_lead(v_quote.lead_id, 'Quote expired unpaid: its link now offers the client a '
+                                                        'fresh one, for the same quote.');
+    end if;
+    return jsonb_build_object('outcome', 'applied', 'expired_quote', v_quote.id);
+  end if;
 
   -- Every event about one lead takes its turn: a completed session and its async success never race.
   select * into v_lead from scoped.leads
    where id = app_private.lead_paid_by(case when p_kind in ('fulfil', 'pending', 'failed')
                                             then p_checkout_session_id end, p_payment_intent_id)
    for update;
-  select * into v_tier from scoped.tiers where id = coalesce(v_lead.recommended_tier, p_tier);
+  if p_checkout_session_id is not null and p_kind in ('fulfil', 'pending', 'failed') then
+    select * into v_quote from scoped.quotes where checkout_session_id = p_checkout_session_id;
+  end if;
+  -- A quote's session is checked against the quote (its tier and amount), not the tier's list price.
+  select * into v_tier from scoped.tiers
+   where id = coalesce(v_quote.tier, v_lead.team_tier, v_lead.recommended_tier, p_tier);
+  v_price := coalesce(v_quote.amount, v_tier.price_cents);
+  v_currency := coalesce(v_quote.currency, v_tier.currency);
 
   if p_kind = 'refund' then
     v_full_refund := p_amount_refunded >= p_amount;
@@ -2024,9 +2438,21 @@ begin
       when v_lead.id is null then
         format('no Checkout session Atelier opened: %s%s', coalesce(p_checkout_session_id, '(none)'),
                case when p_lead_id is not null then format(' (its metadata names lead %s)', p_lead_id) else '' end)
-      when lower(p_currency) <> v_tier.currency or p_amount < v_tier.price_cents then
-        format('paid %s %s, under the tier price of %s %s: no work starts until the owner decides', p_amount,
-               lower(p_currency), v_tier.price_cents, v_tier.currency)
+      when v_quote.status in ('superseded', 'withdrawn') then
+        format('paid a quote that was %s before it was paid (%s): refund it, or send the lead a quote it may pay',
+               v_quote.status, app_private.money_words(p_amount, p_currency))
+      when v_quote.id is null and v_lead.status = 'closed' then
+        format('the lead was declined (closed) before this payment of %s: refund it',
+               app_private.money_words(p_amount, p_currency))
+      when exists (select 1 from scoped.projects pr where pr.lead_id = v_lead.id)
+           and not exists (select 1 from scoped.payments pp join scoped.projects pr on pr.id = pp.project_id
+                            where pr.lead_id = v_lead.id and pp.stripe_checkout_session_id = p_checkout_session_id) then
+        format('a second payment (%s) for a lead whose project is paid already: refund it',
+               app_private.money_words(p_amount, p_currency))
+      when lower(p_currency) <> v_currency or p_amount < v_price then
+        format('paid %s %s, under the %s of %s %s: no work starts until the owner decides', p_amount,
+               lower(p_currency), case when v_quote.id is null then 'tier price' else 'quote' end, v_price,
+               v_currency)
       when v_user.user_type in ('team', 'admin') then
         format('the address %s belongs to a member of the team, so no client is attached to it', v_lead.email)
     end;
@@ -2075,14 +2501,15 @@ begin
     where scoped.clients.name is null and nullif(btrim(p_name), '') is not null;
   select id into v_client_id from scoped.clients where user_id = v_user.id;
 
-  v_mismatch := p_amount <> v_tier.price_cents;
+  v_mismatch := p_amount <> v_price;
 
   insert into scoped.projects (client_id, lead_id, tier, status, name, payment_status, needs_review, review_reason)
   values (v_client_id, v_lead.id, v_tier.id, 'onboarding',
           coalesce(nullif(v_lead.project_address, ''), v_lead.name) || ' - ' || v_tier.name, 'paid',
           v_mismatch or v_returning,
-          case when v_mismatch then format('paid %s %s, tier price is %s %s', p_amount, lower(p_currency),
-                                           v_tier.price_cents, v_tier.currency)
+          case when v_mismatch then format('paid %s %s, %s is %s %s', p_amount, lower(p_currency),
+                                           case when v_quote.id is null then 'tier price' else 'the quote' end,
+                                           v_price, v_currency)
                when v_returning then format('paid under the address of an existing client (%s): confirm with them '
                                             'that this project is theirs', v_lead.email) end)
   on conflict (lead_id) do nothing
@@ -2097,7 +2524,7 @@ begin
       insert into scoped.audit_log (action, resource_type, resource_id, details)
       values ('payment.amount_mismatch', 'project', v_project_id::text,
               jsonb_build_object('event_id', p_event_id, 'amount', p_amount, 'currency', lower(p_currency),
-                                 'tier_price', v_tier.price_cents, 'tier_currency', v_tier.currency));
+                                 'tier_price', v_price, 'tier_currency', v_currency, 'quote_id', v_quote.id));
     end if;
   else
     select id into v_project_id from scoped.projects where lead_id = v_lead.id;
@@ -2106,6 +2533,15 @@ begin
 
   update scoped.payments set project_id = v_project_id where id = v_payment.id and project_id is null;
   update scoped.leads set status = 'converted' where id = v_lead.id and status <> 'converted';
+  if v_created then
+    -- The quote paid is done; any other open one for this lead (the intake's session was paid) no longer stands.
+    update scoped.quotes set status = 'paid', paid_at = now() where id = v_quote.id and status <> 'paid';
+    update scoped.quotes set status = 'withdrawn'
+     where lead_id = v_lead.id and status = 'sent' and id is distinct from v_quote.id;
+    perform app_private.note_on_lead(v_lead.id, format('Paid: %s. The project, its milestones and the client''s '
+                                                       'kickoff e-mail follow.',
+                                                       app_private.money_words(p_amount, p_currency)));
+  end if;
 
   insert into scoped.audit_log (user_id, action, resource_type, resource_id, details)
   values (v_user.id, case when v_created then 'payment.fulfilled' else 'payment.already_fulfilled' end, 'project',
@@ -2185,18 +2621,32 @@ declare
   v_lead scoped.leads;
   v_payment scoped.payments;
   v_project scoped.projects;
+  v_quote scoped.quotes;
+  v_newer text;
 begin
-  select * into v_lead from scoped.leads where checkout_session_id = p_session_id;
-  if not found then
+  -- Any session Atelier opened: the intake's (on the lead) or a quote's, first or made again (on the quote).
+  select * into v_quote from scoped.quotes where checkout_session_id = p_session_id;
+  select * into v_lead from scoped.leads
+   where id = v_quote.lead_id or (v_quote.id is null and checkout_session_id = p_session_id);
+  if v_lead.id is null then
     return jsonb_build_object('state', 'unknown');
   end if;
   select * into v_payment from scoped.payments where stripe_checkout_session_id = p_session_id;
   if not found then
-    return jsonb_build_object('state', 'waiting', 'first_name', split_part(btrim(v_lead.name), ' ', 1));
+    select link_token into v_newer from scoped.quotes where lead_id = v_lead.id and status = 'sent'
+       and id is distinct from v_quote.id;
+    return jsonb_build_object(
+      'state', case when v_quote.status in ('superseded', 'withdrawn') then 'superseded'
+                    when v_quote.status = 'expired' then 'expired'
+                    when v_quote.id is null and v_lead.status = 'closed' then 'superseded'
+                    else 'waiting' end,
+      'first_name', split_part(btrim(v_lead.name), ' ', 1),
+      'quote_token', case when v_quote.status = 'expired' then v_quote.link_token else v_newer end);
   end if;
   select * into v_project from scoped.projects where id = v_payment.project_id;
   return jsonb_build_object(
     'state', case when v_payment.status = 'failed' then 'failed' when v_payment.status = 'refunded' then 'refunded'
+                  when v_project.id is null and v_payment.review_reason is not null then 'held'
                   when v_payment.status = 'pending' or v_project.id is null then 'waiting' else 'paid' end,
     'first_name', split_part(btrim(v_lead.name), ' ', 1),
     'amount', v_payment.amount, 'currency', v_payment.currency,
@@ -2209,7 +2659,7 @@ begin
 end
 $function$;
 
-CREATE OR REPLACE FUNCTION public.claim_notifications(p_limit integer, p_lease_seconds integer)
+CREATE OR REPLACE FUNCTION public.claim_notifications(p_limit integer, p_lease_seconds integer, p_templates text[] DEFAULT NULL::text[])
  RETURNS jsonb
  LANGUAGE plpgsql
  SET search_path TO ''
@@ -2220,6 +2670,10 @@ begin
   with due as (
     select n.id from scoped.notifications n
      where n.status = 'pending' and n.next_attempt_at <= now()
+       and (p_templates is null or n.template = any (p_templates))
+       -- A quote's e-mail waits until its payment page is open (Stripe may be down for a while).
+       and not exists (select 1 from scoped.quotes q where n.template = 'quote_sent' and q.id = n.subject_id
+                                                        and q.checkout_session_id is null)
      order by n.next_attempt_at, n.created_at limit p_limit for update skip locked
   ), claimed as (
     update scoped.notifications n
@@ -2833,6 +3287,114 @@ begin
 end
 $function$;
 
+CREATE OR REPLACE FUNCTION public.quote_list(p_status text, p_limit integer)
+ RETURNS jsonb
+ LANGUAGE plpgsql
+ STABLE
+ SET search_path TO ''
+AS $function$
+begin
+  if p_status is not null and p_status not in ('sent', 'paid', 'expired', 'withdrawn', 'superseded') then
+    raise exception 'no quote status "%": use sent, paid, expired, withdrawn or superseded', p_status
+      using errcode = '22023';
+  end if;
+  return (
+    select coalesce(jsonb_agg(jsonb_build_object(
+             'id', q.id, 'lead_id', q.lead_id, 'name', l.name, 'email', l.email, 'tier', q.tier,
+             'tier_name', t.name, 'amount', q.amount, 'currency', q.currency, 'status', q.status,
+             'source', q.source, 'checkout_session_id', q.checkout_session_id, 'expires_at', q.expires_at,
+             'renewals', q.renewals, 'created_at', q.created_at,
+             'mail', (select n.status from scoped.notifications n
+                       where n.template = 'quote_sent' and n.subject_id = q.id)) order by q.created_at desc),
+           '[]'::jsonb)
+      from (select * from scoped.quotes where p_status is null or status = p_status
+             order by created_at desc limit greatest(1, least(coalesce(p_limit, 50), 1000))) q
+      join scoped.leads l on l.id = q.lead_id
+      join scoped.tiers t on t.id = q.tier);
+end
+$function$;
+
+CREATE OR REPLACE FUNCTION public.quote_page(p_token text)
+ RETURNS jsonb
+ LANGUAGE sql
+ STABLE
+ SET search_path TO ''
+AS $function$
+  select jsonb_build_object(
+    'state', case when q.status = 'sent' and q.checkout_session_id is null then 'opening'
+                  when q.status = 'sent' and q.expires_at <= now() then 'expired'
+                  else q.status end,
+    'first_name', split_part(btrim(l.name), ' ', 1),
+    'tier', q.tier, 'tier_name', t.name, 'description', t.description, 'features', t.features,
+    'amount', q.amount, 'currency', q.currency, 'note', q.note, 'renewals', q.renewals,
+    'checkout_url', case when q.status = 'sent' and q.expires_at > now() then q.checkout_url end,
+    'expires_at', q.expires_at, 'checkout_session_id', q.checkout_session_id,
+    'quote_id', q.id, 'lead_id', q.lead_id, 'email', l.email,
+    'newer_token', (select n.link_token from scoped.quotes n
+                     where n.lead_id = q.lead_id and n.status = 'sent' and n.id <> q.id),
+    'lead_closed', l.status = 'closed', 'paid', l.status = 'converted')
+    from scoped.quotes q join scoped.leads l on l.id = q.lead_id join scoped.tiers t on t.id = q.tier
+   where q.link_token = p_token and p_token ~ '^[0-9a-f]{64}$'
+$function$;
+
+CREATE OR REPLACE FUNCTION public.quote_session_closed(p_quote_id uuid)
+ RETURNS void
+ LANGUAGE sql
+ SET search_path TO ''
+AS $function$
+  update scoped.quotes set session_closed_at = now() where id = p_quote_id and session_closed_at is null
+$function$;
+
+CREATE OR REPLACE FUNCTION public.quote_session_opened(p_quote_id uuid, p_session_id text, p_url text, p_expires_at timestamp with time zone)
+ RETURNS jsonb
+ LANGUAGE plpgsql
+ SET search_path TO ''
+AS $function$
+declare
+  v_quote scoped.quotes;
+begin
+  update scoped.quotes set checkout_session_id = p_session_id, checkout_url = p_url, expires_at = p_expires_at
+   where id = p_quote_id and checkout_session_id is null
+  returning * into v_quote;
+  if v_quote.id is null then
+    select * into v_quote from scoped.quotes where id = p_quote_id;
+    return jsonb_build_object('opened', false, 'status', v_quote.status,
+                              'same', v_quote.checkout_session_id is not distinct from p_session_id);
+  end if;
+  return jsonb_build_object('opened', true, 'status', v_quote.status);
+end
+$function$;
+
+CREATE OR REPLACE FUNCTION public.quote_sessions_to_close(p_limit integer)
+ RETURNS jsonb
+ LANGUAGE sql
+ STABLE
+ SET search_path TO ''
+AS $function$
+  select coalesce(jsonb_agg(jsonb_build_object('id', q.id, 'checkout_session_id', q.checkout_session_id,
+                                               'status', q.status) order by q.updated_at), '[]'::jsonb)
+    from (select * from scoped.quotes
+           where status in ('superseded', 'withdrawn') and checkout_session_id is not null
+             and session_closed_at is null
+           order by updated_at limit greatest(1, least(p_limit, 100))) q
+$function$;
+
+CREATE OR REPLACE FUNCTION public.quotes_to_open(p_limit integer)
+ RETURNS jsonb
+ LANGUAGE sql
+ STABLE
+ SET search_path TO ''
+AS $function$
+  select coalesce(jsonb_agg(jsonb_build_object(
+           'id', q.id, 'lead_id', q.lead_id, 'email', l.email, 'tier', q.tier, 'tier_name', t.name,
+           'amount', q.amount, 'currency', q.currency, 'renewals', q.renewals, 'token', q.link_token)
+           order by q.created_at), '[]'::jsonb)
+    from (select * from scoped.quotes where status = 'sent' and checkout_session_id is null
+           order by created_at limit greatest(1, least(p_limit, 100))) q
+    join scoped.leads l on l.id = q.lead_id
+    join scoped.tiers t on t.id = q.tier
+$function$;
+
 CREATE OR REPLACE FUNCTION public.record_deliverable(p_event_id text, p_id uuid, p_bucket text, p_key text, p_version_id text, p_project_id uuid, p_name text, p_category text, p_size bigint, p_type text, p_uploaded_by text, p_file_url text)
  RETURNS jsonb
  LANGUAGE plpgsql
@@ -3088,6 +3650,40 @@ begin
 end
 $function$;
 
+CREATE OR REPLACE FUNCTION public.renew_quote(p_token text, p_renewal integer, p_session_id text, p_url text, p_expires_at timestamp with time zone)
+ RETURNS jsonb
+ LANGUAGE plpgsql
+ SET search_path TO ''
+AS $function$
+declare
+  v_quote scoped.quotes;
+begin
+  select * into v_quote from scoped.quotes where link_token = p_token for update;
+  if not found then
+    return jsonb_build_object('renewed', false, 'state', 'unknown');
+  end if;
+  if v_quote.status in ('expired', 'sent') and v_quote.renewals = p_renewal - 1
+     and (v_quote.status = 'expired' or v_quote.expires_at <= now())
+     and not exists (select 1 from scoped.quotes o where o.lead_id = v_quote.lead_id and o.status = 'sent'
+                                                   and o.id <> v_quote.id) then
+    update scoped.quotes
+       set status = 'sent', renewals = p_renewal, checkout_session_id = p_session_id, checkout_url = p_url,
+           expires_at = p_expires_at
+     where id = v_quote.id
+    returning * into v_quote;
+    insert into scoped.audit_log (action, resource_type, resource_id, details)
+    values ('quote.renewed', 'lead', v_quote.lead_id::text,
+            jsonb_build_object('quote_id', v_quote.id, 'renewals', p_renewal));
+    perform app_private.note_on_lead(v_quote.lead_id, 'The client asked for a fresh payment link for the expired '
+                                                      'quote; it is open for the same amount.');
+    return jsonb_build_object('renewed', true, 'checkout_url', v_quote.checkout_url);
+  end if;
+  return jsonb_build_object('renewed', false, 'state', v_quote.status,
+                            'checkout_url', case when v_quote.status = 'sent' and v_quote.expires_at > now()
+                                                 then v_quote.checkout_url end);
+end
+$function$;
+
 CREATE OR REPLACE FUNCTION public.renew_sync_lease(p_name text, p_holder text, p_seconds integer)
  RETURNS boolean
  LANGUAGE sql
@@ -3166,15 +3762,21 @@ begin
       select l.recommended_tier as tier, count(*) as leads,
              count(*) filter (where not l.needs_review) as qualified,
              count(*) filter (where l.needs_review) as needs_review,
+             count(*) filter (where fq.created_at is not null) as quoted,
+             percentile_cont(0.5) within group (order by extract(epoch from fq.created_at - l.created_at) / 3600.0)
+               filter (where fq.created_at is not null) as hours_to_quote,
              count(p.id) as paid
         from scoped.leads l
         left join scoped.projects p on p.lead_id = l.id and p.deleted_at is null
+        left join lateral (select min(q.created_at) as created_at from scoped.quotes q where q.lead_id = l.id) fq
+          on true
        where l.deleted_at is null and l.created_at >= lower(v_range) and l.created_at < upper(v_range)
        group by l.recommended_tier
     )
     select coalesce(jsonb_agg(jsonb_build_object(
              'tier', t.id, 'tier_name', t.name, 'leads', coalesce(c.leads, 0), 'qualified', coalesce(c.qualified, 0),
-             'needs_review', coalesce(c.needs_review, 0), 'paid', coalesce(c.paid, 0),
+             'needs_review', coalesce(c.needs_review, 0), 'quoted', coalesce(c.quoted, 0),
+             'hours_to_quote', round(c.hours_to_quote::numeric, 1), 'paid', coalesce(c.paid, 0),
              'conversion', case when coalesce(c.leads, 0) > 0 then round(c.paid::numeric / c.leads, 4) end)
            order by t.id), '[]'::jsonb)
       from scoped.tiers t left join counted c on c.tier = t.id
@@ -3412,6 +4014,27 @@ AS $function$
   select coalesce(jsonb_object_agg(entity, n), '{}'::jsonb) from (
     select entity, count(*) as n from scoped.sync_outbox
      where status = 'pending' and failure = 'waiting' and waiting_for is null group by entity) w
+$function$;
+
+CREATE OR REPLACE FUNCTION public.send_quote(p_lead_id uuid, p_tier smallint, p_amount bigint, p_note text, p_cap bigint)
+ RETURNS jsonb
+ LANGUAGE plpgsql
+ SET search_path TO ''
+AS $function$
+declare
+  v_result jsonb;
+begin
+  if p_tier is not null and p_tier not between 1 and 4 then
+    return jsonb_build_object('refused', format('there is no tier %s: tiers are 1 to 4', p_tier));
+  end if;
+  v_result := app_private.issue_quote(p_lead_id, p_tier, p_amount, p_note, 'cli', p_cap);
+  if v_result ? 'refused' then
+    insert into scoped.audit_log (action, resource_type, resource_id, details)
+    values ('lead.decision_refused', 'lead', p_lead_id::text,
+            jsonb_build_object('source', 'cli', 'tier', p_tier, 'amount', p_amount, 'reason', v_result->>'refused'));
+  end if;
+  return v_result;
+end
 $function$;
 
 CREATE OR REPLACE FUNCTION public.set_business_settings(p_slug text, p_settings jsonb)
@@ -3715,7 +4338,7 @@ AS $function$
    where u.user_type in ('kaa_client', 'sage_client')
 $function$;
 
--- ==================== row-level security (27) ====================
+-- ==================== row-level security (28) ====================
 
 alter table public.audit_log enable row level security;
 
@@ -3757,6 +4380,8 @@ alter table public.project_history enable row level security;
 
 alter table public.projects enable row level security;
 
+alter table public.quotes enable row level security;
+
 alter table public.rate_limit_hits enable row level security;
 
 alter table public.report_links enable row level security;
@@ -3771,7 +4396,7 @@ alter table public.tiers enable row level security;
 
 alter table public.users enable row level security;
 
--- ==================== policies (108) ====================
+-- ==================== policies (112) ====================
 
 create policy audit_log_delete on public.audit_log for delete to authenticated
     using (((app_private.is_team(business_id) OR (business_id = ( SELECT app_private.business_id() AS business_id))) AND app_private.is_admin(business_id)));
@@ -4033,6 +4658,19 @@ create policy projects_update on public.projects for update to authenticated
     using (((app_private.is_team(business_id) OR (business_id = ( SELECT app_private.business_id() AS business_id))) AND app_private.is_team(business_id)))
     with check (((app_private.is_team(business_id) OR (business_id = ( SELECT app_private.business_id() AS business_id))) AND app_private.is_team(business_id)));
 
+create policy quotes_delete on public.quotes for delete to authenticated
+    using (((app_private.is_team(business_id) OR (business_id = ( SELECT app_private.business_id() AS business_id))) AND app_private.is_admin(business_id)));
+
+create policy quotes_insert on public.quotes for insert to authenticated
+    with check (((app_private.is_team(business_id) OR (business_id = ( SELECT app_private.business_id() AS business_id))) AND app_private.is_admin(business_id)));
+
+create policy quotes_select on public.quotes for select to authenticated
+    using (((app_private.is_team(business_id) OR (business_id = ( SELECT app_private.business_id() AS business_id))) AND app_private.is_team(business_id)));
+
+create policy quotes_update on public.quotes for update to authenticated
+    using (((app_private.is_team(business_id) OR (business_id = ( SELECT app_private.business_id() AS business_id))) AND app_private.is_admin(business_id)))
+    with check (((app_private.is_team(business_id) OR (business_id = ( SELECT app_private.business_id() AS business_id))) AND app_private.is_admin(business_id)));
+
 create policy rate_limit_hits_delete on public.rate_limit_hits for delete to authenticated
     using (((app_private.is_team(business_id) OR (business_id = ( SELECT app_private.business_id() AS business_id))) AND app_private.is_admin(business_id)));
 
@@ -4124,7 +4762,7 @@ create policy users_update on public.users for update to authenticated
     using (app_private.is_team_of_user(id))
     with check (app_private.is_team_of_user(id));
 
--- ==================== triggers (39) ====================
+-- ==================== triggers (41) ====================
 
 CREATE TRIGGER businesses_updated_at BEFORE UPDATE ON public.businesses FOR EACH ROW EXECUTE FUNCTION app_private.set_updated_at();
 
@@ -4144,7 +4782,7 @@ CREATE TRIGGER deliverables_set_updated_at BEFORE UPDATE ON public.deliverables 
 
 CREATE TRIGGER inbound_events_replace_rejected BEFORE INSERT ON public.inbound_events FOR EACH ROW EXECUTE FUNCTION app_private.replace_rejected_event();
 
-CREATE TRIGGER leads_enqueue_sync AFTER INSERT OR UPDATE ON public.leads FOR EACH ROW EXECUTE FUNCTION app_private.enqueue_on_change('lead', 'name', 'email', 'recommended_tier', 'status', 'budget_range', 'timeline_weeks', 'project_type', 'needs_review', 'routing_reason', 'deleted_at');
+CREATE TRIGGER leads_enqueue_sync AFTER INSERT OR UPDATE ON public.leads FOR EACH ROW EXECUTE FUNCTION app_private.enqueue_on_change('lead', 'name', 'email', 'recommended_tier', 'status', 'budget_range', 'timeline_weeks', 'project_type', 'needs_review', 'routing_reason', 'deleted_at', 'team_tier', 'quote_amount', 'quote_note');
 
 CREATE TRIGGER leads_set_updated_at BEFORE UPDATE ON public.leads FOR EACH ROW EXECUTE FUNCTION app_private.set_updated_at();
 
@@ -4190,6 +4828,10 @@ CREATE TRIGGER projects_project_history AFTER UPDATE OF status ON public.project
 
 CREATE TRIGGER projects_set_updated_at BEFORE UPDATE ON public.projects FOR EACH ROW EXECUTE FUNCTION app_private.set_updated_at();
 
+CREATE TRIGGER quotes_enqueue_lead_sync AFTER INSERT OR UPDATE ON public.quotes FOR EACH ROW EXECUTE FUNCTION app_private.enqueue_lead_of_quote();
+
+CREATE TRIGGER quotes_set_updated_at BEFORE UPDATE ON public.quotes FOR EACH ROW EXECUTE FUNCTION app_private.set_updated_at();
+
 CREATE TRIGGER sync_outbox_business BEFORE INSERT ON public.sync_outbox FOR EACH ROW EXECUTE FUNCTION app_private.take_business_of_parent();
 
 CREATE TRIGGER sync_outbox_set_updated_at BEFORE UPDATE ON public.sync_outbox FOR EACH ROW EXECUTE FUNCTION app_private.set_updated_at();
@@ -4204,7 +4846,7 @@ CREATE CONSTRAINT TRIGGER users_join_default_business AFTER INSERT OR UPDATE OF 
 
 CREATE TRIGGER users_set_updated_at BEFORE UPDATE ON public.users FOR EACH ROW EXECUTE FUNCTION app_private.set_updated_at();
 
--- ==================== grants (300) ====================
+-- ==================== grants (321) ====================
 
 grant usage on schema app_private to anon;
 
@@ -4346,6 +4988,12 @@ grant delete, insert, maintain, select, update on table public.projects to authe
 
 grant delete, insert, maintain, references, select, trigger, truncate, update on table public.projects to service_role;
 
+grant delete, insert, maintain, select, update on table public.quotes to anon;
+
+grant delete, insert, maintain, select, update on table public.quotes to authenticated;
+
+grant delete, insert, maintain, references, select, trigger, truncate, update on table public.quotes to service_role;
+
 grant delete, insert, maintain, select, update on table public.rate_limit_hits to anon;
 
 grant delete, insert, maintain, select, update on table public.rate_limit_hits to authenticated;
@@ -4458,6 +5106,10 @@ grant delete, insert, select, update on table scoped.projects to authenticated;
 
 grant delete, insert, select, update on table scoped.projects to service_role;
 
+grant delete, insert, select, update on table scoped.quotes to authenticated;
+
+grant delete, insert, select, update on table scoped.quotes to service_role;
+
 grant delete, insert, select, update on table scoped.rate_limit_hits to authenticated;
 
 grant delete, insert, select, update on table scoped.rate_limit_hits to service_role;
@@ -4520,6 +5172,8 @@ grant execute on function app_private.business_id() to authenticated;
 
 grant execute on function app_private.business_id() to service_role;
 
+grant execute on function app_private.close_lead(p_lead_id uuid, p_reason text) to service_role;
+
 grant execute on function app_private.current_user_type() to anon;
 
 grant execute on function app_private.current_user_type() to authenticated;
@@ -4533,6 +5187,10 @@ grant execute on function app_private.default_business() to anon;
 grant execute on function app_private.default_business() to authenticated;
 
 grant execute on function app_private.default_business() to service_role;
+
+grant execute on function app_private.end_quote(p_quote_id uuid, p_status text) to service_role;
+
+grant execute on function app_private.enqueue_lead_of_quote() to service_role;
 
 grant execute on function app_private.enqueue_sync(p_entity sync_entity, p_id uuid) to service_role;
 
@@ -4574,11 +5232,17 @@ grant execute on function app_private.is_team_of_user(p_user uuid) to authentica
 
 grant execute on function app_private.is_team_of_user(p_user uuid) to service_role;
 
+grant execute on function app_private.issue_quote(p_lead_id uuid, p_tier smallint, p_amount bigint, p_note text, p_source text, p_cap bigint) to service_role;
+
 grant execute on function app_private.join_default_business() to public;
+
+grant execute on function app_private.lead_decision(p_lead_id uuid, p_values jsonb, p_cap bigint) to service_role;
 
 grant execute on function app_private.lead_paid_by(p_checkout_session_id text, p_payment_intent_id text) to service_role;
 
 grant execute on function app_private.money_text(p_cents bigint, p_currency text) to service_role;
+
+grant execute on function app_private.money_words(p_cents bigint, p_currency text) to service_role;
 
 grant execute on function app_private.my_client_ids() to anon;
 
@@ -4593,6 +5257,8 @@ grant execute on function app_private.my_project_ids() to authenticated;
 grant execute on function app_private.my_project_ids() to service_role;
 
 grant execute on function app_private.note_history(p_project_id uuid, p_kind text, p_summary text, p_key text) to service_role;
+
+grant execute on function app_private.note_on_lead(p_lead_id uuid, p_body text) to service_role;
 
 grant execute on function app_private.notification_context(p_id uuid) to service_role;
 
@@ -4619,6 +5285,8 @@ grant execute on function app_private.report_reader() to service_role;
 grant execute on function app_private.spread(p_values double precision[], p_high double precision) to authenticated;
 
 grant execute on function app_private.spread(p_values double precision[], p_high double precision) to service_role;
+
+grant execute on function app_private.stripe_takes(p_currency text) to service_role;
 
 grant execute on function app_private.sync_record(p_entity sync_entity, p_id uuid) to service_role;
 
@@ -4648,7 +5316,7 @@ grant execute on function public.catalogue() to service_role;
 
 grant execute on function public.checkout_outcome(p_session_id text) to service_role;
 
-grant execute on function public.claim_notifications(p_limit integer, p_lease_seconds integer) to service_role;
+grant execute on function public.claim_notifications(p_limit integer, p_lease_seconds integer, p_templates text[]) to service_role;
 
 grant execute on function public.claim_notion_comments(p_limit integer, p_lease_seconds integer) to service_role;
 
@@ -4716,6 +5384,18 @@ grant execute on function public.project_state(p_id uuid) to service_role;
 
 grant execute on function public.queue_weekly_report(p_recipient text, p_week_start date) to service_role;
 
+grant execute on function public.quote_list(p_status text, p_limit integer) to service_role;
+
+grant execute on function public.quote_page(p_token text) to service_role;
+
+grant execute on function public.quote_session_closed(p_quote_id uuid) to service_role;
+
+grant execute on function public.quote_session_opened(p_quote_id uuid, p_session_id text, p_url text, p_expires_at timestamp with time zone) to service_role;
+
+grant execute on function public.quote_sessions_to_close(p_limit integer) to service_role;
+
+grant execute on function public.quotes_to_open(p_limit integer) to service_role;
+
 grant execute on function public.record_deliverable(p_event_id text, p_id uuid, p_bucket text, p_key text, p_version_id text, p_project_id uuid, p_name text, p_category text, p_size bigint, p_type text, p_uploaded_by text, p_file_url text) to service_role;
 
 grant execute on function public.record_lead(p_submission_key text, p_request_hash text, p_email text, p_name text, p_project_address text, p_budget_range text, p_budget_min_cents bigint, p_budget_max_cents bigint, p_timeline_weeks integer, p_project_type project_type, p_has_survey boolean, p_has_drawings boolean, p_notes text, p_recommended_tier smallint, p_routing_reason text, p_confidence text, p_needs_review boolean, p_red_flags text[], p_routing jsonb, p_answer jsonb, p_ip_address inet) to service_role;
@@ -4737,6 +5417,8 @@ grant execute on function public.release_schema_waits(p_entity text) to service_
 grant execute on function public.release_sync_lease(p_name text, p_holder text) to service_role;
 
 grant execute on function public.relink_record(p_entity text, p_id uuid, p_page_id text) to service_role;
+
+grant execute on function public.renew_quote(p_token text, p_renewal integer, p_session_id text, p_url text, p_expires_at timestamp with time zone) to service_role;
 
 grant execute on function public.renew_sync_lease(p_name text, p_holder text, p_seconds integer) to service_role;
 
@@ -4781,6 +5463,8 @@ grant execute on function public.revoke_portal_session(p_id uuid) to service_rol
 grant execute on function public.revoke_report_links(p_id uuid) to service_role;
 
 grant execute on function public.schema_waits() to service_role;
+
+grant execute on function public.send_quote(p_lead_id uuid, p_tier smallint, p_amount bigint, p_note text, p_cap bigint) to service_role;
 
 grant execute on function public.set_business_settings(p_slug text, p_settings jsonb) to service_role;
 
