@@ -1184,7 +1184,7 @@ CREATE INDEX tiers_business_idx ON public.tiers USING btree (business_id);
 
 CREATE INDEX users_tier_idx ON public.users USING btree (tier);
 
--- ==================== functions (134) ====================
+-- ==================== functions (135) ====================
 
 CREATE OR REPLACE FUNCTION app_private.backend_written(p_table text, p_readers text DEFAULT 'app_private.is_team()'::text)
  RETURNS void
@@ -3181,6 +3181,24 @@ AS $function$
    where d.id = p_id and d.deleted_at is null and p.deleted_at is null and p.payment_status <> 'refunded'
 $function$;
 
+CREATE OR REPLACE FUNCTION public.portal_open_quotes(p_email text)
+ RETURNS jsonb
+ LANGUAGE sql
+ STABLE
+ SET search_path TO ''
+AS $function$
+  select coalesce(jsonb_agg(jsonb_build_object(
+           'token', q.link_token, 'tier_name', t.name, 'amount', q.amount, 'currency', q.currency,
+           'state', case when q.status = 'sent' and q.checkout_session_id is not null and q.expires_at <= now()
+                         then 'expired' else q.status end,
+           'expires_at', q.expires_at) order by q.created_at desc), '[]'::jsonb)
+    from scoped.quotes q
+    join scoped.leads l on l.id = q.lead_id
+    join scoped.tiers t on t.id = q.tier
+   where l.email = lower(btrim(p_email)) and q.status in ('sent', 'expired') and l.deleted_at is null
+     and not exists (select 1 from scoped.projects p where p.lead_id = l.id)
+$function$;
+
 CREATE OR REPLACE FUNCTION public.portal_project(p_id uuid)
  RETURNS jsonb
  LANGUAGE sql
@@ -4846,7 +4864,7 @@ CREATE CONSTRAINT TRIGGER users_join_default_business AFTER INSERT OR UPDATE OF 
 
 CREATE TRIGGER users_set_updated_at BEFORE UPDATE ON public.users FOR EACH ROW EXECUTE FUNCTION app_private.set_updated_at();
 
--- ==================== grants (321) ====================
+-- ==================== grants (322) ====================
 
 grant usage on schema app_private to anon;
 
@@ -5367,6 +5385,8 @@ grant execute on function public.payments_held() to service_role;
 grant execute on function public.portal_deliverable(p_id uuid) to authenticated;
 
 grant execute on function public.portal_deliverable(p_id uuid) to service_role;
+
+grant execute on function public.portal_open_quotes(p_email text) to service_role;
 
 grant execute on function public.portal_project(p_id uuid) to authenticated;
 

@@ -315,7 +315,46 @@ def test_two_decisions_at_once_leave_one_open_quote_the_later(database_url: str,
         t.join()
     rows = db.execute("select status, amount from quotes where lead_id = %s order by created_at", (lead_id,)).fetchall()
     assert [s for s, _ in rows].count("sent") == 1
-    assert sorted(s for s, _ in rows) == ["sent"] + ["superseded"] * (len(amounts) - 1)  # each took its turn
+    assert sorted(str(s) for s, _ in rows) == ["sent"] + ["superseded"] * (len(amounts) - 1)  # each took its turn
     assert len(rows) == len(amounts)
     mails = _one(db, "select count(*) from notifications where template = 'quote_sent' and status = 'pending'")
     assert mails == 1  # the superseded ones' e-mails never go
+
+
+def test_a_returning_client_sees_the_open_quote_in_the_portal_and_the_cli_sends_and_lists(
+    stack: LocalStack, api: httpx.Client, db: Conn, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from atelier.cli import main
+    from tests.integration.test_client_portal import _client, _link, _sign_in
+
+    stack.setup_notion()
+    _client(api, db, "Grace Hopper", "grace@example.com")  # paid once already
+    answer = api.post("/leads", json=TIER4_LEAD, headers={"Idempotency-Key": f"k-{uuid.uuid4()}"}).json()
+    lead_id = str(answer["lead_id"])
+
+    capsys.readouterr()
+    with pytest.raises(SystemExit) as refused:  # argparse refuses it at once: not an amount above 0
+        main(["quote", "send", lead_id, "--amount", "0"])
+    assert refused.value.code == 2
+    assert main(["quote", "send", lead_id, "--amount", "40,000", "--tier", "3"]) == 2
+    assert "over the top of The Concierge" in capsys.readouterr().out
+    assert main(["quote", "send", lead_id, "--amount", "62,500", "--note", "For the sea house."]) == 0
+    assert "e-mail sent" in capsys.readouterr().out
+    assert main(["quote", "send", lead_id, "--amount", "62,500", "--note", "For the sea house."]) == 0
+    assert "nothing sent again" in capsys.readouterr().out
+    [(status, amount, _, session_id, token)] = _quotes(db, lead_id)
+    assert (status, amount) == ("sent", 6_250_000)
+    assert session_id
+
+    visitor = _sign_in(stack, _link("grace@example.com", capsys))
+    home = visitor.get("/portal")
+    assert "Your quote" in home.text
+    assert f"/quote/{token}" in home.text
+    assert "$62,500" in home.text
+
+    capsys.readouterr()
+    assert main(["quote", "list", "--json"]) == 0
+    [listed] = __import__("json").loads(capsys.readouterr().out)
+    assert (listed["lead_id"], listed["status"], listed["mail"]) == (lead_id, "sent", "sent")
+    assert main(["quote", "list", "--status", "paid"]) == 0
+    assert "none paid" in capsys.readouterr().out

@@ -236,6 +236,14 @@ class Demo:
             )
         return f"'{row[0]}' Done in Notion -> completed in Postgres by webhook in {latency:.1f} s, with no sync run"
 
+    def review(self) -> str:
+        from atelier_local.demo_review import ReviewFailed, review
+
+        try:
+            return review(self)
+        except ReviewFailed as exc:
+            raise StepFailed(str(exc)) from None
+
     def check(self) -> str:
         from atelier.sync import SyncPorts, drift
         from atelier.sync.drift import duplicates
@@ -312,6 +320,7 @@ class Demo:
             ("Supabase doorbell -> Notion", self.doorbell),
             ("deliverable upload -> showcase", self.deliverable),
             ("team edit in Notion -> Postgres (webhook)", self.human_edit),
+            ("review: quote in Notion -> e-mail -> paid", self.review),
             ("atelier check", self.check),
             ("client portal", self.portal),
             ("owner's report", self.report),

@@ -86,7 +86,8 @@ class PortalDesk:
         claims = self._claims(request)
         if claims is None:
             return _page(pages.sign_in())
-        return Answer(200, pages.projects(self._service.projects(claims), claims.email, self._contact))
+        quotes = self._service.open_quotes(claims)
+        return Answer(200, pages.projects(self._service.projects(claims), claims.email, self._contact, quotes))
 
     def login(self, request: PortalRequest) -> Answer:
         """A sign-in link by e-mail, within the limits per address and per source."""

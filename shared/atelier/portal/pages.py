@@ -67,7 +67,23 @@ for 15 minutes.</p><p><a href="/portal">Send another link</a></p>"""
     return Page("Check your inbox", body)
 
 
-def projects(items: Sequence[Mapping[str, Any]], email: str, contact: str) -> Page:
+def _quotes(quotes: Sequence[Mapping[str, Any]]) -> str:
+    """The client's open quotes, each with its link (which offers a fresh payment page once the first has closed)."""
+    if not quotes:
+        return ""
+    items = "".join(
+        f"<li><strong>{escape(str(q.get('tier_name') or ''))}</strong> for "
+        f"{escape(money(q.get('amount'), q.get('currency')))} "
+        f'<a href="/quote/{escape(str(q["token"]))}">'
+        f"{'Get a fresh payment link' if q.get('state') == 'expired' else 'See and pay your quote'}</a></li>"
+        for q in quotes
+    )
+    return f'<h2>Your quote</h2><ul class="quotes">{items}</ul>'
+
+
+def projects(
+    items: Sequence[Mapping[str, Any]], email: str, contact: str, quotes: Sequence[Mapping[str, Any]] = ()
+) -> Page:
     rows = (
         "".join(
             f'<li><a href="/portal/projects/{escape(str(p["id"]))}"><strong>{escape(str(p["name"]))}</strong></a> '
@@ -79,7 +95,7 @@ def projects(items: Sequence[Mapping[str, Any]], email: str, contact: str) -> Pa
         or "<li>No projects yet.</li>"
     )
     body = f"""<nav class="muted">Signed in as {escape(email)} - <a href="/portal?signout=1">Sign out</a></nav>
-<h1>Your projects</h1><ul>{rows}</ul><p class="muted">{escape(contact)}</p>"""
+<h1>Your projects</h1>{_quotes(quotes)}<ul>{rows}</ul><p class="muted">{escape(contact)}</p>"""
     return Page("Your projects", body, head=PORTAL_STYLE)
 
 

@@ -116,6 +116,10 @@ class PortalService:
     def projects(self, claims: Claims) -> list[dict[str, Any]]:
         return list(self._as(claims).rpc("portal_projects") or [])
 
+    def open_quotes(self, claims: Claims) -> list[dict[str, Any]]:
+        """The client's quotes still to be paid (new work for a returning client), for the address signed in."""
+        return list(self._rpc.rpc("portal_open_quotes", p_email=claims.email) or [])
+
     def project(self, claims: Claims, project_id: str) -> dict[str, Any] | None:
         """One of the client's projects, or None: not theirs, or no such id (the same answer, so ids cannot be
         probed)."""

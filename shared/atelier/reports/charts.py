@@ -98,6 +98,7 @@ def funnel(report: Report) -> Chart:
             ("Leads", totals["leads"]),
             ("Qualified", totals["qualified"]),
             ("Needs review", totals["needs_review"]),
+            ("Quoted", totals["quoted"]),
             ("Paid", totals["paid"]),
         ],
     )

@@ -107,7 +107,9 @@ class Report:
 
     def funnel_totals(self) -> dict[str, int]:
         rows = self.raw.get("funnel") or []
-        return {k: sum(int(r[k]) for r in rows) for k in ("leads", "qualified", "needs_review", "paid")}
+        return {
+            k: sum(int(r.get(k) or 0) for r in rows) for k in ("leads", "qualified", "needs_review", "quoted", "paid")
+        }
 
     def conversion(self) -> Decimal | None:
         totals = self.funnel_totals()
@@ -168,8 +170,10 @@ class Report:
             Column("Leads", "count"),
             Column("Qualified", "count"),
             Column("Needs review", "count"),
+            Column("Quoted", "count"),
             Column("Paid", "count"),
             Column("Conversion", "rate"),
+            Column("Median days to quote", "days"),
         )
         rows: list[tuple[Cell, ...]] = [
             (
@@ -177,8 +181,10 @@ class Report:
                 int(r["leads"]),
                 int(r["qualified"]),
                 int(r["needs_review"]),
+                int(r.get("quoted") or 0),
                 int(r["paid"]),
                 _decimal(r.get("conversion")),
+                _days(r.get("hours_to_quote")),
             )
             for r in self.raw.get("funnel") or []
         ]
@@ -189,8 +195,10 @@ class Report:
                 totals["leads"],
                 totals["qualified"],
                 totals["needs_review"],
+                totals["quoted"],
                 totals["paid"],
                 self.conversion(),
+                None,  # a median of medians would mislead: each tier's is above
             )
         )
         return Table(
@@ -295,3 +303,9 @@ def show(value: Cell, kind: Kind) -> str:
 def headline_text(line: Headline) -> str:
     figure = show(line.value, line.kind)
     return f"{figure} {line.currency}" if line.currency and line.value is not None else figure
+
+
+def _days(hours: Any) -> Decimal | None:
+    """Hours (the database's median time from lead to quote) as days, to a tenth."""
+    value = _decimal(hours)
+    return None if value is None else round(value / 24, 1)
