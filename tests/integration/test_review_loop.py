@@ -358,3 +358,25 @@ def test_a_returning_client_sees_the_open_quote_in_the_portal_and_the_cli_sends_
     assert (listed["lead_id"], listed["status"], listed["mail"]) == (lead_id, "sent", "sent")
     assert main(["quote", "list", "--status", "paid"]) == 0
     assert "none paid" in capsys.readouterr().out
+
+
+def test_a_clean_tier3_lead_gets_its_checkout_at_once_and_a_flagged_one_waits_for_review(
+    api: httpx.Client, stack: LocalStack
+) -> None:
+    base = {"email": "t3@example.com", "name": "Tier Three", "has_survey": True, "has_drawings": True}
+    clean = api.post(
+        "/leads",
+        json=base | {"budget": 25000, "timeline_weeks": 16, "project_type": "major_renovation"},
+        headers={"Idempotency-Key": f"k-{uuid.uuid4()}"},
+    ).json()
+    assert (clean["tier"], clean["confidence"], clean["red_flags"], clean["needs_review"]) == (3, "high", [], False)
+    assert clean["next_step"]["action"] == "pay"
+    assert stack.stripe is not None
+    assert stack.stripe.sessions[clean["checkout_url"].rstrip("/").rsplit("/", 1)[-1]]["amount_total"] == 1_500_000
+    flagged = api.post(
+        "/leads",
+        json=base | {"budget": 10000, "timeline_weeks": 1, "project_type": "new_build"},
+        headers={"Idempotency-Key": f"k-{uuid.uuid4()}"},
+    ).json()
+    assert (flagged["tier"], flagged["needs_review"], flagged["checkout_url"]) == (3, True, None)
+    assert flagged["red_flags"]
