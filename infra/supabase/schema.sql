@@ -1184,7 +1184,7 @@ CREATE INDEX tiers_business_idx ON public.tiers USING btree (business_id);
 
 CREATE INDEX users_tier_idx ON public.users USING btree (tier);
 
--- ==================== functions (135) ====================
+-- ==================== functions (136) ====================
 
 CREATE OR REPLACE FUNCTION app_private.backend_written(p_table text, p_readers text DEFAULT 'app_private.is_team()'::text)
  RETURNS void
@@ -3729,7 +3729,8 @@ begin
     'projects', public.report_projects(p_from, p_to),
     'milestones', public.report_milestones(p_from, p_to),
     'cycle_times', public.report_cycle_times(p_from, p_to),
-    'sync', public.report_sync(p_from, p_to));
+    'sync', public.report_sync(p_from, p_to),
+    'held', public.report_held(p_from, p_to));
 end
 $function$;
 
@@ -3799,6 +3800,23 @@ begin
            order by t.id), '[]'::jsonb)
       from scoped.tiers t left join counted c on c.tier = t.id
   );
+end
+$function$;
+
+CREATE OR REPLACE FUNCTION public.report_held(p_from date, p_to date)
+ RETURNS jsonb
+ LANGUAGE plpgsql
+ STABLE
+ SET search_path TO ''
+AS $function$
+begin
+  perform app_private.report_reader();
+  return (
+    select coalesce(jsonb_agg(jsonb_build_object('id', p.id, 'at', p.created_at, 'amount', p.amount,
+                                                 'currency', p.currency, 'reason', p.review_reason,
+                                                 'lead_id', p.lead_id) order by p.created_at), '[]'::jsonb)
+      from scoped.payments p
+     where p.review_reason is not null and p.project_id is null and p.status = 'succeeded');
 end
 $function$;
 
@@ -4864,7 +4882,7 @@ CREATE CONSTRAINT TRIGGER users_join_default_business AFTER INSERT OR UPDATE OF 
 
 CREATE TRIGGER users_set_updated_at BEFORE UPDATE ON public.users FOR EACH ROW EXECUTE FUNCTION app_private.set_updated_at();
 
--- ==================== grants (322) ====================
+-- ==================== grants (324) ====================
 
 grant usage on schema app_private to anon;
 
@@ -5453,6 +5471,10 @@ grant execute on function public.report_cycle_times(p_from date, p_to date) to s
 grant execute on function public.report_funnel(p_from date, p_to date) to authenticated;
 
 grant execute on function public.report_funnel(p_from date, p_to date) to service_role;
+
+grant execute on function public.report_held(p_from date, p_to date) to authenticated;
+
+grant execute on function public.report_held(p_from date, p_to date) to service_role;
 
 grant execute on function public.report_link_refusal(p_id uuid) to service_role;
 

@@ -43,6 +43,7 @@ STAFF_READS = {
     "public.report_milestones",
     "public.report_cycle_times",
     "public.report_sync",
+    "public.report_held",
     "app_private.report_reader",
     "app_private.report_bounds",
     "app_private.spread",

@@ -197,7 +197,7 @@ def test_an_expired_quote_offers_one_fresh_link_that_pays(
 
 
 def test_a_closed_lead_gets_one_courteous_email_and_a_late_payment_is_held(
-    stack: LocalStack, api: httpx.Client, db: Conn, team: NotionGateway
+    stack: LocalStack, api: httpx.Client, db: Conn, team: NotionGateway, capsys: pytest.CaptureFixture[str]
 ) -> None:
     clean = {**TIER4_LEAD, "budget": "$10k-15k", "timeline_weeks": 8, "project_type": "standard_renovation"}
     clean |= {"has_drawings": True, "email": "ada@example.com"}
@@ -223,6 +223,16 @@ def test_a_closed_lead_gets_one_courteous_email_and_a_late_payment_is_held(
     assert reason
     assert "declined" in reason
     assert "will be in touch" in api.get("/thanks", params={"session_id": session_id}).text
+
+    from atelier.cli import main
+
+    capsys.readouterr()
+    assert main(["check"]) == 1  # a finding: the payment waits for the owner
+    assert "declined" in capsys.readouterr().out
+    assert main(["report"]) == 0
+    shown = capsys.readouterr().out
+    assert "Payments held for the owner" in shown
+    assert "declined (closed) before this payment" in shown
 
 
 @pytest.mark.parametrize(

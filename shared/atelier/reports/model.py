@@ -83,6 +83,7 @@ class Report:
                 report._projects(),
                 report._milestones(),
                 report._cycle_times(),
+                report._held(),
                 report._sync(),
             ]
         )
@@ -222,6 +223,16 @@ class Report:
             "Projects paid for in the period, by where they stand now.",
         )
 
+    def _held(self) -> Table:
+        return Table(
+            "held",
+            "Payments held for the owner",
+            (Column("Paid at", "datetime"), Column("Amount", "money"), Column("Currency"), Column("Why")),
+            _held_rows(self.raw),
+            "Taken by Stripe, but no work started: a declined lead, a replaced quote, a second payment, an amount "
+            "under the price. Refund each, or decide by hand; `atelier check` lists them too. Any date, until done.",
+        )
+
     def _milestones(self) -> Table:
         m = self.raw.get("milestones") or {}
         rows: list[tuple[Cell, ...]] = [
@@ -275,6 +286,18 @@ class Report:
             rows,
             "The Notion sync and the e-mail outbox as they stand when the report is made.",
         )
+
+
+def _held_rows(raw: Mapping[str, Any]) -> list[tuple[Cell, ...]]:
+    return [
+        (
+            datetime.fromisoformat(str(h["at"])),
+            _money(h.get("amount")),
+            str(h.get("currency") or "").upper(),
+            str(h.get("reason") or ""),
+        )
+        for h in raw.get("held") or []
+    ]
 
 
 def fetch(rpc: Any, period: Period) -> Report:
