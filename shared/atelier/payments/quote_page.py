@@ -5,6 +5,7 @@ paid. It never shows the intake form again: the client has told us about the pro
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import UTC, datetime
 from html import escape
 from typing import Any
 
@@ -22,14 +23,18 @@ def _offer(quote: Mapping[str, Any]) -> str:
     return (
         f'<p class="amount"><strong>{escape(str(quote.get("tier_name") or ""))}</strong> for '
         f"<strong>{escape(money(quote.get('amount'), quote.get('currency')))}</strong></p>"
-        + (f"<p>{escape(str(quote['description']))}</p>" if quote.get("description") else "")
         + (f"<h2>What it includes</h2><ul>{features}</ul>" if features else "")
         + (f"<h2>A note from the team</h2>{said}" if said else "")
     )
 
 
 def _until(quote: Mapping[str, Any]) -> str:
-    return str(quote.get("expires_at") or "")[:16].replace("T", " ") + " UTC" if quote.get("expires_at") else ""
+    """When the payment page closes, as a person reads it ("4 Dec 2026 at 17:35 UTC")."""
+    try:
+        moment = datetime.fromisoformat(str(quote.get("expires_at")))
+    except ValueError:
+        return "a day from when we sent it"
+    return f"{moment.astimezone(UTC):%-d %b %Y at %H:%M} UTC"
 
 
 def render_quote(quote: Mapping[str, Any], token: str, studio: str) -> tuple[int, Page]:
