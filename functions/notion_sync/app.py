@@ -48,7 +48,7 @@ def lambda_handler(event: EventBridgeEvent, context: LambdaContext) -> dict[str,
         if not business.default and "notion_token" not in (business.refs or {}):
             return {"ran": False, "not_connected": 1}  # no Notion yet: `atelier business set SLUG --notion-token-ref`
         return _report(
-            business.slug, run_cycle(wiring.sync_ports(), holder=context.aws_request_id, budget_seconds=budget)
+            business.slug, run_cycle(wiring.deciding_ports(), holder=context.aws_request_id, budget_seconds=budget)
         )
 
     return for_each(wiring.directory().all(), sync).settled(logger).answer(dict)

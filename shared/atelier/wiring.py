@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from contextlib import AbstractContextManager
+from dataclasses import replace
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any, cast
 
@@ -193,7 +194,6 @@ def sync_ports() -> SyncPorts:
         data_sources(),
         contents={"deliverable": Showcase(rpc(), gateway, object_store()), "project": ProjectBrief(rpc())},
         quote_cap_cents=settings(IntakeSettings).atelier_quote_cap * 100,
-        settle=lambda deadline: quote_desk().settle(mail_outbox, deadline=deadline),
     )
 
 
@@ -208,7 +208,7 @@ def outbox_pusher() -> OutboxPusher:
 def notion_events() -> NotionEvents:
     from atelier.sync.events import NotionEvents
 
-    return NotionEvents(sync_ports())
+    return NotionEvents(deciding_ports())
 
 
 @PerBusiness
@@ -243,34 +243,16 @@ def webhook_gate() -> WebhookGate:
 @PerBusiness
 def mail_outbox() -> MailOutbox | None:
     """The client e-mail outbox, or None while MAIL_FROM is unset (messages wait in `notifications`)."""
-    import os
-
-    import boto3
-
     from atelier.kernel.settings import MailSettings
     from atelier.mail.outbox import MailOutbox
     from atelier.mail.render import Studio
-    from atelier.mail.ses import SesMailer
+    from atelier.mail.ses import mailer_from_settings
     from atelier.portal.pages import deliverable_path
     from atelier.reports.weekly import LINK_HOURS, WeeklyEnclosure
 
     config = settings(MailSettings)
     if not config.mail_from:
         return None
-    options: dict[str, Any] = {}
-    if config.ses_endpoint_url:  # the local stack's moto takes any credentials
-        options = {
-            "endpoint_url": config.ses_endpoint_url,
-            "region_name": os.environ.get("AWS_DEFAULT_REGION") or "us-east-1",
-            "aws_access_key_id": "local",
-            "aws_secret_access_key": "local",
-        }
-    mailer = SesMailer(
-        boto3.client("sesv2", **options),
-        sender=config.mail_from,
-        reply_to=config.mail_reply_to,
-        configuration_set=config.mail_configuration_set,
-    )
     links = download_links()
     portal_on = settings(PortalSettings).configured()
 
@@ -283,14 +265,35 @@ def mail_outbox() -> MailOutbox | None:
     download_url = (lambda i: f"{base}{deliverable_path(i)}") if portal_on else links.url
     return MailOutbox(
         rpc(),
-        mailer,
+        mailer_from_settings(config),
         Studio(config.studio_name, config.signature(), business.brand_colour if (business := named()) else None),
         download_url=download_url,
         sign_in_url=portal().link if portal_on else None,
         portal_url=f"{links.base_url}/portal" if portal_on else None,
         enclose=weekly,
-        quote_url=lambda token: f"{links.base_url}/quote/{token}",
+        quote_url=lambda token: f"{base}/quote/{token}",
     )
+
+
+@PerBusiness
+def decision_mail() -> MailOutbox | None:
+    """The outbox as a team's decision needs it (a quote's or a decline's e-mail, sent as it lands); None while
+    MAIL_FROM is unset."""
+    from atelier.kernel.settings import MailSettings
+    from atelier.mail.outbox import MailOutbox
+    from atelier.mail.render import Studio
+    from atelier.mail.ses import mailer_from_settings
+
+    config = settings(MailSettings)
+    if not config.mail_from:
+        return None
+    base, studio = _api_url(), Studio(config.studio_name, config.signature(), getattr(named(), "brand_colour", None))
+    return MailOutbox(rpc(), mailer_from_settings(config), studio, quote_url=lambda token: f"{base}/quote/{token}")
+
+
+def deciding_ports() -> SyncPorts:
+    """The sync's ports where a team's decision may land: what follows it (a quote's payment page, its e-mail) runs."""
+    return replace(sync_ports(), settle=lambda deadline: quote_desk().settle(decision_mail, deadline=deadline))
 
 
 @PerBusiness
@@ -329,13 +332,9 @@ def report_links() -> ReportLinks:
 def quote_desk() -> QuoteDesk:
     """Quotes' Checkout sessions: opened, expired and made again through the business's own Stripe account."""
     from atelier.kernel.settings import IntakeSettings
-    from atelier.payments.quotes import QuoteDesk
-    from atelier.payments.stripe_checkout import quote_checkout_from_settings
+    from atelier.payments.stripe_checkout import quote_desk_from_settings
 
-    config = settings(IntakeSettings)
-    return QuoteDesk(
-        rpc(), quote_checkout_from_settings(config), site=_api_url(), link_hours=config.atelier_quote_link_hours
-    )
+    return quote_desk_from_settings(rpc(), settings(IntakeSettings), site=_api_url())
 
 
 @PerBusiness
@@ -380,6 +379,7 @@ _FACTORIES: tuple[Any, ...] = (
     webhook_tokens,
     webhook_gate,
     mail_outbox,
+    decision_mail,
     portal,
     stripe_events,
     quote_desk,

@@ -82,7 +82,7 @@ def send(args: argparse.Namespace) -> int:
         print(f"quote {result['quote_id']}: the same quote is open already; nothing sent again")
         return 0
     print(f"quote {result['quote_id']}: written; its e-mail waits for its payment page")
-    opened = wiring.quote_desk().settle(wiring.mail_outbox, deadline=time.monotonic() + SETTLE_SECONDS)
+    opened = wiring.quote_desk().settle(wiring.decision_mail, deadline=time.monotonic() + SETTLE_SECONDS)
     if opened.get("quotes_waiting"):
         print("quote: Stripe did not open the payment page yet; the next sync run tries again, and the e-mail waits")
     elif opened.get("decision_mail_sent"):

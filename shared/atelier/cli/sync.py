@@ -16,7 +16,7 @@ from atelier.kernel.errors import ConfigurationError
 def run(args: argparse.Namespace) -> int:
     from atelier.sync.cycle import run_cycle
 
-    cycle = run_cycle(wiring.sync_ports(), holder=f"cli-{uuid.uuid4()}", budget_seconds=args.budget)
+    cycle = run_cycle(wiring.deciding_ports(), holder=f"cli-{uuid.uuid4()}", budget_seconds=args.budget)
     if not cycle.ran:
         print("sync: another run holds the lease; try again in a few seconds", file=sys.stderr)
         return 1

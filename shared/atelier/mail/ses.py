@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from atelier.mail.render import Message
+
+if TYPE_CHECKING:
+    from atelier.kernel.settings import MailSettings
 
 
 class MailError(Exception):
@@ -90,3 +93,25 @@ class SesMailer:
             maintype, _, subtype = item.content_type.partition("/")
             mime.add_attachment(item.data, maintype=maintype, subtype=subtype, filename=item.filename)
         return mime.as_bytes()
+
+
+def mailer_from_settings(config: MailSettings) -> SesMailer:
+    """SES (v2) from the business's sender; the local stack's moto (`ses_endpoint_url`) takes any credentials."""
+    import os
+
+    import boto3
+
+    options: dict[str, Any] = {}
+    if config.ses_endpoint_url:
+        options = {
+            "endpoint_url": config.ses_endpoint_url,
+            "region_name": os.environ.get("AWS_DEFAULT_REGION") or "us-east-1",
+            "aws_access_key_id": "local",
+            "aws_secret_access_key": "local",
+        }
+    return SesMailer(
+        boto3.client("sesv2", **options),
+        sender=str(config.mail_from),
+        reply_to=config.mail_reply_to,
+        configuration_set=config.mail_configuration_set,
+    )

@@ -8,8 +8,9 @@ from __future__ import annotations
 from typing import Any
 
 from atelier.intake.checkout import CheckoutGateway, CheckoutLink, CheckoutUnavailable, NoCheckout, TierPrice
+from atelier.kernel.rpc import Rpc
 from atelier.kernel.settings import IntakeSettings, secret
-from atelier.payments.quotes import NoQuoteCheckout, QuoteCheckout, QuoteOffer
+from atelier.payments.quotes import NoQuoteCheckout, QuoteCheckout, QuoteDesk, QuoteOffer
 
 
 class StripeCheckout:
@@ -134,7 +135,8 @@ def checkout_from_settings(settings: IntakeSettings) -> CheckoutGateway:
     )
 
 
-def quote_checkout_from_settings(settings: IntakeSettings) -> QuoteCheckout:
+def quote_desk_from_settings(rpc: Rpc, settings: IntakeSettings, *, site: str) -> QuoteDesk:
     """Quotes' sessions through the same Stripe account as the intake's (the business's own, when it has one)."""
     checkout = checkout_from_settings(settings)
-    return checkout if isinstance(checkout, StripeCheckout) else NoQuoteCheckout()
+    sessions: QuoteCheckout = checkout if isinstance(checkout, StripeCheckout) else NoQuoteCheckout()
+    return QuoteDesk(rpc, sessions, site=site, link_hours=settings.atelier_quote_link_hours)

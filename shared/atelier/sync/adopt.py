@@ -29,7 +29,7 @@ from atelier.intake.routing import route
 from atelier.intake.service import IntakeService
 from atelier.kernel.errors import IntegrityViolation, InvalidData, Refusal
 from atelier.notion.codec import Ids, atelier_id_value, find_property, last_synced_value, plain_text
-from atelier.sync.mapping import BY_NAME, LEAD, Entity, Owner
+from atelier.sync.mapping import BY_NAME, LEAD, Entity
 from atelier.sync.properties import Finding
 from atelier.sync.records import SyncPorts, field_hashes
 from atelier.sync.setup import HandMade
@@ -177,10 +177,10 @@ class Adopter:
         if record.get("waiting_for"):
             return  # its parent has no page yet: the queued push sends it once the parent's page exists
         hashes = field_hashes(entity, record)
-        props = entity.properties(record, fields=entity.owned_by(Owner.postgres), ids=ids)
+        props = entity.properties(record, fields=entity.pushed_fields(), ids=ids)
         props |= atelier_id_value(ids, entity.name, str(plan.record_id)) | last_synced_value(ids, self._clock())
         self._ports.notion.update_page(plan.page_id, props, deadline=deadline)
-        ours = {f.property: hashes[f.property] for f in entity.owned_by(Owner.postgres)}
+        ours = {f.property: hashes[f.property] for f in entity.pushed_fields()}
         self._ports.rpc.rpc(
             "mark_pushed", p_entity=entity.name, p_id=plan.record_id, p_pushed_hash=json.dumps(ours, sort_keys=True)
         )
