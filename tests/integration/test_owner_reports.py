@@ -52,8 +52,13 @@ def test_the_page_the_workbook_and_the_pdf_give_what_sql_over_the_base_tables_gi
     funnel = tables.tables["table-funnel"]
     total = funnel[-1]
     assert total[0] == "All tiers"
-    assert [int(total[1]), int(total[3]), int(total[4])] == [truth["leads"], truth["review"], truth["paid"]]
-    assert total[5] == "50.0%"
+    assert [int(total[1]), int(total[3]), int(total[4]), int(total[5])] == [
+        truth["leads"],
+        truth["review"],
+        0,  # quoted
+        truth["paid"],
+    ]
+    assert total[6] == "50.0%"
     tiers = [str(name) for (name,) in db.execute("select name from tiers order by id").fetchall()]
     assert [r[0] for r in funnel[1:-1]] == tiers  # every tier, with zeros where none came
     days = sorted(  # intake to payment, from the fixture's own times: a 11 d 1 h, c 9 d 1 h, d and f paid 8 April
@@ -88,14 +93,15 @@ def test_the_page_the_workbook_and_the_pdf_give_what_sql_over_the_base_tables_gi
         into[1] += Decimal(str(r[6]))
     assert {m: (g, r) for m, (g, r) in sums.items()} == truth["revenue"]
     funnel_sheet = list(book["The funnel by tier"].iter_rows(values_only=True))
-    assert funnel_sheet[-1][:5] == (
+    assert funnel_sheet[-1][:6] == (
         "All tiers",
         truth["leads"],
         truth["leads"] - truth["review"],
         truth["review"],
+        0,  # quoted: none of these leads was reviewed into a quote
         truth["paid"],
     )
-    assert funnel_sheet[-1][5] == pytest.approx(0.5)
+    assert funnel_sheet[-1][6] == pytest.approx(0.5)
     summary = {row[0]: row[1] for row in book["Summary"].iter_rows(values_only=True)}
     assert summary["Period from"] == datetime(2024, 3, 1)
     assert summary["Net revenue (USD)"] == pytest.approx(25000.0)

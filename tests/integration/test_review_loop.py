@@ -390,3 +390,52 @@ def test_a_clean_tier3_lead_gets_its_checkout_at_once_and_a_flagged_one_waits_fo
     ).json()
     assert (flagged["tier"], flagged["needs_review"], flagged["checkout_url"]) == (3, True, None)
     assert flagged["red_flags"]
+
+
+def test_a_quote_paid_short_is_held_and_the_funnel_counts_quoted_leads(
+    stack: LocalStack, api: httpx.Client, db: Conn, database_url: str, tmp_path: Any
+) -> None:
+    rpc = PsycopgRpc(database_url)
+    lead_id = str(
+        api.post("/leads", json=TIER4_LEAD, headers={"Idempotency-Key": f"k-{uuid.uuid4()}"}).json()["lead_id"]
+    )
+    quote = rpc.rpc("send_quote", p_lead_id=lead_id, p_tier=None, p_amount=6_000_000, p_note=None, p_cap=None)
+    session = f"cs_test_{uuid.uuid4().hex[:20]}"
+    rpc.rpc(
+        "quote_session_opened",
+        p_quote_id=quote["quote_id"],
+        p_session_id=session,
+        p_url=f"https://checkout.example/{session}",
+        p_expires_at="2030-01-01T00:00:00Z",
+    )
+    paid = rpc.rpc(
+        "apply_stripe_event",
+        p_event_id=f"evt_{uuid.uuid4().hex}",
+        p_event_type="checkout.session.completed",
+        p_kind="fulfil",
+        p_reason=None,
+        p_lead_id=lead_id,
+        p_tier=4,
+        p_checkout_session_id=session,
+        p_payment_intent_id=f"pi_{uuid.uuid4().hex}",
+        p_customer_id="cus_1",
+        p_email=TIER4_LEAD["email"],
+        p_amount=3_500_000,  # the tier's list price, not the quote
+        p_amount_refunded=None,
+        p_currency="usd",
+    )
+    assert paid["held"]
+    assert "under the quote" in paid["held"]
+    assert _one(db, "select count(*) from projects where lead_id = %s", lead_id) == 0
+
+    from openpyxl import load_workbook  # type: ignore[import-untyped]
+
+    from atelier.cli import main
+
+    assert main(["report", "--xlsx", str(tmp_path / "r.xlsx")]) == 0
+    funnel = list(load_workbook(tmp_path / "r.xlsx")["The funnel by tier"].iter_rows(values_only=True))
+    assert funnel[0][4] == "Quoted"
+    assert funnel[-1][4] == 1
+    assert funnel[4][0] == "KAA White Glove"
+    assert funnel[4][4] == 1
+    assert funnel[4][7] is not None  # the median days from lead to quote
