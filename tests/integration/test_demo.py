@@ -19,6 +19,7 @@ def test_every_step_of_the_lifecycle_holds(database_url: str, tmp_path: Path) ->
         "Supabase doorbell -> Notion",
         "deliverable upload -> showcase",
         "team edit in Notion -> Postgres (webhook)",
+        "review: quote in Notion -> e-mail -> paid",
         "atelier check",
         "client portal",
         "owner's report",
@@ -28,10 +29,11 @@ def test_every_step_of_the_lifecycle_holds(database_url: str, tmp_path: Path) ->
     assert [(s.name, s.held) for s in steps] == expected, demo.table(steps)
     assert "/portal?token=" in demo.PORTAL_LINK["link"]
     assert "/b/kaa/" not in demo.PORTAL_LINK["link"]  # the default business's, printed at the end
-    assert "no drift across 9 linked records" in steps[5].result
-    assert "no drift across 9 linked records" in steps[-3].result  # each business's own
+    assert "tier 4 lead quoted $60,000 in Notion" in steps[5].result
+    assert "no drift across 20 linked records" in steps[6].result  # the reviewed lead's project is one more
+    assert "no drift across 20 linked records" in steps[-3].result  # each business's own
     assert "/reports?key=" in demo.REPORT["link"]
-    assert "Net revenue (USD) 7,500.00 USD" in demo.REPORT["figures"]  # the demo's one payment
+    assert "Net revenue (USD) 67,500.00 USD" in demo.REPORT["figures"]  # the intake's payment and the quote's
 
 
 def test_a_step_that_does_not_hold_stops_the_demo_and_says_why(
@@ -43,8 +45,8 @@ def test_a_step_that_does_not_hold_stops_the_demo_and_says_why(
     monkeypatch.setattr(demo.Demo, "payment", unpaid)
     steps = demo.run(database_url, tmp_path, say=lambda _: None)
 
-    assert [s.held for s in steps] == [True] + [False] * 15
+    assert [s.held for s in steps] == [True] + [False] * 17
     table = demo.table(steps)
     assert re.search(r"Stripe payment -> project +NO", table)
     assert "no project was created for the lead" in table
-    assert table.count("not run: an earlier step failed") == 14
+    assert table.count("not run: an earlier step failed") == 16
