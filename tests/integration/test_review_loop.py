@@ -358,7 +358,7 @@ def test_a_returning_client_sees_the_open_quote_in_the_portal_and_the_cli_sends_
 
     visitor = _sign_in(stack, _link("grace@example.com", capsys))
     home = visitor.get("/portal")
-    assert "Your quote" in home.text
+    assert "A quote waiting for you" in home.text
     assert f"/quote/{token}" in home.text
     assert "$62,500" in home.text
 

@@ -78,7 +78,7 @@ def _quotes(quotes: Sequence[Mapping[str, Any]]) -> str:
         f"{'Get a fresh payment link' if q.get('state') == 'expired' else 'See and pay your quote'}</a></li>"
         for q in quotes
     )
-    return f'<h2>Your quote</h2><ul class="quotes">{items}</ul>'
+    return f'<h2>A quote waiting for you</h2><ul class="quotes">{items}</ul>'
 
 
 def projects(
@@ -95,7 +95,7 @@ def projects(
         or "<li>No projects yet.</li>"
     )
     body = f"""<nav class="muted">Signed in as {escape(email)} - <a href="/portal?signout=1">Sign out</a></nav>
-<h1>Your projects</h1>{_quotes(quotes)}<ul>{rows}</ul><p class="muted">{escape(contact)}</p>"""
+<h1>Your projects</h1><ul>{rows}</ul>{_quotes(quotes)}<p class="muted">{escape(contact)}</p>"""
     return Page("Your projects", body, head=PORTAL_STYLE)
 
 

@@ -207,7 +207,8 @@ class Report:
             "The funnel by tier",
             columns,
             rows,
-            "Leads that arrived in the period, by recommended tier; paid: those that became a project.",
+            "Leads that arrived in the period, by recommended tier; quoted: those the team sent a quote; paid: "
+            "those that became a project.",
         )
 
     def _projects(self) -> Table:
