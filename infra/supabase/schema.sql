@@ -1184,7 +1184,7 @@ CREATE INDEX tiers_business_idx ON public.tiers USING btree (business_id);
 
 CREATE INDEX users_tier_idx ON public.users USING btree (tier);
 
--- ==================== functions (136) ====================
+-- ==================== functions (138) ====================
 
 CREATE OR REPLACE FUNCTION app_private.backend_written(p_table text, p_readers text DEFAULT 'app_private.is_team()'::text)
  RETURNS void
@@ -3145,6 +3145,120 @@ begin
 end
 $function$;
 
+CREATE OR REPLACE FUNCTION public.operator_list(p_kind text, p_status text, p_limit integer)
+ RETURNS jsonb
+ LANGUAGE plpgsql
+ STABLE
+ SET search_path TO ''
+AS $function$
+declare
+  v_limit integer := greatest(1, least(coalesce(p_limit, 50), 1000));
+begin
+  if p_kind = 'lead' then
+    return (select coalesce(jsonb_agg(r order by r->>'created_at' desc), '[]'::jsonb) from (
+      select jsonb_build_object('id', l.id, 'name', l.name, 'email', l.email, 'status', l.status,
+                                'tier', coalesce(l.team_tier, l.recommended_tier), 'tier_name', t.name,
+                                'needs_review', l.needs_review, 'budget', l.budget_range,
+                                'quote', (select q.status from scoped.quotes q where q.lead_id = l.id
+                                           order by q.created_at desc limit 1),
+                                'notion_page_id', l.notion_page_id, 'created_at', l.created_at) as r
+        from scoped.leads l join scoped.tiers t on t.id = coalesce(l.team_tier, l.recommended_tier)
+       where l.deleted_at is null and (p_status is null or l.status::text = p_status)
+       order by l.created_at desc limit v_limit) x);
+  elsif p_kind = 'project' then
+    return (select coalesce(jsonb_agg(r order by r->>'created_at' desc), '[]'::jsonb) from (
+      select jsonb_build_object('id', p.id, 'name', p.name, 'status', p.status, 'tier', p.tier,
+                                'tier_name', t.name, 'payment_status', p.payment_status,
+                                'needs_review', p.needs_review, 'client', coalesce(c.name, u.email),
+                                'email', u.email,
+                                'milestones', (select count(*) from scoped.milestones m
+                                                where m.project_id = p.id and m.deleted_at is null),
+                                'milestones_done', (select count(*) from scoped.milestones m
+                                                     where m.project_id = p.id and m.deleted_at is null
+                                                       and m.status = 'completed'),
+                                'notion_page_id', p.notion_page_id, 'created_at', p.created_at) as r
+        from scoped.projects p join scoped.tiers t on t.id = p.tier
+        join scoped.clients c on c.id = p.client_id join public.users u on u.id = c.user_id
+       where p.deleted_at is null and (p_status is null or p.status::text = p_status)
+       order by p.created_at desc limit v_limit) x);
+  elsif p_kind = 'client' then
+    return (select coalesce(jsonb_agg(r order by r->>'created_at' desc), '[]'::jsonb) from (
+      select jsonb_build_object('id', c.id, 'name', c.name, 'email', u.email, 'status', c.status,
+                                'tier', c.tier, 'phone', c.phone, 'company', c.company,
+                                'projects', (select count(*) from scoped.projects p
+                                              where p.client_id = c.id and p.deleted_at is null),
+                                'notion_page_id', c.notion_page_id, 'created_at', c.created_at) as r
+        from scoped.clients c join public.users u on u.id = c.user_id
+       where c.deleted_at is null and (p_status is null or c.status::text = p_status)
+       order by c.created_at desc limit v_limit) x);
+  end if;
+  raise exception 'no such kind of record: % (lead, project or client)', p_kind using errcode = '22023';
+end
+$function$;
+
+CREATE OR REPLACE FUNCTION public.operator_show(p_kind text, p_id uuid)
+ RETURNS jsonb
+ LANGUAGE plpgsql
+ STABLE
+ SET search_path TO ''
+AS $function$
+begin
+  if p_kind = 'lead' then
+    return (select to_jsonb(l) - 'notion_pushed_hash' - 'notion_pulled_hash' - 'request_hash' - 'submission_key'
+                   || jsonb_build_object(
+                        'tier_name', (select name from scoped.tiers where id = coalesce(l.team_tier,
+                                                                                          l.recommended_tier)),
+                        'quotes', (select coalesce(jsonb_agg(jsonb_build_object(
+                                     'id', q.id, 'status', q.status, 'amount', q.amount, 'currency', q.currency,
+                                     'tier', q.tier, 'checkout_session_id', q.checkout_session_id,
+                                     'expires_at', q.expires_at, 'created_at', q.created_at)
+                                     order by q.created_at), '[]'::jsonb)
+                                     from scoped.quotes q where q.lead_id = l.id),
+                        'project_id', (select p.id from scoped.projects p where p.lead_id = l.id))
+              from scoped.leads l where l.id = p_id);
+  elsif p_kind = 'project' then
+    return (select to_jsonb(p) - 'notion_pushed_hash' - 'notion_pulled_hash'
+                   || jsonb_build_object(
+                        'tier_name', (select name from scoped.tiers where id = p.tier),
+                        'client', (select jsonb_build_object('id', c.id, 'name', c.name, 'email', u.email)
+                                     from scoped.clients c join public.users u on u.id = c.user_id
+                                    where c.id = p.client_id),
+                        'milestones', (select coalesce(jsonb_agg(jsonb_build_object(
+                                         'name', m.name, 'order', m."order", 'status', m.status,
+                                         'due_date', m.due_date, 'completed_at', m.completed_at)
+                                         order by m."order"), '[]'::jsonb)
+                                         from scoped.milestones m where m.project_id = p.id and m.deleted_at is null),
+                        'payments', (select coalesce(jsonb_agg(jsonb_build_object(
+                                       'id', pay.id, 'status', pay.status, 'amount', pay.amount,
+                                       'amount_refunded', pay.amount_refunded, 'currency', pay.currency,
+                                       'created_at', pay.created_at) order by pay.created_at), '[]'::jsonb)
+                                       from scoped.payments pay where pay.project_id = p.id),
+                        'deliverables', (select coalesce(jsonb_agg(jsonb_build_object(
+                                           'id', d.id, 'name', d.name, 'category', d.category,
+                                           'size', d.file_size, 'created_at', d.created_at)
+                                           order by d.created_at), '[]'::jsonb)
+                                           from scoped.deliverables d
+                                          where d.project_id = p.id and d.deleted_at is null),
+                        'messages', (select coalesce(jsonb_agg(jsonb_build_object(
+                                       'template', n.template, 'status', n.status, 'recipient', n.recipient,
+                                       'sent_at', n.sent_at, 'subject', n.subject) order by n.created_at),
+                                       '[]'::jsonb)
+                                       from scoped.notifications n where n.project_id = p.id))
+              from scoped.projects p where p.id = p_id);
+  elsif p_kind = 'client' then
+    return (select to_jsonb(c) - 'notion_pushed_hash' - 'notion_pulled_hash'
+                   || jsonb_build_object(
+                        'email', (select email from public.users where id = c.user_id),
+                        'projects', (select coalesce(jsonb_agg(jsonb_build_object(
+                                       'id', p.id, 'name', p.name, 'status', p.status, 'tier', p.tier,
+                                       'payment_status', p.payment_status) order by p.created_at), '[]'::jsonb)
+                                       from scoped.projects p where p.client_id = c.id and p.deleted_at is null))
+              from scoped.clients c where c.id = p_id);
+  end if;
+  raise exception 'no such kind of record: % (lead, project or client)', p_kind using errcode = '22023';
+end
+$function$;
+
 CREATE OR REPLACE FUNCTION public.outbox_rows(p_status text, p_limit integer)
  RETURNS jsonb
  LANGUAGE sql
@@ -4882,7 +4996,7 @@ CREATE CONSTRAINT TRIGGER users_join_default_business AFTER INSERT OR UPDATE OF 
 
 CREATE TRIGGER users_set_updated_at BEFORE UPDATE ON public.users FOR EACH ROW EXECUTE FUNCTION app_private.set_updated_at();
 
--- ==================== grants (324) ====================
+-- ==================== grants (326) ====================
 
 grant usage on schema app_private to anon;
 
@@ -5395,6 +5509,10 @@ grant execute on function public.notion_data_sources() to service_role;
 grant execute on function public.notion_property_ids() to service_role;
 
 grant execute on function public.open_portal_session(p_sign_in_id uuid, p_ttl_seconds integer) to service_role;
+
+grant execute on function public.operator_list(p_kind text, p_status text, p_limit integer) to service_role;
+
+grant execute on function public.operator_show(p_kind text, p_id uuid) to service_role;
 
 grant execute on function public.outbox_rows(p_status text, p_limit integer) to service_role;
 

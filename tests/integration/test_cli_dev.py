@@ -13,8 +13,8 @@ import pytest
 
 from atelier.cli import main
 from atelier.cli.migrate import SchemaFiles
+from atelier.cli.render import redacted as _redacted
 from atelier.kernel.settings import DEV_STATE_ENV
-from atelier_local.cli import redacted as _redacted
 
 MIGRATIONS = len(SchemaFiles.default().migrations())
 
@@ -37,7 +37,8 @@ def test_dev_once_on_embedded_defaults_starts_postgres_and_writes_dev_json(
     assert "postgres:   starting the embedded server" in out
     assert f"migrate: applied {MIGRATIONS} migration(s)" in out
     state = _state(state_dir)
-    assert set(state) == set(DEV_STATE_ENV) | {"businesses"}, "dev.json keys are a stable interface"
+    # the stable keys, and which process serves them (`atelier status` and the next stack to stop read these)
+    assert set(state) == set(DEV_STATE_ENV) | {"businesses", "pid", "started_at", "log_dir"}, "dev.json keys"
     # Two businesses: the default (its keys also at the top, no prefix) and a second one, with its own of each
     businesses = cast("dict[str, dict[str, Any]]", state["businesses"])
     default, second = businesses["studio"], businesses["kaa"]

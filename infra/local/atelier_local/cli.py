@@ -15,24 +15,13 @@ from typing import Any
 from atelier import wiring
 from atelier.cli.args import verb
 from atelier.cli.migrate import migrate
-from atelier.kernel.settings import DEV_STATE_FILE
+from atelier.cli.render import redacted
+from atelier.kernel.settings import DEV_STATE_FILE, state_home
+from atelier_local import stacks
 
 # `make dev` serves two businesses: the default, and this one under /b/<slug>/ (ATELIER_SECOND_BUSINESS=slug:Name).
 _SLUG, _, _NAME = os.environ.get("ATELIER_SECOND_BUSINESS", "kaa:KAA Studio").partition(":")
 SECOND_BUSINESS = (_SLUG.strip(), _NAME.strip() or _SLUG.strip())
-
-
-def redacted(dsn: str) -> str:
-    """A connection string fit to print: any password replaced."""
-    from psycopg.conninfo import conninfo_to_dict, make_conninfo
-
-    try:
-        parts = conninfo_to_dict(dsn)
-    except Exception:
-        return "(DATABASE_URL)"
-    if parts.get("password"):
-        parts["password"] = "***"  # noqa: S105 - the mask, not a password
-    return make_conninfo(**{k: str(v) for k, v in parts.items()})
 
 
 def _port_free(port: int, host: str = "127.0.0.1") -> None:
@@ -69,7 +58,7 @@ def dev(args: argparse.Namespace) -> int:
 
     _quiet_library_warnings()
 
-    state_dir = Path(args.state_dir)
+    state_dir = Path(args.state_dir) if args.state_dir else state_home()
     port = int(os.environ.get("PORT", "3000")) if args.port is None else args.port
     _port_free(port)
     server = None
@@ -86,7 +75,7 @@ def dev(args: argparse.Namespace) -> int:
     stack.add_business(second, second_name, say=lambda line: print(f"            {line}"))
     if synced:
         stack.start_schedule(float(os.environ.get("SYNC_INTERVAL", "30")))
-    state_file = state_dir / DEV_STATE_FILE.name
+    state_file = stacks.register(state_dir, port)  # dev.json now points at this stack: the one started last
     stack.write_dev_state(state_file)
     webhook_delay = float(os.environ.get("NOTION_WEBHOOK_DELAY", "2"))
     if stack.notion:
@@ -112,7 +101,7 @@ def dev(args: argparse.Namespace) -> int:
             f"s3:         {stack.s3.url}, bucket {stack.s3.bucket} (in memory; `atelier deliverable upload` puts "
             "files there)"
         )
-    print(f"state:      {state_file} (other atelier commands read their settings from it)")
+    print(f"state:      {state_dir / DEV_STATE_FILE.name} -> {state_file} (other atelier commands read it)")
     print(f"logs:       {state_dir / 'logs'}/<function>.log (what CloudWatch Logs would hold)")
     try:
         if args.once:
@@ -132,6 +121,8 @@ def dev(args: argparse.Namespace) -> int:
             stack.stop()
         except KeyboardInterrupt:  # a second Ctrl-C: stop now, without waiting for the run
             stack.stop(wait=False)
+        if not args.once:  # --once leaves its state, as it says; a stack that ran hands dev.json to the next
+            stacks.unregister(state_dir, port)
         if server:
             server.close()
 
@@ -169,7 +160,9 @@ def register(verbs: Any) -> None:
     parser = verb(
         verbs, "dev", dev, help="run the whole stack locally on embedded defaults", example="PORT=3400 atelier dev"
     )
-    parser.add_argument("--state-dir", default=str(DEV_STATE_FILE.parent), help="where data and dev.json live")
+    parser.add_argument(
+        "--state-dir", default=None, help="where data and dev.json live (default: the clone's .atelier, ATELIER_HOME's)"
+    )
     parser.add_argument("--once", action="store_true", help="start, migrate, write dev.json, then stop")
     parser.add_argument("--port", type=int, default=None, help="port of the front door (default: $PORT or 3000)")
     verb(

@@ -11,6 +11,7 @@ import secrets
 import shutil
 import tempfile
 import threading
+import time
 import traceback
 import uuid
 from collections.abc import Callable
@@ -18,6 +19,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from atelier import wiring
 from atelier_local.businesses import LocalBusiness
@@ -74,6 +76,7 @@ class LocalStack:
     _saved_environ: dict[str, str | None] = field(default_factory=dict, repr=False)
     _scratch: Path | None = None
     businesses: dict[str, LocalBusiness] = field(default_factory=dict)  # the businesses besides the default
+    _started_at: float = field(default_factory=time.time)
 
     def start(self) -> LocalStack:
         self.stripe = None
@@ -162,8 +165,12 @@ class LocalStack:
         return self.webhook_token_file()
 
     def webhook_token_file(self) -> Path:
+        """This stack's own state (`.atelier/stacks/<port>.json` under `make dev`; `dev.json` links to the newest)."""
         if self.state_dir is not None:
-            return self.state_dir / "dev.json"
+            from atelier_local.stacks import own_state
+
+            assert self.front_door is not None
+            return own_state(self.state_dir, int(urlsplit(self.front_door.url).port or self.port))
         if self._scratch is None:
             self._scratch = Path(tempfile.mkdtemp(prefix="atelier-stack-"))
         return self._scratch / "dev.json"
@@ -302,6 +309,10 @@ class LocalStack:
             "portal_link_secret": self.settings.get("PORTAL_LINK_SECRET"),
             "mail_from": self.settings.get("MAIL_FROM"),
             "ses_endpoint_url": self.settings.get("SES_ENDPOINT_URL"),
+            # Which process serves it, and since when: `atelier status` and the next stack to stop read these.
+            "pid": os.getpid(),
+            "started_at": self._started_at,
+            "log_dir": str(self.log_dir or (self.state_dir / "logs" if self.state_dir else "")) or None,
         }
         return state | {"businesses": self._businesses_state(state)}
 

@@ -11,11 +11,25 @@ from contextlib import nullcontext
 from importlib.metadata import entry_points
 
 from atelier import wiring
-from atelier.cli import business, db, deliverable, mail, notion, outbox, portal, quote, report, stripe, sync
+from atelier.cli import (
+    business,
+    db,
+    deliverable,
+    mail,
+    notion,
+    outbox,
+    portal,
+    quote,
+    records,
+    report,
+    status,
+    stripe,
+    sync,
+)
 from atelier.kernel.errors import AtelierError
 from atelier.kernel.settings import apply_dev_state
 
-NOUNS = (db, business, stripe, notion, sync, outbox, deliverable, mail, portal, report, quote)
+NOUNS = (db, business, stripe, notion, sync, outbox, deliverable, mail, portal, report, quote, records, status)
 PLUGIN_GROUP = "atelier.cli"
 # Verbs that start a stack of their own, so they must not pick up a running one's settings.
 SELF_CONTAINED = ("dev", "demo")

@@ -123,7 +123,17 @@ def register(verbs: Any) -> None:
     parser.add_argument("--json", action="store_true", help="as JSON (secrets: whether each is set, never its value)")
 
 
-BUSINESS_FREE = {("dev",), ("demo",), ("business",), ("db",)}
+BUSINESS_FREE = {
+    ("dev",),
+    ("demo",),
+    ("business",),
+    ("db",),
+    ("status",),
+    ("logs",),
+    ("invoke",),
+    ("doctor",),
+    ("deploy",),
+}
 
 
 def add_business_option(parser: argparse.ArgumentParser, path: tuple[str, ...] = ()) -> None:

@@ -54,3 +54,16 @@ def table(header: Sequence[str], rows: Sequence[Sequence[str]], *, rule: bool = 
 
 def first_line(exc: BaseException) -> str:
     return (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+
+
+def redacted(dsn: str) -> str:
+    """A connection string fit to print: any password replaced."""
+    from psycopg.conninfo import conninfo_to_dict, make_conninfo
+
+    try:
+        parts = conninfo_to_dict(dsn)
+    except Exception:
+        return "(DATABASE_URL)"
+    if parts.get("password"):
+        parts["password"] = "***"  # noqa: S105 - the mask, not a password
+    return make_conninfo(**{k: str(v) for k, v in parts.items()})

@@ -105,14 +105,33 @@ def load[BaseSettingsT: BaseSettings](model: type[BaseSettingsT], **overrides: A
         raise ConfigurationError(f"invalid settings for {model.__name__}: check {fields}") from exc
 
 
+def state_home() -> Path:
+    """The `.atelier` folder a command reads its stack from: `ATELIER_HOME`'s (the clone's root, from anywhere),
+    else the nearest one in this folder or above it (a subfolder of the clone), else `./.atelier`."""
+    home = os.environ.get("ATELIER_HOME")
+    if home:
+        return Path(home).expanduser() / DEV_STATE_FILE.parent
+    here = Path.cwd()
+    for folder in (here, *here.parents):
+        if (folder / DEV_STATE_FILE).exists():
+            return folder / DEV_STATE_FILE.parent
+    return DEV_STATE_FILE.parent
+
+
+def dev_state_file() -> Path:
+    """`.atelier/dev.json` as `state_home` finds it: the stack started last (a link to its `stacks/<port>.json`)."""
+    return state_home() / DEV_STATE_FILE.name
+
+
 def dev_state_path() -> Path:
     """Where the local stack keeps its state: `ATELIER_DEV_STATE` (the stack sets it for its functions), else
-    `.atelier/dev.json` here."""
-    return Path(os.environ.get("ATELIER_DEV_STATE") or DEV_STATE_FILE)
+    `.atelier/dev.json` as `state_home` finds it."""
+    return Path(os.environ.get("ATELIER_DEV_STATE") or dev_state_file())
 
 
-def read_dev_state(path: Path = DEV_STATE_FILE) -> dict[str, Any]:
+def read_dev_state(path: Path | None = None) -> dict[str, Any]:
     """The last `atelier dev`'s state file, or {} when there is none."""
+    path = path or dev_state_file()
     try:
         data = json.loads(path.read_text())
     except FileNotFoundError:
@@ -122,7 +141,7 @@ def read_dev_state(path: Path = DEV_STATE_FILE) -> dict[str, Any]:
     return data if isinstance(data, dict) else {}
 
 
-def apply_dev_state(path: Path = DEV_STATE_FILE) -> list[str]:
+def apply_dev_state(path: Path | None = None) -> list[str]:
     """Fill unset environment variables from the dev state file; return the names it filled."""
     state = read_dev_state(path)
     filled = []
@@ -134,7 +153,7 @@ def apply_dev_state(path: Path = DEV_STATE_FILE) -> list[str]:
     return filled
 
 
-def dev_state_in_use(path: Path = DEV_STATE_FILE) -> bool:
+def dev_state_in_use(path: Path | None = None) -> bool:
     """Whether the settings in force came from the dev state file (a `make dev` stack)."""
     state = read_dev_state(path)
     return any(
