@@ -75,7 +75,7 @@ def dev(args: argparse.Namespace) -> int:
     stack.add_business(second, second_name, say=lambda line: print(f"            {line}"))
     if synced:
         stack.start_schedule(float(os.environ.get("SYNC_INTERVAL", "30")))
-    state_file = stacks.register(state_dir, port)  # dev.json now points at this stack: the one started last
+    state_file = stacks.register(state_dir, stack.bound_port())  # dev.json: this stack, the one started last
     stack.write_dev_state(state_file)
     webhook_delay = float(os.environ.get("NOTION_WEBHOOK_DELAY", "2"))
     if stack.notion:
@@ -122,7 +122,7 @@ def dev(args: argparse.Namespace) -> int:
         except KeyboardInterrupt:  # a second Ctrl-C: stop now, without waiting for the run
             stack.stop(wait=False)
         if not args.once:  # --once leaves its state, as it says; a stack that ran hands dev.json to the next
-            stacks.unregister(state_dir, port)
+            stacks.unregister(state_dir, stack.bound_port())
         if server:
             server.close()
 

@@ -164,13 +164,17 @@ class LocalStack:
     def dev_state_path(self) -> Path:
         return self.webhook_token_file()
 
+    def bound_port(self) -> int:
+        """The port the front door listens on (the one asked for, or the free one taken for port 0)."""
+        assert self.front_door is not None
+        return int(urlsplit(self.front_door.url).port or self.port)
+
     def webhook_token_file(self) -> Path:
         """This stack's own state (`.atelier/stacks/<port>.json` under `make dev`; `dev.json` links to the newest)."""
         if self.state_dir is not None:
             from atelier_local.stacks import own_state
 
-            assert self.front_door is not None
-            return own_state(self.state_dir, int(urlsplit(self.front_door.url).port or self.port))
+            return own_state(self.state_dir, self.bound_port())
         if self._scratch is None:
             self._scratch = Path(tempfile.mkdtemp(prefix="atelier-stack-"))
         return self._scratch / "dev.json"
