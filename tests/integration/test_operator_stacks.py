@@ -80,7 +80,7 @@ def stacks(home: Path, database_url: str) -> Iterator[list[Dev]]:
 def _api_url(result: subprocess.CompletedProcess[str]) -> str:
     assert result.returncode == 0, result.stdout + result.stderr
     parts = json.loads(result.stdout)["parts"]
-    return next(p["where"] for p in parts if p["name"] == "front door")
+    return str(next(p["where"] for p in parts if p["name"] == "front door"))
 
 
 def test_commands_find_the_newest_stack_from_anywhere_and_then_the_older(
