@@ -172,3 +172,20 @@ def register(verbs: Any) -> None:
         help="the whole lifecycle end to end on embedded defaults; exit 0 only if every step held",
         example="atelier demo",
     )
+    parser = verb(
+        verbs,
+        "invoke",
+        _invoke,
+        help="run one function in this process with an event, against the running stack (no Docker needed)",
+        example="atelier invoke notion_sync tests/events/eventbridge_schedule.json",
+    )
+    parser.add_argument("function", metavar="FUNCTION", help="the function's folder name, e.g. client_pages")
+    parser.add_argument("event", nargs="?", metavar="EVENT", help="a JSON file, or a name in tests/events")
+    parser.add_argument("--full", action="store_true", help="print the whole response body")
+
+
+def _invoke(args: argparse.Namespace) -> int:
+    from atelier_local.invoke import invoke
+
+    _quiet_library_warnings()
+    return invoke(args)
