@@ -149,3 +149,30 @@ def test_records_list_and_show_what_the_studio_holds(
     with pytest.raises(SystemExit) as refused:
         main(["lead", "show", "not-an-id"])
     assert refused.value.code == 2
+
+
+def test_the_local_notion_window_shows_the_workspace_read_only(stack: LocalStack, api: httpx.Client) -> None:
+    from atelier.kernel.rpc import PsycopgRpc
+    from atelier_local.lambda_runtime import LocalLambdas
+    from atelier_local.samples import paid_project, stored_lead
+    from atelier_local.stack import scheduled_event
+
+    ids = stack.setup_notion()
+    rpc = PsycopgRpc(stack.database_url)
+    project_id = paid_project(rpc, stored_lead(rpc))
+    LocalLambdas().invoke("notion_sync", scheduled_event(), timeout_seconds=60)
+    home = api.get("/_local/notion")
+    assert home.status_code == 200
+    assert "Projects" in home.text
+    source = ids["NOTION_PROJECT_DATA_SOURCE_ID"]
+    board = api.get(f"/_local/notion/databases/{source}")
+    assert board.status_code == 200
+    assert "Projects board" in board.text
+    assert 'class="card"' in board.text
+    page_id = str(rpc.rpc("sync_pull_state", p_entity="project", p_ids=[project_id])[project_id]["page_id"])
+    page = api.get(f"/_local/notion/pages/{page_id}")
+    assert page.status_code == 200
+    assert "Payment" in page.text
+    assert "Brief" in page.text  # the page's body
+    assert api.get("/_local/notion/pages/nope").status_code == 404
+    assert api.post("/_local/notion", content=b"").status_code != 200  # read-only

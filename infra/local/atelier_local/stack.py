@@ -27,6 +27,7 @@ from atelier_local.frontdoor import Extra, FrontDoor
 from atelier_local.lambda_runtime import LocalLambdas
 from atelier_local.mail_local import LOCAL_SENDER, MailPage, verify_sender
 from atelier_local.notion_emulator import Faults, NotionEmulator
+from atelier_local.notion_window import NotionWindow
 from atelier_local.s3_local import CREDENTIALS, LocalS3
 from atelier_local.stripe_standin import API_PREFIX, LOCAL_API_KEY, StripeStandIn
 
@@ -86,6 +87,7 @@ class LocalStack:
             self.stripe = StripeStandIn()
             extras.append(self.stripe.handle)
         extras.append(MailPage(self.database_url).handle)
+        extras.append(NotionWindow(lambda: self.notion).handle)  # GET /_local/notion: the emulated workspace
         self.front_door = FrontDoor(
             self.host,
             self.port,
