@@ -19,7 +19,7 @@ STYLE = (
     ".board{display:flex;gap:.75rem;overflow-x:auto;padding-bottom:1rem}.lane{flex:0 0 15rem;background:#f7f6f3;"
     "border-radius:6px;padding:.5rem}.card{background:#fff;border-radius:4px;box-shadow:0 1px 2px #0002;"
     "padding:.5rem;margin:.4rem 0}.muted{color:#787774;font-size:.9rem}.note{background:#fbf3db;padding:.2rem .5rem}"
-    ".wrap{overflow-x:auto}.comment{border-left:3px solid #e3e2de;padding:.2rem .6rem;margin:.5rem 0}"
+    ".wrap{overflow-x:auto}td:first-child{min-width:12rem}.comment{border-left:3px solid #e3e2de;padding:.2rem .6rem;margin:.5rem 0}"
 )
 
 
@@ -92,11 +92,13 @@ class NotionWindow:
         source = state.data_sources[source_id]
         title = _text(source.get("title")) or source_id
         pages = [p for p in state.pages.values() if _source(p) == source_id and not p.get("in_trash")]
-        names = list(source.get("properties") or {})
+        schema = source.get("properties") or {}
+        # As the team sees the table: the title first, Atelier's bookkeeping last.
+        names = sorted(schema, key=lambda n: (schema[n].get("type") != "title", n in ("Atelier ID", "Last Synced")))
         head = "".join(f"<th>{escape(n)}</th>" for n in names)
         rows = "".join("<tr>" + "".join(f"<td>{self._cell(p, n)}</td>" for n in names) + "</tr>" for p in pages)
         boards = [v for v in state.views.values() if v.get("data_source_id") == source_id and v.get("type") == "board"]
-        board = self._board(boards[0], pages) if boards else ""
+        board = self._board(boards[0], pages, schema) if boards else ""
         html = (
             f'<p><a href="{PAGE}">Workspace</a></p><h1>{escape(title)}</h1>{board}<h2>Table</h2>'
             f'<div class="wrap"><table><tr>{head}</tr>{rows}</table></div>'
@@ -110,16 +112,18 @@ class NotionWindow:
             return f'<a href="{PAGE}/pages/{escape(str(page["id"]))}">{shown or "Untitled"}</a>'
         return shown
 
-    def _board(self, view: dict[str, Any], pages: list[dict[str, Any]]) -> str:
+    def _board(self, view: dict[str, Any], pages: list[dict[str, Any]], schema: dict[str, Any]) -> str:
         group = str(((view.get("configuration") or {}).get("group_by") or {}).get("property_name") or "")
-        lanes: dict[str, list[dict[str, Any]]] = {}
+        kind = str((schema.get(group) or {}).get("type") or "")
+        options = ((schema.get(group) or {}).get(kind) or {}).get("options") or []
+        lanes: dict[str, list[dict[str, Any]]] = {str(o.get("name")): [] for o in options}  # every lane, in order
         for page in pages:
             lanes.setdefault(value((page.get("properties") or {}).get(group) or {}) or "No value", []).append(page)
         columns = "".join(
             f'<section class="lane"><h3>{escape(lane)} <span class="muted">{len(items)}</span></h3>'
             + "".join(f'<div class="card">{self._cell(p, _title_name(p))}</div>' for p in items)
             + "</section>"
-            for lane, items in sorted(lanes.items())
+            for lane, items in lanes.items()
         )
         heading = f'<h2>{escape(str(view.get("name")))} <span class="muted">by {escape(group)}</span></h2>'
         return f'{heading}<div class="board">{columns}</div>'
