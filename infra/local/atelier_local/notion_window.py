@@ -19,7 +19,8 @@ STYLE = (
     ".board{display:flex;gap:.75rem;overflow-x:auto;padding-bottom:1rem}.lane{flex:0 0 15rem;background:#f7f6f3;"
     "border-radius:6px;padding:.5rem}.card{background:#fff;border-radius:4px;box-shadow:0 1px 2px #0002;"
     "padding:.5rem;margin:.4rem 0}.muted{color:#787774;font-size:.9rem}.note{background:#fbf3db;padding:.2rem .5rem}"
-    ".wrap{overflow-x:auto}td:first-child{min-width:12rem}.comment{border-left:3px solid #e3e2de;padding:.2rem .6rem;margin:.5rem 0}"
+    ".wrap{overflow-x:auto}td:first-child{min-width:12rem}.comment{border-left:3px solid #e3e2de;"
+    "padding:.2rem .6rem;margin:.5rem 0}"
 )
 
 
