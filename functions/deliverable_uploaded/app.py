@@ -19,7 +19,8 @@ from atelier import wiring
 from atelier.deliverables.service import DeliverableOutcome, by_business, push_showcases
 from atelier.deliverables.store import StorageSettings
 from atelier.kernel.deadlines import seconds_left
-from atelier.kernel.telemetry import count
+from atelier.kernel.telemetry import count, emit
+from atelier.notion.transport import notion_tally
 
 MAX_PUSH_SECONDS = 20.0  # the sweep finishes what is left
 METRIC_BY_OUTCOME = {
@@ -53,5 +54,5 @@ def lambda_handler(event: S3Event, context: LambdaContext) -> dict[str, Any]:
                 (logger.warning if result.outcome.unusual else logger.info)("deliverable", extra=result.summary())
             pushed += push_showcases(wiring.outbox_pusher, recorded, deadline=deadline)
             summaries += [r.summary() for r in recorded]
-    count(metrics, "ShowcasePagesPushed", pushed)
+    emit(metrics, {"ShowcasePagesPushed": pushed} | notion_tally())
     return {"records": summaries, "pushed": pushed}

@@ -17,6 +17,7 @@ from atelier.kernel.business import Business, for_each
 from atelier.kernel.deadlines import seconds_left
 from atelier.kernel.settings import SyncSettings
 from atelier.kernel.telemetry import emit
+from atelier.notion.transport import notion_tally
 from atelier.sync.cycle import DURATIONS, CycleReport, run_cycle
 
 SAFETY_SECONDS = 15.0  # stop well before the Lambda timeout; the next run takes the rest
@@ -27,7 +28,7 @@ logger, metrics = Logger(service="atelier-notion_sync"), Metrics()
 
 
 def _report(slug: str, cycle: CycleReport) -> dict[str, Any]:
-    emit(metrics, cycle.metrics(), seconds=DURATIONS)
+    emit(metrics, cycle.metrics() | notion_tally(), seconds=DURATIONS)
     if not cycle.ran:
         logger.info("another run holds the sync lease", extra={"business": slug})
         return cycle.counts()

@@ -14,7 +14,8 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from atelier import wiring
 from atelier.kernel.deadlines import seconds_left
 from atelier.kernel.settings import NotionWebhookSettings
-from atelier.kernel.telemetry import count
+from atelier.kernel.telemetry import count, emit
+from atelier.notion.transport import notion_tally
 from atelier.notion.webhook import parse_notion_webhook
 from atelier.web.http import answer_problems
 
@@ -36,7 +37,7 @@ def webhook() -> Response[str]:
     deadline = time.monotonic() + seconds_left(app.lambda_context, keep=2, most=MAX_SECONDS)
     # If Notion fails, the ledger forgets the event and the table answers 502: Notion's retry (or the poll) applies it.
     outcome = wiring.notion_events().handle(delivery, deadline=deadline)
-    count(metrics, "NotionWebhookApplied" if outcome.action in ("pulled", "schema") else "NotionWebhookSkipped", 1)
+    emit(metrics, {outcome.metric: 1} | notion_tally())
     logger.info("notion webhook", extra={"type": delivery.type, "outcome": outcome.body()})  # with its event id
     return Response(200, JSON, json.dumps(outcome.body()))
 

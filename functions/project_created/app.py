@@ -17,7 +17,8 @@ from atelier import wiring
 from atelier.kernel.body import header, raw_body
 from atelier.kernel.deadlines import seconds_left
 from atelier.kernel.settings import SyncSettings, secret
-from atelier.kernel.telemetry import count
+from atelier.kernel.telemetry import emit
+from atelier.notion.transport import notion_tally
 from atelier.sync.doorbell import authorize, ring
 from atelier.web.http import answer_problems
 
@@ -43,7 +44,7 @@ def doorbell() -> Response[str]:
     deadline = time.monotonic() + seconds_left(app.lambda_context, keep=3, most=MAX_SECONDS)
     with wiring.in_business(wiring.directory().slug_of(business_id)):
         report = wiring.outbox_pusher().sweep(deadline=deadline, project_id=project_id)
-    count(metrics, "DoorbellPushes", report.created + report.updated)
+    emit(metrics, {"DoorbellPushes": report.created + report.updated} | notion_tally())
     logger.info("doorbell", extra={"project_id": project_id, "sweep": report.__dict__})  # nested: see notion_sync
     counts = {k: getattr(report, k) for k in ("claimed", "created", "updated", "failed")}
     return Response(200, JSON, json.dumps({"project_id": project_id, **counts}))

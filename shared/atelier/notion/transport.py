@@ -16,6 +16,18 @@ NOTION_VERSION = "2025-09-03"
 SINGLE_PART_UPLOAD_BYTES = 20 * 1024 * 1024
 
 
+# Requests sent to Notion and those that failed, in this process since the last `notion_tally()`: every function
+# that writes to Notion emits them, so that one alarm watches the share that failed across all of them.
+TALLY = {"NotionRequests": 0, "NotionFailures": 0}
+
+
+def notion_tally() -> dict[str, int]:
+    """The counts since the last call, as metrics (then zero again)."""
+    taken = dict(TALLY)
+    TALLY.update(dict.fromkeys(TALLY, 0))
+    return taken
+
+
 class NotionTransport:
     def __init__(
         self,
@@ -70,6 +82,7 @@ class NotionTransport:
             attempt += 1
             self.budget.acquire(deadline)
             self.calls += 1
+            TALLY["NotionRequests"] += 1
             try:
                 return fn()
             except (HTTPResponseError, RequestTimeoutError) as exc:
@@ -78,6 +91,7 @@ class NotionTransport:
                 error = NotionError(
                     f"cannot reach Notion: {exc}", code="connection", status=None, failure=Failure.ambiguous
                 )
+            TALLY["NotionFailures"] += 1  # whatever follows: the share of requests Notion failed is alarmed
             limited = error.status in (429, 529)
             if limited:
                 self.rate_limited += 1

@@ -26,7 +26,7 @@ from atelier.sync.records import SyncPorts, settle_decisions
 LEASE_NAME = "notion-sync"
 RUN_LEASE_SECONDS = 6  # a crashed run blocks the next for at most this long
 HEARTBEAT_SECONDS = 2.0
-DURATIONS = ("OldestLastSyncedAge",)  # the metrics in seconds; the rest are counts
+DURATIONS = ("OldestLastSyncedAge", "OldestPendingChangeAge")  # the metrics in seconds; the rest are counts
 
 
 @dataclass
@@ -84,6 +84,8 @@ class CycleReport:
             "OutboxDeadRows": float(self.health.get("dead", 0)),
             "OutboxWaiting": float(self.health.get("waiting", 0)),
             "OldestLastSyncedAge": float(self.health.get("oldest_last_synced_seconds", 0)),
+            # The design's sync latency: how long the oldest change not yet in Notion has waited (alarmed over 300).
+            "OldestPendingChangeAge": float(self.health.get("oldest_pending_seconds", 0)),
             "NotionSchemaBroken": len(self.schema_broken | self.sweep.schema_broken),
             "OutboxSchemaWaiting": float(self.health.get("schema_waiting", 0)),
         }

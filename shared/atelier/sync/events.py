@@ -29,6 +29,10 @@ class Outcome:
     action: str  # "pulled", "schema", "ignored", "duplicate", "not ours"
     detail: dict[str, Any]
 
+    @property
+    def metric(self) -> str:
+        return "NotionWebhookApplied" if self.action in ("pulled", "schema") else "NotionWebhookSkipped"
+
     def body(self) -> dict[str, Any]:
         return {"event_id": self.event_id, "action": self.action, **self.detail}
 
