@@ -176,3 +176,51 @@ def test_the_local_notion_window_shows_the_workspace_read_only(stack: LocalStack
     assert "Brief" in page.text  # the page's body
     assert api.get("/_local/notion/pages/nope").status_code == 404
     assert api.post("/_local/notion", content=b"").status_code != 200  # read-only
+
+
+def test_deploy_secrets_never_echo_and_doctor_checks_a_deployed_stack(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from moto import mock_aws
+
+    from atelier.cli import doctor
+    from atelier.cli.deploy import SECRETS
+
+    for name, value in {
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_ACCESS_KEY_ID": "t",
+        "AWS_SECRET_ACCESS_KEY": "t",
+    }.items():
+        monkeypatch.setenv(name, value)
+    values = {env: f"value-{env.lower()}-{uuid.uuid4().hex[:6]}" for _, _, env, _ in SECRETS}
+    env_file = tmp_path / "prod.env"
+    env_file.write_text("# the stack's secrets\n" + "\n".join(f"export {k}='{v}'" for k, v in values.items()) + "\n")
+    with mock_aws():
+        capsys.readouterr()
+        assert main(["deploy", "secrets", "--stack", "t1", "--env-file", str(env_file)]) == 0
+        said = capsys.readouterr()
+        assert not any(v in said.out + said.err for v in values.values())  # never echoed
+        arns = dict(line.split("=", 1) for line in said.out.strip().splitlines())
+        assert set(arns) == {parameter for parameter, *_ in SECRETS}
+        # Again, one value changed: the same secrets, updated
+        env_file.write_text("NOTION_TOKEN=ntn_new\n")
+        assert main(["deploy", "secrets", "--stack", "t1", "--env-file", str(env_file)]) == 0
+        again = dict(line.split("=", 1) for line in capsys.readouterr().out.strip().splitlines())
+        assert again == arns
+
+        sources = {f"Notion{e}DataSourceId": str(uuid.uuid4()) for e in doctor.ENTITIES}
+        seen = doctor.deployed(arns | sources, notion_get=lambda token, _: 200 if token == "ntn_new" else 401)
+        assert all(f.ok for f in seen), seen
+        broken = arns | sources | {"PortalJwtSecretArn": arns["PortalJwtSecretArn"] + "-gone"}
+        bad = [f for f in doctor.deployed(broken, notion_get=lambda *_: 404) if not f.ok]
+        assert {f.check for f in bad} == {"secret PortalJwtSecretArn"} | {
+            f"notion {e.lower()}s" for e in doctor.ENTITIES
+        }
+        assert all("does not resolve" in f.said or "share the database" in f.said for f in bad)
+        monkeypatch.setattr(doctor, "stack_parameters", lambda name: broken | {"MailFrom": "studio@example.com"})
+        monkeypatch.setattr(doctor, "_notion_get", lambda *_: 200)
+        assert main(["doctor", "--stack", "t1"]) == 1
+        shown = capsys.readouterr().out
+        assert "verify it in the SES console" in shown
+        assert "doctor: 2 finding(s)" in shown
+        assert "ntn_new" not in shown

@@ -15,6 +15,8 @@ from atelier.cli import (
     business,
     db,
     deliverable,
+    deploy,
+    doctor,
     logs,
     mail,
     notion,
@@ -30,7 +32,24 @@ from atelier.cli import (
 from atelier.kernel.errors import AtelierError
 from atelier.kernel.settings import apply_dev_state
 
-NOUNS = (db, business, stripe, notion, sync, outbox, deliverable, mail, portal, report, quote, records, status, logs)
+NOUNS = (
+    db,
+    business,
+    stripe,
+    notion,
+    sync,
+    outbox,
+    deliverable,
+    mail,
+    portal,
+    report,
+    quote,
+    records,
+    status,
+    logs,
+    doctor,
+    deploy,
+)
 PLUGIN_GROUP = "atelier.cli"
 # Verbs that start a stack of their own, so they must not pick up a running one's settings.
 SELF_CONTAINED = ("dev", "demo")
