@@ -105,3 +105,37 @@ def test_every_command_and_every_group_of_commands_ends_its_help_with_an_example
     assert len(parsers) > 30
     missing = [p.prog for p in parsers if not re.search(r"examples?: (\S+=\S+ )?atelier ", p.epilog or "")]
     assert missing == []
+
+
+def _commands() -> list[tuple[str, ...]]:
+    """Every runnable command, as the words after `atelier` (`("quote", "send")`)."""
+    import argparse
+
+    def walk(parser: argparse.ArgumentParser, path: tuple[str, ...]) -> list[tuple[str, ...]]:
+        found = [path] if path and parser.get_default("run") is not None else []
+        for action in parser._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                for name, sub in action.choices.items():
+                    found += walk(sub, (*path, name))
+        return found
+
+    return walk(build_parser(), ())
+
+
+def test_the_readme_names_every_command_and_every_make_target() -> None:
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    readme = (root / "README.md").read_text()
+    commands = _commands()
+    assert len(commands) > 30
+    # each command's words appear in one of the README's rows of commands (`atelier quote list ...`, or
+    # `outbox list|retry`)
+    rows = [line for line in readme.splitlines() if line.startswith("| `")]
+    missing = [
+        " ".join(c) for c in commands if not any(all(re.search(rf"\b{re.escape(w)}\b", r) for w in c) for r in rows)
+    ]
+    assert missing == []
+    targets = re.findall(r"^([a-z][a-z0-9-]*):.*##", (root / "Makefile").read_text(), re.MULTILINE)
+    assert {"dev", "test", "demo", "bench"} <= set(targets)
+    assert [t for t in targets if f"make {t}" not in readme] == []
