@@ -49,22 +49,25 @@ def _commands() -> list[tuple[tuple[str, ...], list[str]]]:
 
 COMMANDS = _commands()
 WORDS = st.one_of(
-    st.text(alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"), max_size=12),
+    st.text(alphabet=st.characters(exclude_categories=["Cs"], exclude_characters="\x00"), max_size=12),
     st.integers(min_value=-(10**12), max_value=10**12).map(str),
     st.sampled_from(["0", "-1", "1e9", "nan", "", " ", "--", "-", "..", "/", "/etc/passwd", "x.json", "2026-13-40"]),
     st.builds(lambda: str(uuid.uuid4())),
 )
 
 
-@st.composite
-def argv(draw: st.DrawFn) -> list[str]:
-    path, options = draw(st.sampled_from(COMMANDS))
+def _argv(path: tuple[str, ...], options: list[str], picks: list[tuple[bool, int, str]]) -> list[str]:
     words = list(path)
-    for _ in range(draw(st.integers(min_value=0, max_value=4))):
-        if options and draw(st.booleans()):
-            words.append(draw(st.sampled_from(options)))
-        words.append(draw(WORDS))
+    for use_option, which, word in picks:
+        if options and use_option:
+            words.append(options[which % len(options)])
+        words.append(word)
     return words
+
+
+def argv() -> st.SearchStrategy[list[str]]:
+    picks = st.lists(st.tuples(st.booleans(), st.integers(min_value=0, max_value=50), WORDS), max_size=4)
+    return st.sampled_from(COMMANDS).flatmap(lambda c: picks.map(lambda p: _argv(c[0], c[1], p)))
 
 
 @pytest.fixture(autouse=True)

@@ -132,6 +132,11 @@ def _aws_setup(error: Exception) -> str | None:
         return "no AWS region is set: export AWS_REGION (or run `aws configure`), or start `make dev` for the local one"
     if isinstance(error, NoCredentialsError):
         return "no AWS credentials found: run `aws configure` (or export AWS_PROFILE), or start `make dev`"
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    if isinstance(error, BotoCoreError | ClientError):  # unreachable, refused, no such stack: AWS said why
+        said = (str(error).strip().splitlines() or [type(error).__name__])[0]
+        return f"AWS: {said[:300]}; check the stack's name, your region and credentials, and the network"
     return None
 
 
