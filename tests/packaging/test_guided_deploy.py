@@ -100,3 +100,15 @@ def test_the_readme_walks_every_parameter_prompt_in_order() -> None:
     readme = (ROOT / "README.md").read_text()
     prompted = re.findall(r"^\| `Parameter (\w+)` \|", readme, flags=re.MULTILINE)
     assert prompted == list(_template()["Parameters"]), "README's guided-deploy table is out of step with the template"
+
+
+def test_every_required_parameter_refuses_an_empty_or_malformed_answer() -> None:
+    typed = _answers()
+    for name, spec in _template()["Parameters"].items():
+        if "Default" in spec:
+            continue
+        pattern = spec.get("AllowedPattern")
+        assert pattern, f"{name} is required, so a pattern must refuse a wrong answer at once"
+        assert not re.fullmatch(pattern, ""), f"{name} takes an empty answer"
+        assert not re.fullmatch(pattern, "not-an-arn or address"), f"{name} takes anything"
+        assert re.fullmatch(pattern, typed[name]), f"{name} refuses a good answer: {typed[name]}"

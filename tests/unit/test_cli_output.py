@@ -139,3 +139,19 @@ def test_the_readme_names_every_command_and_every_make_target() -> None:
     targets = re.findall(r"^([a-z][a-z0-9-]*):.*##", (root / "Makefile").read_text(), re.MULTILINE)
     assert {"dev", "test", "demo", "bench"} <= set(targets)
     assert [t for t in targets if f"make {t}" not in readme] == []
+
+
+def test_a_wrong_database_url_in_the_environment_is_named_not_dev_json(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    (tmp_path / ".atelier").mkdir()
+    (tmp_path / ".atelier" / "dev.json").write_text(json.dumps({"database_url": "postgresql://elsewhere/db"}))
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("DATABASE_URL", f"postgresql://postgres@127.0.0.1:{port}/postgres?connect_timeout=2")
+    assert main(["outbox", "list"]) == 2
+    err = capsys.readouterr().err
+    assert "DATABASE_URL comes from your environment" in err
+    assert "dev.json" not in err

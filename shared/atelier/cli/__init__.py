@@ -142,13 +142,20 @@ def _aws_setup(error: Exception) -> str | None:
 
 def _hint(error: AtelierError) -> str:
     """What to do when the stack these settings came from is not there."""
+    import os
+
     from atelier.kernel.errors import DatabaseUnavailable
-    from atelier.kernel.settings import dev_state_in_use
+    from atelier.kernel.settings import DEV_STATE_ENV, dev_state_file, dev_state_in_use, read_dev_state
     from atelier.notion.errors import NotionError
 
-    unreachable = isinstance(error, DatabaseUnavailable) or (
-        isinstance(error, NotionError) and error.code == "connection"
-    )
-    if unreachable and dev_state_in_use():
-        return " (these settings come from .atelier/dev.json: is `make dev` running?)"
+    database = isinstance(error, DatabaseUnavailable)
+    unreachable = database or (isinstance(error, NotionError) and error.code == "connection")
+    if not unreachable:
+        return ""
+    setting = "DATABASE_URL" if database else "NOTION_BASE_URL"
+    key = next(k for k, env in DEV_STATE_ENV.items() if env == setting)
+    if dev_state_in_use() and os.environ.get(setting) == read_dev_state().get(key):
+        return f" (these settings come from {dev_state_file()}: is `make dev` running?)"
+    if os.environ.get(setting):
+        return f" ({setting} comes from your environment: check it, or unset it to use `make dev`'s)"
     return ""
