@@ -1,5 +1,4 @@
-"""client_pages: `GET /thanks?session_id=...` (what a payment led to) and `GET /cancelled`, where Checkout sends a
-client back; `GET /quote/{token}`, a quote's link, and `POST /quote/{token}/renew`, its fresh payment page."""
+"""client_pages: where Checkout sends a client back (`/thanks`, `/cancelled`), and a quote's link (`/quote/{token}`)."""
 
 from __future__ import annotations
 
@@ -38,7 +37,8 @@ def cancelled() -> Response[str]:
 
 @app.get("/quote/<token>")
 def quote(token: str) -> Response[str]:
-    status, page, metric = quote_answer(wiring.quote_desk(), token, wiring.settings(MailSettings).studio_name)
+    again = app.current_event.get_query_string_value("again") == "1"  # a fresh page could not be opened just now
+    status, page, metric = quote_answer(wiring.quote_desk(), token, wiring.settings(MailSettings).studio_name, again)
     count(metrics, metric)
     return html_response(status, page, PRIVATE)
 

@@ -126,3 +126,33 @@ def test_a_quote_paid_short_is_held_and_the_funnel_counts_quoted_leads(
     assert funnel[4][0] == "KAA White Glove"
     assert funnel[4][4] == 1
     assert funnel[4][7] is not None  # the median days from lead to quote
+
+
+def test_a_fresh_link_asked_for_while_stripe_is_down_says_to_try_again_and_then_opens(
+    stack: LocalStack, api: httpx.Client, db: Conn, database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from typing import Any
+
+    from atelier.cli import main
+
+    lead_id = str(
+        api.post("/leads", json=TIER4_LEAD, headers={"Idempotency-Key": f"k-{uuid.uuid4()}"}).json()["lead_id"]
+    )
+    assert main(["quote", "send", lead_id]) == 0
+    db.execute("update quotes set expires_at = now() - interval '1 minute' where lead_id = %s", (lead_id,))
+    db.commit()  # its payment page has closed (Stripe's expires_at passed)
+    token = _quotes(db, lead_id)[0][4]
+    assert stack.stripe is not None
+
+    def down(*_: Any, **__: Any) -> Any:
+        raise RuntimeError("Stripe is down")
+
+    monkeypatch.setattr(stack.stripe, "create_session", down)
+    refused = api.post(f"/quote/{token}/renew", follow_redirects=False)
+    assert refused.status_code == 303
+    assert refused.headers["location"].endswith(f"/quote/{token}?again=1")
+    assert "try again in a minute" in api.get(refused.headers["location"]).text
+    monkeypatch.undo()
+    fresh = api.post(f"/quote/{token}/renew", follow_redirects=False)
+    assert "/_local/checkout/" in fresh.headers["location"]
+    assert _quotes(db, lead_id)[0][0] == "sent"

@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from html import escape
 from typing import Any
 
+from atelier.intake.checkout import CheckoutUnavailable
 from atelier.kernel.format import money
 from atelier.kernel.page import Page
 from atelier.payments.quotes import QuoteDesk
@@ -97,15 +98,24 @@ def missing_page(problem: Any) -> Page | None:
     return Page("Not found", f"<h1>We could not find that</h1><p>{escape(str(problem.message))}</p>")
 
 
-def quote_answer(desk: QuoteDesk, token: str, studio: str) -> tuple[int, Page, str]:
-    """(status, page, metric) for `GET /quote/{token}`; UnknownRecord (404) for a link no quote has."""
+def quote_answer(desk: QuoteDesk, token: str, studio: str, again: bool = False) -> tuple[int, Page, str]:
+    """(status, page, metric) for `GET /quote/{token}`; UnknownRecord (404) for a link no quote has. `again`: a fresh
+    payment page was asked for and Stripe could not open one."""
     found = desk.page(token)
     status, page = render_quote(found, token, studio)
+    if again and found.get("state") == "expired":
+        said = (
+            '<p class="error" role="alert">We could not open a payment page just now. Please try again in a minute.</p>'
+        )
+        page = Page(page.title, said + page.body, head=page.head)
     return status, page, f"QuotePage{str(found.get('state')).title()}"
 
 
 def renew_answer(desk: QuoteDesk, token: str) -> tuple[str, str]:
     """(where to send the client, metric) for `POST /quote/{token}/renew`: the fresh payment page, or back to the
     quote's page when it cannot be paid (replaced, withdrawn, paid)."""
-    url = desk.renew(token)
+    try:
+        url = desk.renew(token)
+    except CheckoutUnavailable:  # Stripe is down: the quote still stands, and the page says to try again
+        return f"/quote/{token}?again=1", "QuoteRenewUnavailable"
     return (url, "QuoteRenewed") if url else (f"/quote/{token}", "QuoteNotRenewed")
