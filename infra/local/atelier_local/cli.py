@@ -16,7 +16,7 @@ from atelier import wiring
 from atelier.cli.args import verb
 from atelier.cli.migrate import migrate
 from atelier.cli.render import redacted
-from atelier.kernel.settings import DEV_STATE_FILE, state_home
+from atelier.kernel.home import DEV_STATE_FILE, state_home
 from atelier_local import stacks
 
 # `make dev` serves two businesses: the default, and this one under /b/<slug>/ (ATELIER_SECOND_BUSINESS=slug:Name).

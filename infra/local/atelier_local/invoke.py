@@ -16,7 +16,7 @@ import yaml
 
 from atelier.cli.logs import line
 from atelier.kernel.errors import ConfigurationError
-from atelier.kernel.settings import dev_state_file, state_home
+from atelier.kernel.home import dev_state_file, state_home
 from atelier_local.frontdoor import _TemplateLoader
 from atelier_local.lambda_runtime import FUNCTIONS_DIR, REPO_ROOT, LocalLambdas
 

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from atelier.kernel.errors import ConfigurationError
+from atelier.kernel.home import process_alive
 
 
 def forget_dead_handles(pgdata: Path) -> list[int]:
@@ -20,20 +21,10 @@ def forget_dead_handles(pgdata: Path) -> list[int]:
         pids = [int(p) for p in json.loads(path.read_text())]
     except (FileNotFoundError, ValueError, TypeError):
         return []
-    dead = [pid for pid in pids if not _alive(pid)]
+    dead = [pid for pid in pids if not process_alive(pid)]
     if dead:
         path.write_text(json.dumps([pid for pid in pids if pid not in dead]))
     return dead
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 class EmbeddedPostgres:

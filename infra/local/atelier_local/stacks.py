@@ -5,10 +5,10 @@ was its, it moves to the newest stack still running (or goes, when none is)."""
 from __future__ import annotations
 
 import contextlib
-import json
-import os
 from pathlib import Path
 from typing import Any
+
+from atelier.kernel.home import stacks
 
 STACKS = "stacks"
 LINK = "dev.json"
@@ -18,27 +18,9 @@ def own_state(state_dir: Path, port: int) -> Path:
     return state_dir / STACKS / f"{port}.json"
 
 
-def alive(pid: Any) -> bool:
-    try:
-        os.kill(int(pid), 0)
-    except (ProcessLookupError, ValueError, TypeError):
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 def running(state_dir: Path) -> list[tuple[Path, dict[str, Any]]]:
     """The stacks whose process is alive, newest first, with their state."""
-    found = []
-    for path in (state_dir / STACKS).glob("*.json"):
-        try:
-            state = json.loads(path.read_text())
-        except (OSError, ValueError):
-            continue
-        if isinstance(state, dict) and alive(state.get("pid")):
-            found.append((path, state))
-    return sorted(found, key=lambda item: float(item[1].get("started_at") or 0), reverse=True)
+    return [(path, state) for path, state, alive in stacks(state_dir) if alive]
 
 
 def point_at(state_dir: Path, target: Path | None) -> None:

@@ -145,7 +145,8 @@ def _hint(error: AtelierError) -> str:
     import os
 
     from atelier.kernel.errors import DatabaseUnavailable
-    from atelier.kernel.settings import DEV_STATE_ENV, dev_state_file, dev_state_in_use, read_dev_state
+    from atelier.kernel.home import dev_state_file
+    from atelier.kernel.settings import DEV_STATE_ENV, dev_state_in_use, read_dev_state
     from atelier.notion.errors import NotionError
 
     database = isinstance(error, DatabaseUnavailable)

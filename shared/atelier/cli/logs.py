@@ -15,7 +15,8 @@ from typing import Any
 
 from atelier.cli.args import verb
 from atelier.kernel.errors import ConfigurationError
-from atelier.kernel.settings import read_dev_state, state_home
+from atelier.kernel.home import state_home
+from atelier.kernel.settings import read_dev_state
 
 LEVELS = {"debug": 10, "info": 20, "warning": 30, "error": 40, "critical": 50}
 SHOWN_KEYS = ("level", "location", "message", "timestamp", "service", "cold_start", "function_name")

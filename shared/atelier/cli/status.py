@@ -14,7 +14,8 @@ from typing import Any
 
 from atelier.cli.args import verb
 from atelier.cli.render import redacted, table
-from atelier.kernel.settings import DEV_STATE_ENV, dev_state_file, read_dev_state
+from atelier.kernel.home import dev_state_file, stacks
+from atelier.kernel.settings import DEV_STATE_ENV, read_dev_state
 
 TIMEOUT = 3.0
 
@@ -81,25 +82,10 @@ def parts(state: dict[str, Any]) -> list[Part]:
 
 
 def _stacks(state_file: Path) -> list[dict[str, Any]]:
-    stacks = []
-    for path in sorted((state_file.parent / "stacks").glob("*.json")):
-        try:
-            data = json.loads(path.read_text())
-        except (OSError, ValueError):
-            continue
-        alive = _alive(data.get("pid"))
-        stacks.append({"file": str(path), "api_url": data.get("api_url"), "pid": data.get("pid"), "running": alive})
-    return stacks
-
-
-def _alive(pid: Any) -> bool:
-    try:
-        os.kill(int(pid), 0)
-    except (ProcessLookupError, ValueError, TypeError):
-        return False
-    except PermissionError:
-        return True
-    return True
+    return [
+        {"file": str(path), "api_url": state.get("api_url"), "pid": state.get("pid"), "running": alive}
+        for path, state, alive in stacks(state_file.parent)
+    ]
 
 
 def status(args: argparse.Namespace) -> int:

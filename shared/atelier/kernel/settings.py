@@ -20,7 +20,8 @@ from atelier.kernel.errors import ConfigurationError
 if TYPE_CHECKING:
     from atelier.kernel.business import Business
 
-DEV_STATE_FILE = Path(".atelier") / "dev.json"
+from atelier.kernel.home import dev_state_file
+
 BaseSettingsT = TypeVar("BaseSettingsT", bound=BaseSettings)
 SECRET_CACHE_SECONDS = 300
 
@@ -103,24 +104,6 @@ def load[BaseSettingsT: BaseSettings](model: type[BaseSettingsT], **overrides: A
     except ValidationError as exc:
         fields = ", ".join(str(err["loc"][0]).upper() for err in exc.errors() if err["loc"])
         raise ConfigurationError(f"invalid settings for {model.__name__}: check {fields}") from exc
-
-
-def state_home() -> Path:
-    """The `.atelier` folder a command reads its stack from: `ATELIER_HOME`'s (the clone's root, from anywhere),
-    else the nearest one in this folder or above it (a subfolder of the clone), else `./.atelier`."""
-    home = os.environ.get("ATELIER_HOME")
-    if home:
-        return Path(home).expanduser() / DEV_STATE_FILE.parent
-    here = Path.cwd()
-    for folder in (here, *here.parents):
-        if (folder / DEV_STATE_FILE).exists():
-            return folder / DEV_STATE_FILE.parent
-    return DEV_STATE_FILE.parent
-
-
-def dev_state_file() -> Path:
-    """`.atelier/dev.json` as `state_home` finds it: the stack started last (a link to its `stacks/<port>.json`)."""
-    return state_home() / DEV_STATE_FILE.name
 
 
 def dev_state_path() -> Path:

@@ -30,7 +30,6 @@ class StripeCheckout:
         return self._client
 
     def create_session(self, *, lead_id: str, email: str, price: TierPrice, site: str | None = None) -> CheckoutLink:
-        import stripe
 
         success = self._success_url or (f"{site}/thanks?session_id={{CHECKOUT_SESSION_ID}}" if site else "")
         cancel = self._cancel_url or (f"{site}/cancelled" if site else "")
@@ -62,9 +61,16 @@ class StripeCheckout:
             "success_url": success,
             "cancel_url": cancel,
         }
+        return self._open(params, f"atelier-checkout-{lead_id}")
+
+    def _open(self, params: dict[str, Any], idempotency_key: str) -> CheckoutLink:
+        """One Checkout session, once per key however often it is asked for; CheckoutUnavailable when Stripe
+        refuses or fails."""
+        import stripe
+
         try:
             session = self._stripe().v1.checkout.sessions.create(
-                params=params, options={"idempotency_key": f"atelier-checkout-{lead_id}"}
+                params=params, options={"idempotency_key": idempotency_key}
             )
         except stripe.StripeError as exc:
             raise CheckoutUnavailable(f"Stripe refused or failed the checkout: {type(exc).__name__}") from exc
@@ -75,7 +81,6 @@ class StripeCheckout:
     def open_quote(self, offer: QuoteOffer, *, site: str, expires_at: int) -> CheckoutLink:
         """A session for a quote: its amount (`price_data`), its metadata, and back to the quote's page if the
         client cancels. One per quote and renewal, whoever asks and however often (the idempotency key)."""
-        import stripe
 
         success = self._success_url or f"{site}/thanks?session_id={{CHECKOUT_SESSION_ID}}"
         metadata = {"lead_id": offer.lead_id, "tier": str(offer.tier), "quote_id": offer.quote_id}
@@ -99,15 +104,7 @@ class StripeCheckout:
             "cancel_url": f"{site}/quote/{offer.token}",
             "expires_at": expires_at,
         }
-        try:
-            session = self._stripe().v1.checkout.sessions.create(
-                params=params, options={"idempotency_key": f"atelier-quote-{offer.quote_id}-{offer.renewal}"}
-            )
-        except stripe.StripeError as exc:
-            raise CheckoutUnavailable(f"Stripe refused or failed the quote's checkout: {type(exc).__name__}") from exc
-        if not session.url:
-            raise CheckoutUnavailable("Stripe returned a session without a URL")
-        return CheckoutLink(session_id=str(session.id), url=str(session.url))
+        return self._open(params, f"atelier-quote-{offer.quote_id}-{offer.renewal}")
 
     def expire(self, session_id: str) -> bool:
         """Expire an open session. One Stripe will not expire (paid, or expired already) can no longer be paid
