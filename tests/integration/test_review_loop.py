@@ -5,9 +5,7 @@ each bad decision, as the client and the team see them."""
 from __future__ import annotations
 
 import threading
-import time
 import uuid
-from collections.abc import Callable
 from typing import Any
 
 import httpx
@@ -19,6 +17,7 @@ from atelier.notion import NotionGateway
 from atelier.notion.budget import RequestBudget
 from atelier_local.lambda_runtime import LocalLambdas
 from atelier_local.stack import LocalStack, scheduled_event
+from tests.integration.test_notion_webhooks import _eventually
 
 Conn = psycopg.Connection[tuple[object, ...]]
 
@@ -33,15 +32,6 @@ TIER4_LEAD: dict[str, Any] = {
     "has_drawings": False,
     "notes": "A house by the sea.",
 }
-
-
-def _eventually(check: Callable[[], Any], seconds: float = 10.0) -> float:
-    started = time.monotonic()
-    while time.monotonic() - started < seconds:
-        if check():
-            return time.monotonic() - started
-        time.sleep(0.05)
-    raise AssertionError(f"not within {seconds} s")
 
 
 def _one(db: Conn, query: str, *params: object) -> Any:

@@ -12,13 +12,18 @@ import pytest
 from atelier.cli import build_parser, main
 
 
+def _unused_port() -> int:
+    """A port nothing listens on (it was free a moment ago)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
 def test_a_stopped_stack_is_one_line_with_what_to_do_and_exit_2(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     # Given the dev.json of a `make dev` that is no longer running (nothing listens where it points)
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = _unused_port()
     (tmp_path / ".atelier").mkdir()
     (tmp_path / ".atelier" / "dev.json").write_text(
         json.dumps(
@@ -144,9 +149,7 @@ def test_the_readme_names_every_command_and_every_make_target() -> None:
 def test_a_wrong_database_url_in_the_environment_is_named_not_dev_json(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = _unused_port()
     (tmp_path / ".atelier").mkdir()
     (tmp_path / ".atelier" / "dev.json").write_text(json.dumps({"database_url": "postgresql://elsewhere/db"}))
     monkeypatch.chdir(tmp_path)

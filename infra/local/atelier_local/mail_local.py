@@ -54,7 +54,7 @@ class MailPage:
         rows = self._rows(one)
         if one:
             html = rows[0]["body_html"] if rows and rows[0]["body_html"] else "<p>Not sent yet.</p>"
-            self._send(request, 200 if rows else 404, html)
+            send_html(request, 200 if rows else 404, html)
             return True
         items = "".join(
             f"<tr><td>{escape(str(r['created_at'])[:19])}</td><td>{escape(r['recipient'])}</td>"
@@ -70,14 +70,15 @@ class MailPage:
             f"studio sent (local)</h1><table><tr><th>queued</th><th>to</th><th>template</th><th>status</th>"
             f"<th>subject</th></tr>{items}</table></body></html>"
         )
-        self._send(request, 200, page)
+        send_html(request, 200, page)
         return True
 
-    @staticmethod
-    def _send(request: Any, status: int, html: str) -> None:
-        data = html.encode()
-        request.send_response(status)
-        request.send_header("Content-Type", "text/html; charset=utf-8")
-        request.send_header("Content-Length", str(len(data)))
-        request.end_headers()
-        request.wfile.write(data)
+
+def send_html(request: Any, status: int, html: str) -> None:
+    """An HTML answer from one of the front door's local pages (`/_local/...`, the Stripe stand-in's)."""
+    data = html.encode()
+    request.send_response(status)
+    request.send_header("Content-Type", "text/html; charset=utf-8")
+    request.send_header("Content-Length", str(len(data)))
+    request.end_headers()
+    request.wfile.write(data)

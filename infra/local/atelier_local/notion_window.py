@@ -9,6 +9,7 @@ from html import escape
 from typing import Any
 from urllib.parse import urlsplit
 
+from atelier_local.mail_local import send_html
 from atelier_local.notion_emulator import NotionEmulator
 
 PAGE = "/_local/notion"
@@ -160,16 +161,13 @@ class NotionWindow:
 
     @staticmethod
     def _send(request: Any, status: int, title: str, body: str) -> None:
-        data = (
+        send_html(
+            request,
+            status,
             '<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-'
             f'width, initial-scale=1"><title>{escape(title)} - Notion (local)</title><style>{STYLE}</style></head>'
-            f"<body>{body}</body></html>"
-        ).encode()
-        request.send_response(status)
-        request.send_header("Content-Type", "text/html; charset=utf-8")
-        request.send_header("Content-Length", str(len(data)))
-        request.end_headers()
-        request.wfile.write(data)
+            f"<body>{body}</body></html>",
+        )
 
 
 def _norm(page_id: str) -> str:

@@ -21,6 +21,8 @@ from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
+from atelier_local.mail_local import send_html
+
 API_PREFIX = "/_local/stripe"
 PAGE_PREFIX = "/_local/checkout/"
 LOCAL_API_KEY = "sk_test_local_standin"  # not a secret: the stand-in accepts only this
@@ -348,13 +350,10 @@ class StripeStandIn:
             "outline-offset:2px}.badge{background:#fff4d6;padding:.2rem .5rem;font-size:.85rem}"
             ".error{color:#a00;font-weight:600}.small{color:#666;font-size:.8rem;word-break:break-all}"
         )
-        data = (
+        send_html(
+            request,
+            status,
             "<!doctype html><html lang='en'><head><meta charset='utf-8'><meta name='viewport' "
             f"content='width=device-width, initial-scale=1'><title>Checkout</title><style>{style}</style></head>"
-            f"<body>{body}</body></html>"
-        ).encode()
-        request.send_response(status)
-        request.send_header("Content-Type", "text/html; charset=utf-8")
-        request.send_header("Content-Length", str(len(data)))
-        request.end_headers()
-        request.wfile.write(data)
+            f"<body>{body}</body></html>",
+        )
