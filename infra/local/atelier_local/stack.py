@@ -296,6 +296,7 @@ class LocalStack:
         from atelier.notion.webhook import FileTokens
 
         assert self.front_door is not None
+        logs = self.log_dir or (self.state_dir / "logs" if self.state_dir else None)
         state = {
             "api_url": self.front_door.url,
             "database_url": self.database_url,
@@ -318,7 +319,7 @@ class LocalStack:
             # Which process serves it, and since when: `atelier status` and the next stack to stop read these.
             "pid": os.getpid(),
             "started_at": self._started_at,
-            "log_dir": str(self.log_dir or (self.state_dir / "logs" if self.state_dir else "")) or None,
+            "log_dir": str(logs.resolve()) if logs else None,
         }
         return state | {"businesses": self._businesses_state(state)}
 

@@ -21,7 +21,7 @@ def state_home() -> Path:
     for folder in (here, *here.parents):
         if (folder / DEV_STATE_FILE).exists():
             return folder / DEV_STATE_FILE.parent
-    return DEV_STATE_FILE.parent
+    return here / DEV_STATE_FILE.parent  # absolute: a stack's paths must read the same from any folder
 
 
 def process_alive(pid: Any) -> bool:
