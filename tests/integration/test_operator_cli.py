@@ -82,7 +82,14 @@ def test_logs_prints_lines_and_follows_new_ones(tmp_path: Path) -> None:
     logs = tmp_path / "logs"
     logs.mkdir()
     (logs / "notion_sync.log").write_text(_record("sync run") + "\n" + _record("a problem", "WARNING") + "\n")
-    (logs / "client_mail.log").write_text(_record("mail run") + "\nnot json at all\n")
+    metrics = {
+        "_aws": {
+            "Timestamp": 1796325553886,
+            "CloudWatchMetrics": [{"Metrics": [{"Name": "MailSent", "Unit": "Count"}]}],
+        },
+        "MailSent": 2.0,
+    }
+    (logs / "client_mail.log").write_text(_record("mail run") + "\nnot json at all\n" + json.dumps(metrics) + "\n")
     (tmp_path / ".atelier").mkdir()
     (tmp_path / ".atelier" / "dev.json").write_text(json.dumps({"log_dir": str(logs)}))
     env = {k: v for k, v in os.environ.items() if k != "ATELIER_HOME"} | {
@@ -95,6 +102,7 @@ def test_logs_prints_lines_and_follows_new_ones(tmp_path: Path) -> None:
     assert "sync run" in every.stdout
     assert 'sync={"ran":true}' in every.stdout
     assert "not json at all" in every.stdout
+    assert "METRICS client_mail          MailSent=2.0" in every.stdout
     warnings = subprocess.run([*command, "--level", "warning"], cwd=tmp_path, env=env, capture_output=True, text=True)
     assert "WARNING notion_sync          a problem" in warnings.stdout
     assert len(warnings.stdout.strip().splitlines()) == 1

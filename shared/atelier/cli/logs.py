@@ -58,6 +58,12 @@ def line(function: str, text: str) -> tuple[datetime | None, int, str]:
         return None, LEVELS["info"], f"{function:20} {text.rstrip()}"
     if not isinstance(record, dict):
         return None, LEVELS["info"], f"{function:20} {text.rstrip()}"
+    if isinstance(record.get("_aws"), dict):  # a metrics line (CloudWatch's embedded metric format)
+        aws = record["_aws"]
+        names = [m.get("Name") for d in aws.get("CloudWatchMetrics") or [] for m in d.get("Metrics") or []]
+        stamped = datetime.fromtimestamp(int(aws.get("Timestamp") or 0) / 1000, UTC)
+        shown = " ".join(f"{n}={record.get(n)}" for n in names if n)
+        return stamped, LEVELS["info"], f"{stamped:%H:%M:%S} METRICS {function:20} {shown}"
     level = str(record.get("level") or "INFO").upper()
     moment = _moment(record)
     extra = " ".join(
