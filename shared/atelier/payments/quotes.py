@@ -119,7 +119,8 @@ class QuoteDesk:
 
     def settle(self, outbox: Callable[[], SendsMail | None], *, deadline: float | None = None) -> dict[str, int]:
         """What follows decisions: sessions opened and closed, then the decisions' e-mails sent (quotes and
-        declines), now rather than at the mail's next run. `outbox` is made only when there is mail to send."""
+        declines), now rather than at the mail's next run. `outbox` makes the outbox (None where mail is off: the
+        e-mails then wait for `client_mail`)."""
         counts = self.run(deadline=deadline).counts()
         sender = outbox()
         if sender is not None:
