@@ -10,12 +10,12 @@ from typing import Any
 import pytest
 
 from atelier_local.frontdoor import routes_from_template
+from atelier_local.invoke import TRIGGER_EVENTS
 from atelier_local.lambda_runtime import LocalLambdas
 from atelier_local.stack import LocalStack
 from tests.events import EVENTS, load_event
 
 ROOT = Path(__file__).resolve().parents[2]
-TRIGGER_EVENTS = {"S3": "s3_object_created", "ScheduleV2": "eventbridge_schedule", "SNS": "sns_ses_bounce"}
 
 
 def _functions() -> dict[str, dict[str, Any]]:

@@ -57,18 +57,11 @@ def _probe(name: str, url: str | None, path: str, version: Callable[[dict[str, s
     return Part(name, url, status < 500, version(got), f"HTTP {status}")
 
 
-def _version() -> str:
-    from importlib.metadata import PackageNotFoundError, version
-
-    try:
-        return version("atelier")
-    except PackageNotFoundError:
-        return "(not installed)"
-
-
 def parts(state: dict[str, Any]) -> list[Part]:
     env = {key: os.environ.get(name) or state.get(key) for key, name in DEV_STATE_ENV.items()}
     found = [_postgres(str(env["database_url"]))] if env.get("database_url") else []
+    from atelier.cli import _version  # the one `atelier --version` prints
+
     found.append(_probe("front door", env.get("api_url"), "/intake", lambda _: f"atelier {_version()}"))
     notion_headers = {"Authorization": f"Bearer {env.get('notion_token')}", "Notion-Version": "2025-09-03"}
     found.append(
