@@ -217,3 +217,17 @@ def test_notion_setup_waits_out_notions_rate_limits_with_a_progress_line_and_exi
     assert "rate-limited; waiting" in capsys.readouterr().err
     # And it took its requests from the deployment's shared budget in Postgres
     assert db.execute("select count(*) from notion_budget").fetchone() == (1,)
+
+
+def test_sync_run_says_which_record_failed_and_why(
+    operator: None, notion: NotionEmulator, rpc: PsycopgRpc, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Given a lead to push while Notion makes every request wait ~5 s, and a run given 2 s
+    lead_id = stored_lead(rpc)
+    notion.set_faults(rate_per_second=0.2, burst=0)
+
+    # When the operator runs a sync, Then it says which record failed, why, and that it will try again
+    assert main(["sync", "run", "--budget", "2"]) == 0
+    captured = capsys.readouterr()
+    assert "1 failed" in captured.out
+    assert f"push: lead:{lead_id}: transient:" in captured.err

@@ -31,6 +31,8 @@ def run(args: argparse.Namespace) -> int:
         f"poll: {poll.applied} applied, {poll.deleted} deleted, {poll.restored} restored, "
         f"{poll.overridden} put back, {poll.echoes} of our own edits skipped"
     )
+    for error in sweep.errors:
+        print(f"push: {error}", file=sys.stderr)
     if cycle.schema_released:
         print(f"schema: {cycle.schema_released} row(s) that waited for a mended schema went now")
     broken = cycle.broken_schemas()

@@ -49,12 +49,14 @@ class SweepReport:
     trashed: int = 0  # rows of deleted records: their page kept in the trash, nothing else sent
     schema_broken: dict[str, str] = dataclass_field(default_factory=dict)  # entity -> what is wrong, one line
     outcome: dict[str, int] = dataclass_field(default_factory=dict)
+    errors: list[str] = dataclass_field(default_factory=list)  # the first few failures, each with its record
 
 
 class ClaimLost(Exception):
     """This worker's claim on a row was taken by another: it must not create the row's page."""
 
 
+MAX_ERRORS_SHOWN = 5
 AMBIGUOUS_GAP = 30.0  # seconds since the claim after which a create first looks for the page by Atelier ID
 SCHEMA_WAIT_SECONDS = 300  # a row waiting for its schema is looked at again after this (or when it is mended)
 
@@ -270,6 +272,8 @@ class OutboxPusher:
                         return self._push(row, report, deadline, claimed_at, mended=True)
             report.failed += 1
             result.update(error=f"{exc.failure}: {exc}")
+            if len(report.errors) < MAX_ERRORS_SHOWN:
+                report.errors.append(f"{atelier_id}: {exc.failure}: {exc}")
             if isinstance(exc, RetryLater) or exc.failure is not Failure.permanent:
                 report.notion_down = True
                 result.update(transient=True, retry_in=exc.retry_after or 30)
