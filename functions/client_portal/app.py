@@ -1,4 +1,5 @@
-"""client_portal: `/portal`, `/portal/login`, `/portal/projects/{id}`, `/portal/deliverables/{id}` (`portal.desk`)."""
+"""client_portal: the client's portal (`portal.desk`): sign-in, their projects and files, and their side of the
+conversation (messages, decisions on deliverables, the question at delivery). Each route is one desk method."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from atelier import wiring
 from atelier.kernel.settings import PortalSettings
 from atelier.kernel.telemetry import count
-from atelier.portal.desk import UNAVAILABLE, Answer, PortalDesk, parse_portal_request
+from atelier.portal.desk import ROUTES, UNAVAILABLE, parse_portal_request
 from atelier.web.frame import PRIVATE, html_response
 from atelier.web.http import answer_problems
 
@@ -19,38 +20,22 @@ logger, metrics = Logger(service="atelier-client_portal"), Metrics()
 app = APIGatewayHttpResolver()
 
 
-def _desk() -> PortalDesk:
-    return PortalDesk(wiring.portal(), wiring.download_links(), secure=settings.secure, contact=settings.contact())
+def _route(name: str) -> Any:
+    def answer(**params: str) -> Response[str]:
+        desk = wiring.portal_desk(secure=settings.secure, contact=settings.contact())
+        sent = getattr(desk, name)(parse_portal_request(app.current_event), *params.values())
+        if sent.metric:
+            count(metrics, sent.metric)
+        if sent.page is None:  # a redirect
+            return Response(sent.status, "text/plain", "", headers=PRIVATE | sent.headers)
+        return html_response(sent.status, sent.page, PRIVATE | sent.headers)
+
+    answer.__name__ = name
+    return answer
 
 
-def _send(answer: Answer) -> Response[str]:
-    if answer.metric:
-        count(metrics, answer.metric)
-    if answer.page is None:  # a redirect
-        return Response(answer.status, "text/plain", "", headers=PRIVATE | answer.headers)
-    return html_response(answer.status, answer.page, PRIVATE | answer.headers)
-
-
-@app.get("/portal")
-def portal() -> Response[str]:
-    return _send(_desk().home(parse_portal_request(app.current_event)))
-
-
-@app.post("/portal/login")
-def login() -> Response[str]:
-    return _send(_desk().login(parse_portal_request(app.current_event)))
-
-
-@app.get("/portal/projects/<project_id>")
-def project(project_id: str) -> Response[str]:
-    return _send(_desk().project(parse_portal_request(app.current_event), project_id))
-
-
-@app.get("/portal/deliverables/<deliverable_id>")
-def deliverable(deliverable_id: str) -> Response[str]:
-    return _send(_desk().deliverable(parse_portal_request(app.current_event), deliverable_id))
-
-
+for method, rule, name in ROUTES:
+    app.route(rule, method)(_route(name))
 answer_problems(app, logger, metrics, refused="PortalRefused", unavailable=UNAVAILABLE)
 
 

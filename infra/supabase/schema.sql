@@ -33,7 +33,32 @@ create type public.sync_entity as enum ('lead', 'client', 'project', 'milestone'
 
 create type public.user_type as enum ('kaa_client', 'sage_client', 'team', 'admin');
 
--- ==================== tables (28) ====================
+-- ==================== tables (31) ====================
+
+create table public.approvals (
+    id uuid default gen_random_uuid() not null,
+    business_id uuid default app_private.business_id() not null,
+    project_id uuid not null,
+    deliverable_id uuid not null,
+    version integer not null,
+    s3_version_id text,
+    file_path text not null,
+    decision text not null,
+    note text,
+    user_id uuid not null,
+    created_at timestamp with time zone default now() not null,
+    constraint approvals_pkey PRIMARY KEY (id),
+    constraint approvals_business_id_id_key UNIQUE (business_id, id),
+    constraint approvals_deliverable_id_key UNIQUE (deliverable_id),
+    constraint approvals_business_id_deliverable_id_fkey FOREIGN KEY (business_id, deliverable_id) REFERENCES deliverables(business_id, id),
+    constraint approvals_business_id_fkey FOREIGN KEY (business_id) REFERENCES businesses(id),
+    constraint approvals_business_id_project_id_fkey FOREIGN KEY (business_id, project_id) REFERENCES projects(business_id, id),
+    constraint approvals_user_id_fkey FOREIGN KEY (user_id) REFERENCES users(id),
+    constraint approvals_check CHECK (((decision = 'approved'::text) OR (length(btrim(note)) > 0))),
+    constraint approvals_decision_check CHECK ((decision = ANY (ARRAY['approved'::text, 'changes_requested'::text]))),
+    constraint approvals_note_check CHECK ((length(note) <= 2000)),
+    constraint approvals_version_check CHECK ((version > 0))
+);
 
 create table public.audit_log (
     id uuid default gen_random_uuid() not null,
@@ -159,12 +184,20 @@ create table public.deliverables (
     updated_at timestamp with time zone default now() not null,
     s3_event_id text,
     business_id uuid default app_private.business_id() not null,
+    needs_approval boolean default false not null,
+    approval text,
+    approval_note text,
+    decided_at timestamp with time zone,
     constraint deliverables_pkey PRIMARY KEY (id),
+    constraint deliverables_business_id_id_key UNIQUE (business_id, id),
     constraint deliverables_notion_page_id_key UNIQUE (notion_page_id),
     constraint deliverables_s3_bucket_file_path_version_key UNIQUE (s3_bucket, file_path, version),
     constraint deliverables_s3_event_id_key UNIQUE (s3_event_id),
     constraint deliverables_business_id_fkey FOREIGN KEY (business_id) REFERENCES businesses(id),
     constraint deliverables_project_id_fkey FOREIGN KEY (business_id, project_id) REFERENCES projects(business_id, id),
+    constraint deliverables_approval_check CHECK ((approval = ANY (ARRAY['waiting'::text, 'approved'::text, 'changes_requested'::text]))),
+    constraint deliverables_approval_check2 CHECK ((needs_approval OR (approval IS NULL))),
+    constraint deliverables_approval_note_check CHECK ((length(approval_note) <= 2000)),
     constraint deliverables_file_size_check CHECK ((file_size >= 0)),
     constraint deliverables_name_check CHECK ((length(btrim(name)) > 0)),
     constraint deliverables_version_check CHECK ((version > 0))
@@ -253,6 +286,41 @@ create table public.leads (
     constraint leads_timeline_weeks_check CHECK ((timeline_weeks > 0))
 );
 
+create table public.messages (
+    id uuid default gen_random_uuid() not null,
+    business_id uuid default app_private.business_id() not null,
+    project_id uuid not null,
+    author_kind text not null,
+    author_id uuid,
+    author_name text,
+    notion_author_id text,
+    body text not null,
+    internal boolean default false not null,
+    attachment_key text,
+    attachment_name text,
+    attachment_type text,
+    attachment_size bigint,
+    notion_comment_id text,
+    created_at timestamp with time zone default now() not null,
+    constraint messages_pkey PRIMARY KEY (id),
+    constraint messages_business_id_id_key UNIQUE (business_id, id),
+    constraint messages_notion_comment_id_key UNIQUE (notion_comment_id),
+    constraint messages_author_id_fkey FOREIGN KEY (author_id) REFERENCES users(id),
+    constraint messages_business_id_fkey FOREIGN KEY (business_id) REFERENCES businesses(id),
+    constraint messages_business_id_project_id_fkey FOREIGN KEY (business_id, project_id) REFERENCES projects(business_id, id),
+    constraint messages_attachment_key_check CHECK ((length(attachment_key) <= 1024)),
+    constraint messages_attachment_name_check CHECK (((length(attachment_name) >= 1) AND (length(attachment_name) <= 200))),
+    constraint messages_attachment_size_check CHECK (((attachment_size >= 1) AND (attachment_size <= 10485760))),
+    constraint messages_attachment_type_check CHECK ((attachment_type = ANY (ARRAY['image/png'::text, 'image/jpeg'::text, 'image/gif'::text, 'image/webp'::text, 'application/pdf'::text]))),
+    constraint messages_author_kind_check CHECK ((author_kind = ANY (ARRAY['client'::text, 'team'::text]))),
+    constraint messages_author_name_check CHECK ((length(author_name) <= 200)),
+    constraint messages_body_check CHECK (((length(btrim(body)) >= 1) AND (length(btrim(body)) <= 4000))),
+    constraint messages_check CHECK (((author_kind = 'team'::text) OR ((author_id IS NOT NULL) AND (NOT internal)))),
+    constraint messages_check1 CHECK ((((attachment_key IS NULL) = (attachment_name IS NULL)) AND ((attachment_key IS NULL) = (attachment_type IS NULL)) AND ((attachment_key IS NULL) = (attachment_size IS NULL)))),
+    constraint messages_notion_author_id_check CHECK ((length(notion_author_id) <= 100)),
+    constraint messages_notion_comment_id_check CHECK ((length(notion_comment_id) <= 100))
+);
+
 create table public.milestone_templates (
     id uuid default gen_random_uuid() not null,
     tier smallint not null,
@@ -326,7 +394,7 @@ create table public.notifications (
     constraint notifications_attempts_check CHECK ((attempts >= 0)),
     constraint notifications_details_check CHECK ((jsonb_typeof(details) = 'object'::text)),
     constraint notifications_recipient_check CHECK ((recipient ~ '^[^@\s]+@[^@\s]+$'::text)),
-    constraint notifications_template_check CHECK ((template = ANY (ARRAY['payment_receipt'::text, 'milestone_completed'::text, 'deliverable_ready'::text, 'refund_confirmed'::text, 'portal_sign_in'::text, 'weekly_report'::text, 'quote_sent'::text, 'lead_declined'::text])))
+    constraint notifications_template_check CHECK ((template = ANY (ARRAY['payment_receipt'::text, 'milestone_completed'::text, 'deliverable_ready'::text, 'refund_confirmed'::text, 'portal_sign_in'::text, 'weekly_report'::text, 'quote_sent'::text, 'lead_declined'::text, 'message_reply'::text, 'nps_request'::text])))
 );
 
 create table public.notion_budget (
@@ -345,7 +413,7 @@ create table public.notion_comments (
     id uuid default gen_random_uuid() not null,
     entity sync_entity not null,
     record_id uuid not null,
-    page_id text not null,
+    page_id text,
     body text not null,
     status comment_status default 'pending'::comment_status not null,
     attempts integer default 0 not null,
@@ -356,6 +424,7 @@ create table public.notion_comments (
     created_at timestamp with time zone default now() not null,
     updated_at timestamp with time zone default now() not null,
     business_id uuid default app_private.business_id() not null,
+    message_id uuid,
     constraint notion_comments_pkey PRIMARY KEY (id),
     constraint notion_comments_business_id_fkey FOREIGN KEY (business_id) REFERENCES businesses(id),
     constraint notion_comments_attempts_check CHECK ((attempts >= 0)),
@@ -389,6 +458,24 @@ create table public.notion_webhook_arming (
     constraint notion_webhook_arming_pkey PRIMARY KEY (business_id, id),
     constraint notion_webhook_arming_business_id_fkey FOREIGN KEY (business_id) REFERENCES businesses(id),
     constraint notion_webhook_arming_id_check CHECK (id)
+);
+
+create table public.nps_answers (
+    id uuid default gen_random_uuid() not null,
+    business_id uuid default app_private.business_id() not null,
+    project_id uuid not null,
+    user_id uuid not null,
+    score smallint not null,
+    comment text,
+    created_at timestamp with time zone default now() not null,
+    constraint nps_answers_pkey PRIMARY KEY (id),
+    constraint nps_answers_business_id_id_key UNIQUE (business_id, id),
+    constraint nps_answers_project_id_key UNIQUE (project_id),
+    constraint nps_answers_business_id_fkey FOREIGN KEY (business_id) REFERENCES businesses(id),
+    constraint nps_answers_business_id_project_id_fkey FOREIGN KEY (business_id, project_id) REFERENCES projects(business_id, id),
+    constraint nps_answers_user_id_fkey FOREIGN KEY (user_id) REFERENCES users(id),
+    constraint nps_answers_comment_check CHECK ((length(comment) <= 2000)),
+    constraint nps_answers_score_check CHECK (((score >= 0) AND (score <= 10)))
 );
 
 create table public.payments (
@@ -469,7 +556,7 @@ create table public.project_history (
     constraint project_history_business_id_fkey FOREIGN KEY (business_id) REFERENCES businesses(id),
     constraint project_history_project_id_fkey FOREIGN KEY (business_id, project_id) REFERENCES projects(business_id, id),
     constraint project_history_attempts_check CHECK ((attempts >= 0)),
-    constraint project_history_kind_check CHECK ((kind = ANY (ARRAY['paid'::text, 'milestone_done'::text, 'delivered'::text, 'refunded'::text]))),
+    constraint project_history_kind_check CHECK ((kind = ANY (ARRAY['paid'::text, 'milestone_done'::text, 'delivered'::text, 'refunded'::text, 'approval'::text, 'feedback'::text]))),
     constraint project_history_status_check CHECK ((status = ANY (ARRAY['pending'::text, 'written'::text]))),
     constraint project_history_summary_check CHECK (((length(summary) >= 1) AND (length(summary) <= 500)))
 );
@@ -492,6 +579,7 @@ create table public.projects (
     created_at timestamp with time zone default now() not null,
     updated_at timestamp with time zone default now() not null,
     business_id uuid default app_private.business_id() not null,
+    nps_asked_at timestamp with time zone,
     constraint projects_pkey PRIMARY KEY (id),
     constraint projects_business_id_id_key UNIQUE (business_id, id),
     constraint projects_lead_id_key UNIQUE (lead_id),
@@ -654,7 +742,22 @@ create table public.users (
     constraint users_tier_check CHECK (((tier >= 1) AND (tier <= 4)))
 );
 
--- ==================== views (24) ====================
+-- ==================== views (27) ====================
+
+create view scoped.approvals with (security_invoker=true, check_option=cascaded) as
+ SELECT id,
+    business_id,
+    project_id,
+    deliverable_id,
+    version,
+    s3_version_id,
+    file_path,
+    decision,
+    note,
+    user_id,
+    created_at
+   FROM approvals
+  WHERE business_id = (( SELECT app_private.business_id() AS business_id));
 
 create view scoped.audit_log with (security_invoker=true, check_option=cascaded) as
  SELECT id,
@@ -711,7 +814,11 @@ create view scoped.deliverables with (security_invoker=true, check_option=cascad
     created_at,
     updated_at,
     s3_event_id,
-    business_id
+    business_id,
+    needs_approval,
+    approval,
+    approval_note,
+    decided_at
    FROM deliverables
   WHERE business_id = (( SELECT app_private.business_id() AS business_id));
 
@@ -767,6 +874,25 @@ create view scoped.leads with (security_invoker=true, check_option=cascaded) as
     quote_note,
     decided_at
    FROM leads
+  WHERE business_id = (( SELECT app_private.business_id() AS business_id));
+
+create view scoped.messages with (security_invoker=true, check_option=cascaded) as
+ SELECT id,
+    business_id,
+    project_id,
+    author_kind,
+    author_id,
+    author_name,
+    notion_author_id,
+    body,
+    internal,
+    attachment_key,
+    attachment_name,
+    attachment_type,
+    attachment_size,
+    notion_comment_id,
+    created_at
+   FROM messages
   WHERE business_id = (( SELECT app_private.business_id() AS business_id));
 
 create view scoped.milestone_templates with (security_invoker=true, check_option=cascaded) as
@@ -850,7 +976,8 @@ create view scoped.notion_comments with (security_invoker=true, check_option=cas
     posted_at,
     created_at,
     updated_at,
-    business_id
+    business_id,
+    message_id
    FROM notion_comments
   WHERE business_id = (( SELECT app_private.business_id() AS business_id));
 
@@ -875,6 +1002,17 @@ create view scoped.notion_webhook_arming with (security_invoker=true, check_opti
     created_at,
     business_id
    FROM notion_webhook_arming
+  WHERE business_id = (( SELECT app_private.business_id() AS business_id));
+
+create view scoped.nps_answers with (security_invoker=true, check_option=cascaded) as
+ SELECT id,
+    business_id,
+    project_id,
+    user_id,
+    score,
+    comment,
+    created_at
+   FROM nps_answers
   WHERE business_id = (( SELECT app_private.business_id() AS business_id));
 
 create view scoped.payments with (security_invoker=true, check_option=cascaded) as
@@ -953,7 +1091,8 @@ create view scoped.projects with (security_invoker=true, check_option=cascaded) 
     deleted_at,
     created_at,
     updated_at,
-    business_id
+    business_id,
+    nps_asked_at
    FROM projects
   WHERE business_id = (( SELECT app_private.business_id() AS business_id));
 
@@ -1058,7 +1197,13 @@ create view scoped.tiers with (security_invoker=true, check_option=cascaded) as
    FROM tiers
   WHERE business_id = (( SELECT app_private.business_id() AS business_id));
 
--- ==================== indexes (62) ====================
+-- ==================== indexes (71) ====================
+
+CREATE INDEX approvals_deliverable_idx ON public.approvals USING btree (business_id, deliverable_id);
+
+CREATE INDEX approvals_project_idx ON public.approvals USING btree (business_id, project_id, created_at);
+
+CREATE INDEX approvals_user_idx ON public.approvals USING btree (user_id);
 
 CREATE INDEX audit_log_business_idx ON public.audit_log USING btree (business_id);
 
@@ -1090,6 +1235,10 @@ CREATE INDEX leads_recommended_tier_idx ON public.leads USING btree (recommended
 
 CREATE INDEX leads_team_tier_idx ON public.leads USING btree (business_id, team_tier);
 
+CREATE INDEX messages_author_idx ON public.messages USING btree (author_id, created_at);
+
+CREATE INDEX messages_project_idx ON public.messages USING btree (business_id, project_id, created_at);
+
 CREATE INDEX milestone_templates_business_idx ON public.milestone_templates USING btree (business_id);
 
 CREATE INDEX milestones_business_idx ON public.milestones USING btree (business_id);
@@ -1110,11 +1259,19 @@ CREATE INDEX notion_budget_business_idx ON public.notion_budget USING btree (bus
 
 CREATE INDEX notion_comments_business_idx ON public.notion_comments USING btree (business_id);
 
+CREATE INDEX notion_comments_comment_idx ON public.notion_comments USING btree (comment_id) WHERE (comment_id IS NOT NULL);
+
 CREATE INDEX notion_comments_due_idx ON public.notion_comments USING btree (next_attempt_at) WHERE (status = 'pending'::comment_status);
 
 CREATE INDEX notion_properties_business_idx ON public.notion_properties USING btree (business_id);
 
 CREATE INDEX notion_webhook_arming_business_idx ON public.notion_webhook_arming USING btree (business_id);
+
+CREATE INDEX nps_answers_created_idx ON public.nps_answers USING btree (business_id, created_at);
+
+CREATE INDEX nps_answers_project_idx ON public.nps_answers USING btree (business_id, project_id);
+
+CREATE INDEX nps_answers_user_idx ON public.nps_answers USING btree (user_id);
 
 CREATE INDEX payments_business_idx ON public.payments USING btree (business_id);
 
@@ -1184,7 +1341,23 @@ CREATE INDEX tiers_business_idx ON public.tiers USING btree (business_id);
 
 CREATE INDEX users_tier_idx ON public.users USING btree (tier);
 
--- ==================== functions (138) ====================
+-- ==================== functions (158) ====================
+
+CREATE OR REPLACE FUNCTION app_private.ask_at_delivery()
+ RETURNS trigger
+ LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO ''
+AS $function$
+begin
+  if new.status = 'delivered' and old.status is distinct from 'delivered' and new.nps_asked_at is null
+     and new.deleted_at is null then
+    new.nps_asked_at := now();
+    perform app_private.notify('nps_request', 'nps_request:' || new.id, new.id, new.id);
+  end if;
+  return new;
+end
+$function$;
 
 CREATE OR REPLACE FUNCTION app_private.backend_written(p_table text, p_readers text DEFAULT 'app_private.is_team()'::text)
  RETURNS void
@@ -1214,6 +1387,18 @@ AS $function$
     (nullif(nullif(current_setting('request.jwt.claims', true), ''), '{}')::jsonb ->> 'business_id')::uuid,
     (nullif(current_setting('request.headers', true), '')::jsonb ->> 'x-atelier-business')::uuid,
     app_private.default_business())
+$function$;
+
+CREATE OR REPLACE FUNCTION app_private.client_name(p_project uuid)
+ RETURNS text
+ LANGUAGE sql
+ STABLE SECURITY DEFINER
+ SET search_path TO ''
+AS $function$
+  select coalesce(nullif(btrim(c.name), ''), nullif(btrim(l.name), ''), u.email)
+    from public.projects p join public.clients c on c.id = p.client_id join public.users u on u.id = c.user_id
+    left join public.leads l on l.id = p.lead_id
+   where p.id = p_project
 $function$;
 
 CREATE OR REPLACE FUNCTION app_private.close_lead(p_lead_id uuid, p_reason text)
@@ -1263,6 +1448,52 @@ AS $function$
   select u.user_type from public.users u where u.id = auth.uid()
 $function$;
 
+CREATE OR REPLACE FUNCTION app_private.decision_taken()
+ RETURNS trigger
+ LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO ''
+AS $function$
+declare
+  v_name text;
+  v_who text := coalesce(app_private.client_name(new.project_id), 'The client');
+  v_open integer;
+begin
+  update public.deliverables set approval = new.decision, approval_note = new.note, decided_at = new.created_at
+   where id = new.deliverable_id and project_id = new.project_id and needs_approval returning name into v_name;
+  if not found then
+    raise exception 'deliverable % of project % asks for no decision', new.deliverable_id, new.project_id
+      using errcode = '22023';
+  end if;
+  if new.decision = 'changes_requested' then
+    update public.projects set status = 'revisions'
+     where id = new.project_id and status in ('onboarding', 'in_progress', 'awaiting_feedback');
+  else
+    select count(*) into v_open from public.deliverables d
+     where d.project_id = new.project_id and d.deleted_at is null and d.needs_approval
+       and d.approval is distinct from 'approved'
+       and d.version = (select max(o.version) from public.deliverables o
+                         where o.s3_bucket = d.s3_bucket and o.file_path = d.file_path and o.deleted_at is null);
+    if v_open = 0 then
+      update public.projects set status = 'in_progress'
+       where id = new.project_id and status in ('awaiting_feedback', 'revisions');
+    end if;
+  end if;
+  perform app_private.note_history(new.project_id, 'approval',
+    case new.decision when 'approved' then format('Approved by %s: %s', v_who, v_name)
+                      else format('Changes asked by %s on %s: %s', v_who, v_name, new.note) end,
+    'approval:' || new.id);
+  perform app_private.tell_team(new.project_id,
+    case new.decision when 'approved' then format('%s approved %s in the portal.', v_who, v_name)
+                      else format('%s asked for changes on %s: %s', v_who, v_name, new.note) end);
+  insert into public.audit_log (business_id, user_id, action, resource_type, resource_id, details)
+  values (new.business_id, new.user_id, 'deliverable.' || new.decision, 'deliverable', new.deliverable_id::text,
+          jsonb_build_object('approval_id', new.id, 'project_id', new.project_id, 'version', new.version,
+                             's3_version_id', new.s3_version_id, 'note', new.note));
+  return new;
+end
+$function$;
+
 CREATE OR REPLACE FUNCTION app_private.default_business()
  RETURNS uuid
  LANGUAGE sql
@@ -1270,6 +1501,33 @@ CREATE OR REPLACE FUNCTION app_private.default_business()
  SET search_path TO ''
 AS $function$
   select b.id from public.businesses b order by b.position limit 1
+$function$;
+
+CREATE OR REPLACE FUNCTION app_private.deliverable_awaits()
+ RETURNS trigger
+ LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO ''
+AS $function$
+begin
+  if new.needs_approval then
+    update public.projects set status = 'awaiting_feedback'
+     where id = new.project_id and status in ('onboarding', 'in_progress', 'revisions');
+  end if;
+  return new;
+end
+$function$;
+
+CREATE OR REPLACE FUNCTION app_private.deliverable_round()
+ RETURNS trigger
+ LANGUAGE plpgsql
+ SET search_path TO ''
+AS $function$
+begin
+  new.needs_approval := new.category in ('Drawing', 'Render', 'Document');
+  new.approval := case when new.needs_approval then 'waiting' end;
+  return new;
+end
 $function$;
 
 CREATE OR REPLACE FUNCTION app_private.end_quote(p_quote_id uuid, p_status text)
@@ -1690,6 +1948,58 @@ AS $function$
     (select p.lead_id from scoped.payments p where p.stripe_payment_intent_id = p_payment_intent_id))
 $function$;
 
+CREATE OR REPLACE FUNCTION app_private.message_author()
+ RETURNS trigger
+ LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO ''
+AS $function$
+begin
+  if new.author_kind = 'client' then
+    new.author_name := left(app_private.client_name(new.project_id), 200);
+    new.created_at := now();
+  end if;
+  return new;
+end
+$function$;
+
+CREATE OR REPLACE FUNCTION app_private.message_commented()
+ RETURNS trigger
+ LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO ''
+AS $function$
+begin
+  if new.message_id is not null and new.comment_id is not null and old.comment_id is null then
+    update public.messages set notion_comment_id = new.comment_id
+     where id = new.message_id and notion_comment_id is null;
+  end if;
+  return new;
+end
+$function$;
+
+CREATE OR REPLACE FUNCTION app_private.message_posted()
+ RETURNS trigger
+ LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO ''
+AS $function$
+begin
+  if new.author_kind = 'client' then
+    perform app_private.tell_team(new.project_id,
+      format('%s wrote in the portal: %s', coalesce(new.author_name, 'The client'), new.body)
+      || coalesce(format(E'\n(Attached: %s, %s. Open the project in the portal, or the deliverables bucket at %s.)',
+                         new.attachment_name, pg_size_pretty(new.attachment_size), new.attachment_key), ''),
+      new.id);
+    insert into public.audit_log (business_id, user_id, action, resource_type, resource_id, details)
+    values (new.business_id, new.author_id, 'message.posted', 'message', new.id::text,
+            jsonb_build_object('project_id', new.project_id, 'attachment', new.attachment_name,
+                               'length', length(new.body)));
+  end if;
+  return new;
+end
+$function$;
+
 CREATE OR REPLACE FUNCTION app_private.money_text(p_cents bigint, p_currency text)
  RETURNS text
  LANGUAGE sql
@@ -1726,6 +2036,17 @@ AS $function$
   select p.id from scoped.projects p
   join scoped.clients c on c.id = p.client_id
   where c.user_id = auth.uid() and p.deleted_at is null and c.deleted_at is null
+$function$;
+
+CREATE OR REPLACE FUNCTION app_private.never_rewritten()
+ RETURNS trigger
+ LANGUAGE plpgsql
+ SET search_path TO ''
+AS $function$
+begin
+  raise exception '% rows are never rewritten or deleted: record a new decision instead', tg_table_name
+    using errcode = '42501';
+end
 $function$;
 
 CREATE OR REPLACE FUNCTION app_private.note_history(p_project_id uuid, p_kind text, p_summary text, p_key text)
@@ -1775,6 +2096,8 @@ AS $function$
     'payment', (select jsonb_build_object('amount', pay.amount, 'amount_refunded', pay.amount_refunded,
                                           'currency', pay.currency)
                   from scoped.payments pay where pay.project_id = p.id order by pay.created_at desc limit 1),
+    'message', (select jsonb_build_object('id', msg.id, 'body', msg.body, 'author_name', msg.author_name)
+                  from scoped.messages msg where msg.id = n.subject_id and n.template = 'message_reply'),
     'details', n.details)
     from scoped.notifications n
     left join scoped.projects p on p.id = n.project_id
@@ -1847,12 +2170,43 @@ begin
 end
 $function$;
 
+CREATE OR REPLACE FUNCTION app_private.nps_answered()
+ RETURNS trigger
+ LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO ''
+AS $function$
+declare
+  v_who text := coalesce(app_private.client_name(new.project_id), 'The client');
+begin
+  perform app_private.enqueue_sync('project', new.project_id);  -- the score shows on the project's page
+  perform app_private.note_history(new.project_id, 'feedback',
+    format('%s scored the studio %s of 10', v_who, new.score), 'feedback:' || new.id);
+  perform app_private.tell_team(new.project_id,
+    format('%s answered the delivery question: %s of 10%s', v_who, new.score,
+           coalesce(format(', "%s"', new.comment), '.')));
+  insert into public.audit_log (business_id, user_id, action, resource_type, resource_id, details)
+  values (new.business_id, new.user_id, 'feedback.answered', 'project', new.project_id::text,
+          jsonb_build_object('score', new.score));
+  return new;
+end
+$function$;
+
 CREATE OR REPLACE FUNCTION app_private.payment_rank(s payment_state)
  RETURNS integer
  LANGUAGE sql
  IMMUTABLE
 AS $function$
   select case s when 'pending' then 0 when 'failed' then 1 when 'succeeded' then 2 when 'refunded' then 3 end
+$function$;
+
+CREATE OR REPLACE FUNCTION app_private.project_delivered(p_project uuid)
+ RETURNS boolean
+ LANGUAGE sql
+ STABLE SECURITY DEFINER
+ SET search_path TO ''
+AS $function$
+  select exists (select 1 from public.projects p where p.id = p_project and p.status in ('delivered', 'closed'))
 $function$;
 
 CREATE OR REPLACE FUNCTION app_private.project_email(p_project_id uuid)
@@ -1988,6 +2342,8 @@ AS $function$
         'client_page', case when c.notion_page_id is null then '[]'::jsonb else jsonb_build_array(c.notion_page_id) end,
         'waiting_for', case when c.notion_page_id is null then 'client' end, 'parent_id', c.id,
         'status', p.status, 'payment_status', p.payment_status, 'needs_review', p.needs_review,
+        'nps', (select a.score from scoped.nps_answers a where a.project_id = p.id),
+        'client_feedback', (select a.comment from scoped.nps_answers a where a.project_id = p.id),
         'amount_paid', (select round(coalesce(sum(pay.amount - pay.amount_refunded), 0) / 100.0, 2)
                           from scoped.payments pay where pay.project_id = p.id and pay.status in ('succeeded', 'refunded')),
         'paid_on', (select min(pay.created_at)::date from scoped.payments pay
@@ -2007,6 +2363,7 @@ AS $function$
         'project_page', case when p.notion_page_id is null then '[]'::jsonb else jsonb_build_array(p.notion_page_id) end,
         'waiting_for', case when p.notion_page_id is null then 'project' end, 'parent_id', p.id,
         'category', d.category, 'uploaded_on', d.created_at::date, 'file_url', d.file_url,
+        'approval', d.approval, 'approval_note', d.approval_note,
         'notion_page_id', d.notion_page_id, 'pushed', d.notion_pushed_hash, 'deleted', d.deleted_at is not null)
       from scoped.deliverables d join scoped.projects p on p.id = d.project_id where d.id = p_id)
   end
@@ -2042,6 +2399,17 @@ begin
   new.business_id := coalesce(v_business, new.business_id);
   return new;
 end
+$function$;
+
+CREATE OR REPLACE FUNCTION app_private.tell_team(p_project uuid, p_body text, p_message uuid DEFAULT NULL::uuid)
+ RETURNS void
+ LANGUAGE sql
+ SECURITY DEFINER
+ SET search_path TO ''
+AS $function$
+  insert into public.notion_comments (business_id, entity, record_id, page_id, body, message_id)
+  select p.business_id, 'project', p.id, p.notion_page_id, left(p_body, 2000), p_message
+    from public.projects p where p.id = p_project
 $function$;
 
 CREATE OR REPLACE FUNCTION app_private.upsert_payment(p_payment_intent_id text, p_session_id text, p_customer_id text, p_lead_id uuid, p_amount bigint, p_amount_refunded bigint, p_currency text, p_status payment_state, p_tier smallint)
@@ -2697,12 +3065,17 @@ CREATE OR REPLACE FUNCTION public.claim_notion_comments(p_limit integer, p_lease
  SET search_path TO ''
 AS $function$
   with due as (
-    select id from scoped.notion_comments
-     where status = 'pending' and next_attempt_at <= now()
-     order by created_at limit p_limit for update skip locked
+    select n.id from scoped.notion_comments n
+     where n.status = 'pending' and n.next_attempt_at <= now()
+       and (n.page_id is not null
+            or exists (select 1 from scoped.projects p where n.entity = 'project' and p.id = n.record_id
+                          and p.notion_page_id is not null))
+     order by n.created_at limit p_limit for update skip locked
   ), claimed as (
     update scoped.notion_comments n
-       set attempts = n.attempts + 1, next_attempt_at = now() + make_interval(secs => p_lease_seconds)
+       set attempts = n.attempts + 1, next_attempt_at = now() + make_interval(secs => p_lease_seconds),
+           page_id = coalesce(n.page_id, (select p.notion_page_id from scoped.projects p
+                                           where n.entity = 'project' and p.id = n.record_id))
       from due where n.id = due.id
     returning n.id, n.page_id, n.body, n.attempts, n.created_at
   )
@@ -2769,6 +3142,24 @@ AS $function$
                                  where w.project_id = c.project_id and w.status = 'written'))
          order by c.created_at), '[]'::jsonb)
     from claimed c join scoped.projects p on p.id = c.project_id
+$function$;
+
+CREATE OR REPLACE FUNCTION public.comment_pages(p_limit integer)
+ RETURNS jsonb
+ LANGUAGE sql
+ STABLE
+ SET search_path TO ''
+AS $function$
+  select coalesce(jsonb_agg(jsonb_build_object('project_id', x.id, 'page_id', x.notion_page_id)), '[]'::jsonb)
+    from (select p.id, p.notion_page_id
+            from scoped.projects p
+           where p.notion_page_id is not null and p.deleted_at is null
+             and (p.status in ('awaiting_feedback', 'revisions')
+                  or exists (select 1 from scoped.messages m where m.project_id = p.id
+                                and m.created_at > now() - interval '14 days'))
+           order by (select max(m.created_at) from scoped.messages m where m.project_id = p.id) desc nulls last,
+                    p.updated_at desc
+           limit p_limit) x
 $function$;
 
 CREATE OR REPLACE FUNCTION public.complete_notifications(p_results jsonb, p_max_attempts integer)
@@ -3284,6 +3675,69 @@ AS $function$
     from scoped.payments p where p.review_reason is not null and p.project_id is null and p.status <> 'refunded'
 $function$;
 
+CREATE OR REPLACE FUNCTION public.portal_answer_nps(p_project_id uuid, p_score integer, p_comment text)
+ RETURNS jsonb
+ LANGUAGE plpgsql
+ SET search_path TO ''
+AS $function$
+declare
+  v_id uuid;
+begin
+  if p_score is null or p_score not between 0 and 10 then
+    raise exception 'the score is a whole number from 0 to 10' using errcode = '22023';
+  end if;
+  insert into scoped.nps_answers (project_id, user_id, score, comment)
+  values (p_project_id, auth.uid(), p_score, nullif(btrim(coalesce(p_comment, '')), ''))
+  on conflict (project_id) do nothing
+  returning id into v_id;
+  return jsonb_build_object('outcome', case when v_id is null then 'already' else 'recorded' end);
+end
+$function$;
+
+CREATE OR REPLACE FUNCTION public.portal_attachment(p_message_id uuid)
+ RETURNS jsonb
+ LANGUAGE sql
+ STABLE
+ SET search_path TO ''
+AS $function$
+  select jsonb_build_object('key', m.attachment_key, 'name', m.attachment_name, 'type', m.attachment_type)
+    from scoped.messages m where m.id = p_message_id and m.attachment_key is not null
+$function$;
+
+CREATE OR REPLACE FUNCTION public.portal_decide(p_deliverable_id uuid, p_decision text, p_note text)
+ RETURNS jsonb
+ LANGUAGE plpgsql
+ SET search_path TO ''
+AS $function$
+declare
+  v_d scoped.deliverables;
+  v_id uuid;
+begin
+  if p_decision not in ('approved', 'changes_requested') then
+    raise exception 'a decision is approved or changes_requested' using errcode = '22023';
+  end if;
+  if p_decision = 'changes_requested' and length(btrim(coalesce(p_note, ''))) = 0 then
+    raise exception 'say what should change' using errcode = '22023';
+  end if;
+  select * into v_d from scoped.deliverables where id = p_deliverable_id and deleted_at is null;
+  if v_d.id is null then
+    return jsonb_build_object('outcome', 'not_found');
+  elsif not v_d.needs_approval then
+    return jsonb_build_object('outcome', 'not_asked', 'project_id', v_d.project_id);
+  elsif exists (select 1 from scoped.deliverables o where o.s3_bucket = v_d.s3_bucket and o.file_path = v_d.file_path
+                   and o.version > v_d.version and o.deleted_at is null) then
+    return jsonb_build_object('outcome', 'superseded', 'project_id', v_d.project_id);
+  end if;
+  insert into scoped.approvals (project_id, deliverable_id, version, s3_version_id, file_path, decision, note, user_id)
+  values (v_d.project_id, v_d.id, v_d.version, v_d.s3_version_id, v_d.file_path, p_decision,
+          nullif(btrim(coalesce(p_note, '')), ''), auth.uid())
+  on conflict (deliverable_id) do nothing
+  returning id into v_id;
+  return jsonb_build_object('outcome', case when v_id is null then 'already' else 'recorded' end,
+                            'id', v_id, 'project_id', v_d.project_id);
+end
+$function$;
+
 CREATE OR REPLACE FUNCTION public.portal_deliverable(p_id uuid)
  RETURNS jsonb
  LANGUAGE sql
@@ -3313,6 +3767,38 @@ AS $function$
      and not exists (select 1 from scoped.projects p where p.lead_id = l.id)
 $function$;
 
+CREATE OR REPLACE FUNCTION public.portal_post_message(p_project_id uuid, p_body text, p_attachment jsonb DEFAULT NULL::jsonb, p_id uuid DEFAULT NULL::uuid)
+ RETURNS jsonb
+ LANGUAGE plpgsql
+ SET search_path TO ''
+AS $function$
+declare
+  v_hour integer;
+  v_minute integer;
+  v_oldest timestamptz;
+  v_id uuid;
+begin
+  if length(btrim(coalesce(p_body, ''))) = 0 or length(p_body) > 1800 then
+    raise exception 'a message is 1 to 1800 characters' using errcode = '22023';
+  end if;
+  select count(*), count(*) filter (where created_at > now() - interval '1 minute'), min(created_at)
+    into v_hour, v_minute, v_oldest
+    from scoped.messages where author_id = auth.uid() and created_at > now() - interval '1 hour';
+  if v_minute >= 5 then
+    return jsonb_build_object('limited', true, 'retry_after', 60);
+  elsif v_hour >= 30 then
+    return jsonb_build_object('limited', true, 'retry_after',
+                              greatest(1, ceil(extract(epoch from v_oldest + interval '1 hour' - now())))::integer);
+  end if;
+  insert into scoped.messages (id, project_id, author_kind, author_id, body, attachment_key, attachment_name,
+                               attachment_type, attachment_size)
+  values (coalesce(p_id, gen_random_uuid()), p_project_id, 'client', auth.uid(), btrim(p_body),
+          p_attachment->>'key', p_attachment->>'name', p_attachment->>'type', (p_attachment->>'size')::bigint)
+  returning id into v_id;
+  return jsonb_build_object('limited', false, 'id', v_id);
+end
+$function$;
+
 CREATE OR REPLACE FUNCTION public.portal_project(p_id uuid)
  RETURNS jsonb
  LANGUAGE sql
@@ -3332,9 +3818,29 @@ AS $function$
                      from scoped.milestones m where m.project_id = p.id and m.deleted_at is null),
     'deliverables', (select coalesce(jsonb_agg(jsonb_build_object('id', d.id, 'name', d.name, 'category', d.category,
                                                                    'file_type', d.file_type, 'file_size', d.file_size,
-                                                                   'uploaded_at', d.created_at)
+                                                                   'uploaded_at', d.created_at, 'version', d.version,
+                                                                   'needs_approval', d.needs_approval,
+                                                                   'approval', d.approval,
+                                                                   'approval_note', d.approval_note,
+                                                                   'latest', not exists (
+                                                                     select 1 from scoped.deliverables o
+                                                                      where o.s3_bucket = d.s3_bucket
+                                                                        and o.file_path = d.file_path
+                                                                        and o.version > d.version
+                                                                        and o.deleted_at is null))
                                                order by d.created_at desc), '[]')
-                       from scoped.deliverables d where d.project_id = p.id and d.deleted_at is null))
+                       from scoped.deliverables d where d.project_id = p.id and d.deleted_at is null),
+    'messages', (select coalesce(jsonb_agg(jsonb_build_object('id', m.id, 'author_kind', m.author_kind,
+                                                               'author_name', m.author_name, 'body', m.body,
+                                                               'attachment_name', m.attachment_name,
+                                                               'attachment_type', m.attachment_type,
+                                                               'attachment_size', m.attachment_size,
+                                                               'created_at', m.created_at)
+                                           order by m.created_at, m.id), '[]')
+                   from scoped.messages m where m.project_id = p.id and not m.internal),
+    'nps_asked', p.nps_asked_at is not null or p.status in ('delivered', 'closed'),
+    'nps', (select jsonb_build_object('score', a.score, 'comment', a.comment)
+              from scoped.nps_answers a where a.project_id = p.id))
     from scoped.projects p left join scoped.tiers t on t.id = p.tier
    where p.id = p_id and p.deleted_at is null
 $function$;
@@ -3687,6 +4193,73 @@ begin
 end
 $function$;
 
+CREATE OR REPLACE FUNCTION public.record_team_comment(p_page_id text, p_comment_id text, p_author_id text, p_author_name text, p_body text, p_created_at timestamp with time zone, p_marker text)
+ RETURNS jsonb
+ LANGUAGE plpgsql
+ SET search_path TO ''
+AS $function$
+declare
+  v_project uuid;
+  v_internal boolean;
+  v_id uuid;
+  v_marker text := lower(btrim(coalesce(p_marker, '')));
+begin
+  if exists (select 1 from scoped.notion_comments where comment_id = p_comment_id) then
+    return jsonb_build_object('action', 'ours');
+  end if;
+  select id into v_project from scoped.projects
+   where replace(notion_page_id, '-', '') = replace(p_page_id, '-', '') and deleted_at is null;
+  if v_project is null then
+    return jsonb_build_object('action', 'not ours');
+  elsif length(btrim(coalesce(p_body, ''))) = 0 then
+    return jsonb_build_object('action', 'empty');
+  end if;
+  v_internal := v_marker <> '' and left(lower(btrim(p_body)), length(v_marker)) = v_marker;
+  insert into scoped.messages (project_id, author_kind, author_name, notion_author_id, body, internal,
+                               notion_comment_id, created_at)
+  values (v_project, 'team', left(coalesce(nullif(btrim(p_author_name), ''), 'The studio'), 200), left(p_author_id, 100),
+          left(btrim(p_body), 4000), v_internal, p_comment_id, coalesce(p_created_at, now()))
+  on conflict (notion_comment_id) do nothing
+  returning id into v_id;
+  if v_id is null then
+    return jsonb_build_object('action', 'duplicate');
+  end if;
+  if not v_internal then
+    perform app_private.notify('message_reply', 'message_reply:' || v_id, v_project, v_id);
+  end if;
+  insert into scoped.audit_log (action, resource_type, resource_id, details)
+  values ('message.' || case when v_internal then 'internal' else 'reply' end, 'message', v_id::text,
+          jsonb_build_object('project_id', v_project, 'comment_id', p_comment_id, 'notion_author_id', p_author_id));
+  return jsonb_build_object('action', case when v_internal then 'internal' else 'stored' end, 'id', v_id,
+                            'project_id', v_project);
+end
+$function$;
+
+CREATE OR REPLACE FUNCTION public.record_team_comments(p_page_id text, p_comments jsonb, p_marker text)
+ RETURNS jsonb
+ LANGUAGE plpgsql
+ SET search_path TO ''
+AS $function$
+declare
+  c jsonb;
+  v_action text;
+  v_stored integer := 0;
+  v_internal integer := 0;
+begin
+  for c in select * from jsonb_array_elements(coalesce(p_comments, '[]'::jsonb)) loop
+    if exists (select 1 from scoped.messages where notion_comment_id = c->>'id') then
+      continue;
+    end if;
+    v_action := public.record_team_comment(p_page_id, c->>'id', c->>'author_id', c->>'author_name', c->>'body',
+                                           (c->>'created_at')::timestamptz, p_marker)->>'action';
+    if v_action = 'stored' then v_stored := v_stored + 1;
+    elsif v_action = 'internal' then v_internal := v_internal + 1;
+    end if;
+  end loop;
+  return jsonb_build_object('stored', v_stored, 'internal', v_internal);
+end
+$function$;
+
 CREATE OR REPLACE FUNCTION public.reject_stripe_event(p_event_id text, p_event_type text, p_reason text, p_payload jsonb)
  RETURNS jsonb
  LANGUAGE plpgsql
@@ -3844,7 +4417,8 @@ begin
     'milestones', public.report_milestones(p_from, p_to),
     'cycle_times', public.report_cycle_times(p_from, p_to),
     'sync', public.report_sync(p_from, p_to),
-    'held', public.report_held(p_from, p_to));
+    'held', public.report_held(p_from, p_to),
+    'nps', public.report_nps(p_from, p_to));
 end
 $function$;
 
@@ -3973,6 +4547,30 @@ begin
       from scoped.milestones m
      where m.deleted_at is null and m.due_date >= p_from and m.due_date <= p_to
   );
+end
+$function$;
+
+CREATE OR REPLACE FUNCTION public.report_nps(p_from date, p_to date)
+ RETURNS jsonb
+ LANGUAGE plpgsql
+ STABLE
+ SET search_path TO ''
+AS $function$
+declare
+  v_range tstzrange := app_private.report_bounds(p_from, p_to);
+begin
+  perform app_private.report_reader();
+  return (
+    select coalesce(jsonb_agg(jsonb_build_object('month', x.month, 'tier_name', x.tier_name, 'answers', x.answers,
+                                                 'promoters', x.promoters, 'detractors', x.detractors,
+                                                 'nps', round(100.0 * (x.promoters - x.detractors) / x.answers))
+                              order by x.month, x.tier_name), '[]'::jsonb)
+      from (select date_trunc('month', a.created_at)::date as month, t.name as tier_name, count(*) as answers,
+                   count(*) filter (where a.score >= 9) as promoters, count(*) filter (where a.score <= 6) as detractors
+              from scoped.nps_answers a join scoped.projects p on p.id = a.project_id
+              join scoped.tiers t on t.id = p.tier
+             where a.created_at <@ v_range
+             group by 1, 2) x);
 end
 $function$;
 
@@ -4488,7 +5086,9 @@ AS $function$
    where u.user_type in ('kaa_client', 'sage_client')
 $function$;
 
--- ==================== row-level security (28) ====================
+-- ==================== row-level security (31) ====================
+
+alter table public.approvals enable row level security;
 
 alter table public.audit_log enable row level security;
 
@@ -4506,6 +5106,8 @@ alter table public.inbound_events enable row level security;
 
 alter table public.leads enable row level security;
 
+alter table public.messages enable row level security;
+
 alter table public.milestone_templates enable row level security;
 
 alter table public.milestones enable row level security;
@@ -4519,6 +5121,8 @@ alter table public.notion_comments enable row level security;
 alter table public.notion_properties enable row level security;
 
 alter table public.notion_webhook_arming enable row level security;
+
+alter table public.nps_answers enable row level security;
 
 alter table public.payments enable row level security;
 
@@ -4546,7 +5150,20 @@ alter table public.tiers enable row level security;
 
 alter table public.users enable row level security;
 
--- ==================== policies (112) ====================
+-- ==================== policies (124) ====================
+
+create policy approvals_delete on public.approvals for delete to authenticated
+    using (false);
+
+create policy approvals_insert on public.approvals for insert to authenticated
+    with check (((business_id = ( SELECT app_private.business_id() AS business_id)) AND (user_id = auth.uid()) AND (project_id IN ( SELECT app_private.my_project_ids() AS my_project_ids))));
+
+create policy approvals_select on public.approvals for select to authenticated
+    using (((app_private.is_team(business_id) OR (business_id = ( SELECT app_private.business_id() AS business_id))) AND (app_private.is_team(business_id) OR (project_id IN ( SELECT app_private.my_project_ids() AS my_project_ids)))));
+
+create policy approvals_update on public.approvals for update to authenticated
+    using (false)
+    with check (false);
 
 create policy audit_log_delete on public.audit_log for delete to authenticated
     using (((app_private.is_team(business_id) OR (business_id = ( SELECT app_private.business_id() AS business_id))) AND app_private.is_admin(business_id)));
@@ -4652,6 +5269,19 @@ create policy leads_update on public.leads for update to authenticated
     using (((app_private.is_team(business_id) OR (business_id = ( SELECT app_private.business_id() AS business_id))) AND app_private.is_team(business_id)))
     with check (((app_private.is_team(business_id) OR (business_id = ( SELECT app_private.business_id() AS business_id))) AND app_private.is_team(business_id)));
 
+create policy messages_delete on public.messages for delete to authenticated
+    using (((app_private.is_team(business_id) OR (business_id = ( SELECT app_private.business_id() AS business_id))) AND app_private.is_admin(business_id)));
+
+create policy messages_insert on public.messages for insert to authenticated
+    with check (((app_private.is_team(business_id) OR (business_id = ( SELECT app_private.business_id() AS business_id))) AND (app_private.is_team(business_id) OR ((author_kind = 'client'::text) AND (author_id = auth.uid()) AND (NOT internal) AND (notion_comment_id IS NULL) AND (project_id IN ( SELECT app_private.my_project_ids() AS my_project_ids))))));
+
+create policy messages_select on public.messages for select to authenticated
+    using (((app_private.is_team(business_id) OR (business_id = ( SELECT app_private.business_id() AS business_id))) AND (app_private.is_team(business_id) OR ((project_id IN ( SELECT app_private.my_project_ids() AS my_project_ids)) AND (NOT internal)))));
+
+create policy messages_update on public.messages for update to authenticated
+    using (((app_private.is_team(business_id) OR (business_id = ( SELECT app_private.business_id() AS business_id))) AND app_private.is_admin(business_id)))
+    with check (((app_private.is_team(business_id) OR (business_id = ( SELECT app_private.business_id() AS business_id))) AND app_private.is_admin(business_id)));
+
 create policy milestone_templates_delete on public.milestone_templates for delete to authenticated
     using (((app_private.is_team(business_id) OR (business_id = ( SELECT app_private.business_id() AS business_id))) AND app_private.is_admin(business_id)));
 
@@ -4740,6 +5370,19 @@ create policy notion_webhook_arming_select on public.notion_webhook_arming for s
     using (((app_private.is_team(business_id) OR (business_id = ( SELECT app_private.business_id() AS business_id))) AND app_private.is_team(business_id)));
 
 create policy notion_webhook_arming_update on public.notion_webhook_arming for update to authenticated
+    using (((app_private.is_team(business_id) OR (business_id = ( SELECT app_private.business_id() AS business_id))) AND app_private.is_admin(business_id)))
+    with check (((app_private.is_team(business_id) OR (business_id = ( SELECT app_private.business_id() AS business_id))) AND app_private.is_admin(business_id)));
+
+create policy nps_answers_delete on public.nps_answers for delete to authenticated
+    using (((app_private.is_team(business_id) OR (business_id = ( SELECT app_private.business_id() AS business_id))) AND app_private.is_admin(business_id)));
+
+create policy nps_answers_insert on public.nps_answers for insert to authenticated
+    with check (((business_id = ( SELECT app_private.business_id() AS business_id)) AND (user_id = auth.uid()) AND (project_id IN ( SELECT app_private.my_project_ids() AS my_project_ids)) AND app_private.project_delivered(project_id)));
+
+create policy nps_answers_select on public.nps_answers for select to authenticated
+    using (((app_private.is_team(business_id) OR (business_id = ( SELECT app_private.business_id() AS business_id))) AND (app_private.is_team(business_id) OR (project_id IN ( SELECT app_private.my_project_ids() AS my_project_ids)))));
+
+create policy nps_answers_update on public.nps_answers for update to authenticated
     using (((app_private.is_team(business_id) OR (business_id = ( SELECT app_private.business_id() AS business_id))) AND app_private.is_admin(business_id)))
     with check (((app_private.is_team(business_id) OR (business_id = ( SELECT app_private.business_id() AS business_id))) AND app_private.is_admin(business_id)));
 
@@ -4912,7 +5555,11 @@ create policy users_update on public.users for update to authenticated
     using (app_private.is_team_of_user(id))
     with check (app_private.is_team_of_user(id));
 
--- ==================== triggers (41) ====================
+-- ==================== triggers (50) ====================
+
+CREATE TRIGGER approvals_never_rewritten BEFORE DELETE OR UPDATE ON public.approvals FOR EACH ROW EXECUTE FUNCTION app_private.never_rewritten();
+
+CREATE TRIGGER approvals_taken AFTER INSERT ON public.approvals FOR EACH ROW EXECUTE FUNCTION app_private.decision_taken();
 
 CREATE TRIGGER businesses_updated_at BEFORE UPDATE ON public.businesses FOR EACH ROW EXECUTE FUNCTION app_private.set_updated_at();
 
@@ -4922,11 +5569,15 @@ CREATE TRIGGER clients_guard_user BEFORE INSERT OR UPDATE ON public.clients FOR 
 
 CREATE TRIGGER clients_set_updated_at BEFORE UPDATE ON public.clients FOR EACH ROW EXECUTE FUNCTION app_private.set_updated_at();
 
+CREATE TRIGGER deliverables_awaits AFTER INSERT ON public.deliverables FOR EACH ROW EXECUTE FUNCTION app_private.deliverable_awaits();
+
 CREATE TRIGGER deliverables_business BEFORE INSERT ON public.deliverables FOR EACH ROW EXECUTE FUNCTION app_private.take_business_of_parent();
 
-CREATE TRIGGER deliverables_enqueue_sync AFTER INSERT OR UPDATE ON public.deliverables FOR EACH ROW EXECUTE FUNCTION app_private.enqueue_on_change('deliverable', 'name', 'category', 'file_url', 'deleted_at');
+CREATE TRIGGER deliverables_enqueue_sync AFTER INSERT OR UPDATE ON public.deliverables FOR EACH ROW EXECUTE FUNCTION app_private.enqueue_on_change('deliverable', 'name', 'category', 'file_url', 'deleted_at', 'approval', 'approval_note');
 
 CREATE TRIGGER deliverables_notify AFTER INSERT ON public.deliverables FOR EACH ROW EXECUTE FUNCTION app_private.notify_deliverable();
+
+CREATE TRIGGER deliverables_round BEFORE INSERT ON public.deliverables FOR EACH ROW EXECUTE FUNCTION app_private.deliverable_round();
 
 CREATE TRIGGER deliverables_set_updated_at BEFORE UPDATE ON public.deliverables FOR EACH ROW EXECUTE FUNCTION app_private.set_updated_at();
 
@@ -4935,6 +5586,10 @@ CREATE TRIGGER inbound_events_replace_rejected BEFORE INSERT ON public.inbound_e
 CREATE TRIGGER leads_enqueue_sync AFTER INSERT OR UPDATE ON public.leads FOR EACH ROW EXECUTE FUNCTION app_private.enqueue_on_change('lead', 'name', 'email', 'recommended_tier', 'status', 'budget_range', 'timeline_weeks', 'project_type', 'needs_review', 'routing_reason', 'deleted_at', 'team_tier', 'quote_amount', 'quote_note');
 
 CREATE TRIGGER leads_set_updated_at BEFORE UPDATE ON public.leads FOR EACH ROW EXECUTE FUNCTION app_private.set_updated_at();
+
+CREATE TRIGGER messages_author BEFORE INSERT ON public.messages FOR EACH ROW EXECUTE FUNCTION app_private.message_author();
+
+CREATE TRIGGER messages_posted AFTER INSERT ON public.messages FOR EACH ROW EXECUTE FUNCTION app_private.message_posted();
 
 CREATE TRIGGER milestone_templates_set_updated_at BEFORE UPDATE ON public.milestone_templates FOR EACH ROW EXECUTE FUNCTION app_private.set_updated_at();
 
@@ -4956,9 +5611,13 @@ CREATE TRIGGER notion_budget_updated_at BEFORE UPDATE ON public.notion_budget FO
 
 CREATE TRIGGER notion_comments_business BEFORE INSERT ON public.notion_comments FOR EACH ROW EXECUTE FUNCTION app_private.take_business_of_parent();
 
+CREATE TRIGGER notion_comments_message AFTER UPDATE OF comment_id ON public.notion_comments FOR EACH ROW EXECUTE FUNCTION app_private.message_commented();
+
 CREATE TRIGGER notion_comments_set_updated_at BEFORE UPDATE ON public.notion_comments FOR EACH ROW EXECUTE FUNCTION app_private.set_updated_at();
 
 CREATE TRIGGER notion_properties_updated_at BEFORE UPDATE ON public.notion_properties FOR EACH ROW EXECUTE FUNCTION app_private.set_updated_at();
+
+CREATE TRIGGER nps_answers_answered AFTER INSERT ON public.nps_answers FOR EACH ROW EXECUTE FUNCTION app_private.nps_answered();
 
 CREATE TRIGGER payments_business BEFORE INSERT ON public.payments FOR EACH ROW EXECUTE FUNCTION app_private.take_business_of_parent();
 
@@ -4969,6 +5628,8 @@ CREATE TRIGGER payments_project_history AFTER INSERT OR UPDATE OF project_id, st
 CREATE TRIGGER payments_set_updated_at BEFORE UPDATE ON public.payments FOR EACH ROW EXECUTE FUNCTION app_private.set_updated_at();
 
 CREATE TRIGGER project_history_business BEFORE INSERT ON public.project_history FOR EACH ROW EXECUTE FUNCTION app_private.take_business_of_parent();
+
+CREATE TRIGGER projects_ask_at_delivery BEFORE UPDATE OF status ON public.projects FOR EACH ROW EXECUTE FUNCTION app_private.ask_at_delivery();
 
 CREATE TRIGGER projects_enqueue_sync AFTER INSERT OR UPDATE ON public.projects FOR EACH ROW EXECUTE FUNCTION app_private.enqueue_on_change('project', 'name', 'tier', 'client_id', 'status', 'payment_status', 'needs_review', 'deleted_at');
 
@@ -4996,7 +5657,7 @@ CREATE CONSTRAINT TRIGGER users_join_default_business AFTER INSERT OR UPDATE OF 
 
 CREATE TRIGGER users_set_updated_at BEFORE UPDATE ON public.users FOR EACH ROW EXECUTE FUNCTION app_private.set_updated_at();
 
--- ==================== grants (326) ====================
+-- ==================== grants (367) ====================
 
 grant usage on schema app_private to anon;
 
@@ -5017,6 +5678,12 @@ grant usage on schema scoped to anon;
 grant usage on schema scoped to authenticated;
 
 grant usage on schema scoped to service_role;
+
+grant delete, insert, maintain, select, update on table public.approvals to anon;
+
+grant delete, insert, maintain, select, update on table public.approvals to authenticated;
+
+grant delete, insert, maintain, references, select, trigger, truncate, update on table public.approvals to service_role;
 
 grant delete, insert, maintain, select, update on table public.audit_log to anon;
 
@@ -5066,6 +5733,12 @@ grant delete, insert, maintain, select, update on table public.leads to authenti
 
 grant delete, insert, maintain, references, select, trigger, truncate, update on table public.leads to service_role;
 
+grant delete, insert, maintain, select, update on table public.messages to anon;
+
+grant delete, insert, maintain, select, update on table public.messages to authenticated;
+
+grant delete, insert, maintain, references, select, trigger, truncate, update on table public.messages to service_role;
+
 grant delete, insert, maintain, select, update on table public.milestone_templates to anon;
 
 grant delete, insert, maintain, select, update on table public.milestone_templates to authenticated;
@@ -5107,6 +5780,12 @@ grant delete, insert, maintain, select, update on table public.notion_webhook_ar
 grant delete, insert, maintain, select, update on table public.notion_webhook_arming to authenticated;
 
 grant delete, insert, maintain, references, select, trigger, truncate, update on table public.notion_webhook_arming to service_role;
+
+grant delete, insert, maintain, select, update on table public.nps_answers to anon;
+
+grant delete, insert, maintain, select, update on table public.nps_answers to authenticated;
+
+grant delete, insert, maintain, references, select, trigger, truncate, update on table public.nps_answers to service_role;
 
 grant delete, insert, maintain, select, update on table public.payments to anon;
 
@@ -5186,6 +5865,10 @@ grant delete, insert, maintain, select, update on table public.users to authenti
 
 grant delete, insert, maintain, references, select, trigger, truncate, update on table public.users to service_role;
 
+grant delete, insert, select, update on table scoped.approvals to authenticated;
+
+grant delete, insert, select, update on table scoped.approvals to service_role;
+
 grant delete, insert, select, update on table scoped.audit_log to authenticated;
 
 grant delete, insert, select, update on table scoped.audit_log to service_role;
@@ -5205,6 +5888,10 @@ grant delete, insert, select, update on table scoped.inbound_events to service_r
 grant delete, insert, select, update on table scoped.leads to authenticated;
 
 grant delete, insert, select, update on table scoped.leads to service_role;
+
+grant delete, insert, select, update on table scoped.messages to authenticated;
+
+grant delete, insert, select, update on table scoped.messages to service_role;
 
 grant select on table scoped.milestone_templates to anon;
 
@@ -5235,6 +5922,10 @@ grant delete, insert, select, update on table scoped.notion_properties to servic
 grant delete, insert, select, update on table scoped.notion_webhook_arming to authenticated;
 
 grant delete, insert, select, update on table scoped.notion_webhook_arming to service_role;
+
+grant delete, insert, select, update on table scoped.nps_answers to authenticated;
+
+grant delete, insert, select, update on table scoped.nps_answers to service_role;
 
 grant delete, insert, select, update on table scoped.payments to authenticated;
 
@@ -5312,6 +6003,8 @@ grant select, update, usage on sequence public.sync_outbox_id_seq to authenticat
 
 grant select, update, usage on sequence public.sync_outbox_id_seq to service_role;
 
+grant execute on function app_private.ask_at_delivery() to public;
+
 grant execute on function app_private.backend_written(p_table text, p_readers text) to service_role;
 
 grant execute on function app_private.business_id() to public;
@@ -5322,6 +6015,8 @@ grant execute on function app_private.business_id() to authenticated;
 
 grant execute on function app_private.business_id() to service_role;
 
+grant execute on function app_private.client_name(p_project uuid) to service_role;
+
 grant execute on function app_private.close_lead(p_lead_id uuid, p_reason text) to service_role;
 
 grant execute on function app_private.current_user_type() to anon;
@@ -5330,6 +6025,8 @@ grant execute on function app_private.current_user_type() to authenticated;
 
 grant execute on function app_private.current_user_type() to service_role;
 
+grant execute on function app_private.decision_taken() to public;
+
 grant execute on function app_private.default_business() to public;
 
 grant execute on function app_private.default_business() to anon;
@@ -5337,6 +6034,10 @@ grant execute on function app_private.default_business() to anon;
 grant execute on function app_private.default_business() to authenticated;
 
 grant execute on function app_private.default_business() to service_role;
+
+grant execute on function app_private.deliverable_awaits() to public;
+
+grant execute on function app_private.deliverable_round() to public;
 
 grant execute on function app_private.end_quote(p_quote_id uuid, p_status text) to service_role;
 
@@ -5390,6 +6091,12 @@ grant execute on function app_private.lead_decision(p_lead_id uuid, p_values jso
 
 grant execute on function app_private.lead_paid_by(p_checkout_session_id text, p_payment_intent_id text) to service_role;
 
+grant execute on function app_private.message_author() to public;
+
+grant execute on function app_private.message_commented() to public;
+
+grant execute on function app_private.message_posted() to public;
+
 grant execute on function app_private.money_text(p_cents bigint, p_currency text) to service_role;
 
 grant execute on function app_private.money_words(p_cents bigint, p_currency text) to service_role;
@@ -5406,6 +6113,8 @@ grant execute on function app_private.my_project_ids() to authenticated;
 
 grant execute on function app_private.my_project_ids() to service_role;
 
+grant execute on function app_private.never_rewritten() to public;
+
 grant execute on function app_private.note_history(p_project_id uuid, p_kind text, p_summary text, p_key text) to service_role;
 
 grant execute on function app_private.note_on_lead(p_lead_id uuid, p_body text) to service_role;
@@ -5420,7 +6129,13 @@ grant execute on function app_private.notify_milestone() to service_role;
 
 grant execute on function app_private.notify_project() to service_role;
 
+grant execute on function app_private.nps_answered() to public;
+
 grant execute on function app_private.payment_rank(s payment_state) to service_role;
+
+grant execute on function app_private.project_delivered(p_project uuid) to authenticated;
+
+grant execute on function app_private.project_delivered(p_project uuid) to service_role;
 
 grant execute on function app_private.project_email(p_project_id uuid) to service_role;
 
@@ -5443,6 +6158,8 @@ grant execute on function app_private.sync_record(p_entity sync_entity, p_id uui
 grant execute on function app_private.synced_table(p_entity text) to service_role;
 
 grant execute on function app_private.take_business_of_parent() to public;
+
+grant execute on function app_private.tell_team(p_project uuid, p_body text, p_message uuid) to service_role;
 
 grant execute on function app_private.upsert_payment(p_payment_intent_id text, p_session_id text, p_customer_id text, p_lead_id uuid, p_amount bigint, p_amount_refunded bigint, p_currency text, p_status payment_state, p_tier smallint) to service_role;
 
@@ -5473,6 +6190,8 @@ grant execute on function public.claim_notion_comments(p_limit integer, p_lease_
 grant execute on function public.claim_outbox(p_limit integer, p_lease_seconds integer, p_project_id uuid, p_holder text) to service_role;
 
 grant execute on function public.claim_project_history(p_limit integer, p_lease_seconds integer) to service_role;
+
+grant execute on function public.comment_pages(p_limit integer) to service_role;
 
 grant execute on function public.complete_notifications(p_results jsonb, p_max_attempts integer) to service_role;
 
@@ -5518,11 +6237,27 @@ grant execute on function public.outbox_rows(p_status text, p_limit integer) to 
 
 grant execute on function public.payments_held() to service_role;
 
+grant execute on function public.portal_answer_nps(p_project_id uuid, p_score integer, p_comment text) to authenticated;
+
+grant execute on function public.portal_answer_nps(p_project_id uuid, p_score integer, p_comment text) to service_role;
+
+grant execute on function public.portal_attachment(p_message_id uuid) to authenticated;
+
+grant execute on function public.portal_attachment(p_message_id uuid) to service_role;
+
+grant execute on function public.portal_decide(p_deliverable_id uuid, p_decision text, p_note text) to authenticated;
+
+grant execute on function public.portal_decide(p_deliverable_id uuid, p_decision text, p_note text) to service_role;
+
 grant execute on function public.portal_deliverable(p_id uuid) to authenticated;
 
 grant execute on function public.portal_deliverable(p_id uuid) to service_role;
 
 grant execute on function public.portal_open_quotes(p_email text) to service_role;
+
+grant execute on function public.portal_post_message(p_project_id uuid, p_body text, p_attachment jsonb, p_id uuid) to authenticated;
+
+grant execute on function public.portal_post_message(p_project_id uuid, p_body text, p_attachment jsonb, p_id uuid) to service_role;
 
 grant execute on function public.portal_project(p_id uuid) to authenticated;
 
@@ -5562,6 +6297,10 @@ grant execute on function public.record_notion_event(p_event_id text, p_event_ty
 
 grant execute on function public.record_notion_properties(p_entity text, p_data_source_id text, p_properties jsonb) to service_role;
 
+grant execute on function public.record_team_comment(p_page_id text, p_comment_id text, p_author_id text, p_author_name text, p_body text, p_created_at timestamp with time zone, p_marker text) to service_role;
+
+grant execute on function public.record_team_comments(p_page_id text, p_comments jsonb, p_marker text) to service_role;
+
 grant execute on function public.reject_stripe_event(p_event_id text, p_event_type text, p_reason text, p_payload jsonb) to service_role;
 
 grant execute on function public.rejected_stripe_events() to service_role;
@@ -5599,6 +6338,10 @@ grant execute on function public.report_link_refusal(p_id uuid) to service_role;
 grant execute on function public.report_milestones(p_from date, p_to date) to authenticated;
 
 grant execute on function public.report_milestones(p_from date, p_to date) to service_role;
+
+grant execute on function public.report_nps(p_from date, p_to date) to authenticated;
+
+grant execute on function public.report_nps(p_from date, p_to date) to service_role;
 
 grant execute on function public.report_projects(p_from date, p_to date) to authenticated;
 

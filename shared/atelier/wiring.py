@@ -7,6 +7,7 @@ so a function pays only for what it uses. `reset()` forgets everything (tests, a
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from dataclasses import replace
@@ -33,6 +34,7 @@ if TYPE_CHECKING:
     from atelier.notion.webhook import TokenStore, WebhookGate
     from atelier.payments.quotes import QuoteDesk
     from atelier.payments.stripe_events import StripeEventService
+    from atelier.portal.desk import PortalDesk
     from atelier.portal.service import PortalService
     from atelier.reports.links import ReportLinks
     from atelier.sync.events import NotionEvents
@@ -194,6 +196,7 @@ def sync_ports() -> SyncPorts:
         data_sources(),
         contents={"deliverable": Showcase(rpc(), gateway, object_store()), "project": ProjectBrief(rpc())},
         quote_cap_cents=settings(IntakeSettings).atelier_quote_cap * 100,
+        internal_marker=settings(SyncSettings).atelier_internal_marker,
     )
 
 
@@ -312,6 +315,27 @@ def portal() -> PortalService:
     return PortalService(database, reads, keys, base_url=base)
 
 
+def portal_desk(*, secure: bool, contact: str) -> PortalDesk:
+    """The portal's routes; the conversation's writes store a client's file in S3 and ring Notion for the team."""
+    from atelier.deliverables.store import StorageSettings
+    from atelier.portal.conversation import Conversation
+    from atelier.portal.desk import PortalDesk
+    from atelier.sync.comments import post_due
+    from atelier.sync.records import SyncPorts
+
+    def bell(seconds: float) -> None:  # the team's comments, now: the comment outbox needs no data source
+        post_due(SyncPorts(rpc(), shared_notion(), {}), deadline=time.monotonic() + seconds)
+
+    def key_of(project_id: str, message_id: str, filename: str) -> str:
+        from atelier.deliverables.keys import attachment_key
+
+        business = named()
+        return attachment_key(project_id, message_id, filename, business=business.slug if business else None)
+
+    talk = Conversation(portal(), object_store(), settings(StorageSettings).bucket, bell, key_of)
+    return PortalDesk(portal(), download_links(), secure=secure, contact=contact, conversation=talk)
+
+
 def _api_url() -> str:
     from atelier.deliverables.store import StorageSettings
 
@@ -363,36 +387,11 @@ def deliverable_service() -> DeliverableService:
     return DeliverableService(rpc(), object_store(), download_links())
 
 
-_FACTORIES: tuple[Any, ...] = (
-    database,
-    directory,
-    rpc,
-    notion,
-    shared_notion,
-    data_sources,
-    s3,
-    object_store,
-    download_links,
-    sync_ports,
-    outbox_pusher,
-    notion_events,
-    webhook_tokens,
-    webhook_gate,
-    mail_outbox,
-    decision_mail,
-    portal,
-    stripe_events,
-    quote_desk,
-    intake_service,
-    deliverable_service,
-)
-
-
 def reset() -> None:
     """Forget every adapter and setting (and the CLI's patience with Notion), so the next call reads the
     environment afresh."""
     _SETTINGS.clear()
     _BUSINESS_SETTINGS.clear()
     _PATIENCE.update(_DEFAULT_PATIENCE)
-    for factory in _FACTORIES:
-        factory.cache_clear()
+    for factory in [f for f in globals().values() if hasattr(f, "cache_clear") and not isinstance(f, type)]:
+        factory.cache_clear()  # every cached factory above

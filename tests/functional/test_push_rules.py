@@ -77,7 +77,7 @@ def test_an_unchanged_record_costs_no_call_and_a_changed_one_sends_only_what_cha
 
 
 def test_a_field_notion_owns_is_never_pushed_over_the_teams_value() -> None:
-    # Given a project page whose status the team owns
+    # Given a project page whose name the team owns
     rpc, notion, pusher = engine()
     project = {
         "id": "4a1e0c70-0000-4000-8000-000000000001",
@@ -92,11 +92,11 @@ def test_a_field_notion_owns_is_never_pushed_over_the_teams_value() -> None:
     (page_id,) = notion.pages
     notion.calls.clear()
 
-    # When Postgres' copy of the status differs (the team moved it on in Notion)
-    rpc.queue("project", {**rpc.pushed_record("project", project, page_id), "status": "delivered"})
+    # When Postgres' copy of the name differs (the team renamed it in Notion)
+    rpc.queue("project", {**rpc.pushed_record("project", project, page_id), "name": "Loft, phase 2"})
     pusher.sweep()
 
-    # Then no call is made: status is the team's once the page exists
+    # Then no call is made: the name is the team's once the page exists
     assert notion.names() == []
 
 

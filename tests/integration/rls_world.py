@@ -58,8 +58,8 @@ def build_world(db: Conn) -> World:
         )
         deliverable = _one(
             db,
-            "insert into deliverables (project_id, name, file_path, file_size, s3_bucket)"
-            " values (%(p)s, 'plan.pdf', %(k)s, 10, 'b') returning id",
+            "insert into deliverables (project_id, name, file_path, file_size, s3_bucket, category)"
+            " values (%(p)s, 'plan.pdf', %(k)s, 10, 'b', 'Document') returning id",
             {"p": project, "k": f"projects/{project}/Document/plan.pdf"},
         )
         payment = _one(
@@ -69,6 +69,23 @@ def build_world(db: Conn) -> World:
             {"p": project, "pi": f"pi_{actor}"},
         )
         notification = _one(db, "select id from notifications where project_id = %(p)s", {"p": project})
+        message = _one(
+            db,
+            "insert into messages (project_id, author_kind, author_id, body) values (%(p)s, 'client', %(u)s, 'Hi')"
+            " returning id",
+            {"p": project, "u": uid},
+        )
+        approval = _one(
+            db,
+            "insert into approvals (project_id, deliverable_id, version, file_path, decision, user_id)"
+            " values (%(p)s, %(d)s, 1, 'plan.pdf', 'approved', %(u)s) returning id",
+            {"p": project, "d": deliverable, "u": uid},
+        )
+        answer = _one(
+            db,
+            "insert into nps_answers (project_id, user_id, score) values (%(p)s, %(u)s, 9) returning id",
+            {"p": project, "u": uid},
+        )
         for table, row in [
             ("clients", client),
             ("projects", project),
@@ -76,6 +93,9 @@ def build_world(db: Conn) -> World:
             ("deliverables", deliverable),
             ("payments", payment),
             ("notifications", notification),
+            ("messages", message),
+            ("approvals", approval),
+            ("nps_answers", answer),
         ]:
             owned[table][actor].add(row)
     lead = _one(
@@ -140,6 +160,14 @@ def build_world(db: Conn) -> World:
             " returning data_source_id",
         ),
     }
+    # The team's internal note on a client's project: the team's to read, never the client's.
+    a_project = next(iter(owned["projects"]["client_a"]))
+    _one(
+        db,
+        "insert into messages (project_id, author_kind, body, internal) values (%(p)s, 'team', 'internal: x', true)"
+        " returning id",
+        {"p": a_project},
+    )
     for table, rows in owned.items():
         if rows["client_a"]:
             target[table] = next(iter(rows["client_a"]))

@@ -31,9 +31,17 @@ POLICY_HELPERS = {
     "app_private.business_id",
     "app_private.default_business",
     "app_private.is_team_of_user",
+    "app_private.project_delivered",
 }
 # The client portal's reads: security invoker, so they run under the client's own role and RLS decides.
 CLIENT_READS = {"public.portal_projects", "public.portal_project", "public.portal_deliverable"}
+# The portal's writes: security invoker too, so a client's insert policies are what let them write (or not).
+CLIENT_WRITES = {
+    "public.portal_post_message",
+    "public.portal_decide",
+    "public.portal_answer_nps",
+    "public.portal_attachment",
+}
 # The owner's reports: security invoker as well, and each refuses (42501) a caller who is not team or admin.
 STAFF_READS = {
     "public.report",
@@ -43,6 +51,7 @@ STAFF_READS = {
     "public.report_milestones",
     "public.report_cycle_times",
     "public.report_sync",
+    "public.report_nps",
     "public.report_held",
     "app_private.report_reader",
     "app_private.report_bounds",
@@ -58,14 +67,14 @@ def test_service_role_may_call_every_function_and_the_api_roles_none_but_policy_
         if name in POLICY_HELPERS:
             continue
         assert not anon, f"anon can execute {name}"
-        if name in CLIENT_READS | STAFF_READS:
+        if name in CLIENT_READS | CLIENT_WRITES | STAFF_READS:
             assert authenticated, f"a signed-in user cannot execute {name}"
             continue
         assert not authenticated, f"authenticated can execute {name}"
 
 
 def test_the_client_and_staff_reads_are_security_invoker(db: Conn) -> None:
-    names = [name.split(".")[1] for name in CLIENT_READS | STAFF_READS]
+    names = [name.split(".")[1] for name in CLIENT_READS | CLIENT_WRITES | STAFF_READS]
     definers = db.execute("select proname from pg_proc where proname = any(%s) and prosecdef", (names,)).fetchall()
     assert definers == []  # a security definer would read past row-level security
 

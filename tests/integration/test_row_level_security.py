@@ -79,6 +79,10 @@ APPEND_ONLY: Rules = {
     },
 }
 
+NOBODY = dict.fromkeys(ACTORS, False)
+CLIENT_A_WRITES = NOBODY | {"client_a": True, "service_role": True}  # the statement names client A's project
+STAFF_WRITES = {"team": True, "admin": True}
+
 EXPECTED: dict[str, Rules] = {
     "tiers": CATALOGUE,
     "milestone_templates": CATALOGUE,
@@ -109,6 +113,13 @@ EXPECTED: dict[str, Rules] = {
     "portal_sessions": {**STAFF_ONLY, "insert": APPEND_ONLY["update"], "update": APPEND_ONLY["update"]},
     "report_links": {**STAFF_ONLY, "insert": APPEND_ONLY["update"], "update": APPEND_ONLY["update"]},
     "quotes": {**STAFF_ONLY, "insert": APPEND_ONLY["update"], "update": APPEND_ONLY["update"]},
+    # A client writes a message on their own project (and reads it, never the team's internal notes); only an
+    # admin (or the backend) changes one.
+    "messages": {**CLIENT_OWNED, "insert": CLIENT_A_WRITES | STAFF_WRITES, "update": APPEND_ONLY["update"]},
+    # A client decides on their own project's files; nobody, the backend included, rewrites or deletes a decision.
+    "approvals": {**CLIENT_OWNED, "insert": CLIENT_A_WRITES, "update": NOBODY, "delete": NOBODY},
+    # A client answers for their own delivered project (client A's is not delivered: refused).
+    "nps_answers": {**CLIENT_OWNED, "insert": NOBODY | {"service_role": True}, "update": APPEND_ONLY["update"]},
 }
 
 
@@ -162,6 +173,11 @@ def _insert_statement(table: str, world: World) -> tuple[str, dict[str, object]]
         "portal_sessions": "insert into portal_sessions (user_id, expires_at) values (%(team)s, now())",
         "report_links": "insert into report_links (expires_at) values (now())",
         "quotes": "insert into quotes (lead_id, tier, amount, currency) values (%(lead)s, 3, 1, 'usd')",
+        "messages": "insert into messages (project_id, author_kind, author_id, body)"
+        " values (%(project)s, 'client', auth.uid(), 'Hello')",
+        "approvals": "insert into approvals (project_id, deliverable_id, version, file_path, decision, note, user_id)"
+        " values (%(project)s, %(deliverable)s, 2, 'x', 'changes_requested', 'More light', auth.uid())",
+        "nps_answers": "insert into nps_answers (project_id, user_id, score) values (%(project)s, auth.uid(), 10)",
     }
     params: dict[str, object] = {
         "email": f"{new}@example.com",
@@ -170,6 +186,7 @@ def _insert_statement(table: str, world: World) -> tuple[str, dict[str, object]]
         "project": a_project,
         "new": new,
         "lead": world.target["leads"],
+        "deliverable": next(iter(world.owned["deliverables"]["client_a"])),
     }
     return statements[table], params
 

@@ -47,6 +47,9 @@ PUBLIC_TABLES = {
     "portal_sessions",
     "report_links",
     "quotes",
+    "messages",
+    "approvals",
+    "nps_answers",
 }
 
 

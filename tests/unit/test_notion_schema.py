@@ -80,7 +80,6 @@ def test_rich_text_is_capped_at_100_items() -> None:
 def test_ownership_follows_the_design() -> None:
     notion_owned = {(e.name, f.column) for e in ENTITIES for f in e.owned_by(Owner.notion)}
     assert notion_owned == {
-        ("project", "status"),
         ("milestone", "status"),
         ("milestone", "completed_at"),
         ("project", "name"),
@@ -89,6 +88,15 @@ def test_ownership_follows_the_design() -> None:
         ("client", "name"),
         ("client", "phone"),
         ("client", "company"),
+    }
+    # The team decides these, and Atelier moves them too: a lead's review, a project's status as the client decides.
+    shared = {(e.name, f.column) for e in ENTITIES for f in e.owned_by(Owner.shared)}
+    assert shared == {
+        ("lead", "tier_name"),
+        ("lead", "status"),
+        ("lead", "quote"),
+        ("lead", "quote_note"),
+        ("project", "status"),
     }
 
 

@@ -15,6 +15,7 @@ from atelier.kernel.errors import AtelierError
 PREFIX = "projects/"
 BUSINESS_PREFIX = "b/"
 CATEGORIES = ("Document", "Photo", "Drawing", "Render", "Invoice", "Contract", "Other")
+MESSAGES = "messages"  # `projects/<project_id>/messages/<message_id>/<file>`: a client's attachment, not a deliverable
 MAX_NAME_CHARS = 500
 
 
@@ -41,6 +42,8 @@ class DeliverableKey:
             project_id = str(uuid.UUID(parts[0]))
         except ValueError:
             raise KeyOutsideConvention(f"{key!r}: {parts[0]!r} is not a project id") from None
+        if parts[1] == MESSAGES:
+            raise KeyOutsideConvention(f"{key!r} is a client's attachment to a message, kept with the message")
         name = unicodedata.normalize("NFC", parts[2]).strip()[:MAX_NAME_CHARS]
         return cls(project_id, category_of(parts[1]), name)
 
@@ -49,6 +52,11 @@ class DeliverableKey:
         """The key of a file; `business`: the slug of a business other than the default."""
         key = f"{PREFIX}{project_id}/{category}/{filename}"
         return f"{BUSINESS_PREFIX}{business}/{key}" if business else key
+
+
+def attachment_key(project_id: str, message_id: str, filename: str, *, business: str | None = None) -> str:
+    """Where a client's attachment is kept: in the project's folder, beside (never among) its deliverables."""
+    return DeliverableKey.make(project_id, MESSAGES, f"{message_id}/{filename}", business=business)
 
 
 def business_of_key(key: str) -> tuple[str | None, str]:

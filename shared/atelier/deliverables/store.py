@@ -42,6 +42,14 @@ class ObjectStore(Protocol):
         """A URL that downloads the object under its own name, for a few minutes."""
         ...
 
+    def put(self, bucket: str, key: str, data: bytes, content_type: str) -> None:
+        """Store a file (a client's attachment), or `ObjectUnreadable` when the store refuses it."""
+        ...
+
+    def delete(self, bucket: str, key: str) -> None:
+        """Remove a file this process stored and no record came to hold."""
+        ...
+
 
 class S3ObjectStore:
     """The `ObjectStore` on S3; the client is built on first use, so a run that touches no file builds none."""
@@ -76,6 +84,17 @@ class S3ObjectStore:
         where = self._where(file["bucket"], file["key"], file.get("version_id"))
         params = where | {"ResponseContentDisposition": content_disposition(str(file["key"]))}
         return self._client().generate_presigned_url("get_object", Params=params, ExpiresIn=PRESIGNED_SECONDS)
+
+    def put(self, bucket: str, key: str, data: bytes, content_type: str) -> None:
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        try:
+            self._client().put_object(Bucket=bucket, Key=key, Body=data, ContentType=content_type)
+        except (BotoCoreError, ClientError) as exc:
+            raise ObjectUnreadable(f"could not store {key} in S3 ({exc})") from exc
+
+    def delete(self, bucket: str, key: str) -> None:
+        self._client().delete_object(Bucket=bucket, Key=key)
 
 
 def content_disposition(filename: str) -> str:

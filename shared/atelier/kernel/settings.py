@@ -309,6 +309,8 @@ class SyncSettings(BaseSettings):
     notion_deliverable_data_source_id: str | None = None
     supabase_webhook_secret: SecretStr | None = None
     supabase_webhook_secret_secret: str | None = None
+    # A team comment on a project's page that begins with it stays the team's: never shown to the client.
+    atelier_internal_marker: str = Field(default="internal:", min_length=1, max_length=40)
 
     def data_sources(self) -> dict[str, str]:
         ids = {

@@ -27,6 +27,8 @@ NAMES = (
     "weekly_report",
     "quote_sent",
     "lead_declined",
+    "message_reply",
+    "nps_request",
 )
 STATUS_WORDS = {"pending": "to come", "in_progress": "under way", "completed": "done"}
 FRAME = """<!doctype html><html lang="en"><head><meta charset="utf-8">
@@ -107,6 +109,7 @@ def render(
         "sign_in_url": sign_in_url(str(sign_in["id"]), int(sign_in["expires"])) if sign_in_url and sign_in else "",
         "portal_line": f"See where your project stands at any time: {portal_url}" if portal_url else "",
     }
+    values |= _conversation_values(context, portal_url)
     values |= _quote_values(context, quote_url)
     values |= dict(extra or {})
     values["milestones_text"] = "\n".join(f"- {n}: {state}, due {due}" for n, due, state in lines) or "- to be set"
@@ -122,6 +125,7 @@ def render(
                 "<ul>" + "".join(f"<li>{escape(line)}</li>" for line in value.splitlines()) + "</ul>"
             )
     escaped |= _quote_html(context)
+    escaped |= _conversation_html(values)
     escaped["signature_html"] = "<br>".join(escape(line) for line in studio.signature.splitlines())
     escaped["portal_html"] = (
         (f'<p>See where your project stands at any time: <a href="{escape(portal_url)}">your project page</a>.</p>')
@@ -178,4 +182,39 @@ def _quote_html(context: Mapping[str, Any]) -> dict[str, str]:
             else ""
         ),
         "reason_html": f"<p>{escape(reason)}</p>" if reason else "",
+    }
+
+
+def _project_url(context: Mapping[str, Any], portal_url: str | None, anchor: str) -> str:
+    project = context.get("project_id")
+    return f"{portal_url}/projects/{project}#{anchor}" if portal_url and project else ""
+
+
+def _conversation_values(context: Mapping[str, Any], portal_url: str | None) -> dict[str, str]:
+    """A reply's text and who wrote it, and the links to the project's thread and its question at delivery."""
+    message = context.get("message") or {}
+    thread, feedback = _project_url(context, portal_url, "messages"), _project_url(context, portal_url, "feedback")
+    return {
+        "message_author": str(message.get("author_name") or "The studio"),
+        "message_body": str(message.get("body") or ""),
+        "thread_url": thread,
+        "thread_line": f"Read it and answer in your project's thread: {thread}" if thread else "Reply to this e-mail.",
+        "feedback_url": feedback,
+        "feedback_line": feedback or "Reply to this e-mail with your score.",
+    }
+
+
+def _conversation_html(values: Mapping[str, str]) -> dict[str, str]:
+    button = (
+        '<p><a href="{url}" style="display:inline-block;padding:.6rem 1.2rem;background:#1d1d1f;color:#fff;'
+        'text-decoration:none">{label}</a></p>'
+    )
+    thread, feedback = values["thread_url"], values["feedback_url"]
+    return {
+        "thread_html": button.format(url=escape(thread), label="Read and answer")
+        if thread
+        else "<p>Reply to this e-mail.</p>",
+        "feedback_html": button.format(url=escape(feedback), label="Answer the question")
+        if feedback
+        else "<p>Reply to this e-mail with your score.</p>",
     }

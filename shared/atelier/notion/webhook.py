@@ -45,6 +45,8 @@ PAGE_EVENTS = frozenset(
     }
 )
 SCHEMA_EVENTS = frozenset({"data_source.schema_updated", "database.schema_updated"})
+# A comment on a page: read that page's comments (a team member's reply to a client, perhaps).
+COMMENT_EVENTS = frozenset({"comment.created"})
 
 
 def sign(token: str, body: bytes) -> str:
@@ -74,6 +76,7 @@ class Delivery:
     entity_type: str
     timestamp: str
     attempt: int
+    page_id: str = ""  # a comment event's page (`data.page_id`)
 
     @classmethod
     def parse(cls, payload: dict[str, Any]) -> Delivery:
@@ -88,6 +91,11 @@ class Delivery:
         if len(entity_id) > 200 or any(not (c.isalnum() or c == "-") for c in entity_id):
             raise BadDelivery("entity.id: not a Notion id")
         attempt = payload.get("attempt_number", 1)
+        data: dict[str, Any] = payload["data"] if isinstance(payload.get("data"), dict) else {}
+        parent: dict[str, Any] = data["parent"] if isinstance(data.get("parent"), dict) else {}
+        page_id = data.get("page_id") or parent.get("id")
+        if not isinstance(page_id, str) or len(page_id) > 200 or any(not (c.isalnum() or c == "-") for c in page_id):
+            page_id = ""
         return cls(
             str(event_id),
             str(kind),
@@ -95,6 +103,7 @@ class Delivery:
             _text(entity.get("type"), 64) or "",
             _text(payload.get("timestamp"), 64) or "",
             attempt if isinstance(attempt, int) and not isinstance(attempt, bool) else 1,
+            page_id,
         )
 
     def sent_at(self, now: datetime) -> str | None:

@@ -7,18 +7,30 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
-from urllib.parse import parse_qs
 
 from atelier.kernel.body import header, raw_body
 from atelier.kernel.errors import in_minutes
 from atelier.kernel.page import Page
 from atelier.portal import pages
+from atelier.portal.conversation import Conversation
+from atelier.portal.forms import CSRF_FIELD, FormRefused, Upload, read_form
 from atelier.portal.service import PortalService, is_address
 from atelier.portal.session import Claims, cookie, read_cookie
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEventV2
 
+# The portal's routes: (method, rule, the desk's method); each path parameter is passed on in order.
+ROUTES = (
+    ("GET", "/portal", "home"),
+    ("POST", "/portal/login", "login"),
+    ("GET", "/portal/projects/<project_id>", "project"),
+    ("GET", "/portal/deliverables/<deliverable_id>", "deliverable"),
+    ("POST", "/portal/projects/<project_id>/messages", "message"),
+    ("POST", "/portal/deliverables/<deliverable_id>/decision", "decision"),
+    ("POST", "/portal/projects/<project_id>/feedback", "feedback"),
+    ("GET", "/portal/messages/<message_id>/attachment", "attachment"),
+)
 UNAVAILABLE = "The portal cannot reach its records just now. Please try again in a minute."
 DOWNLOAD_LINK_SECONDS = 300  # the link a signed-in client is sent on to: long enough to start the download
 
@@ -30,17 +42,33 @@ class PortalRequest:
     signout: bool = False
     email: str = ""  # the sign-in form's address
     source_ip: str | None = None
+    fields: dict[str, str] = field(default_factory=dict)  # a form's fields
+    upload: Upload | None = None  # the one file a form may carry
+    refused: str | None = None  # why the form could not be read (too large a file, a type the portal refuses)
+    notice: str | None = None  # `?done=`: what the last form did, said once on the page it led back to
+
+    @property
+    def form_token(self) -> str | None:
+        return self.fields.get(CSRF_FIELD)
 
 
 def parse_portal_request(event: APIGatewayProxyEventV2) -> PortalRequest:
-    """API Gateway v2 hands cookies over as a list, not as a header; the sign-in form is urlencoded."""
-    fields = parse_qs(raw_body(event.body, event.is_base64_encoded).decode("utf-8", "replace"))
+    """API Gateway v2 hands cookies over as a list, not as a header; a form is urlencoded, or multipart with a file."""
+    refused, upload, fields = None, None, dict[str, str]()
+    try:
+        fields, upload = read_form(raw_body(event.body, event.is_base64_encoded), header(event.headers, "content-type"))
+    except FormRefused as exc:
+        refused = str(exc)
     return PortalRequest(
         cookie=read_cookie("; ".join(event.cookies or []) or header(event.headers, "cookie")),
         token=event.get_query_string_value("token"),
         signout=bool(event.get_query_string_value("signout")),
-        email=(fields.get("email") or [""])[0].strip(),
+        email=(fields.get("email") or "").strip(),
         source_ip=event.request_context.http.source_ip,
+        fields=fields,
+        upload=upload,
+        refused=refused,
+        notice=event.get_query_string_value("done"),
     )
 
 
@@ -63,8 +91,17 @@ class DownloadLinks(Protocol):
 
 
 class PortalDesk:
-    def __init__(self, service: PortalService, links: DownloadLinks, *, secure: bool, contact: str) -> None:
+    def __init__(
+        self,
+        service: PortalService,
+        links: DownloadLinks,
+        *,
+        secure: bool,
+        contact: str,
+        conversation: Conversation | None = None,
+    ) -> None:
         self._service, self._links, self._secure, self._contact = service, links, secure, contact
+        self._conversation = conversation
 
     def _claims(self, request: PortalRequest) -> Claims | None:
         return self._service.session(request.cookie)
@@ -99,14 +136,81 @@ class PortalDesk:
             return Answer(429, busy, {"Retry-After": str(wait)}, "PortalSignInLimited")
         return Answer(200, pages.link_sent(), metric="PortalSignInRequested")
 
-    def project(self, request: PortalRequest, project_id: str) -> Answer:
+    def project(
+        self, request: PortalRequest, project_id: str, *, status: int = 200, problem: str | None = None
+    ) -> Answer:
         claims = self._claims(request)
         if claims is None:
             return _page(pages.sign_in(status=401))
         found = self._service.project(claims, project_id)
         if found is None:  # not theirs, or no such project: the same answer
             return Answer(404, pages.not_found(claims.email))
-        return Answer(200, pages.project(found, claims.email, self._contact, pages.deliverable_path))
+        shown = pages.Shown(
+            form_token=self._service.form_token(request.cookie) or "",
+            notice=pages.NOTICES.get(request.notice or "") if problem is None else None,
+            problem=problem,
+            draft=request.fields.get("body", "") if problem else "",
+        )
+        return Answer(status, pages.project(found, claims.email, self._contact, pages.deliverable_path, shown))
+
+    def _form(self, request: PortalRequest) -> tuple[Claims | None, Answer | None]:
+        """The signed-in client behind a form, or the answer that refuses it: no session (401), or a form that is
+        not the session's own (403: a page of another site, or one left open past a sign-out)."""
+        claims = self._claims(request)
+        if claims is None:
+            return None, _page(pages.sign_in("Sign in again: your session has ended.", status=401))
+        if not self._service.form_token_ok(request.cookie, request.form_token):
+            return None, Answer(403, pages.stale_form(claims.email), metric="PortalFormRefused")
+        return claims, None
+
+    def message(self, request: PortalRequest, project_id: str) -> Answer:
+        """A client's message on their project, with a file or none; back to the thread, which shows it."""
+        claims, refusal = self._form(request)
+        if claims is None or self._conversation is None:
+            return refusal or Answer(503, pages.not_found(""))
+        if request.refused:
+            return self.project(request, project_id, status=422, problem=request.refused)
+        outcome = self._conversation.post(claims, project_id, request.fields, request.upload)
+        if outcome.status == 404:
+            return Answer(404, pages.not_found(claims.email), metric="PortalWriteRefused")
+        if outcome.problem:
+            answer = self.project(request, project_id, status=outcome.status, problem=outcome.problem)
+            return Answer(answer.status, answer.page, answer.headers | outcome.headers, outcome.metric)
+        return Answer(303, None, {"Location": outcome.location}, outcome.metric)
+
+    def decision(self, request: PortalRequest, deliverable_id: str) -> Answer:
+        """ "Approve", or "Ask for changes" with a note, on one version of a deliverable."""
+        claims, refusal = self._form(request)
+        if claims is None or self._conversation is None:
+            return refusal or Answer(503, pages.not_found(""))
+        outcome = self._conversation.decide(claims, deliverable_id, request.fields)
+        if outcome.status == 404:
+            return Answer(404, pages.not_found(claims.email), metric="PortalWriteRefused")
+        if outcome.problem:
+            return self.project(request, outcome.project_id, status=outcome.status, problem=outcome.problem)
+        return Answer(303, None, {"Location": outcome.location}, outcome.metric)
+
+    def feedback(self, request: PortalRequest, project_id: str) -> Answer:
+        """The answer to the question asked at delivery (0-10, and a comment if the client likes)."""
+        claims, refusal = self._form(request)
+        if claims is None or self._conversation is None:
+            return refusal or Answer(503, pages.not_found(""))
+        outcome = self._conversation.answer(claims, project_id, request.fields)
+        if outcome.status == 404:
+            return Answer(404, pages.not_found(claims.email), metric="PortalWriteRefused")
+        if outcome.problem:
+            return self.project(request, project_id, status=outcome.status, problem=outcome.problem)
+        return Answer(303, None, {"Location": outcome.location}, outcome.metric)
+
+    def attachment(self, request: PortalRequest, message_id: str) -> Answer:
+        """A file attached to a message in the client's thread: a fresh link that lasts minutes."""
+        claims = self._claims(request)
+        if claims is None:
+            return _page(pages.sign_in("Sign in to open the files in your messages.", status=401))
+        link = self._conversation.attachment_url(claims, message_id) if self._conversation else None
+        if link is None:
+            return Answer(404, pages.not_found(claims.email))
+        return Answer(302, None, {"Location": link}, "PortalDownload")
 
     def deliverable(self, request: PortalRequest, deliverable_id: str) -> Answer:
         """A file, for its client only: a fresh link that lasts minutes. The e-mails and the project page link here,

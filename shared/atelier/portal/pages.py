@@ -4,12 +4,14 @@ milestone timeline and a gallery of deliverables. Every value from the database 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from html import escape
 from typing import Any
 
 from atelier.kernel.business import whose
 from atelier.kernel.format import day, money
 from atelier.kernel.page import Page
+from atelier.portal import thread
 
 PORTAL_STYLE = """<style>
 .timeline{list-style:none;padding:0;margin:0;border-left:3px solid #ddd}
@@ -36,6 +38,24 @@ STATUS = {
 }
 MILESTONE = {"completed": "done", "in_progress": "in progress", "pending": "to come"}
 PAYMENT = {"paid": "Paid", "pending": "Payment pending", "refunded": "Refunded"}
+# What the last form did (`?done=`), said once on the page it led back to.
+NOTICES = {
+    "message": "Your message is on its way to the studio.",
+    "approved": "Thank you: the studio sees your approval.",
+    "changes": "Thank you: the studio sees what you would like changed.",
+    "thanks": "Thank you for your answer.",
+    "answered": "You answered this question already. Thank you.",
+}
+
+
+@dataclass(frozen=True)
+class Shown:
+    """What a project page shows besides the project: its forms' token, and what the last form did or got wrong."""
+
+    form_token: str = ""
+    notice: str | None = None
+    problem: str | None = None
+    draft: str = ""  # the message the client typed, kept when it could not be sent
 
 
 def _size(value: Any) -> str:
@@ -99,7 +119,8 @@ def projects(
     return Page("Your projects", body, head=PORTAL_STYLE)
 
 
-def project(item: Mapping[str, Any], email: str, contact: str, download_url: Any) -> Page:
+def project(item: Mapping[str, Any], email: str, contact: str, download_url: Any, shown: Shown | None = None) -> Page:
+    shown = shown or Shown()
     payments = [p for p in item.get("payments") or [] if p.get("status") in ("succeeded", "refunded")]
     paid = sum(int(p.get("amount") or 0) - int(p.get("amount_refunded") or 0) for p in payments)
     currency = (payments[0].get("currency") if payments else "usd") or "usd"
@@ -131,28 +152,41 @@ def project(item: Mapping[str, Any], email: str, contact: str, download_url: Any
         )
         facts = f"{escape(str(d.get('category') or ''))}, {escape(_size(d.get('file_size')))}"
         tiles.append(
-            f'<li>{preview}<a href="{link}">{escape(str(d.get("name")))}</a><br><span class="muted">{facts}</span></li>'
+            f'<li>{preview}<a href="{link}">{escape(str(d.get("name")))}</a><br><span class="muted">{facts}</span>'
+            f"{thread.decision(d, shown.form_token)}</li>"
         )
     gallery = (
         f'<ul class="gallery">{"".join(tiles)}</ul>'
         if tiles
         else "<p>No files yet: they appear here as the studio shares them.</p>"
     )
+    waiting = thread.waiting_count(item.get("deliverables") or [])
+    asks = f"<p><strong>{waiting} file(s) wait for your decision</strong> below.</p>" if waiting else ""
     body = f"""<nav class="muted"><a href="/portal">Your projects</a> - signed in as {escape(email)}</nav>
+{thread.banner(shown.notice, shown.problem)}
 <h1>{escape(str(item.get("name")))}</h1>
 <dl class="facts"><dt>Status</dt><dd>{escape(STATUS.get(str(item.get("status")), str(item.get("status"))))}</dd>
 <dt>Service</dt><dd>{escape(str(item.get("tier_name") or ""))}</dd>
 <dt>Paid</dt><dd>{escape(money(paid, currency))} ({escape(PAYMENT.get(str(item.get("payment_status")), ""))})</dd></dl>
 <h2>Receipt</h2><ul>{receipt or "<li>No payment yet.</li>"}</ul>
 <h2>Milestones</h2><ol class="timeline">{"".join(steps) or "<li>To be planned.</li>"}</ol>
-<h2>Files</h2>{gallery}
+{thread.survey(item, shown.form_token)}
+<h2 id="files">Files</h2>{asks}{gallery}
+{thread.thread(item, shown.form_token, shown.draft)}
 <p class="muted">{escape(contact)}</p>"""
-    return Page(str(item.get("name") or "Your project"), body, head=PORTAL_STYLE)
+    return Page(str(item.get("name") or "Your project"), body, head=PORTAL_STYLE + thread.THREAD_STYLE)
 
 
 def deliverable_path(deliverable_id: str) -> str:
     """Where a file is downloaded from: through the client's sign-in, never by a link that works for anyone."""
     return f"/portal/deliverables/{deliverable_id}"
+
+
+def stale_form(email: str) -> Page:
+    body = f"""<nav class="muted"><a href="/portal">Your projects</a> - signed in as {escape(email)}</nav>
+<h1>This form has expired</h1><p role="alert">Nothing was sent. Go back to <a href="/portal">your projects</a>, open the
+page again and send the form from there.</p>"""
+    return Page("This form has expired", body)
 
 
 def not_found(email: str) -> Page:

@@ -128,6 +128,45 @@ class PortalService:
         found = self._as(claims).rpc("portal_project", p_id=project_id)
         return dict(found) if found else None
 
+    def form_token(self, cookie: str | None) -> str | None:
+        return self._keys.form_token(cookie)
+
+    def form_token_ok(self, cookie: str | None, token: str | None) -> bool:
+        return self._keys.form_token_ok(cookie, token)
+
+    def post_message(
+        self, claims: Claims, project_id: str, body: str, attachment: dict[str, Any] | None, message_id: str
+    ) -> dict[str, Any]:
+        """The client's message, written as the client: row-level security refuses another's project
+        (`PermissionDenied`). Answers {"limited": bool, "retry_after"?: seconds, "id"?}."""
+        return dict(
+            self._as(claims).rpc(
+                "portal_post_message", p_project_id=project_id, p_body=body, p_attachment=attachment, p_id=message_id
+            )
+        )
+
+    def decide(self, claims: Claims, deliverable_id: str, decision: str, note: str) -> dict[str, Any]:
+        """The client's decision on one version of a deliverable: {"outcome": recorded|already|superseded|not_asked|
+        not_found, "project_id"?}."""
+        if not _UUID.fullmatch(deliverable_id):
+            return {"outcome": "not_found"}
+        return dict(
+            self._as(claims).rpc("portal_decide", p_deliverable_id=deliverable_id, p_decision=decision, p_note=note)
+        )
+
+    def answer(self, claims: Claims, project_id: str, score: int, comment: str) -> dict[str, Any]:
+        """The client's answer to the question at delivery: {"outcome": recorded|already}."""
+        return dict(
+            self._as(claims).rpc("portal_answer_nps", p_project_id=project_id, p_score=score, p_comment=comment)
+        )
+
+    def attachment(self, claims: Claims, message_id: str) -> dict[str, Any] | None:
+        """A message's file, for the client whose project it is: {"key", "name", "type"}, or None."""
+        if not _UUID.fullmatch(message_id):
+            return None
+        found = self._as(claims).rpc("portal_attachment", p_message_id=message_id)
+        return dict(found) if found else None
+
     def deliverable(self, claims: Claims, deliverable_id: str) -> dict[str, Any] | None:
         """A file the client may download now: theirs, not deleted, of a project neither refunded nor deleted."""
         if not _UUID.fullmatch(deliverable_id):

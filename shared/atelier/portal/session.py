@@ -57,6 +57,7 @@ class PortalKeys:
             raise ValueError("the portal's link secret must be at least 32 bytes")
         self._sign_in = derived_key(link_secret, "portal sign-in links")
         self._session = derived_key(link_secret, "portal sessions")
+        self._forms = derived_key(link_secret, "portal forms")
         self._database = database_secret
         self._clock = clock
 
@@ -87,6 +88,15 @@ class PortalKeys:
         if not _ID.fullmatch(session_id) or not signed(self._session, session_id, mac):
             return None
         return session_id
+
+    def form_token(self, cookie: str | None) -> str | None:
+        """The token every portal form carries (CSRF), bound to the session the cookie names; None without one."""
+        session_id = self.read_session(cookie)
+        return sign(self._forms, session_id) if session_id else None
+
+    def form_token_ok(self, cookie: str | None, token: str | None) -> bool:
+        session_id = self.read_session(cookie)
+        return bool(session_id and token) and signed(self._forms, str(session_id), str(token))
 
     # -- the database's token ----------------------------------------------------------------------
 

@@ -18,6 +18,7 @@ from typing import Any
 from atelier.notion.errors import NotionError
 from atelier.sync.brief import HistoryReport, append_history
 from atelier.sync.comments import CommentReport, post_due
+from atelier.sync.conversation import ReplyReport, poll_replies
 from atelier.sync.mapping import ENTITIES
 from atelier.sync.pull import NotionPoller, PollReport
 from atelier.sync.push import OutboxPusher, SweepReport
@@ -41,6 +42,7 @@ class CycleReport:
     comments: CommentReport = field(default_factory=CommentReport)  # answers to edits of fields Postgres owns
     history: HistoryReport = field(default_factory=HistoryReport)  # state changes appended to project pages
     decisions: dict[str, int] = field(default_factory=dict)  # quotes opened and their e-mails sent (`settle`)
+    replies: ReplyReport = field(default_factory=ReplyReport)  # the team's comments read for the clients' threads
 
     def counts(self) -> dict[str, Any]:
         """What the run did, for its log line and the CLI."""
@@ -62,6 +64,7 @@ class CycleReport:
             "overridden": poll.overridden,
             "comments": self.comments.posted,
             "history": self.history.written,
+            "replies": self.replies.stored,
             **self.decisions,
         }
 
@@ -148,6 +151,7 @@ def run_cycle(
             polled = NotionPoller(ports).poll(deadline=deadline) if heartbeat.alive() else PollReport()
             decisions = settle_decisions(ports, deadline)  # quotes waiting for Stripe, or decided just now
             commented = post_due(ports, deadline=deadline, clock=clock) if heartbeat.alive() else CommentReport()
+            replies = poll_replies(ports, deadline=deadline, clock=clock) if heartbeat.alive() else ReplyReport()
     finally:
         rpc.rpc("release_sync_lease", p_name=LEASE_NAME, p_holder=holder)
     return CycleReport(
@@ -161,6 +165,7 @@ def run_cycle(
         comments=commented,
         history=history,
         decisions=decisions,
+        replies=replies,
     )
 
 

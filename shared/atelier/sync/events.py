@@ -16,8 +16,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 from atelier.notion.errors import Failure, NotionError, RetryLater
-from atelier.notion.webhook import PAGE_EVENTS, SCHEMA_EVENTS, Delivery
+from atelier.notion.webhook import COMMENT_EVENTS, PAGE_EVENTS, SCHEMA_EVENTS, Delivery
 from atelier.sync.comments import post_due
+from atelier.sync.conversation import read_replies
 from atelier.sync.cycle import mend_schemas
 from atelier.sync.pull import NotionPoller
 from atelier.sync.records import SyncPorts, settle_decisions
@@ -50,7 +51,7 @@ class NotionEvents:
     def handle(self, delivery: Delivery, *, deadline: float | None = None) -> Outcome:
         """Apply one delivery once. Raises NotionError when Notion did not answer (the ledger forgets the event,
         so a redelivery is applied)."""
-        known = delivery.type in PAGE_EVENTS or delivery.type in SCHEMA_EVENTS
+        known = delivery.type in PAGE_EVENTS | SCHEMA_EVENTS | COMMENT_EVENTS
         if not self._ports.rpc.rpc(
             "record_notion_event",
             p_event_id=delivery.event_id,
@@ -72,6 +73,11 @@ class NotionEvents:
             raise
 
     def _apply(self, delivery: Delivery, deadline: float | None) -> Outcome:
+        if delivery.type in COMMENT_EVENTS:
+            if not delivery.page_id:
+                return Outcome(delivery.event_id, "not ours", {"reason": "no page"})
+            replies = read_replies(self._ports, delivery.page_id, deadline=deadline)
+            return Outcome(delivery.event_id, "pulled", {"entity": "comment", **replies.counts()})
         if delivery.type in SCHEMA_EVENTS:
             entity = self._entity_of_source(delivery.entity_id)
             if entity is None and delivery.entity_type == "database":

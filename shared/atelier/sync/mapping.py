@@ -33,6 +33,9 @@ FROM_PAYMENT = (
 )
 FROM_ATELIER = "Atelier sets it; ask an admin to change it in Supabase, and Notion follows within a minute"
 FROM_UPLOAD = "it comes from the file uploaded to the deliverables bucket; upload a new version instead"
+FROM_CLIENT = "the client gives it in the portal; it is their word, kept as they gave it"
+APPROVALS = ("waiting", "approved", "changes_requested")
+APPROVAL_WORDS = {"changes_requested": "Changes asked"}
 
 
 class Owner(StrEnum):
@@ -308,7 +311,8 @@ PROJECT = Entity(
             guide="the project belongs to the client who paid for it; ask an admin in Supabase if it was recorded "
             "against the wrong client",
         ),
-        Field("status", "Status", "select", owner=Owner.notion, options=PROJECT_STATUSES, out=_words(PROJECT_STATUSES)),
+        # The team sets it; the client's decisions move it too (awaiting feedback, revisions, back in progress).
+        Field("status", "Status", "select", owner=Owner.shared, options=PROJECT_STATUSES, out=_words(PROJECT_STATUSES)),
         Field(
             "payment_status",
             "Payment",
@@ -322,6 +326,8 @@ PROJECT = Entity(
             "amount_paid", "Amount Paid", "number", guide=FROM_PAYMENT
         ),  # net of refunds, in the currency's main unit
         Field("paid_on", "Paid On", "date", guide=FROM_PAYMENT),
+        Field("nps", "Client Score", "number", guide=FROM_CLIENT),  # 0-10, asked once at delivery
+        Field("client_feedback", "Client Feedback", "rich_text", guide=FROM_CLIENT),
     ),
 )
 MILESTONE = Entity(
@@ -355,6 +361,15 @@ DELIVERABLE = Entity(
         ),
         Field("uploaded_on", "Uploaded", "date", guide=FROM_UPLOAD),
         Field("file_url", "File", "url", guide=FROM_UPLOAD),
+        Field(
+            "approval",
+            "Approval",
+            "select",
+            options=APPROVALS,
+            out=_words(APPROVALS, **APPROVAL_WORDS),
+            guide=FROM_CLIENT,
+        ),
+        Field("approval_note", "Client Note", "rich_text", guide=FROM_CLIENT),
     ),
 )
 

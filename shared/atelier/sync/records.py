@@ -41,6 +41,7 @@ class SyncPorts:
     # What follows a team's decision on a lead, outside the sync: a quote's payment page opened (or a superseded
     # one expired) and its e-mail sent, now rather than at the mail's next run. Given the deadline; returns counts.
     settle: Callable[[float | None], dict[str, int]] | None = None
+    internal_marker: str = "internal:"  # a comment that begins with it is the team's own, never shown to the client
 
     def __post_init__(self) -> None:
         if cast("PropertyMap | None", self.properties) is None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from atelier_local.notion_emulator.state import PERSON_ID, ApiError, NotionState, new_id, norm
+from atelier_local.notion_emulator.state import PERSON_ID, PERSON_NAME, ApiError, NotionState, new_id, norm
 
 MAX_TEXT = 2000
 MAX_ITEMS = 100
@@ -39,7 +39,10 @@ def create(state: NotionState, body: dict[str, Any], actor: str) -> dict[str, An
         "last_edited_time": stamp,
         "created_by": state.user_ref(actor),
         "rich_text": state.rich(texts),
-        "display_name": {"type": "user" if actor == PERSON_ID else "integration", "resolved_name": None},
+        "display_name": {
+            "type": "user" if actor == PERSON_ID else "integration",
+            "resolved_name": PERSON_NAME if actor == PERSON_ID else "Atelier",
+        },
     }
     state.comments.setdefault(page["id"], []).append(comment)
     return comment

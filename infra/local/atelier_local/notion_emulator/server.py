@@ -135,6 +135,16 @@ class NotionEmulator:
     def _events(
         self, method: str, path: str, body: dict[str, Any], result: dict[str, Any]
     ) -> list[tuple[str, str, str, dict[str, Any]]]:
+        if result.get("object") == "comment" and method == "POST":
+            page_id = str((result.get("parent") or {}).get("page_id") or "")
+            return [
+                (
+                    "comment.created",
+                    result["id"],
+                    "comment",
+                    {"page_id": page_id, "parent": {"id": page_id, "type": "page"}},
+                )
+            ]
         if result.get("object") == "page":
             source_id = (result.get("parent") or {}).get("data_source_id")
             if not source_id:

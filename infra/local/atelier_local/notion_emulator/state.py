@@ -11,6 +11,7 @@ from typing import Any
 
 BOT_ID = "a1b2c3d4-0000-4000-8000-00000000b07a"
 PERSON_ID = "a1b2c3d4-0000-4000-8000-0000000ea5ed"
+PERSON_NAME = "Studio Team"  # the person the human token acts as
 
 
 class ApiError(Exception):

@@ -15,7 +15,7 @@ from atelier_local.notion_emulator.schema import (
     empty_properties,
     set_properties,
 )
-from atelier_local.notion_emulator.state import BOT_ID, PERSON_ID, ApiError, NotionState, new_id, norm
+from atelier_local.notion_emulator.state import BOT_ID, PERSON_ID, PERSON_NAME, ApiError, NotionState, new_id, norm
 
 
 class Store:
@@ -43,7 +43,7 @@ class Store:
             "object": "user",
             "id": PERSON_ID,
             "type": "person",
-            "name": "Studio Team",
+            "name": PERSON_NAME,
             "avatar_url": None,
             "person": {"email": "team@studio.example"},
         }
