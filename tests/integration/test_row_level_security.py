@@ -79,9 +79,9 @@ APPEND_ONLY: Rules = {
     },
 }
 
-NOBODY = dict.fromkeys(ACTORS, False)
-CLIENT_A_WRITES = NOBODY | {"client_a": True, "service_role": True}  # the statement names client A's project
-STAFF_WRITES = {"team": True, "admin": True}
+NOBODY: dict[str, object] = dict.fromkeys(ACTORS, False)
+CLIENT_A_WRITES: dict[str, object] = NOBODY | {"client_a": True, "service_role": True}  # client A's project
+STAFF_WRITES: dict[str, object] = {"team": True, "admin": True}
 
 EXPECTED: dict[str, Rules] = {
     "tiers": CATALOGUE,
