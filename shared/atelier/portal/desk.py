@@ -56,7 +56,9 @@ def parse_portal_request(event: APIGatewayProxyEventV2) -> PortalRequest:
     """API Gateway v2 hands cookies over as a list, not as a header; a form is urlencoded, or multipart with a file."""
     refused, upload, fields = None, None, dict[str, str]()
     try:
-        fields, upload = read_form(raw_body(event.body, event.is_base64_encoded), header(event.headers, "content-type"))
+        fields, upload, refused = read_form(
+            raw_body(event.body, event.is_base64_encoded), header(event.headers, "content-type")
+        )
     except FormRefused as exc:
         refused = str(exc)
     return PortalRequest(

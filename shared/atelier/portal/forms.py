@@ -52,15 +52,16 @@ def safe_filename(name: str) -> str:
     return cleaned or "attachment"
 
 
-def read_form(body: bytes, content_type: str | None) -> tuple[dict[str, str], Upload | None]:
-    """The fields (each one value, the first) and the one file a form sent."""
+def read_form(body: bytes, content_type: str | None) -> tuple[dict[str, str], Upload | None, str | None]:
+    """The fields (each one value, the first), the one file a form sent, and why that file was refused (its
+    fields are kept, so that the page can say what to change with what the client typed still there)."""
     kind = (content_type or "").split(";", 1)[0].strip().lower()
     if kind != "multipart/form-data":
         try:
             sent = parse_qs(body.decode("utf-8", "replace"), max_num_fields=MAX_FIELDS)
         except ValueError:
             raise FormRefused("the form has more fields than any page of the portal sends") from None
-        return {k: v[0] for k, v in sent.items()}, None
+        return {k: v[0] for k, v in sent.items()}, None, None
     message = BytesParser(policy=HTTP).parsebytes(
         b"Content-Type: " + (content_type or "").encode() + b"\r\n\r\n" + body
     )
@@ -68,6 +69,7 @@ def read_form(body: bytes, content_type: str | None) -> tuple[dict[str, str], Up
         raise FormRefused("the form could not be read: send it again from the page")
     fields: dict[str, str] = {}
     upload: Upload | None = None
+    refused: str | None = None
     for part in list(message.iter_parts())[:MAX_FIELDS]:
         name = part.get_param("name", header="content-disposition")
         if not isinstance(name, str):
@@ -77,9 +79,12 @@ def read_form(body: bytes, content_type: str | None) -> tuple[dict[str, str], Up
         filename = part.get_filename()
         if filename is None:
             fields.setdefault(name, data.decode("utf-8", "replace"))
-        elif data and upload is None:  # a file input left empty sends a part with no bytes
-            upload = attachment(filename, data)
-    return fields, upload
+        elif data and upload is None and refused is None:  # a file input left empty sends a part with no bytes
+            try:
+                upload = attachment(filename, data)
+            except FormRefused as exc:
+                refused = str(exc)
+    return fields, upload, refused
 
 
 def attachment(filename: str, data: bytes) -> Upload:

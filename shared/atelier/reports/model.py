@@ -84,6 +84,7 @@ class Report:
                 report._milestones(),
                 report._cycle_times(),
                 report._held(),
+                report._nps(),
                 report._sync(),
             ]
         )
@@ -129,7 +130,17 @@ class Report:
             lines.append(Headline(f"Net revenue ({currency})", sums["net"], "money", currency))
             lines.append(Headline(f"Refunded ({currency})", sums["refunded"], "money", currency))
         lines.append(Headline("Milestones on time", _decimal(milestones.get("on_time_rate")), "rate"))
+        lines.append(Headline("NPS", self.nps(), "count"))
         return lines
+
+    def nps(self) -> int | None:
+        """Net promoter score over the period (promoters 9-10 less detractors 0-6, per 100 answers)."""
+        rows = self.raw.get("nps") or []
+        answers = sum(int(r.get("answers") or 0) for r in rows)
+        if not answers:
+            return None
+        net = sum(int(r.get("promoters") or 0) - int(r.get("detractors") or 0) for r in rows)
+        return round(100 * net / answers)
 
     # -- tables ----------------------------------------------------------------------------------
 
@@ -264,6 +275,35 @@ class Report:
         )
         return Table(
             "cycle_times", "Cycle times", columns, rows, "Delivered: when a project's last milestone was completed."
+        )
+
+    def _nps(self) -> Table:
+        rows: list[tuple[Cell, ...]] = [
+            (
+                date.fromisoformat(str(r["month"])[:10]),
+                str(r.get("tier_name") or ""),
+                int(r.get("answers") or 0),
+                int(r.get("promoters") or 0),
+                int(r.get("detractors") or 0),
+                int(r["nps"]) if r.get("nps") is not None else None,
+            )
+            for r in self.raw.get("nps") or []
+        ]
+        columns = (
+            Column("Month", "month"),
+            Column("Tier"),
+            Column("Answers", "count"),
+            Column("Promoters", "count"),
+            Column("Detractors", "count"),
+            Column("NPS", "count"),
+        )
+        return Table(
+            "nps",
+            "Client feedback (NPS) by tier and month",
+            columns,
+            rows,
+            "Asked once at delivery: how likely the client is to recommend the studio, 0-10. Promoters answer 9-10, "
+            "detractors 0-6; NPS is promoters less detractors per 100 answers, from -100 to 100.",
         )
 
     def _sync(self) -> Table:
