@@ -22,6 +22,7 @@ def test_every_step_of_the_lifecycle_holds(database_url: str, tmp_path: Path) ->
         "review: quote in Notion -> e-mail -> paid",
         "atelier check",
         "client portal",
+        "conversation: message, reply, approval",
         "owner's report",
     ]
     # The lifecycle for the default business, then for a second one on the same stack, under /b/kaa/
@@ -31,7 +32,8 @@ def test_every_step_of_the_lifecycle_holds(database_url: str, tmp_path: Path) ->
     assert "/b/kaa/" not in demo.PORTAL_LINK["link"]  # the default business's, printed at the end
     assert "tier 4 lead quoted $60,000 in Notion" in steps[5].result
     assert "no drift across 20 linked records" in steps[6].result  # the reviewed lead's project is one more
-    assert "no drift across 20 linked records" in steps[-3].result  # each business's own
+    assert "no drift across 20 linked records" in steps[-4].result  # each business's own
+    assert "team reply -> portal" in steps[8].result and "in progress" in steps[8].result
     assert "/reports?key=" in demo.REPORT["link"]
     assert "Net revenue (USD) 67,500.00 USD" in demo.REPORT["figures"]  # the intake's payment and the quote's
 
@@ -45,8 +47,8 @@ def test_a_step_that_does_not_hold_stops_the_demo_and_says_why(
     monkeypatch.setattr(demo.Demo, "payment", unpaid)
     steps = demo.run(database_url, tmp_path, say=lambda _: None)
 
-    assert [s.held for s in steps] == [True] + [False] * 17
+    assert [s.held for s in steps] == [True] + [False] * 19
     table = demo.table(steps)
     assert re.search(r"Stripe payment -> project +NO", table)
     assert "no project was created for the lead" in table
-    assert table.count("not run: an earlier step failed") == 16
+    assert table.count("not run: an earlier step failed") == 18

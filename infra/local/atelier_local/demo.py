@@ -236,14 +236,6 @@ class Demo:
             )
         return f"'{row[0]}' Done in Notion -> completed in Postgres by webhook in {latency:.1f} s, with no sync run"
 
-    def review(self) -> str:
-        from atelier_local.demo_review import ReviewFailed, review
-
-        try:
-            return review(self)
-        except ReviewFailed as exc:
-            raise StepFailed(str(exc)) from None
-
     def check(self) -> str:
         from atelier.sync import SyncPorts, drift
         from atelier.sync.drift import duplicates
@@ -314,15 +306,19 @@ class Demo:
         return f"page, Excel and PDF for {report.period.label}; the page's figures match SQL"
 
     def steps(self) -> list[tuple[str, Callable[[], str]]]:
+        from atelier_local.demo_conversation import conversation
+        from atelier_local.demo_review import review
+
         return [
             ("intake form -> lead", self.intake),
             ("Stripe payment -> project", self.payment),
             ("Supabase doorbell -> Notion", self.doorbell),
             ("deliverable upload -> showcase", self.deliverable),
             ("team edit in Notion -> Postgres (webhook)", self.human_edit),
-            ("review: quote in Notion -> e-mail -> paid", self.review),
+            ("review: quote in Notion -> e-mail -> paid", lambda: review(self)),
             ("atelier check", self.check),
             ("client portal", self.portal),
+            ("conversation: message, reply, approval", lambda: conversation(self, str(LEAD["email"]))),
             ("owner's report", self.report),
         ]
 

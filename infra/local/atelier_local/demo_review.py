@@ -28,22 +28,20 @@ QUOTE = 60000  # in the studio's currency
 MAIL_SECONDS = 10.0
 
 
-class ReviewFailed(Exception):
-    pass
-
-
 def review(demo: Demo) -> str:
-    """Review, quote, pay: the step's one-line result, or ReviewFailed saying what did not happen."""
+    """Review, quote, pay: the step's one-line result, or StepFailed saying what did not happen."""
+    from atelier_local.demo import StepFailed
+
     answer = demo.api.post(
         f"{demo.prefix}/leads", json=REVIEWED_LEAD, headers={"Idempotency-Key": f"demo-review-{uuid.uuid4()}"}
     ).json()
     if answer.get("tier") != 4 or not answer.get("needs_review"):
-        raise ReviewFailed(f"expected a tier 4 lead for review, got {answer}")
+        raise StepFailed(f"expected a tier 4 lead for review, got {answer}")
     lead_id = str(answer["lead_id"])
     LocalLambdas().invoke("notion_sync", scheduled_event(), timeout_seconds=60)  # the lead's page in Notion
     page = demo._one("select notion_page_id from leads where id = %s", lead_id)[0]
     if not page:
-        raise ReviewFailed("the lead has no Notion page after a sync run")
+        raise StepFailed("the lead has no Notion page after a sync run")
     started = time.monotonic()
     demo._gateway(demo._human_token()).update_page(
         page, {"Status": {"select": {"name": "Qualified"}}, "Quote": {"number": QUOTE}}
@@ -58,10 +56,10 @@ def review(demo: Demo) -> str:
             break
         time.sleep(0.1)
     else:
-        raise ReviewFailed(f"no quote e-mail within {MAIL_SECONDS:.0f} s of the team's edit")
+        raise StepFailed(f"no quote e-mail within {MAIL_SECONDS:.0f} s of the team's edit")
     waited = time.monotonic() - started
     if demo.stack.stripe is None:
-        raise ReviewFailed("the Stripe stand-in is not running (STRIPE_SECRET_KEY is set)")
+        raise StepFailed("the Stripe stand-in is not running (STRIPE_SECRET_KEY is set)")
     demo.stack.stripe.pay(str(sent[0]))
     row = demo._one(
         "select p.tier, (select count(*) from milestones m where m.project_id = p.id),"
@@ -69,5 +67,5 @@ def review(demo: Demo) -> str:
         lead_id,
     )
     if row is None or row[0] != 4 or row[2] != QUOTE * 100:
-        raise ReviewFailed(f"the paid quote made {row or 'no project'}")
+        raise StepFailed(f"the paid quote made {row or 'no project'}")
     return f"tier 4 lead quoted ${QUOTE:,} in Notion, e-mail in {waited:.1f} s, paid: project with {row[1]} milestones"
