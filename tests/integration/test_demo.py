@@ -33,7 +33,8 @@ def test_every_step_of_the_lifecycle_holds(database_url: str, tmp_path: Path) ->
     assert "tier 4 lead quoted $60,000 in Notion" in steps[5].result
     assert "no drift across 20 linked records" in steps[6].result  # the reviewed lead's project is one more
     assert "no drift across 20 linked records" in steps[-4].result  # each business's own
-    assert "team reply -> portal" in steps[8].result and "in progress" in steps[8].result
+    assert "team reply -> portal" in steps[8].result
+    assert "in progress" in steps[8].result
     assert "/reports?key=" in demo.REPORT["link"]
     assert "Net revenue (USD) 67,500.00 USD" in demo.REPORT["figures"]  # the intake's payment and the quote's
 
