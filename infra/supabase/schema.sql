@@ -425,6 +425,7 @@ create table public.notion_comments (
     updated_at timestamp with time zone default now() not null,
     business_id uuid default app_private.business_id() not null,
     message_id uuid,
+    mention_owner boolean default false not null,
     constraint notion_comments_pkey PRIMARY KEY (id),
     constraint notion_comments_business_id_fkey FOREIGN KEY (business_id) REFERENCES businesses(id),
     constraint notion_comments_attempts_check CHECK ((attempts >= 0)),
@@ -977,7 +978,8 @@ create view scoped.notion_comments with (security_invoker=true, check_option=cas
     created_at,
     updated_at,
     business_id,
-    message_id
+    message_id,
+    mention_owner
    FROM notion_comments
   WHERE business_id = (( SELECT app_private.business_id() AS business_id));
 
@@ -2407,8 +2409,8 @@ CREATE OR REPLACE FUNCTION app_private.tell_team(p_project uuid, p_body text, p_
  SECURITY DEFINER
  SET search_path TO ''
 AS $function$
-  insert into public.notion_comments (business_id, entity, record_id, page_id, body, message_id)
-  select p.business_id, 'project', p.id, p.notion_page_id, left(p_body, 2000), p_message
+  insert into public.notion_comments (business_id, entity, record_id, page_id, body, message_id, mention_owner)
+  select p.business_id, 'project', p.id, p.notion_page_id, left(p_body, 2000), p_message, true
     from public.projects p where p.id = p_project
 $function$;
 
@@ -3077,9 +3079,10 @@ AS $function$
            page_id = coalesce(n.page_id, (select p.notion_page_id from scoped.projects p
                                            where n.entity = 'project' and p.id = n.record_id))
       from due where n.id = due.id
-    returning n.id, n.page_id, n.body, n.attempts, n.created_at
+    returning n.id, n.page_id, n.body, n.attempts, n.created_at, n.mention_owner
   )
-  select coalesce(jsonb_agg(jsonb_build_object('id', id, 'page_id', page_id, 'body', body, 'attempts', attempts)
+  select coalesce(jsonb_agg(jsonb_build_object('id', id, 'page_id', page_id, 'body', body, 'attempts', attempts,
+                                               'mention', mention_owner)
                             order by created_at), '[]'::jsonb)
     from claimed
 $function$;

@@ -81,6 +81,9 @@ def test_a_message_with_a_file_reaches_notion_and_the_teams_reply_reaches_the_po
     assert 'action="/portal/projects/' in form.text
     assert 'name="body"' in form.text
 
+    # Given the team has made a person the project's owner
+    team.update_page(page_id, {"Owner": {"people": [{"object": "user", "id": team.me()["id"]}]}})
+
     # When Ann writes a message with a photo of the site
     sent = ann.post(
         f"{project}/messages",
@@ -94,7 +97,9 @@ def test_a_message_with_a_file_reaches_notion_and_the_teams_reply_reaches_the_po
     assert "Your message is on its way" in thread.text
     assert "Could the kitchen window be &lt;b&gt;wider&lt;/b&gt;?" in thread.text
     comments = team.list_comments(page_id)
-    assert any("Ann wrote in the portal: Could the kitchen window" in _text(c) for c in comments)
+    (posted,) = [c for c in comments if "Ann wrote in the portal: Could the kitchen window" in _text(c)]
+    assert posted["rich_text"][0]["type"] == "mention"  # the owner hears of it
+    assert _text(posted).startswith("@Studio Team Ann wrote")
     assert any("site.png" in _text(c) for c in comments)
     message = _one(db, "select notion_comment_id, attachment_type, attachment_key from messages")
     assert message[0]

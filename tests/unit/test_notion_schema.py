@@ -83,6 +83,7 @@ def test_ownership_follows_the_design() -> None:
         ("milestone", "status"),
         ("milestone", "completed_at"),
         ("project", "name"),
+        ("project", "owner"),
         ("milestone", "due_date"),
         ("client", "project_address"),
         ("client", "name"),

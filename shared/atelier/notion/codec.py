@@ -123,6 +123,11 @@ TYPES: dict[str, PropertyType] = {
     "relation": PropertyType(
         "relation", lambda ids: [{"id": i} for i in (ids or [])], lambda v: [str(item["id"]) for item in (v or [])]
     ),
+    "people": PropertyType(
+        "people",
+        lambda ids: [{"object": "user", "id": i} for i in (ids or [])],
+        lambda v: [str(item["id"]) for item in (v or []) if isinstance(item, dict) and item.get("id")],
+    ),
 }
 
 

@@ -338,9 +338,15 @@ class NotionGateway(NotionTransport):
             for ref in refs
         ]
 
-    def create_comment(self, page_id: str, text: str, *, deadline: float | None = None) -> dict[str, Any]:
-        """A new discussion on a page, in plain text (cut to Notion's 2,000 characters)."""
-        body = {"parent": {"page_id": page_id}, "rich_text": rich_text(text[:2000])}
+    def create_comment(
+        self, page_id: str, text: str, *, mention: str | None = None, deadline: float | None = None
+    ) -> dict[str, Any]:
+        """A new discussion on a page, in plain text (cut to Notion's 2,000 characters), beginning with a mention of
+        `mention` (a person's user id) when one is given, so that they hear of it."""
+        items = rich_text(text[:2000])
+        if mention:
+            items = [{"type": "mention", "mention": {"user": {"id": mention}}}, *rich_text(" "), *items]
+        body = {"parent": {"page_id": page_id}, "rich_text": items}
         return dict(self._send(lambda: self._client.comments.create(**body), safe=False, deadline=deadline))
 
     def list_comments(self, page_id: str, *, deadline: float | None = None) -> list[dict[str, Any]]:

@@ -16,6 +16,7 @@ MAX_NOTE_CHARS = 2000
 MAX_ATTACHMENT_BYTES = 4 * 1024 * 1024  # within what one API Gateway request to Lambda can carry, base64 and all
 MAX_FIELDS = 20
 CSRF_FIELD = "csrf"
+SCORES = frozenset(str(n) for n in range(11))
 # The types a client may attach, by the bytes each begins with.
 _SIGNATURES: tuple[tuple[bytes, str], ...] = (
     (b"\x89PNG\r\n\x1a\n", "image/png"),
@@ -118,6 +119,6 @@ def note(fields: dict[str, str], *, required: bool) -> str:
 
 def score(fields: dict[str, str]) -> int:
     raw = (fields.get("score") or "").strip()
-    if not raw.isdigit() or not 0 <= int(raw) <= 10:
+    if raw not in SCORES:  # as the form's buttons send them: "0" to "10", nothing else
         raise FormRefused("choose a score from 0 to 10")
     return int(raw)

@@ -1,5 +1,6 @@
-"""Comments Atelier posts on Notion pages, from their outbox (`notion_comments`): today, the answer to a person's
-edit of a field Postgres owns, queued in the same transaction that puts the value back. Each is posted once:
+"""Comments Atelier posts on Notion pages, from their outbox (`notion_comments`): the answer to a person's edit of a
+field Postgres owns, queued in the same transaction that puts the value back, and what a client did in the portal
+(a message, a decision, an answer), which mentions the project's owner where the team set one. Each is posted once:
 claimed with a lease, reported back in one call; a failure waits with backoff, and a page that is gone for good
 makes it dead at once."""
 
@@ -8,6 +9,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from atelier.notion.errors import Failure, NotionError
 from atelier.sync.records import SyncPorts
@@ -38,8 +40,12 @@ def post_due(
             if stop:  # Notion is down or busy: the rest keep their lease and come back when it ends
                 break
             try:
+                page = str(row["page_id"])
                 posted = _already(ports, row, deadline) or ports.notion.create_comment(
-                    str(row["page_id"]), str(row["body"]), deadline=deadline
+                    page,
+                    str(row["body"]),
+                    mention=_owner(ports, page, deadline) if row.get("mention") else None,
+                    deadline=deadline,
                 )
             except NotionError as exc:
                 results.append(
@@ -69,6 +75,16 @@ def _already(ports: SyncPorts, row: dict[str, object], deadline: float | None) -
     body = str(row["body"])
     for comment in ports.notion.list_comments(str(row["page_id"]), deadline=deadline):
         text = "".join(str(item.get("plain_text") or "") for item in comment.get("rich_text") or [])
-        if text == body:
+        if text == body or text.endswith(" " + body):  # a comment that mentions someone begins with their name
             return dict(comment)
     return None
+
+
+def _owner(ports: SyncPorts, page_id: str, deadline: float | None) -> str | None:
+    """The person a comment about the client mentions: the first in the page's people property (the project's
+    Owner, whatever the team named it), or None when nobody is set."""
+    properties = ports.notion.retrieve_page(page_id, deadline=deadline).get("properties") or {}
+    people: list[Any] = next(
+        (p["people"] for p in properties.values() if p.get("type") == "people" and p.get("people")), []
+    )
+    return next((str(p["id"]) for p in people if isinstance(p, dict) and p.get("id")), None)

@@ -326,6 +326,8 @@ PROJECT = Entity(
             "amount_paid", "Amount Paid", "number", guide=FROM_PAYMENT
         ),  # net of refunds, in the currency's main unit
         Field("paid_on", "Paid On", "date", guide=FROM_PAYMENT),
+        # Who leads the project: the team sets it, and Atelier mentions them in each comment about the client.
+        Field("owner", "Owner", "people", owner=Owner.notion),
         Field("nps", "Client Score", "number", guide=FROM_CLIENT),  # 0-10, asked once at delivery
         Field("client_feedback", "Client Feedback", "rich_text", guide=FROM_CLIENT),
     ),

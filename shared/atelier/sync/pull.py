@@ -238,7 +238,7 @@ class NotionPoller:
                 values = {
                     k: v
                     for k, v in entity.values(page, fields=owned, ids=ids).items()
-                    if v in ALLOWED_VALUES.get((entity.name, k), {v})
+                    if (entity.name, k) not in ALLOWED_VALUES or v in ALLOWED_VALUES[(entity.name, k)]
                 }
                 values = {k: v.isoformat() if isinstance(v, date) else v for k, v in values.items()}
                 pulled = short_hash(values)

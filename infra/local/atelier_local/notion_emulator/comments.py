@@ -29,6 +29,17 @@ def create(state: NotionState, body: dict[str, Any], actor: str) -> dict[str, An
     texts = [str((item.get("text") or {}).get("content") or "") for item in items]
     if any(len(text) > MAX_TEXT for text in texts):
         raise ApiError(400, "validation_error", f"body.rich_text[].text.content.length should be at most {MAX_TEXT}.")
+    rich = state.rich(texts)
+    for i, item in enumerate(items):  # a mention of a person reads as their name, as Notion shows it
+        user = ((item.get("mention") or {}).get("user") or {}).get("id")
+        if item.get("type") == "mention" and user:
+            name = PERSON_NAME if norm(str(user)) == norm(PERSON_ID) else "someone"
+            rich[i] = rich[i] | {
+                "type": "mention",
+                "mention": {"type": "user", "user": {"object": "user", "id": str(user)}},
+                "plain_text": f"@{name}",
+            }
+            rich[i].pop("text", None)
     stamp = state.stamp()
     comment = {
         "object": "comment",
@@ -38,7 +49,7 @@ def create(state: NotionState, body: dict[str, Any], actor: str) -> dict[str, An
         "created_time": stamp,
         "last_edited_time": stamp,
         "created_by": state.user_ref(actor),
-        "rich_text": state.rich(texts),
+        "rich_text": rich,
         "display_name": {
             "type": "user" if actor == PERSON_ID else "integration",
             "resolved_name": PERSON_NAME if actor == PERSON_ID else "Atelier",
