@@ -222,13 +222,20 @@ def test_unknown_event_types_and_pages_of_no_data_source_of_ours_are_acknowledge
 ) -> None:
     token = _token(stack)
     assert stack.notion is not None
-    unknown = json.dumps(_event("comment.created", str(uuid.uuid4()), "comment")).encode()
+    unknown = json.dumps(_event("comment.deleted", str(uuid.uuid4()), "comment")).encode()
     stray = json.dumps(_event("page.created", stack.notion.parent_page_id)).encode()
     gone = json.dumps(_event("page.properties_updated", str(uuid.uuid4()))).encode()
 
     answers = [_post(stack, body, sign(token, body)).json() for body in (unknown, stray, gone)]
 
     assert [a["action"] for a in answers] == ["ignored", "not ours", "not ours"]
+    # A comment on no page of ours (no page named, or one Notion does not show us) is acknowledged, not ours
+    stray_comment = _event("comment.created", str(uuid.uuid4()), "comment") | {
+        "data": {"page_id": str(uuid.uuid4()), "parent": {"type": "page"}}
+    }
+    for event in (_event("comment.created", str(uuid.uuid4()), "comment"), stray_comment):
+        body = json.dumps(event).encode()
+        assert _post(stack, body, sign(token, body)).json()["action"] == "not ours"
 
 
 @pytest.mark.parametrize(
