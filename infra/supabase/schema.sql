@@ -4221,7 +4221,7 @@ begin
   insert into scoped.messages (project_id, author_kind, author_name, notion_author_id, body, internal,
                                notion_comment_id, created_at)
   values (v_project, 'team', left(coalesce(nullif(btrim(p_author_name), ''), 'The studio'), 200), left(p_author_id, 100),
-          left(btrim(p_body), 4000), v_internal, p_comment_id, coalesce(p_created_at, now()))
+          left(btrim(p_body), 4000), v_internal, p_comment_id, clock_timestamp())
   on conflict (notion_comment_id) do nothing
   returning id into v_id;
   if v_id is null then

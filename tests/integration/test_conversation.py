@@ -122,6 +122,7 @@ def test_a_message_with_a_file_reaches_notion_and_the_teams_reply_reaches_the_po
     # Then Ann sees the reply and not the note, and exactly one e-mail is queued, for the reply
     shown = ann.get(project).text
     assert "we will widen it to 1.8 m" in shown
+    assert shown.index("kitchen window") < shown.index("we will widen it")  # the reply after what it answers
     assert "lintel" not in shown
     assert _count(db, "messages") == 3
     mails = db.execute("select recipient, status::text from notifications where template = 'message_reply'").fetchall()
@@ -156,7 +157,7 @@ def test_decisions_move_the_project_through_feedback_revisions_and_back(
     assert stack.s3.wait_idle()
     assert _one(db, "select status::text from projects where id = %s", project_id) == "awaiting_feedback"
     page = ann.get(f"/portal/projects/{project_id}").text
-    assert "1 file(s) wait for your decision" in page
+    assert "1 file waits for your decision" in page
     first = str(_one(db, "select id from deliverables where category = 'Drawing'"))
     token = _token(page)
 

@@ -36,6 +36,48 @@ AS $function$
     from public.projects p where p.id = p_project
 $function$;
 
+CREATE OR REPLACE FUNCTION public.record_team_comment(p_page_id text, p_comment_id text, p_author_id text, p_author_name text, p_body text, p_created_at timestamp with time zone, p_marker text)
+ RETURNS jsonb
+ LANGUAGE plpgsql
+ SET search_path TO ''
+AS $function$
+declare
+  v_project uuid;
+  v_internal boolean;
+  v_id uuid;
+  v_marker text := lower(btrim(coalesce(p_marker, '')));
+begin
+  if exists (select 1 from scoped.notion_comments where comment_id = p_comment_id) then
+    return jsonb_build_object('action', 'ours');
+  end if;
+  select id into v_project from scoped.projects
+   where replace(notion_page_id, '-', '') = replace(p_page_id, '-', '') and deleted_at is null;
+  if v_project is null then
+    return jsonb_build_object('action', 'not ours');
+  elsif length(btrim(coalesce(p_body, ''))) = 0 then
+    return jsonb_build_object('action', 'empty');
+  end if;
+  v_internal := v_marker <> '' and left(lower(btrim(p_body)), length(v_marker)) = v_marker;
+  insert into scoped.messages (project_id, author_kind, author_name, notion_author_id, body, internal,
+                               notion_comment_id, created_at)
+  values (v_project, 'team', left(coalesce(nullif(btrim(p_author_name), ''), 'The studio'), 200), left(p_author_id, 100),
+          left(btrim(p_body), 4000), v_internal, p_comment_id, coalesce(p_created_at, now()))
+  on conflict (notion_comment_id) do nothing
+  returning id into v_id;
+  if v_id is null then
+    return jsonb_build_object('action', 'duplicate');
+  end if;
+  if not v_internal then
+    perform app_private.notify('message_reply', 'message_reply:' || v_id, v_project, v_id);
+  end if;
+  insert into scoped.audit_log (action, resource_type, resource_id, details)
+  values ('message.' || case when v_internal then 'internal' else 'reply' end, 'message', v_id::text,
+          jsonb_build_object('project_id', v_project, 'comment_id', p_comment_id, 'notion_author_id', p_author_id));
+  return jsonb_build_object('action', case when v_internal then 'internal' else 'stored' end, 'id', v_id,
+                            'project_id', v_project);
+end
+$function$;
+
 drop view scoped.notion_comments;
 alter table public.notion_comments drop column mention_owner;
 create view scoped.notion_comments with (security_invoker = true) as

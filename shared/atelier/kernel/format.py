@@ -19,3 +19,14 @@ def day(value: Any, *, missing: str = "date to be set") -> str:
         return date.fromisoformat(str(value)[:10]).strftime("%-d %B %Y")
     except ValueError:
         return missing
+
+
+def moment(value: Any) -> str:
+    """A timestamp as a thread shows it: "3 December 2026, 21:04 UTC" (the day alone if its time cannot be read)."""
+    from datetime import UTC, datetime
+
+    try:
+        when = datetime.fromisoformat(str(value)).astimezone(UTC)
+    except ValueError:
+        return day(value, missing="")
+    return f"{when.strftime('%-d %B %Y, %H:%M')} UTC"

@@ -161,7 +161,10 @@ def project(item: Mapping[str, Any], email: str, contact: str, download_url: Any
         else "<p>No files yet: they appear here as the studio shares them.</p>"
     )
     waiting = thread.waiting_count(item.get("deliverables") or [])
-    asks = f"<p><strong>{waiting} file(s) wait for your decision</strong> below.</p>" if waiting else ""
+    files = "1 file waits" if waiting == 1 else f"{waiting} files wait"
+    asks = (
+        f"<p><strong>{files} for your decision</strong>: approve it, or say what should change.</p>" if waiting else ""
+    )
     body = f"""<nav class="muted"><a href="/portal">Your projects</a> - signed in as {escape(email)}</nav>
 {thread.banner(shown.notice, shown.problem)}
 <h1>{escape(str(item.get("name")))}</h1>

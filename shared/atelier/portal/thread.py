@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 from html import escape
 from typing import Any
 
-from atelier.kernel.format import day
+from atelier.kernel.format import moment
 from atelier.portal.forms import CSRF_FIELD, MAX_BODY_CHARS, MAX_NOTE_CHARS
 
 THREAD_STYLE = """<style>
@@ -42,7 +42,7 @@ def thread(item: Mapping[str, Any], form_token: str, draft: str) -> str:
     for m in item.get("messages") or []:
         team = m.get("author_kind") == "team"
         who = escape(str(m.get("author_name") or ("The studio" if team else "You")))
-        when = escape(day(m.get("created_at")))
+        when = escape(moment(m.get("created_at")))
         file = ""
         if m.get("attachment_name"):
             file = (
