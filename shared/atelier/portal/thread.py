@@ -19,7 +19,8 @@ textarea{width:100%;box-sizing:border-box;min-height:6rem;font:inherit}
 .approval{display:inline-block;font-size:.85rem;padding:0 .4rem;border-radius:3px;background:#eee}
 .approval.approved{background:#e3f3e4}.approval.changes_requested{background:#fdf0dc}.approval.waiting{background:#e8eefb}
 .scores{display:flex;flex-wrap:wrap;gap:.2rem .8rem;border:0;padding:0;margin:.5rem 0}
-.scores label{display:inline-flex;align-items:center;gap:.2rem}
+.scores label{display:inline-flex;align-items:center;gap:.3rem;padding:.4rem .6rem;border:1px solid #ccc;
+border-radius:4px;min-width:2.4rem}
 .notice{padding:.5rem .8rem;background:#e3f3e4;border-left:4px solid #2e7d32}
 .problem{padding:.5rem .8rem;background:#fdecea;border-left:4px solid #b3261e}
 </style>"""
