@@ -5,6 +5,7 @@ as the client, with their claims: row-level security is the wall between clients
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
 
@@ -12,7 +13,7 @@ from atelier.kernel.body import header, raw_body
 from atelier.kernel.errors import in_minutes
 from atelier.kernel.page import Page
 from atelier.portal import pages
-from atelier.portal.conversation import Conversation
+from atelier.portal.conversation import Conversation, Outcome
 from atelier.portal.forms import CSRF_FIELD, FormRefused, Upload, read_form
 from atelier.portal.service import PortalService, is_address
 from atelier.portal.session import Claims, cookie, read_cookie
@@ -100,7 +101,7 @@ class PortalDesk:
         *,
         secure: bool,
         contact: str,
-        conversation: Conversation | None = None,
+        conversation: Conversation,
     ) -> None:
         self._service, self._links, self._secure, self._contact = service, links, secure, contact
         self._conversation = conversation
@@ -165,51 +166,40 @@ class PortalDesk:
             return None, Answer(403, pages.stale_form(claims.email), metric="PortalFormRefused")
         return claims, None
 
-    def message(self, request: PortalRequest, project_id: str) -> Answer:
-        """A client's message on their project, with a file or none; back to the thread, which shows it."""
+    def _write(self, request: PortalRequest, act: Callable[[Claims], Outcome]) -> Answer:
+        """A form that writes as the client: back to the page it came from (303), or that page again saying what to
+        change (its status: 409, 422, 429); another's record, or none, is 404 as for reads."""
         claims, refusal = self._form(request)
-        if claims is None or self._conversation is None:
-            return refusal or Answer(503, pages.not_found(""))
-        if request.refused:
-            return self.project(request, project_id, status=422, problem=request.refused)
-        outcome = self._conversation.post(claims, project_id, request.fields, request.upload)
+        if claims is None:
+            return refusal or _page(pages.sign_in(status=401))
+        outcome = act(claims)
         if outcome.status == 404:
             return Answer(404, pages.not_found(claims.email), metric="PortalWriteRefused")
         if outcome.problem:
-            answer = self.project(request, project_id, status=outcome.status, problem=outcome.problem)
-            return Answer(answer.status, answer.page, answer.headers | outcome.headers, outcome.metric)
+            shown = self.project(request, outcome.project_id, status=outcome.status, problem=outcome.problem)
+            return Answer(shown.status, shown.page, shown.headers | outcome.headers, outcome.metric)
         return Answer(303, None, {"Location": outcome.location}, outcome.metric)
+
+    def message(self, request: PortalRequest, project_id: str) -> Answer:
+        """A client's message on their project, with a file or none; back to the thread, which shows it."""
+        if request.refused:  # the file: what the client typed is shown again with what to change
+            return self._write(request, lambda _: Outcome(422, problem=request.refused, project_id=project_id))
+        return self._write(request, lambda c: self._conversation.post(c, project_id, request.fields, request.upload))
 
     def decision(self, request: PortalRequest, deliverable_id: str) -> Answer:
         """ "Approve", or "Ask for changes" with a note, on one version of a deliverable."""
-        claims, refusal = self._form(request)
-        if claims is None or self._conversation is None:
-            return refusal or Answer(503, pages.not_found(""))
-        outcome = self._conversation.decide(claims, deliverable_id, request.fields)
-        if outcome.status == 404:
-            return Answer(404, pages.not_found(claims.email), metric="PortalWriteRefused")
-        if outcome.problem:
-            return self.project(request, outcome.project_id, status=outcome.status, problem=outcome.problem)
-        return Answer(303, None, {"Location": outcome.location}, outcome.metric)
+        return self._write(request, lambda c: self._conversation.decide(c, deliverable_id, request.fields))
 
     def feedback(self, request: PortalRequest, project_id: str) -> Answer:
         """The answer to the question asked at delivery (0-10, and a comment if the client likes)."""
-        claims, refusal = self._form(request)
-        if claims is None or self._conversation is None:
-            return refusal or Answer(503, pages.not_found(""))
-        outcome = self._conversation.answer(claims, project_id, request.fields)
-        if outcome.status == 404:
-            return Answer(404, pages.not_found(claims.email), metric="PortalWriteRefused")
-        if outcome.problem:
-            return self.project(request, project_id, status=outcome.status, problem=outcome.problem)
-        return Answer(303, None, {"Location": outcome.location}, outcome.metric)
+        return self._write(request, lambda c: self._conversation.answer(c, project_id, request.fields))
 
     def attachment(self, request: PortalRequest, message_id: str) -> Answer:
         """A file attached to a message in the client's thread: a fresh link that lasts minutes."""
         claims = self._claims(request)
         if claims is None:
             return _page(pages.sign_in("Sign in to open the files in your messages.", status=401))
-        link = self._conversation.attachment_url(claims, message_id) if self._conversation else None
+        link = self._conversation.attachment_url(claims, message_id)
         if link is None:
             return Answer(404, pages.not_found(claims.email))
         return Answer(302, None, {"Location": link}, "PortalDownload")
