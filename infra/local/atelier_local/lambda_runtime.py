@@ -9,6 +9,7 @@ import sys
 import threading
 import time
 import uuid
+from collections.abc import Iterator, MutableMapping
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -81,6 +82,49 @@ def _function_output() -> _FunctionOutput:
     return _OUTPUT
 
 
+class PerThread(MutableMapping[str, Any]):
+    """A dict of this thread's own. Powertools keeps the metrics being gathered at class level, shared by every
+    `Metrics` in the process: in AWS one container serves one request at a time, but here one process serves many
+    at once, and a flush in one request met another's `add_metric` ("dictionary changed size during iteration",
+    or one function's metrics logged as another's). Each request's thread gets its own set instead."""
+
+    def __init__(self) -> None:
+        self._local = threading.local()
+
+    def _own(self) -> dict[str, Any]:
+        own: dict[str, Any] | None = getattr(self._local, "own", None)
+        if own is None:
+            own = self._local.own = {}
+        return own
+
+    def __getitem__(self, key: str) -> Any:
+        return self._own()[key]
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        self._own()[key] = value
+
+    def __delitem__(self, key: str) -> None:
+        del self._own()[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(list(self._own()))
+
+    def __len__(self) -> int:
+        return len(self._own())
+
+    def clear(self) -> None:
+        self._own().clear()
+
+
+def _metrics_per_request() -> None:
+    """Before any function module makes its `Metrics`: the metrics being gathered are each request's own."""
+    from aws_lambda_powertools.metrics.metrics import Metrics
+
+    if not isinstance(Metrics._metrics, PerThread):
+        Metrics._metrics = PerThread()  # type: ignore[assignment]
+        Metrics._metadata = PerThread()  # type: ignore[assignment]
+
+
 class LocalLambdas:
     """One module per function directory, imported on first use (a cold start) and reused after.
 
@@ -88,6 +132,7 @@ class LocalLambdas:
     when there is no log_dir, so that a local run's terminal stays readable."""
 
     def __init__(self, functions_dir: Path = FUNCTIONS_DIR, log_dir: Path | None = None) -> None:
+        _metrics_per_request()
         self._dir = functions_dir
         self._modules: dict[str, ModuleType] = {}
         self._lock = threading.Lock()
