@@ -13,7 +13,7 @@ import pytest
 from atelier.cli import main
 from atelier.kernel.rpc import PsycopgRpc
 from atelier.portal.service import PortalService
-from atelier.portal.session import PortalKeys
+from atelier.portal.session import Claims, PortalKeys
 from atelier_local.lambda_runtime import LocalLambdas
 from atelier_local.stack import LocalStack, scheduled_event
 from tests.seed_catalogue import TIER_NAME
@@ -67,6 +67,28 @@ def _sign_in(stack: LocalStack, link: str) -> httpx.Client:
     return visitor
 
 
+def signed_in_as(database_url: str, email: str, role: str) -> tuple[PortalService, Claims]:
+    """The portal's service with a client signed in, its reads and writes run under `role`: `authenticated` as in
+    production, or `service_role`, to show what row-level security alone refuses."""
+    rpc = PsycopgRpc(database_url)
+    keys = PortalKeys(b"k" * 32)
+    service = PortalService(rpc, lambda jwt, claims: rpc.as_user(jwt, claims, role=role), keys, base_url="http://x")
+    started = rpc.rpc(
+        "start_portal_sign_in",
+        p_email=email,
+        p_source_ip=None,
+        p_ttl_seconds=60,
+        p_per_address=99,
+        p_per_source=99,
+        p_send=False,
+    )
+    opened = service.open(keys.sign_in_token(str(started["id"]), int(started["expires"])))
+    assert opened is not None
+    session = service.session(opened.session)
+    assert session is not None
+    return service, session
+
+
 @pytest.fixture
 def two_clients(stack: LocalStack, api: httpx.Client, db: Conn, tmp_path: Any) -> dict[str, str]:
     stack.setup_notion()
@@ -115,24 +137,7 @@ def test_row_level_security_is_the_wall(
     stack: LocalStack, two_clients: dict[str, str], database_url: str, role: str
 ) -> None:
     """The same portal reads as `service_role` would show Ann Bob's project: RLS, not the queries, keeps them apart."""
-    rpc = PsycopgRpc(database_url)
-    keys = PortalKeys(b"k" * 32)
-    service = PortalService(
-        rpc, lambda jwt, claims: rpc.as_user(jwt, claims, role=role), keys, base_url="http://portal"
-    )
-    started = rpc.rpc(
-        "start_portal_sign_in",
-        p_email="ann@example.com",
-        p_source_ip=None,
-        p_ttl_seconds=60,
-        p_per_address=99,
-        p_per_source=99,
-        p_send=False,
-    )
-    opened = service.open(keys.sign_in_token(str(started["id"]), int(started["expires"])))
-    assert opened is not None
-    session = service.session(opened.session)
-    assert session is not None
+    service, session = signed_in_as(database_url, "ann@example.com", role)
     seen = service.project(session, two_clients["b"])
     if role == "authenticated":
         assert seen is None

@@ -19,11 +19,9 @@ from atelier.kernel.errors import PermissionDenied
 from atelier.kernel.rpc import PsycopgRpc
 from atelier.notion import NotionGateway
 from atelier.notion.budget import RequestBudget
-from atelier.portal.service import PortalService
-from atelier.portal.session import PortalKeys
 from atelier_local.lambda_runtime import LocalLambdas
 from atelier_local.stack import LocalStack, scheduled_event
-from tests.integration.test_client_portal import PNG, _browser, _client, _link, _sign_in
+from tests.integration.test_client_portal import PNG, _browser, _client, _link, _sign_in, signed_in_as
 from tests.integration.test_notion_webhooks import _eventually
 
 Conn = psycopg.Connection[tuple[object, ...]]
@@ -265,22 +263,8 @@ def test_row_level_security_refuses_the_writes_when_the_handlers_check_is_gone(
     _upload(studio["a"], plan, "Drawing")
     assert stack.s3 is not None
     assert stack.s3.wait_idle()
+    service, bob = signed_in_as(database_url, "bob@example.com", role)
     rpc = PsycopgRpc(database_url)
-    keys = PortalKeys(b"k" * 32)
-    service = PortalService(rpc, lambda jwt, claims: rpc.as_user(jwt, claims, role=role), keys, base_url="http://x")
-    started = rpc.rpc(
-        "start_portal_sign_in",
-        p_email="bob@example.com",
-        p_source_ip=None,
-        p_ttl_seconds=60,
-        p_per_address=99,
-        p_per_source=99,
-        p_send=False,
-    )
-    opened = service.open(keys.sign_in_token(str(started["id"]), int(started["expires"])))
-    assert opened is not None
-    bob = service.session(opened.session)
-    assert bob is not None
     drawing = str(_one(db, "select id from deliverables"))
     if role == "authenticated":
         with pytest.raises(PermissionDenied):
