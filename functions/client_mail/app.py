@@ -1,6 +1,7 @@
 """client_mail: the studio's e-mails. On its schedule it sends what `notifications` holds (through SES, once per
 event, with backoff); from SNS it takes SES's bounces and complaints, and marks those addresses. On Monday
-mornings (`{"job": "weekly_report"}`) it first queues last week's report for the owner, once per week."""
+mornings (`{"job": "weekly_report"}`) it first queues last week's report for the owner, once per week. Each day
+the first run that finds tasks past their due date queues the team's digest of them, once per day."""
 
 from __future__ import annotations
 
@@ -15,9 +16,9 @@ from atelier import wiring
 from atelier.kernel.business import for_each
 from atelier.kernel.deadlines import seconds_left
 from atelier.kernel.settings import MailSettings, ReportSettings
-from atelier.kernel.telemetry import count, emit
+from atelier.kernel.telemetry import emit
 from atelier.mail.events import suppress_reported
-from atelier.reports.weekly import queue
+from atelier.reports.weekly import queue_due
 
 SAFETY_SECONDS = 10.0
 
@@ -42,13 +43,11 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
 
 
 def _send_due(deadline: float, weekly: bool) -> dict[str, Any]:
-    owner = wiring.settings(ReportSettings).owner() if weekly else None
-    if weekly and owner is None:
+    reports = wiring.settings(ReportSettings)
+    if weekly and reports.owner() is None:
         logger.warning("the weekly report is off: set OWNER_EMAIL (the OwnerEmail parameter)")
-    elif owner is not None:
-        queued = queue(wiring.rpc(), owner, datetime.now(UTC).date())
-        count(metrics, "WeeklyReportQueued", bool(queued.get("queued")))
-        logger.info("weekly report", extra={"queued": queued.get("queued"), "from": queued.get("from")})
+    queued = queue_due(wiring.rpc(), reports, datetime.now(UTC).date(), weekly=weekly)
+    emit(metrics, {name: int(bool(value)) for name, value in queued.items()})
     outbox = wiring.mail_outbox()
     if outbox is None:
         logger.warning("mail is off: set MAIL_FROM (the MailFrom parameter) to a verified SES identity")

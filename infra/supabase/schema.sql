@@ -29,11 +29,11 @@ create type public.project_type as enum ('simple_renovation', 'standard_renovati
 
 create type public.routing_mode as enum ('auto', 'conditional', 'manual');
 
-create type public.sync_entity as enum ('lead', 'client', 'project', 'milestone', 'deliverable');
+create type public.sync_entity as enum ('lead', 'client', 'project', 'milestone', 'deliverable', 'task', 'service', 'message');
 
 create type public.user_type as enum ('kaa_client', 'sage_client', 'team', 'admin');
 
--- ==================== tables (31) ====================
+-- ==================== tables (36) ====================
 
 create table public.approvals (
     id uuid default gen_random_uuid() not null,
@@ -109,6 +109,7 @@ create table public.businesses (
     notion_base_url text,
     created_at timestamp with time zone default now() not null,
     updated_at timestamp with time zone default now() not null,
+    task_assignees jsonb default '{}'::jsonb not null,
     constraint businesses_pkey PRIMARY KEY (id),
     constraint businesses_domain_key UNIQUE (domain),
     constraint businesses_position_key UNIQUE ("position"),
@@ -129,6 +130,7 @@ create table public.businesses (
     constraint businesses_slug_check CHECK ((slug ~ '^[a-z0-9]([a-z0-9-]{0,30}[a-z0-9])?$'::text)),
     constraint businesses_stripe_secret_key_ref_check CHECK ((length(stripe_secret_key_ref) <= 2048)),
     constraint businesses_stripe_webhook_secret_ref_check CHECK ((length(stripe_webhook_secret_ref) <= 2048)),
+    constraint businesses_task_assignees_check CHECK ((jsonb_typeof(task_assignees) = 'object'::text)),
     constraint businesses_time_zone_check CHECK (((length(time_zone) >= 1) AND (length(time_zone) <= 64)))
 );
 
@@ -286,6 +288,29 @@ create table public.leads (
     constraint leads_timeline_weeks_check CHECK ((timeline_weeks > 0))
 );
 
+create table public.mail_templates (
+    id uuid default gen_random_uuid() not null,
+    business_id uuid default app_private.business_id() not null,
+    name text not null,
+    version integer not null,
+    subject text not null,
+    body text not null,
+    in_use boolean default true not null,
+    notion_page_id text,
+    author jsonb,
+    created_at timestamp with time zone default now() not null,
+    constraint mail_templates_pkey PRIMARY KEY (id),
+    constraint mail_templates_business_id_id_key UNIQUE (business_id, id),
+    constraint mail_templates_business_id_name_version_key UNIQUE (business_id, name, version),
+    constraint mail_templates_business_id_fkey FOREIGN KEY (business_id) REFERENCES businesses(id),
+    constraint mail_templates_author_check CHECK (((author IS NULL) OR (jsonb_typeof(author) = 'object'::text))),
+    constraint mail_templates_body_check CHECK (((length(btrim(body)) >= 1) AND (length(btrim(body)) <= 20000))),
+    constraint mail_templates_name_check CHECK ((name = ANY (ARRAY['payment_receipt'::text, 'milestone_completed'::text, 'deliverable_ready'::text, 'refund_confirmed'::text, 'portal_sign_in'::text, 'quote_sent'::text, 'lead_declined'::text, 'message_reply'::text, 'nps_request'::text]))),
+    constraint mail_templates_notion_page_id_check CHECK ((length(notion_page_id) <= 100)),
+    constraint mail_templates_subject_check CHECK (((length(btrim(subject)) >= 1) AND (length(btrim(subject)) <= 200))),
+    constraint mail_templates_version_check CHECK ((version > 0))
+);
+
 create table public.messages (
     id uuid default gen_random_uuid() not null,
     business_id uuid default app_private.business_id() not null,
@@ -387,6 +412,7 @@ create table public.notifications (
     updated_at timestamp with time zone default now() not null,
     details jsonb default '{}'::jsonb not null,
     business_id uuid default app_private.business_id() not null,
+    template_version integer,
     constraint notifications_pkey PRIMARY KEY (id),
     constraint notifications_dedupe_key_key UNIQUE (dedupe_key),
     constraint notifications_business_id_fkey FOREIGN KEY (business_id) REFERENCES businesses(id),
@@ -394,7 +420,8 @@ create table public.notifications (
     constraint notifications_attempts_check CHECK ((attempts >= 0)),
     constraint notifications_details_check CHECK ((jsonb_typeof(details) = 'object'::text)),
     constraint notifications_recipient_check CHECK ((recipient ~ '^[^@\s]+@[^@\s]+$'::text)),
-    constraint notifications_template_check CHECK ((template = ANY (ARRAY['payment_receipt'::text, 'milestone_completed'::text, 'deliverable_ready'::text, 'refund_confirmed'::text, 'portal_sign_in'::text, 'weekly_report'::text, 'quote_sent'::text, 'lead_declined'::text, 'message_reply'::text, 'nps_request'::text])))
+    constraint notifications_template_check CHECK ((template = ANY (ARRAY['payment_receipt'::text, 'milestone_completed'::text, 'deliverable_ready'::text, 'refund_confirmed'::text, 'portal_sign_in'::text, 'weekly_report'::text, 'quote_sent'::text, 'lead_declined'::text, 'message_reply'::text, 'nps_request'::text, 'task_digest'::text]))),
+    constraint notifications_template_version_check CHECK ((template_version > 0))
 );
 
 create table public.notion_budget (
@@ -433,6 +460,22 @@ create table public.notion_comments (
     constraint notion_comments_page_id_check CHECK (((length(page_id) >= 1) AND (length(page_id) <= 100)))
 );
 
+create table public.notion_file_drops (
+    id uuid default gen_random_uuid() not null,
+    business_id uuid default app_private.business_id() not null,
+    file_key text not null,
+    page_id text not null,
+    deliverable_id uuid,
+    claimed_at timestamp with time zone default now() not null,
+    created_at timestamp with time zone default now() not null,
+    constraint notion_file_drops_pkey PRIMARY KEY (id),
+    constraint notion_file_drops_business_id_file_key_key UNIQUE (business_id, file_key),
+    constraint notion_file_drops_business_id_deliverable_id_fkey FOREIGN KEY (business_id, deliverable_id) REFERENCES deliverables(business_id, id),
+    constraint notion_file_drops_business_id_fkey FOREIGN KEY (business_id) REFERENCES businesses(id),
+    constraint notion_file_drops_file_key_check CHECK (((length(file_key) >= 1) AND (length(file_key) <= 2048))),
+    constraint notion_file_drops_page_id_check CHECK (((length(page_id) >= 1) AND (length(page_id) <= 100)))
+);
+
 create table public.notion_properties (
     data_source_id text not null,
     entity sync_entity not null,
@@ -447,6 +490,27 @@ create table public.notion_properties (
     constraint notion_properties_business_id_fkey FOREIGN KEY (business_id) REFERENCES businesses(id),
     constraint notion_properties_key_check CHECK (((length(key) >= 1) AND (length(key) <= 200))),
     constraint notion_properties_property_id_check CHECK (((length(property_id) >= 1) AND (length(property_id) <= 200)))
+);
+
+create table public.notion_source_pages (
+    id uuid default gen_random_uuid() not null,
+    business_id uuid default app_private.business_id() not null,
+    page_id text not null,
+    source text not null,
+    key text not null,
+    applied_hash text,
+    refused_hash text,
+    refused_reason text,
+    created_at timestamp with time zone default now() not null,
+    updated_at timestamp with time zone default now() not null,
+    constraint notion_source_pages_pkey PRIMARY KEY (id),
+    constraint notion_source_pages_business_id_source_key_key UNIQUE (business_id, source, key),
+    constraint notion_source_pages_page_id_key UNIQUE (page_id),
+    constraint notion_source_pages_business_id_fkey FOREIGN KEY (business_id) REFERENCES businesses(id),
+    constraint notion_source_pages_key_check CHECK (((length(key) >= 1) AND (length(key) <= 100))),
+    constraint notion_source_pages_page_id_check CHECK (((length(page_id) >= 1) AND (length(page_id) <= 100))),
+    constraint notion_source_pages_refused_reason_check CHECK ((length(refused_reason) <= 2000)),
+    constraint notion_source_pages_source_check CHECK ((source = ANY (ARRAY['service'::text, 'message'::text])))
 );
 
 create table public.notion_webhook_arming (
@@ -557,9 +621,26 @@ create table public.project_history (
     constraint project_history_business_id_fkey FOREIGN KEY (business_id) REFERENCES businesses(id),
     constraint project_history_project_id_fkey FOREIGN KEY (business_id, project_id) REFERENCES projects(business_id, id),
     constraint project_history_attempts_check CHECK ((attempts >= 0)),
-    constraint project_history_kind_check CHECK ((kind = ANY (ARRAY['paid'::text, 'milestone_done'::text, 'delivered'::text, 'refunded'::text, 'approval'::text, 'feedback'::text]))),
+    constraint project_history_kind_check CHECK ((kind = ANY (ARRAY['paid'::text, 'milestone_done'::text, 'delivered'::text, 'refunded'::text, 'approval'::text, 'feedback'::text, 'team_edit'::text]))),
     constraint project_history_status_check CHECK ((status = ANY (ARRAY['pending'::text, 'written'::text]))),
     constraint project_history_summary_check CHECK (((length(summary) >= 1) AND (length(summary) <= 500)))
+);
+
+create table public.project_notes (
+    project_id uuid not null,
+    business_id uuid default app_private.business_id() not null,
+    markdown text default ''::text not null,
+    content_hash text,
+    author jsonb,
+    search tsvector generated always as (to_tsvector('english'::regconfig, markdown)) stored,
+    created_at timestamp with time zone default now() not null,
+    updated_at timestamp with time zone default now() not null,
+    constraint project_notes_pkey PRIMARY KEY (project_id),
+    constraint project_notes_business_id_project_id_key UNIQUE (business_id, project_id),
+    constraint project_notes_business_id_fkey FOREIGN KEY (business_id) REFERENCES businesses(id),
+    constraint project_notes_business_id_project_id_fkey FOREIGN KEY (business_id, project_id) REFERENCES projects(business_id, id),
+    constraint project_notes_author_check CHECK (((author IS NULL) OR (jsonb_typeof(author) = 'object'::text))),
+    constraint project_notes_markdown_check CHECK ((length(markdown) <= 200000))
 );
 
 create table public.projects (
@@ -581,6 +662,7 @@ create table public.projects (
     updated_at timestamp with time zone default now() not null,
     business_id uuid default app_private.business_id() not null,
     nps_asked_at timestamp with time zone,
+    studio_notes text,
     constraint projects_pkey PRIMARY KEY (id),
     constraint projects_business_id_id_key UNIQUE (business_id, id),
     constraint projects_lead_id_key UNIQUE (lead_id),
@@ -589,7 +671,8 @@ create table public.projects (
     constraint projects_client_id_fkey FOREIGN KEY (business_id, client_id) REFERENCES clients(business_id, id),
     constraint projects_lead_id_fkey FOREIGN KEY (business_id, lead_id) REFERENCES leads(business_id, id),
     constraint projects_tier_fkey FOREIGN KEY (business_id, tier) REFERENCES tiers(business_id, id),
-    constraint projects_name_check CHECK ((length(btrim(name)) > 0))
+    constraint projects_name_check CHECK ((length(btrim(name)) > 0)),
+    constraint projects_studio_notes_check CHECK ((length(studio_notes) <= 100000))
 );
 
 create table public.quotes (
@@ -699,6 +782,40 @@ create table public.sync_state (
     constraint sync_state_business_id_fkey FOREIGN KEY (business_id) REFERENCES businesses(id)
 );
 
+create table public.tasks (
+    id uuid default gen_random_uuid() not null,
+    business_id uuid default app_private.business_id() not null,
+    title text not null,
+    kind text default 'team'::text not null,
+    lead_id uuid,
+    project_id uuid,
+    due_date date,
+    status text default 'open'::text not null,
+    completed_at timestamp with time zone,
+    assignee_id text,
+    dedupe_key text,
+    notion_page_id text,
+    notion_pushed_hash text,
+    notion_pulled_hash text,
+    last_synced_at timestamp with time zone,
+    deleted_at timestamp with time zone,
+    created_at timestamp with time zone default now() not null,
+    updated_at timestamp with time zone default now() not null,
+    constraint tasks_pkey PRIMARY KEY (id),
+    constraint tasks_business_id_id_key UNIQUE (business_id, id),
+    constraint tasks_dedupe_key_key UNIQUE (dedupe_key),
+    constraint tasks_notion_page_id_key UNIQUE (notion_page_id),
+    constraint tasks_business_id_fkey FOREIGN KEY (business_id) REFERENCES businesses(id),
+    constraint tasks_business_id_lead_id_fkey FOREIGN KEY (business_id, lead_id) REFERENCES leads(business_id, id),
+    constraint tasks_business_id_project_id_fkey FOREIGN KEY (business_id, project_id) REFERENCES projects(business_id, id),
+    constraint tasks_assignee_id_check CHECK ((length(assignee_id) <= 100)),
+    constraint tasks_check CHECK (((status = 'done'::text) = (completed_at IS NOT NULL))),
+    constraint tasks_dedupe_key_check CHECK ((length(dedupe_key) <= 200)),
+    constraint tasks_kind_check CHECK ((kind = ANY (ARRAY['contact_client'::text, 'review_quote'::text, 'prepare_kickoff'::text, 'team'::text]))),
+    constraint tasks_status_check CHECK ((status = ANY (ARRAY['open'::text, 'in_progress'::text, 'done'::text]))),
+    constraint tasks_title_check CHECK (((length(btrim(title)) >= 1) AND (length(btrim(title)) <= 500)))
+);
+
 create table public.tiers (
     id smallint not null,
     name text not null,
@@ -714,6 +831,7 @@ create table public.tiers (
     created_at timestamp with time zone default now() not null,
     updated_at timestamp with time zone default now() not null,
     business_id uuid default app_private.business_id() not null,
+    active boolean default true not null,
     constraint tiers_pkey PRIMARY KEY (business_id, id),
     constraint tiers_name_key UNIQUE (business_id, name),
     constraint tiers_business_id_fkey FOREIGN KEY (business_id) REFERENCES businesses(id),
@@ -743,7 +861,7 @@ create table public.users (
     constraint users_tier_check CHECK (((tier >= 1) AND (tier <= 4)))
 );
 
--- ==================== views (27) ====================
+-- ==================== views (32) ====================
 
 create view scoped.approvals with (security_invoker=true, check_option=cascaded) as
  SELECT id,
@@ -877,6 +995,20 @@ create view scoped.leads with (security_invoker=true, check_option=cascaded) as
    FROM leads
   WHERE business_id = (( SELECT app_private.business_id() AS business_id));
 
+create view scoped.mail_templates with (security_invoker=true, check_option=cascaded) as
+ SELECT id,
+    business_id,
+    name,
+    version,
+    subject,
+    body,
+    in_use,
+    notion_page_id,
+    author,
+    created_at
+   FROM mail_templates
+  WHERE business_id = (( SELECT app_private.business_id() AS business_id));
+
 create view scoped.messages with (security_invoker=true, check_option=cascaded) as
  SELECT id,
     business_id,
@@ -948,7 +1080,8 @@ create view scoped.notifications with (security_invoker=true, check_option=casca
     created_at,
     updated_at,
     details,
-    business_id
+    business_id,
+    template_version
    FROM notifications
   WHERE business_id = (( SELECT app_private.business_id() AS business_id));
 
@@ -983,6 +1116,17 @@ create view scoped.notion_comments with (security_invoker=true, check_option=cas
    FROM notion_comments
   WHERE business_id = (( SELECT app_private.business_id() AS business_id));
 
+create view scoped.notion_file_drops with (security_invoker=true, check_option=cascaded) as
+ SELECT id,
+    business_id,
+    file_key,
+    page_id,
+    deliverable_id,
+    claimed_at,
+    created_at
+   FROM notion_file_drops
+  WHERE business_id = (( SELECT app_private.business_id() AS business_id));
+
 create view scoped.notion_properties with (security_invoker=true, check_option=cascaded) as
  SELECT data_source_id,
     entity,
@@ -994,6 +1138,20 @@ create view scoped.notion_properties with (security_invoker=true, check_option=c
     updated_at,
     business_id
    FROM notion_properties
+  WHERE business_id = (( SELECT app_private.business_id() AS business_id));
+
+create view scoped.notion_source_pages with (security_invoker=true, check_option=cascaded) as
+ SELECT id,
+    business_id,
+    page_id,
+    source,
+    key,
+    applied_hash,
+    refused_hash,
+    refused_reason,
+    created_at,
+    updated_at
+   FROM notion_source_pages
   WHERE business_id = (( SELECT app_private.business_id() AS business_id));
 
 create view scoped.notion_webhook_arming with (security_invoker=true, check_option=cascaded) as
@@ -1076,6 +1234,18 @@ create view scoped.project_history with (security_invoker=true, check_option=cas
    FROM project_history
   WHERE business_id = (( SELECT app_private.business_id() AS business_id));
 
+create view scoped.project_notes with (security_invoker=true, check_option=cascaded) as
+ SELECT project_id,
+    business_id,
+    markdown,
+    content_hash,
+    author,
+    search,
+    created_at,
+    updated_at
+   FROM project_notes
+  WHERE business_id = (( SELECT app_private.business_id() AS business_id));
+
 create view scoped.projects with (security_invoker=true, check_option=cascaded) as
  SELECT id,
     client_id,
@@ -1094,7 +1264,8 @@ create view scoped.projects with (security_invoker=true, check_option=cascaded) 
     created_at,
     updated_at,
     business_id,
-    nps_asked_at
+    nps_asked_at,
+    studio_notes
    FROM projects
   WHERE business_id = (( SELECT app_private.business_id() AS business_id));
 
@@ -1181,6 +1352,28 @@ create view scoped.sync_state with (security_invoker=true, check_option=cascaded
    FROM sync_state
   WHERE business_id = (( SELECT app_private.business_id() AS business_id));
 
+create view scoped.tasks with (security_invoker=true, check_option=cascaded) as
+ SELECT id,
+    business_id,
+    title,
+    kind,
+    lead_id,
+    project_id,
+    due_date,
+    status,
+    completed_at,
+    assignee_id,
+    dedupe_key,
+    notion_page_id,
+    notion_pushed_hash,
+    notion_pulled_hash,
+    last_synced_at,
+    deleted_at,
+    created_at,
+    updated_at
+   FROM tasks
+  WHERE business_id = (( SELECT app_private.business_id() AS business_id));
+
 create view scoped.tiers with (security_invoker=true, check_option=cascaded) as
  SELECT id,
     name,
@@ -1195,11 +1388,12 @@ create view scoped.tiers with (security_invoker=true, check_option=cascaded) as
     features,
     created_at,
     updated_at,
-    business_id
+    business_id,
+    active
    FROM tiers
   WHERE business_id = (( SELECT app_private.business_id() AS business_id));
 
--- ==================== indexes (71) ====================
+-- ==================== indexes (76) ====================
 
 CREATE INDEX approvals_deliverable_idx ON public.approvals USING btree (business_id, deliverable_id);
 
@@ -1265,6 +1459,8 @@ CREATE INDEX notion_comments_comment_idx ON public.notion_comments USING btree (
 
 CREATE INDEX notion_comments_due_idx ON public.notion_comments USING btree (next_attempt_at) WHERE (status = 'pending'::comment_status);
 
+CREATE INDEX notion_file_drops_deliverable_idx ON public.notion_file_drops USING btree (business_id, deliverable_id);
+
 CREATE INDEX notion_properties_business_idx ON public.notion_properties USING btree (business_id);
 
 CREATE INDEX notion_webhook_arming_business_idx ON public.notion_webhook_arming USING btree (business_id);
@@ -1305,6 +1501,8 @@ CREATE INDEX project_history_due_idx ON public.project_history USING btree (next
 
 CREATE INDEX project_history_project_idx ON public.project_history USING btree (project_id, created_at);
 
+CREATE INDEX project_notes_search_idx ON public.project_notes USING gin (search);
+
 CREATE INDEX projects_business_idx ON public.projects USING btree (business_id);
 
 CREATE INDEX projects_client_id_idx ON public.projects USING btree (client_id);
@@ -1339,11 +1537,31 @@ CREATE INDEX sync_outbox_waiting_idx ON public.sync_outbox USING btree (waiting_
 
 CREATE INDEX sync_state_business_idx ON public.sync_state USING btree (business_id);
 
+CREATE INDEX tasks_lead_idx ON public.tasks USING btree (business_id, lead_id);
+
+CREATE INDEX tasks_open_idx ON public.tasks USING btree (business_id, due_date) WHERE ((status <> 'done'::text) AND (deleted_at IS NULL));
+
+CREATE INDEX tasks_project_idx ON public.tasks USING btree (business_id, project_id);
+
 CREATE INDEX tiers_business_idx ON public.tiers USING btree (business_id);
 
 CREATE INDEX users_tier_idx ON public.users USING btree (tier);
 
--- ==================== functions (158) ====================
+-- ==================== functions (184) ====================
+
+CREATE OR REPLACE FUNCTION app_private.add_task(p_business uuid, p_kind text, p_title text, p_lead uuid, p_project uuid, p_business_days integer, p_key text)
+ RETURNS void
+ LANGUAGE sql
+ SECURITY DEFINER
+ SET search_path TO ''
+AS $function$
+  insert into public.tasks (business_id, kind, title, lead_id, project_id, due_date, assignee_id, dedupe_key)
+  select p_business, p_kind, left(p_title, 500), p_lead, p_project,
+         app_private.business_days_after(app_private.business_today(p_business), p_business_days),
+         nullif(b.task_assignees ->> p_kind, ''), p_key
+    from public.businesses b where b.id = p_business
+  on conflict (dedupe_key) do nothing
+$function$;
 
 CREATE OR REPLACE FUNCTION app_private.ask_at_delivery()
  RETURNS trigger
@@ -1358,6 +1576,45 @@ begin
     perform app_private.notify('nps_request', 'nps_request:' || new.id, new.id, new.id);
   end if;
   return new;
+end
+$function$;
+
+CREATE OR REPLACE FUNCTION app_private.audit_team_write()
+ RETURNS trigger
+ LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO ''
+AS $function$
+declare
+  v_claims jsonb := nullif(nullif(current_setting('request.jwt.claims', true), ''), '{}')::jsonb;
+  v_row jsonb := case when tg_op = 'DELETE' then to_jsonb(old) else to_jsonb(new) end;
+  v_changed text[];
+  v_business uuid;
+begin
+  if v_claims is null or coalesce(v_claims->>'role', '') <> 'authenticated' or auth.uid() is null then
+    return null;  -- the backend (service_role), or no one signed in
+  end if;
+  v_business := coalesce((v_row->>'business_id')::uuid, app_private.business_id());
+  if not app_private.is_team(v_business) then
+    return null;  -- a client's own writes (messages, decisions) are audited where they happen
+  end if;
+  if tg_op = 'UPDATE' then
+    v_changed := array(select n.key from jsonb_each(to_jsonb(new)) n
+                        where n.value is distinct from to_jsonb(old) -> n.key and n.key <> 'updated_at'
+                        order by n.key);
+    if cardinality(v_changed) = 0 then
+      return null;
+    end if;
+  elsif tg_op = 'INSERT' then
+    v_changed := array(select n.key from jsonb_each(v_row) n where n.value <> 'null'::jsonb order by n.key);
+  end if;
+  insert into public.audit_log (business_id, user_id, action, resource_type, resource_id, details)
+  values (v_business, (select u.id from public.users u where u.id = auth.uid()), 'supabase.' || lower(tg_op),
+          tg_table_name, v_row->>'id',
+          jsonb_build_object('table', tg_table_name, 'operation', lower(tg_op), 'changed', to_jsonb(v_changed),
+                             'actor', jsonb_build_object('id', auth.uid(), 'email', v_claims->>'email',
+                                                         'role', v_claims->>'role')));
+  return null;
 end
 $function$;
 
@@ -1379,6 +1636,26 @@ begin
 end
 $function$;
 
+CREATE OR REPLACE FUNCTION app_private.business_days_after(p_from date, p_days integer)
+ RETURNS date
+ LANGUAGE plpgsql
+ IMMUTABLE
+ SET search_path TO ''
+AS $function$
+declare
+  v_day date := p_from;
+  v_left integer := greatest(p_days, 0);
+begin
+  while v_left > 0 loop
+    v_day := v_day + 1;
+    if extract(isodow from v_day) < 6 then
+      v_left := v_left - 1;
+    end if;
+  end loop;
+  return v_day;
+end
+$function$;
+
 CREATE OR REPLACE FUNCTION app_private.business_id()
  RETURNS uuid
  LANGUAGE sql
@@ -1389,6 +1666,15 @@ AS $function$
     (nullif(nullif(current_setting('request.jwt.claims', true), ''), '{}')::jsonb ->> 'business_id')::uuid,
     (nullif(current_setting('request.headers', true), '')::jsonb ->> 'x-atelier-business')::uuid,
     app_private.default_business())
+$function$;
+
+CREATE OR REPLACE FUNCTION app_private.business_today(p_business uuid)
+ RETURNS date
+ LANGUAGE sql
+ STABLE
+ SET search_path TO ''
+AS $function$
+  select (now() at time zone coalesce((select b.time_zone from public.businesses b where b.id = p_business), 'UTC'))::date
 $function$;
 
 CREATE OR REPLACE FUNCTION app_private.client_name(p_project uuid)
@@ -2002,6 +2288,16 @@ begin
 end
 $function$;
 
+CREATE OR REPLACE FUNCTION app_private.money_band(p_min bigint, p_max bigint)
+ RETURNS text
+ LANGUAGE sql
+ IMMUTABLE
+ SET search_path TO ''
+AS $function$
+  select '$' || to_char(p_min / 100, 'FM999,999,999') ||
+         case when p_max is null then ' and up' else ' to $' || to_char(p_max / 100, 'FM999,999,999') end
+$function$;
+
 CREATE OR REPLACE FUNCTION app_private.money_text(p_cents bigint, p_currency text)
  RETURNS text
  LANGUAGE sql
@@ -2058,7 +2354,9 @@ CREATE OR REPLACE FUNCTION app_private.note_history(p_project_id uuid, p_kind te
  SET search_path TO ''
 AS $function$
   insert into public.project_history (project_id, kind, summary, dedupe_key)
-  values (p_project_id, p_kind, p_summary, p_key)
+  values (p_project_id, p_kind,
+          left(p_summary || coalesce(' (' || nullif(current_setting('atelier.author', true), '') || ')', ''), 500),
+          p_key)
   on conflict (dedupe_key) do nothing
 $function$;
 
@@ -2221,6 +2519,34 @@ AS $function$
    where p.id = p_project_id
 $function$;
 
+CREATE OR REPLACE FUNCTION app_private.refuse_source_edit(p_source text, p_key text, p_page_id text, p_hash text, p_reason text, p_author jsonb)
+ RETURNS boolean
+ LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO ''
+AS $function$
+declare
+  v_page public.notion_source_pages;
+begin
+  insert into public.notion_source_pages (business_id, page_id, source, key)
+  values (app_private.business_id(), p_page_id, p_source, p_key)
+  on conflict (page_id) do nothing;
+  select * into v_page from public.notion_source_pages where page_id = p_page_id for update;
+  if v_page.refused_hash is not distinct from p_hash then
+    return false;
+  end if;
+  update public.notion_source_pages set refused_hash = p_hash, refused_reason = left(p_reason, 2000)
+   where id = v_page.id;
+  insert into public.notion_comments (business_id, entity, record_id, page_id, body)
+  values (v_page.business_id, p_source::public.sync_entity, v_page.id, p_page_id,
+          left('Atelier did not apply this edit, and the last good version stays in force: ' || p_reason, 2000));
+  insert into public.audit_log (business_id, action, resource_type, resource_id, details)
+  values (v_page.business_id, p_source || '.refused', p_source, p_key,
+          jsonb_build_object('page_id', p_page_id, 'reason', p_reason, 'author', p_author));
+  return true;
+end
+$function$;
+
 CREATE OR REPLACE FUNCTION app_private.replace_rejected_event()
  RETURNS trigger
  LANGUAGE plpgsql
@@ -2368,6 +2694,19 @@ AS $function$
         'approval', d.approval, 'approval_note', d.approval_note,
         'notion_page_id', d.notion_page_id, 'pushed', d.notion_pushed_hash, 'deleted', d.deleted_at is not null)
       from scoped.deliverables d join scoped.projects p on p.id = d.project_id where d.id = p_id)
+    when 'task' then (
+      select jsonb_build_object('title', k.title, 'kind', k.kind, 'status', k.status, 'due_date', k.due_date,
+        'completed_at', k.completed_at,
+        'assignee', case when k.assignee_id is null then '[]'::jsonb else jsonb_build_array(k.assignee_id) end,
+        'project_page', case when p.notion_page_id is null then '[]'::jsonb else jsonb_build_array(p.notion_page_id) end,
+        'lead_page', case when l.notion_page_id is null then '[]'::jsonb else jsonb_build_array(l.notion_page_id) end,
+        'waiting_for', case when k.project_id is not null and p.notion_page_id is null then 'project'
+                            when k.project_id is null and k.lead_id is not null and l.notion_page_id is null
+                              then 'lead' end,
+        'parent_id', coalesce(k.project_id, k.lead_id),
+        'notion_page_id', k.notion_page_id, 'pushed', k.notion_pushed_hash, 'deleted', k.deleted_at is not null)
+      from scoped.tasks k left join scoped.projects p on p.id = k.project_id
+      left join scoped.leads l on l.id = k.lead_id where k.id = p_id)
   end
 $function$;
 
@@ -2377,7 +2716,8 @@ CREATE OR REPLACE FUNCTION app_private.synced_table(p_entity text)
  IMMUTABLE
  SET search_path TO ''
 AS $function$
-  select p_entity::public.sync_entity::text || 's'
+  select case when p_entity in ('service', 'message') then 'notion_source_pages'
+              else p_entity::public.sync_entity::text || 's' end
 $function$;
 
 CREATE OR REPLACE FUNCTION app_private.take_business_of_parent()
@@ -2399,6 +2739,57 @@ begin
     select p.business_id into v_business from public.projects p where p.id = new.project_id;
   end if;
   new.business_id := coalesce(v_business, new.business_id);
+  return new;
+end
+$function$;
+
+CREATE OR REPLACE FUNCTION app_private.task_done()
+ RETURNS trigger
+ LANGUAGE plpgsql
+ SET search_path TO ''
+AS $function$
+begin
+  if new.completed_at is not null and new.status <> 'done' and
+     (tg_op = 'INSERT' or old.completed_at is distinct from new.completed_at) then
+    new.status := 'done';
+  elsif new.status = 'done' then
+    new.completed_at := coalesce(new.completed_at, now());
+  else
+    new.completed_at := null;
+  end if;
+  return new;
+end
+$function$;
+
+CREATE OR REPLACE FUNCTION app_private.task_of_lead()
+ RETURNS trigger
+ LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO ''
+AS $function$
+begin
+  if new.needs_review and new.status in ('new', 'needs_review') and new.deleted_at is null then
+    perform app_private.add_task(new.business_id, 'contact_client', 'Contact the client: ' || new.name, new.id, null,
+                                 2, 'contact_client:' || new.id);
+  end if;
+  return new;
+end
+$function$;
+
+CREATE OR REPLACE FUNCTION app_private.task_of_project()
+ RETURNS trigger
+ LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO ''
+AS $function$
+begin
+  perform app_private.add_task(new.business_id, 'prepare_kickoff', 'Prepare kickoff: ' || new.name, new.lead_id,
+                               new.id, 2, 'prepare_kickoff:' || new.id);
+  if new.needs_review and new.review_reason like 'paid %' then
+    perform app_private.add_task(new.business_id, 'review_quote',
+                                 'Review the quote: ' || new.name || ' (' || new.review_reason || ')', new.lead_id,
+                                 new.id, 1, 'review_quote:' || new.id);
+  end if;
   return new;
 end
 $function$;
@@ -2435,6 +2826,23 @@ begin
     tier = coalesce(p.tier, excluded.tier)
   returning * into v_payment;
   return v_payment;
+end
+$function$;
+
+CREATE OR REPLACE FUNCTION app_private.wording_in_force()
+ RETURNS trigger
+ LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO ''
+AS $function$
+begin
+  if new.template_version is null then
+    select case when w.in_use then w.version end into new.template_version
+      from public.mail_templates w
+     where w.business_id = new.business_id and w.name = new.template
+     order by w.version desc limit 1;
+  end if;
+  return new;
 end
 $function$;
 
@@ -2580,6 +2988,45 @@ begin
 end
 $function$;
 
+CREATE OR REPLACE FUNCTION public.adopt_notion_task(p_page_id text, p_title text, p_due date, p_status text, p_project_page_id text, p_lead_page_id text, p_assignee text, p_dry_run boolean)
+ RETURNS jsonb
+ LANGUAGE plpgsql
+ SET search_path TO ''
+AS $function$
+declare
+  v_project uuid;
+  v_lead uuid;
+  v_id uuid;
+begin
+  if nullif(btrim(coalesce(p_title, '')), '') is null then
+    return jsonb_build_object('action', 'skip', 'reason', 'give the task a name first');
+  end if;
+  if p_project_page_id is not null then
+    select p.id, p.lead_id into v_project, v_lead from scoped.projects p where p.notion_page_id = p_project_page_id;
+    if v_project is null then
+      return jsonb_build_object('action', 'skip', 'reason', 'its Project is not one of the studio''s projects');
+    end if;
+  end if;
+  if p_lead_page_id is not null then
+    select l.id into v_lead from scoped.leads l where l.notion_page_id = p_lead_page_id;
+    if v_lead is null then
+      return jsonb_build_object('action', 'skip', 'reason', 'its Lead is not one of the studio''s leads');
+    end if;
+  end if;
+  if p_dry_run then
+    return jsonb_build_object('action', 'create', 'reason', 'a task of the team''s own');
+  end if;
+  insert into scoped.tasks (title, kind, lead_id, project_id, due_date, status, assignee_id, notion_page_id)
+  values (left(btrim(p_title), 500), 'team', v_lead, v_project, p_due,
+          case when p_status in ('open', 'in_progress', 'done') then p_status else 'open' end,
+          nullif(p_assignee, ''), p_page_id)
+  returning id into v_id;
+  insert into scoped.audit_log (action, resource_type, resource_id, details)
+  values ('notion.imported', 'task', v_id::text, jsonb_build_object('page_id', p_page_id));
+  return jsonb_build_object('action', 'create', 'id', v_id, 'reason', 'a task of the team''s own');
+end
+$function$;
+
 CREATE OR REPLACE FUNCTION public.adopted_record(p_entity text, p_id uuid)
  RETURNS jsonb
  LANGUAGE sql
@@ -2587,6 +3034,34 @@ CREATE OR REPLACE FUNCTION public.adopted_record(p_entity text, p_id uuid)
  SET search_path TO ''
 AS $function$
   select app_private.sync_record(p_entity::public.sync_entity, p_id)
+$function$;
+
+CREATE OR REPLACE FUNCTION public.apply_mail_template(p_name text, p_subject text, p_body text, p_in_use boolean, p_page_id text, p_hash text, p_author jsonb)
+ RETURNS jsonb
+ LANGUAGE plpgsql
+ SET search_path TO ''
+AS $function$
+declare
+  v_last scoped.mail_templates;
+  v_version integer;
+begin
+  select * into v_last from scoped.mail_templates w where w.name = p_name order by w.version desc limit 1;
+  if v_last.id is not null and (v_last.subject, v_last.body, v_last.in_use)
+                               is not distinct from (btrim(p_subject), btrim(p_body), p_in_use) then
+    v_version := v_last.version;
+  else
+    v_version := coalesce(v_last.version, 0) + 1;
+    insert into scoped.mail_templates (name, version, subject, body, in_use, notion_page_id, author)
+    values (p_name, v_version, btrim(p_subject), btrim(p_body), p_in_use, p_page_id, p_author);
+    insert into scoped.audit_log (action, resource_type, resource_id, details)
+    values ('message.changed', 'mail_template', p_name,
+            jsonb_build_object('version', v_version, 'in_use', p_in_use, 'author', p_author, 'page_id', p_page_id));
+  end if;
+  insert into scoped.notion_source_pages (page_id, source, key, applied_hash)
+  values (p_page_id, 'message', p_name, p_hash)
+  on conflict (page_id) do update set applied_hash = excluded.applied_hash, refused_hash = null, refused_reason = null;
+  return jsonb_build_object('version', v_version, 'changed', v_version is distinct from v_last.version);
+end
 $function$;
 
 CREATE OR REPLACE FUNCTION public.apply_notion_changes(p_entity text, p_data_source_id text, p_changes jsonb, p_watermark timestamp with time zone)
@@ -2606,21 +3081,28 @@ declare
   v_restored integer := 0;
   v_overridden integer := 0;
   v_decision jsonb;
+  v_author jsonb;
+  v_project uuid;
 begin
   for c in select * from jsonb_array_elements(coalesce(p_changes->'changes', '[]'::jsonb)) loop
     execute format('select to_jsonb(t) from scoped.%I t where id = $1 for update', v_table)
       into v_old using (c->>'id')::uuid;
     continue when v_old is null;
+    -- The person whose edit this is (Notion's user id and name), for the audit rows and the History lines below.
+    v_author := case when jsonb_typeof(c->'author') = 'object' then c->'author' end;
+    perform set_config('atelier.author', coalesce(left(v_author->>'name', 100), ''), true);
 
     if (c->>'trashed')::boolean is true and v_old->>'deleted_at' is null then
       execute format('update scoped.%I set deleted_at = now() where id = $1', v_table) using (c->>'id')::uuid;
       insert into scoped.audit_log (action, resource_type, resource_id, details)
-      values ('notion.deleted', p_entity, c->>'id', jsonb_build_object('page_id', v_old->>'notion_page_id'));
+      values ('notion.deleted', p_entity, c->>'id', jsonb_build_object('page_id', v_old->>'notion_page_id',
+                                                                   'author', v_author));
       v_deleted := v_deleted + 1;
     elsif (c->>'trashed')::boolean is false and v_old->>'deleted_at' is not null then
       execute format('update scoped.%I set deleted_at = null where id = $1', v_table) using (c->>'id')::uuid;
       insert into scoped.audit_log (action, resource_type, resource_id, details)
-      values ('notion.restored', p_entity, c->>'id', jsonb_build_object('page_id', v_old->>'notion_page_id'));
+      values ('notion.restored', p_entity, c->>'id', jsonb_build_object('page_id', v_old->>'notion_page_id',
+                                                                   'author', v_author));
       v_restored := v_restored + 1;
     end if;
 
@@ -2636,7 +3118,7 @@ begin
                               v_decision->>'refused'), 2000));
           insert into scoped.audit_log (action, resource_type, resource_id, details)
           values ('lead.decision_refused', 'lead', c->>'id',
-                  jsonb_build_object('values', c->'values', 'reason', v_decision->>'refused'));
+                  jsonb_build_object('values', c->'values', 'reason', v_decision->>'refused', 'author', v_author));
         end if;
         if jsonb_array_length(coalesce(v_decision->'repush', '[]'::jsonb)) > 0 then
           update scoped.leads set notion_pushed_hash = ((coalesce(notion_pushed_hash, '{}')::jsonb)
@@ -2675,6 +3157,19 @@ begin
                                else due_date end,
                notion_pulled_hash = c->>'pulled_hash'
          where id = (c->>'id')::uuid;
+      elsif p_entity = 'task' then
+        update scoped.tasks
+           set title = coalesce(left(nullif(btrim(c->'values'->>'title'), ''), 500), title),
+               status = case when c->'values'->>'status' in ('open', 'in_progress', 'done')
+                             then c->'values'->>'status' else status end,
+               completed_at = case when c->'values' ? 'completed_at' and c->'values'->>'completed_at' is not null
+                                   then (c->'values'->>'completed_at')::timestamptz
+                                   when coalesce(c->'values'->>'status', status) = 'done' then completed_at
+                                   else null end,
+               due_date = case when c->'values' ? 'due_date' then (c->'values'->>'due_date')::date else due_date end,
+               assignee_id = case when c->'values' ? 'assignee' then c->'values'->'assignee'->>0 else assignee_id end,
+               notion_pulled_hash = c->>'pulled_hash'
+         where id = (c->>'id')::uuid;
       end if;
       execute format('select to_jsonb(t) from scoped.%I t where id = $1', v_table) into v_new
         using (c->>'id')::uuid;
@@ -2683,8 +3178,25 @@ begin
       if v_after is distinct from v_before then
         -- The owner's value wins; the one it replaced is kept here.
         insert into scoped.audit_log (action, resource_type, resource_id, details)
-        values ('notion.changed', p_entity, c->>'id', jsonb_build_object('new', v_after, 'old', v_before));
+        values ('notion.changed', p_entity, c->>'id', jsonb_build_object('new', v_after, 'old', v_before, 'author', v_author));
         v_applied := v_applied + 1;
+        -- The project's History names the edit and its author.
+        v_project := case p_entity when 'project' then (c->>'id')::uuid
+                                   when 'milestone' then (v_new->>'project_id')::uuid
+                                   when 'task' then (v_new->>'project_id')::uuid end;
+        -- (A milestone done and a project delivered have lines of their own, which name the author too.)
+        if v_project is not null
+           and not (p_entity = 'milestone' and v_after->>'status' = 'completed'
+                    and v_before->>'status' is distinct from 'completed')
+           and not (p_entity = 'project' and v_after->>'status' = 'delivered'
+                    and v_before->>'status' is distinct from 'delivered') then
+          perform app_private.note_history(v_project, 'team_edit',
+            format('%s %s edited in Notion: %s', initcap(p_entity),
+                   coalesce('"' || left(coalesce(v_new->>'name', v_new->>'title'), 80) || '"', ''),
+                   (select string_agg(replace(k, '_', ' '), ', ' order by k) from jsonb_object_keys(v_after) k
+                     where v_after->k is distinct from v_before->k)),
+            'team_edit:' || (c->>'id') || ':' || (c->>'pulled_hash'));
+        end if;
       end if;
     end if;
 
@@ -2695,7 +3207,7 @@ begin
                      ' - $2)::text where id = $1', v_table)
         using (c->>'id')::uuid, array(select jsonb_array_elements_text(c->'repush'));
       insert into scoped.audit_log (action, resource_type, resource_id, details)
-      values ('notion.overridden', p_entity, c->>'id', jsonb_build_object('notion_values', c->'lost'));
+      values ('notion.overridden', p_entity, c->>'id', jsonb_build_object('notion_values', c->'lost', 'author', v_author));
       if nullif(c->>'comment', '') is not null and v_old->>'notion_page_id' is not null then
         insert into scoped.notion_comments (entity, record_id, page_id, body)
         values (p_entity::public.sync_entity, (c->>'id')::uuid, v_old->>'notion_page_id', left(c->>'comment', 2000));
@@ -2705,6 +3217,7 @@ begin
     end if;
   end loop;
 
+  perform set_config('atelier.author', '', true);
   insert into scoped.sync_state as s (data_source_id, entity, watermark)
   values (p_data_source_id, p_entity::public.sync_entity, p_watermark)
   on conflict (data_source_id) do update
@@ -2713,6 +3226,168 @@ begin
 
   return jsonb_build_object('applied', v_applied, 'deleted', v_deleted, 'restored', v_restored,
                             'overridden', v_overridden);
+end
+$function$;
+
+CREATE OR REPLACE FUNCTION public.apply_services(p_tiers jsonb, p_author jsonb)
+ RETURNS jsonb
+ LANGUAGE plpgsql
+ SET search_path TO ''
+AS $function$
+declare
+  t jsonb;
+  v_reason text;
+  v_page text;
+  v_hash text;
+  v_old scoped.tiers;
+  v_prev record;
+  v_first boolean := true;
+  v_refused jsonb := '[]'::jsonb;
+  v_cur record;
+  v_applied jsonb := '[]'::jsonb;
+  v_commented boolean := false;
+  v_new_milestones jsonb;
+  v_old_milestones jsonb;
+begin
+  if jsonb_typeof(p_tiers) <> 'array' then
+    raise exception 'apply_services takes an array of tiers' using errcode = '22023';
+  end if;
+  -- Each page on its own.
+  for t in select * from jsonb_array_elements(p_tiers) loop
+    v_page := t->>'page_id';
+    v_reason := case
+      when not exists (select 1 from scoped.tiers x where x.id = (t->>'id')::smallint)
+        then format('Atelier knows no tier %s', t->>'id')
+      when nullif(btrim(coalesce(t->>'name', '')), '') is null then 'the service needs a name'
+      when length(btrim(t->>'name')) > 100 then 'a service''s name is at most 100 characters'
+      when jsonb_typeof(t->'price_cents') <> 'number' then '"Price" needs a number, in the studio''s currency'
+      when (t->>'price_cents')::numeric <= 0 then format('the price must be more than 0, not %s',
+                                                        round((t->>'price_cents')::numeric / 100, 2))
+      when (t->>'price_cents')::numeric > 100000000000 then 'the price is more than Atelier takes'
+      when jsonb_typeof(t->'min_budget_cents') <> 'number' or (t->>'min_budget_cents')::numeric < 0
+        then 'the budget band needs a start of 0 or more'
+      when jsonb_typeof(t->'max_budget_cents') = 'number'
+           and (t->>'max_budget_cents')::numeric <= (t->>'min_budget_cents')::numeric
+        then 'the budget band must end above where it begins'
+      when coalesce(t->>'routing', '') not in ('auto', 'conditional', 'manual')
+        then '"Routing" must be Automatic, Conditional or Team review'
+      when jsonb_typeof(t->'milestones') <> 'array' or jsonb_array_length(t->'milestones') = 0
+        then 'the service has no milestones: list them in the page under "Milestones", one per line, as '
+             '"Concept design: day 14"'
+      when jsonb_array_length(t->'milestones') > 30 then 'a service has at most 30 milestones'
+      when exists (select 1 from jsonb_array_elements(t->'milestones') x
+                    where nullif(btrim(coalesce(x->>'name', '')), '') is null or length(x->>'name') > 200
+                       or jsonb_typeof(x->'days') <> 'number' or (x->>'days')::numeric < 0
+                       or (x->>'days')::numeric > 3650 or (x->>'days')::numeric <> floor((x->>'days')::numeric))
+        then 'each milestone needs a name and a whole number of days from the start, 0 to 3650'
+      when jsonb_typeof(coalesce(t->'features', '[]')) <> 'array' or jsonb_array_length(coalesce(t->'features', '[]')) > 30
+        then 'a service lists at most 30 features'
+    end;
+    if v_reason is not null then  -- each bad page is told why (once per edit); none of them is applied
+      v_commented := app_private.refuse_source_edit('service', t->>'id', v_page, t->>'hash', v_reason, p_author)
+                     or v_commented;
+      v_refused := v_refused || jsonb_build_object('page_id', v_page, 'reason', v_reason);
+    end if;
+  end loop;
+  if jsonb_array_length(v_refused) > 0 then
+    return jsonb_build_object('applied', '[]'::jsonb, 'refused', v_refused->0->>'reason', 'pages', v_refused,
+                              'commented', v_commented);
+  end if;
+  -- The catalogue as a whole: each service its own name, and in tier order, each band begins at or above where the one before it ends.
+  select g->>'page_id', g->>'hash', format('another service is called "%s" already: each needs its own name', n.name)
+    into v_page, v_hash, v_reason
+    from (select coalesce(btrim(o->>'name'), x.name) as name, o as g
+            from scoped.tiers x
+            left join lateral (select o from jsonb_array_elements(p_tiers) o where (o->>'id')::smallint = x.id) oo(o)
+              on true) n
+   where lower(n.name) in (select lower(coalesce(btrim(o->>'name'), x.name))
+                             from scoped.tiers x
+                             left join lateral (select o from jsonb_array_elements(p_tiers) o
+                                                 where (o->>'id')::smallint = x.id) oo(o) on true
+                            group by 1 having count(*) > 1)
+     and n.g is not null
+   limit 1;
+  if v_reason is not null then
+    v_commented := app_private.refuse_source_edit('service', (select o->>'id' from jsonb_array_elements(p_tiers) o
+                                                               where o->>'page_id' = v_page limit 1),
+                                                  v_page, v_hash, v_reason, p_author);
+    return jsonb_build_object('applied', '[]'::jsonb, 'refused', v_reason, 'page_id', v_page,
+                              'commented', v_commented);
+  end if;
+  select null::smallint as id, null::text as name, null::bigint as lo, null::bigint as hi, null::text as page_id,
+         null::text as hash into v_prev;
+  for v_cur in
+    select x.id, coalesce(btrim(g->>'name'), x.name) as name,
+           coalesce((g->>'min_budget_cents')::bigint, x.min_budget_cents) as lo,
+           case when g is null then x.max_budget_cents else (g->>'max_budget_cents')::bigint end as hi,
+           g->>'page_id' as page_id, g->>'hash' as hash
+      from scoped.tiers x
+      left join lateral (select o from jsonb_array_elements(p_tiers) o where (o->>'id')::smallint = x.id) gg(g) on true
+     order by x.id
+  loop
+    if not v_first and (v_prev.hi is null or v_prev.hi > v_cur.lo) then
+      v_reason := format('%s''s budget band (%s) overlaps %s''s (%s): each band must begin where the one before it '
+                         'ends, or above it', v_prev.name, app_private.money_band(v_prev.lo, v_prev.hi),
+                         v_cur.name, app_private.money_band(v_cur.lo, v_cur.hi));
+      -- Said on the page that was edited: the later tier's, unless only the earlier one's was given.
+      if v_cur.page_id is not null then
+        v_commented := app_private.refuse_source_edit('service', v_cur.id::text, v_cur.page_id, v_cur.hash,
+                                                      v_reason, p_author);
+        v_page := v_cur.page_id;
+      else
+        v_commented := app_private.refuse_source_edit('service', v_prev.id::text, v_prev.page_id, v_prev.hash,
+                                                      v_reason, p_author);
+        v_page := v_prev.page_id;
+      end if;
+      return jsonb_build_object('applied', '[]'::jsonb, 'refused', v_reason, 'page_id', v_page,
+                                'commented', v_commented);
+    end if;
+    v_prev := v_cur;
+    v_first := false;
+  end loop;
+  -- Applied: each tier whose page changed. A new price drops the Stripe Price that charged the old one.
+  for t in select * from jsonb_array_elements(p_tiers) loop
+    select * into v_old from scoped.tiers x where x.id = (t->>'id')::smallint for update;
+    v_new_milestones := (select jsonb_agg(jsonb_build_object('name', btrim(x->>'name'), 'days', (x->>'days')::integer)
+                                          order by o) from jsonb_array_elements(t->'milestones') with ordinality y(x, o));
+    v_old_milestones := (select jsonb_agg(jsonb_build_object('name', mt.name, 'days', mt.due_offset_days)
+                                          order by mt."order") from scoped.milestone_templates mt
+                          where mt.tier = v_old.id);
+    if (btrim(t->>'name'), coalesce(t->>'description', ''), coalesce(t->'features', '[]'::jsonb),
+        (t->>'price_cents')::bigint, (t->>'min_budget_cents')::bigint, (t->>'max_budget_cents')::bigint,
+        (t->>'routing'), coalesce((t->>'active')::boolean, true), v_new_milestones)
+       is distinct from
+       (v_old.name, v_old.description, v_old.features, v_old.price_cents, v_old.min_budget_cents,
+        v_old.max_budget_cents, v_old.routing::text, v_old.active, v_old_milestones) then
+      update scoped.tiers x
+         set name = btrim(t->>'name'), description = coalesce(left(t->>'description', 2000), ''),
+             features = coalesce(t->'features', '[]'::jsonb), price_cents = (t->>'price_cents')::bigint,
+             min_budget_cents = (t->>'min_budget_cents')::bigint,
+             max_budget_cents = (t->>'max_budget_cents')::bigint, routing = (t->>'routing')::public.routing_mode,
+             active = coalesce((t->>'active')::boolean, true),
+             stripe_price_id = case when (t->>'price_cents')::bigint = v_old.price_cents then x.stripe_price_id end
+       where x.id = v_old.id;
+      if v_new_milestones is distinct from v_old_milestones then
+        delete from scoped.milestone_templates mt where mt.tier = v_old.id;
+        insert into scoped.milestone_templates (tier, name, "order", due_offset_days)
+        select v_old.id, left(btrim(x->>'name'), 200), o, (x->>'days')::integer
+          from jsonb_array_elements(t->'milestones') with ordinality y(x, o);
+      end if;
+      insert into scoped.audit_log (action, resource_type, resource_id, details)
+      values ('service.changed', 'tier', v_old.id::text, jsonb_build_object(
+        'old', jsonb_build_object('name', v_old.name, 'price_cents', v_old.price_cents,
+                                  'min_budget_cents', v_old.min_budget_cents, 'max_budget_cents', v_old.max_budget_cents,
+                                  'routing', v_old.routing, 'active', v_old.active, 'features', v_old.features,
+                                  'milestones', v_old_milestones),
+        'new', t - 'hash' - 'page_id', 'author', p_author, 'page_id', t->>'page_id'));
+      v_applied := v_applied || to_jsonb(v_old.id);
+    end if;
+    insert into scoped.notion_source_pages (page_id, source, key, applied_hash)
+    values (t->>'page_id', 'service', t->>'id', t->>'hash')
+    on conflict (page_id) do update set applied_hash = excluded.applied_hash, refused_hash = null,
+                                        refused_reason = null;
+  end loop;
+  return jsonb_build_object('applied', v_applied);
 end
 $function$;
 
@@ -2946,6 +3621,28 @@ begin
 end
 $function$;
 
+CREATE OR REPLACE FUNCTION public.assign_tasks(p_kind text, p_user_id text)
+ RETURNS jsonb
+ LANGUAGE plpgsql
+ SET search_path TO ''
+AS $function$
+begin
+  if p_kind not in ('contact_client', 'review_quote', 'prepare_kickoff') then
+    raise exception 'tasks of kind % are not made by Atelier: choose contact_client, review_quote or prepare_kickoff',
+      p_kind using errcode = '22023';
+  end if;
+  if p_user_id is not null and p_user_id !~ '^[0-9a-fA-F-]{32,36}$' then
+    raise exception '% is not a Notion user id (32 hex digits, with or without dashes)', p_user_id
+      using errcode = '22023';
+  end if;
+  update public.businesses b
+     set task_assignees = case when p_user_id is null then b.task_assignees - p_kind
+                               else b.task_assignees || jsonb_build_object(p_kind, p_user_id) end
+   where b.id = app_private.business_id();
+  return (select b.task_assignees from public.businesses b where b.id = app_private.business_id());
+end
+$function$;
+
 CREATE OR REPLACE FUNCTION public.business_directory()
  RETURNS jsonb
  LANGUAGE sql
@@ -2973,11 +3670,18 @@ AS $function$
     'tiers', coalesce((
       select jsonb_agg(jsonb_build_object('id', t.id, 'name', t.name, 'min_budget_cents', t.min_budget_cents,
                                           'max_budget_cents', t.max_budget_cents, 'routing', t.routing,
-                                          'price_cents', t.price_cents, 'currency', t.currency) order by t.id)
+                                          'price_cents', t.price_cents, 'currency', t.currency,
+                                          'description', t.description, 'features', t.features, 'active', t.active,
+                                          'stripe_product_id', t.stripe_product_id,
+                                          'stripe_price_id', t.stripe_price_id) order by t.id)
         from scoped.tiers t), '[]'::jsonb),
     'milestones', coalesce((
       select jsonb_object_agg(m.tier, m.names)
         from (select tier, jsonb_agg(name order by "order") as names
+                from scoped.milestone_templates group by tier) m), '{}'::jsonb),
+    'milestone_days', coalesce((
+      select jsonb_object_agg(m.tier, m.items)
+        from (select tier, jsonb_agg(jsonb_build_object('name', name, 'days', due_offset_days) order by "order") as items
                 from scoped.milestone_templates group by tier) m), '{}'::jsonb))
 $function$;
 
@@ -3029,6 +3733,19 @@ begin
 end
 $function$;
 
+CREATE OR REPLACE FUNCTION public.claim_file_drop(p_file_key text, p_page_id text)
+ RETURNS boolean
+ LANGUAGE plpgsql
+ SET search_path TO ''
+AS $function$
+begin
+  insert into scoped.notion_file_drops (file_key, page_id) values (p_file_key, p_page_id)
+  on conflict (business_id, file_key) do update set claimed_at = now()
+    where notion_file_drops.deliverable_id is null and notion_file_drops.claimed_at < now() - interval '10 minutes';
+  return found;
+end
+$function$;
+
 CREATE OR REPLACE FUNCTION public.claim_notifications(p_limit integer, p_lease_seconds integer, p_templates text[] DEFAULT NULL::text[])
  RETURNS jsonb
  LANGUAGE plpgsql
@@ -3055,7 +3772,11 @@ begin
   select coalesce(jsonb_agg(jsonb_build_object(
            'id', c.id, 'claim', c.claim, 'template', c.template, 'recipient', c.recipient, 'attempts', c.attempts,
            'suppressed', exists (select 1 from public.email_suppressions s where s.email = lower(c.recipient)),
-           'context', app_private.notification_context(c.id)) order by c.created_at), '[]'::jsonb)
+           'context', app_private.notification_context(c.id),
+           'wording', (select jsonb_build_object('version', w.version, 'subject', w.subject, 'body', w.body)
+                         from scoped.mail_templates w
+                        where w.name = c.template and w.version = c.template_version))
+           order by c.created_at), '[]'::jsonb)
     into v_claimed from claimed c;
   return v_claimed;
 end
@@ -3369,6 +4090,20 @@ AS $function$
     from scoped.deliverables d join scoped.projects p on p.id = d.project_id where d.id = p_id
 $function$;
 
+CREATE OR REPLACE FUNCTION public.file_drop_target(p_deliverable_id uuid, p_project_page_id text)
+ RETURNS jsonb
+ LANGUAGE sql
+ STABLE
+ SET search_path TO ''
+AS $function$
+  select coalesce(
+    (select jsonb_build_object('project_id', d.project_id, 'category', d.category)
+       from scoped.deliverables d join scoped.projects p on p.id = d.project_id
+      where d.id = p_deliverable_id and p.deleted_at is null),
+    (select jsonb_build_object('project_id', p.id, 'category', null)
+       from scoped.projects p where p.notion_page_id = p_project_page_id and p.deleted_at is null))
+$function$;
+
 CREATE OR REPLACE FUNCTION public.find_deliverable(p_bucket text, p_key text, p_version_id text)
  RETURNS jsonb
  LANGUAGE sql
@@ -3435,6 +4170,18 @@ begin
 end
 $function$;
 
+CREATE OR REPLACE FUNCTION public.link_source_page(p_source text, p_key text, p_page_id text, p_hash text)
+ RETURNS jsonb
+ LANGUAGE sql
+ SET search_path TO ''
+AS $function$
+  insert into scoped.notion_source_pages (page_id, source, key, applied_hash)
+  values (p_page_id, p_source, p_key, p_hash)
+  on conflict (business_id, source, key) do update set page_id = excluded.page_id, applied_hash = excluded.applied_hash,
+                                                     refused_hash = null, refused_reason = null
+  returning jsonb_build_object('page_id', page_id, 'key', key)
+$function$;
+
 CREATE OR REPLACE FUNCTION public.linked_records(p_entity text)
  RETURNS jsonb
  LANGUAGE plpgsql
@@ -3463,6 +4210,17 @@ begin
 end
 $function$;
 
+CREATE OR REPLACE FUNCTION public.note_source_watermark(p_entity text, p_data_source_id text, p_watermark timestamp with time zone)
+ RETURNS void
+ LANGUAGE sql
+ SET search_path TO ''
+AS $function$
+  insert into scoped.sync_state as s (data_source_id, entity, watermark)
+  values (p_data_source_id, p_entity::public.sync_entity, p_watermark)
+  on conflict (data_source_id) do update set watermark = greatest(s.watermark, excluded.watermark)
+    where s.watermark is distinct from greatest(s.watermark, excluded.watermark)
+$function$;
+
 CREATE OR REPLACE FUNCTION public.note_unapplied_pages(p_entity text, p_pages jsonb)
  RETURNS integer
  LANGUAGE sql
@@ -3486,7 +4244,7 @@ CREATE OR REPLACE FUNCTION public.notification_rows(p_status text, p_limit integ
 AS $function$
   select coalesce(jsonb_agg(to_jsonb(r) order by r.created_at desc), '[]'::jsonb) from (
     select id, recipient, template, dedupe_key, status, attempts, subject, sent_at, provider_message_id, last_error,
-           created_at, body_html
+           created_at, body_html, template_version
       from scoped.notifications where p_status is null or status::text = p_status
      order by created_at desc limit p_limit) r
 $function$;
@@ -3514,7 +4272,7 @@ AS $function$
       from scoped.notion_properties group by data_source_id) d
 $function$;
 
-CREATE OR REPLACE FUNCTION public.open_portal_session(p_sign_in_id uuid, p_ttl_seconds integer)
+CREATE OR REPLACE FUNCTION public.open_portal_session(p_sign_in_id uuid, p_ttl_seconds integer, p_ip text DEFAULT NULL::text)
  RETURNS jsonb
  LANGUAGE plpgsql
  SET search_path TO ''
@@ -3534,6 +4292,10 @@ begin
   insert into scoped.portal_sessions (user_id, sign_in_id, expires_at)
   values (v_user.id, p_sign_in_id, now() + make_interval(secs => p_ttl_seconds))
   returning * into v_session;
+  update public.users set last_login = now() where id = v_user.id;
+  insert into scoped.audit_log (user_id, action, resource_type, resource_id, details, ip_address)
+  values (v_user.id, 'login', 'user', v_user.id::text, jsonb_build_object('via', 'portal', 'session_id', v_session.id),
+          case when p_ip ~ '^[0-9a-fA-F:.]{2,45}$' then p_ip::inet end);
   return jsonb_build_object('session_id', v_session.id, 'user_id', v_user.id, 'email', v_user.email,
                             'expires', floor(extract(epoch from v_session.expires_at))::bigint);
 end
@@ -3664,6 +4426,26 @@ AS $function$
       from scoped.sync_outbox
      where (p_status is null and status <> 'done') or status::text = p_status
      order by id limit p_limit) r
+$function$;
+
+CREATE OR REPLACE FUNCTION public.overdue_tasks()
+ RETURNS jsonb
+ LANGUAGE plpgsql
+ STABLE
+ SET search_path TO ''
+AS $function$
+begin
+  perform app_private.report_reader();
+  return (
+    select coalesce(jsonb_agg(jsonb_build_object(
+             'id', k.id, 'title', k.title, 'kind', k.kind, 'due_date', k.due_date, 'status', k.status,
+             'days_overdue', app_private.business_today(k.business_id) - k.due_date,
+             'assignee_id', k.assignee_id, 'project_name', p.name, 'lead_name', l.name,
+             'notion_page_id', k.notion_page_id) order by k.due_date, k.created_at), '[]'::jsonb)
+      from scoped.tasks k left join scoped.projects p on p.id = k.project_id
+      left join scoped.leads l on l.id = k.lead_id
+     where k.status <> 'done' and k.deleted_at is null and k.due_date < app_private.business_today(k.business_id));
+end
 $function$;
 
 CREATE OR REPLACE FUNCTION public.payments_held()
@@ -3843,7 +4625,8 @@ AS $function$
                    from scoped.messages m where m.project_id = p.id and not m.internal),
     'nps_asked', p.nps_asked_at is not null or p.status in ('delivered', 'closed'),
     'nps', (select jsonb_build_object('score', a.score, 'comment', a.comment)
-              from scoped.nps_answers a where a.project_id = p.id))
+              from scoped.nps_answers a where a.project_id = p.id),
+    'studio_notes', p.studio_notes)
     from scoped.projects p left join scoped.tiers t on t.id = p.tier
    where p.id = p_id and p.deleted_at is null
 $function$;
@@ -3906,6 +4689,28 @@ CREATE OR REPLACE FUNCTION public.project_state(p_id uuid)
 AS $function$
   select coalesce((select case when p.deleted_at is null then 'live' else 'deleted' end
                      from scoped.projects p where p.id = p_id), 'missing')
+$function$;
+
+CREATE OR REPLACE FUNCTION public.queue_task_digest(p_recipient text)
+ RETURNS jsonb
+ LANGUAGE plpgsql
+ SET search_path TO ''
+AS $function$
+declare
+  v_tasks jsonb := public.overdue_tasks();
+  v_day date := app_private.business_today(app_private.business_id());
+  v_id uuid;
+begin
+  if jsonb_array_length(v_tasks) = 0 then
+    return jsonb_build_object('queued', false, 'overdue', 0);
+  end if;
+  insert into scoped.notifications (recipient, template, dedupe_key, details)
+  values (lower(btrim(p_recipient)), 'task_digest', 'task_digest:' || app_private.business_id() || ':' || v_day,
+          jsonb_build_object('day', v_day, 'tasks', v_tasks))
+  on conflict (dedupe_key) do nothing
+  returning id into v_id;
+  return jsonb_build_object('queued', v_id is not null, 'overdue', jsonb_array_length(v_tasks), 'day', v_day);
+end
 $function$;
 
 CREATE OR REPLACE FUNCTION public.queue_weekly_report(p_recipient text, p_week_start date)
@@ -4196,6 +5001,34 @@ begin
 end
 $function$;
 
+CREATE OR REPLACE FUNCTION public.record_project_notes(p_project_id uuid, p_markdown text, p_public text, p_hash text, p_author jsonb)
+ RETURNS jsonb
+ LANGUAGE plpgsql
+ SET search_path TO ''
+AS $function$
+declare
+  v_old text;
+begin
+  if not exists (select 1 from scoped.projects p where p.id = p_project_id) then
+    raise exception 'no project %', p_project_id using errcode = 'P0002';
+  end if;
+  select n.content_hash into v_old from scoped.project_notes n where n.project_id = p_project_id for update;
+  if v_old is not distinct from p_hash or (v_old is null and btrim(coalesce(p_markdown, '')) = '') then
+    return jsonb_build_object('changed', false);
+  end if;
+  insert into scoped.project_notes (project_id, markdown, content_hash, author)
+  values (p_project_id, left(coalesce(p_markdown, ''), 200000), p_hash, p_author)
+  on conflict (project_id) do update set markdown = excluded.markdown, content_hash = excluded.content_hash,
+                                         author = excluded.author;
+  update scoped.projects set studio_notes = nullif(left(btrim(coalesce(p_public, '')), 100000), '')
+   where id = p_project_id;
+  insert into scoped.audit_log (action, resource_type, resource_id, details)
+  values ('notion.content', 'project', p_project_id::text,
+          jsonb_build_object('characters', length(coalesce(p_markdown, '')), 'author', p_author));
+  return jsonb_build_object('changed', true);
+end
+$function$;
+
 CREATE OR REPLACE FUNCTION public.record_team_comment(p_page_id text, p_comment_id text, p_author_id text, p_author_name text, p_body text, p_created_at timestamp with time zone, p_marker text)
  RETURNS jsonb
  LANGUAGE plpgsql
@@ -4261,6 +5094,15 @@ begin
   end loop;
   return jsonb_build_object('stored', v_stored, 'internal', v_internal);
 end
+$function$;
+
+CREATE OR REPLACE FUNCTION public.refuse_source_edit(p_source text, p_key text, p_page_id text, p_hash text, p_reason text, p_author jsonb)
+ RETURNS jsonb
+ LANGUAGE sql
+ SET search_path TO ''
+AS $function$
+  select jsonb_build_object('commented',
+                            app_private.refuse_source_edit(p_source, p_key, p_page_id, p_hash, p_reason, p_author))
 $function$;
 
 CREATE OR REPLACE FUNCTION public.reject_stripe_event(p_event_id text, p_event_type text, p_reason text, p_payload jsonb)
@@ -4421,7 +5263,8 @@ begin
     'cycle_times', public.report_cycle_times(p_from, p_to),
     'sync', public.report_sync(p_from, p_to),
     'held', public.report_held(p_from, p_to),
-    'nps', public.report_nps(p_from, p_to));
+    'nps', public.report_nps(p_from, p_to),
+    'overdue_tasks', public.overdue_tasks());
 end
 $function$;
 
@@ -4767,6 +5610,21 @@ AS $function$
      where status = 'pending' and failure = 'waiting' and waiting_for is null group by entity) w
 $function$;
 
+CREATE OR REPLACE FUNCTION public.search_project_notes(p_query text, p_limit integer DEFAULT 20)
+ RETURNS jsonb
+ LANGUAGE sql
+ STABLE
+ SET search_path TO ''
+AS $function$
+  select coalesce(jsonb_agg(jsonb_build_object('project_id', r.project_id, 'name', r.name, 'rank', r.rank,
+                                               'excerpt', r.excerpt) order by r.rank desc), '[]'::jsonb)
+    from (select n.project_id, p.name, ts_rank(n.search, q) as rank,
+                 ts_headline('english', n.markdown, q, 'MaxWords=20, MinWords=8') as excerpt
+            from scoped.project_notes n join scoped.projects p on p.id = n.project_id,
+                 websearch_to_tsquery('english', p_query) q
+           where n.search @@ q order by rank desc limit greatest(least(p_limit, 100), 1)) r
+$function$;
+
 CREATE OR REPLACE FUNCTION public.send_quote(p_lead_id uuid, p_tier smallint, p_amount bigint, p_note text, p_cap bigint)
  RETURNS jsonb
  LANGUAGE plpgsql
@@ -4832,6 +5690,44 @@ begin
   end if;
   return (select d from jsonb_array_elements(public.business_directory()) d where d->>'slug' = p_slug);
 end
+$function$;
+
+CREATE OR REPLACE FUNCTION public.set_tier_stripe(p_tier smallint, p_product_id text, p_price_id text, p_price_cents bigint)
+ RETURNS jsonb
+ LANGUAGE sql
+ SET search_path TO ''
+AS $function$
+  update scoped.tiers set stripe_product_id = p_product_id, stripe_price_id = p_price_id
+   where id = p_tier and price_cents = p_price_cents
+  returning jsonb_build_object('tier', id, 'stripe_price_id', stripe_price_id)
+$function$;
+
+CREATE OR REPLACE FUNCTION public.settle_file_drop(p_file_key text, p_deliverable_id uuid)
+ RETURNS void
+ LANGUAGE plpgsql
+ SET search_path TO ''
+AS $function$
+begin
+  if p_deliverable_id is null then
+    delete from scoped.notion_file_drops where file_key = p_file_key and deliverable_id is null;
+  else
+    update scoped.notion_file_drops set deliverable_id = p_deliverable_id where file_key = p_file_key;
+    insert into scoped.audit_log (action, resource_type, resource_id, details)
+    values ('notion.file_dropped', 'deliverable', p_deliverable_id::text,
+            jsonb_build_object('page_id', (select page_id from scoped.notion_file_drops where file_key = p_file_key)));
+  end if;
+end
+$function$;
+
+CREATE OR REPLACE FUNCTION public.source_pages(p_source text)
+ RETURNS jsonb
+ LANGUAGE sql
+ STABLE
+ SET search_path TO ''
+AS $function$
+  select coalesce(jsonb_object_agg(s.page_id, jsonb_build_object('key', s.key, 'applied_hash', s.applied_hash,
+                                                                 'refused_hash', s.refused_hash)), '{}'::jsonb)
+    from scoped.notion_source_pages s where s.source = p_source
 $function$;
 
 CREATE OR REPLACE FUNCTION public.start_portal_sign_in(p_email text, p_source_ip text, p_ttl_seconds integer, p_per_address integer, p_per_source integer, p_send boolean DEFAULT true)
@@ -5089,7 +5985,7 @@ AS $function$
    where u.user_type in ('kaa_client', 'sage_client')
 $function$;
 
--- ==================== row-level security (31) ====================
+-- ==================== row-level security (36) ====================
 
 alter table public.approvals enable row level security;
 
@@ -5109,6 +6005,8 @@ alter table public.inbound_events enable row level security;
 
 alter table public.leads enable row level security;
 
+alter table public.mail_templates enable row level security;
+
 alter table public.messages enable row level security;
 
 alter table public.milestone_templates enable row level security;
@@ -5121,7 +6019,11 @@ alter table public.notion_budget enable row level security;
 
 alter table public.notion_comments enable row level security;
 
+alter table public.notion_file_drops enable row level security;
+
 alter table public.notion_properties enable row level security;
+
+alter table public.notion_source_pages enable row level security;
 
 alter table public.notion_webhook_arming enable row level security;
 
@@ -5134,6 +6036,8 @@ alter table public.portal_sessions enable row level security;
 alter table public.portal_sign_ins enable row level security;
 
 alter table public.project_history enable row level security;
+
+alter table public.project_notes enable row level security;
 
 alter table public.projects enable row level security;
 
@@ -5149,11 +6053,13 @@ alter table public.sync_outbox enable row level security;
 
 alter table public.sync_state enable row level security;
 
+alter table public.tasks enable row level security;
+
 alter table public.tiers enable row level security;
 
 alter table public.users enable row level security;
 
--- ==================== policies (124) ====================
+-- ==================== policies (144) ====================
 
 create policy approvals_delete on public.approvals for delete to authenticated
     using (false);
@@ -5272,6 +6178,19 @@ create policy leads_update on public.leads for update to authenticated
     using (((app_private.is_team(business_id) OR (business_id = ( SELECT app_private.business_id() AS business_id))) AND app_private.is_team(business_id)))
     with check (((app_private.is_team(business_id) OR (business_id = ( SELECT app_private.business_id() AS business_id))) AND app_private.is_team(business_id)));
 
+create policy mail_templates_delete on public.mail_templates for delete to authenticated
+    using (false);
+
+create policy mail_templates_insert on public.mail_templates for insert to authenticated
+    with check (((app_private.is_team(business_id) OR (business_id = ( SELECT app_private.business_id() AS business_id))) AND app_private.is_admin(business_id)));
+
+create policy mail_templates_select on public.mail_templates for select to authenticated
+    using (((app_private.is_team(business_id) OR (business_id = ( SELECT app_private.business_id() AS business_id))) AND app_private.is_team(business_id)));
+
+create policy mail_templates_update on public.mail_templates for update to authenticated
+    using (false)
+    with check (false);
+
 create policy messages_delete on public.messages for delete to authenticated
     using (((app_private.is_team(business_id) OR (business_id = ( SELECT app_private.business_id() AS business_id))) AND app_private.is_admin(business_id)));
 
@@ -5350,6 +6269,19 @@ create policy notion_comments_update on public.notion_comments for update to aut
     using (((app_private.is_team(business_id) OR (business_id = ( SELECT app_private.business_id() AS business_id))) AND app_private.is_admin(business_id)))
     with check (((app_private.is_team(business_id) OR (business_id = ( SELECT app_private.business_id() AS business_id))) AND app_private.is_admin(business_id)));
 
+create policy notion_file_drops_delete on public.notion_file_drops for delete to authenticated
+    using (((app_private.is_team(business_id) OR (business_id = ( SELECT app_private.business_id() AS business_id))) AND app_private.is_admin(business_id)));
+
+create policy notion_file_drops_insert on public.notion_file_drops for insert to authenticated
+    with check (((app_private.is_team(business_id) OR (business_id = ( SELECT app_private.business_id() AS business_id))) AND app_private.is_admin(business_id)));
+
+create policy notion_file_drops_select on public.notion_file_drops for select to authenticated
+    using (((app_private.is_team(business_id) OR (business_id = ( SELECT app_private.business_id() AS business_id))) AND app_private.is_team(business_id)));
+
+create policy notion_file_drops_update on public.notion_file_drops for update to authenticated
+    using (((app_private.is_team(business_id) OR (business_id = ( SELECT app_private.business_id() AS business_id))) AND app_private.is_admin(business_id)))
+    with check (((app_private.is_team(business_id) OR (business_id = ( SELECT app_private.business_id() AS business_id))) AND app_private.is_admin(business_id)));
+
 create policy notion_properties_delete on public.notion_properties for delete to authenticated
     using (((app_private.is_team(business_id) OR (business_id = ( SELECT app_private.business_id() AS business_id))) AND app_private.is_admin(business_id)));
 
@@ -5360,6 +6292,19 @@ create policy notion_properties_select on public.notion_properties for select to
     using (((app_private.is_team(business_id) OR (business_id = ( SELECT app_private.business_id() AS business_id))) AND app_private.is_team(business_id)));
 
 create policy notion_properties_update on public.notion_properties for update to authenticated
+    using (((app_private.is_team(business_id) OR (business_id = ( SELECT app_private.business_id() AS business_id))) AND app_private.is_admin(business_id)))
+    with check (((app_private.is_team(business_id) OR (business_id = ( SELECT app_private.business_id() AS business_id))) AND app_private.is_admin(business_id)));
+
+create policy notion_source_pages_delete on public.notion_source_pages for delete to authenticated
+    using (((app_private.is_team(business_id) OR (business_id = ( SELECT app_private.business_id() AS business_id))) AND app_private.is_admin(business_id)));
+
+create policy notion_source_pages_insert on public.notion_source_pages for insert to authenticated
+    with check (((app_private.is_team(business_id) OR (business_id = ( SELECT app_private.business_id() AS business_id))) AND app_private.is_admin(business_id)));
+
+create policy notion_source_pages_select on public.notion_source_pages for select to authenticated
+    using (((app_private.is_team(business_id) OR (business_id = ( SELECT app_private.business_id() AS business_id))) AND app_private.is_team(business_id)));
+
+create policy notion_source_pages_update on public.notion_source_pages for update to authenticated
     using (((app_private.is_team(business_id) OR (business_id = ( SELECT app_private.business_id() AS business_id))) AND app_private.is_admin(business_id)))
     with check (((app_private.is_team(business_id) OR (business_id = ( SELECT app_private.business_id() AS business_id))) AND app_private.is_admin(business_id)));
 
@@ -5440,6 +6385,19 @@ create policy project_history_select on public.project_history for select to aut
 create policy project_history_update on public.project_history for update to authenticated
     using (((app_private.is_team(business_id) OR (business_id = ( SELECT app_private.business_id() AS business_id))) AND app_private.is_admin(business_id)))
     with check (((app_private.is_team(business_id) OR (business_id = ( SELECT app_private.business_id() AS business_id))) AND app_private.is_admin(business_id)));
+
+create policy project_notes_delete on public.project_notes for delete to authenticated
+    using (((app_private.is_team(business_id) OR (business_id = ( SELECT app_private.business_id() AS business_id))) AND app_private.is_admin(business_id)));
+
+create policy project_notes_insert on public.project_notes for insert to authenticated
+    with check (((app_private.is_team(business_id) OR (business_id = ( SELECT app_private.business_id() AS business_id))) AND app_private.is_team(business_id)));
+
+create policy project_notes_select on public.project_notes for select to authenticated
+    using (((app_private.is_team(business_id) OR (business_id = ( SELECT app_private.business_id() AS business_id))) AND app_private.is_team(business_id)));
+
+create policy project_notes_update on public.project_notes for update to authenticated
+    using (((app_private.is_team(business_id) OR (business_id = ( SELECT app_private.business_id() AS business_id))) AND app_private.is_team(business_id)))
+    with check (((app_private.is_team(business_id) OR (business_id = ( SELECT app_private.business_id() AS business_id))) AND app_private.is_team(business_id)));
 
 create policy projects_delete on public.projects for delete to authenticated
     using (((app_private.is_team(business_id) OR (business_id = ( SELECT app_private.business_id() AS business_id))) AND app_private.is_admin(business_id)));
@@ -5532,6 +6490,19 @@ create policy sync_state_update on public.sync_state for update to authenticated
     using (((app_private.is_team(business_id) OR (business_id = ( SELECT app_private.business_id() AS business_id))) AND app_private.is_team(business_id)))
     with check (((app_private.is_team(business_id) OR (business_id = ( SELECT app_private.business_id() AS business_id))) AND app_private.is_team(business_id)));
 
+create policy tasks_delete on public.tasks for delete to authenticated
+    using (((app_private.is_team(business_id) OR (business_id = ( SELECT app_private.business_id() AS business_id))) AND app_private.is_admin(business_id)));
+
+create policy tasks_insert on public.tasks for insert to authenticated
+    with check (((app_private.is_team(business_id) OR (business_id = ( SELECT app_private.business_id() AS business_id))) AND app_private.is_team(business_id)));
+
+create policy tasks_select on public.tasks for select to authenticated
+    using (((app_private.is_team(business_id) OR (business_id = ( SELECT app_private.business_id() AS business_id))) AND app_private.is_team(business_id)));
+
+create policy tasks_update on public.tasks for update to authenticated
+    using (((app_private.is_team(business_id) OR (business_id = ( SELECT app_private.business_id() AS business_id))) AND app_private.is_team(business_id)))
+    with check (((app_private.is_team(business_id) OR (business_id = ( SELECT app_private.business_id() AS business_id))) AND app_private.is_team(business_id)));
+
 create policy tiers_delete on public.tiers for delete to authenticated
     using (((app_private.is_team(business_id) OR (business_id = ( SELECT app_private.business_id() AS business_id))) AND app_private.is_admin(business_id)));
 
@@ -5558,7 +6529,7 @@ create policy users_update on public.users for update to authenticated
     using (app_private.is_team_of_user(id))
     with check (app_private.is_team_of_user(id));
 
--- ==================== triggers (50) ====================
+-- ==================== triggers (71) ====================
 
 CREATE TRIGGER approvals_never_rewritten BEFORE DELETE OR UPDATE ON public.approvals FOR EACH ROW EXECUTE FUNCTION app_private.never_rewritten();
 
@@ -5566,11 +6537,15 @@ CREATE TRIGGER approvals_taken AFTER INSERT ON public.approvals FOR EACH ROW EXE
 
 CREATE TRIGGER businesses_updated_at BEFORE UPDATE ON public.businesses FOR EACH ROW EXECUTE FUNCTION app_private.set_updated_at();
 
+CREATE TRIGGER clients_audit_team AFTER INSERT OR DELETE OR UPDATE ON public.clients FOR EACH ROW EXECUTE FUNCTION app_private.audit_team_write();
+
 CREATE TRIGGER clients_enqueue_sync AFTER INSERT OR UPDATE ON public.clients FOR EACH ROW EXECUTE FUNCTION app_private.enqueue_on_change('client', 'tier', 'status', 'project_address', 'deleted_at');
 
 CREATE TRIGGER clients_guard_user BEFORE INSERT OR UPDATE ON public.clients FOR EACH ROW EXECUTE FUNCTION app_private.guard_client_user();
 
 CREATE TRIGGER clients_set_updated_at BEFORE UPDATE ON public.clients FOR EACH ROW EXECUTE FUNCTION app_private.set_updated_at();
+
+CREATE TRIGGER deliverables_audit_team AFTER INSERT OR DELETE OR UPDATE ON public.deliverables FOR EACH ROW EXECUTE FUNCTION app_private.audit_team_write();
 
 CREATE TRIGGER deliverables_awaits AFTER INSERT ON public.deliverables FOR EACH ROW EXECUTE FUNCTION app_private.deliverable_awaits();
 
@@ -5586,15 +6561,27 @@ CREATE TRIGGER deliverables_set_updated_at BEFORE UPDATE ON public.deliverables 
 
 CREATE TRIGGER inbound_events_replace_rejected BEFORE INSERT ON public.inbound_events FOR EACH ROW EXECUTE FUNCTION app_private.replace_rejected_event();
 
+CREATE TRIGGER leads_audit_team AFTER INSERT OR DELETE OR UPDATE ON public.leads FOR EACH ROW EXECUTE FUNCTION app_private.audit_team_write();
+
 CREATE TRIGGER leads_enqueue_sync AFTER INSERT OR UPDATE ON public.leads FOR EACH ROW EXECUTE FUNCTION app_private.enqueue_on_change('lead', 'name', 'email', 'recommended_tier', 'status', 'budget_range', 'timeline_weeks', 'project_type', 'needs_review', 'routing_reason', 'deleted_at', 'team_tier', 'quote_amount', 'quote_note');
 
 CREATE TRIGGER leads_set_updated_at BEFORE UPDATE ON public.leads FOR EACH ROW EXECUTE FUNCTION app_private.set_updated_at();
+
+CREATE TRIGGER leads_task AFTER INSERT OR UPDATE OF needs_review, status ON public.leads FOR EACH ROW EXECUTE FUNCTION app_private.task_of_lead();
+
+CREATE TRIGGER mail_templates_audit_team AFTER INSERT OR DELETE OR UPDATE ON public.mail_templates FOR EACH ROW EXECUTE FUNCTION app_private.audit_team_write();
+
+CREATE TRIGGER mail_templates_never_rewritten BEFORE DELETE OR UPDATE ON public.mail_templates FOR EACH ROW EXECUTE FUNCTION app_private.never_rewritten();
 
 CREATE TRIGGER messages_author BEFORE INSERT ON public.messages FOR EACH ROW EXECUTE FUNCTION app_private.message_author();
 
 CREATE TRIGGER messages_posted AFTER INSERT ON public.messages FOR EACH ROW EXECUTE FUNCTION app_private.message_posted();
 
+CREATE TRIGGER milestone_templates_audit_team AFTER INSERT OR DELETE OR UPDATE ON public.milestone_templates FOR EACH ROW EXECUTE FUNCTION app_private.audit_team_write();
+
 CREATE TRIGGER milestone_templates_set_updated_at BEFORE UPDATE ON public.milestone_templates FOR EACH ROW EXECUTE FUNCTION app_private.set_updated_at();
+
+CREATE TRIGGER milestones_audit_team AFTER INSERT OR DELETE OR UPDATE ON public.milestones FOR EACH ROW EXECUTE FUNCTION app_private.audit_team_write();
 
 CREATE TRIGGER milestones_business BEFORE INSERT ON public.milestones FOR EACH ROW EXECUTE FUNCTION app_private.take_business_of_parent();
 
@@ -5610,6 +6597,8 @@ CREATE TRIGGER notifications_business BEFORE INSERT ON public.notifications FOR 
 
 CREATE TRIGGER notifications_set_updated_at BEFORE UPDATE ON public.notifications FOR EACH ROW EXECUTE FUNCTION app_private.set_updated_at();
 
+CREATE TRIGGER notifications_wording BEFORE INSERT ON public.notifications FOR EACH ROW EXECUTE FUNCTION app_private.wording_in_force();
+
 CREATE TRIGGER notion_budget_updated_at BEFORE UPDATE ON public.notion_budget FOR EACH ROW EXECUTE FUNCTION app_private.set_updated_at();
 
 CREATE TRIGGER notion_comments_business BEFORE INSERT ON public.notion_comments FOR EACH ROW EXECUTE FUNCTION app_private.take_business_of_parent();
@@ -5620,7 +6609,13 @@ CREATE TRIGGER notion_comments_set_updated_at BEFORE UPDATE ON public.notion_com
 
 CREATE TRIGGER notion_properties_updated_at BEFORE UPDATE ON public.notion_properties FOR EACH ROW EXECUTE FUNCTION app_private.set_updated_at();
 
+CREATE TRIGGER notion_source_pages_audit_team AFTER INSERT OR DELETE OR UPDATE ON public.notion_source_pages FOR EACH ROW EXECUTE FUNCTION app_private.audit_team_write();
+
+CREATE TRIGGER notion_source_pages_set_updated_at BEFORE UPDATE ON public.notion_source_pages FOR EACH ROW EXECUTE FUNCTION app_private.set_updated_at();
+
 CREATE TRIGGER nps_answers_answered AFTER INSERT ON public.nps_answers FOR EACH ROW EXECUTE FUNCTION app_private.nps_answered();
+
+CREATE TRIGGER payments_audit_team AFTER INSERT OR DELETE OR UPDATE ON public.payments FOR EACH ROW EXECUTE FUNCTION app_private.audit_team_write();
 
 CREATE TRIGGER payments_business BEFORE INSERT ON public.payments FOR EACH ROW EXECUTE FUNCTION app_private.take_business_of_parent();
 
@@ -5632,7 +6627,11 @@ CREATE TRIGGER payments_set_updated_at BEFORE UPDATE ON public.payments FOR EACH
 
 CREATE TRIGGER project_history_business BEFORE INSERT ON public.project_history FOR EACH ROW EXECUTE FUNCTION app_private.take_business_of_parent();
 
+CREATE TRIGGER project_notes_set_updated_at BEFORE UPDATE ON public.project_notes FOR EACH ROW EXECUTE FUNCTION app_private.set_updated_at();
+
 CREATE TRIGGER projects_ask_at_delivery BEFORE UPDATE OF status ON public.projects FOR EACH ROW EXECUTE FUNCTION app_private.ask_at_delivery();
+
+CREATE TRIGGER projects_audit_team AFTER INSERT OR DELETE OR UPDATE ON public.projects FOR EACH ROW EXECUTE FUNCTION app_private.audit_team_write();
 
 CREATE TRIGGER projects_enqueue_sync AFTER INSERT OR UPDATE ON public.projects FOR EACH ROW EXECUTE FUNCTION app_private.enqueue_on_change('project', 'name', 'tier', 'client_id', 'status', 'payment_status', 'needs_review', 'deleted_at');
 
@@ -5641,6 +6640,10 @@ CREATE TRIGGER projects_notify AFTER INSERT OR UPDATE OF payment_status ON publi
 CREATE TRIGGER projects_project_history AFTER UPDATE OF status ON public.projects FOR EACH ROW EXECUTE FUNCTION app_private.history_of_project();
 
 CREATE TRIGGER projects_set_updated_at BEFORE UPDATE ON public.projects FOR EACH ROW EXECUTE FUNCTION app_private.set_updated_at();
+
+CREATE TRIGGER projects_task AFTER INSERT ON public.projects FOR EACH ROW EXECUTE FUNCTION app_private.task_of_project();
+
+CREATE TRIGGER quotes_audit_team AFTER INSERT OR DELETE OR UPDATE ON public.quotes FOR EACH ROW EXECUTE FUNCTION app_private.audit_team_write();
 
 CREATE TRIGGER quotes_enqueue_lead_sync AFTER INSERT OR UPDATE ON public.quotes FOR EACH ROW EXECUTE FUNCTION app_private.enqueue_lead_of_quote();
 
@@ -5652,6 +6655,16 @@ CREATE TRIGGER sync_outbox_set_updated_at BEFORE UPDATE ON public.sync_outbox FO
 
 CREATE TRIGGER sync_state_set_updated_at BEFORE UPDATE ON public.sync_state FOR EACH ROW EXECUTE FUNCTION app_private.set_updated_at();
 
+CREATE TRIGGER tasks_audit_team AFTER INSERT OR DELETE OR UPDATE ON public.tasks FOR EACH ROW EXECUTE FUNCTION app_private.audit_team_write();
+
+CREATE TRIGGER tasks_done BEFORE INSERT OR UPDATE ON public.tasks FOR EACH ROW EXECUTE FUNCTION app_private.task_done();
+
+CREATE TRIGGER tasks_enqueue_sync AFTER INSERT OR UPDATE ON public.tasks FOR EACH ROW EXECUTE FUNCTION app_private.enqueue_on_change('task', 'title', 'kind', 'lead_id', 'project_id', 'due_date', 'status', 'completed_at', 'assignee_id', 'deleted_at');
+
+CREATE TRIGGER tasks_set_updated_at BEFORE UPDATE ON public.tasks FOR EACH ROW EXECUTE FUNCTION app_private.set_updated_at();
+
+CREATE TRIGGER tiers_audit_team AFTER INSERT OR DELETE OR UPDATE ON public.tiers FOR EACH ROW EXECUTE FUNCTION app_private.audit_team_write();
+
 CREATE TRIGGER tiers_set_updated_at BEFORE UPDATE ON public.tiers FOR EACH ROW EXECUTE FUNCTION app_private.set_updated_at();
 
 CREATE TRIGGER users_guard_user_type BEFORE INSERT OR UPDATE ON public.users FOR EACH ROW EXECUTE FUNCTION app_private.guard_user_type();
@@ -5660,7 +6673,7 @@ CREATE CONSTRAINT TRIGGER users_join_default_business AFTER INSERT OR UPDATE OF 
 
 CREATE TRIGGER users_set_updated_at BEFORE UPDATE ON public.users FOR EACH ROW EXECUTE FUNCTION app_private.set_updated_at();
 
--- ==================== grants (367) ====================
+-- ==================== grants (420) ====================
 
 grant usage on schema app_private to anon;
 
@@ -5736,6 +6749,12 @@ grant delete, insert, maintain, select, update on table public.leads to authenti
 
 grant delete, insert, maintain, references, select, trigger, truncate, update on table public.leads to service_role;
 
+grant delete, insert, maintain, select, update on table public.mail_templates to anon;
+
+grant delete, insert, maintain, select, update on table public.mail_templates to authenticated;
+
+grant delete, insert, maintain, references, select, trigger, truncate, update on table public.mail_templates to service_role;
+
 grant delete, insert, maintain, select, update on table public.messages to anon;
 
 grant delete, insert, maintain, select, update on table public.messages to authenticated;
@@ -5772,11 +6791,23 @@ grant delete, insert, maintain, select, update on table public.notion_comments t
 
 grant delete, insert, maintain, references, select, trigger, truncate, update on table public.notion_comments to service_role;
 
+grant delete, insert, maintain, select, update on table public.notion_file_drops to anon;
+
+grant delete, insert, maintain, select, update on table public.notion_file_drops to authenticated;
+
+grant delete, insert, maintain, references, select, trigger, truncate, update on table public.notion_file_drops to service_role;
+
 grant delete, insert, maintain, select, update on table public.notion_properties to anon;
 
 grant delete, insert, maintain, select, update on table public.notion_properties to authenticated;
 
 grant delete, insert, maintain, references, select, trigger, truncate, update on table public.notion_properties to service_role;
+
+grant delete, insert, maintain, select, update on table public.notion_source_pages to anon;
+
+grant delete, insert, maintain, select, update on table public.notion_source_pages to authenticated;
+
+grant delete, insert, maintain, references, select, trigger, truncate, update on table public.notion_source_pages to service_role;
 
 grant delete, insert, maintain, select, update on table public.notion_webhook_arming to anon;
 
@@ -5813,6 +6844,12 @@ grant delete, insert, maintain, select, update on table public.project_history t
 grant delete, insert, maintain, select, update on table public.project_history to authenticated;
 
 grant delete, insert, maintain, references, select, trigger, truncate, update on table public.project_history to service_role;
+
+grant delete, insert, maintain, select, update on table public.project_notes to anon;
+
+grant delete, insert, maintain, select, update on table public.project_notes to authenticated;
+
+grant delete, insert, maintain, references, select, trigger, truncate, update on table public.project_notes to service_role;
 
 grant delete, insert, maintain, select, update on table public.projects to anon;
 
@@ -5856,6 +6893,12 @@ grant delete, insert, maintain, select, update on table public.sync_state to aut
 
 grant delete, insert, maintain, references, select, trigger, truncate, update on table public.sync_state to service_role;
 
+grant delete, insert, maintain, select, update on table public.tasks to anon;
+
+grant delete, insert, maintain, select, update on table public.tasks to authenticated;
+
+grant delete, insert, maintain, references, select, trigger, truncate, update on table public.tasks to service_role;
+
 grant delete, insert, maintain, select, update on table public.tiers to anon;
 
 grant delete, insert, maintain, select, update on table public.tiers to authenticated;
@@ -5892,6 +6935,10 @@ grant delete, insert, select, update on table scoped.leads to authenticated;
 
 grant delete, insert, select, update on table scoped.leads to service_role;
 
+grant delete, insert, select, update on table scoped.mail_templates to authenticated;
+
+grant delete, insert, select, update on table scoped.mail_templates to service_role;
+
 grant delete, insert, select, update on table scoped.messages to authenticated;
 
 grant delete, insert, select, update on table scoped.messages to service_role;
@@ -5918,9 +6965,17 @@ grant delete, insert, select, update on table scoped.notion_comments to authenti
 
 grant delete, insert, select, update on table scoped.notion_comments to service_role;
 
+grant delete, insert, select, update on table scoped.notion_file_drops to authenticated;
+
+grant delete, insert, select, update on table scoped.notion_file_drops to service_role;
+
 grant delete, insert, select, update on table scoped.notion_properties to authenticated;
 
 grant delete, insert, select, update on table scoped.notion_properties to service_role;
+
+grant delete, insert, select, update on table scoped.notion_source_pages to authenticated;
+
+grant delete, insert, select, update on table scoped.notion_source_pages to service_role;
 
 grant delete, insert, select, update on table scoped.notion_webhook_arming to authenticated;
 
@@ -5945,6 +7000,10 @@ grant delete, insert, select, update on table scoped.portal_sign_ins to service_
 grant delete, insert, select, update on table scoped.project_history to authenticated;
 
 grant delete, insert, select, update on table scoped.project_history to service_role;
+
+grant delete, insert, select, update on table scoped.project_notes to authenticated;
+
+grant delete, insert, select, update on table scoped.project_notes to service_role;
 
 grant delete, insert, select, update on table scoped.projects to authenticated;
 
@@ -5973,6 +7032,10 @@ grant delete, insert, select, update on table scoped.sync_outbox to service_role
 grant delete, insert, select, update on table scoped.sync_state to authenticated;
 
 grant delete, insert, select, update on table scoped.sync_state to service_role;
+
+grant delete, insert, select, update on table scoped.tasks to authenticated;
+
+grant delete, insert, select, update on table scoped.tasks to service_role;
 
 grant select on table scoped.tiers to anon;
 
@@ -6006,9 +7069,15 @@ grant select, update, usage on sequence public.sync_outbox_id_seq to authenticat
 
 grant select, update, usage on sequence public.sync_outbox_id_seq to service_role;
 
+grant execute on function app_private.add_task(p_business uuid, p_kind text, p_title text, p_lead uuid, p_project uuid, p_business_days integer, p_key text) to service_role;
+
 grant execute on function app_private.ask_at_delivery() to public;
 
+grant execute on function app_private.audit_team_write() to public;
+
 grant execute on function app_private.backend_written(p_table text, p_readers text) to service_role;
+
+grant execute on function app_private.business_days_after(p_from date, p_days integer) to service_role;
 
 grant execute on function app_private.business_id() to public;
 
@@ -6017,6 +7086,10 @@ grant execute on function app_private.business_id() to anon;
 grant execute on function app_private.business_id() to authenticated;
 
 grant execute on function app_private.business_id() to service_role;
+
+grant execute on function app_private.business_today(p_business uuid) to authenticated;
+
+grant execute on function app_private.business_today(p_business uuid) to service_role;
 
 grant execute on function app_private.client_name(p_project uuid) to service_role;
 
@@ -6100,6 +7173,8 @@ grant execute on function app_private.message_commented() to public;
 
 grant execute on function app_private.message_posted() to public;
 
+grant execute on function app_private.money_band(p_min bigint, p_max bigint) to service_role;
+
 grant execute on function app_private.money_text(p_cents bigint, p_currency text) to service_role;
 
 grant execute on function app_private.money_words(p_cents bigint, p_currency text) to service_role;
@@ -6142,6 +7217,8 @@ grant execute on function app_private.project_delivered(p_project uuid) to servi
 
 grant execute on function app_private.project_email(p_project_id uuid) to service_role;
 
+grant execute on function app_private.refuse_source_edit(p_source text, p_key text, p_page_id text, p_hash text, p_reason text, p_author jsonb) to service_role;
+
 grant execute on function app_private.report_bounds(p_from date, p_to date) to authenticated;
 
 grant execute on function app_private.report_bounds(p_from date, p_to date) to service_role;
@@ -6162,9 +7239,17 @@ grant execute on function app_private.synced_table(p_entity text) to service_rol
 
 grant execute on function app_private.take_business_of_parent() to public;
 
+grant execute on function app_private.task_done() to public;
+
+grant execute on function app_private.task_of_lead() to public;
+
+grant execute on function app_private.task_of_project() to public;
+
 grant execute on function app_private.tell_team(p_project uuid, p_body text, p_message uuid) to service_role;
 
 grant execute on function app_private.upsert_payment(p_payment_intent_id text, p_session_id text, p_customer_id text, p_lead_id uuid, p_amount bigint, p_amount_refunded bigint, p_currency text, p_status payment_state, p_tier smallint) to service_role;
+
+grant execute on function app_private.wording_in_force() to public;
 
 grant execute on function public.add_business(p_slug text, p_name text, p_currency text, p_details jsonb) to service_role;
 
@@ -6172,19 +7257,29 @@ grant execute on function public.adopt_notion_client(p_page_id text, p_email tex
 
 grant execute on function public.adopt_notion_page(p_entity text, p_page_id text, p_name text, p_parent_page_id text, p_dry_run boolean) to service_role;
 
+grant execute on function public.adopt_notion_task(p_page_id text, p_title text, p_due date, p_status text, p_project_page_id text, p_lead_page_id text, p_assignee text, p_dry_run boolean) to service_role;
+
 grant execute on function public.adopted_record(p_entity text, p_id uuid) to service_role;
 
+grant execute on function public.apply_mail_template(p_name text, p_subject text, p_body text, p_in_use boolean, p_page_id text, p_hash text, p_author jsonb) to service_role;
+
 grant execute on function public.apply_notion_changes(p_entity text, p_data_source_id text, p_changes jsonb, p_watermark timestamp with time zone) to service_role;
+
+grant execute on function public.apply_services(p_tiers jsonb, p_author jsonb) to service_role;
 
 grant execute on function public.apply_stripe_event(p_event_id text, p_event_type text, p_kind text, p_reason text, p_lead_id uuid, p_tier smallint, p_checkout_session_id text, p_payment_intent_id text, p_customer_id text, p_email text, p_amount bigint, p_amount_refunded bigint, p_currency text, p_name text) to service_role;
 
 grant execute on function public.arm_notion_webhook(p_seconds integer) to service_role;
+
+grant execute on function public.assign_tasks(p_kind text, p_user_id text) to service_role;
 
 grant execute on function public.business_directory() to service_role;
 
 grant execute on function public.catalogue() to service_role;
 
 grant execute on function public.checkout_outcome(p_session_id text) to service_role;
+
+grant execute on function public.claim_file_drop(p_file_key text, p_page_id text) to service_role;
 
 grant execute on function public.claim_notifications(p_limit integer, p_lease_seconds integer, p_templates text[]) to service_role;
 
@@ -6208,6 +7303,8 @@ grant execute on function public.create_report_link(p_seconds integer, p_purpose
 
 grant execute on function public.deliverable_file(p_id uuid) to service_role;
 
+grant execute on function public.file_drop_target(p_deliverable_id uuid, p_project_page_id text) to service_role;
+
 grant execute on function public.find_deliverable(p_bucket text, p_key text, p_version_id text) to service_role;
 
 grant execute on function public.forget_notion_event(p_event_id text) to service_role;
@@ -6218,9 +7315,13 @@ grant execute on function public.hold_notion(p_name text, p_seconds double preci
 
 grant execute on function public.link_notion_page(p_entity text, p_id uuid, p_page_id text) to service_role;
 
+grant execute on function public.link_source_page(p_source text, p_key text, p_page_id text, p_hash text) to service_role;
+
 grant execute on function public.linked_records(p_entity text) to service_role;
 
 grant execute on function public.mark_pushed(p_entity text, p_id uuid, p_pushed_hash text) to service_role;
+
+grant execute on function public.note_source_watermark(p_entity text, p_data_source_id text, p_watermark timestamp with time zone) to service_role;
 
 grant execute on function public.note_unapplied_pages(p_entity text, p_pages jsonb) to service_role;
 
@@ -6230,13 +7331,17 @@ grant execute on function public.notion_data_sources() to service_role;
 
 grant execute on function public.notion_property_ids() to service_role;
 
-grant execute on function public.open_portal_session(p_sign_in_id uuid, p_ttl_seconds integer) to service_role;
+grant execute on function public.open_portal_session(p_sign_in_id uuid, p_ttl_seconds integer, p_ip text) to service_role;
 
 grant execute on function public.operator_list(p_kind text, p_status text, p_limit integer) to service_role;
 
 grant execute on function public.operator_show(p_kind text, p_id uuid) to service_role;
 
 grant execute on function public.outbox_rows(p_status text, p_limit integer) to service_role;
+
+grant execute on function public.overdue_tasks() to authenticated;
+
+grant execute on function public.overdue_tasks() to service_role;
 
 grant execute on function public.payments_held() to service_role;
 
@@ -6276,6 +7381,8 @@ grant execute on function public.project_brief(p_project_id uuid) to service_rol
 
 grant execute on function public.project_state(p_id uuid) to service_role;
 
+grant execute on function public.queue_task_digest(p_recipient text) to service_role;
+
 grant execute on function public.queue_weekly_report(p_recipient text, p_week_start date) to service_role;
 
 grant execute on function public.quote_list(p_status text, p_limit integer) to service_role;
@@ -6300,9 +7407,13 @@ grant execute on function public.record_notion_event(p_event_id text, p_event_ty
 
 grant execute on function public.record_notion_properties(p_entity text, p_data_source_id text, p_properties jsonb) to service_role;
 
+grant execute on function public.record_project_notes(p_project_id uuid, p_markdown text, p_public text, p_hash text, p_author jsonb) to service_role;
+
 grant execute on function public.record_team_comment(p_page_id text, p_comment_id text, p_author_id text, p_author_name text, p_body text, p_created_at timestamp with time zone, p_marker text) to service_role;
 
 grant execute on function public.record_team_comments(p_page_id text, p_comments jsonb, p_marker text) to service_role;
+
+grant execute on function public.refuse_source_edit(p_source text, p_key text, p_page_id text, p_hash text, p_reason text, p_author jsonb) to service_role;
 
 grant execute on function public.reject_stripe_event(p_event_id text, p_event_type text, p_reason text, p_payload jsonb) to service_role;
 
@@ -6370,9 +7481,17 @@ grant execute on function public.revoke_report_links(p_id uuid) to service_role;
 
 grant execute on function public.schema_waits() to service_role;
 
+grant execute on function public.search_project_notes(p_query text, p_limit integer) to service_role;
+
 grant execute on function public.send_quote(p_lead_id uuid, p_tier smallint, p_amount bigint, p_note text, p_cap bigint) to service_role;
 
 grant execute on function public.set_business_settings(p_slug text, p_settings jsonb) to service_role;
+
+grant execute on function public.set_tier_stripe(p_tier smallint, p_product_id text, p_price_id text, p_price_cents bigint) to service_role;
+
+grant execute on function public.settle_file_drop(p_file_key text, p_deliverable_id uuid) to service_role;
+
+grant execute on function public.source_pages(p_source text) to service_role;
 
 grant execute on function public.start_portal_sign_in(p_email text, p_source_ip text, p_ttl_seconds integer, p_per_address integer, p_per_source integer, p_send boolean) to service_role;
 

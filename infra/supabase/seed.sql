@@ -1,5 +1,6 @@
 -- The studio's catalogue: four service tiers and the milestones each tier's projects start with.
--- Safe to run any number of times: a row is written only when it is missing or differs.
+-- Safe to run any number of times: it writes only what is missing. Once written, the catalogue is the team's, kept
+-- in Notion's Services database (`atelier notion setup` makes its pages): a later seed never puts a price back.
 
 insert into public.tiers as t (id, name, description, min_budget_cents, max_budget_cents, routing, price_cents, features)
 values
@@ -12,17 +13,10 @@ values
    '["Existing-conditions survey", "Full design", "Permitting support", "Construction administration"]'),
   (4, 'KAA White Glove', 'Bespoke, studio-led engagements. We choose the client.', 3500000, null, 'manual', 3500000,
    '["Private consultation", "Master planning", "Contractor selection", "Construction administration"]')
-on conflict (business_id, id) do update
-set name = excluded.name, description = excluded.description, min_budget_cents = excluded.min_budget_cents,
-    max_budget_cents = excluded.max_budget_cents, routing = excluded.routing, price_cents = excluded.price_cents,
-    features = excluded.features
-where (t.name, t.description, t.min_budget_cents, t.max_budget_cents, t.routing, t.price_cents, t.features)
-  is distinct from
-      (excluded.name, excluded.description, excluded.min_budget_cents, excluded.max_budget_cents,
-       excluded.routing, excluded.price_cents, excluded.features);
+on conflict (business_id, id) do nothing;
 
-insert into public.milestone_templates as m (tier, "order", name, due_offset_days)
-values
+insert into public.milestone_templates (tier, "order", name, due_offset_days)
+select v.tier, v."order", v.name, v.days from (values
   (1, 1, 'Discovery call', 0),
   (1, 2, 'Concept design', 14),
   (1, 3, 'Revisions', 21),
@@ -47,6 +41,7 @@ values
   (4, 6, 'Construction documents', 154),
   (4, 7, 'Contractor selection', 182),
   (4, 8, 'Construction administration', 240)
-on conflict (business_id, tier, "order") do update
-set name = excluded.name, due_offset_days = excluded.due_offset_days
-where (m.name, m.due_offset_days) is distinct from (excluded.name, excluded.due_offset_days);
+) v(tier, "order", name, days)
+-- A tier's milestones are written only when it has none: the team may have listed fewer, or others.
+where not exists (select 1 from public.milestone_templates m where m.business_id = app_private.business_id()
+                                                                and m.tier = v.tier);

@@ -141,7 +141,7 @@ def shared_notion() -> NotionGateway:
 
 @PerBusiness
 def data_sources() -> dict[str, str]:
-    """The five data sources: from the environment (`notion setup` printed them), or, where only the parent
+    """The data sources: from the environment (`notion setup` printed them), or, where only the parent
     page is known (a running `make dev`), found under it."""
     try:
         return settings(SyncSettings).data_sources()
@@ -149,11 +149,11 @@ def data_sources() -> dict[str, str]:
         parent = settings(NotionSettings).notion_parent_page_id
         if not parent:
             raise
-    from atelier.sync.mapping import ENTITIES
+    from atelier.sync.mapping import ENTITIES, SOURCES
     from atelier.sync.setup import find_existing, known_sources
 
     found = find_existing(notion(), parent, known_sources(rpc()))
-    if len(found) < len(ENTITIES):
+    if len(found) < len(ENTITIES + SOURCES):
         raise ConfigurationError("the Notion databases are not set up: run `atelier notion setup`")
     return {name: ids.data_source_id for name, ids in found.items()}
 
@@ -184,20 +184,26 @@ def download_links() -> DownloadLinks:
 def sync_ports() -> SyncPorts:
     """The sync engine's ports, with each entity's page content: a deliverable's page shows its file, a project's
     its brief."""
+    from atelier.deliverables.drops import FileDrops
     from atelier.deliverables.showcase import Showcase
+    from atelier.deliverables.store import StorageSettings
     from atelier.kernel.settings import IntakeSettings
+    from atelier.mail.wording import MailWords
     from atelier.sync.brief import ProjectBrief
     from atelier.sync.records import SyncPorts
 
     gateway = shared_notion()
-    return SyncPorts(
+    ports = SyncPorts(
         rpc(),
         gateway,
         data_sources(),
         contents={"deliverable": Showcase(rpc(), gateway, object_store()), "project": ProjectBrief(rpc())},
         quote_cap_cents=settings(IntakeSettings).atelier_quote_cap * 100,
         internal_marker=settings(SyncSettings).atelier_internal_marker,
+        words=MailWords(),
     )
+    drops = FileDrops.of(ports, object_store(), download_links(), settings(StorageSettings).bucket, named())
+    return replace(ports, drops=drops)
 
 
 @PerBusiness
@@ -305,9 +311,7 @@ def portal() -> PortalService:
     from atelier.portal.service import PortalService
     from atelier.portal.session import PortalKeys
 
-    config = settings(PortalSettings)
-    base = _api_url()
-    database = rpc()
+    config, base, database = settings(PortalSettings), _api_url(), rpc()
     reads = getattr(database, "as_user", None)
     if reads is None:
         raise ConfigurationError("this database connection cannot act as a client (no as_user)")
@@ -376,8 +380,7 @@ def intake_service() -> IntakeService:
     from atelier.payments.stripe_checkout import checkout_from_settings
 
     config = settings(IntakeSettings)
-    limits = LeadLimits(*config.lead_limits())
-    return IntakeService(rpc(), checkout_from_settings(config), limits)
+    return IntakeService(rpc(), checkout_from_settings(config), LeadLimits(*config.lead_limits()))
 
 
 @PerBusiness
@@ -388,8 +391,7 @@ def deliverable_service() -> DeliverableService:
 
 
 def reset() -> None:
-    """Forget every adapter and setting (and the CLI's patience with Notion), so the next call reads the
-    environment afresh."""
+    """Forget every adapter and setting (and the CLI's patience with Notion): the next call reads them afresh."""
     _SETTINGS.clear()
     _BUSINESS_SETTINGS.clear()
     _PATIENCE.update(_DEFAULT_PATIENCE)

@@ -57,6 +57,10 @@ class FakeNotion:
     def max_upload_bytes(self, *, deadline: float | None = None) -> int:
         return 5 * 1024 * 1024
 
+    def user_name(self, user_id: str, *, deadline: float | None = None) -> str | None:
+        self._call("user_name", user_id=user_id)
+        return None if user_id == BOT else f"Person {user_id[:4]}"
+
     def retrieve_page(self, page_id: str, *, deadline: float | None = None) -> dict[str, Any]:
         self._call("retrieve_page", page_id=page_id)
         if page_id not in self.pages:

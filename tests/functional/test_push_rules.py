@@ -16,6 +16,7 @@ SOURCES = {
     "project": "ds-project",
     "milestone": "ds-milestone",
     "deliverable": "ds-deliverable",
+    "task": "ds-task",
 }
 LEAD = {
     "id": "0b6f6a8e-6f3c-4f35-9d2b-9b5c0c1d2e3f",

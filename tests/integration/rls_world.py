@@ -153,6 +153,25 @@ def build_world(db: Conn) -> World:
             "insert into quotes (lead_id, tier, amount, currency) values (%(l)s, 3, 2000000, 'usd') returning id",
             {"l": lead},
         ),
+        "tasks": _one(db, "select id from tasks where kind = 'prepare_kickoff' limit 1"),  # made by the trigger
+        "notion_source_pages": _one(
+            db,
+            "insert into notion_source_pages (page_id, source, key) values ('page-s1', 'service', '1') returning id",
+        ),
+        "notion_file_drops": _one(
+            db, "insert into notion_file_drops (file_key, page_id) values ('https://f/1', 'page-f1') returning id"
+        ),
+        "mail_templates": _one(
+            db,
+            "insert into mail_templates (name, version, subject, body) values ('nps_request', 1, 'How did we do?',"
+            " 'Dear {client_name}') returning id",
+        ),
+        "project_notes": _one(
+            db,
+            "insert into project_notes (project_id, markdown) select id, '# Brief' from projects"
+            " where id = any(%(p)s) returning project_id",
+            {"p": list(owned["projects"]["client_b"])},
+        ),
         "notion_properties": _one(
             db,
             "insert into notion_properties (data_source_id, entity, key, property_id,"

@@ -53,6 +53,8 @@ STAFF_READS = {
     "public.report_sync",
     "public.report_nps",
     "public.report_held",
+    "public.overdue_tasks",
+    "app_private.business_today",
     "app_private.report_reader",
     "app_private.report_bounds",
     "app_private.spread",

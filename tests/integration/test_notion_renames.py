@@ -59,7 +59,7 @@ def test_every_mapped_property_renamed_by_hand_and_the_sync_goes_on(
 
     project_id = _paid_project(database_url)
     first = _sync()
-    assert (first["failed"], first["created"]) == (0, 8)  # lead, client, project, 5 milestones
+    assert (first["failed"], first["created"]) == (0, 9)  # lead, client, project, 5 milestones, its kickoff task
 
     (page_id,) = db.execute("select notion_page_id from projects where id = %s", (project_id,)).fetchone() or ()
     props = team.retrieve_page(str(page_id))["properties"]
@@ -81,6 +81,7 @@ def test_every_mapped_property_renamed_by_hand_and_the_sync_goes_on(
             "Last Synced",
             "Milestones",
             "Deliverables",
+            "Tasks",  # the other side of the Tasks' Project relation
         )
     }
     assert plain_text(props["Name (team)"]["title"])
@@ -128,7 +129,11 @@ def test_a_deleted_property_stops_its_rows_until_setup_recreates_it_then_they_go
     waiting = db.execute(
         "select entity::text, failure, last_error from sync_outbox where status = 'pending' order by id"
     ).fetchall()
-    assert {(entity, failure) for entity, failure, _ in waiting} == {("project", "waiting"), ("milestone", "waiting")}
+    assert {(entity, failure) for entity, failure, _ in waiting} == {
+        ("project", "waiting"),
+        ("milestone", "waiting"),
+        ("task", "waiting"),  # the kickoff task waits for its project's page too
+    }
     assert any("'Payment' (select) is gone" in str(error) for _, _, error in waiting)
     again = _sync()  # the next run looks again, finds it still broken, and asks Notion for nothing per row
     assert (again["failed"], again["created"]) == (0, 0)
@@ -143,7 +148,7 @@ def test_a_deleted_property_stops_its_rows_until_setup_recreates_it_then_they_go
     assert "row(s) that waited for the schema are due now" in capsys.readouterr().err
 
     after = _sync()  # no `outbox retry`: the rows were released by setup
-    assert (after["failed"], after["created"]) == (0, 6)  # the project and its 5 milestones
+    assert (after["failed"], after["created"]) == (0, 7)  # the project, its 5 milestones and its kickoff task
     assert db.execute("select count(*) from sync_outbox where status <> 'done'").fetchone() == (0,)
     (page_id,) = db.execute("select notion_page_id from projects where id = %s", (project_id,)).fetchone() or ()
     assert team.retrieve_page(str(page_id))["properties"]["Payment"]["select"]["name"] == "Paid"

@@ -13,7 +13,7 @@ from atelier.kernel.rpc import PsycopgRpc
 from atelier.notion import NotionGateway
 from atelier.notion.codec import rich_text
 from atelier.sync.adopt import hand_made
-from atelier.sync.mapping import ENTITIES
+from atelier.sync.mapping import ENTITIES, SOURCES
 from atelier.sync.records import SyncPorts
 from atelier.sync.setup import check, find_existing, setup
 from atelier_local.notion_emulator import NotionEmulator
@@ -34,12 +34,15 @@ def _creates(notion: NotionEmulator) -> int:
     return sum(1 for r in notion.requests if (r["method"], r["path"]) == ("POST", "/v1/databases"))
 
 
-def test_setup_creates_five_related_databases_and_a_second_run_creates_nothing(
+def test_setup_creates_the_related_databases_and_a_second_run_creates_nothing(
     gateway: NotionGateway, notion: NotionEmulator
 ) -> None:
     first = setup(gateway, notion.parent_page_id, say=lambda _: None)
-    assert first.created == [e.name for e in ENTITIES]
-    assert _creates(notion) == 5
+    assert first.created == [e.name for e in ENTITIES + SOURCES]
+    assert _creates(notion) == 8  # the records' six, Services and Messages
+    tasks = gateway.retrieve_data_source(first.ids["task"].data_source_id)["properties"]
+    assert tasks["Project"]["relation"]["data_source_id"] == first.ids["project"].data_source_id
+    assert tasks["Lead"]["relation"]["data_source_id"] == first.ids["lead"].data_source_id
     projects = gateway.retrieve_data_source(first.ids["project"].data_source_id)["properties"]
     assert projects["Client"]["relation"]["data_source_id"] == first.ids["client"].data_source_id
     milestones = gateway.retrieve_data_source(first.ids["milestone"].data_source_id)["properties"]
@@ -49,7 +52,7 @@ def test_setup_creates_five_related_databases_and_a_second_run_creates_nothing(
     second = setup(gateway, notion.parent_page_id, say=lambda _: None)
     assert second.created == []
     assert second.ids == first.ids
-    assert _creates(notion) == 5
+    assert _creates(notion) == 8
 
 
 def test_check_finds_no_drift_after_setup(gateway: NotionGateway, notion: NotionEmulator, rpc: PsycopgRpc) -> None:
@@ -138,7 +141,7 @@ def test_a_renamed_database_is_still_found_and_a_trashed_one_is_reported_not_rep
 
     assert again.created == []  # nothing made twice: both are found by id
     assert again.ids == ids
-    assert _creates(notion) == 5
+    assert _creates(notion) == 8
     assert "milestone" in again.broken
     found = {(f.entity, f.problem, f.breaking) for f in check(gateway, again.ids, rpc=rpc)}
     assert ("project", "renamed data source", False) in found
@@ -151,7 +154,7 @@ def test_cli_check_lists_renames_with_exit_0_and_what_breaks_with_exit_1(
     assert main(["notion", "setup"]) == 0
     lines = capsys.readouterr().out.strip().splitlines()
     # Exactly the parameter names template.yaml asks for.
-    assert {line.split("=")[0] for line in lines} == {f"Notion{e.name.title()}DataSourceId" for e in ENTITIES}
+    assert {line.split("=")[0] for line in lines} == {f"Notion{e.name.title()}DataSourceId" for e in ENTITIES + SOURCES}
     assert {line.split("=")[0] for line in lines} <= set(
         yaml.safe_load((Path(__file__).resolve().parents[2] / "template.yaml").read_text().split("\nConditions:")[0])[
             "Parameters"
@@ -189,5 +192,5 @@ def test_setup_without_a_parent_page_says_what_to_do(
 
 def test_find_existing_ignores_databases_under_other_pages(gateway: NotionGateway, notion: NotionEmulator) -> None:
     setup(gateway, notion.parent_page_id, say=lambda _: None)
-    assert len(find_existing(gateway, notion.parent_page_id)) == len(ENTITIES)
+    assert len(find_existing(gateway, notion.parent_page_id)) == len(ENTITIES + SOURCES)
     assert find_existing(gateway, str(uuid.uuid4())) == {}

@@ -82,6 +82,7 @@ APPEND_ONLY: Rules = {
 NOBODY: dict[str, object] = dict.fromkeys(ACTORS, False)
 CLIENT_A_WRITES: dict[str, object] = NOBODY | {"client_a": True, "service_role": True}  # client A's project
 STAFF_WRITES: dict[str, object] = {"team": True, "admin": True}
+TEAM_WRITES: dict[str, object] = {"team": True, "admin": True, "service_role": True}
 
 EXPECTED: dict[str, Rules] = {
     "tiers": CATALOGUE,
@@ -120,6 +121,14 @@ EXPECTED: dict[str, Rules] = {
     "approvals": {**CLIENT_OWNED, "insert": CLIENT_A_WRITES, "update": NOBODY, "delete": NOBODY},
     # A client answers for their own delivered project (client A's is not delivered: refused).
     "nps_answers": {**CLIENT_OWNED, "insert": NOBODY | {"service_role": True}, "update": APPEND_ONLY["update"]},
+    # The team's own: tasks and the notes from project pages; an admin deletes.
+    "tasks": {**STAFF_ONLY, "insert": NOBODY | TEAM_WRITES, "update": NOBODY | TEAM_WRITES},
+    "project_notes": {**STAFF_ONLY, "insert": NOBODY | TEAM_WRITES, "update": NOBODY | TEAM_WRITES},
+    # The catalogue's and the wording's pages: the sync's (and an admin's) to record.
+    "notion_source_pages": {**STAFF_ONLY, "insert": APPEND_ONLY["update"], "update": APPEND_ONLY["update"]},
+    "notion_file_drops": {**STAFF_ONLY, "insert": APPEND_ONLY["update"], "update": APPEND_ONLY["update"]},
+    # Each version of an e-mail's wording is never rewritten or deleted, the backend's hand included.
+    "mail_templates": {**STAFF_ONLY, "insert": APPEND_ONLY["update"], "update": NOBODY, "delete": NOBODY},
 }
 
 
@@ -130,6 +139,7 @@ def _key(table: str) -> str:
         "notion_budget": "name",
         "notion_properties": "data_source_id",
         "email_suppressions": "email",
+        "project_notes": "project_id",
     }.get(table, "id")
 
 
@@ -178,6 +188,13 @@ def _insert_statement(table: str, world: World) -> tuple[str, dict[str, object]]
         "approvals": "insert into approvals (project_id, deliverable_id, version, file_path, decision, note, user_id)"
         " values (%(project)s, %(deliverable)s, 2, 'x', 'changes_requested', 'More light', auth.uid())",
         "nps_answers": "insert into nps_answers (project_id, user_id, score) values (%(project)s, auth.uid(), 10)",
+        "notion_file_drops": "insert into notion_file_drops (file_key, page_id) values (%(new)s, 'p')",
+        "tasks": "insert into tasks (title, project_id) values ('Call the engineer', %(project)s)",
+        "project_notes": "insert into project_notes (project_id, markdown) values (%(project)s, 'x')",
+        "notion_source_pages": "insert into notion_source_pages (page_id, source, key) values (%(new)s, 'message',"
+        " %(new)s)",
+        "mail_templates": "insert into mail_templates (name, version, subject, body) values ('nps_request', 99, 's',"
+        " 'b')",
     }
     params: dict[str, object] = {
         "email": f"{new}@example.com",

@@ -31,6 +31,11 @@ PUBLIC_TABLES = {
     "payments",
     "deliverables",
     "audit_log",
+    "tasks",
+    "notion_source_pages",
+    "mail_templates",
+    "project_notes",
+    "notion_file_drops",
     "inbound_events",
     "sync_outbox",
     "sync_state",
@@ -81,8 +86,8 @@ def test_migrate_twice_leaves_rls_on_every_table_four_tiers_and_changes_nothing(
     _assert_fully_migrated(empty_database_url)
     with psycopg.connect(empty_database_url) as conn:
         catalogue_before = conn.execute(
-            "select xmin::text, * from public.tiers union all select xmin::text, tier, name, null, null, null, null,"
-            " null, null, null, null, null, null, null, null from public.milestone_templates"
+            "select xmin::text, id, name, price_cents from public.tiers"
+            " union all select xmin::text, tier, name, due_offset_days from public.milestone_templates"
         ).fetchall()
 
     # When it is migrated again
@@ -94,8 +99,8 @@ def test_migrate_twice_leaves_rls_on_every_table_four_tiers_and_changes_nothing(
     assert second.already_applied == len(first.applied)
     with psycopg.connect(empty_database_url) as conn:
         catalogue_after = conn.execute(
-            "select xmin::text, * from public.tiers union all select xmin::text, tier, name, null, null, null, null,"
-            " null, null, null, null, null, null, null, null from public.milestone_templates"
+            "select xmin::text, id, name, price_cents from public.tiers"
+            " union all select xmin::text, tier, name, due_offset_days from public.milestone_templates"
         ).fetchall()
     assert catalogue_after == catalogue_before
 

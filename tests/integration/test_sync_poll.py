@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 import psycopg
 import pytest
@@ -125,7 +125,9 @@ def test_a_field_postgres_owns_is_put_back_and_the_teams_value_kept_with_one_com
     assert tier == TIER_NAME[2]  # what Postgres holds
     audit = db.execute("select details from audit_log where action = 'notion.overridden'").fetchone()
     assert audit is not None
-    assert audit[0] == {"notion_values": {"Tier": TIER_NAME[4]}}
+    details = cast("dict[str, Any]", audit[0])
+    assert details["notion_values"] == {"Tier": TIER_NAME[4]}
+    assert details["author"]["name"] == "Studio Team"  # who made the edit that was put back
     # Later runs see the page as Atelier left it: no second comment for the same edit
     poller.poll()
     assert post_due(ports).posted == 0
@@ -175,7 +177,7 @@ def test_a_poll_of_unchanged_data_sources_costs_one_query_each(
     before = len(notion.requests)
     poller.poll()
     calls = [(r["method"], r["path"].rsplit("/", 1)[-1]) for r in notion.requests[before:]]
-    assert calls == [("POST", "query")] * 5
+    assert calls == [("POST", "query")] * 6  # one per records' data source (the cycle reads Services and Messages)
 
 
 def test_a_poll_out_of_time_stops_cleanly_and_the_next_one_catches_up(

@@ -33,7 +33,7 @@ def test_a_paid_project_appears_with_its_client_milestones_and_relations(
 
     report = pusher.sweep()
 
-    assert (report.created, report.failed) == (8, 0)  # lead, client, project, 5 milestones
+    assert (report.created, report.failed) == (9, 0)  # lead, client, project, 5 milestones, its kickoff task
     (project,) = _pages(gateway, sources["project"])
     (client,) = _pages(gateway, sources["client"])
     milestones = _pages(gateway, sources["milestone"])

@@ -276,7 +276,8 @@ def test_a_project_page_has_its_brief_and_a_history_appended_once_per_change(
     after = _body(team, str(page))
     assert len(after) == len(body) + 1  # one item, no second heading, nothing rewritten
     assert after[:-1] == body
-    assert after[-1].endswith(": Milestone done: Discovery and site review")
+    # The line names who marked it done in Notion.
+    assert after[-1].endswith(": Milestone done: Discovery and site review (Studio Team)")
     assert db.execute("select count(*) from project_history where status = 'pending'").fetchone() == (0,)
 
 

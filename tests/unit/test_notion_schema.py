@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from atelier.notion import Failure, classify
 from atelier.notion.codec import RICH_TEXT_CHUNK, from_property, rich_text, select_name, to_property
-from atelier.sync.mapping import ENTITIES, MILESTONE, Owner
+from atelier.sync.mapping import ENTITIES, MILESTONE, SOURCES, Owner
 
 text = st.text(alphabet=st.characters(exclude_categories=["Cs"]), min_size=1, max_size=5000)
 names = st.text(
@@ -89,7 +89,15 @@ def test_ownership_follows_the_design() -> None:
         ("client", "name"),
         ("client", "phone"),
         ("client", "company"),
+        # A task is the team's from the moment it exists: its name, state, due date, assignee and completion.
+        ("task", "title"),
+        ("task", "status"),
+        ("task", "due_date"),
+        ("task", "assignee"),
+        ("task", "completed_at"),
     }
+    # The Services and Messages pages are the team's, every field (Postgres wrote only the first pages).
+    assert all(f.owner is Owner.notion for e in SOURCES for f in e.fields)
     # The team decides these, and Atelier moves them too: a lead's review, a project's status as the client decides.
     shared = {(e.name, f.column) for e in ENTITIES for f in e.owned_by(Owner.shared)}
     assert shared == {

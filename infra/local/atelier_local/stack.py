@@ -226,16 +226,18 @@ class LocalStack:
         return path.read_text().strip()
 
     def setup_notion(self, say: Callable[[str], None] = lambda _: None) -> dict[str, str]:
-        """Create the five databases (in the emulator, or under NOTION_PARENT_PAGE_ID in real Notion)."""
+        """Create the databases (in the emulator, or under NOTION_PARENT_PAGE_ID in real Notion) and the catalogue's
+        and the e-mails' first pages."""
         from atelier.kernel.business import named
         from atelier.kernel.settings import NotionSettings
+        from atelier.mail.wording import MailWords
         from atelier.sync.setup import setup
 
         parent = wiring.settings(NotionSettings).notion_parent_page_id
         if not parent:
             say("notion: NOTION_PARENT_PAGE_ID is not set, so no databases were set up")
             return {}
-        result = setup(wiring.notion(), parent, rpc=wiring.rpc(), say=say)
+        result = setup(wiring.notion(), parent, rpc=wiring.rpc(), say=say, words=MailWords())
         ids = dict(line.split("=", 1) for line in result.env_lines())
         if named() is not None:  # another business's: the database keeps its ids; the environment is the default's
             return ids

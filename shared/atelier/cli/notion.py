@@ -1,4 +1,4 @@
-"""`atelier notion`: the five Notion databases, made once, and their drift from the mapping."""
+"""`atelier notion`: the Notion databases (records, Services, Messages), made once, and their drift from the mapping."""
 
 from __future__ import annotations
 
@@ -32,10 +32,13 @@ def _rpc_or_none() -> Any:
 
 def setup(args: argparse.Namespace) -> int:
     from atelier.kernel.business import named
+    from atelier.mail.wording import MailWords
     from atelier.sync.setup import setup
 
     parent = _parent(args, "give --parent-page PAGE_ID (a page shared with the integration)")
-    result = setup(wiring.notion(), parent, rpc=_rpc_or_none(), say=lambda line: print(line, file=sys.stderr))
+    result = setup(
+        wiring.notion(), parent, rpc=_rpc_or_none(), say=lambda line: print(line, file=sys.stderr), words=MailWords()
+    )
     for line in result.parameter_lines():
         print(line)
     business = named()
@@ -96,7 +99,7 @@ def register(verbs: Any) -> None:
         actions,
         "setup",
         setup,
-        help="create the five databases under a page and mend what was broken in them (idempotent)",
+        help="create the databases (and the first Services and Messages pages) under a page, mend them (idempotent)",
         example="atelier notion setup --parent-page 1f2e...",
     )
     parser.add_argument("--parent-page", help="the page to create them under (default NOTION_PARENT_PAGE_ID)")

@@ -144,6 +144,22 @@ def render_form(
     return Page("Start a project", body)
 
 
+def _offer(answer: Mapping[str, Any]) -> str:
+    """The tier's price and what it includes, as the studio's catalogue says now."""
+    if not answer.get("price_text"):
+        return ""
+    what = "".join(f"<li>{escape(str(f))}</li>" for f in answer.get("features") or [])
+    about = answer.get("tier_description")
+    paying = (answer.get("next_step") or {}).get("checkout_url")
+    price = str(answer["price_text"]) if paying else f"From {answer['price_text']}: the team confirms it with you"
+    return (
+        f'<p id="price"><strong>{escape(price)}</strong>'
+        + (f" &middot; {escape(str(about))}" if about else "")
+        + "</p>"
+        + (f'<ul id="features">{what}</ul>' if what else "")
+    )
+
+
 def render_result(answer: Mapping[str, Any]) -> Page:
     step = answer.get("next_step") or {}
     url = step.get("checkout_url")
@@ -151,6 +167,7 @@ def render_result(answer: Mapping[str, Any]) -> Page:
     body = f"""
 <h1>Thank you. We recommend {escape(str(answer["tier_name"]))}.</h1>
 <p id="reason">{escape(str(answer["reason"]))}</p>
+{_offer(answer)}
 <h2>Next step</h2>
 <p id="next-step">{escape(str(step.get("message", "")))}</p>
 {action}

@@ -43,7 +43,7 @@ ASSETS_TIER: dict[int, int] = {2: 1, 1: 2, 0: 3}
 
 FAST_TIMELINE_WEEKS = 4
 UNREALISTIC_WEEKS_FOR_COMPLEX = 2
-COMPLEX_MIN_BUDGET = 15_000
+COMPLEX_TIER = 3  # where new builds and complex work begin: their budget is low below this tier's band
 
 
 class RedFlag(StrEnum):
@@ -148,7 +148,7 @@ HARD_RULES: tuple[HardRule, ...] = (
     HardRule(
         "new_build_or_complex",
         lambda lead, _: lead.project_type in (ProjectType.new_build, ProjectType.complex_project),
-        3,
+        COMPLEX_TIER,
         lambda _: "a new build or complex project needs full design and permitting support",
     ),
     HardRule(
@@ -188,10 +188,10 @@ RED_FLAG_RULES: tuple[tuple[RedFlag, Callable[[LeadAnswers, Catalogue], bool]], 
     ),
     (
         RedFlag.complex_low_budget,
-        lambda lead, _: (
+        lambda lead, catalogue: (
             lead.project_type in COMPLEX_WORK
             and lead.budget.typical_dollars is not None
-            and lead.budget.typical_dollars < COMPLEX_MIN_BUDGET
+            and lead.budget.typical_dollars < catalogue.tiers[min(COMPLEX_TIER, max(catalogue.tiers))].min_dollars
         ),
     ),
     (RedFlag.multiple_properties, lambda lead, _: lead.project_type is ProjectType.multiple_properties),
@@ -229,7 +229,11 @@ def route(lead: LeadAnswers, catalogue: Catalogue) -> TierRecommendation:
     red_flags = tuple(flag for flag, applies in RED_FLAG_RULES if applies(lead, catalogue))
     routing = tiers[tier].routing
     clean = not red_flags and confidence is not Confidence.low
-    auto_route = clean and (routing == "auto" or (routing == "conditional" and confidence is Confidence.high))
+    # A service the studio has switched off in Notion is not sold at once: the team talks it through.
+    offered = tiers[tier].active
+    auto_route = (
+        offered and clean and (routing == "auto" or (routing == "conditional" and confidence is Confidence.high))
+    )
     needs_review = not auto_route
 
     # Other tiers some factor pointed at, but never one the hard rules rule out.

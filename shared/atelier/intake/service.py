@@ -12,12 +12,13 @@ from typing import TYPE_CHECKING, Any
 from atelier.intake.checkout import CheckoutGateway, CheckoutUnavailable, TierPrice
 from atelier.intake.form import LeadSubmission
 from atelier.intake.routing import TierRecommendation, route
-from atelier.kernel.catalogue import CatalogueReader
+from atelier.kernel.catalogue import CatalogueReader, Tier
 from atelier.kernel.errors import (
     Contradiction,
     RateLimited,
     in_minutes,
 )
+from atelier.kernel.format import money
 from atelier.kernel.rpc import Rpc
 
 if TYPE_CHECKING:
@@ -47,12 +48,19 @@ NEXT_STEP_LINK_TO_FOLLOW = "wait_for_payment_link"
 NEXT_STEP_CONTACT = "wait_for_contact"
 
 
-def build_answer(rec: TierRecommendation, checkout_url: str | None, *, checkout_failed: bool) -> dict[str, Any]:
+def build_answer(
+    rec: TierRecommendation, checkout_url: str | None, *, checkout_failed: bool, tier: Tier | None = None
+) -> dict[str, Any]:
+    """The answer to the form: the recommendation, the tier's price and what it includes (as the catalogue holds
+    them now: the team's, from Notion's Services), and the next step."""
+    price = money(tier.price_cents, tier.currency) if tier else None
     if rec.auto_route and checkout_url:
         next_step = {
             "action": NEXT_STEP_PAY,
             "checkout_url": checkout_url,
-            "message": f"Pay for {rec.tier_name} to start your project.",
+            "message": f"Pay {price} for {rec.tier_name} to start your project."
+            if price
+            else f"Pay for {rec.tier_name} to start your project.",
         }
     elif rec.auto_route and checkout_failed:
         next_step = {
@@ -74,6 +82,12 @@ def build_answer(rec: TierRecommendation, checkout_url: str | None, *, checkout_
         "alternative_tiers": list(rec.alternative_tiers),
         "next_step": next_step,
         "checkout_url": next_step.get("checkout_url"),
+        "price": None if tier is None else tier.price_cents / 100,
+        "price_cents": None if tier is None else tier.price_cents,
+        "currency": None if tier is None else tier.currency,
+        "price_text": price,
+        "tier_description": None if tier is None else tier.description,
+        "features": [] if tier is None else list(tier.features),
     }
 
 
@@ -129,10 +143,12 @@ class IntakeService:
     def submit(self, submission: LeadSubmission) -> LeadAnswer:
         form = submission.form
         self._take_limits(submission)
-        rec = route(form, self._catalogue())
+        catalogue = self._catalogue()
+        rec = route(form, catalogue)
+        tier = catalogue.tiers[rec.tier]
         request_hash = submission.request_hash
         # Leads that need no checkout are answered in the same transaction that stores them.
-        answer = None if rec.auto_route else build_answer(rec, None, checkout_failed=False)
+        answer = None if rec.auto_route else build_answer(rec, None, checkout_failed=False, tier=tier)
         stored = self._rpc.rpc(
             "record_lead",
             p_submission_key=submission.submission_key,
@@ -166,20 +182,20 @@ class IntakeService:
         if stored["answer"] is not None:
             return LeadAnswer(lead_id, stored["answer"], replayed=not stored["created"])
         # An auto-routed lead (or a replay of one whose first try stopped short): attach a checkout link.
-        tier = stored["tier"]
+        sold = stored["tier"]
         price = TierPrice(
-            int(tier["id"]),
-            str(tier["name"]),
-            int(tier["price_cents"]),
-            str(tier["currency"]),
-            tier.get("stripe_price_id"),
+            int(sold["id"]),
+            str(sold["name"]),
+            int(sold["price_cents"]),
+            str(sold["currency"]),
+            sold.get("stripe_price_id"),
         )
         try:
             link = self._checkout.create_session(lead_id=lead_id, email=form.email, price=price, site=submission.site)
             session_id, url = link.session_id, link.url
         except CheckoutUnavailable:
             session_id, url = None, None
-        final = build_answer(rec, url, checkout_failed=url is None)
+        final = build_answer(rec, url, checkout_failed=url is None, tier=tier)
         kept = self._rpc.rpc(
             "record_lead_answer",
             p_lead_id=lead_id,

@@ -1,6 +1,7 @@
 """The studio's catalogue as the code reads it: the tiers (names, budget bands, prices, routing) and the milestones
 each tier's projects start with. Postgres holds it (`tiers`, `milestone_templates`; the seed writes the defaults),
-and one `catalogue` rpc reads it; nothing in the code names a tier."""
+the team changes it in Notion's Services database (`atelier.sync.sources`), and one `catalogue` rpc reads it;
+nothing in the code names a tier."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from atelier.kernel.errors import ConfigurationError
 if TYPE_CHECKING:
     from atelier.kernel.rpc import Rpc
 
-FRESH_SECONDS = 60.0  # a change to the catalogue reaches every warm function within a minute
+FRESH_SECONDS = 3.0  # a change to the catalogue (the team's, in Notion) reaches every warm function within seconds
 
 
 @dataclass(frozen=True)
@@ -27,6 +28,9 @@ class Tier:
     routing: str  # auto: may pay at once; conditional: only when confident and clean; manual: always reviewed
     price_cents: int
     currency: str = "usd"
+    description: str = ""
+    features: tuple[str, ...] = ()
+    active: bool = True  # off: the studio does not sell it at once (its leads are reviewed)
 
 
 @dataclass(frozen=True)
@@ -45,6 +49,9 @@ class Catalogue:
                 str(t["routing"]),
                 int(t["price_cents"]),
                 str(t.get("currency") or "usd"),
+                str(t.get("description") or ""),
+                tuple(str(f) for f in t.get("features") or []),
+                bool(t.get("active", True)),
             )
             for t in data.get("tiers") or []
         }

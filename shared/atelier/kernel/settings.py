@@ -250,11 +250,15 @@ class ReportSettings(BaseSettings):
     model_config = SettingsConfigDict(extra="ignore")
 
     owner_email: str | None = Field(default=None, max_length=254)
+    team_email: str | None = Field(default=None, max_length=254)  # the daily digest of overdue tasks (else the owner)
     studio_name: str = Field(default="The Studio", min_length=1, max_length=100)
 
     def owner(self) -> str | None:
         address = (self.owner_email or "").strip()
         return address or None
+
+    def team(self) -> str | None:
+        return (self.team_email or "").strip() or self.owner()
 
 
 class PortalSettings(BaseSettings):
@@ -297,6 +301,10 @@ class PortalSettings(BaseSettings):
         )
 
 
+# The studio's Notion databases, by the sync's name for each (`atelier notion setup` makes them).
+DATA_SOURCES = ("lead", "client", "project", "milestone", "deliverable", "task", "service", "message")
+
+
 class SyncSettings(BaseSettings):
     """The Notion data sources the sync engine writes to, as `atelier notion setup` printed them."""
 
@@ -307,16 +315,16 @@ class SyncSettings(BaseSettings):
     notion_project_data_source_id: str | None = None
     notion_milestone_data_source_id: str | None = None
     notion_deliverable_data_source_id: str | None = None
+    notion_task_data_source_id: str | None = None
+    notion_service_data_source_id: str | None = None
+    notion_message_data_source_id: str | None = None
     supabase_webhook_secret: SecretStr | None = None
     supabase_webhook_secret_secret: str | None = None
     # A team comment on a project's page that begins with it stays the team's: never shown to the client.
     atelier_internal_marker: str = Field(default="internal:", min_length=1, max_length=40)
 
     def data_sources(self) -> dict[str, str]:
-        ids = {
-            name: getattr(self, f"notion_{name}_data_source_id")
-            for name in ("lead", "client", "project", "milestone", "deliverable")
-        }
+        ids = {name: getattr(self, f"notion_{name}_data_source_id") for name in DATA_SOURCES}
         missing = [f"NOTION_{name.upper()}_DATA_SOURCE_ID" for name, value in ids.items() if not value]
         if missing:
             raise ConfigurationError(f"{', '.join(missing)} not set: run `atelier notion setup` and export its output")
@@ -356,7 +364,7 @@ def for_business[S: BaseSettings](settings: S, business: Business) -> S:
         put("notion_webhook_token_key", webhook_ref.removeprefix(DEV_REF))
     put("notion_base_url", business.notion_base_url)
     put("notion_parent_page_id", business.notion_parent_page_id)
-    for entity in ("lead", "client", "project", "milestone", "deliverable"):
+    for entity in DATA_SOURCES:
         put(f"notion_{entity}_data_source_id", None)  # its own workspace's: from `notion setup --business`
     put("studio_name", business.name)
     for name in ("checkout_success_url", "checkout_cancel_url"):  # the API's own /thanks and /cancelled: its own

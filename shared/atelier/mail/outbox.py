@@ -120,6 +120,7 @@ class MailOutbox:
                 portal_url=self._portal_url,
                 extra=enclosure.values if enclosure else None,
                 quote_url=self._quote_url,
+                wording=row.get("wording"),
             )
             if enclosure and enclosure.attachments:
                 message = replace(message, attachments=enclosure.attachments)

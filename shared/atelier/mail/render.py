@@ -29,6 +29,7 @@ NAMES = (
     "lead_declined",
     "message_reply",
     "nps_request",
+    "task_digest",
 )
 STATUS_WORDS = {"pending": "to come", "in_progress": "under way", "completed": "done"}
 FRAME = """<!doctype html><html lang="en"><head><meta charset="utf-8">
@@ -78,9 +79,11 @@ def render(
     portal_url: str | None = None,
     extra: Mapping[str, str] | None = None,
     quote_url: Callable[[str], str] | None = None,
+    wording: Mapping[str, Any] | None = None,
 ) -> Message:
     """One message from a template and what `notification_context` read for it. `extra`: values a template's
-    enclosure adds (the weekly report's figures); a `*_lines` value is a list, one item per line."""
+    enclosure adds (the weekly report's figures); a `*_lines` value is a list, one item per line. `wording`: the
+    team's version of the e-mail (its subject and body, from Notion's Messages), used in place of the files."""
     subject, text, html = _files(name)
     milestones = list(context.get("milestones") or [])
     lines = [
@@ -112,12 +115,16 @@ def render(
     values |= _conversation_values(context, portal_url)
     values |= _quote_values(context, quote_url)
     values |= dict(extra or {})
+    tasks = [_task_line(t) for t in (context.get("details") or {}).get("tasks") or [] if isinstance(t, dict)]
+    values["tasks_text"] = "\n".join(f"- {line}" for line in tasks) or "- nothing overdue"
+    values["task_count"] = str(len(tasks))
     values["milestones_text"] = "\n".join(f"- {n}: {state}, due {due}" for n, due, state in lines) or "- to be set"
     escaped = {k: escape(v) for k, v in values.items()}
     items = "".join(
         f"<li><strong>{escape(n)}</strong>: {escape(state)}, due {escape(due)}</li>" for n, due, state in lines
     )
     escaped["milestones_html"] = f"<ul>{items}</ul>"
+    escaped["tasks_html"] = "<ul>" + "".join(f"<li>{escape(line)}</li>" for line in tasks) + "</ul>"
     for key, value in (extra or {}).items():
         if key.endswith("_lines"):
             values[key] = "\n".join(f"- {line}" for line in value.splitlines())
@@ -132,15 +139,20 @@ def render(
         if portal_url
         else ""
     )
-    # A subject is a header: a line break typed into a project's name must not start another header.
-    title = " ".join(Template(subject).safe_substitute(values).split())
-    body = html.safe_substitute(escaped)
+    if wording and wording.get("subject") and wording.get("body"):
+        from atelier.mail.wording import written
+
+        title, plain, body = written(str(wording["subject"]), str(wording["body"]), values, escaped)
+    else:
+        # A subject is a header: a line break typed into a project's name must not start another header.
+        title = " ".join(Template(subject).safe_substitute(values).split())
+        plain, body = text.safe_substitute(values).strip() + "\n", html.safe_substitute(escaped)
     if studio.colour and BRAND_COLOUR.match(studio.colour):
         masthead = f'<p style="margin:0 0 1rem;padding-bottom:.5rem;border-bottom:4px solid {studio.colour};'
         body = masthead + f'font-weight:700;color:{studio.colour}">{escape(studio.name)}</p>\n' + body
     return Message(
         title,
-        text.safe_substitute(values).strip() + "\n",
+        plain,
         Template(FRAME).safe_substitute(subject=escape(title), body=body),
     )
 
@@ -218,3 +230,14 @@ def _conversation_html(values: Mapping[str, str]) -> dict[str, str]:
         if feedback
         else "<p>Reply to this e-mail with your score.</p>",
     }
+
+
+def _task_line(task: Mapping[str, Any]) -> str:
+    """One overdue task in the team's digest: what, for whom, and how late."""
+    days = int(task.get("days_overdue") or 0)
+    about = task.get("project_name") or task.get("lead_name")
+    return (
+        f"{task.get('title')}"
+        + (f" ({about})" if about and str(about) not in str(task.get("title")) else "")
+        + f": due {day(task.get('due_date'))}, {days} day{'s' if days != 1 else ''} overdue"
+    )

@@ -123,6 +123,15 @@ TYPES: dict[str, PropertyType] = {
     "relation": PropertyType(
         "relation", lambda ids: [{"id": i} for i in (ids or [])], lambda v: [str(item["id"]) for item in (v or [])]
     ),
+    # Atelier's link as the one external file; a file a person drops in beside it is read by `dropped_files`.
+    "files": PropertyType(
+        "files",
+        lambda url: [{"name": "Download", "type": "external", "external": {"url": url}}] if url else [],
+        lambda v: next(
+            (str(f["external"]["url"]) for f in (v or []) if isinstance(f, dict) and f.get("type") == "external"),
+            None,
+        ),
+    ),
     "people": PropertyType(
         "people",
         lambda ids: [{"object": "user", "id": i} for i in (ids or [])],
@@ -137,3 +146,14 @@ def to_property(kind: str, value: Any) -> dict[str, Any]:
 
 def from_property(kind: str, prop: dict[str, Any]) -> Any:
     return TYPES[kind].from_notion(prop.get(kind))
+
+
+def dropped_files(prop: dict[str, Any] | None) -> list[dict[str, str]]:
+    """The files a person dropped into a files property (Notion keeps them; their URLs expire within the hour):
+    each one's name, URL, and a key that stays the same when Notion signs its URL afresh."""
+    out = []
+    for item in (prop or {}).get("files") or []:
+        if isinstance(item, dict) and item.get("type") == "file" and (item.get("file") or {}).get("url"):
+            url = str(item["file"]["url"])
+            out.append({"name": str(item.get("name") or "file"), "url": url, "key": url.split("?", 1)[0]})
+    return out

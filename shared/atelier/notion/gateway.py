@@ -90,6 +90,16 @@ class NotionGateway(NotionTransport):
         limit = limits.get("max_file_upload_size_in_bytes")
         self._max_upload = min(int(limit), SINGLE_PART_UPLOAD_BYTES) if limit else SINGLE_PART_UPLOAD_BYTES
 
+    def user_name(self, user_id: str, *, deadline: float | None = None) -> str | None:
+        """A person's name as Notion shows it, asked once per person; None for a bot, or one Notion will not show."""
+        if user_id not in self._names:
+            try:
+                user = self._send(lambda: self._client.users.retrieve(user_id), safe=True, deadline=deadline)
+            except NotionError:
+                return None  # asked again next time: the edit is applied all the same, its author unnamed
+            self._names[user_id] = (str(user.get("name") or "") or None) if user.get("type") == "person" else None
+        return self._names[user_id]
+
     def retrieve_page(self, page_id: str, *, deadline: float | None = None) -> dict[str, Any]:
         return dict(self._send(lambda: self._client.pages.retrieve(page_id), safe=True, deadline=deadline))
 

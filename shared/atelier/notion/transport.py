@@ -69,6 +69,7 @@ class NotionTransport:
         self.rate_limited = 0  # 429 and 529 answers, for the metric
         self._bot_id: str | None = None
         self._max_upload: int | None = None
+        self._names: dict[str, str | None] = {}  # people's names by user id, asked once each
 
     # -- the one place requests are sent -------------------------------------------------------
 

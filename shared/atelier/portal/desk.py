@@ -117,7 +117,7 @@ class PortalDesk:
                 pages.sign_in("You are signed out."), {"Set-Cookie": cookie("", secure=self._secure, max_age=0)}
             )
         if request.token is not None:
-            opened = self._service.open(request.token)
+            opened = self._service.open(request.token, request.source_ip)
             if opened is None:
                 expired = "That link has expired or was used already: ask for a new one below."
                 return _page(pages.sign_in(expired), metric="PortalLinkRefused")

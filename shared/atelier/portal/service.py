@@ -78,12 +78,15 @@ class PortalService:
         )
         return self.link(str(started["id"]), int(started["expires"])) if started["known"] else None
 
-    def open(self, token: str | None) -> Opened | None:
-        """A link's sign-in, used now (once): a new session, or None (forged, expired or used)."""
+    def open(self, token: str | None, source_ip: str | None = None) -> Opened | None:
+        """A link's sign-in, used now (once): a new session, or None (forged, expired or used). The client's
+        `last_login` moves, and a `login` audit row keeps the address it came from."""
         sign_in_id = self._keys.read_sign_in(token)
         if sign_in_id is None:
             return None
-        opened = self._rpc.rpc("open_portal_session", p_sign_in_id=sign_in_id, p_ttl_seconds=SESSION_SECONDS)
+        opened = self._rpc.rpc(
+            "open_portal_session", p_sign_in_id=sign_in_id, p_ttl_seconds=SESSION_SECONDS, p_ip=source_ip
+        )
         if not opened:
             return None
         return Opened(self._keys.session_token(str(opened["session_id"])), str(opened["email"]))

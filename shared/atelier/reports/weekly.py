@@ -8,6 +8,7 @@ from datetime import date, timedelta
 from typing import Any
 
 from atelier.kernel.rpc import Rpc
+from atelier.kernel.settings import ReportSettings
 from atelier.mail.outbox import Enclosure
 from atelier.mail.render import Attachment
 from atelier.reports.model import fetch, headline_text
@@ -27,6 +28,18 @@ def queue(rpc: Rpc, owner: str, today: date) -> dict[str, Any]:
         "queue_weekly_report", p_recipient=owner, p_week_start=last_week(today).isoformat()
     )
     return result
+
+
+def queue_due(rpc: Rpc, settings: ReportSettings, today: date, *, weekly: bool) -> dict[str, bool]:
+    """What a mail run queues before it sends: last week's report (on the weekly run, when there is an owner), and
+    the team's digest of overdue tasks (once a day, when something is overdue and there is an address for it)."""
+    queued: dict[str, bool] = {}
+    owner, team = settings.owner(), settings.team()
+    if weekly and owner is not None:
+        queued["WeeklyReportQueued"] = bool(queue(rpc, owner, today).get("queued"))
+    if team is not None:
+        queued["TaskDigestQueued"] = bool((rpc.rpc("queue_task_digest", p_recipient=team) or {}).get("queued"))
+    return queued
 
 
 class WeeklyEnclosure:

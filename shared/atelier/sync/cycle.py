@@ -13,16 +13,18 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 from atelier.notion.errors import NotionError
 from atelier.sync.brief import HistoryReport, append_history
 from atelier.sync.comments import CommentReport, post_due
 from atelier.sync.conversation import ReplyReport, poll_replies
-from atelier.sync.mapping import ENTITIES
+from atelier.sync.mapping import ENTITIES, SOURCES
 from atelier.sync.pull import NotionPoller, PollReport
 from atelier.sync.push import OutboxPusher, SweepReport
 from atelier.sync.records import SyncPorts, settle_decisions
+from atelier.sync.sources import SourceReport, SourceSync
 
 LEASE_NAME = "notion-sync"
 RUN_LEASE_SECONDS = 6  # a crashed run blocks the next for at most this long
@@ -43,6 +45,7 @@ class CycleReport:
     history: HistoryReport = field(default_factory=HistoryReport)  # state changes appended to project pages
     decisions: dict[str, int] = field(default_factory=dict)  # quotes opened and their e-mails sent (`settle`)
     replies: ReplyReport = field(default_factory=ReplyReport)  # the team's comments read for the clients' threads
+    sources: SourceReport = field(default_factory=SourceReport)  # Services and Messages pages read and applied
 
     def counts(self) -> dict[str, Any]:
         """What the run did, for its log line and the CLI."""
@@ -65,6 +68,8 @@ class CycleReport:
             "comments": self.comments.posted,
             "history": self.history.written,
             "replies": self.replies.stored,
+            "catalogue_applied": self.sources.applied,
+            "catalogue_refused": self.sources.refused,
             **self.decisions,
         }
 
@@ -149,6 +154,7 @@ def run_cycle(
             swept = OutboxPusher(ports, clock=clock).sweep(deadline=deadline, holder=holder, still_ours=heartbeat.alive)
             history = append_history(ports, deadline=deadline, clock=clock) if heartbeat.alive() else HistoryReport()
             polled = NotionPoller(ports).poll(deadline=deadline) if heartbeat.alive() else PollReport()
+            sources = _read_sources(ports, deadline) if heartbeat.alive() and not polled.stopped_early else None
             decisions = settle_decisions(ports, deadline)  # quotes waiting for Stripe, or decided just now
             commented = post_due(ports, deadline=deadline, clock=clock) if heartbeat.alive() else CommentReport()
             replies = poll_replies(ports, deadline=deadline, clock=clock) if heartbeat.alive() else ReplyReport()
@@ -166,7 +172,16 @@ def run_cycle(
         history=history,
         decisions=decisions,
         replies=replies,
+        sources=sources or SourceReport(),
     )
+
+
+def _read_sources(ports: SyncPorts, deadline: float) -> SourceReport | None:
+    """The Services and Messages pages edited since the last run; Notion down or busy leaves them to the next."""
+    try:
+        return SourceSync(ports).poll(now=datetime.now(UTC), deadline=deadline)
+    except NotionError:
+        return None
 
 
 def mend_schemas(
@@ -180,7 +195,9 @@ def mend_schemas(
     waits = ports.rpc.rpc("schema_waits") or {}
     broken: dict[str, str] = {}
     released = 0
-    for entity in ENTITIES:
+    for entity in ENTITIES + SOURCES:
+        if entity.name not in ports.data_sources:
+            continue
         if (only is not None and entity.name != only) or (
             only is None and entity.name not in waits and ports.properties.known(entity.name)
         ):

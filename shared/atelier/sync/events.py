@@ -93,7 +93,8 @@ class NotionEvents:
             return Outcome(delivery.event_id, "not ours", {})
         # A lead's decision: its quote's payment page opened and its e-mail sent now, not at the next run.
         settled = settle_decisions(self._ports, deadline) if entity == "lead" else {}
-        if report.overridden or entity == "lead":  # the comment that answers the edit goes now, not next run
+        # The comment that answers the edit (a value put back, a decision or a catalogue edit refused) goes now.
+        if report.overridden or entity in ("lead", "service", "message"):
             with contextlib.suppress(NotionError):  # else it waits in notion_comments for the next sync run
                 post_due(self._ports, deadline=deadline)
         return Outcome(

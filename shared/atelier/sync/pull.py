@@ -16,10 +16,11 @@ from dataclasses import field as dataclass_field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from atelier.notion.codec import last_synced_value
+from atelier.notion.codec import dropped_files, find_property, last_synced_value
 from atelier.notion.errors import Failure, NotionError, RetryLater
 from atelier.sync.adopt import Adopter
-from atelier.sync.mapping import ENTITIES, PROJECT_STATUSES, Entity, Field, Owner
+from atelier.sync.mapping import ENTITIES, PROJECT, PROJECT_STATUSES, Entity, Field, Owner
+from atelier.sync.notes import author_of, read_notes
 from atelier.sync.records import (
     SyncPorts,
     field_hashes,
@@ -32,6 +33,7 @@ from atelier.sync.records import (
 ALLOWED_VALUES = {
     ("project", "status"): set(PROJECT_STATUSES),
     ("milestone", "status"): {"pending", "in_progress", "completed"},
+    ("task", "status"): {"open", "in_progress", "done"},
 }
 
 
@@ -70,6 +72,8 @@ class PollReport:
     unapplied: int = 0  # pages a mapped property is missing from: read again next poll
     adopted: int = 0  # pages the team made that became records (or were linked to theirs)
     not_adopted: int = 0  # pages the team made that wait for an answer (an e-mail, say): `notion check` lists them
+    notes: int = 0  # project pages whose team content (brief and notes) changed
+    files: int = 0  # files dropped into deliverable pages that became deliverables
     stopped_early: bool = False
 
 
@@ -132,7 +136,9 @@ class NotionPoller:
         parent = str((page.get("parent") or {}).get("data_source_id") or "").replace("-", "")
         entity = next((e for e in ENTITIES if self._data_sources[e.name].replace("-", "") == parent), None)
         if entity is None:
-            return None, report
+            from atelier.sync.sources import read_source_page  # a Services or Messages page: the catalogue's
+
+            return read_source_page(self._ports, page, deadline), report
         report.queried[entity.name] = 1
         bot_id = self._gateway.bot_id(deadline=deadline)
         self._apply(entity, [page], bot_id, report, deadline, watermark=None, since=None)
@@ -153,6 +159,7 @@ class NotionPoller:
         unapplied: list[dict[str, Any]] = []
         made_by_hand: list[dict[str, Any]] = []
         changes = self._changes(entity, pages, bot_id, report, deadline, unapplied, made_by_hand) if pages else []
+        made_by_hand = self._take_files(entity, pages, made_by_hand, report, deadline)
         if unapplied:
             report.unapplied += len(unapplied)
             if watermark is not None:
@@ -178,6 +185,43 @@ class NotionPoller:
         report.restored += int(outcome["restored"])
         report.overridden += int(outcome["overridden"])
         self._stamp_pulled(entity, [c for c in changes if "values" in c], deadline)
+        if entity.name == "project":
+            self._read_notes(pages, bot_id, report, deadline)
+
+    def _read_notes(self, pages: list[dict[str, Any]], bot_id: str, report: PollReport, deadline: float | None) -> None:
+        """A project page a person edited: its content below Atelier's sections, read back (one call each)."""
+        ids = self._properties.ids("project")
+        for page in pages:
+            record_id = page_record_id(PROJECT, page, ids)
+            edited_by = (page.get("last_edited_by") or {}).get("id")
+            if record_id is None or page.get("in_trash") or edited_by == bot_id:
+                continue
+            try:
+                report.notes += read_notes(self._ports, record_id, page, bot_id, deadline=deadline)
+            except NotionError:
+                return  # Notion busy or down: the next edit, or the next poll's overlap, reads it
+
+    def _take_files(
+        self,
+        entity: Entity,
+        pages: list[dict[str, Any]],
+        made_by_hand: list[dict[str, Any]],
+        report: PollReport,
+        deadline: float | None,
+    ) -> list[dict[str, Any]]:
+        """Files a person dropped into a deliverable page's File property become deliverables now (their URLs
+        expire within the hour); a page the team made that way is its new deliverable's, not one to adopt."""
+        drops = self._ports.drops
+        if entity.name != "deliverable" or drops is None:
+            return made_by_hand
+        ids = self._properties.ids("deliverable")
+        taken: set[str] = set()
+        for page in pages:
+            if page.get("in_trash") or not dropped_files(find_property(page, "File", ids)):
+                continue
+            report.files += drops(page, page_record_id(entity, page, ids), deadline)
+            taken.add(str(page["id"]))
+        return [p for p in made_by_hand if str(p["id"]) not in taken]
 
     def _stamp_pulled(self, entity: Entity, pulled: list[dict[str, Any]], deadline: float | None) -> None:
         """ "Last Synced" moves when a team edit is pulled, too. Nothing else is written to that page, so it costs
@@ -265,6 +309,9 @@ class NotionPoller:
             if "values" in change and entity.name == "lead":
                 change["quote_cap"] = self._ports.quote_cap_cents  # the team's decision is checked against it
             if len(change) > 2:  # more than its id and page
+                author = author_of(self._ports, page, bot_id, deadline)
+                if author is not None:
+                    change["author"] = author  # named in the audit row and the project's History
                 changes.append(change)
         return changes
 

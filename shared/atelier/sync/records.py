@@ -10,7 +10,7 @@ import hashlib
 import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, cast
+from typing import Any, Protocol, cast
 
 from atelier.kernel.catalogue import Catalogue
 from atelier.kernel.errors import AtelierError
@@ -28,6 +28,19 @@ BATCH = 25
 PageContent = Callable[[str, float | None], list[dict[str, Any]]]
 
 
+class Words(Protocol):
+    """The client e-mails' wording, as the mail package knows it (the sync may not import it): their names and
+    what the team calls them, each default, the placeholders each may use, and the check a page's wording passes."""
+
+    def names(self) -> dict[str, str]: ...
+
+    def default(self, name: str) -> tuple[str, str]: ...
+
+    def placeholders(self, name: str) -> tuple[str, ...]: ...
+
+    def check(self, name: str, subject: str, body: str) -> str | None: ...
+
+
 @dataclass(frozen=True)
 class SyncPorts:
     """What the engine works with, wired once (`atelier.wiring.sync_ports`) and handed to each part."""
@@ -42,6 +55,10 @@ class SyncPorts:
     # one expired) and its e-mail sent, now rather than at the mail's next run. Given the deadline; returns counts.
     settle: Callable[[float | None], dict[str, int]] | None = None
     internal_marker: str = "internal:"  # a comment that begins with it is the team's own, never shown to the client
+    words: Words | None = None  # the Messages database's defaults and checks (none: Messages is not read)
+    # A file a person dropped into a deliverable page: copied to the bucket and recorded (`deliverables.drops`).
+    # Given the page, its deliverable's id (None: a page the team made) and the deadline; returns how many it took.
+    drops: Callable[[dict[str, Any], str | None, float | None], int] | None = None
 
     def __post_init__(self) -> None:
         if cast("PropertyMap | None", self.properties) is None:

@@ -1,5 +1,6 @@
-"""Creates the studio's five Notion databases under a parent page, once, mends what the team broke in them, and
-reports how they differ from the mapping."""
+"""Creates the studio's Notion databases (the records', Services and Messages) under a parent page, once, mends
+what the team broke in them, writes the catalogue's and the e-mails' first pages, and reports how they differ from
+the mapping."""
 
 from __future__ import annotations
 
@@ -12,8 +13,10 @@ from atelier.kernel.rpc import Rpc
 from atelier.notion.codec import ATELIER_ID, find_property, plain_text, select_name, unlinked_filter
 from atelier.notion.errors import NotionError
 from atelier.notion.port import NotionPort
-from atelier.sync.mapping import BY_NAME, ENTITIES, Entity
+from atelier.sync.mapping import BY_NAME, ENTITIES, SOURCES, Entity
 from atelier.sync.properties import Finding, PropertyMap, inspect
+from atelier.sync.records import SyncPorts, Words
+from atelier.sync.sources import SourceSync
 from atelier.sync.views import VIEWS
 
 
@@ -31,6 +34,7 @@ class SetupResult:
     views_made: list[str] = field(default_factory=list)
     relabelled: int = 0  # pages moved from Postgres' codes to the studio's words
     paired: int = 0  # one-way relations made two-way
+    written: int = 0  # Services and Messages pages written for the first time
 
     def parameter_lines(self) -> list[str]:
         """The data-source ids under the names template.yaml's parameters have (what `sam deploy --guided` asks)."""
@@ -58,7 +62,7 @@ def find_existing(
                 continue  # deleted for good: look for it by title, or make it again
             raise
         found[name] = DataSourceIds(str((source.get("parent") or {}).get("database_id")), str(source["id"]))
-    for entity in ENTITIES:
+    for entity in ENTITIES + SOURCES:
         if entity.name in found:
             continue
         for source in gateway.search(entity.data_source_title, object_type="data_source"):
@@ -80,7 +84,9 @@ def _same_id(a: Any, b: Any) -> bool:
     return bool(a) and bool(b) and str(a).replace("-", "") == str(b).replace("-", "")
 
 
-def setup(gateway: NotionPort, parent_page_id: str, *, rpc: Rpc | None = None, say: Any = print) -> SetupResult:
+def setup(
+    gateway: NotionPort, parent_page_id: str, *, rpc: Rpc | None = None, say: Any = print, words: Words | None = None
+) -> SetupResult:
     """Create whatever is missing and mend what the team broke; a second run finds everything and changes nothing.
 
     With `rpc` (Postgres), each data source's property ids are recorded, a deleted property is recreated under
@@ -88,7 +94,7 @@ def setup(gateway: NotionPort, parent_page_id: str, *, rpc: Rpc | None = None, s
     for a mended schema are due at once. The team's names for everything else are kept."""
     result = SetupResult(ids=find_existing(gateway, parent_page_id, known_sources(rpc)))
     tiers = CatalogueReader(rpc)().names() if rpc is not None else ()  # without a database: added by the first push
-    for entity in ENTITIES:
+    for entity in ENTITIES + SOURCES:
         if entity.name in result.ids:
             say(f"notion: {entity.data_source_title} exists")
             continue
@@ -105,7 +111,7 @@ def setup(gateway: NotionPort, parent_page_id: str, *, rpc: Rpc | None = None, s
         say("notion: property ids not recorded (no database settings); the first sync run records them")
         return result
     properties = PropertyMap(rpc, sources)
-    for entity in ENTITIES:
+    for entity in ENTITIES + SOURCES:
         inspection = properties.heal(gateway, entity.name, recreate=True, say=say)
         if inspection.breaking:
             say(f"notion: {entity.data_source_title} still broken: {inspection.summary()}")
@@ -123,6 +129,10 @@ def setup(gateway: NotionPort, parent_page_id: str, *, rpc: Rpc | None = None, s
             result.views_made += ensure_views(
                 gateway, entity_name, sources[entity_name], properties.ids(entity_name), say=say
             )
+    if not {"service", "message"} & set(result.broken):
+        # The catalogue's and the e-mails' first pages, from Postgres and the template files; never written again.
+        ports = SyncPorts(rpc, gateway, sources, properties=properties, words=words)
+        result.written = SourceSync(ports).seed(say=say)
     return result
 
 
@@ -221,7 +231,7 @@ def check(
     sources = {name: i.data_source_id for name, i in ids.items()}
     properties = PropertyMap(rpc, sources) if rpc is not None else None
     found: list[Finding] = []
-    for entity in ENTITIES:
+    for entity in ENTITIES + SOURCES:
         if entity.name not in ids:
             found.append(
                 Finding(
@@ -259,8 +269,8 @@ def check(
             entity, source, *((properties.known(entity.name), properties.tiers()) if properties else ({},))
         )
         found += inspection.findings
-        if any(f.key == ATELIER_ID for f in inspection.breaking):
-            continue
+        if any(f.key == ATELIER_ID for f in inspection.breaking) or entity in SOURCES:
+            continue  # (the catalogue's pages are checked as the team edits them, not adopted)
         unlinked = gateway.query_page(ids[entity.name].data_source_id, filter=unlinked_filter(inspection.ids))
         pages = list(unlinked.get("results") or [])
         if pages and hand_made is not None:

@@ -63,6 +63,25 @@ def add_blocks(state: NotionState, parent_id: str, children: list[dict[str, Any]
     return added
 
 
+def page_of(state: NotionState, block_id: str) -> str | None:
+    """The page a block is in (a page is its own), following parents up."""
+    seen: set[str] = set()
+    current: str | None = norm(block_id)
+    while current and current not in seen:
+        if current in state.pages:
+            return current
+        seen.add(current)
+        current = str(((state.blocks.get(current) or {}).get("parent") or {}).get("page_id") or "") or None
+    return None
+
+
+def _touch(state: NotionState, block_id: str, actor: str) -> None:
+    """An edit to a page's content is an edit to the page: its last edited time and author move."""
+    page = state.pages.get(page_of(state, block_id) or "")
+    if page is not None:
+        page["last_edited_time"], page["last_edited_by"] = state.stamp(), state.user_ref(actor)
+
+
 def append(state: NotionState, block_id: str, body: dict[str, Any], actor: str) -> dict[str, Any]:
     if block_id not in state.pages and block_id not in state.blocks:
         raise ApiError(404, "object_not_found", f"Could not find block with ID: {block_id}.")
@@ -70,6 +89,7 @@ def append(state: NotionState, block_id: str, body: dict[str, Any], actor: str) 
     if len(children) > ARRAY_LIMIT:
         raise ApiError(400, "validation_error", f"body.children.length should be <= {ARRAY_LIMIT}.")
     added = add_blocks(state, block_id, children, actor)
+    _touch(state, block_id, actor)
     return {
         "object": "list",
         "results": added,
@@ -80,10 +100,41 @@ def append(state: NotionState, block_id: str, body: dict[str, Any], actor: str) 
     }
 
 
+def _block(state: NotionState, block_id: str) -> dict[str, Any]:
+    block = state.blocks.get(block_id)
+    if block is None or block.get("in_trash"):
+        raise ApiError(404, "object_not_found", f"Could not find block with ID: {block_id}.")
+    return block
+
+
+def update_block(state: NotionState, block_id: str, body: dict[str, Any], actor: str) -> dict[str, Any]:
+    """A block's text changed (its type stays), or the block put in the trash (`in_trash`)."""
+    block = _block(state, block_id)
+    kind = block["type"]
+    if body.get("in_trash") or body.get("archived"):
+        return delete_block(state, block_id, actor)
+    if kind in body and "rich_text" in (body[kind] or {}):
+        block[kind]["rich_text"] = check_value(state, kind, "rich_text", body[kind]["rich_text"])
+    elif kind in body and "checked" in (body[kind] or {}):
+        block[kind]["checked"] = bool(body[kind]["checked"])
+    else:
+        raise ApiError(400, "validation_error", f"body.{kind} should be given, with the block's new content.")
+    block["last_edited_time"], block["last_edited_by"] = state.stamp(), state.user_ref(actor)
+    _touch(state, block_id, actor)
+    return block
+
+
+def delete_block(state: NotionState, block_id: str, actor: str) -> dict[str, Any]:
+    block = _block(state, block_id)
+    block["in_trash"] = block["archived"] = True
+    _touch(state, block_id, actor)
+    return block
+
+
 def list_children(state: NotionState, block_id: str, query: dict[str, str]) -> dict[str, Any]:
     if block_id not in state.children:
         raise ApiError(404, "object_not_found", f"Could not find block with ID: {block_id}.")
-    items = [state.blocks[b] for b in state.children[block_id] if b in state.blocks]
+    items = [state.blocks[b] for b in state.children[block_id] if b in state.blocks and not state.blocks[b]["in_trash"]]
     return paginate(items, query.get("start_cursor"), query.get("page_size")) | {"type": "block", "block": {}}
 
 

@@ -24,6 +24,7 @@ class Faults:
     retry_after: float = 1.0  # what an injected 429 or 529 asks for; benchmarks and tests scale time down
     max_query_results: int = 10_000  # past this a query stops and reports itself incomplete
     seed: int | None = None
+    file_url_seconds: float = 3600.0  # a hosted file's URL expires after this, as Notion's do after an hour
 
 
 class FaultInjector:

@@ -152,7 +152,11 @@ def check_value(state: NotionState, name: str, kind: str, value: Any, prop: dict
             raise ApiError(400, "validation_error", f"{name}: at most {ARRAY_LIMIT} relations.")
         return [{"id": norm(str(r["id"]))} for r in value or []]
     if kind == "files":
-        return list(value or [])
+        from atelier_local.notion_emulator.files import hosted
+
+        if len(value or []) > ARRAY_LIMIT:
+            raise ApiError(400, "validation_error", f"{name}: at most {ARRAY_LIMIT} files.")
+        return [hosted(state, dict(entry), state.files_url, state.file_url_seconds) for entry in value or []]
     if kind == "date" and value is not None:
         return {"start": value.get("start"), "end": value.get("end"), "time_zone": value.get("time_zone")}
     return value

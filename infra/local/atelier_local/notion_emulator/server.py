@@ -14,7 +14,7 @@ from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 from atelier_local.loopback import LoopbackServer
-from atelier_local.notion_emulator import comments, content, query, views
+from atelier_local.notion_emulator import comments, content, files, query, views
 from atelier_local.notion_emulator.faults import FaultInjector, Faults
 from atelier_local.notion_emulator.state import BOT_ID, PERSON_ID, ApiError, NotionState, new_id, norm
 from atelier_local.notion_emulator.store import Store
@@ -145,6 +145,13 @@ class NotionEmulator:
                     {"page_id": page_id, "parent": {"id": page_id, "type": "page"}},
                 )
             ]
+        if path.startswith("/v1/blocks/"):  # a page's content: appended, changed or deleted
+            page = self.state.pages.get(content.page_of(self.state, path.split("/")[3]) or "")
+            source_id = ((page or {}).get("parent") or {}).get("data_source_id")
+            if page is None or not source_id:
+                return []
+            parent_of = {"id": source_id, "type": "data_source", "data_source_id": source_id}
+            return [("page.content_updated", page["id"], "page", {"parent": parent_of, "updated_blocks": []})]
         if result.get("object") == "page":
             source_id = (result.get("parent") or {}).get("data_source_id")
             if not source_id:
@@ -202,6 +209,8 @@ class NotionEmulator:
         """Built once: each route reads `self.store` when called, so a reset swaps the state under it."""
         routes: list[tuple[str, str, Route]] = [
             ("GET", r"/v1/users/me", lambda r: self.store.me(r.actor)),
+            ("GET", r"/v1/users", lambda r: self.store.users()),
+            ("GET", r"/v1/users/(?P<id>[^/]+)", lambda r, id: self.store.user(id)),
             ("POST", r"/v1/databases", lambda r: self.store.create_database(r.body, r.actor)),
             ("GET", r"/v1/databases/(?P<id>[^/]+)", lambda r, id: self.store.database(id)),
             ("GET", r"/v1/data_sources/(?P<id>[^/]+)", lambda r, id: self.store.data_source(id)),
@@ -224,6 +233,8 @@ class NotionEmulator:
                 lambda r, id: content.append(self.state, id, r.body, r.actor),
             ),
             ("GET", r"/v1/blocks/(?P<id>[^/]+)/children", lambda r, id: content.list_children(self.state, id, r.query)),
+            ("PATCH", r"/v1/blocks/(?P<id>[^/]+)", lambda r, id: content.update_block(self.state, id, r.body, r.actor)),
+            ("DELETE", r"/v1/blocks/(?P<id>[^/]+)", lambda r, id: content.delete_block(self.state, id, r.actor)),
             ("POST", r"/v1/search", lambda r: query.search(self.state, r.body)),
             ("POST", r"/v1/file_uploads", lambda r: content.create_upload(self.state, r.body, base_url=self.url)),
             (
@@ -255,6 +266,7 @@ class NotionEmulator:
         if not headers.get("notion-version"):
             raise ApiError(400, "missing_version", "Notion-Version header failed validation: missing.")
         actor = BOT_ID if token == self.state.bot_token else PERSON_ID
+        self.state.files_url, self.state.file_url_seconds = self.url, self.faults.file_url_seconds
         content_type = headers.get("content-type", "")
         payload: Any = None
         if body and content_type.startswith("application/json"):
@@ -342,6 +354,9 @@ class NotionEmulator:
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length) if length else b""
                 headers = {k.lower(): v for k, v in self.headers.items()}
+                if self.command == "GET" and self.path.startswith("/_files/"):  # signed, as S3 is: no token
+                    self._raw(*files.serve(emulator.state, self.path))
+                    return
                 try:
                     status, extra, payload = emulator.dispatch(self.command, self.path, headers, body)
                 except ApiError as error:
@@ -358,6 +373,13 @@ class NotionEmulator:
                 self.send_header("Content-Type", "application/json; charset=utf-8")
                 for name, value in extra.items():
                     self.send_header(name, value)
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def _raw(self, status: int, content_type: str, data: bytes) -> None:
+                self.send_response(status)
+                self.send_header("Content-Type", content_type)
                 self.send_header("Content-Length", str(len(data)))
                 self.end_headers()
                 self.wfile.write(data)

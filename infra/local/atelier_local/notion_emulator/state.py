@@ -46,6 +46,8 @@ class NotionState:
     views: dict[str, dict[str, Any]] = field(default_factory=dict)
     comments: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # by page id, oldest first
     parent_page_id: str = ""
+    files_url: str = ""  # where hosted files are served (the emulator's own address)
+    file_url_seconds: float = 3600.0  # how long a hosted file's URL is good for
 
     def __post_init__(self) -> None:
         if not self.parent_page_id:

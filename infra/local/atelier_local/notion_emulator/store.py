@@ -48,6 +48,16 @@ class Store:
             "person": {"email": "team@studio.example"},
         }
 
+    def user(self, user_id: str) -> dict[str, Any]:
+        """A user by id: the integration's bot or the person the human token acts as."""
+        if user_id not in (BOT_ID, PERSON_ID):
+            raise ApiError(404, "object_not_found", f"Could not find user with ID: {user_id}.")
+        return self.me(user_id)
+
+    def users(self) -> dict[str, Any]:
+        people = [self.me(PERSON_ID), self.me(BOT_ID)]
+        return {"object": "list", "results": people, "next_cursor": None, "has_more": False, "type": "user", "user": {}}
+
     def create_database(self, body: dict[str, Any], actor: str) -> dict[str, Any]:
         parent = body.get("parent") or {}
         page_id = norm(str(parent.get("page_id", "")))
