@@ -1547,7 +1547,7 @@ CREATE INDEX tiers_business_idx ON public.tiers USING btree (business_id);
 
 CREATE INDEX users_tier_idx ON public.users USING btree (tier);
 
--- ==================== functions (184) ====================
+-- ==================== functions (185) ====================
 
 CREATE OR REPLACE FUNCTION app_private.add_task(p_business uuid, p_kind text, p_title text, p_lead uuid, p_project uuid, p_business_days integer, p_key text)
  RETURNS void
@@ -5955,6 +5955,31 @@ begin
 end
 $function$;
 
+CREATE OR REPLACE FUNCTION public.task_list(p_status text, p_overdue boolean, p_limit integer)
+ RETURNS jsonb
+ LANGUAGE plpgsql
+ STABLE
+ SET search_path TO ''
+AS $function$
+begin
+  if p_status is not null and p_status not in ('open', 'in_progress', 'done') then
+    raise exception 'a task is open, in_progress or done, not %', p_status using errcode = '22023';
+  end if;
+  return (
+    select coalesce(jsonb_agg(to_jsonb(r) order by r.done, r.due_date nulls last, r.created_at), '[]'::jsonb) from (
+      select k.id, k.title, k.kind, k.status, k.status = 'done' as done, k.due_date, k.completed_at, k.assignee_id,
+             k.project_id, p.name as project_name, k.lead_id, l.name as lead_name, k.notion_page_id, k.created_at,
+             k.status <> 'done' and k.due_date < app_private.business_today(k.business_id) as overdue
+        from scoped.tasks k left join scoped.projects p on p.id = k.project_id
+        left join scoped.leads l on l.id = k.lead_id
+       where k.deleted_at is null and (p_status is null or k.status = p_status)
+         and (not coalesce(p_overdue, false)
+              or (k.status <> 'done' and k.due_date < app_private.business_today(k.business_id)))
+       order by k.status = 'done', k.due_date nulls last, k.created_at
+       limit greatest(least(p_limit, 1000), 1)) r);
+end
+$function$;
+
 CREATE OR REPLACE FUNCTION public.unlinked_records()
  RETURNS jsonb
  LANGUAGE sql
@@ -6673,7 +6698,7 @@ CREATE CONSTRAINT TRIGGER users_join_default_business AFTER INSERT OR UPDATE OF 
 
 CREATE TRIGGER users_set_updated_at BEFORE UPDATE ON public.users FOR EACH ROW EXECUTE FUNCTION app_private.set_updated_at();
 
--- ==================== grants (420) ====================
+-- ==================== grants (421) ====================
 
 grant usage on schema app_private to anon;
 
@@ -7510,6 +7535,8 @@ grant execute on function public.take_notion_webhook_arming() to service_role;
 grant execute on function public.take_rate_limits(p_limits jsonb) to service_role;
 
 grant execute on function public.take_sync_lease(p_name text, p_holder text, p_seconds integer) to service_role;
+
+grant execute on function public.task_list(p_status text, p_overdue boolean, p_limit integer) to service_role;
 
 grant execute on function public.unlinked_records() to service_role;
 

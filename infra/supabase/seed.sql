@@ -43,5 +43,5 @@ select v.tier, v."order", v.name, v.days from (values
   (4, 8, 'Construction administration', 240)
 ) v(tier, "order", name, days)
 -- A tier's milestones are written only when it has none: the team may have listed fewer, or others.
-where not exists (select 1 from public.milestone_templates m where m.business_id = app_private.business_id()
-                                                                and m.tier = v.tier);
+where not exists (select 1 from public.milestone_templates m
+                   where m.tier = v.tier and m.business_id = app_private.business_id());

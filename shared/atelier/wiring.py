@@ -182,13 +182,13 @@ def download_links() -> DownloadLinks:
 
 @PerBusiness
 def sync_ports() -> SyncPorts:
-    """The sync engine's ports, with each entity's page content: a deliverable's page shows its file, a project's
-    its brief."""
+    """The sync engine's ports: each entity's page content, the e-mails' words, dropped files, Stripe's Prices."""
     from atelier.deliverables.drops import FileDrops
     from atelier.deliverables.showcase import Showcase
     from atelier.deliverables.store import StorageSettings
     from atelier.kernel.settings import IntakeSettings
     from atelier.mail.wording import MailWords
+    from atelier.payments.stripe_catalogue import stripe_catalogue
     from atelier.sync.brief import ProjectBrief
     from atelier.sync.records import SyncPorts
 
@@ -203,7 +203,7 @@ def sync_ports() -> SyncPorts:
         words=MailWords(),
     )
     drops = FileDrops.of(ports, object_store(), download_links(), settings(StorageSettings).bucket, named())
-    return replace(ports, drops=drops)
+    return replace(ports, drops=drops, catalogue_changed=stripe_catalogue(rpc(), settings(IntakeSettings)))
 
 
 @PerBusiness

@@ -20,6 +20,7 @@ from atelier.notion.codec import ATELIER_ID, rich_text
 from atelier.sync.setup import ensure_views, setup
 from atelier.sync.views import VIEWS
 from atelier_local.notion_emulator import NotionEmulator
+from atelier_local.notion_emulator.state import PERSON_ID
 
 TS_DIR = Path(__file__).resolve().parents[1] / "spec" / "ts"
 TSC = TS_DIR / "node_modules" / ".bin" / "tsc"
@@ -108,6 +109,20 @@ def test_every_response_the_gateway_reads_has_notions_own_type(
             },
         ),
     }
+    paragraph = next(b["id"] for b in gateway.list_blocks(created["id"]) if b["type"] == "paragraph")
+    dropped = gateway.create_page(
+        ids["deliverable"].data_source_id,
+        "d-1",
+        {
+            "Name": {"title": rich_text("plan.png")},
+            "File": {
+                "files": [
+                    {"type": "file_upload", "file_upload": {"id": gateway.upload_file("p.png", "image/png", PNG)}},
+                    {"name": "Download", "type": "external", "external": {"url": "https://example.com/d"}},
+                ]
+            },
+        },
+    ).page
     requests, made = [], []
     for entity in dict.fromkeys(v.entity for v in VIEWS):
         on = ids[entity].data_source_id
@@ -126,6 +141,15 @@ def test_every_response_the_gateway_reads_has_notions_own_type(
         "viewList": ("ListDatabaseViewsResponse", gateway._client.views.list(data_source_id=projects)),
         "listRequest": ("ListDatabaseViewsParameters", {"data_source_id": projects, "page_size": 100}),
         "comment": ("CommentObjectResponse", gateway.create_comment(created["id"], "Atelier put back the tier")),
+        # Who made an edit; a block a person changed or deleted; a file dropped into a files property.
+        "person": ("UserObjectResponse", gateway._client.users.retrieve(user_id=PERSON_ID)),
+        "users": ("ListUsersResponse", gateway._client.users.list()),
+        "blockUpdated": (
+            "BlockObjectResponse",
+            gateway._client.blocks.update(block_id=paragraph, paragraph={"rich_text": rich_text("Changed")}),
+        ),
+        "blockDeleted": ("BlockObjectResponse", gateway._client.blocks.delete(block_id=paragraph)),
+        "withFiles": ("PageObjectResponse", gateway.retrieve_page(dropped["id"])),
         "comments": ("ListCommentsResponse", gateway._client.comments.list(block_id=created["id"])),
     }
     types = sorted(

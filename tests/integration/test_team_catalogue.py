@@ -17,6 +17,7 @@ import httpx
 import psycopg
 import pytest
 
+from atelier.cli import main
 from atelier.kernel.rpc import PsycopgRpc
 from atelier.notion import NotionGateway
 from atelier.notion.budget import RequestBudget
@@ -309,3 +310,32 @@ def test_a_png_dropped_into_a_deliverable_page_becomes_a_downloadable_deliverabl
     # Seen again (the poll after the webhook), it is not taken twice
     _sync()
     assert _one(db, "select count(*) from deliverables where project_id = %s and name = 'garden.png'", project) == 1
+
+
+@pytest.fixture
+def stack_env() -> dict[str, str]:
+    return {"TEAM_EMAIL": "team@studio.example"}
+
+
+def test_overdue_tasks_are_in_the_report_the_cli_and_one_digest_a_day(
+    stack: LocalStack, team: NotionGateway, api: httpx.Client, db: Conn, capsys: pytest.CaptureFixture[str]
+) -> None:
+    lead = _lead(api, project_type="new_build", budget=20000, email="eve@example.com", name="Eve")
+    db.execute("update tasks set due_date = current_date - 3 where lead_id = %s", (lead["lead_id"],))
+    capsys.readouterr()
+    assert main(["task", "list", "--overdue"]) == 1  # a finding: something is overdue
+    assert "Contact the client: Eve" in capsys.readouterr().out
+    for _ in range(2):  # the first mail run of the day queues it; the next finds it queued
+        LocalLambdas().invoke("client_mail", scheduled_event(), timeout_seconds=60)
+    digests = db.execute(
+        "select recipient, subject, body_text from notifications where template = 'task_digest'"
+    ).fetchall()
+    assert len(digests) == 1
+    recipient, subject, text = digests[0]
+    assert recipient == "team@studio.example"
+    assert "1 overdue" in str(subject)
+    assert "Contact the client: Eve" in str(text)
+    assert "3 days overdue" in str(text)
+    capsys.readouterr()
+    assert main(["report"]) == 0
+    assert "Overdue tasks" in capsys.readouterr().out

@@ -28,6 +28,7 @@ from atelier.cli import (
     status,
     stripe,
     sync,
+    task,
 )
 from atelier.kernel.errors import AtelierError
 from atelier.kernel.settings import apply_dev_state
@@ -44,6 +45,7 @@ NOUNS = (
     portal,
     report,
     quote,
+    task,
     records,
     status,
     logs,

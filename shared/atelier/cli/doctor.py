@@ -16,7 +16,7 @@ from atelier.cli.args import verb
 from atelier.cli.render import table
 from atelier.kernel.errors import AtelierError, ConfigurationError
 
-ENTITIES = ("Lead", "Client", "Project", "Milestone", "Deliverable")
+ENTITIES = ("Lead", "Client", "Project", "Milestone", "Deliverable", "Task", "Service", "Message")
 
 
 @dataclass(frozen=True)

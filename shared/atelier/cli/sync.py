@@ -43,14 +43,15 @@ def run(args: argparse.Namespace) -> int:
 
 def resync(args: argparse.Namespace) -> int:
     from atelier.cli.progress import Progress
-    from atelier.sync.mapping import BY_NAME
+    from atelier.sync.mapping import ENTITIES
 
+    records = {e.name: e for e in ENTITIES}  # the records' (the catalogue's pages are the team's: never pushed)
     if bool(args.entity) == bool(args.all):
-        raise ConfigurationError(f"name one ENTITY ({', '.join(BY_NAME)}) or give --all")
-    if args.entity and args.entity not in BY_NAME:
-        raise ConfigurationError(f"unknown entity {args.entity!r}: choose one of {', '.join(BY_NAME)}")
+        raise ConfigurationError(f"name one ENTITY ({', '.join(records)}) or give --all")
+    if args.entity and args.entity not in records:
+        raise ConfigurationError(f"unknown entity {args.entity!r}: choose one of {', '.join(records)}")
     rpc, pusher = wiring.rpc(), wiring.outbox_pusher()
-    entities = list(BY_NAME) if args.all else [args.entity]
+    entities = list(records) if args.all else [args.entity]
     queued = int(rpc.rpc("resync", p_entities=entities, p_force=True)["queued"])
     progress = Progress(queued, "resync")
     while True:

@@ -117,7 +117,7 @@ def render(
     values |= dict(extra or {})
     tasks = [_task_line(t) for t in (context.get("details") or {}).get("tasks") or [] if isinstance(t, dict)]
     values["tasks_text"] = "\n".join(f"- {line}" for line in tasks) or "- nothing overdue"
-    values["task_count"] = str(len(tasks))
+    values["task_count"] = f"{len(tasks)} overdue task{'' if len(tasks) == 1 else 's'}"
     values["milestones_text"] = "\n".join(f"- {n}: {state}, due {due}" for n, due, state in lines) or "- to be set"
     escaped = {k: escape(v) for k, v in values.items()}
     items = "".join(

@@ -85,6 +85,7 @@ class Report:
                 report._cycle_times(),
                 report._held(),
                 report._nps(),
+                report._overdue_tasks(),
                 report._sync(),
             ]
         )
@@ -131,6 +132,7 @@ class Report:
             lines.append(Headline(f"Refunded ({currency})", sums["refunded"], "money", currency))
         lines.append(Headline("Milestones on time", _decimal(milestones.get("on_time_rate")), "rate"))
         lines.append(Headline("NPS", self.nps(), "count"))
+        lines.append(Headline("Overdue tasks", len(self.raw.get("overdue_tasks") or []), "count"))
         return lines
 
     def nps(self) -> int | None:
@@ -304,6 +306,25 @@ class Report:
             rows,
             "Asked once at delivery: how likely the client is to recommend the studio, 0-10. Promoters answer 9-10, "
             "detractors 0-6; NPS is promoters less detractors per 100 answers, from -100 to 100.",
+        )
+
+    def _overdue_tasks(self) -> Table:
+        rows: list[tuple[Cell, ...]] = [
+            (
+                str(t.get("title") or ""),
+                str(t.get("project_name") or t.get("lead_name") or ""),
+                str(t.get("due_date") or "")[:10],
+                int(t.get("days_overdue") or 0),
+            )
+            for t in self.raw.get("overdue_tasks") or []
+        ]
+        columns = (Column("Task"), Column("About"), Column("Due"), Column("Days overdue", "days"))
+        return Table(
+            "overdue_tasks",
+            "Overdue tasks, now",
+            columns,
+            rows,
+            "The team's tasks past their due date and not done (Notion's Tasks): the process's and the team's own.",
         )
 
     def _sync(self) -> Table:

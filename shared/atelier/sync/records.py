@@ -59,6 +59,8 @@ class SyncPorts:
     # A file a person dropped into a deliverable page: copied to the bucket and recorded (`deliverables.drops`).
     # Given the page, its deliverable's id (None: a page the team made) and the deadline; returns how many it took.
     drops: Callable[[dict[str, Any], str | None, float | None], int] | None = None
+    # After the team changed the catalogue: the tiers changed (and the deadline); keeps Stripe's Prices in step.
+    catalogue_changed: Callable[[list[int], float | None], int] | None = None
 
     def __post_init__(self) -> None:
         if cast("PropertyMap | None", self.properties) is None:

@@ -312,7 +312,10 @@ class SourceSync:
         outcome = self._ports.rpc.rpc("apply_services", p_tiers=given, p_author=author) or {}
         if outcome.get("refused"):
             report.refused += 1
-        report.applied += len(outcome.get("applied") or [])
+        applied = [int(t) for t in outcome.get("applied") or []]
+        report.applied += len(applied)
+        if applied and self._ports.catalogue_changed is not None:
+            self._ports.catalogue_changed(applied, deadline)  # Stripe's Product and Price, when Stripe is real
 
     def _message(self, page: dict[str, Any], bot: str, report: SourceReport, deadline: float | None) -> None:
         words = self._ports.words
