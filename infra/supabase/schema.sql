@@ -2699,7 +2699,9 @@ AS $function$
         'completed_at', k.completed_at,
         'assignee', case when k.assignee_id is null then '[]'::jsonb else jsonb_build_array(k.assignee_id) end,
         'project_page', case when p.notion_page_id is null then '[]'::jsonb else jsonb_build_array(p.notion_page_id) end,
-        'lead_page', case when l.notion_page_id is null then '[]'::jsonb else jsonb_build_array(l.notion_page_id) end,
+        -- A project's task points at the project alone; a lead's at the lead (its page exists before the task's).
+        'lead_page', case when k.project_id is not null or l.notion_page_id is null then '[]'::jsonb
+                          else jsonb_build_array(l.notion_page_id) end,
         'waiting_for', case when k.project_id is not null and p.notion_page_id is null then 'project'
                             when k.project_id is null and k.lead_id is not null and l.notion_page_id is null
                               then 'lead' end,
@@ -3823,7 +3825,8 @@ begin
            or (o.entity = 'project' and o.entity_id = p_project_id)
            or (o.entity = 'client' and o.entity_id = (select client_id from scoped.projects where id = p_project_id))
            or (o.entity = 'milestone' and o.entity_id in (select id from scoped.milestones where project_id = p_project_id))
-           or (o.entity = 'deliverable' and o.entity_id in (select id from scoped.deliverables where project_id = p_project_id)))
+           or (o.entity = 'deliverable' and o.entity_id in (select id from scoped.deliverables where project_id = p_project_id))
+           or (o.entity = 'task' and o.entity_id in (select id from scoped.tasks where project_id = p_project_id)))
     order by case o.entity when 'lead' then 0 when 'client' then 1 when 'project' then 2 else 3 end, o.id
     limit p_limit
     for update skip locked

@@ -202,7 +202,7 @@ def sync_ports() -> SyncPorts:
         internal_marker=settings(SyncSettings).atelier_internal_marker,
         words=MailWords(),
     )
-    drops = FileDrops.of(ports, object_store(), download_links(), settings(StorageSettings).bucket, named())
+    drops = FileDrops.of(ports, object_store(), download_links, settings(StorageSettings).bucket, named())
     return replace(ports, drops=drops, catalogue_changed=stripe_catalogue(rpc(), settings(IntakeSettings)))
 
 

@@ -47,7 +47,16 @@ def test_dev_once_on_embedded_defaults_starts_postgres_and_writes_dev_json(
     for key in ("notion_token", "notion_base_url", "stripe_webhook_secret", "mail_from", "notion_parent_page_id"):
         assert second[key]
         assert second[key] != default[key], key
-    assert len(second["data_sources"]) == 5
+    assert set(second["data_sources"]) == {
+        "lead",
+        "client",
+        "project",
+        "milestone",
+        "deliverable",
+        "task",
+        "service",
+        "message",
+    }
     assert (state_dir / "pg" / "PG_VERSION").exists()
     # The file holds connection strings and webhook secrets: owner-only.
     assert stat.S_IMODE((state_dir / "dev.json").stat().st_mode) == 0o600

@@ -22,6 +22,13 @@ from atelier.notion.codec import plain_text
 from tests.events import load_event
 from tests.integration.showcase import PNG, Studio, blocks_of, download, uploaded_bytes
 
+
+def file_link(props: dict[str, Any]) -> str:
+    """Atelier's download link: the File property's one external file (a file the team drops there is hosted)."""
+    (link,) = [f["external"]["url"] for f in props["File"]["files"] if f["type"] == "external"]
+    return str(link)
+
+
 Conn = psycopg.Connection[tuple[object, ...]]
 
 
@@ -61,7 +68,7 @@ def test_cli_upload_of_a_png_gives_one_row_one_page_with_the_image_and_a_working
     assert plain_text(props["Name"]["title"]) == "kitchen plan.png"
     assert props["Category"]["select"]["name"] == "Photo"
     assert props["Uploaded"]["date"]["start"]
-    link = props["File"]["url"]
+    link = file_link(props)
     assert f"/deliverables/{studio.db.execute('select id from deliverables').fetchone()[0]}/download?token=" in link  # type: ignore[index]
     assert f"download:   {link}" in out
     image = blocks_of(studio, page["id"])[0]
@@ -169,9 +176,9 @@ def test_a_zero_byte_file_is_recorded_and_its_page_links_to_it(studio: Studio) -
     (page,) = studio.pages()
     blocks = blocks_of(studio, page["id"])
     assert blocks[0]["type"] == "file"
-    assert blocks[0]["file"]["external"]["url"] == page["properties"]["File"]["url"]
+    assert blocks[0]["file"]["external"]["url"] == file_link(page["properties"])
     assert studio.notion.state.uploads == {}
-    assert download(page["properties"]["File"]["url"]).content == b""
+    assert download(file_link(page["properties"])).content == b""
 
 
 def test_a_file_over_the_upload_limit_is_linked_not_uploaded(studio: Studio) -> None:
@@ -221,7 +228,7 @@ def test_unicode_and_spaces_in_the_name_survive_the_round_trip(studio: Studio) -
     assert studio.rows()[0][0] == name
     (page,) = studio.pages()
     assert plain_text(page["properties"]["Name"]["title"]) == name
-    response = download(page["properties"]["File"]["url"])
+    response = download(file_link(page["properties"]))
     assert response.content == PNG
     assert (
         "filename*=UTF-8''Fa%C3%A7ade%20view%20%281%29%20%E2%80%93%20final.png"

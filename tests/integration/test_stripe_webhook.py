@@ -130,6 +130,7 @@ def test_a_paid_checkout_creates_client_project_milestones_and_payment_once(
         "client": 1,
         "project": 1,
         "milestone": TIER_2_MILESTONES,
+        "task": 1,  # "Prepare kickoff"
     }
     assert db.execute("select action from audit_log where action like 'payment.%'").fetchall() == [
         ("payment.fulfilled",)

@@ -37,7 +37,7 @@ def test_sync_run_pushes_then_reads_back_a_team_edit(
 ) -> None:
     paid_project(rpc, stored_lead(rpc))
     assert main(["sync", "run"]) == 0
-    assert "8 created" in capsys.readouterr().out
+    assert "9 created" in capsys.readouterr().out
     page = db.execute('select notion_page_id from milestones order by "order" limit 1').fetchone()
     assert page is not None
     human.update_page(str(page[0]), {"Status": {"status": {"name": "Done"}}})

@@ -41,7 +41,8 @@ def test_the_doorbell_pushes_that_project_now(stack: LocalStack, project_id: str
     secret = stack.settings["SUPABASE_WEBHOOK_SECRET"]
     answer = _ring(stack, project_id, f"Bearer {secret}")
     assert answer["status"] == 200
-    assert answer["created"] == 7  # client, project, 5 milestones (the lead is not this project's)
+    # client, project, 5 milestones and its "Prepare kickoff" task (the lead is not this project's)
+    assert answer["created"] == 8
     assert db.execute("select notion_page_id is not null from projects").fetchone() == (True,)
     assert db.execute("select count(*) from sync_outbox where status = 'pending'").fetchall() == [(1,)]  # the lead
 
@@ -57,8 +58,8 @@ def test_a_missing_or_wrong_secret_is_401_and_pushes_nothing(
     assert answer["error"] == "unauthorized"
     assert len(stack.notion.requests) == before
     assert db.execute("select count(*) from sync_outbox where status = 'pending'").fetchone() == (
-        8,
-    )  # lead, client, project and 5 milestones
+        9,
+    )  # lead, client, project, 5 milestones and the kickoff task
 
 
 @pytest.mark.parametrize("payload", [{"table": "leads"}, {"type": "DELETE"}])
@@ -68,15 +69,15 @@ def test_other_tables_and_types_are_acknowledged_and_ignored(
     answer = _ring(stack, project_id, f"Bearer {stack.settings['SUPABASE_WEBHOOK_SECRET']}", **payload)
     assert (answer["status"], answer["ignored"]) == (200, True)
     assert db.execute("select count(*) from sync_outbox where status = 'pending'").fetchone() == (
-        8,
-    )  # lead, client, project and 5 milestones
+        9,
+    )  # lead, client, project, 5 milestones and the kickoff task
 
 
 def test_without_the_doorbell_the_scheduled_sweep_pushes_everything(
     stack: LocalStack, project_id: str, db: Conn
 ) -> None:
     result = LocalLambdas().invoke("notion_sync", load_event("eventbridge_schedule"), timeout_seconds=60)
-    assert (result["created"], result["failed"], result["done"]) == (8, 0, 8)
+    assert (result["created"], result["failed"], result["done"]) == (9, 0, 9)
     assert db.execute("select count(*) from sync_outbox where status <> 'done'").fetchone() == (0,)
 
 
@@ -97,7 +98,7 @@ def test_cli_finds_the_data_sources_under_the_parent_page(
 ) -> None:
     from atelier.cli import main
 
-    for name in ("LEAD", "CLIENT", "PROJECT", "MILESTONE", "DELIVERABLE"):
+    for name in ("LEAD", "CLIENT", "PROJECT", "MILESTONE", "DELIVERABLE", "TASK", "SERVICE", "MESSAGE"):
         monkeypatch.delenv(f"NOTION_{name}_DATA_SOURCE_ID", raising=False)
     assert main(["sync", "run"]) == 0
-    assert "8 created" in capsys.readouterr().out
+    assert "9 created" in capsys.readouterr().out

@@ -152,33 +152,42 @@ def _third_party_reached(app: Path) -> set[str]:
 
 
 def _reached(app: Path) -> tuple[set[str], set[Path]]:
-    """The third-party modules and the package's own files a function can import."""
+    """The third-party modules and the package's own files a function can import. The wiring's factories are
+    followed until no file reached calls another (the order files are read in changes nothing)."""
     seen: set[Path] = set()
     third: set[str] = set()
     wiring_used: set[str] = set()
+    followed: set[str] = set()
     todo = [app]
     while todo:
-        path = todo.pop()
-        if path in seen:
-            continue
-        seen.add(path)
-        tree = ast.parse(path.read_text())
-        wiring_used |= _wiring_used(tree)
-        names = _imports(tree) - {"atelier.wiring"}
-        if "atelier.wiring" in _imports(tree) and not (seen & {WIRING}):
-            seen.add(WIRING)
-            names |= _wiring_imports(wiring_used)
-        for name in names:
-            top = name.split(".")[0]
-            if top == "atelier":
-                parts = name.split(".")
-                # the module itself, and every package on its way (their __init__ runs first)
-                for depth in range(1, len(parts) + 1):
-                    module = ROOT / "shared" / Path(*parts[:depth])
-                    todo += [p for p in (module.with_suffix(".py"), module / "__init__.py") if p.exists()]
-            elif top not in sys.stdlib_module_names and top != "__future__":
-                third.add(top)
+        while todo:
+            path = todo.pop()
+            if path in seen:
+                continue
+            seen.add(path)
+            tree = ast.parse(path.read_text())
+            wiring_used |= _wiring_used(tree)
+            for name in _imports(tree) - {"atelier.wiring"}:
+                _reach(name, todo, third)
+            if "atelier.wiring" in _imports(tree):
+                seen.add(WIRING)
+        if WIRING in seen and wiring_used - followed:
+            followed |= wiring_used
+            for name in _wiring_imports(wiring_used):
+                _reach(name, todo, third)
     return third, seen - {app}
+
+
+def _reach(name: str, todo: list[Path], third: set[str]) -> None:
+    top = name.split(".")[0]
+    if top == "atelier":
+        parts = name.split(".")
+        # the module itself, and every package on its way (their __init__ runs first)
+        for depth in range(1, len(parts) + 1):
+            module = ROOT / "shared" / Path(*parts[:depth])
+            todo += [p for p in (module.with_suffix(".py"), module / "__init__.py") if p.exists()]
+    elif top not in sys.stdlib_module_names and top != "__future__":
+        third.add(top)
 
 
 @pytest.mark.parametrize("function", FUNCTIONS)

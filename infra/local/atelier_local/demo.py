@@ -306,6 +306,7 @@ class Demo:
         return f"page, Excel and PDF for {report.period.label}; the page's figures match SQL"
 
     def steps(self) -> list[tuple[str, Callable[[], str]]]:
+        from atelier_local.demo_catalogue import catalogue
         from atelier_local.demo_conversation import conversation
         from atelier_local.demo_review import review
 
@@ -319,6 +320,7 @@ class Demo:
             ("atelier check", self.check),
             ("client portal", self.portal),
             ("conversation: message, reply, approval", lambda: conversation(self, str(LEAD["email"]))),
+            ("catalogue, tasks and brief in Notion", lambda: catalogue(self, str(LEAD["email"]))),
             ("owner's report", self.report),
         ]
 

@@ -63,7 +63,7 @@ class FileDrops:
         rpc: Rpc,
         notion: NotionPort,
         store: ObjectStore,
-        links: DownloadLinks,
+        links: Callable[[], DownloadLinks],
         bucket: Callable[[], str],
         ids: Callable[[], Ids],
         *,
@@ -75,7 +75,12 @@ class FileDrops:
 
     @classmethod
     def of(
-        cls, ports: SyncPorts, store: ObjectStore, links: DownloadLinks, bucket: Callable[[], str], business: Any
+        cls,
+        ports: SyncPorts,
+        store: ObjectStore,
+        links: Callable[[], DownloadLinks],
+        bucket: Callable[[], str],
+        business: Any,
     ) -> FileDrops:
         """The drops of the business `ports` serve (`business`: None for the default one)."""
         slug = getattr(business, "slug", None)
@@ -139,7 +144,7 @@ class FileDrops:
             p_size=len(data),
             p_type=content_type,
             p_uploaded_by=who[:200],
-            p_file_url=self._links.url(new_id),
+            p_file_url=self._links().url(new_id),
         )
         made = result.get("deliverable_id")
         return None if made is None else str(made)

@@ -138,7 +138,9 @@ class NotionPoller:
         if entity is None:
             from atelier.sync.sources import read_source_page  # a Services or Messages page: the catalogue's
 
-            return read_source_page(self._ports, page, deadline), report
+            entity_name, read = read_source_page(self._ports, page, deadline)
+            report.applied, report.unapplied = read.applied, read.refused  # a refused edit waits for a better one
+            return entity_name, report
         report.queried[entity.name] = 1
         bot_id = self._gateway.bot_id(deadline=deadline)
         self._apply(entity, [page], bot_id, report, deadline, watermark=None, since=None)

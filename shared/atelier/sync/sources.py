@@ -363,11 +363,11 @@ class SourceSync:
         report.applied += 1
 
 
-def read_source_page(ports: SyncPorts, page: dict[str, Any], deadline: float | None) -> str | None:
-    """A webhook's page, if it is a Services or Messages page: applied now; returns its entity (None: not ours)."""
-    sources = SourceSync(ports)
+def read_source_page(ports: SyncPorts, page: dict[str, Any], deadline: float | None) -> tuple[str | None, SourceReport]:
+    """A webhook's page, if it is a Services or Messages page: applied now; returns its entity (None: not ours)
+    and what became of it."""
+    sources, report = SourceSync(ports), SourceReport()
     entity = sources.entity_of(page)
-    if entity is None:
-        return None
-    sources.apply(entity, [page], SourceReport(), deadline=deadline)
-    return entity
+    if entity is not None:
+        sources.apply(entity, [page], report, deadline=deadline)
+    return entity, report
