@@ -33,7 +33,7 @@ create type public.sync_entity as enum ('lead', 'client', 'project', 'milestone'
 
 create type public.user_type as enum ('kaa_client', 'sage_client', 'team', 'admin');
 
--- ==================== tables (36) ====================
+-- ==================== tables (39) ====================
 
 create table public.approvals (
     id uuid default gen_random_uuid() not null,
@@ -205,6 +205,48 @@ create table public.deliverables (
     constraint deliverables_version_check CHECK ((version > 0))
 );
 
+create table public.disputes (
+    id uuid default gen_random_uuid() not null,
+    business_id uuid default app_private.business_id() not null,
+    payment_id uuid not null,
+    project_id uuid,
+    stripe_dispute_id text not null,
+    stripe_charge_id text,
+    amount bigint not null,
+    currency text not null,
+    reason text,
+    status text not null,
+    evidence_due_by timestamp with time zone,
+    opened_at timestamp with time zone default now() not null,
+    closed_at timestamp with time zone,
+    created_at timestamp with time zone default now() not null,
+    updated_at timestamp with time zone default now() not null,
+    constraint disputes_pkey PRIMARY KEY (id),
+    constraint disputes_business_id_id_key UNIQUE (business_id, id),
+    constraint disputes_stripe_dispute_id_key UNIQUE (stripe_dispute_id),
+    constraint disputes_business_id_fkey FOREIGN KEY (business_id) REFERENCES businesses(id),
+    constraint disputes_business_id_project_id_fkey FOREIGN KEY (business_id, project_id) REFERENCES projects(business_id, id),
+    constraint disputes_payment_id_fkey FOREIGN KEY (payment_id) REFERENCES payments(id),
+    constraint disputes_amount_check CHECK ((amount >= 0)),
+    constraint disputes_currency_check CHECK ((currency ~ '^[a-z]{3}$'::text)),
+    constraint disputes_reason_check CHECK ((length(reason) <= 100)),
+    constraint disputes_status_check CHECK ((status = ANY (ARRAY['warning_needs_response'::text, 'warning_under_review'::text, 'warning_closed'::text, 'needs_response'::text, 'under_review'::text, 'won'::text, 'lost'::text]))),
+    constraint disputes_stripe_charge_id_check CHECK ((length(stripe_charge_id) <= 255)),
+    constraint disputes_stripe_dispute_id_check CHECK ((stripe_dispute_id ~ '^(dp|du)_[A-Za-z0-9_]{1,200}$'::text))
+);
+
+create table public.document_counters (
+    business_id uuid default app_private.business_id() not null,
+    kind text not null,
+    last_number bigint default 0 not null,
+    created_at timestamp with time zone default now() not null,
+    updated_at timestamp with time zone default now() not null,
+    constraint document_counters_pkey PRIMARY KEY (business_id, kind),
+    constraint document_counters_business_id_fkey FOREIGN KEY (business_id) REFERENCES businesses(id),
+    constraint document_counters_kind_check CHECK ((kind = ANY (ARRAY['receipt'::text, 'invoice'::text]))),
+    constraint document_counters_last_number_check CHECK ((last_number >= 0))
+);
+
 create table public.email_suppressions (
     email text not null,
     reason text not null,
@@ -355,11 +397,13 @@ create table public.milestone_templates (
     created_at timestamp with time zone default now() not null,
     updated_at timestamp with time zone default now() not null,
     business_id uuid default app_private.business_id() not null,
+    invoice_percent numeric(5,2),
     constraint milestone_templates_pkey PRIMARY KEY (id),
     constraint milestone_templates_tier_order_key UNIQUE (business_id, tier, "order"),
     constraint milestone_templates_business_id_fkey FOREIGN KEY (business_id) REFERENCES businesses(id),
     constraint milestone_templates_tier_fkey FOREIGN KEY (business_id, tier) REFERENCES tiers(business_id, id),
     constraint milestone_templates_due_offset_days_check CHECK ((due_offset_days >= 0)),
+    constraint milestone_templates_invoice_percent_check CHECK (((invoice_percent > (0)::numeric) AND (invoice_percent < (100)::numeric))),
     constraint milestone_templates_name_check CHECK ((length(btrim(name)) > 0)),
     constraint milestone_templates_order_check CHECK (("order" > 0))
 );
@@ -543,6 +587,58 @@ create table public.nps_answers (
     constraint nps_answers_score_check CHECK (((score >= 0) AND (score <= 10)))
 );
 
+create table public.payment_schedule (
+    id uuid default gen_random_uuid() not null,
+    business_id uuid default app_private.business_id() not null,
+    project_id uuid not null,
+    milestone_id uuid,
+    label text not null,
+    position integer not null,
+    share numeric(5,2) not null,
+    amount bigint not null,
+    currency text not null,
+    status text default 'scheduled'::text not null,
+    number text,
+    receipt_number text,
+    payment_id uuid,
+    stripe_invoice_id text,
+    hosted_invoice_url text,
+    due_date date,
+    amount_paid bigint default 0 not null,
+    failures integer default 0 not null,
+    last_failure_at timestamp with time zone,
+    paid_at timestamp with time zone,
+    attempts integer default 0 not null,
+    next_attempt_at timestamp with time zone default now() not null,
+    last_error text,
+    created_at timestamp with time zone default now() not null,
+    updated_at timestamp with time zone default now() not null,
+    constraint payment_schedule_pkey PRIMARY KEY (id),
+    constraint payment_schedule_business_id_id_key UNIQUE (business_id, id),
+    constraint payment_schedule_business_id_number_key UNIQUE (business_id, number),
+    constraint payment_schedule_business_id_receipt_number_key UNIQUE (business_id, receipt_number),
+    constraint payment_schedule_project_id_position_key UNIQUE (project_id, "position"),
+    constraint payment_schedule_stripe_invoice_id_key UNIQUE (stripe_invoice_id),
+    constraint payment_schedule_business_id_fkey FOREIGN KEY (business_id) REFERENCES businesses(id),
+    constraint payment_schedule_business_id_project_id_fkey FOREIGN KEY (business_id, project_id) REFERENCES projects(business_id, id),
+    constraint payment_schedule_milestone_id_fkey FOREIGN KEY (milestone_id) REFERENCES milestones(id),
+    constraint payment_schedule_payment_id_fkey FOREIGN KEY (payment_id) REFERENCES payments(id),
+    constraint payment_schedule_amount_check CHECK ((amount >= 0)),
+    constraint payment_schedule_amount_paid_check CHECK ((amount_paid >= 0)),
+    constraint payment_schedule_attempts_check CHECK ((attempts >= 0)),
+    constraint payment_schedule_currency_check CHECK ((currency ~ '^[a-z]{3}$'::text)),
+    constraint payment_schedule_failures_check CHECK ((failures >= 0)),
+    constraint payment_schedule_hosted_invoice_url_check CHECK ((length(hosted_invoice_url) <= 2000)),
+    constraint payment_schedule_label_check CHECK (((length(btrim(label)) >= 1) AND (length(btrim(label)) <= 200))),
+    constraint payment_schedule_last_error_check CHECK ((length(last_error) <= 500)),
+    constraint payment_schedule_number_check CHECK ((length(number) <= 40)),
+    constraint payment_schedule_position_check CHECK (("position" >= 0)),
+    constraint payment_schedule_receipt_number_check CHECK ((length(receipt_number) <= 40)),
+    constraint payment_schedule_share_check CHECK (((share > (0)::numeric) AND (share <= (100)::numeric))),
+    constraint payment_schedule_status_check CHECK ((status = ANY (ARRAY['scheduled'::text, 'due'::text, 'open'::text, 'paid'::text, 'void'::text, 'uncollectible'::text]))),
+    constraint payment_schedule_stripe_invoice_id_check CHECK ((stripe_invoice_id ~ '^in_[A-Za-z0-9_]{1,200}$'::text))
+);
+
 create table public.payments (
     id uuid default gen_random_uuid() not null,
     project_id uuid,
@@ -559,6 +655,7 @@ create table public.payments (
     updated_at timestamp with time zone default now() not null,
     review_reason text,
     business_id uuid default app_private.business_id() not null,
+    receipt_number text,
     constraint payments_pkey PRIMARY KEY (id),
     constraint payments_stripe_checkout_session_id_key UNIQUE (stripe_checkout_session_id),
     constraint payments_stripe_payment_intent_id_key UNIQUE (stripe_payment_intent_id),
@@ -569,6 +666,7 @@ create table public.payments (
     constraint payments_amount_check CHECK ((amount > 0)),
     constraint payments_check CHECK (((amount_refunded >= 0) AND (amount_refunded <= amount))),
     constraint payments_currency_check CHECK ((currency ~ '^[a-z]{3}$'::text)),
+    constraint payments_receipt_number_check CHECK ((length(receipt_number) <= 40)),
     constraint payments_review_reason_check CHECK ((length(review_reason) <= 500)),
     constraint payments_stripe_payment_intent_id_check CHECK ((stripe_payment_intent_id ~~ 'pi\_%'::text))
 );
@@ -621,7 +719,7 @@ create table public.project_history (
     constraint project_history_business_id_fkey FOREIGN KEY (business_id) REFERENCES businesses(id),
     constraint project_history_project_id_fkey FOREIGN KEY (business_id, project_id) REFERENCES projects(business_id, id),
     constraint project_history_attempts_check CHECK ((attempts >= 0)),
-    constraint project_history_kind_check CHECK ((kind = ANY (ARRAY['paid'::text, 'milestone_done'::text, 'delivered'::text, 'refunded'::text, 'approval'::text, 'feedback'::text, 'team_edit'::text]))),
+    constraint project_history_kind_check CHECK ((kind = ANY (ARRAY['paid'::text, 'milestone_done'::text, 'delivered'::text, 'refunded'::text, 'approval'::text, 'feedback'::text, 'team_edit'::text, 'invoice'::text, 'dispute'::text]))),
     constraint project_history_status_check CHECK ((status = ANY (ARRAY['pending'::text, 'written'::text]))),
     constraint project_history_summary_check CHECK (((length(summary) >= 1) AND (length(summary) <= 500)))
 );
@@ -663,6 +761,10 @@ create table public.projects (
     business_id uuid default app_private.business_id() not null,
     nps_asked_at timestamp with time zone,
     studio_notes text,
+    amount_total bigint default 0 not null,
+    amount_paid bigint default 0 not null,
+    balance_due bigint default 0 not null,
+    disputed_amount bigint default 0 not null,
     constraint projects_pkey PRIMARY KEY (id),
     constraint projects_business_id_id_key UNIQUE (business_id, id),
     constraint projects_lead_id_key UNIQUE (lead_id),
@@ -671,6 +773,9 @@ create table public.projects (
     constraint projects_client_id_fkey FOREIGN KEY (business_id, client_id) REFERENCES clients(business_id, id),
     constraint projects_lead_id_fkey FOREIGN KEY (business_id, lead_id) REFERENCES leads(business_id, id),
     constraint projects_tier_fkey FOREIGN KEY (business_id, tier) REFERENCES tiers(business_id, id),
+    constraint projects_amount_total_check CHECK ((amount_total >= 0)),
+    constraint projects_balance_due_check CHECK ((balance_due >= 0)),
+    constraint projects_disputed_amount_check CHECK ((disputed_amount >= 0)),
     constraint projects_name_check CHECK ((length(btrim(name)) > 0)),
     constraint projects_studio_notes_check CHECK ((length(studio_notes) <= 100000))
 );
@@ -811,7 +916,7 @@ create table public.tasks (
     constraint tasks_assignee_id_check CHECK ((length(assignee_id) <= 100)),
     constraint tasks_check CHECK (((status = 'done'::text) = (completed_at IS NOT NULL))),
     constraint tasks_dedupe_key_check CHECK ((length(dedupe_key) <= 200)),
-    constraint tasks_kind_check CHECK ((kind = ANY (ARRAY['contact_client'::text, 'review_quote'::text, 'prepare_kickoff'::text, 'team'::text]))),
+    constraint tasks_kind_check CHECK ((kind = ANY (ARRAY['contact_client'::text, 'review_quote'::text, 'prepare_kickoff'::text, 'collect_invoice'::text, 'answer_dispute'::text, 'team'::text]))),
     constraint tasks_status_check CHECK ((status = ANY (ARRAY['open'::text, 'in_progress'::text, 'done'::text]))),
     constraint tasks_title_check CHECK (((length(btrim(title)) >= 1) AND (length(btrim(title)) <= 500)))
 );
@@ -832,11 +937,13 @@ create table public.tiers (
     updated_at timestamp with time zone default now() not null,
     business_id uuid default app_private.business_id() not null,
     active boolean default true not null,
+    deposit_percent numeric(5,2) default 100 not null,
     constraint tiers_pkey PRIMARY KEY (business_id, id),
     constraint tiers_name_key UNIQUE (business_id, name),
     constraint tiers_business_id_fkey FOREIGN KEY (business_id) REFERENCES businesses(id),
     constraint tiers_check CHECK (((max_budget_cents IS NULL) OR (max_budget_cents > min_budget_cents))),
     constraint tiers_currency_check CHECK ((currency ~ '^[a-z]{3}$'::text)),
+    constraint tiers_deposit_percent_check CHECK (((deposit_percent > (0)::numeric) AND (deposit_percent <= (100)::numeric))),
     constraint tiers_features_check CHECK ((jsonb_typeof(features) = 'array'::text)),
     constraint tiers_id_check CHECK (((id >= 1) AND (id <= 4))),
     constraint tiers_min_budget_cents_check CHECK ((min_budget_cents >= 0)),
@@ -861,7 +968,7 @@ create table public.users (
     constraint users_tier_check CHECK (((tier >= 1) AND (tier <= 4)))
 );
 
--- ==================== views (32) ====================
+-- ==================== views (35) ====================
 
 create view scoped.approvals with (security_invoker=true, check_option=cascaded) as
  SELECT id,
@@ -939,6 +1046,34 @@ create view scoped.deliverables with (security_invoker=true, check_option=cascad
     approval_note,
     decided_at
    FROM deliverables
+  WHERE business_id = (( SELECT app_private.business_id() AS business_id));
+
+create view scoped.disputes with (security_invoker=true, check_option=cascaded) as
+ SELECT id,
+    business_id,
+    payment_id,
+    project_id,
+    stripe_dispute_id,
+    stripe_charge_id,
+    amount,
+    currency,
+    reason,
+    status,
+    evidence_due_by,
+    opened_at,
+    closed_at,
+    created_at,
+    updated_at
+   FROM disputes
+  WHERE business_id = (( SELECT app_private.business_id() AS business_id));
+
+create view scoped.document_counters with (security_invoker=true, check_option=cascaded) as
+ SELECT business_id,
+    kind,
+    last_number,
+    created_at,
+    updated_at
+   FROM document_counters
   WHERE business_id = (( SELECT app_private.business_id() AS business_id));
 
 create view scoped.inbound_events with (security_invoker=true, check_option=cascaded) as
@@ -1036,7 +1171,8 @@ create view scoped.milestone_templates with (security_invoker=true, check_option
     due_offset_days,
     created_at,
     updated_at,
-    business_id
+    business_id,
+    invoice_percent
    FROM milestone_templates
   WHERE business_id = (( SELECT app_private.business_id() AS business_id));
 
@@ -1175,6 +1311,35 @@ create view scoped.nps_answers with (security_invoker=true, check_option=cascade
    FROM nps_answers
   WHERE business_id = (( SELECT app_private.business_id() AS business_id));
 
+create view scoped.payment_schedule with (security_invoker=true, check_option=cascaded) as
+ SELECT id,
+    business_id,
+    project_id,
+    milestone_id,
+    label,
+    "position",
+    share,
+    amount,
+    currency,
+    status,
+    number,
+    receipt_number,
+    payment_id,
+    stripe_invoice_id,
+    hosted_invoice_url,
+    due_date,
+    amount_paid,
+    failures,
+    last_failure_at,
+    paid_at,
+    attempts,
+    next_attempt_at,
+    last_error,
+    created_at,
+    updated_at
+   FROM payment_schedule
+  WHERE business_id = (( SELECT app_private.business_id() AS business_id));
+
 create view scoped.payments with (security_invoker=true, check_option=cascaded) as
  SELECT id,
     project_id,
@@ -1190,7 +1355,8 @@ create view scoped.payments with (security_invoker=true, check_option=cascaded) 
     created_at,
     updated_at,
     review_reason,
-    business_id
+    business_id,
+    receipt_number
    FROM payments
   WHERE business_id = (( SELECT app_private.business_id() AS business_id));
 
@@ -1265,7 +1431,11 @@ create view scoped.projects with (security_invoker=true, check_option=cascaded) 
     updated_at,
     business_id,
     nps_asked_at,
-    studio_notes
+    studio_notes,
+    amount_total,
+    amount_paid,
+    balance_due,
+    disputed_amount
    FROM projects
   WHERE business_id = (( SELECT app_private.business_id() AS business_id));
 
@@ -1389,11 +1559,12 @@ create view scoped.tiers with (security_invoker=true, check_option=cascaded) as
     created_at,
     updated_at,
     business_id,
-    active
+    active,
+    deposit_percent
    FROM tiers
   WHERE business_id = (( SELECT app_private.business_id() AS business_id));
 
--- ==================== indexes (76) ====================
+-- ==================== indexes (82) ====================
 
 CREATE INDEX approvals_deliverable_idx ON public.approvals USING btree (business_id, deliverable_id);
 
@@ -1418,6 +1589,10 @@ CREATE INDEX clients_user_idx ON public.clients USING btree (user_id);
 CREATE INDEX deliverables_business_idx ON public.deliverables USING btree (business_id);
 
 CREATE INDEX deliverables_project_id_idx ON public.deliverables USING btree (project_id);
+
+CREATE INDEX disputes_payment_idx ON public.disputes USING btree (payment_id);
+
+CREATE INDEX disputes_project_idx ON public.disputes USING btree (business_id, project_id);
 
 CREATE INDEX inbound_events_business_idx ON public.inbound_events USING btree (business_id);
 
@@ -1471,6 +1646,12 @@ CREATE INDEX nps_answers_project_idx ON public.nps_answers USING btree (business
 
 CREATE INDEX nps_answers_user_idx ON public.nps_answers USING btree (user_id);
 
+CREATE INDEX payment_schedule_due_idx ON public.payment_schedule USING btree (business_id, next_attempt_at) WHERE (status = 'due'::text);
+
+CREATE INDEX payment_schedule_milestone_idx ON public.payment_schedule USING btree (milestone_id);
+
+CREATE INDEX payment_schedule_payment_idx ON public.payment_schedule USING btree (payment_id);
+
 CREATE INDEX payments_business_idx ON public.payments USING btree (business_id);
 
 CREATE INDEX payments_created_at_idx ON public.payments USING btree (created_at);
@@ -1478,6 +1659,8 @@ CREATE INDEX payments_created_at_idx ON public.payments USING btree (created_at)
 CREATE INDEX payments_lead_id_idx ON public.payments USING btree (lead_id);
 
 CREATE INDEX payments_project_id_idx ON public.payments USING btree (project_id);
+
+CREATE UNIQUE INDEX payments_receipt_number_key ON public.payments USING btree (business_id, receipt_number);
 
 CREATE INDEX payments_tier_idx ON public.payments USING btree (tier);
 
@@ -1547,7 +1730,7 @@ CREATE INDEX tiers_business_idx ON public.tiers USING btree (business_id);
 
 CREATE INDEX users_tier_idx ON public.users USING btree (tier);
 
--- ==================== functions (185) ====================
+-- ==================== functions (205) ====================
 
 CREATE OR REPLACE FUNCTION app_private.add_task(p_business uuid, p_kind text, p_title text, p_lead uuid, p_project uuid, p_business_days integer, p_key text)
  RETURNS void
@@ -1561,6 +1744,168 @@ AS $function$
          nullif(b.task_assignees ->> p_kind, ''), p_key
     from public.businesses b where b.id = p_business
   on conflict (dedupe_key) do nothing
+$function$;
+
+CREATE OR REPLACE FUNCTION app_private.apply_service_terms(p_tiers jsonb, p_author jsonb)
+ RETURNS jsonb
+ LANGUAGE plpgsql
+ SET search_path TO ''
+AS $function$
+declare
+  t jsonb;
+  v_reason text;
+  v_page text;
+  v_hash text;
+  v_old scoped.tiers;
+  v_prev record;
+  v_first boolean := true;
+  v_refused jsonb := '[]'::jsonb;
+  v_cur record;
+  v_applied jsonb := '[]'::jsonb;
+  v_commented boolean := false;
+  v_new_milestones jsonb;
+  v_old_milestones jsonb;
+begin
+  if jsonb_typeof(p_tiers) <> 'array' then
+    raise exception 'apply_services takes an array of tiers' using errcode = '22023';
+  end if;
+  -- Each page on its own.
+  for t in select * from jsonb_array_elements(p_tiers) loop
+    v_page := t->>'page_id';
+    v_reason := case
+      when not exists (select 1 from scoped.tiers x where x.id = (t->>'id')::smallint)
+        then format('Atelier knows no tier %s', t->>'id')
+      when nullif(btrim(coalesce(t->>'name', '')), '') is null then 'the service needs a name'
+      when length(btrim(t->>'name')) > 100 then 'a service''s name is at most 100 characters'
+      when jsonb_typeof(t->'price_cents') <> 'number' then '"Price" needs a number, in the studio''s currency'
+      when (t->>'price_cents')::numeric <= 0 then format('the price must be more than 0, not %s',
+                                                        round((t->>'price_cents')::numeric / 100, 2))
+      when (t->>'price_cents')::numeric > 100000000000 then 'the price is more than Atelier takes'
+      when jsonb_typeof(t->'min_budget_cents') <> 'number' or (t->>'min_budget_cents')::numeric < 0
+        then 'the budget band needs a start of 0 or more'
+      when jsonb_typeof(t->'max_budget_cents') = 'number'
+           and (t->>'max_budget_cents')::numeric <= (t->>'min_budget_cents')::numeric
+        then 'the budget band must end above where it begins'
+      when coalesce(t->>'routing', '') not in ('auto', 'conditional', 'manual')
+        then '"Routing" must be Automatic, Conditional or Team review'
+      when jsonb_typeof(t->'milestones') <> 'array' or jsonb_array_length(t->'milestones') = 0
+        then 'the service has no milestones: list them in the page under "Milestones", one per line, as '
+             '"Concept design: day 14"'
+      when jsonb_array_length(t->'milestones') > 30 then 'a service has at most 30 milestones'
+      when exists (select 1 from jsonb_array_elements(t->'milestones') x
+                    where nullif(btrim(coalesce(x->>'name', '')), '') is null or length(x->>'name') > 200
+                       or jsonb_typeof(x->'days') <> 'number' or (x->>'days')::numeric < 0
+                       or (x->>'days')::numeric > 3650 or (x->>'days')::numeric <> floor((x->>'days')::numeric))
+        then 'each milestone needs a name and a whole number of days from the start, 0 to 3650'
+      when jsonb_typeof(coalesce(t->'features', '[]')) <> 'array' or jsonb_array_length(coalesce(t->'features', '[]')) > 30
+        then 'a service lists at most 30 features'
+    end;
+    if v_reason is not null then  -- each bad page is told why (once per edit); none of them is applied
+      v_commented := app_private.refuse_source_edit('service', t->>'id', v_page, t->>'hash', v_reason, p_author)
+                     or v_commented;
+      v_refused := v_refused || jsonb_build_object('page_id', v_page, 'reason', v_reason);
+    end if;
+  end loop;
+  if jsonb_array_length(v_refused) > 0 then
+    return jsonb_build_object('applied', '[]'::jsonb, 'refused', v_refused->0->>'reason', 'pages', v_refused,
+                              'commented', v_commented);
+  end if;
+  -- The catalogue as a whole: each service its own name, and in tier order, each band begins at or above where the one before it ends.
+  select g->>'page_id', g->>'hash', format('another service is called "%s" already: each needs its own name', n.name)
+    into v_page, v_hash, v_reason
+    from (select coalesce(btrim(o->>'name'), x.name) as name, o as g
+            from scoped.tiers x
+            left join lateral (select o from jsonb_array_elements(p_tiers) o where (o->>'id')::smallint = x.id) oo(o)
+              on true) n
+   where lower(n.name) in (select lower(coalesce(btrim(o->>'name'), x.name))
+                             from scoped.tiers x
+                             left join lateral (select o from jsonb_array_elements(p_tiers) o
+                                                 where (o->>'id')::smallint = x.id) oo(o) on true
+                            group by 1 having count(*) > 1)
+     and n.g is not null
+   limit 1;
+  if v_reason is not null then
+    v_commented := app_private.refuse_source_edit('service', (select o->>'id' from jsonb_array_elements(p_tiers) o
+                                                               where o->>'page_id' = v_page limit 1),
+                                                  v_page, v_hash, v_reason, p_author);
+    return jsonb_build_object('applied', '[]'::jsonb, 'refused', v_reason, 'page_id', v_page,
+                              'commented', v_commented);
+  end if;
+  select null::smallint as id, null::text as name, null::bigint as lo, null::bigint as hi, null::text as page_id,
+         null::text as hash into v_prev;
+  for v_cur in
+    select x.id, coalesce(btrim(g->>'name'), x.name) as name,
+           coalesce((g->>'min_budget_cents')::bigint, x.min_budget_cents) as lo,
+           case when g is null then x.max_budget_cents else (g->>'max_budget_cents')::bigint end as hi,
+           g->>'page_id' as page_id, g->>'hash' as hash
+      from scoped.tiers x
+      left join lateral (select o from jsonb_array_elements(p_tiers) o where (o->>'id')::smallint = x.id) gg(g) on true
+     order by x.id
+  loop
+    if not v_first and (v_prev.hi is null or v_prev.hi > v_cur.lo) then
+      v_reason := format('%s''s budget band (%s) overlaps %s''s (%s): each band must begin where the one before it '
+                         'ends, or above it', v_prev.name, app_private.money_band(v_prev.lo, v_prev.hi),
+                         v_cur.name, app_private.money_band(v_cur.lo, v_cur.hi));
+      -- Said on the page that was edited: the later tier's, unless only the earlier one's was given.
+      if v_cur.page_id is not null then
+        v_commented := app_private.refuse_source_edit('service', v_cur.id::text, v_cur.page_id, v_cur.hash,
+                                                      v_reason, p_author);
+        v_page := v_cur.page_id;
+      else
+        v_commented := app_private.refuse_source_edit('service', v_prev.id::text, v_prev.page_id, v_prev.hash,
+                                                      v_reason, p_author);
+        v_page := v_prev.page_id;
+      end if;
+      return jsonb_build_object('applied', '[]'::jsonb, 'refused', v_reason, 'page_id', v_page,
+                                'commented', v_commented);
+    end if;
+    v_prev := v_cur;
+    v_first := false;
+  end loop;
+  -- Applied: each tier whose page changed. A new price drops the Stripe Price that charged the old one.
+  for t in select * from jsonb_array_elements(p_tiers) loop
+    select * into v_old from scoped.tiers x where x.id = (t->>'id')::smallint for update;
+    v_new_milestones := (select jsonb_agg(jsonb_build_object('name', btrim(x->>'name'), 'days', (x->>'days')::integer)
+                                          order by o) from jsonb_array_elements(t->'milestones') with ordinality y(x, o));
+    v_old_milestones := (select jsonb_agg(jsonb_build_object('name', mt.name, 'days', mt.due_offset_days)
+                                          order by mt."order") from scoped.milestone_templates mt
+                          where mt.tier = v_old.id);
+    if (btrim(t->>'name'), coalesce(t->>'description', ''), coalesce(t->'features', '[]'::jsonb),
+        (t->>'price_cents')::bigint, (t->>'min_budget_cents')::bigint, (t->>'max_budget_cents')::bigint,
+        (t->>'routing'), coalesce((t->>'active')::boolean, true), v_new_milestones)
+       is distinct from
+       (v_old.name, v_old.description, v_old.features, v_old.price_cents, v_old.min_budget_cents,
+        v_old.max_budget_cents, v_old.routing::text, v_old.active, v_old_milestones) then
+      update scoped.tiers x
+         set name = btrim(t->>'name'), description = coalesce(left(t->>'description', 2000), ''),
+             features = coalesce(t->'features', '[]'::jsonb), price_cents = (t->>'price_cents')::bigint,
+             min_budget_cents = (t->>'min_budget_cents')::bigint,
+             max_budget_cents = (t->>'max_budget_cents')::bigint, routing = (t->>'routing')::public.routing_mode,
+             active = coalesce((t->>'active')::boolean, true),
+             stripe_price_id = case when (t->>'price_cents')::bigint = v_old.price_cents then x.stripe_price_id end
+       where x.id = v_old.id;
+      if v_new_milestones is distinct from v_old_milestones then
+        delete from scoped.milestone_templates mt where mt.tier = v_old.id;
+        insert into scoped.milestone_templates (tier, name, "order", due_offset_days)
+        select v_old.id, left(btrim(x->>'name'), 200), o, (x->>'days')::integer
+          from jsonb_array_elements(t->'milestones') with ordinality y(x, o);
+      end if;
+      insert into scoped.audit_log (action, resource_type, resource_id, details)
+      values ('service.changed', 'tier', v_old.id::text, jsonb_build_object(
+        'old', jsonb_build_object('name', v_old.name, 'price_cents', v_old.price_cents,
+                                  'min_budget_cents', v_old.min_budget_cents, 'max_budget_cents', v_old.max_budget_cents,
+                                  'routing', v_old.routing, 'active', v_old.active, 'features', v_old.features,
+                                  'milestones', v_old_milestones),
+        'new', t - 'hash' - 'page_id', 'author', p_author, 'page_id', t->>'page_id'));
+      v_applied := v_applied || to_jsonb(v_old.id);
+    end if;
+    insert into scoped.notion_source_pages (page_id, source, key, applied_hash)
+    values (t->>'page_id', 'service', t->>'id', t->>'hash')
+    on conflict (page_id) do update set applied_hash = excluded.applied_hash, refused_hash = null,
+                                        refused_reason = null;
+  end loop;
+  return jsonb_build_object('applied', v_applied);
+end
 $function$;
 
 CREATE OR REPLACE FUNCTION app_private.ask_at_delivery()
@@ -1818,6 +2163,34 @@ begin
 end
 $function$;
 
+CREATE OR REPLACE FUNCTION app_private.dispute_open(p_status text)
+ RETURNS boolean
+ LANGUAGE sql
+ IMMUTABLE
+ SET search_path TO ''
+AS $function$ select p_status not in ('won', 'lost', 'warning_closed') $function$;
+
+CREATE OR REPLACE FUNCTION app_private.dispute_rank(p_status text)
+ RETURNS integer
+ LANGUAGE sql
+ IMMUTABLE
+ SET search_path TO ''
+AS $function$
+  select case when p_status in ('won', 'lost', 'warning_closed') then 3
+              when p_status in ('under_review', 'warning_under_review') then 2 else 1 end
+$function$;
+
+CREATE OR REPLACE FUNCTION app_private.due_at_booking(p_tier smallint, p_total bigint)
+ RETURNS bigint
+ LANGUAGE sql
+ STABLE
+ SET search_path TO ''
+AS $function$
+  select p_total - coalesce((select sum(round(p_total * mt.invoice_percent / 100))::bigint
+                               from scoped.milestone_templates mt
+                              where mt.tier = p_tier and mt.invoice_percent is not null), 0)
+$function$;
+
 CREATE OR REPLACE FUNCTION app_private.end_quote(p_quote_id uuid, p_status text)
  RETURNS void
  LANGUAGE plpgsql
@@ -1983,6 +2356,39 @@ begin
   return new;
 end
 $function$;
+
+CREATE OR REPLACE FUNCTION app_private.instalment_of_milestone()
+ RETURNS trigger
+ LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO ''
+AS $function$
+declare
+  v_row public.payment_schedule;
+begin
+  if new.status = 'completed' and old.status is distinct from 'completed' then
+    for v_row in select * from public.payment_schedule s where s.milestone_id = new.id and s.status = 'scheduled'
+                  for update loop
+      update public.payment_schedule
+         set status = 'due', number = app_private.next_document_number(v_row.business_id, 'invoice'),
+             next_attempt_at = now()
+       where id = v_row.id;
+      perform app_private.note_history(new.project_id, 'invoice',
+        format('Instalment due: %s for %s (%s%%)', app_private.money_words(v_row.amount, v_row.currency), new.name,
+               trim(trailing '.' from trim(trailing '0' from v_row.share::text))),
+        'instalment_due:' || v_row.id);
+    end loop;
+  end if;
+  return new;
+end
+$function$;
+
+CREATE OR REPLACE FUNCTION app_private.instalment_rank(p_status text)
+ RETURNS integer
+ LANGUAGE sql
+ IMMUTABLE
+ SET search_path TO ''
+AS $function$ select case p_status when 'paid' then 4 when 'void' then 3 when 'uncollectible' then 2 else 1 end $function$;
 
 CREATE OR REPLACE FUNCTION app_private.is_admin()
  RETURNS boolean
@@ -2236,6 +2642,41 @@ AS $function$
     (select p.lead_id from scoped.payments p where p.stripe_payment_intent_id = p_payment_intent_id))
 $function$;
 
+CREATE OR REPLACE FUNCTION app_private.make_payment_schedule(p_project uuid, p_tier smallint, p_total bigint, p_paid bigint, p_currency text, p_payment uuid)
+ RETURNS void
+ LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO ''
+AS $function$
+declare
+  v_business uuid := (select p.business_id from public.projects p where p.id = p_project);
+  v_due bigint := app_private.due_at_booking(p_tier, p_total);
+begin
+  update public.projects set amount_total = greatest(p_total, p_paid) where id = p_project;
+  if p_paid >= p_total or v_due >= p_total then
+    insert into public.payment_schedule (business_id, project_id, label, position, share, amount, currency, status,
+                                         payment_id, paid_at, amount_paid)
+    values (v_business, p_project, 'At booking', 0, 100, p_paid, lower(p_currency), 'paid', p_payment, now(), p_paid)
+    on conflict (project_id, position) do nothing;
+    return;
+  end if;
+  insert into public.payment_schedule (business_id, project_id, label, position, share, amount, currency, status,
+                                       payment_id, paid_at, amount_paid)
+  select v_business, p_project, 'At booking', 0, t.deposit_percent, p_paid, lower(p_currency), 'paid', p_payment,
+         now(), p_paid
+    from public.tiers t where t.business_id = v_business and t.id = p_tier
+  on conflict (project_id, position) do nothing;
+  insert into public.payment_schedule (business_id, project_id, milestone_id, label, position, share, amount,
+                                       currency)
+  select v_business, p_project, m.id, m.name, mt."order", mt.invoice_percent,
+         round(p_total * mt.invoice_percent / 100)::bigint, lower(p_currency)
+    from public.milestone_templates mt
+    join public.milestones m on m.project_id = p_project and m."order" = mt."order"
+   where mt.business_id = v_business and mt.tier = p_tier and mt.invoice_percent is not null
+  on conflict (project_id, position) do nothing;
+end
+$function$;
+
 CREATE OR REPLACE FUNCTION app_private.message_author()
  RETURNS trigger
  LANGUAGE plpgsql
@@ -2298,6 +2739,20 @@ AS $function$
          case when p_max is null then ' and up' else ' to $' || to_char(p_max / 100, 'FM999,999,999') end
 $function$;
 
+CREATE OR REPLACE FUNCTION app_private.money_changed()
+ RETURNS trigger
+ LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO ''
+AS $function$
+begin
+  if new.project_id is not null then
+    perform app_private.refresh_money(new.project_id);
+  end if;
+  return new;
+end
+$function$;
+
 CREATE OR REPLACE FUNCTION app_private.money_text(p_cents bigint, p_currency text)
  RETURNS text
  LANGUAGE sql
@@ -2344,6 +2799,22 @@ AS $function$
 begin
   raise exception '% rows are never rewritten or deleted: record a new decision instead', tg_table_name
     using errcode = '42501';
+end
+$function$;
+
+CREATE OR REPLACE FUNCTION app_private.next_document_number(p_business uuid, p_kind text)
+ RETURNS text
+ LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO ''
+AS $function$
+declare
+  v_n bigint;
+begin
+  insert into public.document_counters as c (business_id, kind, last_number) values (p_business, p_kind, 1)
+  on conflict (business_id, kind) do update set last_number = c.last_number + 1, updated_at = now()
+  returning c.last_number into v_n;
+  return case p_kind when 'invoice' then 'INV-' else 'RCT-' end || lpad(v_n::text, 5, '0');
 end
 $function$;
 
@@ -2492,6 +2963,20 @@ begin
 end
 $function$;
 
+CREATE OR REPLACE FUNCTION app_private.number_receipt()
+ RETURNS trigger
+ LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO ''
+AS $function$
+begin
+  if new.receipt_number is null and new.status in ('succeeded', 'refunded') then
+    new.receipt_number := app_private.next_document_number(new.business_id, 'receipt');
+  end if;
+  return new;
+end
+$function$;
+
 CREATE OR REPLACE FUNCTION app_private.payment_rank(s payment_state)
  RETURNS integer
  LANGUAGE sql
@@ -2517,6 +3002,27 @@ CREATE OR REPLACE FUNCTION app_private.project_email(p_project_id uuid)
 AS $function$
   select u.email from public.projects p join public.clients c on c.id = p.client_id join public.users u on u.id = c.user_id
    where p.id = p_project_id
+$function$;
+
+CREATE OR REPLACE FUNCTION app_private.refresh_money(p_project uuid)
+ RETURNS void
+ LANGUAGE sql
+ SECURITY DEFINER
+ SET search_path TO ''
+AS $function$
+  update public.projects p
+     set amount_paid = m.paid, balance_due = greatest(p.amount_total - m.paid, 0), disputed_amount = m.disputed
+    from (select coalesce((select sum(x.amount - x.amount_refunded) from public.payments x
+                            where x.project_id = p_project and x.status in ('succeeded', 'refunded')), 0)
+                 + coalesce((select sum(s.amount_paid) from public.payment_schedule s
+                              where s.project_id = p_project and s.stripe_invoice_id is not null
+                                and s.status = 'paid'), 0) as paid,
+                 coalesce((select sum(d.amount) from public.disputes d
+                            where d.project_id = p_project and d.status <> 'won' and d.status <> 'warning_closed'), 0)
+                   as disputed) m
+   where p.id = p_project
+     and (p.amount_paid, p.balance_due, p.disputed_amount)
+         is distinct from (m.paid, greatest(p.amount_total - m.paid, 0), m.disputed)
 $function$;
 
 CREATE OR REPLACE FUNCTION app_private.refuse_source_edit(p_source text, p_key text, p_page_id text, p_hash text, p_reason text, p_author jsonb)
@@ -2672,8 +3178,8 @@ AS $function$
         'status', p.status, 'payment_status', p.payment_status, 'needs_review', p.needs_review,
         'nps', (select a.score from scoped.nps_answers a where a.project_id = p.id),
         'client_feedback', (select a.comment from scoped.nps_answers a where a.project_id = p.id),
-        'amount_paid', (select round(coalesce(sum(pay.amount - pay.amount_refunded), 0) / 100.0, 2)
-                          from scoped.payments pay where pay.project_id = p.id and pay.status in ('succeeded', 'refunded')),
+        'amount_paid', round(p.amount_paid / 100.0, 2), 'balance_due', round(p.balance_due / 100.0, 2),
+        'disputed', round(p.disputed_amount / 100.0, 2),
         'paid_on', (select min(pay.created_at)::date from scoped.payments pay
                      where pay.project_id = p.id and pay.status in ('succeeded', 'refunded')),
         'notion_page_id', p.notion_page_id, 'pushed', p.notion_pushed_hash, 'deleted', p.deleted_at is not null)
@@ -3239,157 +3745,160 @@ AS $function$
 declare
   t jsonb;
   v_reason text;
-  v_page text;
-  v_hash text;
-  v_old scoped.tiers;
-  v_prev record;
-  v_first boolean := true;
+  v_sum numeric;
   v_refused jsonb := '[]'::jsonb;
-  v_cur record;
-  v_applied jsonb := '[]'::jsonb;
   v_commented boolean := false;
-  v_new_milestones jsonb;
-  v_old_milestones jsonb;
+  v_result jsonb;
+  v_applied jsonb;
+  v_deposit numeric;
+  v_changed boolean;
 begin
   if jsonb_typeof(p_tiers) <> 'array' then
     raise exception 'apply_services takes an array of tiers' using errcode = '22023';
   end if;
-  -- Each page on its own.
   for t in select * from jsonb_array_elements(p_tiers) loop
-    v_page := t->>'page_id';
+    v_sum := (select coalesce(sum((x->>'percent')::numeric), 0) from jsonb_array_elements(
+                case when jsonb_typeof(t->'milestones') = 'array' then t->'milestones' else '[]'::jsonb end) x
+               where jsonb_typeof(x->'percent') = 'number');
     v_reason := case
-      when not exists (select 1 from scoped.tiers x where x.id = (t->>'id')::smallint)
-        then format('Atelier knows no tier %s', t->>'id')
-      when nullif(btrim(coalesce(t->>'name', '')), '') is null then 'the service needs a name'
-      when length(btrim(t->>'name')) > 100 then 'a service''s name is at most 100 characters'
-      when jsonb_typeof(t->'price_cents') <> 'number' then '"Price" needs a number, in the studio''s currency'
-      when (t->>'price_cents')::numeric <= 0 then format('the price must be more than 0, not %s',
-                                                        round((t->>'price_cents')::numeric / 100, 2))
-      when (t->>'price_cents')::numeric > 100000000000 then 'the price is more than Atelier takes'
-      when jsonb_typeof(t->'min_budget_cents') <> 'number' or (t->>'min_budget_cents')::numeric < 0
-        then 'the budget band needs a start of 0 or more'
-      when jsonb_typeof(t->'max_budget_cents') = 'number'
-           and (t->>'max_budget_cents')::numeric <= (t->>'min_budget_cents')::numeric
-        then 'the budget band must end above where it begins'
-      when coalesce(t->>'routing', '') not in ('auto', 'conditional', 'manual')
-        then '"Routing" must be Automatic, Conditional or Team review'
-      when jsonb_typeof(t->'milestones') <> 'array' or jsonb_array_length(t->'milestones') = 0
-        then 'the service has no milestones: list them in the page under "Milestones", one per line, as '
-             '"Concept design: day 14"'
-      when jsonb_array_length(t->'milestones') > 30 then 'a service has at most 30 milestones'
-      when exists (select 1 from jsonb_array_elements(t->'milestones') x
-                    where nullif(btrim(coalesce(x->>'name', '')), '') is null or length(x->>'name') > 200
-                       or jsonb_typeof(x->'days') <> 'number' or (x->>'days')::numeric < 0
-                       or (x->>'days')::numeric > 3650 or (x->>'days')::numeric <> floor((x->>'days')::numeric))
-        then 'each milestone needs a name and a whole number of days from the start, 0 to 3650'
-      when jsonb_typeof(coalesce(t->'features', '[]')) <> 'array' or jsonb_array_length(coalesce(t->'features', '[]')) > 30
-        then 'a service lists at most 30 features'
+      when jsonb_typeof(t->'milestones') = 'array' and exists (
+             select 1 from jsonb_array_elements(t->'milestones') x
+              where x ? 'percent' and jsonb_typeof(x->'percent') <> 'null'
+                and (jsonb_typeof(x->'percent') <> 'number' or (x->>'percent')::numeric <= 0
+                     or (x->>'percent')::numeric >= 100 or (x->>'percent')::numeric <> round((x->>'percent')::numeric, 2)))
+        then 'each milestone''s share is a percentage above 0 and below 100 (two decimals at most), as '
+             '"Design development: day 63, 40%"'
+      when v_sum >= 100
+        then format('the milestones'' shares add up to %s%%: leave a share for booking (the deposit), so that they add '
+                    'up to less than 100%%', trim(trailing '.' from trim(trailing '0' from v_sum::text)))
+      when t ? 'deposit_percent' and jsonb_typeof(t->'deposit_percent') <> 'null'
+           and (jsonb_typeof(t->'deposit_percent') <> 'number' or (t->>'deposit_percent')::numeric <= 0
+                or (t->>'deposit_percent')::numeric > 100)
+        then 'the share at booking is a percentage above 0 and at most 100, as "At booking: 30%"'
+      when t ? 'deposit_percent' and jsonb_typeof(t->'deposit_percent') = 'number'
+           and (t->>'deposit_percent')::numeric + v_sum <> 100
+        then format('the shares add up to %s%%, not 100%%: %s%% at booking and %s%% at the milestones',
+                    trim(trailing '.' from trim(trailing '0' from ((t->>'deposit_percent')::numeric + v_sum)::text)),
+                    trim(trailing '.' from trim(trailing '0' from (t->>'deposit_percent')::text)),
+                    trim(trailing '.' from trim(trailing '0' from v_sum::text)))
     end;
-    if v_reason is not null then  -- each bad page is told why (once per edit); none of them is applied
-      v_commented := app_private.refuse_source_edit('service', t->>'id', v_page, t->>'hash', v_reason, p_author)
+    if v_reason is not null then
+      v_commented := app_private.refuse_source_edit('service', t->>'id', t->>'page_id', t->>'hash', v_reason, p_author)
                      or v_commented;
-      v_refused := v_refused || jsonb_build_object('page_id', v_page, 'reason', v_reason);
+      v_refused := v_refused || jsonb_build_object('page_id', t->>'page_id', 'reason', v_reason);
     end if;
   end loop;
   if jsonb_array_length(v_refused) > 0 then
     return jsonb_build_object('applied', '[]'::jsonb, 'refused', v_refused->0->>'reason', 'pages', v_refused,
                               'commented', v_commented);
   end if;
-  -- The catalogue as a whole: each service its own name, and in tier order, each band begins at or above where the one before it ends.
-  select g->>'page_id', g->>'hash', format('another service is called "%s" already: each needs its own name', n.name)
-    into v_page, v_hash, v_reason
-    from (select coalesce(btrim(o->>'name'), x.name) as name, o as g
-            from scoped.tiers x
-            left join lateral (select o from jsonb_array_elements(p_tiers) o where (o->>'id')::smallint = x.id) oo(o)
-              on true) n
-   where lower(n.name) in (select lower(coalesce(btrim(o->>'name'), x.name))
-                             from scoped.tiers x
-                             left join lateral (select o from jsonb_array_elements(p_tiers) o
-                                                 where (o->>'id')::smallint = x.id) oo(o) on true
-                            group by 1 having count(*) > 1)
-     and n.g is not null
-   limit 1;
-  if v_reason is not null then
-    v_commented := app_private.refuse_source_edit('service', (select o->>'id' from jsonb_array_elements(p_tiers) o
-                                                               where o->>'page_id' = v_page limit 1),
-                                                  v_page, v_hash, v_reason, p_author);
-    return jsonb_build_object('applied', '[]'::jsonb, 'refused', v_reason, 'page_id', v_page,
-                              'commented', v_commented);
+  v_result := app_private.apply_service_terms(p_tiers, p_author);
+  if v_result ? 'refused' and v_result->>'refused' is not null then
+    return v_result;
   end if;
-  select null::smallint as id, null::text as name, null::bigint as lo, null::bigint as hi, null::text as page_id,
-         null::text as hash into v_prev;
-  for v_cur in
-    select x.id, coalesce(btrim(g->>'name'), x.name) as name,
-           coalesce((g->>'min_budget_cents')::bigint, x.min_budget_cents) as lo,
-           case when g is null then x.max_budget_cents else (g->>'max_budget_cents')::bigint end as hi,
-           g->>'page_id' as page_id, g->>'hash' as hash
-      from scoped.tiers x
-      left join lateral (select o from jsonb_array_elements(p_tiers) o where (o->>'id')::smallint = x.id) gg(g) on true
-     order by x.id
-  loop
-    if not v_first and (v_prev.hi is null or v_prev.hi > v_cur.lo) then
-      v_reason := format('%s''s budget band (%s) overlaps %s''s (%s): each band must begin where the one before it '
-                         'ends, or above it', v_prev.name, app_private.money_band(v_prev.lo, v_prev.hi),
-                         v_cur.name, app_private.money_band(v_cur.lo, v_cur.hi));
-      -- Said on the page that was edited: the later tier's, unless only the earlier one's was given.
-      if v_cur.page_id is not null then
-        v_commented := app_private.refuse_source_edit('service', v_cur.id::text, v_cur.page_id, v_cur.hash,
-                                                      v_reason, p_author);
-        v_page := v_cur.page_id;
-      else
-        v_commented := app_private.refuse_source_edit('service', v_prev.id::text, v_prev.page_id, v_prev.hash,
-                                                      v_reason, p_author);
-        v_page := v_prev.page_id;
-      end if;
-      return jsonb_build_object('applied', '[]'::jsonb, 'refused', v_reason, 'page_id', v_page,
-                                'commented', v_commented);
-    end if;
-    v_prev := v_cur;
-    v_first := false;
-  end loop;
-  -- Applied: each tier whose page changed. A new price drops the Stripe Price that charged the old one.
+  v_applied := coalesce(v_result->'applied', '[]'::jsonb);
   for t in select * from jsonb_array_elements(p_tiers) loop
-    select * into v_old from scoped.tiers x where x.id = (t->>'id')::smallint for update;
-    v_new_milestones := (select jsonb_agg(jsonb_build_object('name', btrim(x->>'name'), 'days', (x->>'days')::integer)
-                                          order by o) from jsonb_array_elements(t->'milestones') with ordinality y(x, o));
-    v_old_milestones := (select jsonb_agg(jsonb_build_object('name', mt.name, 'days', mt.due_offset_days)
-                                          order by mt."order") from scoped.milestone_templates mt
-                          where mt.tier = v_old.id);
-    if (btrim(t->>'name'), coalesce(t->>'description', ''), coalesce(t->'features', '[]'::jsonb),
-        (t->>'price_cents')::bigint, (t->>'min_budget_cents')::bigint, (t->>'max_budget_cents')::bigint,
-        (t->>'routing'), coalesce((t->>'active')::boolean, true), v_new_milestones)
-       is distinct from
-       (v_old.name, v_old.description, v_old.features, v_old.price_cents, v_old.min_budget_cents,
-        v_old.max_budget_cents, v_old.routing::text, v_old.active, v_old_milestones) then
-      update scoped.tiers x
-         set name = btrim(t->>'name'), description = coalesce(left(t->>'description', 2000), ''),
-             features = coalesce(t->'features', '[]'::jsonb), price_cents = (t->>'price_cents')::bigint,
-             min_budget_cents = (t->>'min_budget_cents')::bigint,
-             max_budget_cents = (t->>'max_budget_cents')::bigint, routing = (t->>'routing')::public.routing_mode,
-             active = coalesce((t->>'active')::boolean, true),
-             stripe_price_id = case when (t->>'price_cents')::bigint = v_old.price_cents then x.stripe_price_id end
-       where x.id = v_old.id;
-      if v_new_milestones is distinct from v_old_milestones then
-        delete from scoped.milestone_templates mt where mt.tier = v_old.id;
-        insert into scoped.milestone_templates (tier, name, "order", due_offset_days)
-        select v_old.id, left(btrim(x->>'name'), 200), o, (x->>'days')::integer
-          from jsonb_array_elements(t->'milestones') with ordinality y(x, o);
-      end if;
+    v_sum := (select coalesce(sum((x->>'percent')::numeric), 0) from jsonb_array_elements(t->'milestones') x
+               where jsonb_typeof(x->'percent') = 'number');
+    v_deposit := 100 - v_sum;
+    v_changed := false;
+    update scoped.tiers x set deposit_percent = v_deposit
+     where x.id = (t->>'id')::smallint and x.deposit_percent <> v_deposit;
+    v_changed := found;
+    update scoped.milestone_templates mt
+       set invoice_percent = case when jsonb_typeof(y.x->'percent') = 'number' then (y.x->>'percent')::numeric end
+      from jsonb_array_elements(t->'milestones') with ordinality y(x, o)
+     where mt.tier = (t->>'id')::smallint and mt."order" = y.o
+       and mt.invoice_percent is distinct from
+           (case when jsonb_typeof(y.x->'percent') = 'number' then (y.x->>'percent')::numeric end);
+    v_changed := v_changed or found;
+    if v_changed then
       insert into scoped.audit_log (action, resource_type, resource_id, details)
-      values ('service.changed', 'tier', v_old.id::text, jsonb_build_object(
-        'old', jsonb_build_object('name', v_old.name, 'price_cents', v_old.price_cents,
-                                  'min_budget_cents', v_old.min_budget_cents, 'max_budget_cents', v_old.max_budget_cents,
-                                  'routing', v_old.routing, 'active', v_old.active, 'features', v_old.features,
-                                  'milestones', v_old_milestones),
-        'new', t - 'hash' - 'page_id', 'author', p_author, 'page_id', t->>'page_id'));
-      v_applied := v_applied || to_jsonb(v_old.id);
+      values ('service.schedule_changed', 'tier', t->>'id',
+              jsonb_build_object('deposit_percent', v_deposit, 'author', p_author, 'page_id', t->>'page_id'));
+      if not v_applied @> to_jsonb((t->>'id')::int) then
+        v_applied := v_applied || to_jsonb((t->>'id')::int);
+      end if;
     end if;
-    insert into scoped.notion_source_pages (page_id, source, key, applied_hash)
-    values (t->>'page_id', 'service', t->>'id', t->>'hash')
-    on conflict (page_id) do update set applied_hash = excluded.applied_hash, refused_hash = null,
-                                        refused_reason = null;
   end loop;
-  return jsonb_build_object('applied', v_applied);
+  return v_result || jsonb_build_object('applied', v_applied);
+end
+$function$;
+
+CREATE OR REPLACE FUNCTION public.apply_stripe_dispute_event(p_event_id text, p_event_type text, p_dispute_id text, p_payment_intent_id text, p_charge_id text, p_amount bigint, p_currency text, p_reason text, p_status text, p_evidence_due_by timestamp with time zone)
+ RETURNS jsonb
+ LANGUAGE plpgsql
+ SET search_path TO ''
+AS $function$
+declare
+  v_payment scoped.payments;
+  v_dispute scoped.disputes;
+  v_first boolean;
+  v_project scoped.projects;
+  v_words text;
+begin
+  insert into scoped.inbound_events (source, event_id, event_type, outcome) values ('stripe', p_event_id, p_event_type,
+                                                                                   'applied')
+  on conflict (source, event_id) do nothing;
+  if not found then
+    return jsonb_build_object('outcome', 'duplicate');
+  end if;
+  select * into v_payment from scoped.payments where stripe_payment_intent_id = p_payment_intent_id;
+  if v_payment.id is null then
+    update scoped.inbound_events set outcome = 'ignored', reason = 'a dispute on a payment Atelier does not know'
+     where source = 'stripe' and event_id = p_event_id;
+    return jsonb_build_object('outcome', 'ignored', 'reason', 'a dispute on a payment Atelier does not know');
+  end if;
+  v_first := not exists (select 1 from scoped.disputes d where d.stripe_dispute_id = p_dispute_id);
+  insert into scoped.disputes as d (payment_id, project_id, stripe_dispute_id, stripe_charge_id, amount, currency,
+                                    reason, status, evidence_due_by, closed_at)
+  values (v_payment.id, v_payment.project_id, p_dispute_id, p_charge_id, p_amount, lower(p_currency),
+          left(p_reason, 100), p_status, p_evidence_due_by,
+          case when not app_private.dispute_open(p_status) then now() end)
+  on conflict (stripe_dispute_id) do update set
+    status = case when app_private.dispute_rank(excluded.status) > app_private.dispute_rank(d.status)
+                  then excluded.status else d.status end,
+    closed_at = coalesce(d.closed_at, excluded.closed_at),
+    amount = greatest(d.amount, excluded.amount),
+    evidence_due_by = coalesce(excluded.evidence_due_by, d.evidence_due_by),
+    reason = coalesce(excluded.reason, d.reason),
+    stripe_charge_id = coalesce(d.stripe_charge_id, excluded.stripe_charge_id)
+  returning * into v_dispute;
+  v_words := app_private.money_words(v_dispute.amount, v_dispute.currency);
+  if v_first and v_payment.project_id is not null then
+    update scoped.projects
+       set needs_review = true,
+           review_reason = left(format('disputed: %s (%s); answer by %s', v_words,
+                                       coalesce(v_dispute.reason, 'no reason given'),
+                                       coalesce(to_char(v_dispute.evidence_due_by, 'FMDD Mon YYYY'), 'Stripe''s date')),
+                                500)
+     where id = v_payment.project_id returning * into v_project;
+    insert into scoped.notion_comments (entity, record_id, page_id, body)
+    select 'project', v_project.id, v_project.notion_page_id,
+           left(format('The client disputed the payment of %s (reason: %s). Stripe needs our evidence by %s: run '
+                       '`atelier dispute evidence %s` for the PDF, then answer in Stripe''s dashboard.', v_words,
+                       coalesce(v_dispute.reason, 'none given'),
+                       coalesce(to_char(v_dispute.evidence_due_by, 'FMDD Mon YYYY'), 'the date Stripe gives'),
+                       v_payment.id), 2000)
+     where v_project.notion_page_id is not null;
+    perform app_private.add_task(v_project.business_id, 'answer_dispute',
+      format('Answer the dispute: %s (%s)', v_project.name, v_words), v_project.lead_id, v_project.id, 1,
+      'answer_dispute:' || v_dispute.id);
+  end if;
+  if v_payment.project_id is not null then
+    perform app_private.note_history(v_payment.project_id, 'dispute',
+      case when app_private.dispute_open(v_dispute.status) then format('Payment disputed: %s', v_words)
+           else format('Dispute closed: %s (%s)', v_words, replace(v_dispute.status, '_', ' ')) end,
+      'dispute:' || v_dispute.id || ':' || case when app_private.dispute_open(v_dispute.status) then 'open'
+                                                 else v_dispute.status end);
+  end if;
+  insert into scoped.audit_log (action, resource_type, resource_id, details)
+  values ('payment.' || replace(p_event_type, 'charge.', ''), 'payment', v_payment.id::text,
+          jsonb_build_object('event_id', p_event_id, 'dispute', p_dispute_id, 'status', v_dispute.status,
+                             'amount', v_dispute.amount));
+  return jsonb_build_object('outcome', 'applied', 'dispute_id', v_dispute.id, 'status', v_dispute.status,
+                            'opened', v_first, 'project_id', v_payment.project_id, 'payment_id', v_payment.id,
+                            'amount', v_dispute.amount);
 end
 $function$;
 
@@ -3413,6 +3922,7 @@ declare
   v_quote scoped.quotes;
   v_price bigint;
   v_currency text;
+  v_due bigint;
 begin
   if p_kind not in ('fulfil', 'pending', 'failed', 'confirm', 'refund', 'ignore', 'expire') then
     raise exception 'unknown Stripe event kind %', p_kind using errcode = '22023';
@@ -3456,6 +3966,8 @@ begin
    where id = coalesce(v_quote.tier, v_lead.team_tier, v_lead.recommended_tier, p_tier);
   v_price := coalesce(v_quote.amount, v_tier.price_cents);
   v_currency := coalesce(v_quote.currency, v_tier.currency);
+  -- What booking takes: the whole price, or the deposit of a tier whose schedule has instalments.
+  v_due := app_private.due_at_booking(v_tier.id, v_price);
 
   if p_kind = 'refund' then
     v_full_refund := p_amount_refunded >= p_amount;
@@ -3496,9 +4008,10 @@ begin
                             where pr.lead_id = v_lead.id and pp.stripe_checkout_session_id = p_checkout_session_id) then
         format('a second payment (%s) for a lead whose project is paid already: refund it',
                app_private.money_words(p_amount, p_currency))
-      when lower(p_currency) <> v_currency or p_amount < v_price then
+      when lower(p_currency) <> v_currency or p_amount < v_due then
         format('paid %s %s, under the %s of %s %s: no work starts until the owner decides', p_amount,
-               lower(p_currency), case when v_quote.id is null then 'tier price' else 'quote' end, v_price,
+               lower(p_currency), case when v_due < v_price then 'deposit'
+                                       when v_quote.id is null then 'tier price' else 'quote' end, v_due,
                v_currency)
       when v_user.user_type in ('team', 'admin') then
         format('the address %s belongs to a member of the team, so no client is attached to it', v_lead.email)
@@ -3548,7 +4061,7 @@ begin
     where scoped.clients.name is null and nullif(btrim(p_name), '') is not null;
   select id into v_client_id from scoped.clients where user_id = v_user.id;
 
-  v_mismatch := p_amount <> v_price;
+  v_mismatch := p_amount <> v_due and p_amount <> v_price;
 
   insert into scoped.projects (client_id, lead_id, tier, status, name, payment_status, needs_review, review_reason)
   values (v_client_id, v_lead.id, v_tier.id, 'onboarding',
@@ -3567,6 +4080,8 @@ begin
     insert into scoped.milestones (project_id, tier, name, "order", due_date)
     select v_project_id, t.tier, t.name, t."order", current_date + t.due_offset_days
       from scoped.milestone_templates t where t.tier = v_tier.id;
+    perform app_private.make_payment_schedule(v_project_id, v_tier.id, v_price, p_amount, lower(p_currency),
+                                              v_payment.id);
     if v_mismatch then
       insert into scoped.audit_log (action, resource_type, resource_id, details)
       values ('payment.amount_mismatch', 'project', v_project_id::text,
@@ -3599,6 +4114,77 @@ begin
   return jsonb_build_object('outcome', 'applied', 'project_id', v_project_id, 'created_project', v_created,
                             'payment_id', v_payment.id, 'payment_status', v_payment.status,
                             'amount_mismatch', v_mismatch);
+end
+$function$;
+
+CREATE OR REPLACE FUNCTION public.apply_stripe_invoice_event(p_event_id text, p_event_type text, p_kind text, p_invoice_id text, p_schedule_id uuid, p_amount_paid bigint, p_currency text, p_hosted_url text, p_due_date date)
+ RETURNS jsonb
+ LANGUAGE plpgsql
+ SET search_path TO ''
+AS $function$
+declare
+  v_row scoped.payment_schedule;
+  v_status text;
+  v_project scoped.projects;
+begin
+  if p_kind not in ('paid', 'failed', 'void', 'uncollectible', 'open') then
+    raise exception 'unknown invoice event kind %', p_kind using errcode = '22023';
+  end if;
+  insert into scoped.inbound_events (source, event_id, event_type, outcome) values ('stripe', p_event_id, p_event_type,
+                                                                                   'applied')
+  on conflict (source, event_id) do nothing;
+  if not found then
+    return jsonb_build_object('outcome', 'duplicate');
+  end if;
+  select * into v_row from scoped.payment_schedule where stripe_invoice_id = p_invoice_id for update;
+  if v_row.id is null and p_schedule_id is not null then
+    select * into v_row from scoped.payment_schedule
+     where id = p_schedule_id and stripe_invoice_id is null and status in ('due', 'open') for update;
+    if v_row.id is not null then
+      update scoped.payment_schedule set stripe_invoice_id = p_invoice_id where id = v_row.id;
+    end if;
+  end if;
+  if v_row.id is null then
+    update scoped.inbound_events set outcome = 'ignored', reason = 'an invoice Atelier did not send'
+     where source = 'stripe' and event_id = p_event_id;
+    return jsonb_build_object('outcome', 'ignored', 'reason', 'an invoice Atelier did not send');
+  end if;
+  v_status := case p_kind when 'failed' then 'open' when 'open' then 'open' else p_kind end;
+  if v_status = 'paid' and v_row.status <> 'paid' then
+    update scoped.payment_schedule
+       set status = 'paid', paid_at = now(), amount_paid = coalesce(p_amount_paid, v_row.amount),
+           receipt_number = coalesce(receipt_number,
+                                     app_private.next_document_number(v_row.business_id, 'receipt')),
+           hosted_invoice_url = coalesce(hosted_invoice_url, left(p_hosted_url, 2000))
+     where id = v_row.id returning * into v_row;
+    perform app_private.note_history(v_row.project_id, 'invoice',
+      format('Invoice %s paid: %s', v_row.number, app_private.money_words(v_row.amount_paid, v_row.currency)),
+      'invoice_paid:' || v_row.id);
+  elsif app_private.instalment_rank(v_status) > app_private.instalment_rank(v_row.status)
+        or (v_row.status = 'due' and v_status = 'open') then
+    update scoped.payment_schedule set status = v_status,
+           hosted_invoice_url = coalesce(hosted_invoice_url, left(p_hosted_url, 2000)),
+           due_date = coalesce(due_date, p_due_date)
+     where id = v_row.id returning * into v_row;
+    if v_status in ('void', 'uncollectible') then
+      perform app_private.note_history(v_row.project_id, 'invoice',
+        format('Invoice %s marked %s in Stripe', v_row.number, v_status), 'invoice_' || v_status || ':' || v_row.id);
+    end if;
+  end if;
+  if p_kind = 'failed' then
+    update scoped.payment_schedule set failures = failures + 1, last_failure_at = now()
+     where id = v_row.id returning * into v_row;
+    perform app_private.note_history(v_row.project_id, 'invoice',
+      format('Payment of invoice %s failed: it is still due', v_row.number), 'invoice_failed:' || p_event_id);
+  end if;
+  select * into v_project from scoped.projects where id = v_row.project_id;
+  insert into scoped.audit_log (action, resource_type, resource_id, details)
+  values ('invoice.' || p_kind, 'project', v_row.project_id::text,
+          jsonb_build_object('event_id', p_event_id, 'invoice', p_invoice_id, 'schedule_id', v_row.id,
+                             'status', v_row.status));
+  return jsonb_build_object('outcome', 'applied', 'project_id', v_row.project_id, 'schedule_id', v_row.id,
+                            'status', v_row.status, 'balance_due', v_project.balance_due,
+                            'paid_cents', case when p_kind = 'paid' then v_row.amount_paid else 0 end);
 end
 $function$;
 
@@ -3673,7 +4259,7 @@ AS $function$
       select jsonb_agg(jsonb_build_object('id', t.id, 'name', t.name, 'min_budget_cents', t.min_budget_cents,
                                           'max_budget_cents', t.max_budget_cents, 'routing', t.routing,
                                           'price_cents', t.price_cents, 'currency', t.currency,
-                                          'description', t.description, 'features', t.features, 'active', t.active,
+                                          'description', t.description, 'features', t.features, 'active', t.active, 'deposit_percent', t.deposit_percent,
                                           'stripe_product_id', t.stripe_product_id,
                                           'stripe_price_id', t.stripe_price_id) order by t.id)
         from scoped.tiers t), '[]'::jsonb),
@@ -3683,7 +4269,7 @@ AS $function$
                 from scoped.milestone_templates group by tier) m), '{}'::jsonb),
     'milestone_days', coalesce((
       select jsonb_object_agg(m.tier, m.items)
-        from (select tier, jsonb_agg(jsonb_build_object('name', name, 'days', due_offset_days) order by "order") as items
+        from (select tier, jsonb_agg(jsonb_build_object('name', name, 'days', due_offset_days, 'percent', invoice_percent) order by "order") as items
                 from scoped.milestone_templates group by tier) m), '{}'::jsonb))
 $function$;
 
@@ -3726,7 +4312,11 @@ begin
                   when v_payment.status = 'pending' or v_project.id is null then 'waiting' else 'paid' end,
     'first_name', split_part(btrim(v_lead.name), ' ', 1),
     'amount', v_payment.amount, 'currency', v_payment.currency,
-    'project_name', v_project.name,
+    'project_name', v_project.name, 'balance_due', v_project.balance_due,
+    'schedule', (select coalesce(jsonb_agg(jsonb_build_object('label', x.label, 'share', x.share, 'amount', x.amount,
+                                                              'currency', x.currency, 'status', x.status)
+                                           order by x.position), '[]'::jsonb)
+                   from scoped.payment_schedule x where x.project_id = v_project.id),
     'tier_name', (select name from scoped.tiers where id = v_project.tier),
     'milestones', (select coalesce(jsonb_agg(jsonb_build_object('name', m.name, 'due_date', m.due_date)
                                              order by m."order"), '[]'::jsonb)
@@ -4093,6 +4683,73 @@ AS $function$
     from scoped.deliverables d join scoped.projects p on p.id = d.project_id where d.id = p_id
 $function$;
 
+CREATE OR REPLACE FUNCTION public.dispute_evidence(p_payment_id uuid)
+ RETURNS jsonb
+ LANGUAGE sql
+ STABLE
+ SET search_path TO ''
+AS $function$
+  select jsonb_build_object(
+    'payment', jsonb_build_object('id', x.id, 'amount', x.amount, 'amount_refunded', x.amount_refunded,
+                                  'currency', x.currency, 'status', x.status, 'paid_at', x.created_at,
+                                  'receipt_number', x.receipt_number, 'payment_intent', x.stripe_payment_intent_id,
+                                  'checkout_session', x.stripe_checkout_session_id),
+    'business', (select jsonb_build_object('name', b.name, 'legal_name', b.legal_name, 'contact_email',
+                                           b.contact_email, 'address', b.address)
+                   from public.businesses b where b.id = x.business_id),
+    'project', (select jsonb_build_object('id', p.id, 'name', p.name, 'status', p.status, 'tier_name', t.name,
+                                          'created_at', p.created_at, 'total', p.amount_total, 'paid', p.amount_paid,
+                                          'balance_due', p.balance_due)
+                  from scoped.projects p left join scoped.tiers t on t.id = p.tier where p.id = x.project_id),
+    'client', (select jsonb_build_object('name', c.name, 'email', u.email, 'address', c.project_address)
+                 from scoped.projects p join scoped.clients c on c.id = p.client_id join public.users u on u.id = c.user_id
+                where p.id = x.project_id),
+    'lead', (select jsonb_build_object('submitted_at', l.created_at, 'project_address', l.project_address,
+                                       'project_type', l.project_type, 'budget_range', l.budget_range,
+                                       'timeline_weeks', l.timeline_weeks, 'notes', l.notes)
+               from scoped.leads l where l.id = coalesce(x.lead_id, (select p.lead_id from scoped.projects p
+                                                                      where p.id = x.project_id))),
+    'quotes', (select coalesce(jsonb_agg(jsonb_build_object('amount', q.amount, 'currency', q.currency, 'note', q.note,
+                                                            'status', q.status, 'sent_at', q.created_at,
+                                                            'paid_at', q.paid_at) order by q.created_at), '[]')
+                 from scoped.quotes q where q.lead_id = coalesce(x.lead_id, (select p.lead_id from scoped.projects p
+                                                                              where p.id = x.project_id))),
+    'schedule', (select coalesce(jsonb_agg(jsonb_build_object('label', s.label, 'share', s.share, 'amount', s.amount,
+                                                              'currency', s.currency, 'status', s.status,
+                                                              'number', s.number, 'paid_at', s.paid_at)
+                                           order by s.position), '[]')
+                   from scoped.payment_schedule s where s.project_id = x.project_id),
+    'milestones', (select coalesce(jsonb_agg(jsonb_build_object('name', m.name, 'status', m.status,
+                                                                'due_date', m.due_date, 'completed_at', m.completed_at)
+                                             order by m."order"), '[]')
+                     from scoped.milestones m where m.project_id = x.project_id and m.deleted_at is null),
+    'deliverables', (select coalesce(jsonb_agg(jsonb_build_object('name', d.name, 'category', d.category,
+                                                                  'version', d.version, 'delivered_at', d.created_at,
+                                                                  'file_size', d.file_size) order by d.created_at),
+                                     '[]')
+                       from scoped.deliverables d where d.project_id = x.project_id and d.deleted_at is null),
+    'approvals', (select coalesce(jsonb_agg(jsonb_build_object('deliverable', d.name, 'version', a.version,
+                                                               'decision', a.decision, 'note', a.note,
+                                                               'decided_at', a.created_at, 'by', u.email)
+                                            order by a.created_at), '[]')
+                    from scoped.approvals a join scoped.deliverables d on d.id = a.deliverable_id
+                    join public.users u on u.id = a.user_id where a.project_id = x.project_id),
+    'messages', (select coalesce(jsonb_agg(jsonb_build_object('from', m.author_kind, 'name', m.author_name,
+                                                              'body', m.body, 'at', m.created_at)
+                                           order by m.created_at), '[]')
+                   from scoped.messages m where m.project_id = x.project_id and not m.internal),
+    'emails', (select coalesce(jsonb_agg(jsonb_build_object('template', n.template, 'to', n.recipient,
+                                                            'sent_at', n.sent_at) order by n.sent_at), '[]')
+                 from scoped.notifications n where n.project_id = x.project_id and n.status = 'sent'),
+    'disputes', (select coalesce(jsonb_agg(jsonb_build_object('id', d.stripe_dispute_id, 'amount', d.amount,
+                                                              'currency', d.currency, 'reason', d.reason,
+                                                              'status', d.status, 'opened_at', d.opened_at,
+                                                              'evidence_due_by', d.evidence_due_by)
+                                           order by d.opened_at), '[]')
+                   from scoped.disputes d where d.payment_id = x.id))
+    from scoped.payments x where x.id = p_payment_id
+$function$;
+
 CREATE OR REPLACE FUNCTION public.file_drop_target(p_deliverable_id uuid, p_project_page_id text)
  RETURNS jsonb
  LANGUAGE sql
@@ -4152,6 +4809,84 @@ AS $function$
   on conflict (business_id, name) do update set not_before = greatest(b.not_before, excluded.not_before)
 $function$;
 
+CREATE OR REPLACE FUNCTION public.invoice_created(p_id uuid, p_invoice_id text)
+ RETURNS jsonb
+ LANGUAGE plpgsql
+ SET search_path TO ''
+AS $function$
+declare
+  v_row scoped.payment_schedule;
+begin
+  update scoped.payment_schedule set stripe_invoice_id = p_invoice_id
+   where id = p_id and (stripe_invoice_id is null or stripe_invoice_id = p_invoice_id)
+  returning * into v_row;
+  if v_row.id is null then
+    raise exception 'instalment % is invoiced as another invoice already', p_id using errcode = '23505';
+  end if;
+  return jsonb_build_object('id', v_row.id, 'status', v_row.status);
+end
+$function$;
+
+CREATE OR REPLACE FUNCTION public.invoice_sent(p_id uuid, p_invoice_id text, p_url text, p_due_date date)
+ RETURNS jsonb
+ LANGUAGE plpgsql
+ SET search_path TO ''
+AS $function$
+declare
+  v_row scoped.payment_schedule;
+begin
+  update scoped.payment_schedule
+     set status = case when status = 'due' then 'open' else status end,
+         hosted_invoice_url = left(p_url, 2000), due_date = coalesce(p_due_date, due_date), last_error = null
+   where id = p_id and stripe_invoice_id = p_invoice_id
+  returning * into v_row;
+  if v_row.id is null then
+    raise exception 'instalment % has no invoice %', p_id, p_invoice_id using errcode = 'P0002';
+  end if;
+  insert into scoped.audit_log (action, resource_type, resource_id, details)
+  values ('invoice.sent', 'project', v_row.project_id::text,
+          jsonb_build_object('schedule_id', v_row.id, 'invoice', p_invoice_id, 'number', v_row.number,
+                             'amount', v_row.amount, 'due_date', v_row.due_date));
+  perform app_private.note_history(v_row.project_id, 'invoice',
+    format('Invoice %s sent: %s, due %s', v_row.number, app_private.money_words(v_row.amount, v_row.currency),
+           to_char(v_row.due_date, 'FMDD Mon YYYY')), 'invoice_sent:' || v_row.id);
+  return jsonb_build_object('id', v_row.id, 'status', v_row.status);
+end
+$function$;
+
+CREATE OR REPLACE FUNCTION public.invoice_waits(p_id uuid, p_error text)
+ RETURNS void
+ LANGUAGE sql
+ SET search_path TO ''
+AS $function$
+  update scoped.payment_schedule
+     set attempts = attempts + 1, last_error = left(p_error, 500),
+         next_attempt_at = now() + least(interval '1 day', interval '1 minute' * power(2, least(attempts, 11)))
+   where id = p_id and status = 'due'
+$function$;
+
+CREATE OR REPLACE FUNCTION public.invoices_to_send(p_limit integer)
+ RETURNS jsonb
+ LANGUAGE sql
+ STABLE
+ SET search_path TO ''
+AS $function$
+  select coalesce(jsonb_agg(x order by x->>'number'), '[]'::jsonb) from (
+    select jsonb_build_object('id', s.id, 'project_id', s.project_id, 'number', s.number, 'label', s.label,
+             'share', s.share, 'amount', s.amount, 'currency', s.currency, 'stripe_invoice_id', s.stripe_invoice_id,
+             'project_name', p.name, 'email', u.email, 'client_name', c.name,
+             'customer_id', (select x.stripe_customer_id from scoped.payments x
+                              where x.project_id = p.id and x.stripe_customer_id is not null
+                              order by x.created_at limit 1)) as x
+      from scoped.payment_schedule s
+      join scoped.projects p on p.id = s.project_id
+      join scoped.clients c on c.id = p.client_id
+      join public.users u on u.id = c.user_id
+     where s.status = 'due' and s.next_attempt_at <= now()
+     order by s.number
+     limit greatest(1, least(coalesce(p_limit, 25), 100))) y
+$function$;
+
 CREATE OR REPLACE FUNCTION public.link_notion_page(p_entity text, p_id uuid, p_page_id text)
  RETURNS jsonb
  LANGUAGE plpgsql
@@ -4199,6 +4934,34 @@ begin
                  ' where notion_page_id is not null and deleted_at is null', p_entity, app_private.synced_table(p_entity))
     into v_result;
   return v_result;
+end
+$function$;
+
+CREATE OR REPLACE FUNCTION public.mark_overdue_invoices()
+ RETURNS integer
+ LANGUAGE plpgsql
+ SET search_path TO ''
+AS $function$
+declare
+  v_row record;
+  v_count integer := 0;
+begin
+  for v_row in
+    select s.*, p.name as project_name, p.lead_id
+      from scoped.payment_schedule s join scoped.projects p on p.id = s.project_id
+     where s.status = 'open' and s.due_date < app_private.business_today(s.business_id)
+       and not exists (select 1 from scoped.tasks k where k.dedupe_key = 'collect_invoice:' || s.id)
+  loop
+    perform app_private.add_task(v_row.business_id, 'collect_invoice',
+      format('Collect overdue invoice %s: %s (%s, due %s)', v_row.number, v_row.project_name,
+             app_private.money_words(v_row.amount, v_row.currency), to_char(v_row.due_date, 'FMDD Mon')),
+      v_row.lead_id, v_row.project_id, 1, 'collect_invoice:' || v_row.id);
+    perform app_private.note_history(v_row.project_id, 'invoice',
+      format('Invoice %s is overdue (due %s)', v_row.number, to_char(v_row.due_date, 'FMDD Mon YYYY')),
+      'invoice_overdue:' || v_row.id);
+    v_count := v_count + 1;
+  end loop;
+  return v_count;
 end
 $function$;
 
@@ -4629,7 +5392,18 @@ AS $function$
     'nps_asked', p.nps_asked_at is not null or p.status in ('delivered', 'closed'),
     'nps', (select jsonb_build_object('score', a.score, 'comment', a.comment)
               from scoped.nps_answers a where a.project_id = p.id),
-    'studio_notes', p.studio_notes)
+    'studio_notes', p.studio_notes,
+    'money', jsonb_build_object('total', p.amount_total, 'paid', p.amount_paid, 'balance_due', p.balance_due,
+                                'currency', coalesce((select x.currency from scoped.payments x
+                                                       where x.project_id = p.id limit 1), t.currency)),
+    'schedule', (select coalesce(jsonb_agg(jsonb_build_object('id', s.id, 'label', s.label, 'share', s.share,
+                                                               'amount', s.amount, 'currency', s.currency,
+                                                               'status', s.status, 'number', s.number,
+                                                               'receipt_number', s.receipt_number,
+                                                               'due_date', s.due_date, 'paid_at', s.paid_at,
+                                                               'invoice_url', s.hosted_invoice_url)
+                                           order by s.position), '[]')
+                   from scoped.payment_schedule s where s.project_id = p.id))
     from scoped.projects p left join scoped.tiers t on t.id = p.tier
    where p.id = p_id and p.deleted_at is null
 $function$;
@@ -5267,7 +6041,8 @@ begin
     'sync', public.report_sync(p_from, p_to),
     'held', public.report_held(p_from, p_to),
     'nps', public.report_nps(p_from, p_to),
-    'overdue_tasks', public.overdue_tasks());
+    'overdue_tasks', public.overdue_tasks(),
+    'money', public.report_money());
 end
 $function$;
 
@@ -5396,6 +6171,36 @@ begin
       from scoped.milestones m
      where m.deleted_at is null and m.due_date >= p_from and m.due_date <= p_to
   );
+end
+$function$;
+
+CREATE OR REPLACE FUNCTION public.report_money()
+ RETURNS jsonb
+ LANGUAGE plpgsql
+ STABLE
+ SET search_path TO ''
+AS $function$
+begin
+  perform app_private.report_reader();
+  return jsonb_build_object(
+    'balances', (select coalesce(jsonb_agg(jsonb_build_object(
+                   'project_name', p.name, 'total', p.amount_total, 'paid', p.amount_paid, 'balance_due', p.balance_due,
+                   'currency', coalesce((select x.currency from scoped.payments x where x.project_id = p.id limit 1),
+                                        'usd')) order by p.balance_due desc, p.name), '[]'::jsonb)
+                   from scoped.projects p where p.balance_due > 0 and p.deleted_at is null),
+    'overdue_invoices', (select coalesce(jsonb_agg(jsonb_build_object(
+                   'number', s.number, 'project_name', p.name, 'label', s.label, 'amount', s.amount,
+                   'currency', s.currency, 'due_date', s.due_date, 'failures', s.failures,
+                   'days_overdue', app_private.business_today(s.business_id) - s.due_date)
+                   order by s.due_date, s.number), '[]'::jsonb)
+                   from scoped.payment_schedule s join scoped.projects p on p.id = s.project_id
+                  where s.status = 'open' and s.due_date < app_private.business_today(s.business_id)),
+    'disputes', (select coalesce(jsonb_agg(jsonb_build_object(
+                   'project_name', p.name, 'amount', d.amount, 'currency', d.currency, 'status', d.status,
+                   'reason', d.reason, 'evidence_due_by', d.evidence_due_by, 'opened_at', d.opened_at,
+                   'payment_id', d.payment_id) order by d.opened_at desc), '[]'::jsonb)
+                   from scoped.disputes d left join scoped.projects p on p.id = d.project_id
+                  where d.status not in ('won', 'warning_closed')));
 end
 $function$;
 
@@ -6013,7 +6818,7 @@ AS $function$
    where u.user_type in ('kaa_client', 'sage_client')
 $function$;
 
--- ==================== row-level security (36) ====================
+-- ==================== row-level security (39) ====================
 
 alter table public.approvals enable row level security;
 
@@ -6026,6 +6831,10 @@ alter table public.businesses enable row level security;
 alter table public.clients enable row level security;
 
 alter table public.deliverables enable row level security;
+
+alter table public.disputes enable row level security;
+
+alter table public.document_counters enable row level security;
 
 alter table public.email_suppressions enable row level security;
 
@@ -6057,6 +6866,8 @@ alter table public.notion_webhook_arming enable row level security;
 
 alter table public.nps_answers enable row level security;
 
+alter table public.payment_schedule enable row level security;
+
 alter table public.payments enable row level security;
 
 alter table public.portal_sessions enable row level security;
@@ -6087,7 +6898,7 @@ alter table public.tiers enable row level security;
 
 alter table public.users enable row level security;
 
--- ==================== policies (144) ====================
+-- ==================== policies (156) ====================
 
 create policy approvals_delete on public.approvals for delete to authenticated
     using (false);
@@ -6166,6 +6977,32 @@ create policy deliverables_select on public.deliverables for select to authentic
 create policy deliverables_update on public.deliverables for update to authenticated
     using (((app_private.is_team(business_id) OR (business_id = ( SELECT app_private.business_id() AS business_id))) AND app_private.is_team(business_id)))
     with check (((app_private.is_team(business_id) OR (business_id = ( SELECT app_private.business_id() AS business_id))) AND app_private.is_team(business_id)));
+
+create policy disputes_delete on public.disputes for delete to authenticated
+    using (app_private.is_admin());
+
+create policy disputes_insert on public.disputes for insert to authenticated
+    with check (app_private.is_admin());
+
+create policy disputes_select on public.disputes for select to authenticated
+    using (app_private.is_team());
+
+create policy disputes_update on public.disputes for update to authenticated
+    using (app_private.is_admin())
+    with check (app_private.is_admin());
+
+create policy document_counters_delete on public.document_counters for delete to authenticated
+    using (app_private.is_admin());
+
+create policy document_counters_insert on public.document_counters for insert to authenticated
+    with check (app_private.is_admin());
+
+create policy document_counters_select on public.document_counters for select to authenticated
+    using (app_private.is_team());
+
+create policy document_counters_update on public.document_counters for update to authenticated
+    using (app_private.is_admin())
+    with check (app_private.is_admin());
 
 create policy email_suppressions_delete on public.email_suppressions for delete to authenticated
     using (app_private.is_admin());
@@ -6359,6 +7196,19 @@ create policy nps_answers_select on public.nps_answers for select to authenticat
     using (((app_private.is_team(business_id) OR (business_id = ( SELECT app_private.business_id() AS business_id))) AND (app_private.is_team(business_id) OR (project_id IN ( SELECT app_private.my_project_ids() AS my_project_ids)))));
 
 create policy nps_answers_update on public.nps_answers for update to authenticated
+    using (((app_private.is_team(business_id) OR (business_id = ( SELECT app_private.business_id() AS business_id))) AND app_private.is_admin(business_id)))
+    with check (((app_private.is_team(business_id) OR (business_id = ( SELECT app_private.business_id() AS business_id))) AND app_private.is_admin(business_id)));
+
+create policy payment_schedule_delete on public.payment_schedule for delete to authenticated
+    using (((app_private.is_team(business_id) OR (business_id = ( SELECT app_private.business_id() AS business_id))) AND app_private.is_admin(business_id)));
+
+create policy payment_schedule_insert on public.payment_schedule for insert to authenticated
+    with check (((app_private.is_team(business_id) OR (business_id = ( SELECT app_private.business_id() AS business_id))) AND app_private.is_admin(business_id)));
+
+create policy payment_schedule_select on public.payment_schedule for select to authenticated
+    using (((app_private.is_team(business_id) OR (business_id = ( SELECT app_private.business_id() AS business_id))) AND (app_private.is_team(business_id) OR (project_id IN ( SELECT app_private.my_project_ids() AS my_project_ids)))));
+
+create policy payment_schedule_update on public.payment_schedule for update to authenticated
     using (((app_private.is_team(business_id) OR (business_id = ( SELECT app_private.business_id() AS business_id))) AND app_private.is_admin(business_id)))
     with check (((app_private.is_team(business_id) OR (business_id = ( SELECT app_private.business_id() AS business_id))) AND app_private.is_admin(business_id)));
 
@@ -6557,7 +7407,7 @@ create policy users_update on public.users for update to authenticated
     using (app_private.is_team_of_user(id))
     with check (app_private.is_team_of_user(id));
 
--- ==================== triggers (71) ====================
+-- ==================== triggers (78) ====================
 
 CREATE TRIGGER approvals_never_rewritten BEFORE DELETE OR UPDATE ON public.approvals FOR EACH ROW EXECUTE FUNCTION app_private.never_rewritten();
 
@@ -6587,6 +7437,10 @@ CREATE TRIGGER deliverables_round BEFORE INSERT ON public.deliverables FOR EACH 
 
 CREATE TRIGGER deliverables_set_updated_at BEFORE UPDATE ON public.deliverables FOR EACH ROW EXECUTE FUNCTION app_private.set_updated_at();
 
+CREATE TRIGGER disputes_money AFTER INSERT OR UPDATE OF status, amount, project_id ON public.disputes FOR EACH ROW EXECUTE FUNCTION app_private.money_changed();
+
+CREATE TRIGGER disputes_set_updated_at BEFORE UPDATE ON public.disputes FOR EACH ROW EXECUTE FUNCTION app_private.set_updated_at();
+
 CREATE TRIGGER inbound_events_replace_rejected BEFORE INSERT ON public.inbound_events FOR EACH ROW EXECUTE FUNCTION app_private.replace_rejected_event();
 
 CREATE TRIGGER leads_audit_team AFTER INSERT OR DELETE OR UPDATE ON public.leads FOR EACH ROW EXECUTE FUNCTION app_private.audit_team_write();
@@ -6614,6 +7468,8 @@ CREATE TRIGGER milestones_audit_team AFTER INSERT OR DELETE OR UPDATE ON public.
 CREATE TRIGGER milestones_business BEFORE INSERT ON public.milestones FOR EACH ROW EXECUTE FUNCTION app_private.take_business_of_parent();
 
 CREATE TRIGGER milestones_enqueue_sync AFTER INSERT OR UPDATE ON public.milestones FOR EACH ROW EXECUTE FUNCTION app_private.enqueue_on_change('milestone', 'name', 'order', 'due_date', 'status', 'completed_at', 'deleted_at');
+
+CREATE TRIGGER milestones_instalment AFTER UPDATE OF status ON public.milestones FOR EACH ROW EXECUTE FUNCTION app_private.instalment_of_milestone();
 
 CREATE TRIGGER milestones_notify AFTER UPDATE OF status ON public.milestones FOR EACH ROW EXECUTE FUNCTION app_private.notify_milestone();
 
@@ -6643,13 +7499,21 @@ CREATE TRIGGER notion_source_pages_set_updated_at BEFORE UPDATE ON public.notion
 
 CREATE TRIGGER nps_answers_answered AFTER INSERT ON public.nps_answers FOR EACH ROW EXECUTE FUNCTION app_private.nps_answered();
 
+CREATE TRIGGER payment_schedule_money AFTER INSERT OR UPDATE OF status, amount_paid ON public.payment_schedule FOR EACH ROW EXECUTE FUNCTION app_private.money_changed();
+
+CREATE TRIGGER payment_schedule_set_updated_at BEFORE UPDATE ON public.payment_schedule FOR EACH ROW EXECUTE FUNCTION app_private.set_updated_at();
+
 CREATE TRIGGER payments_audit_team AFTER INSERT OR DELETE OR UPDATE ON public.payments FOR EACH ROW EXECUTE FUNCTION app_private.audit_team_write();
 
 CREATE TRIGGER payments_business BEFORE INSERT ON public.payments FOR EACH ROW EXECUTE FUNCTION app_private.take_business_of_parent();
 
 CREATE TRIGGER payments_enqueue_project_sync AFTER INSERT OR UPDATE OF amount, amount_refunded, status, project_id ON public.payments FOR EACH ROW EXECUTE FUNCTION app_private.enqueue_project_of_payment();
 
+CREATE TRIGGER payments_money AFTER INSERT OR UPDATE OF amount, amount_refunded, status, project_id ON public.payments FOR EACH ROW EXECUTE FUNCTION app_private.money_changed();
+
 CREATE TRIGGER payments_project_history AFTER INSERT OR UPDATE OF project_id, status, amount_refunded ON public.payments FOR EACH ROW EXECUTE FUNCTION app_private.history_of_payment();
+
+CREATE TRIGGER payments_receipt_number BEFORE INSERT OR UPDATE OF status ON public.payments FOR EACH ROW EXECUTE FUNCTION app_private.number_receipt();
 
 CREATE TRIGGER payments_set_updated_at BEFORE UPDATE ON public.payments FOR EACH ROW EXECUTE FUNCTION app_private.set_updated_at();
 
@@ -6661,7 +7525,7 @@ CREATE TRIGGER projects_ask_at_delivery BEFORE UPDATE OF status ON public.projec
 
 CREATE TRIGGER projects_audit_team AFTER INSERT OR DELETE OR UPDATE ON public.projects FOR EACH ROW EXECUTE FUNCTION app_private.audit_team_write();
 
-CREATE TRIGGER projects_enqueue_sync AFTER INSERT OR UPDATE ON public.projects FOR EACH ROW EXECUTE FUNCTION app_private.enqueue_on_change('project', 'name', 'tier', 'client_id', 'status', 'payment_status', 'needs_review', 'deleted_at');
+CREATE TRIGGER projects_enqueue_sync AFTER INSERT OR UPDATE ON public.projects FOR EACH ROW EXECUTE FUNCTION app_private.enqueue_on_change('project', 'name', 'tier', 'client_id', 'status', 'payment_status', 'needs_review', 'deleted_at', 'amount_paid', 'balance_due', 'disputed_amount');
 
 CREATE TRIGGER projects_notify AFTER INSERT OR UPDATE OF payment_status ON public.projects FOR EACH ROW EXECUTE FUNCTION app_private.notify_project();
 
@@ -6701,7 +7565,7 @@ CREATE CONSTRAINT TRIGGER users_join_default_business AFTER INSERT OR UPDATE OF 
 
 CREATE TRIGGER users_set_updated_at BEFORE UPDATE ON public.users FOR EACH ROW EXECUTE FUNCTION app_private.set_updated_at();
 
--- ==================== grants (421) ====================
+-- ==================== grants (457) ====================
 
 grant usage on schema app_private to anon;
 
@@ -6758,6 +7622,18 @@ grant delete, insert, maintain, select, update on table public.deliverables to a
 grant delete, insert, maintain, select, update on table public.deliverables to authenticated;
 
 grant delete, insert, maintain, references, select, trigger, truncate, update on table public.deliverables to service_role;
+
+grant delete, insert, maintain, select, update on table public.disputes to anon;
+
+grant delete, insert, maintain, select, update on table public.disputes to authenticated;
+
+grant delete, insert, maintain, references, select, trigger, truncate, update on table public.disputes to service_role;
+
+grant delete, insert, maintain, select, update on table public.document_counters to anon;
+
+grant delete, insert, maintain, select, update on table public.document_counters to authenticated;
+
+grant delete, insert, maintain, references, select, trigger, truncate, update on table public.document_counters to service_role;
 
 grant delete, insert, maintain, select, update on table public.email_suppressions to anon;
 
@@ -6848,6 +7724,12 @@ grant delete, insert, maintain, select, update on table public.nps_answers to an
 grant delete, insert, maintain, select, update on table public.nps_answers to authenticated;
 
 grant delete, insert, maintain, references, select, trigger, truncate, update on table public.nps_answers to service_role;
+
+grant delete, insert, maintain, select, update on table public.payment_schedule to anon;
+
+grant delete, insert, maintain, select, update on table public.payment_schedule to authenticated;
+
+grant delete, insert, maintain, references, select, trigger, truncate, update on table public.payment_schedule to service_role;
 
 grant delete, insert, maintain, select, update on table public.payments to anon;
 
@@ -6955,6 +7837,14 @@ grant delete, insert, select, update on table scoped.deliverables to authenticat
 
 grant delete, insert, select, update on table scoped.deliverables to service_role;
 
+grant delete, insert, select, update on table scoped.disputes to authenticated;
+
+grant delete, insert, select, update on table scoped.disputes to service_role;
+
+grant delete, insert, select, update on table scoped.document_counters to authenticated;
+
+grant delete, insert, select, update on table scoped.document_counters to service_role;
+
 grant delete, insert, select, update on table scoped.inbound_events to authenticated;
 
 grant delete, insert, select, update on table scoped.inbound_events to service_role;
@@ -7012,6 +7902,10 @@ grant delete, insert, select, update on table scoped.notion_webhook_arming to se
 grant delete, insert, select, update on table scoped.nps_answers to authenticated;
 
 grant delete, insert, select, update on table scoped.nps_answers to service_role;
+
+grant delete, insert, select, update on table scoped.payment_schedule to authenticated;
+
+grant delete, insert, select, update on table scoped.payment_schedule to service_role;
 
 grant delete, insert, select, update on table scoped.payments to authenticated;
 
@@ -7099,6 +7993,8 @@ grant select, update, usage on sequence public.sync_outbox_id_seq to service_rol
 
 grant execute on function app_private.add_task(p_business uuid, p_kind text, p_title text, p_lead uuid, p_project uuid, p_business_days integer, p_key text) to service_role;
 
+grant execute on function app_private.apply_service_terms(p_tiers jsonb, p_author jsonb) to service_role;
+
 grant execute on function app_private.ask_at_delivery() to public;
 
 grant execute on function app_private.audit_team_write() to public;
@@ -7143,6 +8039,12 @@ grant execute on function app_private.deliverable_awaits() to public;
 
 grant execute on function app_private.deliverable_round() to public;
 
+grant execute on function app_private.dispute_open(p_status text) to service_role;
+
+grant execute on function app_private.dispute_rank(p_status text) to service_role;
+
+grant execute on function app_private.due_at_booking(p_tier smallint, p_total bigint) to service_role;
+
 grant execute on function app_private.end_quote(p_quote_id uuid, p_status text) to service_role;
 
 grant execute on function app_private.enqueue_lead_of_quote() to service_role;
@@ -7154,6 +8056,10 @@ grant execute on function app_private.history_of_milestone() to public;
 grant execute on function app_private.history_of_payment() to public;
 
 grant execute on function app_private.history_of_project() to public;
+
+grant execute on function app_private.instalment_of_milestone() to public;
+
+grant execute on function app_private.instalment_rank(p_status text) to service_role;
 
 grant execute on function app_private.is_admin() to anon;
 
@@ -7195,6 +8101,8 @@ grant execute on function app_private.lead_decision(p_lead_id uuid, p_values jso
 
 grant execute on function app_private.lead_paid_by(p_checkout_session_id text, p_payment_intent_id text) to service_role;
 
+grant execute on function app_private.make_payment_schedule(p_project uuid, p_tier smallint, p_total bigint, p_paid bigint, p_currency text, p_payment uuid) to service_role;
+
 grant execute on function app_private.message_author() to public;
 
 grant execute on function app_private.message_commented() to public;
@@ -7202,6 +8110,8 @@ grant execute on function app_private.message_commented() to public;
 grant execute on function app_private.message_posted() to public;
 
 grant execute on function app_private.money_band(p_min bigint, p_max bigint) to service_role;
+
+grant execute on function app_private.money_changed() to public;
 
 grant execute on function app_private.money_text(p_cents bigint, p_currency text) to service_role;
 
@@ -7221,6 +8131,8 @@ grant execute on function app_private.my_project_ids() to service_role;
 
 grant execute on function app_private.never_rewritten() to public;
 
+grant execute on function app_private.next_document_number(p_business uuid, p_kind text) to service_role;
+
 grant execute on function app_private.note_history(p_project_id uuid, p_kind text, p_summary text, p_key text) to service_role;
 
 grant execute on function app_private.note_on_lead(p_lead_id uuid, p_body text) to service_role;
@@ -7237,6 +8149,8 @@ grant execute on function app_private.notify_project() to service_role;
 
 grant execute on function app_private.nps_answered() to public;
 
+grant execute on function app_private.number_receipt() to public;
+
 grant execute on function app_private.payment_rank(s payment_state) to service_role;
 
 grant execute on function app_private.project_delivered(p_project uuid) to authenticated;
@@ -7244,6 +8158,8 @@ grant execute on function app_private.project_delivered(p_project uuid) to authe
 grant execute on function app_private.project_delivered(p_project uuid) to service_role;
 
 grant execute on function app_private.project_email(p_project_id uuid) to service_role;
+
+grant execute on function app_private.refresh_money(p_project uuid) to service_role;
 
 grant execute on function app_private.refuse_source_edit(p_source text, p_key text, p_page_id text, p_hash text, p_reason text, p_author jsonb) to service_role;
 
@@ -7295,7 +8211,11 @@ grant execute on function public.apply_notion_changes(p_entity text, p_data_sour
 
 grant execute on function public.apply_services(p_tiers jsonb, p_author jsonb) to service_role;
 
+grant execute on function public.apply_stripe_dispute_event(p_event_id text, p_event_type text, p_dispute_id text, p_payment_intent_id text, p_charge_id text, p_amount bigint, p_currency text, p_reason text, p_status text, p_evidence_due_by timestamp with time zone) to service_role;
+
 grant execute on function public.apply_stripe_event(p_event_id text, p_event_type text, p_kind text, p_reason text, p_lead_id uuid, p_tier smallint, p_checkout_session_id text, p_payment_intent_id text, p_customer_id text, p_email text, p_amount bigint, p_amount_refunded bigint, p_currency text, p_name text) to service_role;
+
+grant execute on function public.apply_stripe_invoice_event(p_event_id text, p_event_type text, p_kind text, p_invoice_id text, p_schedule_id uuid, p_amount_paid bigint, p_currency text, p_hosted_url text, p_due_date date) to service_role;
 
 grant execute on function public.arm_notion_webhook(p_seconds integer) to service_role;
 
@@ -7331,6 +8251,8 @@ grant execute on function public.create_report_link(p_seconds integer, p_purpose
 
 grant execute on function public.deliverable_file(p_id uuid) to service_role;
 
+grant execute on function public.dispute_evidence(p_payment_id uuid) to service_role;
+
 grant execute on function public.file_drop_target(p_deliverable_id uuid, p_project_page_id text) to service_role;
 
 grant execute on function public.find_deliverable(p_bucket text, p_key text, p_version_id text) to service_role;
@@ -7341,11 +8263,21 @@ grant execute on function public.hold_claims(p_claims jsonb, p_lease_seconds int
 
 grant execute on function public.hold_notion(p_name text, p_seconds double precision) to service_role;
 
+grant execute on function public.invoice_created(p_id uuid, p_invoice_id text) to service_role;
+
+grant execute on function public.invoice_sent(p_id uuid, p_invoice_id text, p_url text, p_due_date date) to service_role;
+
+grant execute on function public.invoice_waits(p_id uuid, p_error text) to service_role;
+
+grant execute on function public.invoices_to_send(p_limit integer) to service_role;
+
 grant execute on function public.link_notion_page(p_entity text, p_id uuid, p_page_id text) to service_role;
 
 grant execute on function public.link_source_page(p_source text, p_key text, p_page_id text, p_hash text) to service_role;
 
 grant execute on function public.linked_records(p_entity text) to service_role;
+
+grant execute on function public.mark_overdue_invoices() to service_role;
 
 grant execute on function public.mark_pushed(p_entity text, p_id uuid, p_pushed_hash text) to service_role;
 
@@ -7480,6 +8412,10 @@ grant execute on function public.report_link_refusal(p_id uuid) to service_role;
 grant execute on function public.report_milestones(p_from date, p_to date) to authenticated;
 
 grant execute on function public.report_milestones(p_from date, p_to date) to service_role;
+
+grant execute on function public.report_money() to authenticated;
+
+grant execute on function public.report_money() to service_role;
 
 grant execute on function public.report_nps(p_from date, p_to date) to authenticated;
 

@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from atelier.mail.outbox import MailOutbox
     from atelier.notion.gateway import NotionGateway
     from atelier.notion.webhook import TokenStore, WebhookGate
+    from atelier.payments.invoices import InvoiceDesk
     from atelier.payments.quotes import QuoteDesk
     from atelier.payments.stripe_events import StripeEventService
     from atelier.portal.desk import PortalDesk
@@ -50,8 +51,7 @@ _PATIENCE = dict(_DEFAULT_PATIENCE)
 
 
 def wait_out_rate_limits(seconds: float, say: Callable[[float], None]) -> None:
-    """For the CLI: Notion gateways made from now on wait out rate limits for up to `seconds`, telling `say` of
-    each wait, instead of giving up after a few attempts."""
+    """For the CLI: Notion gateways made from now on wait out rate limits for up to `seconds`, telling `say`."""
     _PATIENCE.update(seconds=seconds, say=say)
 
 
@@ -71,8 +71,7 @@ def settings[S: BaseSettings](model: type[S]) -> S:
 
 
 @lru_cache(maxsize=1)
-def database() -> Rpc:
-    """The deployment's database connection, as no business in particular (the default's, where unnamed)."""
+def database() -> Rpc:  # the deployment's database connection, as no business in particular
     from atelier.kernel.rpc import rpc_from_settings
 
     return rpc_from_settings(settings(DatabaseSettings))
@@ -91,13 +90,11 @@ def rpc() -> Rpc:
 
 
 @lru_cache(maxsize=1)
-def directory() -> Directory:
-    """The businesses this deployment serves (read once a minute)."""
+def directory() -> Directory:  # the businesses this deployment serves (read once a minute)
     return Directory(database())
 
 
-def in_business(slug: str | None) -> AbstractContextManager[Business | None]:
-    """Work for the business called `slug` (None: the default) until the block ends."""
+def in_business(slug: str | None) -> AbstractContextManager[Business | None]:  # None: the default business
     return working_for(directory().named(slug))
 
 
@@ -221,25 +218,11 @@ def notion_events() -> NotionEvents:
 
 
 @PerBusiness
-def webhook_tokens() -> TokenStore:
-    """Where the Notion webhook's verification token is kept: the function's secret (AWS), the dev state file
-    (`make dev`), or the token the operator set."""
-    from pathlib import Path
-
+def webhook_tokens() -> TokenStore:  # where the Notion webhook's verification token is kept
     from atelier.kernel.settings import NotionWebhookSettings
-    from atelier.notion.webhook import FileTokens, GivenToken, SecretTokens
+    from atelier.notion.webhook import tokens_from_settings
 
-    config = settings(NotionWebhookSettings)
-    if config.notion_webhook_verification_token_secret:
-        return SecretTokens(config.notion_webhook_verification_token_secret)
-    if config.notion_webhook_token_file:
-        return FileTokens(Path(config.notion_webhook_token_file), config.notion_webhook_token_key)
-    if config.notion_webhook_verification_token and config.notion_webhook_verification_token.get_secret_value():
-        return GivenToken(config.notion_webhook_verification_token.get_secret_value())
-    raise ConfigurationError(
-        "the Notion webhook has nowhere to keep its verification token: set NOTION_WEBHOOK_VERIFICATION_TOKEN_SECRET "
-        "(a Secrets Manager secret the function may write), or NOTION_WEBHOOK_VERIFICATION_TOKEN, or start `make dev`"
-    )
+    return tokens_from_settings(settings(NotionWebhookSettings))
 
 
 @PerBusiness
@@ -301,8 +284,17 @@ def decision_mail() -> MailOutbox | None:
 
 
 def deciding_ports() -> SyncPorts:
-    """The sync's ports where a team's decision may land: what follows it (a quote's payment page, its e-mail) runs."""
-    return replace(sync_ports(), settle=lambda deadline: quote_desk().settle(decision_mail, deadline=deadline))
+    """The sync's ports where a team's decision may land: what follows it runs (a quote's payment page and e-mail,
+    a milestone's invoice), each on its own: a quote that cannot open never holds an invoice back."""
+    return replace(sync_ports(), settle=_settle)
+
+
+def _settle(deadline: float | None) -> dict[str, int]:
+    try:
+        counts = quote_desk().settle(decision_mail, deadline=deadline)
+    except ConfigurationError as exc:
+        counts = {"decisions_waiting": 1, f"decisions_{type(exc).__name__}": 1}
+    return counts | invoice_desk().run(deadline=deadline).counts()
 
 
 @PerBusiness
@@ -349,8 +341,7 @@ def _api_url() -> str:
     return base
 
 
-def report_links() -> ReportLinks:
-    """Links to the owner's report: rows that `atelier report revoke` ends, signed with a key of their own."""
+def report_links() -> ReportLinks:  # links to the owner's report, ended by `atelier report revoke`
     from atelier.reports.links import ReportLinks
 
     return ReportLinks(settings(PortalSettings).key(), _api_url(), rpc())
@@ -363,6 +354,15 @@ def quote_desk() -> QuoteDesk:
     from atelier.payments.stripe_checkout import quote_desk_from_settings
 
     return quote_desk_from_settings(rpc(), settings(IntakeSettings), site=_api_url())
+
+
+@PerBusiness
+def invoice_desk() -> InvoiceDesk:  # instalments' invoices, through the business's own Stripe account, in its name
+    from atelier.kernel.settings import IntakeSettings, MailSettings
+    from atelier.payments.stripe_invoices import invoice_desk_from_settings
+
+    studio = getattr(named(), "name", None) or settings(MailSettings).studio_name
+    return invoice_desk_from_settings(rpc(), settings(IntakeSettings), studio=studio)
 
 
 @PerBusiness

@@ -23,7 +23,7 @@ from atelier.kernel.errors import (
     ValidationFailed,
     WrongMediaType,
 )
-from atelier.payments.stripe_events import classify
+from atelier.payments.stripe_events import StripeEventAction, classify
 from atelier.web.http import problem_for, status_for
 from tests.events import load_event
 
@@ -52,7 +52,7 @@ def lead_event(body: bytes, content_type: str = "application/json") -> APIGatewa
 def test_a_paid_checkout_is_fulfilment_for_its_lead() -> None:
     event = load_event("stripe_checkout_session_completed")
     action = classify(event, livemode=False)
-    assert action is not None
+    assert isinstance(action, StripeEventAction)
     assert action.kind == "fulfil"
     assert action.lead_id
     assert action.payment_intent_id
@@ -101,7 +101,7 @@ def _with(name: str, **obj: Any) -> dict[str, Any]:
 )
 def test_a_signed_event_that_can_never_apply_is_a_rejection_with_its_reason(event: dict[str, Any], reason: str) -> None:
     action = classify(event, livemode=False)
-    assert action is not None
+    assert isinstance(action, StripeEventAction)
     assert action.kind == "reject"
     assert reason in (action.reason or "")
     assert "\x00" not in action.event_id  # the ledger can hold it

@@ -62,6 +62,15 @@ def api(stack: LocalStack) -> Iterator[httpx.Client]:
 
 
 @pytest.fixture
+def team(stack: LocalStack) -> NotionGateway:
+    """The Notion API as a team member uses it (the human token), with the webhooks on, as `make dev` has them."""
+    stack.setup_notion()
+    stack.connect_notion_webhooks(delay=0.2)
+    assert stack.notion is not None
+    return NotionGateway(stack.notion.state.human_token, base_url=stack.notion.url, budget=RequestBudget(rate=2000))
+
+
+@pytest.fixture
 def rpc(database_url: str) -> PsycopgRpc:
     return PsycopgRpc(database_url)
 

@@ -86,7 +86,14 @@ def build_world(db: Conn) -> World:
             "insert into nps_answers (project_id, user_id, score) values (%(p)s, %(u)s, 9) returning id",
             {"p": project, "u": uid},
         )
+        instalment = _one(
+            db,
+            "insert into payment_schedule (project_id, label, position, share, amount, currency)"
+            " values (%(p)s, 'At booking', 0, 100, 750000, 'usd') returning id",
+            {"p": project},
+        )
         for table, row in [
+            ("payment_schedule", instalment),
             ("clients", client),
             ("projects", project),
             ("milestones", milestone),
@@ -154,6 +161,14 @@ def build_world(db: Conn) -> World:
             {"l": lead},
         ),
         "tasks": _one(db, "select id from tasks where kind = 'prepare_kickoff' limit 1"),  # made by the trigger
+        "disputes": _one(
+            db,
+            "insert into disputes (payment_id, stripe_dispute_id, amount, currency, status)"
+            " select id, 'dp_world', 100, 'usd', 'needs_response' from payments limit 1 returning id",
+        ),
+        "document_counters": _one(
+            db, "insert into document_counters (kind, last_number) values ('invoice', 1) returning kind"
+        ),
         "notion_source_pages": _one(
             db,
             "insert into notion_source_pages (page_id, source, key) values ('page-s1', 'service', '1') returning id",

@@ -46,6 +46,7 @@ CLIENT_WRITES = {
 STAFF_READS = {
     "public.report",
     "public.report_funnel",
+    "public.report_money",
     "public.report_revenue",
     "public.report_projects",
     "public.report_milestones",

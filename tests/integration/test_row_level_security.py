@@ -129,6 +129,10 @@ EXPECTED: dict[str, Rules] = {
     "notion_file_drops": {**STAFF_ONLY, "insert": APPEND_ONLY["update"], "update": APPEND_ONLY["update"]},
     # Each version of an e-mail's wording is never rewritten or deleted, the backend's hand included.
     "mail_templates": {**STAFF_ONLY, "insert": APPEND_ONLY["update"], "update": NOBODY, "delete": NOBODY},
+    # A client reads their own project's instalments; the backend (and an admin) writes them, as Stripe settles.
+    "payment_schedule": {**CLIENT_OWNED, "insert": APPEND_ONLY["update"], "update": APPEND_ONLY["update"]},
+    "disputes": {**STAFF_ONLY, "insert": APPEND_ONLY["update"], "update": APPEND_ONLY["update"]},
+    "document_counters": {**STAFF_ONLY, "insert": APPEND_ONLY["update"], "update": APPEND_ONLY["update"]},
 }
 
 
@@ -140,6 +144,7 @@ def _key(table: str) -> str:
         "notion_properties": "data_source_id",
         "email_suppressions": "email",
         "project_notes": "project_id",
+        "document_counters": "kind",
     }.get(table, "id")
 
 
@@ -193,6 +198,11 @@ def _insert_statement(table: str, world: World) -> tuple[str, dict[str, object]]
         "project_notes": "insert into project_notes (project_id, markdown) values (%(project)s, 'x')",
         "notion_source_pages": "insert into notion_source_pages (page_id, source, key) values (%(new)s, 'message',"
         " %(new)s)",
+        "payment_schedule": "insert into payment_schedule (project_id, label, position, share, amount, currency)"
+        " values (%(project)s, 'Design', 7, 40, 1, 'usd')",
+        "disputes": "insert into disputes (payment_id, stripe_dispute_id, amount, currency, status)"
+        " values (%(payment)s, 'dp_' || %(new)s, 1, 'usd', 'needs_response')",
+        "document_counters": "insert into document_counters (kind) values ('receipt')",
         "mail_templates": "insert into mail_templates (name, version, subject, body) values ('nps_request', 99, 's',"
         " 'b')",
     }
@@ -204,6 +214,7 @@ def _insert_statement(table: str, world: World) -> tuple[str, dict[str, object]]
         "new": new,
         "lead": world.target["leads"],
         "deliverable": next(iter(world.owned["deliverables"]["client_a"])),
+        "payment": next(iter(world.owned["payments"]["client_a"])),
     }
     return statements[table], params
 

@@ -20,7 +20,6 @@ import pytest
 from atelier.cli import main
 from atelier.kernel.rpc import PsycopgRpc
 from atelier.notion import NotionGateway
-from atelier.notion.budget import RequestBudget
 from atelier.notion.codec import plain_text
 from atelier_local.lambda_runtime import LocalLambdas
 from atelier_local.notion_emulator.state import PERSON_NAME
@@ -57,15 +56,6 @@ def _within(seconds: float, check: Callable[[], Any]) -> Any:
         if found or time.monotonic() > stop:
             return found
         time.sleep(0.2)
-
-
-@pytest.fixture
-def team(stack: LocalStack) -> NotionGateway:
-    """The Notion API as a team member uses it (the human token), with the webhooks on, as `make dev` has them."""
-    stack.setup_notion()
-    stack.connect_notion_webhooks(delay=0.2)
-    assert stack.notion is not None
-    return NotionGateway(stack.notion.state.human_token, base_url=stack.notion.url, budget=RequestBudget(rate=2000))
 
 
 def _page(db: Conn, source: str, key: str) -> str:

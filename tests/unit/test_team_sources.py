@@ -13,7 +13,7 @@ from atelier.mail.wording import CLIENT_MAIL, check, default, placeholders, writ
 from atelier.portal.notes import studio_notes
 from atelier.sync.blocks import block, heading, item, paragraph, to_markdown
 from atelier.sync.notes import team_part
-from atelier.sync.sources import cents, main_unit, message_body, milestones_of, normal_body, service_terms
+from atelier.sync.source_terms import cents, main_unit, message_body, milestones_of, normal_body, service_terms
 
 BOT, PERSON = "bot-id", "person-id"
 

@@ -22,6 +22,7 @@ from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 from atelier_local.mail_local import send_html
+from atelier_local.stripe_billing import StandInBilling, parse_form, query_of
 
 API_PREFIX = "/_local/stripe"
 PAGE_PREFIX = "/_local/checkout/"
@@ -75,6 +76,15 @@ class StripeStandIn:
     accounts: dict[str, tuple[str, str]] = field(default_factory=dict)
     _owner: dict[str, str] = field(default_factory=dict)  # session or event id -> the API key of its account
     _lock: threading.Lock = field(default_factory=threading.Lock)
+    billing: StandInBilling = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.billing = StandInBilling(self)
+
+    def deliver(self, event: dict[str, Any], object_id: str) -> int:
+        """Send an event about `object_id` to its account's webhook, signed with its secret."""
+        url, secret = self._delivery(object_id)
+        return signed_delivery(url, event, secret)
 
     def add_account(self, api_key: str, webhook_path: str, webhook_secret: str) -> None:
         """Another Stripe account (another business's): its sessions' events go to `webhook_path`, signed with
@@ -240,6 +250,18 @@ class StripeStandIn:
             self._json(
                 request, 401, {"error": {"type": "invalid_request_error", "message": "Invalid API Key provided"}}
             )
+            return True
+        if path.startswith(f"{API_PREFIX}/v1/"):
+            params = parse_form(body) if method == "POST" else {}
+            key = request.headers.get("Idempotency-Key") or ""
+            # (No lock held: a call that moves an invoice delivers its event at once, through the front door.)
+            answer = self.billing.api(
+                method, path.removeprefix(API_PREFIX), params, query_of(request.path), key, api_key or ""
+            )
+            if answer is not None:
+                self._json(request, *answer)
+                return True
+        if self.billing.control(request, method, path, body) or self.billing.page(request, method, path):
             return True
         if path == f"{API_PREFIX}/v1/checkout/sessions" and method == "POST":
             params = _nest(parse_qsl(body.decode(), keep_blank_values=True))

@@ -54,11 +54,16 @@ def build_answer(
     """The answer to the form: the recommendation, the tier's price and what it includes (as the catalogue holds
     them now: the team's, from Notion's Services), and the next step."""
     price = money(tier.price_cents, tier.currency) if tier else None
+    schedule = tier.schedule(tier.price_cents) if tier else []
+    due = money(schedule[0][2], tier.currency) if tier and len(schedule) > 1 else price
     if rec.auto_route and checkout_url:
         next_step = {
             "action": NEXT_STEP_PAY,
             "checkout_url": checkout_url,
             "message": f"Pay {price} for {rec.tier_name} to start your project."
+            if price and due == price
+            else f"Pay a deposit of {due} ({float(schedule[0][1]):g}% of {price}) to start your project; the rest is "
+            "invoiced as the work reaches its milestones."
             if price
             else f"Pay for {rec.tier_name} to start your project.",
         }
@@ -88,6 +93,10 @@ def build_answer(
         "price_text": price,
         "tier_description": None if tier is None else tier.description,
         "features": [] if tier is None else list(tier.features),
+        # When each part of the price is paid: at booking, then at the milestones that carry a share.
+        "payment_schedule": [
+            {"when": when, "percent": float(percent), "amount_cents": amount} for when, percent, amount in schedule
+        ],
     }
 
 
@@ -183,12 +192,14 @@ class IntakeService:
             return LeadAnswer(lead_id, stored["answer"], replayed=not stored["created"])
         # An auto-routed lead (or a replay of one whose first try stopped short): attach a checkout link.
         sold = stored["tier"]
+        total = int(sold["price_cents"])
+        due = tier.due_at_booking(total)  # a deposit, where the tier's schedule has instalments
         price = TierPrice(
             int(sold["id"]),
-            str(sold["name"]),
-            int(sold["price_cents"]),
+            str(sold["name"]) if due == total else f"{sold['name']}: deposit ({float(tier.deposit_percent):g}%)",
+            due,
             str(sold["currency"]),
-            sold.get("stripe_price_id"),
+            sold.get("stripe_price_id") if due == total else None,
         )
         try:
             link = self._checkout.create_session(lead_id=lead_id, email=form.email, price=price, site=submission.site)

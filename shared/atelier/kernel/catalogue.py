@@ -8,7 +8,8 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from decimal import ROUND_HALF_UP, Decimal
 from typing import TYPE_CHECKING, Any
 
 from atelier.kernel.errors import ConfigurationError
@@ -31,6 +32,23 @@ class Tier:
     description: str = ""
     features: tuple[str, ...] = ()
     active: bool = True  # off: the studio does not sell it at once (its leads are reviewed)
+    # The payment schedule: the share paid at booking, and (milestone, share) for each milestone that carries one.
+    deposit_percent: Decimal = Decimal(100)
+    instalments: tuple[tuple[str, Decimal], ...] = field(default=())
+
+    def due_at_booking(self, total: int) -> int:
+        """What booking takes of `total` (cents): what the milestones' shares leave, each rounded to the cent, as
+        the database reckons it (`app_private.due_at_booking`)."""
+        return total - sum(share_of(total, percent) for _, percent in self.instalments)
+
+    def schedule(self, total: int) -> list[tuple[str, Decimal, int]]:
+        """(when, share, amount) for each part of `total`: booking first, then the milestones, in order."""
+        parts = [(milestone, percent, share_of(total, percent)) for milestone, percent in self.instalments]
+        return [("At booking", self.deposit_percent, self.due_at_booking(total)), *parts]
+
+
+def share_of(total: int, percent: Decimal) -> int:
+    return int((Decimal(total) * percent / 100).quantize(Decimal(1), rounding=ROUND_HALF_UP))
 
 
 @dataclass(frozen=True)
@@ -52,6 +70,12 @@ class Catalogue:
                 str(t.get("description") or ""),
                 tuple(str(f) for f in t.get("features") or []),
                 bool(t.get("active", True)),
+                Decimal(str(t.get("deposit_percent") or 100)),
+                tuple(
+                    (str(m["name"]), Decimal(str(m["percent"])))
+                    for m in (data.get("milestone_days") or {}).get(str(t["id"])) or []
+                    if m.get("percent") is not None
+                ),
             )
             for t in data.get("tiers") or []
         }

@@ -166,6 +166,8 @@ class IntakeSettings(BaseSettings):
     # and how long a quote's payment page stays open (Stripe allows up to 24 hours; the link then offers a fresh one).
     atelier_quote_cap: int = Field(default=1_000_000, ge=1, le=10**9)
     atelier_quote_link_hours: int = Field(default=24, ge=1, le=24)
+    # An instalment's invoice is due this many days after it is sent (its milestone done).
+    atelier_invoice_days: int = Field(default=14, ge=0, le=365)
 
     def lead_limits(self) -> tuple[int, int]:
         """(per source address, per e-mail address), leads per hour; 0 is no limit."""

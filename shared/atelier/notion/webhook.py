@@ -21,12 +21,20 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from atelier.kernel.body import header, json_object, raw_body
-from atelier.kernel.errors import Contradiction, MalformedRequest, NotAuthenticated, NotPermitted, SignatureInvalid
+from atelier.kernel.errors import (
+    ConfigurationError,
+    Contradiction,
+    MalformedRequest,
+    NotAuthenticated,
+    NotPermitted,
+    SignatureInvalid,
+)
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEventV2
 
     from atelier.kernel.rpc import Rpc
+    from atelier.kernel.settings import NotionWebhookSettings
 
 SIGNATURE_HEADER = "x-notion-signature"
 TOKEN_KEY = "notion_webhook_verification_token"  # noqa: S105 - the dev.json key's name, not a token
@@ -322,3 +330,18 @@ MAX_BODY_BYTES = 64 * 1024
 def parse_notion_webhook(event: APIGatewayProxyEventV2) -> tuple[bytes, str | None]:
     """The body exactly as Notion sent it (within 64 KB), and its signature header, for `WebhookGate.admit`."""
     return raw_body(event.body, event.is_base64_encoded, limit=MAX_BODY_BYTES), header(event.headers, SIGNATURE_HEADER)
+
+
+def tokens_from_settings(config: NotionWebhookSettings) -> TokenStore:
+    """Where the verification token is kept: the function's secret (AWS), the dev state file (`make dev`), or the
+    token the operator set."""
+    if config.notion_webhook_verification_token_secret:
+        return SecretTokens(config.notion_webhook_verification_token_secret)
+    if config.notion_webhook_token_file:
+        return FileTokens(Path(config.notion_webhook_token_file), config.notion_webhook_token_key)
+    if config.notion_webhook_verification_token and config.notion_webhook_verification_token.get_secret_value():
+        return GivenToken(config.notion_webhook_verification_token.get_secret_value())
+    raise ConfigurationError(
+        "the Notion webhook has nowhere to keep its verification token: set NOTION_WEBHOOK_VERIFICATION_TOKEN_SECRET "
+        "(a Secrets Manager secret the function may write), or NOTION_WEBHOOK_VERIFICATION_TOKEN, or start `make dev`"
+    )

@@ -86,6 +86,19 @@ def render_thanks(outcome: Mapping[str, Any], studio: str) -> tuple[int, Page]:
         for m in outcome.get("milestones") or []
     )
     amount = escape(money(outcome.get("amount"), outcome.get("currency")))
+    parts = list(outcome.get("schedule") or [])
+    schedule = (
+        "<h2>Your payment schedule</h2><ul class='schedule'>"
+        + "".join(
+            f"<li><strong>{escape(str(p.get('label')))}</strong>: {float(p.get('share') or 0):g}%, "
+            f"{escape(money(p.get('amount'), p.get('currency')))}"
+            f"{' (paid today)' if p.get('status') == 'paid' else ', invoiced when the milestone is done'}</li>"
+            for p in parts
+        )
+        + "</ul>"
+        if len(parts) > 1
+        else ""
+    )
     body = f"""
 <h1>Payment received{hello}</h1>
 <p role="status">We have received your payment of <strong>{amount}</strong> for
@@ -93,6 +106,7 @@ def render_thanks(outcome: Mapping[str, Any], studio: str) -> tuple[int, Page]:
 <strong id="project-name">{escape(str(outcome.get("project_name") or ""))}</strong> has begun.</p>
 <h2>Your first milestones</h2>
 <ul class="milestones">{milestones}</ul>
+{schedule}
 <h2>What comes next</h2>
 <p>A receipt and your kickoff details are on their way to your inbox. The team will be in touch to arrange the
 first visit, and we will e-mail you as each milestone is done and as drawings are ready.</p>

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
 from atelier.intake.checkout import CheckoutLink, CheckoutUnavailable
+from atelier.kernel.catalogue import CatalogueReader
 from atelier.kernel.errors import UnknownRecord
 from atelier.kernel.rpc import Rpc
 
@@ -35,6 +36,11 @@ class QuoteOffer:
     currency: str
     token: str  # the client's link to the quote's page (the session's way back when cancelled)
     renewal: int  # 0 for the first session; n for the n-th fresh one
+    due_now: int | None = None  # what the session takes: the deposit, where the tier's schedule has instalments
+
+    @property
+    def charged(self) -> int:
+        return self.amount if self.due_now is None else self.due_now
 
 
 class MailRun(Protocol):
@@ -90,6 +96,13 @@ class QuoteDesk:
         self._checkout = checkout
         self._site = site.rstrip("/")
         self._link_hours = link_hours
+        self._catalogue = CatalogueReader(rpc)
+
+    def _due(self, offer: QuoteOffer) -> QuoteOffer:
+        """The offer with what booking takes of it: the tier's deposit share of the quote, or all of it."""
+        tier = self._catalogue().tiers.get(offer.tier)
+        due = offer.amount if tier is None else tier.due_at_booking(offer.amount)
+        return replace(offer, due_now=due if due != offer.amount else None)
 
     def _expiry(self) -> int:
         return int(time.time()) + self._link_hours * 3600
@@ -130,7 +143,7 @@ class QuoteDesk:
 
     def _open(self, offer: QuoteOffer) -> None:
         expires = self._expiry()
-        link = self._checkout.open_quote(offer, site=self._site, expires_at=expires)
+        link = self._checkout.open_quote(self._due(offer), site=self._site, expires_at=expires)
         self._rpc.rpc(
             "quote_session_opened",
             p_quote_id=offer.quote_id,
@@ -167,7 +180,7 @@ class QuoteDesk:
             renewal=renewal,
         )
         expires = self._expiry()
-        link = self._checkout.open_quote(offer, site=self._site, expires_at=expires)
+        link = self._checkout.open_quote(self._due(offer), site=self._site, expires_at=expires)
         renewed = self._rpc.rpc(
             "renew_quote",
             p_token=token,

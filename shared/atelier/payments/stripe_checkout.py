@@ -90,8 +90,12 @@ class StripeCheckout:
                 {
                     "price_data": {
                         "currency": offer.currency,
-                        "unit_amount": offer.amount,
-                        "product_data": {"name": f"{offer.tier_name} (quote)"},
+                        "unit_amount": offer.charged,
+                        "product_data": {
+                            "name": f"{offer.tier_name} (quote)"
+                            if offer.due_now is None
+                            else f"{offer.tier_name} (quote): deposit"
+                        },
                     },
                     "quantity": 1,
                 }

@@ -8,20 +8,30 @@ event's metadata are kept for reconciliation, never trusted.
 from __future__ import annotations
 
 import json
-import re
-import uuid
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
 from atelier.kernel.errors import IntegrityViolation, InvalidData
 from atelier.kernel.rpc import Rpc
+from atelier.payments.stripe_fields import MAX_ID_CHARS, Unappliable
+from atelier.payments.stripe_fields import amount as _amount
+from atelier.payments.stripe_fields import currency as _currency
+from atelier.payments.stripe_fields import id_of as _id
+from atelier.payments.stripe_fields import text as _text
+from atelier.payments.stripe_fields import uuid_or_none as _uuid_or_none
+from atelier.payments.stripe_money import (
+    DISPUTE_TYPES,
+    INVOICE_KINDS,
+    MONEY_TYPES,
+    DisputeAction,
+    InvoiceAction,
+    dispute_action,
+    invoice_action,
+)
 
-MAX_ID_CHARS = 255
 MAX_EMAIL_CHARS = 320
 MAX_NAME_CHARS = 200
-MAX_AMOUNT_CENTS = 10**12  # beyond any charge Stripe makes
-CURRENCY = re.compile(r"[a-z]{3}")
 
 HANDLED_TYPES = (
     "checkout.session.completed",
@@ -30,6 +40,7 @@ HANDLED_TYPES = (
     "checkout.session.expired",
     "payment_intent.succeeded",
     "charge.refunded",
+    *MONEY_TYPES,
 )
 
 
@@ -52,6 +63,7 @@ class StripeEventAction:
     amount: int | None = None
     amount_refunded: int | None = None
     currency: str | None = None
+    rpc_name = "apply_stripe_event"
 
     def rpc_args(self) -> dict[str, Any]:
         return {
@@ -72,53 +84,6 @@ class StripeEventAction:
         }
 
 
-class Unappliable(Exception):
-    """A signed event that can never apply as it is: recorded as rejected, with this reason."""
-
-
-def _text(value: Any, what: str, *, limit: int = MAX_ID_CHARS) -> str | None:
-    """A string field, or None when absent; refused when it is not text a ledger can hold."""
-    if value is None:
-        return None
-    if not isinstance(value, str):
-        raise Unappliable(f"{what} is not a string")
-    if len(value) > limit or any(ord(c) < 32 or 0xD800 <= ord(c) <= 0xDFFF for c in value):
-        raise Unappliable(f"{what} is longer than {limit} characters or holds control characters or lone surrogates")
-    return value or None
-
-
-def _id(value: Any, what: str) -> str | None:
-    """Stripe sends either an id or, when expanded, the object itself."""
-    if isinstance(value, dict):
-        value = value.get("id")
-    return _text(value, what)
-
-
-def _amount(value: Any, what: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise Unappliable(f"{what} is not a whole number of cents: {str(value)[:40]!r}")
-    if not 0 <= value <= MAX_AMOUNT_CENTS:
-        raise Unappliable(f"{what} is out of range: {str(value)[:40]}")
-    return value
-
-
-def _currency(value: Any) -> str | None:
-    if value is None:
-        return None
-    if not isinstance(value, str) or not CURRENCY.fullmatch(value.lower()):
-        raise Unappliable(f"currency is not an ISO currency code: {str(value)[:20]!r}")
-    return value.lower()
-
-
-def _uuid_or_none(value: Any) -> str | None:
-    if not isinstance(value, str) or len(value) > 64:
-        return None
-    try:
-        return str(uuid.UUID(value)) if value else None
-    except ValueError:
-        return None
-
-
 def _tier(metadata: dict[str, Any]) -> int | None:
     raw = metadata.get("tier", "")
     if not isinstance(raw, str | int) or isinstance(raw, bool) or len(str(raw)) > 2:
@@ -130,7 +95,10 @@ def _tier(metadata: dict[str, Any]) -> int | None:
     return tier if 1 <= tier <= 4 else None
 
 
-def classify(event: dict[str, Any], *, livemode: bool) -> StripeEventAction | None:
+Action = StripeEventAction | InvoiceAction | DisputeAction
+
+
+def classify(event: dict[str, Any], *, livemode: bool) -> Action | None:
     """What the event means, or None for a type we do not handle (acknowledged, nothing written). A handled
     event that can never apply as it is becomes a `reject`, with its reason."""
     event_id, event_type = str(event["id"]), str(event["type"])
@@ -155,11 +123,15 @@ def ledger_id(event_id: str) -> str:
     return text[:MAX_ID_CHARS] or "(empty)"
 
 
-def _meaning(event_id: str, event_type: str, event: dict[str, Any]) -> StripeEventAction:
+def _meaning(event_id: str, event_type: str, event: dict[str, Any]) -> Action:
     data = event.get("data")
     obj = data.get("object") if isinstance(data, dict) else None
     if not isinstance(obj, dict):
         raise Unappliable("data.object is not an object")
+    if event_type in INVOICE_KINDS:
+        return invoice_action(event_id, event_type, obj)
+    if event_type in DISPUTE_TYPES:
+        return dispute_action(event_id, event_type, obj)
     metadata = obj.get("metadata") or {}
     if not isinstance(metadata, dict):
         raise Unappliable("metadata is not an object")
@@ -240,8 +212,16 @@ class AppliedEvent:
 
     @property
     def paid_cents(self) -> int:
-        """The amount of a payment that made a project (the dashboard's revenue); 0 for anything else."""
-        return self.amount if self.result.get("created_project") else 0
+        """The amount of a payment that made a project, or of an instalment's invoice paid (the dashboard's
+        revenue); 0 for anything else."""
+        if self.outcome != StripeOutcome.applied:
+            return 0
+        return self.amount if self.result.get("created_project") else int(self.result.get("paid_cents") or 0)
+
+    @property
+    def disputed(self) -> bool:
+        """A dispute seen for the first time: alarmed, and the team told on the project's page."""
+        return bool(self.result.get("opened"))
 
     @property
     def amount_mismatch(self) -> bool:
@@ -274,7 +254,9 @@ class AppliedEvent:
             "StripeLivemodeMismatch": self.livemode_mismatch,
             "PaymentUnmatched": self.unmatched,
             "PaymentHeld": self.held is not None,  # alarmed: `atelier check` lists it with the reason
-            "ProjectPaid": self.paid_cents > 0,
+            "ProjectPaid": bool(self.result.get("created_project")) and self.paid_cents > 0,
+            "InvoicePaid": self.event_type == "invoice.paid" and self.outcome == StripeOutcome.applied,
+            "PaymentDisputed": self.disputed,  # alarmed: the evidence is due within days
             "RevenueCents": self.paid_cents,
         }
 
@@ -289,10 +271,10 @@ class StripeEventService:
         action = classify(event, livemode=self._livemode)
         if action is None:
             return AppliedEvent(str(event.get("type")), StripeOutcome.unhandled, {})
-        if action.kind == "reject":
+        if isinstance(action, StripeEventAction) and action.kind == "reject":
             return self._reject(action.event_id, action.event_type, action.reason or "unappliable", event)
         try:
-            result = self._rpc.rpc("apply_stripe_event", **action.rpc_args())
+            result = self._rpc.rpc(action.rpc_name, **action.rpc_args())
         except (InvalidData, IntegrityViolation) as exc:
             # The database refused it as it is: retrying the same event cannot succeed.
             return self._reject(

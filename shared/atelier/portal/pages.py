@@ -12,6 +12,8 @@ from atelier.kernel.business import whose
 from atelier.kernel.format import day, money
 from atelier.kernel.page import Page
 from atelier.portal import thread
+from atelier.portal.money import facts as money_facts
+from atelier.portal.money import schedule
 from atelier.portal.notes import studio_notes
 
 PORTAL_STYLE = """<style>
@@ -171,8 +173,10 @@ def project(item: Mapping[str, Any], email: str, contact: str, download_url: Any
 <h1>{escape(str(item.get("name")))}</h1>
 <dl class="facts"><dt>Status</dt><dd>{escape(STATUS.get(str(item.get("status")), str(item.get("status"))))}</dd>
 <dt>Service</dt><dd>{escape(str(item.get("tier_name") or ""))}</dd>
-<dt>Paid</dt><dd>{escape(money(paid, currency))} ({escape(PAYMENT.get(str(item.get("payment_status")), ""))})</dd></dl>
+{money_facts(item) if item.get("money") else f"<dt>Paid</dt><dd>{escape(money(paid, currency))}</dd>"}
+<dt>Payment</dt><dd>{escape(PAYMENT.get(str(item.get("payment_status")), ""))}</dd></dl>
 {studio_notes(item.get("studio_notes"))}
+{schedule(item)}
 <h2>Receipt</h2><ul>{receipt or "<li>No payment yet.</li>"}</ul>
 <h2>Milestones</h2><ol class="timeline">{"".join(steps) or "<li>To be planned.</li>"}</ol>
 {thread.survey(item, shown.form_token)}

@@ -75,6 +75,8 @@ class Report:
 
     @classmethod
     def from_rpc(cls, period: Period, raw: Mapping[str, Any]) -> Report:
+        from atelier.reports.money import money_tables
+
         report = cls(period, datetime.fromisoformat(str(raw["generated_at"])), raw)
         report.tables.extend(
             [
@@ -86,6 +88,7 @@ class Report:
                 report._held(),
                 report._nps(),
                 report._overdue_tasks(),
+                *money_tables(raw),
                 report._sync(),
             ]
         )

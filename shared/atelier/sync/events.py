@@ -91,8 +91,9 @@ class NotionEvents:
         entity, report = NotionPoller(self._ports).pull_page(delivery.entity_id, deadline=deadline)
         if entity is None:
             return Outcome(delivery.event_id, "not ours", {})
-        # A lead's decision: its quote's payment page opened and its e-mail sent now, not at the next run.
-        settled = settle_decisions(self._ports, deadline) if entity == "lead" else {}
+        # A lead's decision: its quote's payment page opened and its e-mail sent now, not at the next run; a
+        # milestone done: its instalment invoiced now.
+        settled = settle_decisions(self._ports, deadline) if entity in ("lead", "milestone") else {}
         # The comment that answers the edit (a value put back, a decision or a catalogue edit refused) goes now.
         if report.overridden or entity in ("lead", "service", "message"):
             with contextlib.suppress(NotionError):  # else it waits in notion_comments for the next sync run

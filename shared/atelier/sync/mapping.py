@@ -162,6 +162,8 @@ PROJECT = Entity(
         Field(
             "amount_paid", "Amount Paid", "number", guide=FROM_PAYMENT
         ),  # net of refunds, in the currency's main unit
+        Field("balance_due", "Balance Due", "number", guide=FROM_PAYMENT),  # the instalments not yet paid
+        Field("disputed", "Disputed", "number", guide=FROM_PAYMENT),  # under dispute or lost, in the main unit
         Field("paid_on", "Paid On", "date", guide=FROM_PAYMENT),
         # Who leads the project: the team sets it, and Atelier mentions them in each comment about the client.
         Field("owner", "Owner", "people", owner=Owner.notion),

@@ -9,26 +9,30 @@ catalogue (bands are checked against each other), each message on its own.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 from atelier.notion.codec import atelier_id_value, key_of, to_property
-from atelier.sync.blocks import TEXT_BLOCKS, heading, is_heading, item, paragraph, text_of
+from atelier.sync.blocks import heading, item, paragraph
 from atelier.sync.mapping import MESSAGE, SERVICE, Entity
 from atelier.sync.notes import author_of
 from atelier.sync.records import SyncPorts, page_record_id, short_hash
+from atelier.sync.source_terms import (
+    HOW_TO_LIST,
+    MILESTONES,
+    main_unit,
+    message_body,
+    message_terms,
+    milestone_line,
+    milestones_of,
+    normal_body,
+    percent,
+    service_terms,
+)
 
 LAG = timedelta(minutes=2)  # Notion rounds edit times down to the minute
-MILESTONES = "Milestones"
-MILESTONE_LINE = re.compile(r"^(?P<name>.+?)\s*[:\u2013\u2014-]\s*day\s+(?P<days>\d+)\s*$", re.IGNORECASE)
-MILESTONE_DAYS = re.compile(r"^(?P<name>.+?)\s*\((?P<days>\d+)\s*days?\)\s*$", re.IGNORECASE)
-HOW_TO_LIST = (
-    'The milestones each project of this service starts with, one per line, as "Name: day N" (days from the '
-    "day it is paid). Atelier reads this list when the page changes; projects already paid keep theirs."
-)
 
 
 @dataclass
@@ -40,79 +44,6 @@ class SourceReport:
 
     def counts(self) -> dict[str, int]:
         return dict(self.__dict__)
-
-
-def cents(value: Any) -> int | None:
-    """A number in the currency's main unit (Notion's) as cents; None when there is none."""
-    if value is None or isinstance(value, bool):
-        return None
-    try:
-        return int((Decimal(str(value)) * 100).to_integral_value())
-    except (InvalidOperation, ValueError):
-        return None
-
-
-def main_unit(value: int | None) -> int | float | None:
-    if value is None:
-        return None
-    return value // 100 if value % 100 == 0 else value / 100
-
-
-def milestones_of(blocks: list[dict[str, Any]]) -> list[dict[str, Any]] | str:
-    """The milestones listed under the page's "Milestones" heading (or anywhere, without one), each with its days
-    from the start; or why a line cannot be read."""
-    start = next((i + 1 for i, b in enumerate(blocks) if is_heading(b) and "milestone" in text_of(b).lower()), None)
-    listed = []
-    for b in blocks[start or 0 :]:
-        if start is not None and is_heading(b):
-            break
-        if b.get("in_trash") or str(b.get("type")) not in TEXT_BLOCKS or is_heading(b):
-            continue
-        if start is None and str(b.get("type")) == "paragraph":
-            continue  # without a heading, only list items are milestones
-        for line in text_of(b).splitlines():
-            line = line.strip().lstrip("-\u2022* ").strip()
-            if not line:
-                continue
-            found = MILESTONE_LINE.match(line) or MILESTONE_DAYS.match(line)
-            if found is None:
-                return f'the milestone line "{line[:80]}" has no day: write it as "{line[:40]}: day 14"'
-            listed.append({"name": found["name"].strip(), "days": int(found["days"])})
-    return listed
-
-
-def service_terms(tier_id: str, values: dict[str, Any], milestones: list[dict[str, Any]]) -> dict[str, Any]:
-    """A Services page as the catalogue's terms for its tier (what `apply_services` takes, less page and hash)."""
-    features = [line.strip().lstrip("-\u2022* ").strip() for line in str(values.get("features") or "").splitlines()]
-    return {
-        "id": tier_id,
-        "name": str(values.get("name") or "").strip(),
-        "description": str(values.get("description") or "").strip(),
-        "features": [f for f in features if f],
-        "price_cents": cents(values.get("price")),
-        "min_budget_cents": cents(values.get("budget_from")),
-        "max_budget_cents": cents(values.get("budget_to")),
-        "routing": str(values.get("routing") or ""),
-        "active": bool(values.get("active")),
-        "milestones": milestones,
-    }
-
-
-def message_body(blocks: list[dict[str, Any]]) -> str:
-    """A Messages page's text: its blocks, a blank line apart (a line break inside a block kept)."""
-    return "\n\n".join(t.strip() for b in blocks if not b.get("in_trash") and (t := text_of(b)).strip())
-
-
-def normal_body(body: str) -> str:
-    return "\n\n".join(p.strip() for p in re.split(r"\n\s*\n", body.strip()) if p.strip())
-
-
-def message_terms(values: dict[str, Any], body: str) -> dict[str, Any]:
-    return {
-        "subject": str(values.get("subject") or "").strip(),
-        "body": normal_body(body),
-        "in_use": bool(values.get("in_use")),
-    }
 
 
 class SourceSync:
@@ -137,7 +68,13 @@ class SourceSync:
                 key = str(tier["id"])
                 if key in known:
                     continue
-                milestones = [{"name": str(m["name"]), "days": int(m["days"])} for m in days.get(key) or []]
+                milestones: list[dict[str, Any]] = [
+                    {"name": str(m["name"]), "days": int(m["days"])}
+                    | ({} if m.get("percent") is None else {"percent": percent(m["percent"])})
+                    for m in days.get(key) or []
+                ]
+                if Decimal(str(tier.get("deposit_percent") or 100)) < 100:
+                    milestones.insert(0, {"booking": percent(tier["deposit_percent"])})
                 values = {
                     "name": tier["name"],
                     "description": tier.get("description") or "",
@@ -153,7 +90,10 @@ class SourceSync:
                 blocks = [
                     paragraph(HOW_TO_LIST),
                     heading(MILESTONES),
-                    *[item(f"{m['name']}: day {m['days']}") for m in milestones],
+                    *[
+                        item(f"At booking: {m['booking']}%" if "booking" in m else milestone_line(m))
+                        for m in milestones
+                    ],
                 ]
                 terms = service_terms(key, values, milestones)
                 self._make(SERVICE, key, values, blocks, short_hash(terms), deadline)
