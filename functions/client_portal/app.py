@@ -26,6 +26,8 @@ def _route(name: str) -> Any:
         sent = getattr(desk, name)(parse_portal_request(app.current_event), *params.values())
         if sent.metric:
             count(metrics, sent.metric)
+        if sent.file is not None:  # a receipt or an invoice
+            return Response(sent.status, sent.file[1], sent.file[2], headers=PRIVATE | sent.headers)
         if sent.page is None:  # a redirect
             return Response(sent.status, "text/plain", "", headers=PRIVATE | sent.headers)
         return html_response(sent.status, sent.page, PRIVATE | sent.headers)

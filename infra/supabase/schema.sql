@@ -1730,7 +1730,7 @@ CREATE INDEX tiers_business_idx ON public.tiers USING btree (business_id);
 
 CREATE INDEX users_tier_idx ON public.users USING btree (tier);
 
--- ==================== functions (205) ====================
+-- ==================== functions (207) ====================
 
 CREATE OR REPLACE FUNCTION app_private.add_task(p_business uuid, p_kind text, p_title text, p_lead uuid, p_project uuid, p_business_days integer, p_key text)
  RETURNS void
@@ -4976,6 +4976,42 @@ begin
 end
 $function$;
 
+CREATE OR REPLACE FUNCTION public.money_document(p_number text)
+ RETURNS jsonb
+ LANGUAGE sql
+ STABLE
+ SET search_path TO ''
+AS $function$
+  with doc as (
+    select 'receipt' as kind, x.receipt_number as number, x.project_id, x.created_at as issued_at, x.amount,
+           x.amount_refunded as refunded, x.currency::text as currency, 'Payment at booking' as label,
+           x.status::text as status, null::date as due_date, x.stripe_payment_intent_id as reference
+      from scoped.payments x where x.receipt_number = p_number
+    union all
+    select 'invoice', s.number, s.project_id, coalesce(m.completed_at, s.created_at), s.amount, 0, s.currency,
+           s.label || ' (' || trim(trailing '.' from trim(trailing '0' from s.share::text)) || '% of the fee)',
+           s.status, s.due_date, s.stripe_invoice_id
+      from scoped.payment_schedule s left join scoped.milestones m on m.id = s.milestone_id where s.number = p_number
+    union all
+    select 'receipt', s.receipt_number, s.project_id, s.paid_at, s.amount_paid, 0, s.currency,
+           'Invoice ' || s.number || ': ' || s.label, 'succeeded', null, s.stripe_invoice_id
+      from scoped.payment_schedule s where s.receipt_number = p_number
+  )
+  select jsonb_build_object(
+    'kind', d.kind, 'number', d.number, 'issued_at', d.issued_at, 'amount', d.amount, 'refunded', d.refunded,
+    'currency', d.currency, 'label', d.label, 'status', d.status, 'due_date', d.due_date, 'reference', d.reference,
+    'business', (select jsonb_build_object('name', b.name, 'legal_name', b.legal_name, 'address', b.address,
+                                           'contact_email', b.contact_email)
+                   from public.businesses b where b.id = p.business_id),
+    'client', (select jsonb_build_object('name', c.name, 'email', u.email, 'address', c.project_address)
+                 from scoped.clients c join public.users u on u.id = c.user_id where c.id = p.client_id),
+    'project', jsonb_build_object('id', p.id, 'name', p.name, 'total', p.amount_total, 'paid', p.amount_paid,
+                                  'balance_due', p.balance_due))
+    from doc d join scoped.projects p on p.id = d.project_id and p.deleted_at is null
+   where p_number ~ '^(RCT|INV)-[0-9]{5,12}$'
+   limit 1
+$function$;
+
 CREATE OR REPLACE FUNCTION public.note_source_watermark(p_entity text, p_data_source_id text, p_watermark timestamp with time zone)
  RETURNS void
  LANGUAGE sql
@@ -5360,7 +5396,7 @@ AS $function$
     'id', p.id, 'name', p.name, 'status', p.status, 'payment_status', p.payment_status, 'tier_name', t.name,
     'created_at', p.created_at,
     'payments', (select coalesce(jsonb_agg(jsonb_build_object('amount', x.amount, 'amount_refunded', x.amount_refunded,
-                                                               'currency', x.currency, 'status', x.status,
+                                                               'currency', x.currency, 'status', x.status, 'receipt_number', x.receipt_number,
                                                                'paid_at', x.created_at) order by x.created_at), '[]')
                    from scoped.payments x where x.project_id = p.id),
     'milestones', (select coalesce(jsonb_agg(jsonb_build_object('name', m.name, 'order', m."order", 'status', m.status,
@@ -5456,6 +5492,24 @@ AS $function$
     join scoped.clients c on c.id = p.client_id
     left join scoped.leads l on l.id = p.lead_id
    where p.id = p_project_id
+$function$;
+
+CREATE OR REPLACE FUNCTION public.project_documents(p_project_id uuid)
+ RETURNS jsonb
+ LANGUAGE sql
+ STABLE
+ SET search_path TO ''
+AS $function$
+  select coalesce(jsonb_agg(jsonb_build_object('kind', d.kind, 'number', d.number, 'at', d.at) order by d.at desc,
+                            d.number desc), '[]'::jsonb)
+    from (select 'receipt' as kind, x.receipt_number as number, x.created_at as at from scoped.payments x
+           where x.project_id = p_project_id and x.receipt_number is not null
+          union all
+          select 'invoice', s.number, s.updated_at from scoped.payment_schedule s
+           where s.project_id = p_project_id and s.number is not null
+          union all
+          select 'receipt', s.receipt_number, s.paid_at from scoped.payment_schedule s
+           where s.project_id = p_project_id and s.receipt_number is not null) d
 $function$;
 
 CREATE OR REPLACE FUNCTION public.project_state(p_id uuid)
@@ -7565,7 +7619,7 @@ CREATE CONSTRAINT TRIGGER users_join_default_business AFTER INSERT OR UPDATE OF 
 
 CREATE TRIGGER users_set_updated_at BEFORE UPDATE ON public.users FOR EACH ROW EXECUTE FUNCTION app_private.set_updated_at();
 
--- ==================== grants (457) ====================
+-- ==================== grants (460) ====================
 
 grant usage on schema app_private to anon;
 
@@ -8281,6 +8335,10 @@ grant execute on function public.mark_overdue_invoices() to service_role;
 
 grant execute on function public.mark_pushed(p_entity text, p_id uuid, p_pushed_hash text) to service_role;
 
+grant execute on function public.money_document(p_number text) to authenticated;
+
+grant execute on function public.money_document(p_number text) to service_role;
+
 grant execute on function public.note_source_watermark(p_entity text, p_data_source_id text, p_watermark timestamp with time zone) to service_role;
 
 grant execute on function public.note_unapplied_pages(p_entity text, p_pages jsonb) to service_role;
@@ -8338,6 +8396,8 @@ grant execute on function public.portal_projects() to service_role;
 grant execute on function public.portal_session(p_id uuid) to service_role;
 
 grant execute on function public.project_brief(p_project_id uuid) to service_role;
+
+grant execute on function public.project_documents(p_project_id uuid) to service_role;
 
 grant execute on function public.project_state(p_id uuid) to service_role;
 

@@ -239,6 +239,7 @@ def mail_outbox() -> MailOutbox | None:
     from atelier.mail.outbox import MailOutbox
     from atelier.mail.render import Studio
     from atelier.mail.ses import mailer_from_settings
+    from atelier.payments.documents import ReceiptEnclosure
     from atelier.portal.pages import deliverable_path
     from atelier.reports.weekly import LINK_HOURS, WeeklyEnclosure
 
@@ -262,15 +263,14 @@ def mail_outbox() -> MailOutbox | None:
         download_url=download_url,
         sign_in_url=portal().link if portal_on else None,
         portal_url=f"{links.base_url}/portal" if portal_on else None,
-        enclose=weekly,
+        enclose=ReceiptEnclosure(rpc(), weekly),
         quote_url=lambda token: f"{base}/quote/{token}",
     )
 
 
 @PerBusiness
 def decision_mail() -> MailOutbox | None:
-    """The outbox as a team's decision needs it (a quote's or a decline's e-mail, sent as it lands); None while
-    MAIL_FROM is unset."""
+    """The outbox as a team's decision needs it (a quote's or a decline's e-mail, sent as it lands), or None."""
     from atelier.kernel.settings import MailSettings
     from atelier.mail.outbox import MailOutbox
     from atelier.mail.render import Studio
@@ -314,6 +314,7 @@ def portal() -> PortalService:
 def portal_desk(*, secure: bool, contact: str) -> PortalDesk:
     """The portal's routes; the conversation's writes store a client's file in S3 and ring Notion for the team."""
     from atelier.deliverables.store import StorageSettings
+    from atelier.payments.documents import as_file
     from atelier.portal.conversation import Conversation
     from atelier.portal.desk import PortalDesk
     from atelier.sync.comments import post_due
@@ -329,7 +330,7 @@ def portal_desk(*, secure: bool, contact: str) -> PortalDesk:
         return attachment_key(project_id, message_id, filename, business=business.slug if business else None)
 
     talk = Conversation(portal(), object_store(), settings(StorageSettings).bucket, bell, key_of)
-    return PortalDesk(portal(), download_links(), secure=secure, contact=contact, conversation=talk)
+    return PortalDesk(portal(), download_links(), secure=secure, contact=contact, conversation=talk, documents=as_file)
 
 
 def _api_url() -> str:

@@ -34,7 +34,7 @@ POLICY_HELPERS = {
     "app_private.project_delivered",
 }
 # The client portal's reads: security invoker, so they run under the client's own role and RLS decides.
-CLIENT_READS = {"public.portal_projects", "public.portal_project", "public.portal_deliverable"}
+CLIENT_READS = {"public.portal_projects", "public.portal_project", "public.portal_deliverable", "public.money_document"}
 # The portal's writes: security invoker too, so a client's insert policies are what let them write (or not).
 CLIENT_WRITES = {
     "public.portal_post_message",

@@ -52,8 +52,16 @@ def test_a_page_without_shares_is_paid_whole_at_booking() -> None:
     shares=st.lists(st.decimals(min_value=Decimal("0.01"), max_value=Decimal(30), places=2), max_size=3),
 )
 def test_a_schedule_always_adds_up_to_its_total(total: int, shares: list[Decimal]) -> None:
-    tier = Tier(3, "T", 0, None, "auto", total, deposit_percent=100 - sum(shares, Decimal(0)),
-                instalments=tuple((f"M{n}", s) for n, s in enumerate(shares)))  # fmt: skip
+    tier = Tier(
+        3,
+        "T",
+        0,
+        None,
+        "auto",
+        total,
+        deposit_percent=100 - sum(shares, Decimal(0)),
+        instalments=tuple((f"M{n}", s) for n, s in enumerate(shares)),
+    )
     parts = tier.schedule(total)
     assert sum(amount for _, _, amount in parts) == total
     assert parts[0][2] == tier.due_at_booking(total)
@@ -87,8 +95,16 @@ def test_invoice_events_mean_their_state_and_carry_the_instalment_atelier_named(
 
 
 def test_a_dispute_means_its_status_against_the_payment_intent() -> None:
-    dispute = {"id": "dp_1", "payment_intent": "pi_1", "charge": "ch_1", "amount": 450000, "currency": "usd",
-               "reason": "fraudulent", "status": "needs_response", "evidence_details": {"due_by": 1767225600}}  # fmt: skip
+    dispute = {
+        "id": "dp_1",
+        "payment_intent": "pi_1",
+        "charge": "ch_1",
+        "amount": 450000,
+        "currency": "usd",
+        "reason": "fraudulent",
+        "status": "needs_response",
+        "evidence_details": {"due_by": 1767225600},
+    }
     action = classify(_event("charge.dispute.created", dispute), livemode=False)
     assert isinstance(action, DisputeAction)
     assert (action.payment_intent_id, action.amount, action.status) == ("pi_1", 450000, "needs_response")
@@ -136,8 +152,17 @@ class _Stripe:
 
 
 def _row(n: int) -> dict[str, Any]:
-    return {"id": f"s{n}", "project_id": "p", "number": f"INV-{n:05d}", "label": "DD", "share": 40, "amount": 100,
-            "currency": "usd", "email": "a@example.com", "project_name": "P"}  # fmt: skip
+    return {
+        "id": f"s{n}",
+        "project_id": "p",
+        "number": f"INV-{n:05d}",
+        "label": "DD",
+        "share": 40,
+        "amount": 100,
+        "currency": "usd",
+        "email": "a@example.com",
+        "project_name": "P",
+    }
 
 
 def test_the_desk_records_each_draft_before_it_is_sent_and_waits_in_order_when_stripe_is_down() -> None:

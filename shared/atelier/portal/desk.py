@@ -5,9 +5,9 @@ as the client, with their claims: row-level security is the wall between clients
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from atelier.kernel.body import header, raw_body
 from atelier.kernel.errors import in_minutes
@@ -31,6 +31,7 @@ ROUTES = (
     ("POST", "/portal/deliverables/<deliverable_id>/decision", "decision"),
     ("POST", "/portal/projects/<project_id>/feedback", "feedback"),
     ("GET", "/portal/messages/<message_id>/attachment", "attachment"),
+    ("GET", "/portal/documents/<number>", "document"),
 )
 UNAVAILABLE = "The portal cannot reach its records just now. Please try again in a minute."
 DOWNLOAD_LINK_SECONDS = 300  # the link a signed-in client is sent on to: long enough to start the download
@@ -78,9 +79,10 @@ def parse_portal_request(event: APIGatewayProxyEventV2) -> PortalRequest:
 @dataclass(frozen=True)
 class Answer:
     status: int
-    page: Page | None = None  # None: a redirect, with its Location in `headers`
+    page: Page | None = None  # None: a redirect, with its Location in `headers` (or a file)
     headers: dict[str, str] = field(default_factory=dict)
     metric: str | None = None
+    file: tuple[str, str, bytes] | None = None  # (filename, content type, bytes): a document served as it is
 
 
 def _page(shown: tuple[int, Page], headers: dict[str, str] | None = None, metric: str | None = None) -> Answer:
@@ -102,9 +104,11 @@ class PortalDesk:
         secure: bool,
         contact: str,
         conversation: Conversation,
+        documents: Callable[[Mapping[str, Any]], tuple[str, bytes]] | None = None,
     ) -> None:
         self._service, self._links, self._secure, self._contact = service, links, secure, contact
         self._conversation = conversation
+        self._documents = documents  # a receipt's or invoice's PDF: (filename, bytes) from `money_document`
 
     def _claims(self, request: PortalRequest) -> Claims | None:
         return self._service.session(request.cookie)
@@ -215,3 +219,15 @@ class PortalDesk:
             return Answer(404, pages.not_found(claims.email))
         link = self._links.url(str(found["id"]), expires=int(time.time()) + DOWNLOAD_LINK_SECONDS)
         return Answer(302, None, {"Location": link}, "PortalDownload")
+
+    def document(self, request: PortalRequest, number: str) -> Answer:
+        """A receipt or an invoice of the client's own, as a PDF (another client's number: not found)."""
+        claims = self._claims(request)
+        if claims is None:
+            return _page(pages.sign_in("Sign in to download your receipts and invoices.", status=401))
+        found = self._service.document(claims, number) if self._documents else None
+        if found is None or self._documents is None:
+            return Answer(404, pages.not_found(claims.email))
+        name, data = self._documents(found)
+        headers = {"Content-Disposition": f'attachment; filename="{name}"'}
+        return Answer(200, None, headers, "PortalDocument", file=(name, "application/pdf", data))

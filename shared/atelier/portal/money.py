@@ -26,6 +26,11 @@ MONEY_STYLE = (
 )
 
 
+def document_path(number: str) -> str:
+    """Where a receipt or an invoice is downloaded from: through the client's sign-in."""
+    return f"/portal/documents/{escape(number)}"
+
+
 def _share(value: Any) -> str:
     return f"{float(value or 0):g}%"
 
@@ -56,6 +61,12 @@ def schedule(item: Mapping[str, Any]) -> str:
         link = ""
         if state == "open" and url.startswith(("https://", "http://")):  # Stripe's hosted page (the stand-in's: http)
             link = f' <a class="pay" href="{escape(url)}" rel="noopener">Pay</a>'
+        papers = " ".join(
+            f'<a href="{document_path(str(n))}">{word} {escape(str(n))}</a>'
+            for word, n in (("Invoice", s.get("number")), ("Receipt", s.get("receipt_number")))
+            if n
+        )
+        link += f"<br><span class='muted'>{papers}</span>" if papers else ""
         rows.append(
             f"<tr><td>{escape(str(s.get('label') or ''))}</td><td class='n share'>{escape(_share(s.get('share')))}</td>"
             f"<td class='n'>{escape(money(s.get('amount'), s.get('currency')))}</td>"

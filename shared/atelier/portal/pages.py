@@ -12,8 +12,8 @@ from atelier.kernel.business import whose
 from atelier.kernel.format import day, money
 from atelier.kernel.page import Page
 from atelier.portal import thread
+from atelier.portal.money import document_path, schedule
 from atelier.portal.money import facts as money_facts
-from atelier.portal.money import schedule
 from atelier.portal.notes import studio_notes
 
 PORTAL_STYLE = """<style>
@@ -129,7 +129,13 @@ def project(item: Mapping[str, Any], email: str, contact: str, download_url: Any
     currency = (payments[0].get("currency") if payments else "usd") or "usd"
     receipt = "".join(
         f"<li>{escape(money(p.get('amount'), p.get('currency')))} on {escape(day(p.get('paid_at')))}"
-        f"{' (refunded)' if p.get('status') == 'refunded' else ''}</li>"
+        f"{' (refunded)' if p.get('status') == 'refunded' else ''}"
+        + (
+            f' <a href="{document_path(str(p["receipt_number"]))}">receipt {escape(str(p["receipt_number"]))}</a>'
+            if p.get("receipt_number")
+            else ""
+        )
+        + "</li>"
         for p in payments
     )
     milestones = list(item.get("milestones") or [])

@@ -20,6 +20,7 @@ from atelier.portal.session import SESSION_SECONDS, SIGN_IN_SECONDS, Claims, Por
 PER_ADDRESS = 5  # sign-in requests per address per 15 minutes
 PER_SOURCE = 20  # per source address per 15 minutes
 _UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+_DOCUMENT = re.compile(r"(RCT|INV)-[0-9]{5,12}")
 _ADDRESS = re.compile(r"[^@\s]{1,64}@[^@\s]{1,255}")
 
 UserReads = Callable[[str, dict[str, Any]], Rpc]  # (the client's JWT, its claims) -> rpc as the client
@@ -168,6 +169,13 @@ class PortalService:
         if not _UUID.fullmatch(message_id):
             return None
         found = self._as(claims).rpc("portal_attachment", p_message_id=message_id)
+        return dict(found) if found else None
+
+    def document(self, claims: Claims, number: str) -> dict[str, Any] | None:
+        """A receipt or invoice of the client's own (read under their RLS), or None."""
+        if not _DOCUMENT.fullmatch(number):
+            return None
+        found = self._as(claims).rpc("money_document", p_number=number)
         return dict(found) if found else None
 
     def deliverable(self, claims: Claims, deliverable_id: str) -> dict[str, Any] | None:

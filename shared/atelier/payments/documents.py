@@ -1,0 +1,101 @@
+"""Receipts and invoices as documents: one PDF per number, in the studio's name (its legal name and address where
+the business has them), from what `money_document` reads. The receipt e-mail carries its receipt; the portal serves
+any of the client's own (read under their row-level security). Drawn by fpdf2's built-in fonts: Latin-1, other
+characters replaced, never dropped silently."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from atelier.kernel.format import day, money
+from atelier.kernel.rpc import Rpc
+from atelier.mail.outbox import Enclose, Enclosure
+from atelier.mail.render import Attachment
+from atelier.payments.evidence import latin
+
+TITLES = {"receipt": "Receipt", "invoice": "Invoice"}
+
+
+def filename(doc: Mapping[str, Any]) -> str:
+    return f"{doc.get('kind', 'document')}-{doc.get('number')}.pdf"
+
+
+def lines(doc: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """The document's facts, label and value, in the order the PDF shows them."""
+    client, project = doc.get("client") or {}, doc.get("project") or {}
+    cur = doc.get("currency") or "usd"
+    facts = [
+        ("Number", str(doc.get("number"))),
+        ("Date", day(doc.get("issued_at"))),
+        ("Billed to", ", ".join(str(v) for v in (client.get("name"), client.get("email")) if v)),
+        ("Project", str(project.get("name") or "")),
+        ("For", str(doc.get("label") or "")),
+        ("Amount", money(doc.get("amount"), cur)),
+    ]
+    if doc.get("kind") == "invoice":
+        facts.append(("Due", day(doc.get("due_date"), missing="on receipt")))
+        facts.append(("State", {"paid": "paid", "open": "due", "due": "due"}.get(str(doc.get("status")), "void")))
+    elif int(doc.get("refunded") or 0):
+        facts.append(("Refunded", money(doc.get("refunded"), cur)))
+    facts += [
+        ("Project total", money(project.get("total"), cur)),
+        ("Paid to date", money(project.get("paid"), cur)),
+        ("Balance due", money(project.get("balance_due"), cur)),
+    ]
+    if doc.get("reference"):
+        facts.append(("Stripe reference", str(doc["reference"])))
+    return facts
+
+
+def document_pdf(doc: Mapping[str, Any]) -> bytes:
+    from fpdf import FPDF
+
+    business = doc.get("business") or {}
+    studio = str(business.get("legal_name") or business.get("name") or "The studio")
+    title = f"{TITLES.get(str(doc.get('kind')), 'Document')} {doc.get('number')}"
+    pdf = FPDF(format="A4")
+    pdf.compress = False  # small, and its words searchable
+    pdf.set_title(latin(f"{studio}: {title}"))
+    pdf.set_creator("Atelier")
+    pdf.add_page()
+    pdf.set_font("helvetica", "B", 16)
+    pdf.multi_cell(0, 8, latin(studio), new_x="LMARGIN", new_y="NEXT")
+    pdf.set_font("helvetica", "", 9)
+    for part in (business.get("address"), business.get("contact_email")):
+        if part:
+            pdf.multi_cell(0, 5, latin(str(part)), new_x="LMARGIN", new_y="NEXT")
+    pdf.ln(6)
+    pdf.set_font("helvetica", "B", 14)
+    pdf.multi_cell(0, 8, latin(title), new_x="LMARGIN", new_y="NEXT")
+    pdf.ln(2)
+    for label, value in lines(doc):
+        pdf.set_font("helvetica", "B", 10)
+        pdf.cell(45, 6, latin(label))
+        pdf.set_font("helvetica", "", 10)
+        pdf.multi_cell(0, 6, latin(value), new_x="LMARGIN", new_y="NEXT")
+    return bytes(pdf.output())
+
+
+def as_file(doc: Mapping[str, Any]) -> tuple[str, bytes]:
+    """(filename, PDF): what the portal serves for a number."""
+    return filename(doc), document_pdf(doc)
+
+
+class ReceiptEnclosure:
+    """The mail outbox's `enclose`: a `payment_receipt` carries the project's newest receipt as a PDF; any other
+    template goes to `then` (the weekly report's)."""
+
+    def __init__(self, rpc: Rpc, then: Enclose | None = None) -> None:
+        self._rpc, self._then = rpc, then
+
+    def __call__(self, template: str, context: dict[str, Any]) -> Enclosure | None:
+        if template != "payment_receipt":
+            return self._then(template, context) if self._then else None
+        project = context.get("project_id")
+        documents = self._rpc.rpc("project_documents", p_project_id=project) if project else []
+        number = next((d["number"] for d in documents or [] if d.get("kind") == "receipt"), None)
+        doc = self._rpc.rpc("money_document", p_number=number) if number else None
+        if not doc:
+            return None  # no receipt yet (a payment still pending): the e-mail goes without one
+        return Enclosure({}, (Attachment(filename(doc), "application/pdf", document_pdf(doc)),))
