@@ -2853,7 +2853,13 @@ AS $function$
     'quote', (select jsonb_build_object('id', q.id, 'token', q.link_token, 'amount', q.amount,
                                         'currency', q.currency, 'note', q.note, 'status', q.status,
                                         'expires_at', q.expires_at, 'features', qt.features,
-                                        'description', qt.description)
+                                        'description', qt.description,
+                                        'deposit_percent', qt.deposit_percent,
+                                        'instalments', (select coalesce(jsonb_agg(jsonb_build_object(
+                                                                 'name', mt.name, 'percent', mt.invoice_percent)
+                                                               order by mt."order"), '[]'::jsonb)
+                                                          from scoped.milestone_templates mt
+                                                         where mt.tier = q.tier and mt.invoice_percent is not null))
                where q.id is not null),
     'milestones', (select coalesce(jsonb_agg(jsonb_build_object('name', m.name, 'due_date', m.due_date,
                                                                 'status', m.status) order by m."order"), '[]')

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from decimal import Decimal
 from functools import cache
 from html import escape
 from pathlib import Path
@@ -178,11 +179,35 @@ def _quote_values(context: Mapping[str, Any], quote_url: Callable[[str], str] | 
         "features_text": "\n".join(f"- {f}" for f in features) or "- as we discussed",
         "note_text": f"\nA note from the team:\n{note}\n" if note else "",
         "reason_text": f"\n{reason}\n" if reason else "",
+        "schedule_text": "\nHow it is paid:\n"
+        + "\n".join(f"- {share} {when}: {amount}" for when, share, amount in schedule)
+        + "\n"
+        if (schedule := _schedule(context))
+        else "",
+        "pay_now": schedule[0][2] if schedule else money(quote.get("amount"), quote.get("currency")),
     }
+
+
+def _schedule(context: Mapping[str, Any]) -> list[tuple[str, str, str]]:
+    """(when, share, amount) for each part of a quote paid in parts (at booking, then at milestones); [] when it is
+    paid whole at booking."""
+    from atelier.kernel.catalogue import share_of
+
+    quote = context.get("quote") or {}
+    parts = [(str(i.get("name")), Decimal(str(i.get("percent")))) for i in quote.get("instalments") or []]
+    if not parts:
+        return []
+    total, currency = int(quote.get("amount") or 0), quote.get("currency")
+    later = [(f"at {name}", f"{float(p):g}%", money(share_of(total, p), currency)) for name, p in parts]
+    booking = total - sum(share_of(total, p) for _, p in parts)
+    deposit = f"{float(Decimal(str(quote.get('deposit_percent') or 100))):g}%"
+    return [("at booking, to accept", deposit, money(booking, currency)), *later]
 
 
 def _quote_html(context: Mapping[str, Any]) -> dict[str, str]:
     features, note, reason = _said(context)
+    schedule = _schedule(context)
+    rows = "".join(f"<li>{escape(share)} {escape(when)}: {escape(amount)}</li>" for when, share, amount in schedule)
     items = "".join(f"<li>{escape(f)}</li>" for f in features) or "<li>as we discussed</li>"
     paragraphs = "".join(f"<p>{escape(line)}</p>" for line in note.splitlines() if line.strip())
     return {
@@ -194,6 +219,7 @@ def _quote_html(context: Mapping[str, Any]) -> dict[str, str]:
             else ""
         ),
         "reason_html": f"<p>{escape(reason)}</p>" if reason else "",
+        "schedule_html": f'<h2 style="font-size:1.1rem">How it is paid</h2><ul>{rows}</ul>' if rows else "",
     }
 
 

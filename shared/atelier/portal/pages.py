@@ -180,7 +180,7 @@ def project(item: Mapping[str, Any], email: str, contact: str, download_url: Any
 <dl class="facts"><dt>Status</dt><dd>{escape(STATUS.get(str(item.get("status")), str(item.get("status"))))}</dd>
 <dt>Service</dt><dd>{escape(str(item.get("tier_name") or ""))}</dd>
 {money_facts(item) if item.get("money") else f"<dt>Paid</dt><dd>{escape(money(paid, currency))}</dd>"}
-<dt>Payment</dt><dd>{escape(PAYMENT.get(str(item.get("payment_status")), ""))}</dd></dl>
+<dt>Payment</dt><dd>{escape(payment_state(item))}</dd></dl>
 {studio_notes(item.get("studio_notes"))}
 {schedule(item)}
 <h2>Receipt</h2><ul>{receipt or "<li>No payment yet.</li>"}</ul>
@@ -190,6 +190,13 @@ def project(item: Mapping[str, Any], email: str, contact: str, download_url: Any
 {thread.thread(item, shown.form_token, shown.draft)}
 <p class="muted">{escape(contact)}</p>"""
     return Page(str(item.get("name") or "Your project"), body, head=PORTAL_STYLE + thread.THREAD_STYLE)
+
+
+def payment_state(item: Mapping[str, Any]) -> str:
+    """ "Paid", or "Deposit paid" while instalments are still to come."""
+    state = str(item.get("payment_status"))
+    due = int((item.get("money") or {}).get("balance_due") or 0)
+    return "Deposit paid: the rest as the milestones are done" if state == "paid" and due else PAYMENT.get(state, "")
 
 
 def deliverable_path(deliverable_id: str) -> str:

@@ -1,6 +1,6 @@
-"""Money when webhooks go missing and when many pay at once, on the local stack: `atelier stripe backfill` rebuilds
-what every missed webhook lost (and changes nothing the second time), and fifty payments at once take receipt
-numbers without a gap or a repeat."""
+"""Money at its edges, on the local stack: a reviewed lead's quote e-mail shows how it is paid and its Checkout takes
+the deposit of the quote; `atelier stripe backfill` rebuilds what every missed webhook lost (and changes nothing the
+second time); fifty payments at once take receipt numbers without a gap or a repeat."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from pathlib import Path
 import httpx
 import psycopg
 import pytest
+from moto.ses.models import ses_backends
 
 from atelier.cli import main
 from atelier.notion import NotionGateway
@@ -21,6 +22,40 @@ from tests.integration.test_money import TIER3, _instalment, _schedule_tier3
 from tests.integration.test_team_catalogue import _one, _sync
 
 Conn = psycopg.Connection[tuple[object, ...]]
+
+
+def test_a_quote_for_a_tier_paid_in_parts_shows_its_schedule_and_takes_the_deposit_of_the_quote(
+    stack: LocalStack,
+    team: NotionGateway,
+    api: httpx.Client,
+    db: Conn,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # Given tier 3 at 30/40/30, and a tier 3 lead that waits for review
+    _schedule_tier3(team, db)
+    flagged = TIER3 | {"email": "q@example.com", "budget": 10000, "timeline_weeks": 1, "project_type": "new_build"}
+    answer = api.post("/leads", json=flagged, headers={"Idempotency-Key": f"q-{uuid.uuid4()}"}).json()
+    assert (answer["tier"], answer["needs_review"]) == (3, True)
+
+    # When the team quotes $20,000
+    assert main(["quote", "send", str(answer["lead_id"]), "--amount", "20,000"]) == 0
+    assert "e-mail sent" in capsys.readouterr().out
+
+    # Then the e-mail says how it is paid, and the quote's payment page takes the deposit of the quote
+    sent = [
+        str(getattr(m, "body", ""))
+        for account in ses_backends.values()
+        for backend in account.values()
+        for m in backend.sent_messages
+        if "q@example.com" in str(getattr(m, "destinations", ""))
+    ]
+    assert len(sent) == 1
+    assert "30% at booking, to accept: $6,000" in sent[0]
+    assert "40% at Design development: $8,000" in sent[0]
+    assert "Accept and pay $6,000" in sent[0]  # the button
+    session = str(_one(db, "select checkout_session_id from quotes where lead_id = %s", answer["lead_id"]))
+    assert stack.stripe is not None
+    assert stack.stripe.sessions[session]["amount_total"] == 600_000
 
 
 def test_backfill_rebuilds_what_every_missed_webhook_lost_and_changes_nothing_the_second_time(
