@@ -64,7 +64,7 @@ def backfill(args: argparse.Namespace) -> int:
     since = _since(args.since)
     key, base = _stripe_key()
     events = backfill_events(objects_since(key, since, api_base=base))
-    outcomes = replay(events, wiring.stripe_events(), total=len(events))
+    outcomes = replay(events, wiring.stripe_events(), total=len(events), label="stripe backfill")
     print(json.dumps(dict(sorted(outcomes.items()))))
     return 0
 

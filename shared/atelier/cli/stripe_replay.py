@@ -43,9 +43,15 @@ def events_since(api_key: str, since: datetime, *, api_base: str | None = None) 
     yield from sorted(collected, key=lambda e: int(e.get("created") or 0))
 
 
-def replay(events: Iterable[dict[str, Any]], service: StripeEventService, *, total: int | None = None) -> Counter[str]:
+def replay(
+    events: Iterable[dict[str, Any]],
+    service: StripeEventService,
+    *,
+    total: int | None = None,
+    label: str = "stripe replay",
+) -> Counter[str]:
     outcomes: Counter[str] = Counter()
-    progress = Progress(total, "stripe replay")
+    progress = Progress(total, label)
     for event in events:
         outcomes[service.apply(event).outcome] += 1
         progress.advance(note=str(event.get("type", "")))
