@@ -30,3 +30,12 @@ def moment(value: Any) -> str:
     except ValueError:
         return day(value, missing="")
     return f"{when.strftime('%-d %B %Y, %H:%M')} UTC"
+
+
+def latin1(text: Any) -> str:
+    """Text a PDF's built-in fonts can draw (Latin-1): dashes and curly quotes made plain, anything else that
+    Latin-1 lacks replaced by "?", never dropped silently."""
+    out = str(text if text is not None else "")
+    for wide, narrow in (("\u2013", "-"), ("\u2014", "-"), ("\u2019", "'"), ("\u201c", '"'), ("\u201d", '"')):
+        out = out.replace(wide, narrow)
+    return out.encode("latin-1", "replace").decode("latin-1")

@@ -8,11 +8,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from atelier.kernel.format import day, money
+from atelier.kernel.format import day, latin1, money
 from atelier.kernel.rpc import Rpc
 from atelier.mail.outbox import Enclose, Enclosure
 from atelier.mail.render import Attachment
-from atelier.payments.evidence import latin
 
 TITLES = {"receipt": "Receipt", "invoice": "Invoice"}
 
@@ -56,24 +55,24 @@ def document_pdf(doc: Mapping[str, Any]) -> bytes:
     title = f"{TITLES.get(str(doc.get('kind')), 'Document')} {doc.get('number')}"
     pdf = FPDF(format="A4")
     pdf.compress = False  # small, and its words searchable
-    pdf.set_title(latin(f"{studio}: {title}"))
+    pdf.set_title(latin1(f"{studio}: {title}"))
     pdf.set_creator("Atelier")
     pdf.add_page()
     pdf.set_font("helvetica", "B", 16)
-    pdf.multi_cell(0, 8, latin(studio), new_x="LMARGIN", new_y="NEXT")
+    pdf.multi_cell(0, 8, latin1(studio), new_x="LMARGIN", new_y="NEXT")
     pdf.set_font("helvetica", "", 9)
     for part in (business.get("address"), business.get("contact_email")):
         if part:
-            pdf.multi_cell(0, 5, latin(str(part)), new_x="LMARGIN", new_y="NEXT")
+            pdf.multi_cell(0, 5, latin1(str(part)), new_x="LMARGIN", new_y="NEXT")
     pdf.ln(6)
     pdf.set_font("helvetica", "B", 14)
-    pdf.multi_cell(0, 8, latin(title), new_x="LMARGIN", new_y="NEXT")
+    pdf.multi_cell(0, 8, latin1(title), new_x="LMARGIN", new_y="NEXT")
     pdf.ln(2)
     for label, value in lines(doc):
         pdf.set_font("helvetica", "B", 10)
-        pdf.cell(45, 6, latin(label))
+        pdf.cell(45, 6, latin1(label))
         pdf.set_font("helvetica", "", 10)
-        pdf.multi_cell(0, 6, latin(value), new_x="LMARGIN", new_y="NEXT")
+        pdf.multi_cell(0, 6, latin1(value), new_x="LMARGIN", new_y="NEXT")
     return bytes(pdf.output())
 
 

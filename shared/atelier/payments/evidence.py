@@ -7,14 +7,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from atelier.kernel.format import money
-
-
-def latin(text: Any) -> str:
-    out = str(text if text is not None else "")
-    for wide, narrow in (("\u2013", "-"), ("\u2014", "-"), ("\u2019", "'"), ("\u201c", '"'), ("\u201d", '"')):
-        out = out.replace(wide, narrow)
-    return out.encode("latin-1", "replace").decode("latin-1")
+from atelier.kernel.format import latin1, money
 
 
 def _when(value: Any) -> str:
@@ -116,19 +109,19 @@ def document(found: Mapping[str, Any]) -> bytes:
     pdf = FPDF(format="A4")
     pdf.compress = False  # small, and its words searchable by anyone who checks it (Stripe's reviewer, a test)
     pdf.set_auto_page_break(auto=True, margin=15)
-    pdf.set_title(latin(f"{studio}: evidence for a disputed payment"))
+    pdf.set_title(latin1(f"{studio}: evidence for a disputed payment"))
     pdf.set_creator("Atelier")
     pdf.add_page()
     pdf.set_font("helvetica", "B", 16)
-    pdf.multi_cell(0, 8, latin(f"{studio}: evidence for a disputed payment"), new_x="LMARGIN", new_y="NEXT")
+    pdf.multi_cell(0, 8, latin1(f"{studio}: evidence for a disputed payment"), new_x="LMARGIN", new_y="NEXT")
     pdf.set_font("helvetica", "", 9)
     contact = ", ".join(str(v) for v in (business.get("contact_email"), business.get("address")) if v)
-    pdf.multi_cell(0, 5, latin(contact or ""), new_x="LMARGIN", new_y="NEXT")
+    pdf.multi_cell(0, 5, latin1(contact or ""), new_x="LMARGIN", new_y="NEXT")
     for title, lines in sections(found):
         pdf.ln(3)
         pdf.set_font("helvetica", "B", 12)
-        pdf.multi_cell(0, 7, latin(title), new_x="LMARGIN", new_y="NEXT")
+        pdf.multi_cell(0, 7, latin1(title), new_x="LMARGIN", new_y="NEXT")
         pdf.set_font("helvetica", "", 9)
         for line in lines:
-            pdf.multi_cell(0, 5, latin(line), new_x="LMARGIN", new_y="NEXT")
+            pdf.multi_cell(0, 5, latin1(line), new_x="LMARGIN", new_y="NEXT")
     return bytes(pdf.output())
