@@ -4,6 +4,7 @@ and the invoice desk's order of work when Stripe is down."""
 
 from __future__ import annotations
 
+import io
 from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
@@ -11,8 +12,10 @@ from typing import Any
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from pypdf import PdfReader
 
 from atelier.kernel.catalogue import Tier
+from atelier.kernel.pdf import text_pdf
 from atelier.payments.invoices import Instalment, InvoiceDesk, InvoiceUnavailable, SentInvoice
 from atelier.payments.stripe_events import StripeEventAction, classify
 from atelier.payments.stripe_money import DisputeAction, InvoiceAction
@@ -173,3 +176,16 @@ def test_the_desk_records_each_draft_before_it_is_sent_and_waits_in_order_when_s
     names = [name for name, _ in rpc.calls]
     assert names == ["invoices_to_send", "invoice_created", "invoice_sent", "invoice_waits", "mark_overdue_invoices"]
     assert rpc.calls[3][1] == {"p_id": "s2", "p_error": "Stripe is down"}
+
+
+@given(st.lists(st.text(alphabet=st.characters(min_codepoint=32, max_codepoint=255), max_size=300), max_size=120))
+def test_a_plain_pdf_holds_any_text_and_runs_on_to_more_pages(texts: list[str]) -> None:
+    pdf = text_pdf("Receipt RCT-00001 (a test)", [("text", t) for t in texts])
+    reader = PdfReader(io.BytesIO(pdf))
+    assert reader.metadata is not None
+    assert reader.metadata.title == "Receipt RCT-00001 (a test)"
+    compact = "".join("".join(page.extract_text() for page in reader.pages).split())  # a long word wraps
+    for text in texts:
+        for word in text.split():
+            assert word in compact or not word.isalnum()
+    assert len(reader.pages) >= 1 + sum(max(1, -(-len(t) // 95)) for t in texts) // 60

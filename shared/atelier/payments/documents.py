@@ -1,14 +1,15 @@
 """Receipts and invoices as documents: one PDF per number, in the studio's name (its legal name and address where
 the business has them), from what `money_document` reads. The receipt e-mail carries its receipt; the portal serves
-any of the client's own (read under their row-level security). Drawn by fpdf2's built-in fonts: Latin-1, other
-characters replaced, never dropped silently."""
+any of the client's own (read under their row-level security). A plain PDF (`kernel.pdf`), so that the portal's
+function carries no PDF library."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any
 
-from atelier.kernel.format import day, latin1, money
+from atelier.kernel.format import day, money
+from atelier.kernel.pdf import text_pdf
 from atelier.kernel.rpc import Rpc
 from atelier.mail.outbox import Enclose, Enclosure
 from atelier.mail.render import Attachment
@@ -48,32 +49,12 @@ def lines(doc: Mapping[str, Any]) -> list[tuple[str, str]]:
 
 
 def document_pdf(doc: Mapping[str, Any]) -> bytes:
-    from fpdf import FPDF
-
     business = doc.get("business") or {}
     studio = str(business.get("legal_name") or business.get("name") or "The studio")
     title = f"{TITLES.get(str(doc.get('kind')), 'Document')} {doc.get('number')}"
-    pdf = FPDF(format="A4")
-    pdf.compress = False  # small, and its words searchable
-    pdf.set_title(latin1(f"{studio}: {title}"))
-    pdf.set_creator("Atelier")
-    pdf.add_page()
-    pdf.set_font("helvetica", "B", 16)
-    pdf.multi_cell(0, 8, latin1(studio), new_x="LMARGIN", new_y="NEXT")
-    pdf.set_font("helvetica", "", 9)
-    for part in (business.get("address"), business.get("contact_email")):
-        if part:
-            pdf.multi_cell(0, 5, latin1(str(part)), new_x="LMARGIN", new_y="NEXT")
-    pdf.ln(6)
-    pdf.set_font("helvetica", "B", 14)
-    pdf.multi_cell(0, 8, latin1(title), new_x="LMARGIN", new_y="NEXT")
-    pdf.ln(2)
-    for label, value in lines(doc):
-        pdf.set_font("helvetica", "B", 10)
-        pdf.cell(45, 6, latin1(label))
-        pdf.set_font("helvetica", "", 10)
-        pdf.multi_cell(0, 6, latin1(value), new_x="LMARGIN", new_y="NEXT")
-    return bytes(pdf.output())
+    contact = [("text", str(part)) for part in (business.get("address"), business.get("contact_email")) if part]
+    facts = [("text", f"{label}: {value}") for label, value in lines(doc)]
+    return text_pdf(f"{studio}: {title}", [("title", studio), *contact, ("text", ""), ("heading", title), *facts])
 
 
 def as_file(doc: Mapping[str, Any]) -> tuple[str, bytes]:
