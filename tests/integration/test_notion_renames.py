@@ -73,6 +73,8 @@ def test_every_mapped_property_renamed_by_hand_and_the_sync_goes_on(
             "Payment",
             "Needs Review",
             "Amount Paid",
+            "Balance Due",
+            "Disputed",
             "Paid On",
             "Owner",
             "Client Score",
@@ -91,6 +93,7 @@ def test_every_mapped_property_renamed_by_hand_and_the_sync_goes_on(
     assert props["Payment (team)"]["select"]["name"] == "Paid"
     assert props["Needs Review (team)"]["checkbox"] is False
     assert props["Amount Paid (team)"]["number"] == 7500
+    assert (props["Balance Due (team)"]["number"], props["Disputed (team)"]["number"]) == (0, 0)
     assert plain_text(props["Atelier ID (team)"]["rich_text"]) == f"project:{project_id}"
     assert props["Last Synced (team)"]["date"]["start"]
 
