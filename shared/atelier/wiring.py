@@ -11,7 +11,7 @@ import time
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from dataclasses import replace
-from functools import lru_cache
+from functools import lru_cache, partial
 from typing import TYPE_CHECKING, Any, cast
 
 from pydantic_settings import BaseSettings
@@ -26,6 +26,7 @@ if TYPE_CHECKING:
 
     from atelier.deliverables.links import DownloadLinks
     from atelier.deliverables.service import DeliverableService
+    from atelier.deliverables.shelf import DocumentShelf
     from atelier.deliverables.store import ObjectStore
     from atelier.intake.service import IntakeService
     from atelier.kernel.rpc import Rpc
@@ -56,9 +57,8 @@ def wait_out_rate_limits(seconds: float, say: Callable[[float], None]) -> None:
 
 
 def settings[S: BaseSettings](model: type[S]) -> S:
-    """A settings model, read from the environment once and validated (ConfigurationError names what to fix);
-    for a business other than the default, with that business's own name, sender, Notion and Stripe in place of
-    the deployment's (never falling back to them: one business's secret never serves another)."""
+    """A settings model, read from the environment once and validated; for a business other than the default, with
+    its own name, sender, Notion and Stripe in place of the deployment's (one's secret never serves another)."""
     if model not in _SETTINGS:
         _SETTINGS[model] = load(model)
     business = named()
@@ -107,8 +107,7 @@ def serve(app: APIGatewayHttpResolver, event: dict[str, Any], context: Any) -> d
 
 @PerBusiness
 def notion() -> NotionGateway:
-    """The operator's gateway (`notion setup`, `notion check`): the functions' own, on the deployment's shared budget,
-    where the database is at hand, so that it never pushes them over Notion's limit; else this process's alone."""
+    """The operator's gateway: the functions' own, on their shared budget, where the database is at hand."""
     from atelier.notion.gateway import gateway_from_settings
 
     try:
@@ -120,8 +119,7 @@ def notion() -> NotionGateway:
 
 @PerBusiness
 def shared_notion() -> NotionGateway:
-    """The gateway the functions use: its request budget is the deployment's one bucket in Postgres, so
-    `notion_sync`, `project_created` and `deliverable_uploaded` together keep within Notion's limit."""
+    """The functions' gateway: one request budget in Postgres for the whole deployment, within Notion's limit."""
     from atelier.notion.budget import SharedBudget
     from atelier.notion.gateway import NotionGateway
 
@@ -138,8 +136,7 @@ def shared_notion() -> NotionGateway:
 
 @PerBusiness
 def data_sources() -> dict[str, str]:
-    """The data sources: from the environment (`notion setup` printed them), or, where only the parent
-    page is known (a running `make dev`), found under it."""
+    """The data sources: from the environment (`notion setup` printed them), or found under the parent page."""
     try:
         return settings(SyncSettings).data_sources()
     except ConfigurationError:
@@ -163,8 +160,7 @@ def s3() -> S3Client:
 
 
 @lru_cache(maxsize=1)
-def object_store() -> ObjectStore:
-    """The deliverables' files (S3); its client is built when a file is first touched."""
+def object_store() -> ObjectStore:  # the deliverables' files (S3); its client is built when a file is first touched
     from atelier.deliverables.store import S3ObjectStore
 
     return S3ObjectStore(s3)
@@ -175,6 +171,14 @@ def download_links() -> DownloadLinks:
     from atelier.deliverables.store import StorageSettings
 
     return settings(StorageSettings).links()
+
+
+@PerBusiness
+def document_shelf() -> DocumentShelf:  # receipts and invoices, kept beside the deliverables
+    from atelier.deliverables.shelf import DocumentShelf
+    from atelier.deliverables.store import StorageSettings
+
+    return DocumentShelf(object_store(), settings(StorageSettings).bucket, getattr(named(), "slug", None))
 
 
 @PerBusiness
@@ -263,7 +267,7 @@ def mail_outbox() -> MailOutbox | None:
         download_url=download_url,
         sign_in_url=portal().link if portal_on else None,
         portal_url=f"{links.base_url}/portal" if portal_on else None,
-        enclose=ReceiptEnclosure(rpc(), weekly),
+        enclose=ReceiptEnclosure(rpc(), weekly, keep=document_shelf().keep),
         quote_url=lambda token: f"{base}/quote/{token}",
     )
 
@@ -284,8 +288,7 @@ def decision_mail() -> MailOutbox | None:
 
 
 def deciding_ports() -> SyncPorts:
-    """The sync's ports where a team's decision may land: what follows it runs (a quote's payment page and e-mail,
-    a milestone's invoice), each on its own: a quote that cannot open never holds an invoice back."""
+    """The sync's ports where a decision may land: what follows runs (a quote, a milestone's invoice), each alone."""
     return replace(sync_ports(), settle=_settle)
 
 
@@ -313,8 +316,9 @@ def portal() -> PortalService:
 
 def portal_desk(*, secure: bool, contact: str) -> PortalDesk:
     """The portal's routes; the conversation's writes store a client's file in S3 and ring Notion for the team."""
+    from atelier.deliverables.keys import attachment_key
     from atelier.deliverables.store import StorageSettings
-    from atelier.payments.documents import as_file
+    from atelier.payments.documents import kept
     from atelier.portal.conversation import Conversation
     from atelier.portal.desk import PortalDesk
     from atelier.sync.comments import post_due
@@ -323,14 +327,10 @@ def portal_desk(*, secure: bool, contact: str) -> PortalDesk:
     def bell(seconds: float) -> None:  # the team's comments, now: the comment outbox needs no data source
         post_due(SyncPorts(rpc(), shared_notion(), {}), deadline=time.monotonic() + seconds)
 
-    def key_of(project_id: str, message_id: str, filename: str) -> str:
-        from atelier.deliverables.keys import attachment_key
-
-        business = named()
-        return attachment_key(project_id, message_id, filename, business=business.slug if business else None)
-
+    key_of = partial(attachment_key, business=getattr(named(), "slug", None))
     talk = Conversation(portal(), object_store(), settings(StorageSettings).bucket, bell, key_of)
-    return PortalDesk(portal(), download_links(), secure=secure, contact=contact, conversation=talk, documents=as_file)
+    file = partial(kept, keep=document_shelf().keep)
+    return PortalDesk(portal(), download_links(), secure=secure, contact=contact, conversation=talk, documents=file)
 
 
 def _api_url() -> str:

@@ -29,6 +29,7 @@ from atelier.notion import NotionGateway
 from atelier.payments.stripe_events import StripeEventService
 from atelier_local.lambda_runtime import LocalLambdas
 from atelier_local.stack import LocalStack, scheduled_event
+from tests.integration.generated import _s3
 from tests.integration.stripe_types import object_problems
 from tests.integration.test_client_portal import _link, _sign_in
 from tests.integration.test_team_catalogue import _one, _page, _sync, _within
@@ -219,7 +220,14 @@ def test_a_tier3_schedule_takes_a_deposit_invoices_its_milestone_once_and_moves_
         assert (got.status_code, got.headers["content-type"]) == (200, "application/pdf"), doc
         text = "".join(page.extract_text() for page in PdfReader(io.BytesIO(got.content)).pages)
         assert str(doc) in text
-        assert "Balance due" in text
+        assert "Project total: $15,000" in text
+    state = stack.dev_state()
+    kept = _s3(str(state["s3_endpoint_url"])).list_objects_v2(
+        Bucket=state["deliverables_bucket"], Prefix=f"projects/{project}/documents/"
+    )
+    shelved = sorted(str(o["Key"]).rsplit("/", 1)[-1] for o in kept.get("Contents", []))
+    assert shelved == sorted(f"{n}.pdf" for n in (receipt, number, _instalment(db, project, "Design development")[6]))
+    assert _one(db, "select count(*) from deliverables where project_id = %s", project) == 0  # beside, not among
     stranger_project, _ = _pay_deposit(api, stack, db, email="other@example.com")
     assert stranger_project != project
     stranger = _sign_in(stack, _link("other@example.com", capsys))

@@ -14,6 +14,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from pypdf import PdfReader
 
+from atelier.deliverables.keys import DeliverableKey, KeyOutsideConvention, document_key
 from atelier.kernel.catalogue import Tier
 from atelier.kernel.pdf import text_pdf
 from atelier.payments.invoices import Instalment, InvoiceDesk, InvoiceUnavailable, SentInvoice
@@ -189,3 +190,10 @@ def test_a_plain_pdf_holds_any_text_and_runs_on_to_more_pages(texts: list[str]) 
         for word in text.split():
             assert word in compact or not word.isalnum()
     assert len(reader.pages) >= 1 + sum(max(1, -(-len(t) // 95)) for t in texts) // 60
+
+
+def test_a_kept_document_is_beside_the_deliverables_never_taken_for_one() -> None:
+    key = document_key("0b9f6a3c-4c8e-4d59-9d7e-1c1a2b3c4d5e", "RCT-00001", business="kaa")
+    assert key == "b/kaa/projects/0b9f6a3c-4c8e-4d59-9d7e-1c1a2b3c4d5e/documents/RCT-00001.pdf"
+    with pytest.raises(KeyOutsideConvention, match="a receipt or an invoice"):
+        DeliverableKey.parse(key)

@@ -16,6 +16,7 @@ PREFIX = "projects/"
 BUSINESS_PREFIX = "b/"
 CATEGORIES = ("Document", "Photo", "Drawing", "Render", "Invoice", "Contract", "Other")
 MESSAGES = "messages"  # `projects/<project_id>/messages/<message_id>/<file>`: a client's attachment, not a deliverable
+DOCUMENTS = "documents"  # `projects/<project_id>/documents/<number>.pdf`: a receipt or an invoice, not a deliverable
 MAX_NAME_CHARS = 500
 
 
@@ -44,6 +45,8 @@ class DeliverableKey:
             raise KeyOutsideConvention(f"{key!r}: {parts[0]!r} is not a project id") from None
         if parts[1] == MESSAGES:
             raise KeyOutsideConvention(f"{key!r} is a client's attachment to a message, kept with the message")
+        if parts[1] == DOCUMENTS:
+            raise KeyOutsideConvention(f"{key!r} is a receipt or an invoice, kept with the project's payments")
         name = unicodedata.normalize("NFC", parts[2]).strip()[:MAX_NAME_CHARS]
         return cls(project_id, category_of(parts[1]), name)
 
@@ -57,6 +60,11 @@ class DeliverableKey:
 def attachment_key(project_id: str, message_id: str, filename: str, *, business: str | None = None) -> str:
     """Where a client's attachment is kept: in the project's folder, beside (never among) its deliverables."""
     return DeliverableKey.make(project_id, MESSAGES, f"{message_id}/{filename}", business=business)
+
+
+def document_key(project_id: str, number: str, *, business: str | None = None) -> str:
+    """Where a receipt's or an invoice's PDF is kept: in the project's folder, beside its deliverables."""
+    return DeliverableKey.make(project_id, DOCUMENTS, f"{number}.pdf", business=business)
 
 
 def business_of_key(key: str) -> tuple[str | None, str]:

@@ -5,7 +5,7 @@ function carries no PDF library."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from atelier.kernel.format import day, money
@@ -38,11 +38,7 @@ def lines(doc: Mapping[str, Any]) -> list[tuple[str, str]]:
         facts.append(("State", {"paid": "paid", "open": "due", "due": "due"}.get(str(doc.get("status")), "void")))
     elif int(doc.get("refunded") or 0):
         facts.append(("Refunded", money(doc.get("refunded"), cur)))
-    facts += [
-        ("Project total", money(project.get("total"), cur)),
-        ("Paid to date", money(project.get("paid"), cur)),
-        ("Balance due", money(project.get("balance_due"), cur)),
-    ]
+    facts.append(("Project total", money(project.get("total"), cur)))  # what was sold: a document never changes
     if doc.get("reference"):
         facts.append(("Stripe reference", str(doc["reference"])))
     return facts
@@ -57,17 +53,25 @@ def document_pdf(doc: Mapping[str, Any]) -> bytes:
     return text_pdf(f"{studio}: {title}", [("title", studio), *contact, ("text", ""), ("heading", title), *facts])
 
 
-def as_file(doc: Mapping[str, Any]) -> tuple[str, bytes]:
-    """(filename, PDF): what the portal serves for a number."""
-    return filename(doc), document_pdf(doc)
+Keep = Callable[[str, str, Callable[[], bytes]], bytes]  # (project id, number, make) -> the document, kept once
+
+
+def kept(doc: Mapping[str, Any], keep: Keep | None) -> tuple[str, bytes]:
+    """(filename, PDF) of a document: as first made (`keep`: the shelf beside the deliverables), or made now."""
+
+    def make() -> bytes:
+        return document_pdf(doc)
+
+    project = str((doc.get("project") or {}).get("id") or "")
+    return filename(doc), keep(project, str(doc["number"]), make) if keep and project else make()
 
 
 class ReceiptEnclosure:
     """The mail outbox's `enclose`: a `payment_receipt` carries the project's newest receipt as a PDF; any other
     template goes to `then` (the weekly report's)."""
 
-    def __init__(self, rpc: Rpc, then: Enclose | None = None) -> None:
-        self._rpc, self._then = rpc, then
+    def __init__(self, rpc: Rpc, then: Enclose | None = None, *, keep: Keep | None = None) -> None:
+        self._rpc, self._then, self._keep = rpc, then, keep
 
     def __call__(self, template: str, context: dict[str, Any]) -> Enclosure | None:
         if template != "payment_receipt":
@@ -78,4 +82,5 @@ class ReceiptEnclosure:
         doc = self._rpc.rpc("money_document", p_number=number) if number else None
         if not doc:
             return None  # no receipt yet (a payment still pending): the e-mail goes without one
-        return Enclosure({}, (Attachment(filename(doc), "application/pdf", document_pdf(doc)),))
+        name, data = kept(doc, self._keep)
+        return Enclosure({}, (Attachment(name, "application/pdf", data),))
