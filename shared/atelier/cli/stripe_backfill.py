@@ -14,6 +14,8 @@ from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 
+from atelier.payments.stripe_api import stripe_client
+
 # What each listing's objects mean, and in which order they apply: payments before what follows them.
 LISTINGS = ("checkout/sessions", "charges", "invoices", "disputes")
 INVOICE_EVENTS = {"paid": "invoice.paid", "void": "invoice.voided", "uncollectible": "invoice.marked_uncollectible"}
@@ -50,10 +52,7 @@ def objects_since(
     api_key: str, since: datetime, *, api_base: str | None = None
 ) -> Iterator[tuple[str, dict[str, Any]]]:
     """(listing, object) for every object created since `since`, listing by listing, each oldest first."""
-    import stripe
-
-    base = {"api": api_base} if api_base else None
-    client = stripe.StripeClient(api_key, base_addresses=base)  # type: ignore[arg-type]
+    client = stripe_client(api_key, api_base, retries=None)
     services = {
         "checkout/sessions": client.v1.checkout.sessions,
         "charges": client.v1.charges,
@@ -62,7 +61,7 @@ def objects_since(
     }
     params: dict[str, Any] = {"created": {"gte": int(since.timestamp())}, "limit": 100}
     for listing in LISTINGS:
-        found = [o.to_dict() for o in services[listing].list(params=params).auto_paging_iter()]  # type: ignore[attr-defined]
+        found = [o.to_dict() for o in services[listing].list(params=params).auto_paging_iter()]
         for obj in sorted(found, key=lambda o: (int(o.get("created") or 0), str(o.get("id")))):
             yield listing, obj
 

@@ -11,6 +11,7 @@ from typing import Any
 
 from atelier.cli.progress import Progress
 from atelier.kernel.errors import ConfigurationError
+from atelier.payments.stripe_api import stripe_client
 from atelier.payments.stripe_events import HANDLED_TYPES, StripeEventService
 
 
@@ -33,12 +34,9 @@ def events_from_file(path: Path) -> list[dict[str, Any]]:
 
 def events_since(api_key: str, since: datetime, *, api_base: str | None = None) -> Iterator[dict[str, Any]]:
     """Every handled event created since `since`, delivered or not, oldest first."""
-    import stripe
-
-    base = {"api": api_base} if api_base else None
-    client = stripe.StripeClient(api_key, base_addresses=base)  # type: ignore[arg-type]
+    client = stripe_client(api_key, api_base, retries=None)
     params: dict[str, Any] = {"created": {"gte": int(since.timestamp())}, "types": list(HANDLED_TYPES), "limit": 100}
-    listing = client.v1.events.list(params=params)  # type: ignore[arg-type]
+    listing = client.v1.events.list(params=params)
     collected = [event.to_dict() for event in listing.auto_paging_iter()]
     yield from sorted(collected, key=lambda e: int(e.get("created") or 0))
 

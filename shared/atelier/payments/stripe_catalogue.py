@@ -11,6 +11,7 @@ from typing import Any
 
 from atelier.kernel.rpc import Rpc
 from atelier.kernel.settings import IntakeSettings, secret
+from atelier.payments.stripe_api import stripe_client
 
 log = logging.getLogger(__name__)
 
@@ -75,9 +76,4 @@ def stripe_catalogue(rpc: Rpc, settings: IntakeSettings) -> StripeCatalogue | No
         return None
     key = secret(settings.stripe_secret_key, settings.stripe_secret_key_secret, "STRIPE_SECRET_KEY")
 
-    def client() -> Any:
-        import stripe
-
-        return stripe.StripeClient(key, max_network_retries=1)
-
-    return StripeCatalogue(rpc, client)
+    return StripeCatalogue(rpc, lambda: stripe_client(key))

@@ -11,6 +11,7 @@ from atelier.intake.checkout import CheckoutGateway, CheckoutLink, CheckoutUnava
 from atelier.kernel.rpc import Rpc
 from atelier.kernel.settings import IntakeSettings, secret
 from atelier.payments.quotes import NoQuoteCheckout, QuoteCheckout, QuoteDesk, QuoteOffer
+from atelier.payments.stripe_api import stripe_client
 
 
 class StripeCheckout:
@@ -23,10 +24,7 @@ class StripeCheckout:
 
     def _stripe(self) -> Any:
         if self._client is None:
-            import stripe
-
-            base = {"api": self._api_base} if self._api_base else None
-            self._client = stripe.StripeClient(self._api_key, base_addresses=base, max_network_retries=1)  # type: ignore[arg-type]
+            self._client = stripe_client(self._api_key, self._api_base)
         return self._client
 
     def create_session(self, *, lead_id: str, email: str, price: TierPrice, site: str | None = None) -> CheckoutLink:

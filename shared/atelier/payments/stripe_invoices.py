@@ -13,6 +13,7 @@ from typing import Any
 from atelier.kernel.rpc import Rpc
 from atelier.kernel.settings import IntakeSettings, secret
 from atelier.payments.invoices import Instalment, InvoiceDesk, InvoiceUnavailable, Invoicing, NoInvoicing, SentInvoice
+from atelier.payments.stripe_api import stripe_client
 
 
 class StripeInvoicing:
@@ -22,10 +23,7 @@ class StripeInvoicing:
 
     def _stripe(self) -> Any:
         if self._client is None:
-            import stripe
-
-            base = {"api": self._api_base} if self._api_base else None
-            self._client = stripe.StripeClient(self._api_key, base_addresses=base, max_network_retries=1)  # type: ignore[arg-type]
+            self._client = stripe_client(self._api_key, self._api_base)
         return self._client
 
     def send_instalment(self, item: Instalment, *, days_until_due: int, created: Callable[[str], None]) -> SentInvoice:
