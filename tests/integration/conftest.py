@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import os
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -68,6 +69,25 @@ def team(stack: LocalStack) -> NotionGateway:
     stack.connect_notion_webhooks(delay=0.2)
     assert stack.notion is not None
     return NotionGateway(stack.notion.state.human_token, base_url=stack.notion.url, budget=RequestBudget(rate=2000))
+
+
+@pytest.fixture
+def as_operator(
+    stack: LocalStack, database_url: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> Callable[[], None]:
+    """From the moment it is called, the operator's commands run against the stack as from its clone: settings from
+    its `.atelier/dev.json` (the Stripe stand-in's address and key among them), none from the environment. (Called
+    once the test has arranged what it needs through the stack: the stack's functions share this process.)"""
+
+    def switch() -> None:
+        monkeypatch.chdir(tmp_path)
+        (tmp_path / ".atelier").mkdir(exist_ok=True)
+        (tmp_path / ".atelier" / "dev.json").write_text(json.dumps(stack.dev_state()))
+        monkeypatch.delenv("STRIPE_SECRET_KEY", raising=False)
+        monkeypatch.delenv("STRIPE_API_BASE", raising=False)
+        monkeypatch.setenv("DATABASE_URL", database_url)
+
+    return switch
 
 
 @pytest.fixture

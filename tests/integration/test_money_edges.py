@@ -7,8 +7,8 @@ from __future__ import annotations
 import json
 import threading
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import httpx
 import psycopg
@@ -63,26 +63,19 @@ def test_backfill_rebuilds_what_every_missed_webhook_lost_and_changes_nothing_th
     team: NotionGateway,
     api: httpx.Client,
     db: Conn,
-    database_url: str,
-    monkeypatch: pytest.MonkeyPatch,
+    as_operator: Callable[[], None],
     capsys: pytest.CaptureFixture[str],
-    tmp_path: Path,
 ) -> None:
     # Given a deposit paid while every webhook failed (a wrong secret), then rebuilt by a first backfill
     _schedule_tier3(team, db)
     assert stack.stripe is not None
-    monkeypatch.chdir(tmp_path)
-    (tmp_path / ".atelier").mkdir()
-    (tmp_path / ".atelier" / "dev.json").write_text(json.dumps(stack.dev_state()))
-    monkeypatch.delenv("STRIPE_SECRET_KEY", raising=False)
-    monkeypatch.delenv("STRIPE_API_BASE", raising=False)
-    monkeypatch.setenv("DATABASE_URL", database_url)
     secret = stack.stripe.webhook_secret
     stack.stripe.webhook_secret = "whsec_wrong_so_delivery_fails"
     answer = api.post("/leads", json=TIER3, headers={"Idempotency-Key": f"b-{uuid.uuid4()}"}).json()
     session = str(answer["checkout_url"]).rstrip("/").rsplit("/", 1)[-1]
     stack.stripe.pay(session)
     assert _one(db, "select count(*) from projects") == 0
+    as_operator()
     since = (datetime.now(UTC) - timedelta(days=400)).date().isoformat()  # beyond the 30 days of events
     assert main(["stripe", "backfill", "--since", since]) == 0
     rebuilt = capsys.readouterr()

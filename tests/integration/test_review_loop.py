@@ -14,7 +14,6 @@ import pytest
 
 from atelier.kernel.rpc import PsycopgRpc
 from atelier.notion import NotionGateway
-from atelier.notion.budget import RequestBudget
 from atelier_local.lambda_runtime import LocalLambdas
 from atelier_local.stack import LocalStack, scheduled_event
 from tests.integration.test_notion_webhooks import _eventually
@@ -41,15 +40,6 @@ def _one(db: Conn, query: str, *params: object) -> Any:
 
 def _sync() -> None:
     LocalLambdas().invoke("notion_sync", scheduled_event(), timeout_seconds=60)
-
-
-@pytest.fixture
-def team(stack: LocalStack) -> NotionGateway:
-    """The studio's team in Notion: the emulator's human token, the webhooks on."""
-    stack.setup_notion()
-    stack.connect_notion_webhooks(delay=0.2)
-    assert stack.notion is not None
-    return NotionGateway(stack.notion.state.human_token, base_url=stack.notion.url, budget=RequestBudget(rate=2000))
 
 
 def _lead(api: httpx.Client, db: Conn, body: dict[str, Any] | None = None) -> tuple[str, str]:

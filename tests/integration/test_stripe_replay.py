@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
@@ -53,10 +54,8 @@ def test_replay_since_lists_events_from_stripe_including_undelivered(
     api: httpx.Client,
     stack: LocalStack,
     db: Conn,
-    database_url: str,
-    monkeypatch: pytest.MonkeyPatch,
+    as_operator: Callable[[], None],
     capsys: pytest.CaptureFixture[str],
-    tmp_path: Path,
 ) -> None:
     # Given a paid checkout whose webhook never arrived (the project does not exist yet)
     answer = api.post("/leads", json=LEAD, headers={"Idempotency-Key": "replay-lead-2"}).json()
@@ -67,13 +66,7 @@ def test_replay_since_lists_events_from_stripe_including_undelivered(
     assert db.execute("select count(*) from projects").fetchone() == (0,)
 
     # When the operator replays from Stripe's events list (the local stand-in, found through dev.json)
-    monkeypatch.chdir(tmp_path)
-    (tmp_path / ".atelier").mkdir()
-    assert stack.front_door is not None
-    (tmp_path / ".atelier" / "dev.json").write_text(json.dumps(stack.dev_state()))
-    monkeypatch.delenv("STRIPE_SECRET_KEY", raising=False)
-    monkeypatch.delenv("STRIPE_API_BASE", raising=False)
-    monkeypatch.setenv("DATABASE_URL", database_url)
+    as_operator()
     assert main(["stripe", "replay", "--since", "2020-01-01T00:00:00"]) == 0
 
     # Then the project exists, once
