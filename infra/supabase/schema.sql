@@ -613,6 +613,7 @@ create table public.payment_schedule (
     last_error text,
     created_at timestamp with time zone default now() not null,
     updated_at timestamp with time zone default now() not null,
+    milestone text generated always as (label) stored,
     constraint payment_schedule_pkey PRIMARY KEY (id),
     constraint payment_schedule_business_id_id_key UNIQUE (business_id, id),
     constraint payment_schedule_business_id_number_key UNIQUE (business_id, number),
@@ -1336,7 +1337,8 @@ create view scoped.payment_schedule with (security_invoker=true, check_option=ca
     next_attempt_at,
     last_error,
     created_at,
-    updated_at
+    updated_at,
+    milestone
    FROM payment_schedule
   WHERE business_id = (( SELECT app_private.business_id() AS business_id));
 

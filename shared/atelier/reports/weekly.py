@@ -32,8 +32,9 @@ def queue(rpc: Rpc, owner: str, today: date) -> dict[str, Any]:
 
 def queue_due(rpc: Rpc, settings: ReportSettings, today: date, *, weekly: bool) -> dict[str, bool]:
     """What a mail run queues before it sends: last week's report (on the weekly run, when there is an owner), and
-    the team's digest of overdue tasks (once a day, when something is overdue and there is an address for it)."""
-    queued: dict[str, bool] = {}
+    the team's digest of overdue tasks (once a day, when something is overdue and there is an address for it), after
+    each invoice found past due has become a task (as the sync's runs do too)."""
+    queued: dict[str, bool] = {"InvoiceOverdue": bool(rpc.rpc("mark_overdue_invoices"))}
     owner, team = settings.owner(), settings.team()
     if weekly and owner is not None:
         queued["WeeklyReportQueued"] = bool(queue(rpc, owner, today).get("queued"))
