@@ -1,13 +1,14 @@
 """A disputed payment's evidence, as one PDF for Stripe: what the client asked for and agreed to, what they paid,
-what the studio delivered and when, the client's approvals, and what was said. Drawn by fpdf2 with its built-in
-fonts (Latin-1: other characters are replaced, never dropped silently)."""
+what the studio delivered and when, the client's approvals, and what was said. A plain PDF of text (`kernel.pdf`,
+as the receipts are): its words searchable by anyone who checks it (Stripe's reviewer, a test)."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any
 
-from atelier.kernel.format import latin1, money
+from atelier.kernel.format import money
+from atelier.kernel.pdf import text_pdf
 
 
 def _when(value: Any) -> str:
@@ -102,26 +103,13 @@ def sections(found: Mapping[str, Any]) -> list[tuple[str, list[str]]]:
 
 
 def document(found: Mapping[str, Any]) -> bytes:
-    from fpdf import FPDF
-
     business = found.get("business") or {}
-    studio = business.get("legal_name") or business.get("name") or "The studio"
-    pdf = FPDF(format="A4")
-    pdf.compress = False  # small, and its words searchable by anyone who checks it (Stripe's reviewer, a test)
-    pdf.set_auto_page_break(auto=True, margin=15)
-    pdf.set_title(latin1(f"{studio}: evidence for a disputed payment"))
-    pdf.set_creator("Atelier")
-    pdf.add_page()
-    pdf.set_font("helvetica", "B", 16)
-    pdf.multi_cell(0, 8, latin1(f"{studio}: evidence for a disputed payment"), new_x="LMARGIN", new_y="NEXT")
-    pdf.set_font("helvetica", "", 9)
+    studio = str(business.get("legal_name") or business.get("name") or "The studio")
+    title = f"{studio}: evidence for a disputed payment"
     contact = ", ".join(str(v) for v in (business.get("contact_email"), business.get("address")) if v)
-    pdf.multi_cell(0, 5, latin1(contact or ""), new_x="LMARGIN", new_y="NEXT")
-    for title, lines in sections(found):
-        pdf.ln(3)
-        pdf.set_font("helvetica", "B", 12)
-        pdf.multi_cell(0, 7, latin1(title), new_x="LMARGIN", new_y="NEXT")
-        pdf.set_font("helvetica", "", 9)
-        for line in lines:
-            pdf.multi_cell(0, 5, latin1(line), new_x="LMARGIN", new_y="NEXT")
-    return bytes(pdf.output())
+    body = [
+        (style, text)
+        for heading, lines in sections(found)
+        for style, text in [("heading", heading)] + [("text", line) for line in lines]
+    ]
+    return text_pdf(title, [("title", title), ("text", contact), *body])
